@@ -1,0 +1,54 @@
+"""Command line: ``jetconsole`` (the dashboard), ``jetconsole snapshot [--json]``.
+
+Textual is imported only when the dashboard starts, so ``snapshot`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from console import __version__
+from console import config as cfg
+from console.telemetry.discovery import CHOICES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jetconsole", description="Terminal console for serving LLMs on "
+                                     "Jetson, DGX Spark and NVIDIA GPUs.")
+    parser.add_argument("--version", action="version", version=f"jetconsole {__version__}")
+    parser.add_argument("--config", metavar="PATH", help=f"config file (else ${cfg.ENV_VAR}, then the user "
+                        "config dir, then built-in defaults)")
+    parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
+    sub = parser.add_subparsers(dest="command")
+    snap = sub.add_parser("snapshot", help="print one telemetry sample and exit")
+    snap.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from console.themes import load_themes
+
+    themes = load_themes()
+    try:
+        config = cfg.load(args.config, themes=set(themes))
+    except cfg.ConfigError as exc:
+        print(f"jetconsole: config error: {exc}", file=sys.stderr)
+        print("Nothing was applied; fix the file or start with --config /dev/null for defaults.", file=sys.stderr)
+        return 2
+    source = args.source or config.telemetry_source
+    if args.command == "snapshot":
+        from console import snapshot
+        from console.telemetry.discovery import discover
+
+        found = discover(source, config.refresh_interval, config.docker_host)
+        snap = snapshot.take(found)
+        print(snapshot.as_json(found, snap) if args.json else snapshot.as_text(found, snap))
+        return 0 if snap is not None else 1
+    from dataclasses import replace
+
+    from console.ui.app import JetconsoleApp
+
+    JetconsoleApp(replace(config, telemetry_source=source), themes).run()
+    return 0

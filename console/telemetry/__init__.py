@@ -1,0 +1,1 @@
+"""Telemetry: sources (jtop, NVML, /proc), frozen snapshots, history. No Textual here."""

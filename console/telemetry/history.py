@@ -1,0 +1,70 @@
+"""Bounded history of the main series, for sparklines (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from console.telemetry.model import TelemetrySnapshot
+
+
+def _gpu_load(s: TelemetrySnapshot) -> float | None:
+    return s.gpus[0].load if s.gpus else None
+
+
+def _ram_pct(s: TelemetrySnapshot) -> float | None:
+    return s.memory.used_pct if s.memory else None
+
+
+def _power(s: TelemetrySnapshot) -> float | None:
+    if s.power and s.power.total_w is not None:
+        return s.power.total_w
+    watts = [g.power_w for g in s.gpus if g.power_w is not None]
+    return sum(watts) if watts else None
+
+
+def _temp(s: TelemetrySnapshot) -> float | None:
+    hottest = s.hottest
+    if hottest is not None:
+        return hottest.celsius
+    temps = [g.temp_c for g in s.gpus if g.temp_c is not None]
+    return max(temps) if temps else None
+
+
+SERIES: dict[str, Callable[[TelemetrySnapshot], float | None]] = {
+    "cpu": lambda s: s.cpu.load if s.cpu else None,
+    "gpu": _gpu_load,
+    "ram": _ram_pct,
+    "power": _power,
+    "temp": _temp,
+    "emc": lambda s: s.emc.load if s.emc else None,
+}
+
+
+class History:
+    """The last ``seconds`` of each series at one sample per ``interval``."""
+
+    def __init__(self, seconds: float = 300, interval: float = 1.0) -> None:
+        self.capacity = max(2, round(seconds / interval))
+        self._series: dict[str, deque[float]] = {name: deque(maxlen=self.capacity) for name in SERIES}
+
+    def add(self, snapshot: TelemetrySnapshot) -> None:
+        for name, pick in SERIES.items():
+            value = pick(snapshot)
+            if value is not None:
+                self._series[name].append(float(value))
+
+    def values(self, name: str) -> list[float]:
+        return list(self._series[name])
+
+    def __len__(self) -> int:
+        return max(len(d) for d in self._series.values())
+
+
+def power_total(snapshot: TelemetrySnapshot) -> float | None:
+    """Board total where the board reports one, else the sum of GPU power."""
+    return _power(snapshot)
+
+
+def hottest_c(snapshot: TelemetrySnapshot) -> float | None:
+    return _temp(snapshot)

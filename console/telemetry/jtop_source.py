@@ -1,0 +1,272 @@
+"""Jetson telemetry from the jtop service (jetson-stats) over /run/jtop.sock.
+
+``jtop_reading`` copies what the client holds into plain dicts; ``snapshot_from_jtop``
+maps those dicts to a snapshot and is pure, so it is unit-tested on recorded readings
+(Orin and Thor shapes).  jtop units: memory kB, frequencies kHz, power mW/mV/mA.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from console.telemetry.model import (
+    Board,
+    Cpu,
+    CpuCore,
+    Emc,
+    Fan,
+    Gpu,
+    GpuProcess,
+    Memory,
+    Power,
+    PowerMode,
+    PowerRail,
+    TelemetrySnapshot,
+    TempSensor,
+)
+from console.telemetry.source import SourceUnavailable
+
+JTOP_SOCKET = "/run/jtop.sock"
+KIB = 1024
+
+
+def _mhz(khz: Any) -> float | None:
+    return float(khz) / 1000 if isinstance(khz, (int, float)) and khz > 0 else None
+
+
+def _cpu(data: dict[str, Any]) -> Cpu | None:
+    cores = []
+    for index, core in enumerate(data.get("cpu", [])):
+        online = bool(core.get("online", True))
+        idle = core.get("idle")
+        freq = core.get("freq") or {}
+        cores.append(
+            CpuCore(
+                index=index,
+                load=(100.0 - idle) if online and isinstance(idle, (int, float)) else None,
+                freq_mhz=_mhz(freq.get("cur")) if online else None,
+                max_freq_mhz=_mhz(freq.get("max")),
+                governor=core.get("governor"),
+                online=online,
+            )
+        )
+    total = data.get("total") or {}
+    load = 100.0 - total["idle"] if "idle" in total else None
+    model = next((c.get("model") for c in data.get("cpu", []) if c.get("model")), None)
+    return Cpu(load=load, cores=tuple(cores), model=model) if cores or load is not None else None
+
+
+def _gpus(data: dict[str, Any]) -> tuple[Gpu, ...]:
+    gpus = []
+    for name, gpu in data.items():
+        status = gpu.get("status") or {}
+        freq = gpu.get("freq") or {}
+        gpus.append(
+            Gpu(
+                name=name,
+                load=status.get("load"),
+                freq_mhz=_mhz(freq.get("cur")),
+                max_freq_mhz=_mhz(freq.get("max")),
+                unified=gpu.get("type", "integrated") == "integrated",
+                governor=freq.get("governor"),
+            )
+        )
+    return tuple(gpus)
+
+
+def _memory(data: dict[str, Any]) -> Memory | None:
+    ram = data.get("RAM")
+    if not ram:
+        return None
+    swap = data.get("SWAP") or {}
+    total = int(ram.get("tot", 0)) * KIB
+    used = int(ram.get("used", 0)) * KIB
+    cached = ram.get("cached")
+    return Memory(
+        total=total,
+        used=used,
+        available=max(0, total - used),
+        cached=int(cached) * KIB if cached is not None else None,
+        buffers=int(ram["buffers"]) * KIB if "buffers" in ram else None,
+        gpu_shared=int(ram["shared"]) * KIB if ram.get("shared") else None,
+        swap_total=int(swap.get("tot", 0)) * KIB,
+        swap_used=int(swap.get("used", 0)) * KIB,
+        swap_cached=int(swap["cached"]) * KIB if "cached" in swap else None,
+    )
+
+
+def _emc(data: dict[str, Any]) -> Emc | None:
+    emc = data.get("EMC")
+    if not emc or not emc.get("online", True):
+        return None
+    return Emc(load=emc.get("val"), freq_mhz=_mhz(emc.get("cur")), max_freq_mhz=_mhz(emc.get("max")))
+
+
+def _rail(name: str, rail: dict[str, Any]) -> PowerRail:
+    def unit(key: str) -> float | None:
+        value = rail.get(key)
+        return value / 1000 if isinstance(value, (int, float)) else None
+
+    return PowerRail(
+        name=name,
+        watts=(unit("power") or 0.0),
+        volts=unit("volt"),
+        amps=unit("curr"),
+        avg_watts=unit("avg"),
+        warn_amps=unit("warn"),
+        crit_amps=unit("crit"),
+    )
+
+
+def _power(data: dict[str, Any]) -> Power | None:
+    if not data:
+        return None
+    rails = tuple(_rail(n, r) for n, r in sorted((data.get("rail") or {}).items()) if r.get("online", True))
+    tot = data.get("tot") or {}
+    total = tot.get("power")
+    return Power(
+        total_w=total / 1000 if isinstance(total, (int, float)) else None,
+        avg_w=tot["avg"] / 1000 if isinstance(tot.get("avg"), (int, float)) else None,
+        rails=rails,
+    )
+
+
+def _temps(data: dict[str, Any]) -> tuple[TempSensor, ...]:
+    temps = []
+    for name, sensor in data.items():
+        if not sensor.get("online", True) or sensor.get("temp", -256) <= -256:
+            continue
+        temps.append(TempSensor(name=name, celsius=float(sensor["temp"]), max_c=sensor.get("max"),
+                                crit_c=sensor.get("crit")))
+    return tuple(temps)
+
+
+def _fans(data: dict[str, Any]) -> tuple[Fan, ...]:
+    fans = []
+    for name, fan in data.items():
+        speed, rpm = fan.get("speed") or [], fan.get("rpm") or []
+        fans.append(Fan(name=name, speed_pct=speed[0] if speed else None, rpm=int(rpm[0]) if rpm else None,
+                        profile=fan.get("profile")))
+    return tuple(fans)
+
+
+def _processes(rows: list[list[Any]]) -> tuple[GpuProcess, ...]:
+    # jtop rows: pid, user, gpu, type, priority, state, cpu%, rss kB, gpu mem kB, name
+    procs = []
+    for row in rows:
+        if len(row) < 10:
+            continue
+        procs.append(GpuProcess(pid=int(row[0]), user=row[1], gpu=row[2], cpu_pct=row[6],
+                                rss=int(row[7]) * KIB, gpu_mem=int(row[8]) * KIB, name=str(row[9])))
+    return tuple(sorted(procs, key=lambda p: -(p.gpu_mem or 0)))
+
+
+def _board(data: dict[str, Any]) -> Board:
+    hw = data.get("hardware") or {}
+    libs = data.get("libraries") or {}
+    plat = data.get("platform") or {}
+    return Board(
+        model=hw.get("Model"),
+        module=hw.get("Module"),
+        soc=hw.get("SoC"),
+        l4t=hw.get("L4T"),
+        jetpack=hw.get("Jetpack"),
+        cuda=libs.get("CUDA") or None,
+        kernel=plat.get("Release"),
+        hostname=data.get("hostname"),
+    )
+
+
+def snapshot_from_jtop(reading: dict[str, Any], now: float | None = None) -> TelemetrySnapshot:
+    """Map one jtop reading (plain dicts, see ``jtop_reading``) to a snapshot."""
+    nvp = reading.get("nvpmodel")
+    uptime = reading.get("uptime")
+    return TelemetrySnapshot(
+        time=now if now is not None else time.time(),
+        sources=("jtop",),
+        cpu=_cpu(reading.get("cpu") or {}),
+        memory=_memory(reading.get("memory") or {}),
+        gpus=_gpus(reading.get("gpu") or {}),
+        emc=_emc(reading.get("memory") or {}),
+        power=_power(reading.get("power") or {}),
+        temps=_temps(reading.get("temperature") or {}),
+        fans=_fans(reading.get("fan") or {}),
+        power_mode=PowerMode(name=nvp["name"], id=nvp.get("id"), modes=tuple(nvp.get("models", ())))
+        if nvp
+        else None,
+        jetson_clocks=reading.get("jetson_clocks"),
+        board=_board(reading.get("board") or {}),
+        processes=_processes(reading.get("processes") or []),
+        uptime_s=uptime,
+    )
+
+
+def jtop_reading(j: Any) -> dict[str, Any]:
+    """Copy the live jtop client's state into plain dicts (the service may change it)."""
+    nvp = j.nvpmodel
+    jc = j.jetson_clocks
+    uptime = j.uptime
+    board = dict(j.board)
+    board["hostname"] = (j.local_interfaces or {}).get("hostname")
+    return {
+        "cpu": j.cpu,
+        "gpu": dict(j.gpu),
+        "memory": dict(j.memory),
+        "power": j.power,
+        "temperature": j.temperature,
+        "fan": dict(j.fan) if j.fan else {},
+        "nvpmodel": {"name": nvp.name, "id": nvp.id, "models": list(nvp.models)} if nvp is not None else None,
+        "jetson_clocks": bool(jc) if jc is not None else None,
+        "board": board,
+        "processes": j.processes,
+        "uptime": uptime.total_seconds() if uptime is not None else None,
+    }
+
+
+class JtopSource:
+    """Reads the jtop service; ``sample()`` blocks until jtop publishes the next reading."""
+
+    name = "jtop"
+    paced = True
+
+    def __init__(self, interval: float = 1.0, socket_path: str = JTOP_SOCKET) -> None:
+        self.interval = interval
+        self.socket_path = socket_path
+        self._jtop: Any = None
+
+    def open(self) -> None:
+        if not os.path.exists(self.socket_path):
+            raise SourceUnavailable(
+                f"no jtop service ({self.socket_path} missing)",
+                "on a Jetson: sudo pip3 install jetson-stats && sudo systemctl restart jtop.service",
+            )
+        try:
+            from jtop import jtop  # deferred: only Jetsons pay for the import
+        except ImportError as exc:  # pragma: no cover - jetson-stats is a dependency
+            raise SourceUnavailable(f"jetson-stats not importable: {exc}", "pip install jetson-stats") from exc
+        client = jtop(interval=self.interval)
+        try:
+            client.start()
+        except Exception as exc:  # jtop raises JtopException for permissions, version skew
+            raise SourceUnavailable(
+                f"jtop service refused the connection: {exc}",
+                "add your user to the jtop group (sudo usermod -aG jtop $USER) or check jtop's version",
+            ) from exc
+        self._jtop = client
+
+    def sample(self) -> TelemetrySnapshot:
+        if self._jtop is None:
+            raise RuntimeError("jtop source not open")
+        if not self._jtop.ok():
+            raise ConnectionError("jtop service stopped")
+        return snapshot_from_jtop(jtop_reading(self._jtop))
+
+    def close(self) -> None:
+        client, self._jtop = self._jtop, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection; nothing to recover
+                pass

@@ -1,0 +1,1 @@
+"""The Textual UI: screens and widgets render snapshots; they never do I/O."""

@@ -1,0 +1,1 @@
+"""Screens: the dashboard, the telemetry detail, help."""

@@ -1,0 +1,80 @@
+"""The main screen: one dashboard combining telemetry (and, later, servers and chat)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from console.keymap import DASHBOARD_BINDINGS
+from console.ui.bindings import bindings
+from console.ui.widgets.panel import Panel
+from console.ui.widgets.sources_panel import SourcesPanel
+from console.ui.widgets.telemetry_panel import TelemetryPanel
+from console.ui.widgets.text import LiveText
+
+if TYPE_CHECKING:
+    from console.telemetry.state import TelemetryState
+
+COMPACT_WIDTH = 100
+COMPACT_HEIGHT = 30
+
+
+def missing_reasons(state: TelemetryState) -> dict[str, str]:
+    """Short reasons to print in rows that have no data."""
+    by_name = {s.name: s for s in state.statuses()}
+    out = {}
+    nvml = by_name.get("nvml")
+    if nvml and not nvml.active and "jtop" not in state.latest:
+        out["gpu"] = f"no GPU source: {nvml.detail}"
+    return out
+
+
+class DashboardScreen(Screen):
+    BINDINGS = bindings(DASHBOARD_BINDINGS)
+
+    def compose(self) -> ComposeResult:
+        yield LiveText("jetconsole", id="title")
+        with Vertical(id="panels"):
+            yield TelemetryPanel()
+            yield SourcesPanel()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TelemetryPanel).focus()
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
+
+    def on_resize(self) -> None:
+        compact = self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
+        self.set_class(compact, "compact")
+
+    def show_state(self, state: TelemetryState) -> None:
+        paused = " · PAUSED (p)" if getattr(self.app, "paused", False) else ""
+        snap = state.merged
+        sources = "+".join(snap.sources) if snap else "…"
+        host = snap.board.hostname if snap and snap.board and snap.board.hostname else ""
+        self.query_one("#title", LiveText).set(f"jetconsole · {host} · telemetry: {sources}{paused}")
+        if snap is not None:
+            self.query_one(TelemetryPanel).show(snap, state.history, missing_reasons(state))
+        self.query_one(SourcesPanel).show(state.statuses())
+
+    def action_zoom_telemetry(self) -> None:
+        self.app.push_screen("telemetry")
+
+    def action_zoom(self) -> None:
+        focused = self.focused
+        while focused is not None and not isinstance(focused, Panel):
+            focused = focused.parent  # type: ignore[assignment]
+        if isinstance(focused, TelemetryPanel) or focused is None:
+            self.app.push_screen("telemetry")
+        else:
+            self.notify("The sources panel shows all it knows; no separate screen.", timeout=3)
+
+    def action_toggle_pause(self) -> None:
+        self.app.toggle_pause()  # type: ignore[attr-defined]

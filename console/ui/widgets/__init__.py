@@ -1,0 +1,1 @@
+"""Widgets: render frozen snapshots handed to them; no I/O."""
