@@ -36,24 +36,30 @@ def _mhz(khz: Any) -> float | None:
     return float(khz) / 1000 if isinstance(khz, (int, float)) and khz > 0 else None
 
 
+def _busy(times: dict[str, Any]) -> float | None:
+    """jtop gives user/nice/system/idle percentages; busy is the first three."""
+    parts = [times.get(k) for k in ("user", "nice", "system")]
+    if not any(isinstance(p, (int, float)) for p in parts):
+        return None
+    return float(sum(p for p in parts if isinstance(p, (int, float))))
+
+
 def _cpu(data: dict[str, Any]) -> Cpu | None:
     cores = []
     for index, core in enumerate(data.get("cpu", [])):
         online = bool(core.get("online", True))
-        idle = core.get("idle")
         freq = core.get("freq") or {}
         cores.append(
             CpuCore(
                 index=index,
-                load=(100.0 - idle) if online and isinstance(idle, (int, float)) else None,
+                load=_busy(core) if online else None,
                 freq_mhz=_mhz(freq.get("cur")) if online else None,
                 max_freq_mhz=_mhz(freq.get("max")),
                 governor=core.get("governor"),
                 online=online,
             )
         )
-    total = data.get("total") or {}
-    load = 100.0 - total["idle"] if "idle" in total else None
+    load = _busy(data.get("total") or {})
     model = next((c.get("model") for c in data.get("cpu", []) if c.get("model")), None)
     return Cpu(load=load, cores=tuple(cores), model=model) if cores or load is not None else None
 

@@ -18,6 +18,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -69,17 +70,24 @@ def rail_current_path(label: str, root: Path = FAKE_ROOT) -> Path:
     return root / "bus/i2c/devices/1-0040/hwmon/hwmon3" / f"curr{index}_input"
 
 
-def proc_stat_text(busy: int, idle: int, ncpu: int = NUM_CPU) -> str:
-    """A /proc/stat body where each CPU has ``busy`` user and ``idle`` idle jiffies."""
-    lines = [f"cpu  {busy * ncpu} 0 0 {idle * ncpu} 0 0 0 0 0 0"]
-    lines += [f"cpu{n} {busy + n * 100} 0 0 {idle} 0 0 0 0 0 0" for n in range(ncpu)]
+def core_load(n: int) -> float:
+    """The load the emulator gives core ``n``: 20%, 25%, 30%... so cores differ."""
+    return 0.20 + 0.05 * n
+
+
+def proc_stat_text(ticks: int, ncpu: int = NUM_CPU) -> str:
+    """A /proc/stat body after ``ticks`` jiffies per CPU at the loads of ``core_load``."""
+    per = [(int(ticks * core_load(n)), ticks - int(ticks * core_load(n))) for n in range(ncpu)]
+    lines = [f"cpu  {sum(b for b, _ in per)} 0 0 {sum(i for _, i in per)} 0 0 0 0 0 0"]
+    lines += [f"cpu{n} {busy} 0 0 {idle} 0 0 0 0 0 0" for n, (busy, idle) in enumerate(per)]
     lines += ["intr 0", "ctxt 0", "btime 1674644431", "processes 1", "procs_running 1", "procs_blocked 0"]
     return "\n".join(lines) + "\n"
 
 
 def write_tree(root: Path = FAKE_ROOT, gpu_load: int = 900) -> None:
     """Write the fake sysfs of an AGX Orin under ``root``."""
-    _write(root / "stat", proc_stat_text(1_000_000, 5_000_000))
+    _write(root / "stat", proc_stat_text(1_000_000))
+    set_gpu_processes([], root)
     for n in range(NUM_CPU):
         freq = root / f"devices/system/cpu/cpu{n}/cpufreq"
         for name, value in {
@@ -123,6 +131,26 @@ def write_tree(root: Path = FAKE_ROOT, gpu_load: int = 900) -> None:
         _write(hw / f"curr{index}_input", str(ma))
         _write(hw / f"curr{index}_max", "5000")
         _write(hw / f"curr{index}_crit", "6000")
+
+
+def set_gpu_processes(procs: list[tuple[str, str, int, int]], root: Path = FAKE_ROOT) -> None:
+    """Write the nvmap table the service reads GPU memory per process from (Orin).
+
+    ``procs``: (user, name, pid, kB).  The pids must exist: jtop reads /proc/<pid>.
+    """
+    lines = ["PID    user    name    size", *(f"{u}  {n}  {pid}  {kb}K" for u, n, pid, kb in procs)]
+    lines.append(f"total {sum(kb for *_, kb in procs)}K")
+    _write(root / "kernel/debug/nvmap/iovmm/maps", "\n".join(lines) + "\n")
+
+
+def tick_cpu(stop: threading.Event, root: Path = FAKE_ROOT, period: float = 0.25) -> None:
+    """Advance the fake /proc/stat so jtop sees the per-core loads of ``core_load``."""
+    ticks = 1_000_000
+    while not stop.wait(period):
+        ticks += 100
+        tmp = root / "stat.tmp"
+        tmp.write_text(proc_stat_text(ticks))
+        os.replace(tmp, root / "stat")
 
 
 def service_running() -> bool:
@@ -176,11 +204,14 @@ def serve(gpu_load: int = 900) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server.start()
+    ticking = threading.Event()
+    threading.Thread(target=tick_cpu, args=(ticking,), daemon=True).start()
     print("jtop emulator: ready", flush=True)
     try:
         while not stopping and server.is_alive():
             time.sleep(0.2)
     finally:
+        ticking.set()
         server.close()
         server.config_clear()
         shutil.rmtree(bindir, ignore_errors=True)

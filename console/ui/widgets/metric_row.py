@@ -35,6 +35,7 @@ class MetricRow(Horizontal):
             self._text = text
             self._value.set(text)
         if history is not None:
+            self.set_class(not history, "nospark")  # the value gets the row when there is no series
             self._data = history
             self._draw()
 

@@ -1,0 +1,38 @@
+"""Building the real app with fixed data for Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from console.config import Config
+from console.telemetry.discovery import Discovery
+from console.telemetry.model import SourceReport, TelemetrySnapshot
+from console.themes import load_themes
+from console.ui.app import JetconsoleApp
+from tests.conftest import fixed_discovery
+
+
+def live_app(snapshots: list[TelemetrySnapshot], config: Config | None = None, **kw) -> JetconsoleApp:
+    """The app with its real discovery/poller path fed by a FixedSource."""
+    config = config or Config(refresh_interval=0.2)
+    return JetconsoleApp(config, load_themes(), discover_fn=lambda: fixed_discovery(snapshots), **kw)
+
+
+def frozen_app(history: list[TelemetrySnapshot], report: SourceReport, config: Config | None = None) -> JetconsoleApp:
+    """The app with no live source and a pre-filled state: identical frames every run."""
+    app = JetconsoleApp(config or Config(), load_themes(), remember_theme=False,
+                        discover_fn=lambda: Discovery(sources=[], report=report))
+    names = list(dict.fromkeys(n for s in history for n in s.sources))
+    app.state.set_sources(names, report)
+    for snap in history:
+        app.state.add(snap)
+    return app
+
+
+def ramp(base: TelemetrySnapshot, n: int = 60) -> list[TelemetrySnapshot]:
+    """``n`` snapshots with the GPU load ramping, for sparklines with a shape."""
+    out = []
+    for i in range(n):
+        gpu = dataclasses.replace(base.gpus[0], load=float((i * 7) % 100))
+        out.append(dataclasses.replace(base, time=base.time + i, gpus=(gpu,)))
+    return out

@@ -1,0 +1,85 @@
+"""NVML readings -> snapshots: discrete GPUs, GB10 unified memory, process lists."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from console.telemetry.nvml_source import nvml_reading, snapshot_from_nvml
+
+GIB = 2**30
+
+
+def test_discrete_gpu_mapping() -> None:
+    reading = {
+        "driver": "580.82.07", "cuda": "13.0",
+        "devices": [{
+            "index": 0, "name": "NVIDIA H100 80GB HBM3", "util": 37.0, "clock_mhz": 1755, "max_clock_mhz": 1980,
+            "memory": {"used": 5 * GIB, "total": 80 * GIB}, "temp_c": 41, "power_mw": 123456,
+            "power_limit_mw": 700000, "fan_pct": None,
+            "processes": [{"pid": 10, "used": 4 * GIB, "name": "python", "user": "root"},
+                          {"pid": 10, "used": 4 * GIB, "name": "python", "user": "root"},  # compute+graphics
+                          {"pid": 11, "used": None, "name": "Xorg", "user": "root"}],
+        }],
+    }
+    s = snapshot_from_nvml(reading, now=1.0)
+    g = s.gpus[0]
+    assert g.name == "0: NVIDIA H100 80GB HBM3" and g.load == 37.0 and g.freq_mhz == 1755
+    assert (g.mem_used, g.mem_total, g.unified) == (5 * GIB, 80 * GIB, False)
+    assert g.power_w == 123.456 and g.power_limit_w == 700.0 and g.temp_c == 41
+    assert [(p.pid, p.gpu_mem) for p in s.processes] == [(10, 4 * GIB), (11, None)]
+    assert s.board is not None and (s.board.driver, s.board.cuda) == ("580.82.07", "13.0")
+    assert s.cpu is None and s.memory is None  # the host comes from procfs
+
+
+def test_gb10_unified_memory_is_reported_as_unknown_not_zero() -> None:
+    reading = {"devices": [{"index": 0, "name": "NVIDIA GB10", "util": 3.0, "memory": None,
+                            "processes": [{"pid": 7, "used": 9 * GIB, "name": "vllm"}]}]}
+    g = snapshot_from_nvml(reading, now=1.0).gpus[0]
+    assert g.unified is True and g.mem_used is None and g.mem_total is None
+
+
+class _NvmlError(Exception):
+    pass
+
+
+def _fake_pynvml(memory_supported: bool) -> SimpleNamespace:
+    """Only the calls nvml_reading makes; a stand-in because CI has no GPU (the real
+    NVML path is tested in tests/gpu on the lent H100)."""
+
+    def unsupported(*_a):
+        raise _NvmlError("Not Supported")
+
+    return SimpleNamespace(
+        NVMLError=_NvmlError, NVML_CLOCK_GRAPHICS=0, NVML_TEMPERATURE_GPU=0,
+        nvmlDeviceGetCount=lambda: 1,
+        nvmlDeviceGetHandleByIndex=lambda i: "h0",
+        nvmlDeviceGetName=lambda h: b"NVIDIA GB10",
+        nvmlDeviceGetUtilizationRates=lambda h: SimpleNamespace(gpu=12, memory=3),
+        nvmlDeviceGetMemoryInfo=(lambda h: SimpleNamespace(used=GIB, total=8 * GIB)) if memory_supported
+        else unsupported,
+        nvmlDeviceGetComputeRunningProcesses=lambda h: [SimpleNamespace(pid=1, usedGpuMemory=2**64 - 1)],
+        nvmlDeviceGetGraphicsRunningProcesses=unsupported,
+        nvmlDeviceGetClockInfo=lambda h, c: 1200,
+        nvmlDeviceGetMaxClockInfo=lambda h, c: 2400,
+        nvmlDeviceGetTemperature=lambda h, t: 50,
+        nvmlDeviceGetPowerUsage=unsupported,
+        nvmlDeviceGetEnforcedPowerLimit=unsupported,
+        nvmlDeviceGetFanSpeed=unsupported,
+        nvmlSystemGetDriverVersion=lambda: "580.95",
+        nvmlSystemGetCudaDriverVersion=lambda: 13000,
+    )
+
+
+def test_reading_turns_unsupported_queries_into_none() -> None:
+    r = nvml_reading(_fake_pynvml(memory_supported=False))
+    dev = r["devices"][0]
+    assert dev["name"] == "NVIDIA GB10" and dev["memory"] is None and dev["power_mw"] is None
+    assert dev["processes"][0]["used"] is None  # NVML's "not available" sentinel
+    assert r["cuda"] == "13.0" and r["driver"] == "580.95"
+    s = snapshot_from_nvml(r, now=1.0)
+    assert s.gpus[0].unified and s.gpus[0].load == 12.0
+
+
+def test_reading_with_memory() -> None:
+    dev = nvml_reading(_fake_pynvml(memory_supported=True))["devices"][0]
+    assert dev["memory"] == {"used": GIB, "total": 8 * GIB}
