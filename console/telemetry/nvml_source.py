@@ -33,7 +33,7 @@ def snapshot_from_nvml(reading: dict[str, Any], now: float | None = None) -> Tel
                 max_freq_mhz=dev.get("max_clock_mhz"),
                 mem_used=mem["used"] if mem else None,
                 mem_total=mem["total"] if mem else None,
-                unified=mem is None,
+                unified=dev.get("unified", mem is None),
                 temp_c=dev.get("temp_c"),
                 power_w=power_mw / 1000 if power_mw is not None else None,
                 power_limit_w=limit_mw / 1000 if limit_mw is not None else None,
@@ -56,6 +56,10 @@ def snapshot_from_nvml(reading: dict[str, Any], now: float | None = None) -> Tel
         processes=tuple(sorted(procs, key=lambda p: -(p.gpu_mem or 0))),
         board=Board(driver=reading.get("driver"), cuda=reading.get("cuda")),
     )
+
+
+def _not_supported(nv: Any, exc: Exception) -> bool:
+    return getattr(exc, "value", None) == getattr(nv, "NVML_ERROR_NOT_SUPPORTED", 3)
 
 
 def _proc_name(pid: int) -> str | None:
@@ -91,11 +95,32 @@ def nvml_reading(nv: Any) -> dict[str, Any]:
     def text(value: Any) -> Any:
         return value.decode() if isinstance(value, bytes) else value
 
+    def memory(h: Any) -> tuple[dict[str, int] | None, bool]:
+        """(used/total like nvidia-smi, unified?).  v2 keeps driver-reserved memory out of
+        "used" (an idle H100: 0 MiB, not 480); GB10 answers NOT_SUPPORTED: unified memory."""
+        try:
+            m = nv.nvmlDeviceGetMemoryInfo(h, version=nv.nvmlMemory_v2)
+            return {"used": int(m.used), "total": int(m.total)}, False
+        except (AttributeError, TypeError):
+            pass  # bindings without v2
+        except nv.NVMLError as exc:
+            if _not_supported(nv, exc):
+                return None, True
+            # other codes: old drivers reject v2; ask v1 below
+        try:
+            m = nv.nvmlDeviceGetMemoryInfo(h)
+        except nv.NVMLError as exc:
+            return None, _not_supported(nv, exc)
+        return {"used": int(m.used), "total": int(m.total)}, False
+
     devices = []
     for index in range(nv.nvmlDeviceGetCount()):
-        h = nv.nvmlDeviceGetHandleByIndex(index)
+        h = q(nv.nvmlDeviceGetHandleByIndex, index)
+        if h is None:  # one lost GPU must not hide the others
+            devices.append({"index": index, "name": "GPU (not answering)", "memory": None, "processes": []})
+            continue
         util = q(nv.nvmlDeviceGetUtilizationRates, h)
-        mem = q(nv.nvmlDeviceGetMemoryInfo, h)
+        mem, unified = memory(h)
         processes = []
         for getter in (nv.nvmlDeviceGetComputeRunningProcesses, nv.nvmlDeviceGetGraphicsRunningProcesses):
             for p in q(getter, h) or []:
@@ -112,7 +137,8 @@ def nvml_reading(nv: Any) -> dict[str, Any]:
             "util": float(util.gpu) if util is not None else None,
             "clock_mhz": q(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_GRAPHICS),
             "max_clock_mhz": q(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_GRAPHICS),
-            "memory": {"used": int(mem.used), "total": int(mem.total)} if mem is not None else None,
+            "memory": mem,
+            "unified": unified,
             "temp_c": q(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
             "power_mw": q(nv.nvmlDeviceGetPowerUsage, h),
             "power_limit_mw": q(nv.nvmlDeviceGetEnforcedPowerLimit, h),

@@ -39,24 +39,33 @@ def test_gb10_unified_memory_is_reported_as_unknown_not_zero() -> None:
 
 
 class _NvmlError(Exception):
-    pass
+    def __init__(self, value: int) -> None:
+        super().__init__("Not Supported" if value == 3 else "Unknown Error")
+        self.value = value
 
 
 def _fake_pynvml(memory_supported: bool) -> SimpleNamespace:
     """Only the calls nvml_reading makes; a stand-in because CI has no GPU (the real
     NVML path is tested in tests/gpu on the lent H100)."""
 
-    def unsupported(*_a):
-        raise _NvmlError("Not Supported")
+    def unsupported(*_a, **_k):
+        raise _NvmlError(3)
+
+    def memory_v2(h, version=None):
+        if not memory_supported:
+            raise _NvmlError(3)
+        if version is None:  # v1 counts driver-reserved memory as used
+            return SimpleNamespace(used=GIB + 480 * 2**20, total=8 * GIB)
+        return SimpleNamespace(used=GIB, total=8 * GIB, reserved=480 * 2**20)
 
     return SimpleNamespace(
-        NVMLError=_NvmlError, NVML_CLOCK_GRAPHICS=0, NVML_TEMPERATURE_GPU=0,
+        NVMLError=_NvmlError, NVML_CLOCK_GRAPHICS=0, NVML_TEMPERATURE_GPU=0, NVML_ERROR_NOT_SUPPORTED=3,
+        nvmlMemory_v2=2,
         nvmlDeviceGetCount=lambda: 1,
         nvmlDeviceGetHandleByIndex=lambda i: "h0",
         nvmlDeviceGetName=lambda h: b"NVIDIA GB10",
         nvmlDeviceGetUtilizationRates=lambda h: SimpleNamespace(gpu=12, memory=3),
-        nvmlDeviceGetMemoryInfo=(lambda h: SimpleNamespace(used=GIB, total=8 * GIB)) if memory_supported
-        else unsupported,
+        nvmlDeviceGetMemoryInfo=memory_v2,
         nvmlDeviceGetComputeRunningProcesses=lambda h: [SimpleNamespace(pid=1, usedGpuMemory=2**64 - 1)],
         nvmlDeviceGetGraphicsRunningProcesses=unsupported,
         nvmlDeviceGetClockInfo=lambda h, c: 1200,
@@ -80,6 +89,34 @@ def test_reading_turns_unsupported_queries_into_none() -> None:
     assert s.gpus[0].unified and s.gpus[0].load == 12.0
 
 
-def test_reading_with_memory() -> None:
+def test_reading_with_memory_excludes_driver_reserved() -> None:
+    """Like nvidia-smi (seen on an H100: v1 says 480 MiB used when idle, v2 says 0)."""
     dev = nvml_reading(_fake_pynvml(memory_supported=True))["devices"][0]
-    assert dev["memory"] == {"used": GIB, "total": 8 * GIB}
+    assert dev["memory"] == {"used": GIB, "total": 8 * GIB} and dev["unified"] is False
+
+
+def test_other_memory_errors_are_not_taken_for_unified_memory() -> None:
+    nv = _fake_pynvml(memory_supported=True)
+
+    def lost(*_a, **_k):
+        raise _NvmlError(15)  # GPU_IS_LOST
+
+    nv.nvmlDeviceGetMemoryInfo = lost
+    dev = nvml_reading(nv)["devices"][0]
+    assert dev["memory"] is None and dev["unified"] is False
+
+
+def test_a_gpu_that_does_not_answer_keeps_the_others() -> None:
+    nv = _fake_pynvml(memory_supported=True)
+    nv.nvmlDeviceGetCount = lambda: 2
+
+    def handle(i):
+        if i == 0:
+            raise _NvmlError(15)
+        return "h1"
+
+    nv.nvmlDeviceGetHandleByIndex = handle
+    devices = nvml_reading(nv)["devices"]
+    assert devices[0]["name"] == "GPU (not answering)" and devices[1]["name"] == "NVIDIA GB10"
+    s = snapshot_from_nvml({"devices": devices}, now=1.0)
+    assert len(s.gpus) == 2

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Run the whole test suite: installs jetconsole (scripts/install.sh, with the test
+# extras), tmux for the real-terminal tier, and runs pytest. The real jtop service on
+# an emulated Jetson is started and stopped by the tests themselves. Under CI=true a
+# skipped real-component test fails the run. The GPU tier (tests/gpu) runs only where
+# an NVIDIA driver is present. Extra arguments go to pytest.
+set -eu
+cd "$(dirname "$0")/.."
+PREFIX="${JETCONSOLE_PREFIX:-/opt/jetconsole}"
+
+if ! command -v tmux >/dev/null 2>&1; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux
+fi
+JETCONSOLE_EXTRAS="[test]" sh scripts/install.sh
+
+if "$PREFIX/bin/python" -c 'import pynvml; pynvml.nvmlInit()' >/dev/null 2>&1; then
+    echo "GPU tier: NVIDIA driver found, tests/gpu will run"
+    set -- tests "$@"
+else
+    echo "GPU tier: not run here (no NVIDIA driver / NVML); run scripts/test.sh on a GPU host"
+    set -- tests --ignore=tests/gpu "$@"
+fi
+exec "$PREFIX/bin/python" -m pytest -p no:cacheprovider -ra "$@"

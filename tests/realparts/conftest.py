@@ -1,0 +1,104 @@
+"""Real components: the jtop service on an emulated Jetson, the installed command, tmux."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.realparts import jetson_emulator as emu
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "realparts" in str(item.path):
+            item.add_marker(pytest.mark.realparts)
+
+
+def start_emulator() -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    seen = []
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "jtop emulator: ready" in line:
+                return proc
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("jtop emulator did not start:\n" + "".join(seen[-20:]))
+
+
+def stop_emulator(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+class EmulatedService:
+    """The emulator process, restartable by tests that kill the service on purpose."""
+
+    def __init__(self) -> None:
+        self.proc = start_emulator()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            stop_emulator(self.proc)
+
+    def restart(self) -> None:
+        self.stop()
+        self.proc = start_emulator()
+
+
+@pytest.fixture(scope="session")
+def jtop_service() -> Iterator[EmulatedService]:
+    """The real jtop service (jetson-stats) reading an emulated AGX Orin's sysfs."""
+    need(os.geteuid() == 0, "the jtop service must run as root (it owns /run/jtop.sock)")
+    need(not emu.service_running(), "a jtop service already listens on /run/jtop.sock; tests never touch it")
+    service = EmulatedService()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def gpu_holder(jtop_service) -> Iterator[int]:
+    """A real process listed in the emulated nvmap table as holding 2 GiB of GPU memory."""
+    holder = subprocess.Popen(["sleep", "300"])
+    emu.set_gpu_processes([("root", "vllm-worker", holder.pid, 2 * 1024 * 1024)])
+    yield holder.pid
+    emu.set_gpu_processes([])
+    holder.kill()
+    holder.wait()
+
+
+@pytest.fixture(scope="session")
+def installed_command() -> str:
+    path = shutil.which("jetconsole")
+    need(path is not None, "the jetconsole command is not installed (run scripts/test.sh, which installs it)")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tmux() -> str:
+    path = shutil.which("tmux")
+    need(path is not None, "tmux is not installed (scripts/test.sh installs it)")
+    return str(path)
