@@ -11,11 +11,12 @@ from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.theme import Theme
 
 from console import config as cfg
-from console.keymap import APP_BINDINGS
+from console.keymap import ALL_BINDINGS, APP_BINDINGS
 from console.telemetry.discovery import Discovery, discover
 from console.telemetry.poller import Poller
 from console.telemetry.state import TelemetryState
@@ -94,9 +95,13 @@ class JetconsoleApp(App[None]):
 
     def _refresh_screen(self) -> None:
         show = getattr(self.screen, "show_state", None)
-        if show is not None:
-            with self.batch_update():
+        if show is None:
+            return
+        with self.batch_update():
+            try:
                 show(self.state)
+            except NoMatches:  # the screen is still composing or already torn down
+                pass
 
     # ---- actions ----------------------------------------------------------------------
     def action_help(self) -> None:
@@ -122,15 +127,19 @@ class JetconsoleApp(App[None]):
         self.call_from_thread(self.notify, f"theme {name} saved to {path}", timeout=3)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield SystemCommand("Telemetry: zoom", "Per-core, per-rail, per-sensor, per-process tables",
-                            lambda: self.push_screen("telemetry"))
-        yield SystemCommand("Telemetry: pause / resume", "Freeze the screen; samples keep coming",
-                            self.toggle_pause)
-        yield SystemCommand("Help: keys", "Every binding and the state of each source", self.action_help)
+        """Every bound action that the current screen or the app can run, then the themes."""
+        for spec in ALL_BINDINGS:
+            if spec.action == "command_palette":
+                continue
+            for target in (screen, self):
+                if hasattr(target, f"action_{spec.action}"):
+                    keys = self.keymap_overrides.get(spec.id, spec.keys).split(",")[0]
+                    yield SystemCommand(spec.description, f"{spec.id} ({keys})",
+                                        partial(self.call_later, target.run_action, spec.action))
+                    break
         for name in sorted(self.theme_specs):
             yield SystemCommand(f"Theme: {name}", "Switch theme (remembered in your config)",
                                 partial(setattr, self, "theme", name))
-        yield SystemCommand("Quit", "Quit jetconsole", self.exit)
 
     def toggle_pause(self) -> None:
         """Freeze or resume the screen; samples and history keep coming."""

@@ -44,6 +44,8 @@ async def test_live_samples_reach_the_dashboard(orin_snapshot: TelemetrySnapshot
         assert "NVIDIA Jetson AGX Orin (emulated)" in panel.board.text and "JetPack 6.1" in panel.board.text
         assert "telemetry: jtop" in app.screen.query_one("#title").text
         assert " 8 ███▎·· 55%" in panel.cores.text  # core 8 at 55%: 3.3 of 6 cells
+        assert "GPU memory: 1 process" in panel.procs.text and "1.0 GiB  python3" in panel.procs.text
+        assert "11.5 W  GPU_SOC 6.0 VIN_SYS_5V0 3.5" in panel.rows["power"]._value.text  # biggest rails first
     assert SourcesDiscovered in posted and TelemetrySampled in posted
 
 
@@ -156,3 +158,23 @@ async def test_dead_source_degrades_its_panel_not_the_app(orin_snapshot: Telemet
         assert "failed: ConnectionError: jtop service stopped" in body
         await pilot.press("t")  # still usable
         assert isinstance(app.screen, TelemetryScreen)
+
+
+async def test_palette_lists_every_bound_action(orin_snapshot: TelemetrySnapshot) -> None:
+    from console.keymap import ALL_BINDINGS
+
+    app = live_app([orin_snapshot])
+    async with app.run_test(size=(120, 40)) as pilot:
+        for screen_key in (None, "t"):
+            if screen_key:
+                await pilot.press(screen_key)
+            titles = {c.title for c in app.get_system_commands(app.screen)}
+            expected = {s.description for s in ALL_BINDINGS if s.action != "command_palette"
+                        and (hasattr(app.screen, f"action_{s.action}") or hasattr(app, f"action_{s.action}"))}
+            assert expected <= titles
+            assert {"Quit", "Help", "Theme: high-contrast"} <= titles
+        assert "Filter processes" in titles and "Back" in titles  # the telemetry screen's own
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Back")
+        command.callback()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, DashboardScreen)

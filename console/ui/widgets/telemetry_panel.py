@@ -28,6 +28,18 @@ def core_bars(snapshot: TelemetrySnapshot, width: int) -> str:
     return "\n".join(rows)
 
 
+def process_lines(snapshot: TelemetrySnapshot, limit: int = 3) -> str:
+    """The processes holding the most GPU memory (all of them: press t)."""
+    procs = snapshot.processes
+    if not procs:
+        return ""
+    lines = [f"GPU memory: {len(procs)} process{'es' if len(procs) > 1 else ''}"
+             + (f", top {limit} (t for all)" if len(procs) > limit else "")]
+    for p in procs[:limit]:
+        lines.append(f"  {p.pid:>7}  {fmt.size(p.gpu_mem):>10}  {p.name[:60]}")
+    return "\n".join(lines)
+
+
 class TelemetryPanel(Panel):
     def __init__(self, *, id: str | None = "telemetry") -> None:
         super().__init__("Telemetry", id=id)
@@ -42,6 +54,7 @@ class TelemetryPanel(Panel):
         }
         self.extra = LiveText("", classes="extra")
         self.cores = LiveText("", classes="cores")
+        self.procs = LiveText("", classes="procs")
         self._last: TelemetrySnapshot | None = None
 
     def compose(self) -> ComposeResult:
@@ -50,6 +63,7 @@ class TelemetryPanel(Panel):
         yield from self.rows.values()
         yield self.extra
         yield self.cores
+        yield self.procs
 
     def show(self, s: TelemetrySnapshot, history: History, missing: dict[str, str]) -> None:
         self._last = s
@@ -82,7 +96,8 @@ class TelemetryPanel(Panel):
             self.rows["emc"].show("n/a (Jetson only)", [])
         total = power_total(s)
         if total is not None:
-            rails = ", ".join(f"{r.name} {r.watts:.1f}" for r in (s.power.rails if s.power else ())[:3])
+            top = sorted(s.power.rails if s.power else (), key=lambda r: -r.watts)[:2]
+            rails = " ".join(f"{r.name.removeprefix('VDD_')} {r.watts:.1f}" for r in top)
             self.rows["power"].show(f"{fmt.watts(total)}" + (f"  {rails}" if rails else ""), history.values("power"))
         else:
             self.rows["power"].show(missing.get("power", "n/a (no power sensors)"), [])
@@ -97,9 +112,8 @@ class TelemetryPanel(Panel):
             speed = f"{fan.speed_pct:.0f}%" if fan.speed_pct is not None else ""
             rpm = f"{fan.rpm} rpm" if fan.rpm is not None else ""
             extra.append(f"FAN {fan.name} {speed} {rpm}".strip())
-        if s.processes:
-            extra.append(f"GPU procs {len(s.processes)}")
         self.extra.set("   ".join(extra))
+        self.procs.set(process_lines(s))
         self.cores.set(core_bars(s, self.cores.size.width or 80))
 
     def on_resize(self) -> None:
