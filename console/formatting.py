@@ -53,14 +53,17 @@ def bar(value: float | None, width: int, top: float = 100.0) -> str:
     return text.ljust(width, "·")
 
 
-def duration(seconds: float | None) -> str:
+def duration(seconds: float | None, with_seconds: bool = True) -> str:
+    """``1:02:05``, ``1d 1:01``; without seconds ``1:02`` (changes once a minute)."""
     if seconds is None:
         return NA
     s = int(seconds)
     days, s = divmod(s, 86400)
     hours, s = divmod(s, 3600)
     minutes, s = divmod(s, 60)
-    return f"{days}d {hours}:{minutes:02d}" if days else f"{hours}:{minutes:02d}:{s:02d}"
+    if days:
+        return f"{days}d {hours}:{minutes:02d}"
+    return f"{hours}:{minutes:02d}:{s:02d}" if with_seconds else f"{hours}:{minutes:02d}"
 
 
 def memory_text(m: Memory | None) -> str:
@@ -122,7 +125,7 @@ def board_line(s: TelemetrySnapshot) -> str:
     if s.jetson_clocks is not None:
         parts.append(f"jetson_clocks {'on' if s.jetson_clocks else 'off'}")
     if s.uptime_s is not None:
-        parts.append(f"up {duration(s.uptime_s)}")
+        parts.append(f"up {duration(s.uptime_s, with_seconds=False)}")  # no per-second redraw
     return " · ".join(parts) if parts else "this machine"
 
 

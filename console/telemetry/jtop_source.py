@@ -241,6 +241,7 @@ class JtopSource:
         self.interval = interval
         self.socket_path = socket_path
         self._jtop: Any = None
+        self._fresh = False
 
     def open(self) -> None:
         if not os.path.exists(self.socket_path):
@@ -261,12 +262,15 @@ class JtopSource:
                 "add your user to the jtop group (sudo usermod -aG jtop $USER) or check jtop's version",
             ) from exc
         self._jtop = client
+        self._fresh = True
 
     def sample(self) -> TelemetrySnapshot:
         if self._jtop is None:
             raise RuntimeError("jtop source not open")
-        if not self._jtop.ok():
+        # start() already waited for a first reading: use it at once, then wait for each next one
+        if not self._jtop.ok(spin=self._fresh):
             raise ConnectionError("jtop service stopped")
+        self._fresh = False
         return snapshot_from_jtop(jtop_reading(self._jtop))
 
     def close(self) -> None:

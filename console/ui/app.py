@@ -1,11 +1,15 @@
 """The Textual app: owns the pollers (one per source), the telemetry state and the screens.
 
-Pollers run in thread workers and only post messages; handlers here update the state
-and hand it to the screen on top.  No I/O happens on the event loop.
+Pollers run in worker threads and only post messages; handlers here update the state
+and hand it to the screen on top.  No I/O happens on the event loop.  The threads are
+daemons of our own rather than Textual thread workers: those run in the default
+executor, which Python joins at exit, so a poller blocked in jtop's ``ok()`` held up
+``q`` by up to one refresh interval.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -65,7 +69,11 @@ class JetconsoleApp(App[None]):
         self._theme_ready = True
         self.set_keymap(self.keymap_overrides)
         self.push_screen(DashboardScreen())
-        self.run_worker(self._discover, thread=True, name="discover", group="telemetry")
+        self._spawn(self._discover, "jetconsole-discover")
+
+    @staticmethod
+    def _spawn(target: Callable[[], None], name: str) -> None:
+        threading.Thread(target=target, name=name, daemon=True).start()
 
     def _discover(self) -> None:
         self.post_message(SourcesDiscovered(self._discover_fn()))
@@ -79,8 +87,7 @@ class JetconsoleApp(App[None]):
                             on_error=lambda name, err: self.post_message(SourceFailed(name, err)),
                             opened=True)
             self._pollers.append(poller)
-            self.run_worker(poller.run, thread=True, name=f"poll-{source.name}", group="telemetry",
-                            exit_on_error=False)
+            self._spawn(poller.run, f"jetconsole-poll-{source.name}")
         self._refresh_screen()
 
     # ---- data in --------------------------------------------------------------------

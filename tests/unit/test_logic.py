@@ -150,3 +150,29 @@ def test_poller_reports_failure_and_recovers(monkeypatch: pytest.MonkeyPatch) ->
     thread.join(5)
     assert errors == [("dying", "ConnectionError: service stopped")]
     assert len(samples) >= 3 and source.closed and not thread.is_alive()
+
+
+def test_buckets_cover_the_window_and_move_once_per_bucket() -> None:
+    h = History(seconds=300, interval=1.0)  # capacity 300
+    for i in range(12):
+        h.add(snap(i, "procfs", cpu=Cpu(load=float(i))))
+    assert h.buckets("cpu", 60) == [4.0, 9.0]  # buckets of 5 (max of each); 10 and 11 not complete
+    h.add(snap(12, "procfs", cpu=Cpu(load=50.0)))
+    assert h.buckets("cpu", 60) == [4.0, 9.0]  # unchanged until the bucket completes
+    for i in range(13, 15):
+        h.add(snap(i, "procfs", cpu=Cpu(load=0.0)))
+    assert h.buckets("cpu", 60) == [4.0, 9.0, 50.0]
+    assert h.buckets("cpu", 400) == [float(i) for i in range(12)] + [50.0, 0.0, 0.0]  # wide: 1 per point
+    assert h.buckets("cpu", 0) == []
+
+
+def test_buckets_stay_aligned_when_old_samples_fall_out() -> None:
+    h = History(seconds=10, interval=1.0)  # capacity 10
+    for i in range(23):
+        h.add(snap(i, "procfs", cpu=Cpu(load=float(i))))
+    # samples 13..22 remain; buckets of 2 aligned to 0: complete ones are (14,15)...(20,21)
+    assert h.buckets("cpu", 5) == [15.0, 17.0, 19.0, 21.0]
+
+
+def test_uptime_without_seconds_changes_once_a_minute() -> None:
+    assert fmt.duration(3725, with_seconds=False) == "1:02"

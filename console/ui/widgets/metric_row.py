@@ -7,6 +7,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label
 
 from console.formatting import sparkline
+from console.telemetry.history import History
 from console.ui.widgets.text import LiveText
 
 
@@ -21,7 +22,8 @@ class MetricRow(Horizontal):
         self._value = LiveText("…", classes="metric-value")
         self._spark = LiveText("", classes="metric-spark")
         self._text = ""
-        self._data: list[float] = []
+        self._history: History | None = None
+        self._series = ""
         self._drawn = ""
 
     def compose(self) -> ComposeResult:
@@ -29,19 +31,24 @@ class MetricRow(Horizontal):
         yield self._value
         yield self._spark
 
-    def show(self, text: str, history: list[float] | None = None) -> None:
-        """Update only what changed (keeps idle redraws and SSH bytes low)."""
+    def show(self, text: str, history: History | None = None, series: str = "") -> None:
+        """Update only what changed (keeps idle redraws and SSH bytes low).
+
+        Without a history (the source has no such figure) the value gets the whole row.
+        """
         if text != self._text:
             self._text = text
             self._value.set(text)
-        if history is not None:
-            self.set_class(not history, "nospark")  # the value gets the row when there is no series
-            self._data = history
-            self._draw()
+        self.set_class(history is None, "nospark")
+        self._history, self._series = history, series
+        self._draw()
 
     def _draw(self) -> None:
+        if self._history is None:
+            return
         lo, hi = self._scale
-        line = sparkline(self._data, self._spark.size.width, lo, hi)
+        width = self._spark.size.width
+        line = sparkline(self._history.buckets(self._series, width), width, lo, hi)
         if line != self._drawn:
             self._drawn = line
             self._spark.set(line)

@@ -77,7 +77,7 @@ class TelemetryPanel(Panel):
                 cpu_text += f" @{fmt.mhz(sum(freqs) / len(freqs))}"
         else:
             cpu_text = "n/a"
-        self.rows["cpu"].show(cpu_text, history.values("cpu"))
+        self.rows["cpu"].show(cpu_text, history, "cpu")
         if s.gpus:
             g = s.gpus[0]
             text = f"{fmt.pct(g.load):>4} {fmt.mhz(g.freq_mhz)}"
@@ -85,28 +85,28 @@ class TelemetryPanel(Panel):
                 text += f" mem {fmt.gpu_memory_text(g)}"
             if len(s.gpus) > 1:
                 text += f" (+{len(s.gpus) - 1} GPUs)"
-            self.rows["gpu"].show(text, history.values("gpu"))
+            self.rows["gpu"].show(text, history, "gpu")
         else:
-            self.rows["gpu"].show(missing.get("gpu", "no GPU source"), [])
+            self.rows["gpu"].show(missing.get("gpu", "no GPU source"))
         m = s.memory
-        self.rows["ram"].show(f"{fmt.pct(m.used_pct if m else None):>4} {fmt.memory_text(m)}", history.values("ram"))
+        self.rows["ram"].show(f"{fmt.pct(m.used_pct if m else None):>4} {fmt.memory_text(m)}", history, "ram")
         if s.emc:
-            self.rows["emc"].show(f"{fmt.pct(s.emc.load):>4} {fmt.mhz(s.emc.freq_mhz)}", history.values("emc"))
+            self.rows["emc"].show(f"{fmt.pct(s.emc.load):>4} {fmt.mhz(s.emc.freq_mhz)}", history, "emc")
         else:
-            self.rows["emc"].show("n/a (Jetson only)", [])
+            self.rows["emc"].show("n/a (Jetson only)")
         total = power_total(s)
         if total is not None:
             top = sorted(s.power.rails if s.power else (), key=lambda r: -r.watts)[:2]
             rails = " ".join(f"{r.name.removeprefix('VDD_')} {r.watts:.1f}" for r in top)
-            self.rows["power"].show(f"{fmt.watts(total)}" + (f"  {rails}" if rails else ""), history.values("power"))
+            self.rows["power"].show(f"{fmt.watts(total)}" + (f"  {rails}" if rails else ""), history, "power")
         else:
-            self.rows["power"].show(missing.get("power", "n/a (no power sensors)"), [])
+            self.rows["power"].show(missing.get("power", "n/a (no power sensors)"))
         hot = hottest_c(s)
         if hot is not None:
             where = s.hottest.name if s.hottest else (s.gpus[0].name if s.gpus else "")
-            self.rows["temp"].show(f"{fmt.celsius(hot)} hottest {where}", history.values("temp"))
+            self.rows["temp"].show(f"{fmt.celsius(hot)} hottest {where}", history, "temp")
         else:
-            self.rows["temp"].show("n/a (no thermal sensors readable)", [])
+            self.rows["temp"].show("n/a (no thermal sensors readable)")
         extra = [f"SWAP {fmt.swap_text(m)}"]
         for fan in s.fans:
             speed = f"{fan.speed_pct:.0f}%" if fan.speed_pct is not None else ""
