@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from console import __version__
 from console import config as cfg
 from console.telemetry.discovery import CHOICES
+
+if TYPE_CHECKING:
+    from console.telemetry.discovery import Discovery
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +54,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if snap is not None else 1
     from dataclasses import replace
 
-    from console.ui.app import JetconsoleApp
+    discovery = _discover_in_background(source, config)
+    from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
 
-    JetconsoleApp(replace(config, telemetry_source=source), themes).run()
+    JetconsoleApp(replace(config, telemetry_source=source), themes, discover_fn=discovery.result).run()
     return 0
+
+
+def _discover_in_background(source: str, config: cfg.Config) -> Future[Discovery]:
+    """Open the telemetry sources on a daemon thread started before Textual is imported.
+
+    Connecting to jtop or NVML overlaps with the ~0.2 s Textual import instead of
+    following the first paint; the app's discovery worker just waits for the result.
+    """
+    from console.telemetry.discovery import discover
+
+    future: Future[Discovery] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(discover(source, config.refresh_interval, config.docker_host))
+        except Exception as exc:  # noqa: BLE001 - handed to the app, which reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="jetconsole-discover-early", daemon=True).start()
+    return future

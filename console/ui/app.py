@@ -22,6 +22,7 @@ from textual.theme import Theme
 from console import config as cfg
 from console.keymap import ALL_BINDINGS, APP_BINDINGS
 from console.telemetry.discovery import Discovery, discover
+from console.telemetry.model import SourceReport, SourceStatus
 from console.telemetry.poller import Poller
 from console.telemetry.state import TelemetryState
 from console.themes import DEFAULT_THEME, ThemeSpec
@@ -76,7 +77,13 @@ class JetconsoleApp(App[None]):
         threading.Thread(target=target, name=name, daemon=True).start()
 
     def _discover(self) -> None:
-        self.post_message(SourcesDiscovered(self._discover_fn()))
+        try:
+            found = self._discover_fn()
+        except Exception as exc:  # noqa: BLE001 - shown in the Sources panel, never fatal
+            status = SourceStatus("telemetry", False, f"discovery failed: {type(exc).__name__}: {exc}",
+                                  "report this with `jetconsole snapshot --json`")
+            found = Discovery(sources=[], report=SourceReport((status,)))
+        self.post_message(SourcesDiscovered(found))
 
     def on_sources_discovered(self, message: SourcesDiscovered) -> None:
         found = message.discovery

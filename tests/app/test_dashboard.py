@@ -178,3 +178,18 @@ async def test_palette_lists_every_bound_action(orin_snapshot: TelemetrySnapshot
         command.callback()
         await pilot.pause(0.1)
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_discovery_that_raises_is_reported_not_fatal() -> None:
+    from console.themes import load_themes
+    from console.ui.app import JetconsoleApp
+
+    def broken():
+        raise PermissionError("cannot open /dev/nvidiactl")
+
+    app = JetconsoleApp(Config(refresh_interval=0.2), load_themes(), discover_fn=broken, remember_theme=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.screen.query_one(SourcesPanel)
+        await wait_for(pilot, lambda: "discovery failed: PermissionError" in panel.body.text)
+        await pilot.press("t")
+        assert isinstance(app.screen, TelemetryScreen)

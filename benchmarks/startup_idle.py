@@ -1,0 +1,826 @@
+"""Start-up and idle cost of jetconsole next to jtop's own curses UI, on one emulated Jetson.
+
+Both programs run in turn in a 120x40 pseudo-terminal (TERM=xterm-256color) against the
+same emulated jtop service (``tests.realparts.jetson_emulator``), refreshing every 1 s.
+
+* start-up: seconds from spawning the process to the first screen that shows live jtop
+  telemetry (the emulator's GPU load of 90%), over several alternating runs;
+* idle, over ``--seconds`` after the first live frame (and ``--settle`` more): CPU seconds
+  per minute of the process tree, peak RSS (VmHWM), bytes and write bursts per second sent
+  to the terminal.
+
+Needs root (the emulated service writes /fake_sys and /run/jtop.sock)::
+
+    .venv/bin/python benchmarks/startup_idle.py [--runs 5] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import contextlib
+import fcntl
+import json
+import math
+import os
+import platform
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the emulator lives in tests/realparts
+RESULTS = ROOT / "benchmarks" / "results"
+COLS, ROWS = 120, 40
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+BURST_GAP = 0.02  # reads closer than this belong to one screen update
+LIVE_TIMEOUT = 30.0
+
+# ---- a minimal VT100/xterm screen: enough of what Textual and ncurses emit ---------------------------------
+
+TOKEN = re.compile(
+    r"\x1b\[([0-?]*)[ -/]*([@-~])"  # CSI: params, final
+    r"|\x1b\]([^\x07\x1b]*)(?:\x07|\x1b\\)"  # OSC (window title)
+    r"|\x1b[P_^X][^\x1b]*\x1b\\"  # DCS, APC, PM, SOS
+    r"|\x1b\(([\x20-\x7e])"  # G0 character set
+    r"|\x1b[)*+][\x20-\x7e]"  # G1-G3 character sets (unused)
+    r"|\x1b[ -/]*([0-9:;<=>?@A-OQ-WYZ\\`a-~])"  # other escapes
+    r"|([\x00-\x1a\x1c-\x1f\x7f])"  # C0 controls
+    r"|([^\x00-\x1f\x7f]+)",  # text
+)
+DEC_GRAPHICS = dict(zip("jklmnqtuvwx`a~", "┘┐┌└┼─├┤┴┬│◆▒·", strict=True))
+
+
+def _width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+class Screen:
+    """Feed it the bytes a program writes; ``text()`` is what a terminal would show."""
+
+    def __init__(self, cols: int = COLS, rows: int = ROWS) -> None:
+        self.cols, self.rows = cols, rows
+        self.grid = [[" "] * cols for _ in range(rows)]
+        self.row = self.col = 0
+        self.saved = (0, 0)
+        self.top, self.bottom = 0, rows - 1
+        self.autowrap = True
+        self.wrap_pending = False
+        self.graphics = False
+        self.last = " "
+        self.title = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+
+    def text(self) -> str:
+        return "\n".join("".join(line).rstrip() for line in self.grid)
+
+    def feed(self, data: bytes) -> None:
+        buf = self._pending + self._decoder.decode(data)
+        pos = 0
+        while pos < len(buf):
+            m = TOKEN.match(buf, pos)
+            if m is None:  # an escape sequence cut by the read: wait for the rest
+                if len(buf) - pos < 4096:
+                    break
+                pos += 1  # garbage, not a sequence: drop the ESC
+                continue
+            self._apply(m)
+            pos = m.end()
+        self._pending = buf[pos:]
+
+    # ---- helpers ------------------------------------------------------------------------------------------
+    def _clamp(self) -> None:
+        self.row = min(max(self.row, 0), self.rows - 1)
+        self.col = min(max(self.col, 0), self.cols - 1)
+        self.wrap_pending = False
+
+    def _scroll(self, n: int, top: int | None = None) -> None:
+        """Scroll the region from ``top`` to the bottom margin up by n (down when n < 0)."""
+        top = self.top if top is None else top
+        region = self.grid[top:self.bottom + 1]
+        blank = [[" "] * self.cols for _ in range(min(abs(n), len(region)))]
+        region = region[n:] + blank if n > 0 else blank + region[:n]
+        self.grid[top:self.bottom + 1] = region[:self.bottom + 1 - top]
+
+    def _index(self) -> None:
+        if self.row == self.bottom:
+            self._scroll(1)
+        elif self.row < self.rows - 1:
+            self.row += 1
+
+    def _put(self, ch: str) -> None:
+        if self.graphics:
+            ch = DEC_GRAPHICS.get(ch, ch)
+        width = _width(ch)
+        if width == 0:
+            return
+        if self.wrap_pending or self.col + width > self.cols:
+            if self.autowrap:
+                self.col = 0
+                self._index()
+            else:
+                self.col = self.cols - width
+            self.wrap_pending = False
+        self.grid[self.row][self.col] = ch
+        if width == 2 and self.col + 1 < self.cols:
+            self.grid[self.row][self.col + 1] = ""
+        self.last = ch
+        if self.col + width >= self.cols:
+            self.wrap_pending = True
+            self.col = self.cols - 1
+        else:
+            self.col += width
+
+    def _erase(self, row: int, start: int, end: int) -> None:
+        line = self.grid[row]
+        line[max(start, 0):max(end, 0)] = [" "] * (min(end, self.cols) - max(start, 0))
+
+    # ---- one token ----------------------------------------------------------------------------------------
+    def _apply(self, m: re.Match[str]) -> None:
+        params, final, osc, charset, esc, ctrl, text = m.groups()
+        if text is not None:
+            for ch in text:
+                self._put(ch)
+        elif final is not None:
+            self._csi(params, final)
+        elif ctrl is not None:
+            self._control(ctrl)
+        elif osc is not None:
+            code, _, value = osc.partition(";")
+            if code in ("0", "2"):
+                self.title = value
+        elif charset is not None:
+            self.graphics = charset == "0"
+        elif esc is not None:
+            self._escape(esc)
+
+    def _control(self, ch: str) -> None:
+        if ch == "\r":
+            self.col, self.wrap_pending = 0, False
+        elif ch in "\n\x0b\x0c":
+            self._index()
+            self.wrap_pending = False
+        elif ch == "\b":
+            self.col, self.wrap_pending = max(self.col - 1, 0), False
+        elif ch == "\t":
+            self.col, self.wrap_pending = min((self.col // 8 + 1) * 8, self.cols - 1), False
+        elif ch == "\x0e":
+            self.graphics = True
+        elif ch == "\x0f":
+            self.graphics = False
+
+    def _escape(self, final: str) -> None:
+        if final == "7":
+            self.saved = (self.row, self.col)
+        elif final == "8":
+            self.row, self.col = self.saved
+            self._clamp()
+        elif final == "D":
+            self._index()
+        elif final == "E":
+            self.col = 0
+            self._index()
+        elif final == "M":
+            if self.row == self.top:
+                self._scroll(-1)
+            else:
+                self.row = max(self.row - 1, 0)
+        elif final == "c":
+            self.__init__(self.cols, self.rows)  # type: ignore[misc]
+
+    def _csi(self, params: str, final: str) -> None:
+        private = params[:1] in ("?", ">", "<", "=")
+        if private:
+            if final in "hl" and params.startswith("?"):
+                for mode in params[1:].split(";"):
+                    if mode == "7":
+                        self.autowrap = final == "h"
+            return
+        args = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else []
+
+        def arg(i: int = 0, default: int = 1) -> int:
+            return args[i] if len(args) > i and args[i] else default
+
+        if final in "Hf":
+            self.row, self.col = arg(0) - 1, arg(1) - 1
+        elif final == "A":
+            self.row -= arg()
+        elif final in "Be":
+            self.row += arg()
+        elif final in "Ca":
+            self.col += arg()
+        elif final == "D":
+            self.col -= arg()
+        elif final == "E":
+            self.row, self.col = self.row + arg(), 0
+        elif final == "F":
+            self.row, self.col = self.row - arg(), 0
+        elif final in "G`":
+            self.col = arg() - 1
+        elif final == "d":
+            self.row = arg() - 1
+        elif final == "J":
+            self._erase_display(arg(0, 0))
+            return
+        elif final == "K":
+            mode = arg(0, 0)
+            start, end = {0: (self.col, self.cols), 1: (0, self.col + 1)}.get(mode, (0, self.cols))
+            self._erase(self.row, start, end)
+            return
+        elif final == "X":
+            self._erase(self.row, self.col, self.col + arg())
+            return
+        elif final == "@":
+            line = self.grid[self.row]
+            line[self.col:self.col] = [" "] * arg()
+            del line[self.cols:]
+            return
+        elif final == "P":
+            line = self.grid[self.row]
+            del line[self.col:self.col + arg()]
+            line.extend([" "] * (self.cols - len(line)))
+            return
+        elif final in "LM" and self.top <= self.row <= self.bottom:
+            self._scroll(-arg() if final == "L" else arg(), top=self.row)
+            return
+        elif final == "S":
+            self._scroll(arg())
+            return
+        elif final == "T":
+            self._scroll(-arg())
+            return
+        elif final == "b":
+            for _ in range(arg()):
+                self._put(self.last)
+            return
+        elif final == "r":
+            self.top, self.bottom = arg(0) - 1, arg(1, self.rows) - 1
+            self.row = self.col = 0
+        elif final == "s":
+            self.saved = (self.row, self.col)
+        elif final == "u":
+            self.row, self.col = self.saved
+        else:
+            return  # SGR, modes, queries: nothing to draw
+        self._clamp()
+
+    def _erase_display(self, mode: int) -> None:
+        if mode == 0:
+            self._erase(self.row, self.col, self.cols)
+            rows = range(self.row + 1, self.rows)
+        elif mode == 1:
+            self._erase(self.row, 0, self.col + 1)
+            rows = range(self.row)
+        else:
+            rows = range(self.rows)
+        for r in rows:
+            self._erase(r, 0, self.cols)
+
+
+# ---- the programs under test ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    argv: list[str]
+    live: Callable[[str], bool]  # screen text -> shows live jtop telemetry
+
+
+def jetconsole_live(screen: str) -> bool:
+    """Title line says the jtop source is in use and a GPU row shows the emulated 90% load."""
+    lines = screen.splitlines()
+    titled = any(re.search(r"telemetry: \S*jtop", line) for line in lines[:3])
+    return titled and any(re.search(r"\bGPU\b.*\b90(?:\.0)?%", line) for line in lines)
+
+
+def jtop_live(screen: str) -> bool:
+    """jtop's ALL page: the GPU gauge reads the emulated 90.0% load (``GPU [|||   90.0%] 816MHz``)."""
+    return any(re.search(r"^\s*GPU \[.*\b90\.0%\]", line) for line in screen.splitlines())
+
+
+def programs(config_path: Path) -> list[Program]:
+    python = sys.executable
+    jtop_cmd = Path(python).parent / "jtop"
+    return [
+        Program("jetconsole", [python, "-m", "console", "--config", str(config_path)], jetconsole_live),
+        Program("jtop", [str(jtop_cmd), "--refresh", "1000"], jtop_live),
+    ]
+
+
+# ---- /proc accounting -----------------------------------------------------------------------------------------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()  # fields from 3 (state) on
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its living descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def cpu_ticks(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if fields else None  # utime + stime
+
+
+def status_kib(pid: int, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class TreeMeter:
+    """Samples a process tree: CPU ticks per pid (first and last seen) and peak RSS per pid."""
+
+    root: int
+    first: dict[int, int] = field(default_factory=dict)
+    last: dict[int, int] = field(default_factory=dict)
+    hwm: dict[int, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+
+    def sample(self, count_new_from_zero: bool = True) -> None:
+        for pid in process_tree(self.root):
+            ticks = cpu_ticks(pid)
+            if ticks is None:
+                continue
+            self.first.setdefault(pid, 0 if count_new_from_zero else ticks)
+            self.last[pid] = ticks
+            peak = status_kib(pid, "VmHWM")
+            if peak is not None:
+                self.hwm[pid] = max(peak, self.hwm.get(pid, 0))
+            if pid not in self.names:
+                with contextlib.suppress(OSError):
+                    self.names[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
+
+    def cpu_seconds(self) -> float:
+        return sum(self.last[p] - self.first[p] for p in self.last) / CLK_TCK
+
+
+# ---- running one program in a pty -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    program: str
+    live_s: float | None = None  # spawn -> first frame with live telemetry
+    first_paint_s: float | None = None  # spawn -> first non-blank screen
+    exit_s: float | None = None  # "q" -> process gone
+    idle_seconds: float | None = None
+    idle_cpu_s_per_min: float | None = None
+    idle_bytes_per_s: float | None = None
+    idle_bursts_per_s: float | None = None
+    idle_bytes_per_s_by_10s: list[float] = field(default_factory=list)  # does the output grow with history?
+    peak_rss_main_mib: float | None = None
+    peak_rss_tree_mib: float | None = None
+    rss_end_main_mib: float | None = None
+    processes: dict[str, int] = field(default_factory=dict)
+    live_screen: str = ""
+    idle_end_screen: str = ""
+    error: str = ""
+
+
+class PtyProcess:
+    """A program on the slave side of a fresh pty of COLS x ROWS; its own session and process group."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+        dropped = ("COLUMNS", "LINES", "COLORTERM", "TEXTUAL", "NO_COLOR", "FORCE_COLOR")
+        env = {k: v for k, v in os.environ.items() if k not in dropped}  # TERM alone says what the terminal is
+        env.update(TERM="xterm-256color", LANG=env.get("LANG", "C.UTF-8"), PYTHONUNBUFFERED="1")
+        if "UTF-8" not in env["LANG"].upper():
+            env["LANG"] = "C.UTF-8"
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env, close_fds=True,
+            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        os.close(slave)
+        self.screen = Screen()
+        self.bytes = 0
+        self.bursts = 0
+        self._last_read = 0.0
+
+    def pump(self, timeout: float) -> bool:
+        """Read what is there (waiting up to ``timeout``); False once the pty is closed."""
+        ready, _, _ = select.select([self.master], [], [], max(timeout, 0))
+        if not ready:
+            return True
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:  # EIO: every slave fd closed
+            return False
+        if not data:
+            return False
+        now = time.monotonic()
+        if now - self._last_read > BURST_GAP:
+            self.bursts += 1
+        self._last_read = now
+        self.bytes += len(data)
+        self.screen.feed(data)
+        return True
+
+    def pump_for(self, seconds: float, until: Callable[[], bool] | None = None) -> bool:
+        """Pump for ``seconds`` or until ``until()``; True when ``until`` became true."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            open_ = self.pump(min(left, 0.1))
+            if until is not None and until():
+                return True
+            if not open_:  # the pty is closed: wait for the process to be gone, nothing more will come
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.01)
+        return until is not None and until()
+
+    def pump_until_quiet(self, quiet: float = BURST_GAP, limit: float = 0.5) -> None:
+        """Read until nothing has come for ``quiet`` seconds (at most ``limit``): the rest of a frame."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.master], [], [], quiet)
+            if not ready or not self.pump(0):
+                return
+
+    def stop(self) -> float | None:
+        """Quit with "q"; then SIGTERM and SIGKILL to the process group. Seconds "q" took, when it worked."""
+        if self.proc.poll() is None:
+            sent = time.monotonic()
+            with contextlib.suppress(OSError):
+                os.write(self.master, b"q")
+            self.pump_for(5.0, lambda: self.proc.poll() is not None)
+            took = time.monotonic() - sent if self.proc.poll() is not None else None
+        else:
+            took = None
+        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, sig)  # also any child left in the group
+            if self.proc.poll() is None:
+                self.pump_for(wait, lambda: self.proc.poll() is not None)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=1)
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+        return took
+
+
+ACTIVE: list[PtyProcess] = []
+
+
+def run_once(program: Program, idle: float = 0.0, settle: float = 0.0, vary: bool = False) -> RunResult:
+    """One start of ``program``; with ``idle`` > 0 it also measures the idle window after the first live frame."""
+    result = RunResult(program.name)
+    pty_proc = PtyProcess(program.argv)
+    ACTIVE.append(pty_proc)
+    meter = TreeMeter(pty_proc.proc.pid)
+    try:
+
+        def live_or_painted() -> bool:  # no /proc sampling here: VmHWM keeps its peak, and scans cost CPU
+            now = time.monotonic()
+            text = pty_proc.screen.text()
+            if result.first_paint_s is None and text.strip():
+                result.first_paint_s = now - pty_proc.started
+            return program.live(text)
+
+        if pty_proc.pump_for(LIVE_TIMEOUT, live_or_painted):
+            result.live_s = time.monotonic() - pty_proc.started
+            pty_proc.pump_until_quiet()  # keep the whole frame, not the part that carried the marker
+        else:
+            state = "exited" if pty_proc.proc.poll() is not None else "still running"
+            result.error = f"no live frame within {LIVE_TIMEOUT:.0f}s ({state})"
+        result.live_screen = pty_proc.screen.text()
+        meter.sample()
+        if idle > 0 and result.live_s is not None:
+            pty_proc.pump_for(settle)
+            with varying_power(vary):
+                measure_idle(pty_proc, meter, idle, result)
+        meter.sample()
+        main_hwm = meter.hwm.get(pty_proc.proc.pid)
+        result.peak_rss_main_mib = main_hwm / 1024 if main_hwm else None
+        result.peak_rss_tree_mib = sum(meter.hwm.values()) / 1024 if meter.hwm else None
+        for pid, name in meter.names.items():
+            result.processes[name] = result.processes.get(name, 0) + (pid in meter.hwm)
+    finally:
+        result.exit_s = pty_proc.stop()
+        ACTIVE.remove(pty_proc)
+    return result
+
+
+def measure_idle(pty_proc: PtyProcess, meter: TreeMeter, seconds: float, result: RunResult) -> None:
+    """Fill the idle figures of ``result`` over the next ``seconds``."""
+    window = TreeMeter(pty_proc.proc.pid)
+    window.sample(count_new_from_zero=False)
+    bytes0, bursts0, t0 = pty_proc.bytes, pty_proc.bursts, time.monotonic()
+    end, slice_end, slice_bytes = t0 + seconds, t0 + 10, bytes0
+    while (left := end - time.monotonic()) > 0:
+        pty_proc.pump_for(min(left, 2.0, max(slice_end - time.monotonic(), 0.01)))  # sample /proc every 2 s
+        window.sample()
+        meter.sample()
+        if time.monotonic() >= slice_end:
+            result.idle_bytes_per_s_by_10s.append((pty_proc.bytes - slice_bytes) / 10)
+            slice_end, slice_bytes = slice_end + 10, pty_proc.bytes
+        if pty_proc.proc.poll() is not None:
+            result.error = "exited during the idle window"
+            break
+    span = time.monotonic() - t0
+    result.idle_seconds = round(span, 2)
+    result.idle_cpu_s_per_min = window.cpu_seconds() / span * 60
+    result.idle_bytes_per_s = (pty_proc.bytes - bytes0) / span
+    result.idle_bursts_per_s = (pty_proc.bursts - bursts0) / span
+    result.idle_end_screen = pty_proc.screen.text()
+    rss_end = status_kib(pty_proc.proc.pid, "VmRSS")
+    result.rss_end_main_mib = rss_end / 1024 if rss_end is not None else None
+
+
+@contextlib.contextmanager
+def varying_power(enabled: bool, rail: str = "VDD_GPU_SOC", period: float = 7.0) -> Iterator[None]:
+    """While the block runs, a background thread swings one emulated rail's current (800..1600 mA).
+
+    The emulator's readings are otherwise constant, so a full sparkline would never change; a real
+    board's power never stands still.  The GPU load (the start-up marker) is left alone.
+    """
+    if not enabled:
+        yield
+        return
+    from tests.realparts.jetson_emulator import RAILS, rail_current_path
+
+    path = rail_current_path(rail)
+    stop = threading.Event()
+
+    def swing() -> None:
+        t0 = time.monotonic()
+        while not stop.wait(0.25):
+            phase = (time.monotonic() - t0) / period * 2 * math.pi
+            write_atomic(path, str(round(1200 + 400 * math.sin(phase))))
+
+    thread = threading.Thread(target=swing, name="vary-power", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        write_atomic(path, str(RAILS[rail][1]))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a file whole, so the service never reads it half-written."""
+    tmp = path.with_name(path.name + ".bench")
+    with contextlib.suppress(OSError):
+        tmp.write_text(text)
+        os.replace(tmp, path)
+
+
+# ---- the emulated jtop service ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def emulated_service(log_path: Path, timeout: float = 60.0) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``tests.realparts.jetson_emulator serve`` until the block ends; SIGTERM, then SIGKILL."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"], cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + timeout
+        while b"jtop emulator: ready" not in log_path.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"the jtop emulator did not come up (exit {proc.poll()}):\n{tail}")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        with shielded():
+            _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)  # the service's own processes share the group
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of a clean exit
+
+
+# ---- report -------------------------------------------------------------------------------------------------
+
+
+def _stats(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "max": max(values), "n": len(values)}
+
+
+def summarize(runs: list[RunResult], idle: dict[str, RunResult], names: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in names:
+        mine = [r for r in runs if r.program == name]
+        idle_run = idle.get(name)
+        out[name] = {
+            "live_s": _stats([r.live_s for r in mine if r.live_s is not None]),
+            "first_paint_s": _stats([r.first_paint_s for r in mine if r.first_paint_s is not None]),
+            "exit_s": _stats([r.exit_s for r in mine if r.exit_s is not None]),
+            "never_live": sum(r.live_s is None for r in mine),
+            "idle": asdict(idle_run) if idle_run else None,
+        }
+    return out
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def table(summary: dict[str, Any], idle_window: float, static: bool) -> str:
+    a, b = summary["jetconsole"], summary["jtop"]
+
+    def stat(entry: dict[str, Any], key: str, part: str) -> float | None:
+        return entry[key][part] if entry[key] else None
+
+    def idle_value(entry: dict[str, Any], key: str) -> float | None:
+        return entry["idle"][key] if entry["idle"] else None
+
+    def last_slice(entry: dict[str, Any]) -> float | None:
+        slices = entry["idle"]["idle_bytes_per_s_by_10s"] if entry["idle"] else []
+        return slices[-1] if slices else None
+
+    rows: list[tuple[str, float | None, float | None, int]] = []
+    for part in ("min", "median", "max"):
+        rows.append((f"start-up to live frame, {part} (s)", stat(a, "live_s", part), stat(b, "live_s", part), 3))
+    rows.append(("start-up to first paint, median (s)", stat(a, "first_paint_s", "median"),
+                 stat(b, "first_paint_s", "median"), 3))
+    rows.append(("quit after 'q', median (s)", stat(a, "exit_s", "median"), stat(b, "exit_s", "median"), 3))
+    rows += [
+        ("idle CPU (CPU-s per minute)", idle_value(a, "idle_cpu_s_per_min"), idle_value(b, "idle_cpu_s_per_min"), 2),
+        ("peak RSS, main process (MiB)", idle_value(a, "peak_rss_main_mib"), idle_value(b, "peak_rss_main_mib"), 1),
+        ("peak RSS, process tree (MiB)", idle_value(a, "peak_rss_tree_mib"), idle_value(b, "peak_rss_tree_mib"), 1),
+        ("idle terminal output (bytes/s)", idle_value(a, "idle_bytes_per_s"), idle_value(b, "idle_bytes_per_s"), 0),
+        ("  … its last 10 s (bytes/s)", last_slice(a), last_slice(b), 0),
+        ("idle terminal writes (bursts/s)", idle_value(a, "idle_bursts_per_s"), idle_value(b, "idle_bursts_per_s"),
+         1),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'':{width}}  {'jetconsole':>10}  {'jtop':>10}  {'ratio':>7}", "-" * (width + 35)]
+    for label, x, y, digits in rows:
+        ratio = f"{x / y:.2f}x" if x is not None and y else "n/a"
+        lines.append(f"{label:{width}}  {_fmt(x, digits):>10}  {_fmt(y, digits):>10}  {ratio:>7}")
+    runs = max(a["live_s"]["n"] if a["live_s"] else 0, b["live_s"]["n"] if b["live_s"] else 0)
+    readings = "constant readings" if static else "one power rail swinging"
+    lines.append(f"({runs} start-ups each, alternating; idle window {idle_window:.0f} s at 1 s refresh, "
+                 f"{readings}; ratio = jetconsole / jtop)")
+    for name, entry in summary.items():
+        if entry["never_live"]:
+            lines.append(f"!! {name}: {entry['never_live']} run(s) never showed a live frame")
+    return "\n".join(lines)
+
+
+# ---- main ---------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed start-ups per program (default 5)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="idle window per program (default 60)")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds after the first live frame before the idle window opens (default 3)")
+    parser.add_argument("--gap", type=float, default=4.5,
+                        help="seconds between starts, so the service has stopped sampling (default 4.5)")
+    parser.add_argument("--static", action="store_true",
+                        help="keep every emulated reading constant in the idle window (default: one power rail swings)")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the untimed first start of each program")
+    parser.add_argument("--output", type=Path, help="JSON file (default benchmarks/results/startup_idle-<time>.json)")
+    return parser.parse_args(argv)
+
+
+def _on_sigterm(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while cleaning up, so a second one cannot leave processes behind."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+
+
+@contextlib.contextmanager
+def stop_leftovers() -> Iterator[None]:
+    """Stop any program still in a pty when the block ends (normally none: ``run_once`` stops its own)."""
+    try:
+        yield
+    finally:
+        with shielded():
+            for leftover in list(ACTIVE):
+                leftover.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("startup_idle: needs root (the emulated jtop service writes /fake_sys and /run/jtop.sock)",
+              file=sys.stderr)
+        return 2
+    from tests.realparts.jetson_emulator import service_running
+
+    if service_running():
+        print("startup_idle: a jtop service already listens on /run/jtop.sock; this benchmark runs its own "
+              "emulated service and will not measure against another. Stop it first "
+              "(sudo systemctl stop jtop.service, or end the emulator that holds the socket).", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    started, load_start = time.time(), os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="jetconsole-bench-") as tmp:
+        config_path = Path(tmp) / "config.toml"
+        config_path.write_text("[general]\nrefresh_interval = 1.0\n")
+        progs = programs(config_path)
+        runs: list[RunResult] = []
+        idle: dict[str, RunResult] = {}
+        try:
+            print("starting the emulated jtop service …", flush=True)
+            with emulated_service(Path(tmp) / "emulator.log"), stop_leftovers():
+                if not args.no_warmup:
+                    for prog in progs:
+                        print(f"warm-up: {prog.name}", flush=True)
+                        run_once(prog)
+                for i in range(args.runs):
+                    order = progs if i % 2 == 0 else progs[::-1]
+                    for prog in order:
+                        time.sleep(args.gap)  # every timed start meets a service that has stopped sampling
+                        res = run_once(prog)
+                        runs.append(res)
+                        print(f"run {i + 1}/{args.runs} {prog.name:<10} live after {_fmt(res.live_s, 3)} s"
+                              f"{'  ' + res.error if res.error else ''}", flush=True)
+                for prog in progs:
+                    print(f"idle: {prog.name} for {args.settle:.0f}+{args.seconds:.0f} s …", flush=True)
+                    idle[prog.name] = run_once(prog, idle=args.seconds, settle=args.settle, vary=not args.static)
+        except KeyboardInterrupt:
+            print("\ninterrupted: programs and emulator stopped", file=sys.stderr)
+            return 130
+    summary = summarize(runs, idle, [p.name for p in progs])
+    report = {
+        "benchmark": "startup_idle",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                     "terminal": f"{COLS}x{ROWS} xterm-256color", "refresh_s": 1.0},
+        "commands": {p.name: p.argv for p in progs},
+        "summary": summary,
+        "runs": [asdict(r) | {"live_screen": None} for r in runs],
+    }
+    out = args.output or RESULTS / f"startup_idle-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print()
+    print(table(summary, args.seconds, args.static))
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
