@@ -101,7 +101,10 @@ def test_sample_reports_every_gpu(nvml: NvmlSource, nv: Any) -> None:
         else:
             assert not gpu.unified, gpu
             assert gpu.mem_total == raw_mem.total > 0
-            assert gpu.mem_used is not None and 0 < gpu.mem_used <= gpu.mem_total, gpu
+            # used excludes driver-reserved memory, like nvidia-smi: an idle GPU reads 0
+            assert gpu.mem_used is not None and 0 <= gpu.mem_used <= gpu.mem_total, gpu
+            v2 = nv.nvmlDeviceGetMemoryInfo(handle, version=nv.nvmlMemory_v2)
+            assert abs(gpu.mem_used - v2.used) <= 256 * 2**20, (gpu.mem_used, v2.used)
         assert gpu.temp_c is not None and 5 <= gpu.temp_c <= 105, gpu
         assert gpu.power_w is not None and 1 <= gpu.power_w <= 2000, gpu
         assert gpu.power_limit_w is not None and 50 <= gpu.power_limit_w <= 2000, gpu
