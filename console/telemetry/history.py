@@ -16,14 +16,16 @@ def _ram_pct(s: TelemetrySnapshot) -> float | None:
     return s.memory.used_pct if s.memory else None
 
 
-def _power(s: TelemetrySnapshot) -> float | None:
+def power_total(s: TelemetrySnapshot) -> float | None:
+    """Board total where the board reports one, else the sum of GPU power."""
     if s.power and s.power.total_w is not None:
         return s.power.total_w
     watts = [g.power_w for g in s.gpus if g.power_w is not None]
     return sum(watts) if watts else None
 
 
-def _temp(s: TelemetrySnapshot) -> float | None:
+def hottest_c(s: TelemetrySnapshot) -> float | None:
+    """The hottest sensor, else the hottest GPU."""
     hottest = s.hottest
     if hottest is not None:
         return hottest.celsius
@@ -35,8 +37,8 @@ SERIES: dict[str, Callable[[TelemetrySnapshot], float | None]] = {
     "cpu": lambda s: s.cpu.load if s.cpu else None,
     "gpu": _gpu_load,
     "ram": _ram_pct,
-    "power": _power,
-    "temp": _temp,
+    "power": power_total,
+    "temp": hottest_c,
     "emc": lambda s: s.emc.load if s.emc else None,
 }
 
@@ -80,11 +82,3 @@ class History:
     def __len__(self) -> int:
         return max(len(d) for d in self._series.values())
 
-
-def power_total(snapshot: TelemetrySnapshot) -> float | None:
-    """Board total where the board reports one, else the sum of GPU power."""
-    return _power(snapshot)
-
-
-def hottest_c(snapshot: TelemetrySnapshot) -> float | None:
-    return _temp(snapshot)
