@@ -1,0 +1,1 @@
+"""Containers: Docker access, launch presets, logs."""

@@ -1,0 +1,97 @@
+"""A bounded log: lines split from raw chunks, ANSI stripped, control characters made safe.
+
+Pure and bounded in lines and in line length, so a container writing 10,000 lines/s
+costs a fixed amount of memory; line numbers stay absolute after old lines fall out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+
+from console.servers.startup import strip_ansi
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+ERROR = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback \(most recent call last\)|Exception|Error:)|\bE\d{4} ")
+MAX_LINE = 4000
+
+
+def clean(line: str) -> str:
+    """Printable text only: ANSI sequences removed, other control characters shown as '�'."""
+    return CONTROL.sub("\ufffd", strip_ansi(line).replace("\t", "    "))[:MAX_LINE]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    number: int  # 1-based, absolute since the buffer started
+    text: str
+    is_error: bool
+
+
+class LogBuffer:
+    def __init__(self, max_lines: int = 10_000) -> None:
+        self.max_lines = max_lines
+        self._lines: deque[LogLine] = deque(maxlen=max_lines)
+        self._partial = ""
+        self.total = 0  # lines ever added
+
+    def feed(self, chunk: str) -> list[LogLine]:
+        """Add raw text (any split); returns the complete lines it finished."""
+        text = self._partial + chunk
+        *complete, self._partial = text.split("\n")
+        if len(self._partial) > MAX_LINE:  # a line with no end in sight: cut it here
+            complete.append(self._partial)
+            self._partial = ""
+        skipped = max(0, len(complete) - self.max_lines)  # older than what the buffer keeps
+        self.total += skipped
+        added = []
+        for raw in complete[skipped:]:
+            self.total += 1
+            text_line = clean(raw)
+            line = LogLine(self.total, text_line, bool(ERROR.search(text_line)))
+            self._lines.append(line)
+            added.append(line)
+        return added
+
+    def flush(self) -> list[LogLine]:
+        """End of stream: the unterminated tail becomes a line."""
+        if not self._partial:
+            return []
+        tail, self._partial = self._partial, ""
+        return self.feed(tail + "\n")
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @property
+    def first_number(self) -> int:
+        return self._lines[0].number if self._lines else self.total + 1
+
+    def lines(self, start: int = 0, count: int | None = None) -> list[LogLine]:
+        items = list(self._lines)
+        return items[start:] if count is None else items[start:start + count]
+
+    def search(self, needle: str, regex: bool = False) -> list[int]:
+        """Absolute numbers of matching lines (case-insensitive)."""
+        if not needle:
+            return []
+        if regex:
+            try:
+                rx = re.compile(needle, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"bad search pattern: {exc}") from exc
+            return [ln.number for ln in self._lines if rx.search(ln.text)]
+        low = needle.lower()
+        return [ln.number for ln in self._lines if low in ln.text.lower()]
+
+    def next_error(self, after: int) -> int | None:
+        """The first error line after absolute line ``after``, wrapping to the top."""
+        errors = [ln.number for ln in self._lines if ln.is_error]
+        later = [n for n in errors if n > after]
+        return later[0] if later else (errors[0] if errors else None)
+
+    def prev_error(self, before: int) -> int | None:
+        errors = [ln.number for ln in self._lines if ln.is_error]
+        earlier = [n for n in errors if n < before]
+        return earlier[-1] if earlier else (errors[-1] if errors else None)

@@ -1,0 +1,1 @@
+"""Inference servers: startup tracking, failure diagnosis, memory fit (pure logic)."""
