@@ -13,6 +13,11 @@ class BindingSpec:
     description: str
     show: bool = True
 
+    @property
+    def method(self) -> str:
+        """The ``action_*`` method the binding calls (arguments dropped)."""
+        return "action_" + self.action.split("(")[0]
+
 
 APP_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("app.quit", "q", "quit", "Quit"),
@@ -24,10 +29,32 @@ DASHBOARD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.telemetry", "t", "zoom_telemetry", "Telemetry"),
     BindingSpec("dashboard.zoom", "z,enter", "zoom", "Zoom panel"),
     BindingSpec("dashboard.pause", "p", "toggle_pause", "Pause"),
+    BindingSpec("dashboard.containers", "c", "containers", "Containers"),
 )
 DETAIL_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("detail.back", "escape", "back", "Back"),
     BindingSpec("detail.filter", "slash", "filter", "Filter processes"),
 )
-ALL_BINDINGS = APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS
+CONTAINERS_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("containers.back", "escape", "back", "Back"),
+    BindingSpec("containers.filter", "slash", "filter", "Filter"),
+    BindingSpec("containers.sort", "o", "sort", "Sort"),
+    BindingSpec("containers.logs", "l,enter", "logs", "Logs"),
+    BindingSpec("containers.inspect", "i", "inspect", "Inspect"),
+    BindingSpec("containers.start", "u", "container('start')", "Start"),
+    BindingSpec("containers.stop", "s", "container('stop')", "Stop"),
+    BindingSpec("containers.restart", "r", "container('restart')", "Restart"),
+    BindingSpec("containers.remove", "d", "container('remove')", "Remove"),
+)
+LOGS_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("logs.back", "escape", "back", "Back"),
+    BindingSpec("logs.follow", "space", "toggle_follow", "Follow/pause"),
+    BindingSpec("logs.search", "slash", "search", "Search"),
+    BindingSpec("logs.next", "n", "next_match", "Next match"),
+    BindingSpec("logs.prev", "N", "prev_match", "Previous match"),
+    BindingSpec("logs.next_error", "e", "next_error", "Next error"),
+    BindingSpec("logs.prev_error", "E", "prev_error", "Previous error"),
+    BindingSpec("logs.end", "G,end", "end", "End"),
+)
+ALL_BINDINGS = APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + CONTAINERS_BINDINGS + LOGS_BINDINGS
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)

@@ -41,7 +41,7 @@ async def main() -> None:
                                                                        jetpack=None, cuda=None, soc=None))
     await shoot("dashboard-120x40", frozen_app(series, REPORT), (120, 40))
     await shoot("dashboard-80x24", frozen_app(series, REPORT), (80, 24))
-    await shoot("plain-box-80x24", frozen_app([host], PLAIN_REPORT), (80, 24), ("tab",))
+    await shoot("plain-box-80x24", frozen_app([host], PLAIN_REPORT), (80, 24), ("tab", "tab"))
     await shoot("telemetry-120x40", frozen_app(series, REPORT), (120, 40), ("t",))
     await shoot("high-contrast-120x40", frozen_app(series, REPORT, Config(theme="high-contrast")), (120, 40))
     await shoot("help-120x40", frozen_app(series, REPORT), (120, 40), ("question_mark",))

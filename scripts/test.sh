@@ -1,16 +1,22 @@
 #!/bin/sh
 # Run the whole test suite: installs jetconsole (scripts/install.sh, with the test
-# extras), tmux for the real-terminal tier, and runs pytest. The real jtop service on
-# an emulated Jetson is started and stopped by the tests themselves. Under CI=true a
+# extras), tmux, docker.io and busybox-static, and runs pytest. The real jtop service on
+# an emulated Jetson and a private dockerd are started and stopped by the tests themselves. Under CI=true a
 # skipped real-component test fails the run. The GPU tier (tests/gpu) runs only where
 # an NVIDIA driver is present. Extra arguments go to pytest.
 set -eu
 cd "$(dirname "$0")/.."
 PREFIX="${JETCONSOLE_PREFIX:-/opt/jetconsole}"
 
-if ! command -v tmux >/dev/null 2>&1; then
+# tmux (real terminal), a Docker engine (a private dockerd per test session: never the
+# system one) and busybox-static (the local image the container tests run).
+missing=""
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
+command -v dockerd >/dev/null 2>&1 || missing="$missing docker.io"
+[ -x /bin/busybox ] || missing="$missing busybox-static"
+if [ -n "$missing" ]; then
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 JETCONSOLE_EXTRAS="[test]" sh scripts/install.sh
 

@@ -9,7 +9,11 @@ executor, which Python joins at exit, so a poller blocked in jtop's ``ok()`` hel
 
 from __future__ import annotations
 
+import codecs
+import json
+import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -20,6 +24,10 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console import config as cfg
+from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable, docker_url
+from console.containers.model import ActionResult
+from console.containers.state import DockerState
+from console.containers.watcher import ContainerWatcher
 from console.keymap import ALL_BINDINGS, APP_BINDINGS
 from console.telemetry.discovery import Discovery, discover
 from console.telemetry.model import SourceReport, SourceStatus
@@ -27,12 +35,37 @@ from console.telemetry.poller import Poller
 from console.telemetry.state import TelemetryState
 from console.themes import DEFAULT_THEME, ThemeSpec
 from console.ui.bindings import bindings
-from console.ui.messages import SourceFailed, SourcesDiscovered, TelemetrySampled
+from console.ui.messages import (
+    ContainerActionDone,
+    ContainersListed,
+    ContainerStatsUpdated,
+    DockerFailed,
+    InspectReady,
+    LogLines,
+    SourceFailed,
+    SourcesDiscovered,
+    TelemetrySampled,
+)
+from console.ui.screens.confirm import TextScreen
+from console.ui.screens.containers import ContainersScreen
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.help import HelpScreen
 from console.ui.screens.telemetry import TelemetryScreen
 
 DiscoverFn = Callable[[], Discovery]
+LOG_BATCH_S = 0.05  # a container writing 10,000 lines/s reaches the UI as ~20 batches a second
+
+
+def _pump(stream: Iterable[bytes], chunks: queue.Queue[bytes | None], stop: threading.Event) -> None:
+    """Blocking reads of a log stream into a queue; None marks its end."""
+    try:
+        for chunk in stream:
+            chunks.put(chunk)
+            if stop.is_set():
+                break
+    except Exception:  # noqa: BLE001 - a cut stream ends like a finished one; the follower says so
+        pass
+    chunks.put(None)
 
 
 def textual_theme(spec: ThemeSpec) -> Theme:
@@ -43,11 +76,12 @@ class JetconsoleApp(App[None]):
     TITLE = "jetconsole"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     BINDINGS = bindings(APP_BINDINGS)
-    SCREENS = {"telemetry": TelemetryScreen}
+    SCREENS = {"telemetry": TelemetryScreen, "containers": ContainersScreen}
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, config: cfg.Config, themes: dict[str, ThemeSpec],
-                 discover_fn: DiscoverFn | None = None, remember_theme: bool = True) -> None:
+                 discover_fn: DiscoverFn | None = None, remember_theme: bool = True,
+                 watch_docker: bool = True) -> None:
         super().__init__()
         self.config = config
         self.theme_specs = themes
@@ -59,6 +93,11 @@ class JetconsoleApp(App[None]):
         self._pollers: list[Poller] = []
         self._remember_theme = remember_theme
         self._theme_ready = False
+        self.docker = DockerState(url=docker_url(config.docker_host))
+        self.watch_docker = watch_docker
+        self._watcher: ContainerWatcher | None = None
+        self._followers: dict[int, threading.Event] = {}
+        self._next_follower = 0
 
     # ---- start-up -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -71,6 +110,13 @@ class JetconsoleApp(App[None]):
         self.set_keymap(self.keymap_overrides)
         self.push_screen(DashboardScreen())
         self._spawn(self._discover, "jetconsole-discover")
+        if self.watch_docker:
+            self._watcher = ContainerWatcher(
+                self.docker.url,
+                on_list=lambda cs: self.post_message(ContainersListed(cs)),
+                on_stats=lambda st: self.post_message(ContainerStatsUpdated(st)),
+                on_error=lambda reason, hint: self.post_message(DockerFailed(reason, hint)))
+            self._spawn(self._watcher.run, "jetconsole-docker")
 
     @staticmethod
     def _spawn(target: Callable[[], None], name: str) -> None:
@@ -106,6 +152,116 @@ class JetconsoleApp(App[None]):
     def on_source_failed(self, message: SourceFailed) -> None:
         self.state.fail(message.source, message.error)
         self._refresh_screen()
+
+    def on_containers_listed(self, message: ContainersListed) -> None:
+        self.docker.listed(message.containers)
+        self._refresh_screen()
+
+    def on_container_stats_updated(self, message: ContainerStatsUpdated) -> None:
+        self.docker.stats.update(message.stats)
+        self._refresh_screen()
+
+    def on_docker_failed(self, message: DockerFailed) -> None:
+        self.docker.failed(message.reason, message.hint)
+        self._refresh_screen()
+
+    def on_container_action_done(self, message: ContainerActionDone) -> None:
+        result = message.result
+        self.notify(result.message, severity="information" if result.ok else "error", timeout=4)
+        if self._watcher is not None:
+            self._watcher.refresh()
+
+    def on_inspect_ready(self, message: InspectReady) -> None:
+        self.push_screen(TextScreen(message.title, message.text))
+
+    # ---- Docker work, each in its own thread that only posts messages ---------------------
+    def container_action(self, action: str, container_id: str, name: str) -> None:
+        def work() -> None:
+            source = DockerSource(self.docker.url)
+            try:
+                source.open()
+                result = source.act(action, container_id, name)
+            except DockerUnavailable as exc:
+                result = ActionResult(False, action, name, f"{exc} — {exc.hint}")
+            finally:
+                source.close()
+            self.post_message(ContainerActionDone(result))
+
+        self._spawn(work, f"jetconsole-{action}")
+
+    def inspect_container(self, container_id: str, name: str) -> None:
+        def work() -> None:
+            source = DockerSource(self.docker.url)
+            try:
+                source.open()
+                text = json.dumps(source.inspect(container_id), indent=2, sort_keys=True, default=str)
+            except ContainerGone:
+                text = f"{name} no longer exists."
+            except DockerUnavailable as exc:
+                text = f"{exc} — {exc.hint}"
+            finally:
+                source.close()
+            self.post_message(InspectReady(f"Inspect {name} (secrets masked)", text))
+
+        self._spawn(work, "jetconsole-inspect")
+
+    def follow_logs(self, container_id: str, tail: int = 2000) -> int:
+        """Start following a container's log; batches reach the screen as LogLines messages."""
+        self._next_follower += 1
+        follower, stop = self._next_follower, threading.Event()
+        self._followers[follower] = stop
+
+        def work() -> None:
+            source = DockerSource(self.docker.url)
+            chunks: queue.Queue[bytes | None] = queue.Queue()
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            ended = "closed"
+            try:
+                source.open()
+                stream = source.logs(container_id, tail=tail, follow=True)
+                self._spawn(lambda: _pump(stream, chunks, stop), f"jetconsole-logs-read-{follower}")
+                pending: list[str] = []
+                last = time.monotonic()
+                while not stop.is_set():
+                    try:
+                        chunk = chunks.get(timeout=LOG_BATCH_S)
+                    except queue.Empty:
+                        chunk = b""
+                    if chunk is None:
+                        ended = "the container stopped"
+                        break
+                    if chunk:
+                        pending.append(decoder.decode(chunk))
+                    now = time.monotonic()
+                    if pending and (not chunk or now - last >= LOG_BATCH_S):  # quiet, or a batch's worth
+                        self.post_message(LogLines(follower, "".join(pending)))
+                        pending, last = [], now
+                if stop.is_set():
+                    stream.close()
+                    return
+                pending.append(decoder.decode(b"", final=True))
+                self.post_message(LogLines(follower, "".join(pending), ended=ended))
+            except ContainerGone:
+                self.post_message(LogLines(follower, "", ended="the container was removed"))
+            except DockerUnavailable as exc:
+                self.post_message(LogLines(follower, "", ended=f"{exc} — {exc.hint}"))
+            except Exception as exc:  # noqa: BLE001 - daemon gone mid-stream
+                self.post_message(LogLines(follower, "", ended=f"{type(exc).__name__}: {exc}"))
+            finally:
+                source.close()
+
+        self._spawn(work, f"jetconsole-logs-{follower}")
+        return follower
+
+    def on_log_lines(self, message: LogLines) -> None:
+        for screen in self.screen_stack:
+            if getattr(screen, "follower", None) == message.follower:
+                screen.add_lines(message)  # type: ignore[attr-defined]
+
+    def stop_logs(self, follower: int) -> None:
+        stop = self._followers.pop(follower, None)
+        if stop is not None:
+            stop.set()
 
     def _refresh_screen(self) -> None:
         show = getattr(self.screen, "show_state", None)
@@ -146,7 +302,7 @@ class JetconsoleApp(App[None]):
             if spec.action == "command_palette":
                 continue
             for target in (screen, self):
-                if hasattr(target, f"action_{spec.action}"):
+                if hasattr(target, spec.method):
                     keys = self.keymap_overrides.get(spec.id, spec.keys).split(",")[0]
                     yield SystemCommand(spec.description, f"{spec.id} ({keys})",
                                         partial(self.call_later, target.run_action, spec.action))
@@ -164,3 +320,7 @@ class JetconsoleApp(App[None]):
     def on_unmount(self) -> None:
         for poller in self._pollers:
             poller.stop()
+        if self._watcher is not None:
+            self._watcher.stop()
+        for stop in self._followers.values():
+            stop.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from console.containers.model import ActionResult, ContainerInfo, ContainerStats
 from console.telemetry.discovery import Discovery
 from console.telemetry.model import TelemetrySnapshot
 
@@ -25,3 +26,45 @@ class SourceFailed(Message):
         super().__init__()
         self.source = source
         self.error = error
+
+
+class ContainersListed(Message):
+    def __init__(self, containers: tuple[ContainerInfo, ...]) -> None:
+        super().__init__()
+        self.containers = containers
+
+
+class ContainerStatsUpdated(Message):
+    def __init__(self, stats: dict[str, ContainerStats]) -> None:
+        super().__init__()
+        self.stats = stats
+
+
+class DockerFailed(Message):
+    def __init__(self, reason: str, hint: str) -> None:
+        super().__init__()
+        self.reason = reason
+        self.hint = hint
+
+
+class ContainerActionDone(Message):
+    def __init__(self, result: ActionResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class LogLines(Message):
+    """A batch of raw log text for one follower (batched: at most ~20 posts a second)."""
+
+    def __init__(self, follower: int, text: str, ended: str | None = None) -> None:
+        super().__init__()
+        self.follower = follower
+        self.text = text
+        self.ended = ended
+
+
+class InspectReady(Message):
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title = title
+        self.text = text

@@ -14,6 +14,7 @@ from console.ui.messages import SourceFailed, SourcesDiscovered, TelemetrySample
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.help import HelpScreen
 from console.ui.screens.telemetry import TelemetryScreen
+from console.ui.widgets.servers_panel import ServersPanel
 from console.ui.widgets.sources_panel import SourcesPanel
 from console.ui.widgets.telemetry_panel import TelemetryPanel
 from tests.app.helpers import live_app
@@ -117,9 +118,13 @@ async def test_compact_layout_at_80x24(orin_snapshot: TelemetrySnapshot) -> None
         assert sources.outer_size.height == 3
         telemetry = screen.query_one(TelemetryPanel)
         assert telemetry.board.display and not telemetry.summary.display  # focused: full
+        await pilot.press("tab")  # the servers panel
+        await pilot.pause(0.1)
+        servers = screen.query_one(ServersPanel)
+        assert servers.body.display and telemetry.summary.display and not telemetry.board.display
         await pilot.press("tab")
         await pilot.pause(0.1)
-        assert sources.body.display and telemetry.summary.display and not telemetry.board.display
+        assert sources.body.display and servers.summary.display and not servers.body.display
     app = live_app([orin_snapshot])
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.1)
@@ -150,7 +155,7 @@ async def test_dead_source_degrades_its_panel_not_the_app(orin_snapshot: Telemet
     from console.themes import load_themes
     from console.ui.app import JetconsoleApp
 
-    app = JetconsoleApp(Config(refresh_interval=0.2), load_themes(), discover_fn=lambda: discovery)
+    app = JetconsoleApp(Config(refresh_interval=0.2), load_themes(), discover_fn=lambda: discovery, watch_docker=False)
     async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
         await wait_for(pilot, lambda: any(isinstance(m, SourceFailed) for m in posted))
         await pilot.pause(0.1)
@@ -170,7 +175,7 @@ async def test_palette_lists_every_bound_action(orin_snapshot: TelemetrySnapshot
                 await pilot.press(screen_key)
             titles = {c.title for c in app.get_system_commands(app.screen)}
             expected = {s.description for s in ALL_BINDINGS if s.action != "command_palette"
-                        and (hasattr(app.screen, f"action_{s.action}") or hasattr(app, f"action_{s.action}"))}
+                        and (hasattr(app.screen, s.method) or hasattr(app, s.method))}
             assert expected <= titles
             assert {"Quit", "Help", "Theme: high-contrast"} <= titles
         assert "Filter processes" in titles and "Back" in titles  # the telemetry screen's own
@@ -187,7 +192,8 @@ async def test_discovery_that_raises_is_reported_not_fatal() -> None:
     def broken():
         raise PermissionError("cannot open /dev/nvidiactl")
 
-    app = JetconsoleApp(Config(refresh_interval=0.2), load_themes(), discover_fn=broken, remember_theme=False)
+    app = JetconsoleApp(Config(refresh_interval=0.2), load_themes(), discover_fn=broken, remember_theme=False,
+                        watch_docker=False)
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.screen.query_one(SourcesPanel)
         await wait_for(pilot, lambda: "discovery failed: PermissionError" in panel.body.text)

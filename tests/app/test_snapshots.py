@@ -39,7 +39,7 @@ def test_plain_linux_box_80x24(snap_compare, orin_snapshot) -> None:
                                power_mode=None, processes=(), board=dataclasses.replace(
                                    orin_snapshot.board, model=None, l4t=None, jetpack=None, cuda=None, soc=None))
     app = frozen_app([host], PLAIN_REPORT)
-    assert snap_compare(app, terminal_size=(80, 24), press=["tab"])
+    assert snap_compare(app, terminal_size=(80, 24), press=["tab", "tab"])
 
 
 def test_telemetry_zoom_120x40(snap_compare, orin_snapshot) -> None:

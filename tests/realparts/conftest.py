@@ -102,3 +102,20 @@ def tmux() -> str:
     path = shutil.which("tmux")
     need(path is not None, "tmux is not installed (scripts/test.sh installs it)")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator[object]:
+    """A private dockerd (own socket and state) with local/busybox:test imported."""
+    from tests.realparts.private_dockerd import PrivateDockerd
+
+    need(os.geteuid() == 0, "dockerd needs root")
+    need(shutil.which("dockerd") is not None, "dockerd is not installed (scripts/test.sh installs docker.io)")
+    need(shutil.which("busybox") is not None, "busybox is not installed (scripts/test.sh installs busybox-static)")
+    daemon = PrivateDockerd()
+    try:
+        daemon.start()
+        daemon.import_busybox()
+        yield daemon
+    finally:
+        daemon.cleanup()

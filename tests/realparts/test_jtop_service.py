@@ -40,7 +40,7 @@ def test_discovery_picks_jtop_and_reads_the_board(jtop_service, gpu_holder) -> N
 async def test_dashboard_follows_a_changed_sysfs_value(jtop_service) -> None:
     """Write a new GPU load into the fake sysfs; the dashboard shows it on a later tick."""
     load_file = emu.gpu_load_path()
-    app = JetconsoleApp(Config(refresh_interval=0.5), load_themes(), remember_theme=False)
+    app = JetconsoleApp(Config(refresh_interval=0.5), load_themes(), remember_theme=False, watch_docker=False)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             gpu = app.screen.query_one(TelemetryPanel).rows["gpu"]
@@ -55,7 +55,7 @@ async def test_dashboard_follows_a_changed_sysfs_value(jtop_service) -> None:
 
 async def test_service_restart_is_survived(jtop_service) -> None:
     """The service dies mid-run: the panel says so, the app lives, telemetry resumes."""
-    app = JetconsoleApp(Config(refresh_interval=0.5), load_themes(), remember_theme=False)
+    app = JetconsoleApp(Config(refresh_interval=0.5), load_themes(), remember_theme=False, watch_docker=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.state.merged is not None, timeout=15)
         jtop_service.stop()

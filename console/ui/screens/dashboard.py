@@ -12,6 +12,7 @@ from textual.widgets import Footer
 from console.keymap import DASHBOARD_BINDINGS
 from console.ui.bindings import bindings
 from console.ui.widgets.panel import Panel
+from console.ui.widgets.servers_panel import ServersPanel
 from console.ui.widgets.sources_panel import SourcesPanel
 from console.ui.widgets.telemetry_panel import TelemetryPanel
 from console.ui.widgets.text import LiveText
@@ -40,6 +41,7 @@ class DashboardScreen(Screen):
         yield LiveText("jetconsole", id="title")
         with Vertical(id="panels"):
             yield TelemetryPanel()
+            yield ServersPanel()
             yield SourcesPanel()
         yield Footer()
 
@@ -62,7 +64,13 @@ class DashboardScreen(Screen):
         self.query_one("#title", LiveText).set(f"jetconsole · {host} · telemetry: {sources}{paused}")
         if snap is not None:
             self.query_one(TelemetryPanel).show(snap, state.history, missing_reasons(state))
-        self.query_one(SourcesPanel).show(state.statuses())
+        docker = self.app.docker  # type: ignore[attr-defined]
+        statuses = tuple(docker.status() if s.name == "docker" and self.app.watch_docker else s  # type: ignore[attr-defined]
+                         for s in state.statuses())
+        self.query_one(SourcesPanel).show(statuses)
+        live = docker.status()
+        line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
+        self.query_one(ServersPanel).show(docker.containers, docker.stats, f"Docker: {line}")
 
     def action_zoom_telemetry(self) -> None:
         self.app.push_screen("telemetry")
@@ -73,8 +81,13 @@ class DashboardScreen(Screen):
             focused = focused.parent  # type: ignore[assignment]
         if isinstance(focused, TelemetryPanel) or focused is None:
             self.app.push_screen("telemetry")
+        elif isinstance(focused, ServersPanel):
+            self.app.push_screen("containers")
         else:
             self.notify("The sources panel shows all it knows; no separate screen.", timeout=3)
+
+    def action_containers(self) -> None:
+        self.app.push_screen("containers")
 
     def action_toggle_pause(self) -> None:
         self.app.toggle_pause()  # type: ignore[attr-defined]

@@ -1,0 +1,247 @@
+"""Docker access through the docker SDK (blocking: call from worker threads only).
+
+Errors a user can fix become DockerUnavailable with a plain reason and what to do:
+no socket (not installed / not running), permission denied (docker group), daemon
+down or restarting.  A container removed while viewed is a NotFound the caller shows.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from console.containers.model import ActionResult, ContainerInfo, ContainerStats
+from console.containers.secrets import mask_env
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+ACTIONS = ("start", "stop", "restart", "remove")
+
+
+class DockerUnavailable(Exception):
+    def __init__(self, reason: str, hint: str = "") -> None:
+        super().__init__(reason)
+        self.hint = hint
+
+
+class ContainerGone(Exception):
+    """The container was removed (or never existed)."""
+
+
+def docker_url(configured: str = "") -> str:
+    return configured or os.environ.get("DOCKER_HOST", "") or DEFAULT_SOCKET
+
+
+def explain(exc: BaseException, url: str) -> DockerUnavailable:
+    """Turn a connection failure into a reason and a fix."""
+    text = f"{type(exc).__name__}: {exc}"
+    path = url.removeprefix("unix://")
+    if isinstance(exc, PermissionError) or "Permission denied" in text or "PermissionError" in text:
+        return DockerUnavailable(f"permission denied on {path}",
+                                 "add your user to the docker group: sudo usermod -aG docker $USER, then log in again")
+    if url.startswith("unix://") and not os.path.exists(path):
+        return DockerUnavailable(f"no Docker socket at {path}",
+                                 "install Docker (apt-get install docker.io) or start it: sudo systemctl start docker")
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return DockerUnavailable(f"Docker daemon not answering at {url}", "sudo systemctl restart docker")
+    return DockerUnavailable(f"Docker unreachable at {url}: {text}", "check sudo systemctl status docker")
+
+
+def _ports(raw: list[dict[str, Any]]) -> tuple[str, ...]:
+    out = []
+    for p in raw or []:
+        if p.get("PublicPort"):
+            out.append(f"{p.get('IP', '')}:{p['PublicPort']}->{p['PrivatePort']}/{p.get('Type', 'tcp')}".lstrip(":"))
+        else:
+            out.append(f"{p['PrivatePort']}/{p.get('Type', 'tcp')}")
+    return tuple(sorted(set(out)))
+
+
+def _health(status: str) -> str | None:
+    for word in ("unhealthy", "healthy", "health: starting"):
+        if f"({word})" in status:
+            return word.removeprefix("health: ")
+    return None
+
+
+def container_from_list(row: dict[str, Any], details: dict[str, Any] | None = None) -> ContainerInfo:
+    """One row of GET /containers/json (plus cached inspect details) as a ContainerInfo."""
+    host = (details or {}).get("HostConfig") or {}
+    policy = (host.get("RestartPolicy") or {}).get("Name") or None
+    return ContainerInfo(
+        id=row["Id"],
+        name=(row.get("Names") or ["/?"])[0].lstrip("/"),
+        image=row.get("Image", ""),
+        state=row.get("State", "unknown"),
+        status=row.get("Status", ""),
+        health=_health(row.get("Status", "")),
+        created=float(row.get("Created", 0)),
+        started_at=((details or {}).get("State") or {}).get("StartedAt"),
+        ports=_ports(row.get("Ports") or []),
+        runtime=host.get("Runtime"),
+        restart_policy=policy,
+        network=(row.get("HostConfig") or {}).get("NetworkMode"),
+        labels=dict(row.get("Labels") or {}),
+        command=row.get("Command", ""),
+    )
+
+
+def cpu_percent(stats: dict[str, Any]) -> float | None:
+    """CPU % the way `docker stats` computes it (100% = one core)."""
+    try:
+        cpu, pre = stats["cpu_stats"], stats["precpu_stats"]
+        delta = cpu["cpu_usage"]["total_usage"] - pre["cpu_usage"]["total_usage"]
+        system = cpu["system_cpu_usage"] - pre.get("system_cpu_usage", 0)
+        cpus = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or [1])
+    except (KeyError, TypeError):
+        return None
+    return 100.0 * delta / system * cpus if system > 0 and delta >= 0 else 0.0
+
+
+def memory_used(stats: dict[str, Any]) -> tuple[int | None, int | None]:
+    mem = stats.get("memory_stats") or {}
+    usage = mem.get("usage")
+    if usage is None:
+        return None, None
+    cache = (mem.get("stats") or {}).get("inactive_file", (mem.get("stats") or {}).get("cache", 0))
+    return max(0, usage - cache), mem.get("limit")
+
+
+class DockerSource:
+    """One connection to one daemon.  Every method blocks; run them in worker threads."""
+
+    def __init__(self, url: str = "", timeout: float = 10.0) -> None:
+        self.url = docker_url(url)
+        self.timeout = timeout
+        self._api: Any = None
+        self._details: dict[str, dict[str, Any]] = {}
+
+    def open(self) -> None:
+        path = self.url.removeprefix("unix://")
+        if self.url.startswith("unix://") and not os.path.exists(path):
+            raise explain(FileNotFoundError(path), self.url)
+        import docker  # deferred: costs ~0.1 s, only when Docker is used
+
+        try:
+            api = docker.APIClient(base_url=self.url, version="auto", timeout=self.timeout)
+            api.ping()
+        except Exception as exc:
+            raise explain(exc, self.url) from exc
+        self._api = api
+
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            raise DockerUnavailable("Docker not connected")
+        return self._api
+
+    def close(self) -> None:
+        api, self._api = self._api, None
+        if api is not None:
+            api.close()
+
+    def version(self) -> dict[str, Any]:
+        return self.api.version()
+
+    def info(self) -> dict[str, Any]:
+        return self.api.info()
+
+    # ---- listing --------------------------------------------------------------------
+    def containers(self) -> tuple[ContainerInfo, ...]:
+        """Every container, one list call; runtime and restart policy from a cached inspect."""
+        rows = self.api.containers(all=True)
+        live = {row["Id"] for row in rows}
+        self._details = {k: v for k, v in self._details.items() if k in live}
+        out = []
+        for row in rows:
+            if row["Id"] not in self._details:
+                try:
+                    self._details[row["Id"]] = self.api.inspect_container(row["Id"])
+                except Exception:  # noqa: BLE001 - removed between list and inspect: list it plainly
+                    pass
+            out.append(container_from_list(row, self._details.get(row["Id"])))
+        return tuple(sorted(out, key=lambda c: c.name))
+
+    def stats(self, container_id: str) -> ContainerStats:
+        raw = self.api.stats(container_id, stream=False, one_shot=False)
+        used, limit = memory_used(raw)
+        return ContainerStats(container_id, cpu_percent(raw), used, limit)
+
+    def events(self, since: float | None = None) -> Iterator[dict[str, Any]]:
+        """Container events as they happen (blocks between events)."""
+        return self.api.events(decode=True, since=since, filters={"type": "container"})
+
+    # ---- one container ------------------------------------------------------------------
+    def inspect(self, container_id: str, masked: bool = True) -> dict[str, Any]:
+        import docker.errors
+
+        try:
+            data = self.api.inspect_container(container_id)
+        except docker.errors.NotFound as exc:
+            raise ContainerGone(container_id) from exc
+        if masked:
+            config = dict(data.get("Config") or {})
+            config["Env"] = mask_env(config.get("Env") or [])
+            data = {**data, "Config": config}
+        return data
+
+    def logs(self, container_id: str, tail: int = 2000, follow: bool = True) -> Iterator[bytes]:
+        import docker.errors
+
+        try:
+            return self.api.logs(container_id, stream=True, follow=follow, tail=tail)
+        except docker.errors.NotFound as exc:
+            raise ContainerGone(container_id) from exc
+
+    def act(self, action: str, container_id: str, name: str = "", dry_run: bool = False,
+            timeout: int = 10) -> ActionResult:
+        """start / stop / restart / remove; never raises for Docker errors: the result says."""
+        import docker.errors
+
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
+        target = name or container_id[:12]
+        if dry_run:
+            return ActionResult(True, action, target, describe(action, target, timeout), dry_run=True)
+        try:
+            if action == "start":
+                self.api.start(container_id)
+            elif action == "stop":
+                self.api.stop(container_id, timeout=timeout)
+            elif action == "restart":
+                self.api.restart(container_id, timeout=timeout)
+            else:
+                self.api.remove_container(container_id, force=True)
+        except docker.errors.NotFound:
+            return ActionResult(False, action, target, f"{target} no longer exists (removed elsewhere)")
+        except docker.errors.APIError as exc:
+            return ActionResult(False, action, target, f"Docker refused to {action} {target}: {exc.explanation}")
+        except Exception as exc:  # noqa: BLE001 - daemon gone mid-call: say so
+            return ActionResult(False, action, target, str(explain(exc, self.url)))
+        return ActionResult(True, action, target, f"{past(action)} {target}")
+
+
+def describe(action: str, target: str, timeout: int = 10) -> str:
+    """The confirmation text: exactly what will happen."""
+    return {
+        "start": f"Start {target}.",
+        "stop": f"Stop {target}: SIGTERM, then SIGKILL after {timeout} s. The container and its data stay.",
+        "restart": f"Restart {target}: stop (SIGTERM, SIGKILL after {timeout} s), then start again.",
+        "remove": f"Remove {target}: kill it if running and delete the container and its writable layer. "
+                  "Named volumes and the image stay. This cannot be undone.",
+    }[action]
+
+
+def past(action: str) -> str:
+    return {"start": "started", "stop": "stopped", "restart": "restarted", "remove": "removed"}[action]
+
+
+def wait_until(predicate: Any, timeout: float = 10.0, step: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` (for scripts and tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False

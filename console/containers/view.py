@@ -1,0 +1,54 @@
+"""Rows for the containers table: filter, sort, cells (pure, shared by UI and CLI)."""
+
+from __future__ import annotations
+
+from console import formatting as fmt
+from console.containers.model import ContainerInfo, ContainerStats
+
+COLUMNS = ("name", "image", "state", "health", "status", "ports", "runtime", "restart", "CPU", "MEM")
+SORTS = ("name", "state", "cpu", "mem", "image")
+INFERENCE_HINTS = ("vllm", "sglang", "open-webui", "tensorrt", "llama", "ollama")
+
+
+def matches(c: ContainerInfo, needle: str) -> bool:
+    if not needle:
+        return True
+    hay = f"{c.name} {c.image} {c.state} {c.status} {' '.join(c.ports)} {c.short_id}".lower()
+    return all(word in hay for word in needle.lower().split())
+
+
+def sort_key(kind: str, stats: dict[str, ContainerStats]):
+    def key(c: ContainerInfo):
+        s = stats.get(c.id)
+        if kind == "cpu":
+            return (-(s.cpu_pct or 0.0) if s else 0.0, c.name)
+        if kind == "mem":
+            return (-(s.mem_used or 0) if s else 0, c.name)
+        if kind == "state":
+            return (not c.running, c.state, c.name)
+        if kind == "image":
+            return (c.image, c.name)
+        return (c.name,)
+    return key
+
+
+def rows(containers: tuple[ContainerInfo, ...], stats: dict[str, ContainerStats], needle: str = "",
+         sort: str = "name") -> list[tuple[str, list[str]]]:
+    chosen = sorted((c for c in containers if matches(c, needle)), key=sort_key(sort, stats))
+    out = []
+    for c in chosen:
+        s = stats.get(c.id) if c.running else None
+        out.append((c.id, [
+            c.name, c.image, c.state, c.health or "", c.status, ", ".join(c.ports) or "",
+            c.runtime or "", c.restart_policy or "",
+            fmt.pct(s.cpu_pct) if s else "", fmt.size(s.mem_used) if s and s.mem_used is not None else "",
+        ]))
+    return out
+
+
+def is_inference(c: ContainerInfo) -> bool:
+    """Containers the servers panel shows: launched from a preset, or a known server image."""
+    if "jetconsole.preset" in c.labels:
+        return True
+    image = c.image.lower()
+    return any(h in image for h in INFERENCE_HINTS)

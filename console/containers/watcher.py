@@ -1,0 +1,99 @@
+"""One poller for Docker: lists on every container event, stats on a timer (no Textual).
+
+The list follows Docker's event stream (a second thread only flags "changed"), with a
+slow safety re-list; stats of running containers come every ``stats_interval``.  A
+daemon that goes away is reported and reconnected with backoff.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from console.containers.docker_source import DockerSource, DockerUnavailable
+from console.containers.model import ContainerInfo, ContainerStats
+
+RELIST_S = 15.0  # safety net if an event was missed
+RETRY_MAX_S = 30.0
+
+
+class ContainerWatcher:
+    def __init__(
+        self,
+        url: str,
+        on_list: Callable[[tuple[ContainerInfo, ...]], None],
+        on_stats: Callable[[dict[str, ContainerStats]], None],
+        on_error: Callable[[str, str], None],
+        stats_interval: float = 2.0,
+    ) -> None:
+        self.source = DockerSource(url)
+        self.on_list, self.on_stats, self.on_error = on_list, on_stats, on_error
+        self.stats_interval = stats_interval
+        self._stop = threading.Event()
+        self._changed = threading.Event()
+        self._running_ids: tuple[str, ...] = ()
+        self._events: object | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._changed.set()
+        events = self._events
+        if events is not None and hasattr(events, "close"):
+            try:
+                events.close()  # unblocks the event thread
+            except Exception:  # noqa: BLE001 - closing a dead stream
+                pass
+
+    def refresh(self) -> None:
+        """Ask for a re-list now (after an action, say)."""
+        self._changed.set()
+
+    def run(self) -> None:
+        """List loop; starts the event and stats threads once connected."""
+        retry = 1.0
+        threading.Thread(target=self._poll_stats, name="jetconsole-docker-stats", daemon=True).start()
+        while not self._stop.is_set():
+            try:
+                self.source.open()
+            except DockerUnavailable as exc:
+                self.on_error(str(exc), exc.hint)
+                self._stop.wait(retry)
+                retry = min(RETRY_MAX_S, retry * 2)
+                continue
+            retry = 1.0
+            threading.Thread(target=self._follow_events, name="jetconsole-docker-events", daemon=True).start()
+            try:
+                while not self._stop.is_set():
+                    self._changed.clear()
+                    listed = self.source.containers()
+                    self._running_ids = tuple(c.id for c in listed if c.running)
+                    self.on_list(listed)
+                    self._changed.wait(RELIST_S)
+            except Exception as exc:  # noqa: BLE001 - daemon gone mid-call: report, reconnect
+                if not self._stop.is_set():
+                    self.on_error(f"Docker connection lost: {type(exc).__name__}: {exc}", "reconnecting")
+                self._running_ids = ()
+                self.source.close()
+                self._stop.wait(retry)
+
+    def _follow_events(self) -> None:
+        try:
+            self._events = self.source.events()
+            for _event in self._events:  # type: ignore[union-attr]
+                self._changed.set()
+                if self._stop.is_set():
+                    return
+        except Exception:  # noqa: BLE001 - the list loop notices the dead daemon and reports it
+            pass
+        self._changed.set()  # stream ended: make the list loop find out why
+
+    def _poll_stats(self) -> None:
+        while not self._stop.wait(self.stats_interval):
+            stats = {}
+            for cid in self._running_ids:
+                try:
+                    stats[cid] = self.source.stats(cid)
+                except Exception:  # noqa: BLE001 - stopped or removed meanwhile: skip this round
+                    continue
+            if stats and not self._stop.is_set():
+                self.on_stats(stats)

@@ -1,0 +1,126 @@
+"""Containers: every container with live stats; filter, sort, act (asking first), inspect, logs."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from console.containers import view
+from console.containers.docker_source import describe
+from console.keymap import CONTAINERS_BINDINGS
+from console.ui.bindings import bindings
+from console.ui.screens.confirm import ConfirmScreen
+from console.ui.widgets.tables import sync_rows
+from console.ui.widgets.text import LiveText
+
+
+class ContainersScreen(Screen):
+    BINDINGS = bindings(CONTAINERS_BINDINGS)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort = "name"
+
+    def compose(self) -> ComposeResult:
+        yield LiveText("Containers", id="title")
+        yield LiveText("", id="docker-status")
+        yield Input(placeholder="filter: words in name, image, state, ports (Esc clears)", id="filter")
+        table: DataTable = DataTable(id="t-containers", cursor_type="row")
+        table.add_columns(*view.COLUMNS)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(DataTable).focus()
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
+
+    @property
+    def needle(self) -> str:
+        return self.query_one("#filter", Input).value.strip()
+
+    def show_state(self, _state: object = None) -> None:
+        docker = self.app.docker  # type: ignore[attr-defined]
+        table = self.query_one(DataTable)
+        sync_rows(table, view.rows(docker.containers, docker.stats, self.needle, self.sort))
+        title = f"Containers · {len(docker.containers)} · sort: {self.sort} (o)"
+        if self.needle:
+            title += f" · filter: {self.needle!r} ({table.row_count} shown)"
+        self.query_one("#title", LiveText).set(title)
+        if docker.error:
+            status = f"Docker: {docker.error}" + (f" → {docker.hint}" if docker.hint else "")
+        elif not docker.connected:
+            status = "Docker: connecting…"
+        elif not docker.containers:
+            status = "No containers on this daemon."
+        else:
+            status = ""
+        self.query_one("#docker-status", LiveText).set(status)
+
+    def selected(self) -> tuple[str, str] | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        name = str(table.get_row(key)[0]) if key else ""
+        return (str(key), name) if key else None
+
+    # ---- actions ------------------------------------------------------------------------
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display and (box.has_focus or box.value):
+            box.value = ""
+            box.display = False
+            self.query_one(DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        self.show_state()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort = view.SORTS[(view.SORTS.index(self.sort) + 1) % len(view.SORTS)]
+        self.show_state()
+
+    def action_container(self, action: str) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            self.notify("No container selected.", severity="warning")
+            return
+        cid, name = chosen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.container_action(action, cid, name)  # type: ignore[attr-defined]
+
+        if action == "start":
+            answered(True)  # starting is not destructive
+        else:
+            self.app.push_screen(ConfirmScreen(f"{action.title()} {name}?", describe(action, name)), answered)
+
+    def action_inspect(self) -> None:
+        chosen = self.selected()
+        if chosen is not None:
+            self.app.inspect_container(*chosen)  # type: ignore[attr-defined]
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_logs()  # Enter on a row (the table binds Enter itself)
+
+    def action_logs(self) -> None:
+        chosen = self.selected()
+        if chosen is not None:
+            from console.ui.screens.logs import LogsScreen
+
+            self.app.push_screen(LogsScreen(*chosen))

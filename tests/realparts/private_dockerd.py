@@ -1,0 +1,90 @@
+"""A private Docker daemon for the tests: own socket, state, config; never the system one.
+
+Recipe from shared/reference/environment.md §1.  Images cannot be pulled here, so a
+busybox image is built from the host's busybox-static binary with ``docker import``.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+BUSYBOX_IMAGE = "local/busybox:test"
+APPLETS = ("sh", "sleep", "echo", "cat", "ls", "chroot", "seq", "yes", "head", "true", "env")
+
+
+class PrivateDockerd:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="jc-dockerd-"))
+        self.socket = self.dir / "docker.sock"
+        self.url = f"unix://{self.socket}"
+        self.config = self.dir / "daemon.json"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        if not self.config.exists():
+            self.config.write_text("{}\n")
+        log = (self.dir / "dockerd.log").open("ab")
+        self.proc = subprocess.Popen(
+            ["dockerd", "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
+             "--pidfile", str(self.dir / "docker.pid"), "--host", self.url, "--config-file", str(self.config),
+             "--bridge", "none", "--iptables=false"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        import docker
+
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dockerd exited:\n{(self.dir / 'dockerd.log').read_text()[-3000:]}")
+            if self.socket.exists():
+                try:
+                    docker.APIClient(base_url=self.url, version="auto", timeout=5).ping()
+                    return
+                except Exception:  # noqa: BLE001 - not up yet
+                    pass
+            time.sleep(0.2)
+        raise RuntimeError("private dockerd did not answer /_ping in time")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        subprocess.run(["umount", "-R", str(self.dir / "data")], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def import_busybox(self) -> str:
+        """Build local/busybox:test from /bin/busybox (busybox-static)."""
+        import docker
+
+        busybox = shutil.which("busybox")
+        if busybox is None:
+            raise RuntimeError("busybox not installed (apt-get install busybox-static)")
+        data = io.BytesIO()
+        with tarfile.open(fileobj=data, mode="w") as tar:
+            tar.add(busybox, arcname="bin/busybox")
+            for applet in APPLETS:
+                link = tarfile.TarInfo(f"bin/{applet}")
+                link.type = tarfile.SYMTYPE
+                link.linkname = "busybox"
+                tar.addfile(link)
+            for folder in ("tmp", "proc", "sys", "dev", "etc"):
+                info = tarfile.TarInfo(folder)
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o1777 if folder == "tmp" else 0o755
+                tar.addfile(info)
+        api = docker.APIClient(base_url=self.url, version="auto", timeout=60)
+        api.import_image_from_data(data.getvalue(), repository="local/busybox", tag="test")
+        return BUSYBOX_IMAGE

@@ -1,0 +1,111 @@
+"""The Docker source against a private dockerd: list, events, logs, stats, actions, failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable, describe, wait_until
+from tests.realparts.private_dockerd import BUSYBOX_IMAGE, PrivateDockerd
+
+
+@pytest.fixture
+def source(dockerd) -> DockerSource:
+    src = DockerSource(dockerd.url)
+    src.open()
+    yield src
+    for c in src.api.containers(all=True):
+        src.api.remove_container(c["Id"], force=True)
+    src.close()
+
+
+def run_busybox(src: DockerSource, name: str, script: str, **kw) -> str:
+    config = src.api.create_container(
+        BUSYBOX_IMAGE, ["sh", "-c", script], name=name, labels={"jetconsole.test": "1"},
+        environment=kw.pop("environment", None),
+        host_config=src.api.create_host_config(network_mode="none", restart_policy={"Name": "unless-stopped"}))
+    src.api.start(config["Id"])
+    return config["Id"]
+
+
+def test_list_shows_state_ports_runtime_policy(source: DockerSource) -> None:
+    cid = run_busybox(source, "jc-list", "echo hello; sleep 300")
+    listed = {c.name: c for c in source.containers()}
+    c = listed["jc-list"]
+    assert c.id == cid and c.running and c.image == BUSYBOX_IMAGE and c.status.startswith("Up")
+    assert c.runtime == "runc" and c.restart_policy == "unless-stopped" and c.labels["jetconsole.test"] == "1"
+
+
+def test_events_follow_changes(source: DockerSource) -> None:
+    seen: list[str] = []
+    stream = source.events(since=time.time())
+
+    def read() -> None:
+        for event in stream:
+            seen.append(f"{event.get('Action')}:{event.get('Actor', {}).get('Attributes', {}).get('name')}")
+            if len(seen) >= 3 and any(s.startswith("die:") for s in seen):
+                break
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    cid = run_busybox(source, "jc-events", "sleep 300")
+    result = source.act("stop", cid, "jc-events", timeout=1)
+    assert result.ok and result.message == "stopped jc-events"
+    assert wait_until(lambda: any(s == "die:jc-events" for s in seen), timeout=15), seen
+    assert "start:jc-events" in seen
+    stream.close()
+
+
+def test_logs_follow_and_inspect_masks_secrets(source: DockerSource) -> None:
+    cid = run_busybox(source, "jc-logs", "echo first; echo second; sleep 300",
+                      environment={"HF_TOKEN": "hf_secretvalue123", "MODEL": "tiny"})
+    assert wait_until(lambda: b"second" in b"".join(source.logs(cid, follow=False)), timeout=10)
+    data = source.inspect(cid)
+    env = dict(e.split("=", 1) for e in data["Config"]["Env"])
+    assert env["MODEL"] == "tiny" and "hf_secretvalue123" not in str(data) and env["HF_TOKEN"] != ""
+    stream = source.logs(cid, tail=0, follow=True)
+    stream.close()
+
+
+def test_stats_of_a_busy_container(source: DockerSource) -> None:
+    cid = run_busybox(source, "jc-stats", "yes > /dev/null")
+    stats = source.stats(cid)
+    assert stats.cpu_pct is not None and stats.cpu_pct >= 0
+    assert stats.mem_used is not None and stats.mem_limit and stats.mem_limit > 0
+
+
+def test_actions_and_removed_while_viewed(source: DockerSource) -> None:
+    cid = run_busybox(source, "jc-act", "sleep 300")
+    assert source.act("restart", cid, "jc-act", timeout=1).ok
+    assert source.act("stop", cid, "jc-act", timeout=1).ok
+    assert not {c.name: c for c in source.containers()}["jc-act"].running
+    assert source.act("start", cid, "jc-act").ok
+    dry = source.act("remove", cid, "jc-act", dry_run=True)
+    assert dry.dry_run and dry.message == describe("remove", "jc-act") and "cannot be undone" in dry.message
+    assert any(c.id == cid for c in source.containers())  # a dry run changes nothing
+    assert source.act("remove", cid, "jc-act").ok
+    gone = source.act("stop", cid, "jc-act")
+    assert not gone.ok and "no longer exists" in gone.message
+    with pytest.raises(ContainerGone):
+        source.inspect(cid)
+    with pytest.raises(ValueError, match="unknown action"):
+        source.act("explode", cid)
+
+
+def test_missing_socket_and_daemon_gone_mid_call(tmp_path) -> None:
+    with pytest.raises(DockerUnavailable) as err:
+        DockerSource(f"unix://{tmp_path}/none.sock").open()
+    assert "no Docker socket" in str(err.value) and "docker.io" in err.value.hint
+    daemon = PrivateDockerd()  # its own daemon: this test kills it
+    try:
+        daemon.start()
+        src = DockerSource(daemon.url, timeout=5)
+        src.open()
+        daemon.stop()
+        result = src.act("start", "0123456789ab", "x")
+        assert not result.ok and ("not answering" in result.message or "unreachable" in result.message
+                                  or "no Docker socket" in result.message), result.message
+    finally:
+        daemon.cleanup()
