@@ -29,6 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     snap = sub.add_parser("snapshot", help="print one telemetry sample and exit")
     snap.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
+    lst = sub.add_parser("containers", help="list the containers of the Docker daemon")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    run = sub.add_parser("launch", help="launch a server from a preset and follow it to Ready")
+    run.add_argument("preset", help="preset name (built-in or [presets.NAME] in config.toml)")
+    run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a preset setting, e.g. --set model=Qwen/Qwen3-8B (repeatable)")
+    run.add_argument("--dry-run", action="store_true", help="print the docker run line and preflight only")
+    run.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for Ready (default 1800)")
     return parser
 
 
@@ -44,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         print("Nothing was applied; fix the file or start with --config /dev/null for defaults.", file=sys.stderr)
         return 2
     source = args.source or config.telemetry_source
+    if args.command in ("containers", "launch"):
+        from console import commands
+
+        if args.command == "containers":
+            return commands.containers(config, args.json)
+        return commands.launch(config, args.preset, args.settings, args.dry_run, args.timeout)
     if args.command == "snapshot":
         from console import snapshot
         from console.telemetry.discovery import discover

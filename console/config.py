@@ -44,7 +44,14 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)
     docker_host: str = ""
     servers: tuple[str, ...] = ("http://127.0.0.1:8000",)
+    presets: dict[str, Any] = field(default_factory=dict)  # user [presets.NAME] over the built-ins; {} = built-ins
     path: Path | None = None  # the file these came from, None for built-in defaults
+
+    def all_presets(self) -> dict[str, Any]:
+        """Launch presets: the built-ins with the user's ``[presets.NAME]`` applied."""
+        from console.containers.presets import BUILTIN_PRESETS
+
+        return self.presets or dict(BUILTIN_PRESETS)
 
 
 Check = Callable[[Any], str | None]  # returns an error message or None
@@ -122,6 +129,11 @@ def find_line(text: str, section: str, key: str | None = None) -> int | None:
 def _validate(data: dict[str, Any], text: str, path: Path | None, themes: set[str] | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for section, body in data.items():
+        if section == "presets":
+            from console.containers.presets import parse_presets  # imports this module: load lazily
+
+            values["presets"] = parse_presets(body, text, path)
+            continue
         if section == "keys":
             if not isinstance(body, dict):
                 raise ConfigError(path, find_line(text, section), "keys", "must be a table")
@@ -136,7 +148,7 @@ def _validate(data: dict[str, Any], text: str, path: Path | None, themes: set[st
             continue
         if section not in SCHEMA:
             raise ConfigError(path, find_line(text, section), section,
-                              f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys']))})")
+                              f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys', 'presets']))})")
         if not isinstance(body, dict):
             raise ConfigError(path, find_line(text, section), section, "must be a table")
         for key, value in body.items():

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BUSYBOX_IMAGE = "local/busybox:test"
-APPLETS = ("sh", "sleep", "echo", "cat", "ls", "chroot", "seq", "yes", "head", "true", "env")
+APPLETS = ("sh", "sleep", "echo", "cat", "ls", "chroot", "seq", "yes", "head", "true", "env", "mkdir", "httpd")
 
 
 class PrivateDockerd:

