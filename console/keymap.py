@@ -45,6 +45,7 @@ CONTAINERS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("containers.stop", "s", "container('stop')", "Stop"),
     BindingSpec("containers.restart", "r", "container('restart')", "Restart"),
     BindingSpec("containers.remove", "d", "container('remove')", "Remove"),
+    BindingSpec("containers.launch", "n", "launch", "New launch"),
 )
 LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.back", "escape", "back", "Back"),

@@ -24,8 +24,11 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console import config as cfg
+from console.containers import preflight
 from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable, docker_url
+from console.containers.launcher import create_and_start, track
 from console.containers.model import ActionResult
+from console.containers.presets import LaunchPlan, Preset
 from console.containers.state import DockerState
 from console.containers.watcher import ContainerWatcher
 from console.keymap import ALL_BINDINGS, APP_BINDINGS
@@ -41,7 +44,9 @@ from console.ui.messages import (
     ContainerStatsUpdated,
     DockerFailed,
     InspectReady,
+    LaunchProgress,
     LogLines,
+    PreflightDone,
     SourceFailed,
     SourcesDiscovered,
     TelemetrySampled,
@@ -50,6 +55,7 @@ from console.ui.screens.confirm import TextScreen
 from console.ui.screens.containers import ContainersScreen
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.help import HelpScreen
+from console.ui.screens.launch import LaunchScreen
 from console.ui.screens.telemetry import TelemetryScreen
 
 DiscoverFn = Callable[[], Discovery]
@@ -252,6 +258,47 @@ class JetconsoleApp(App[None]):
 
         self._spawn(work, f"jetconsole-logs-{follower}")
         return follower
+
+    def launch_server(self, run_id: int, plan: LaunchPlan, preset: Preset, launch: bool) -> None:
+        """Preflight, then (when ``launch``) create, start and follow; reports as messages."""
+
+        def work() -> None:
+            source = DockerSource(self.docker.url)
+            try:
+                source.open()
+                mem = self.state.merged.memory if self.state.merged else None
+                checks = preflight.run_checks(plan, source, util=preset.gpu_memory_utilization,
+                                              max_model_len=preset.max_model_len,
+                                              mem_total=mem.total if mem else None,
+                                              mem_available=mem.available if mem else None)
+                blocked = bool(preflight.blocking(checks))
+                self.post_message(PreflightDone(run_id, checks, blocked, launch))
+                if blocked or not launch:
+                    return
+                cid = create_and_start(source, plan)
+                if self._watcher is not None:
+                    self._watcher.refresh()
+                self.post_message(LaunchProgress(run_id, None, f"started {plan.name or cid[:12]}"))
+                health = f"{plan.url}/health" if plan.url else None
+                track(source, cid, health, lambda e: self.post_message(LaunchProgress(run_id, e)))
+            except DockerUnavailable as exc:
+                self.post_message(LaunchProgress(run_id, None, f"{exc} — {exc.hint}"))
+            except Exception as exc:  # noqa: BLE001 - Docker refused (bad image, name taken…): say so
+                self.post_message(LaunchProgress(run_id, None, f"launch failed: {type(exc).__name__}: {exc}"))
+            finally:
+                source.close()
+
+        self._spawn(work, f"jetconsole-launch-{run_id}")
+
+    def on_preflight_done(self, message: PreflightDone) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, LaunchScreen):
+                screen.preflight_done(message.run_id, message.checks, message.blocked, message.launching)
+
+    def on_launch_progress(self, message: LaunchProgress) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, LaunchScreen):
+                screen.launch_event(message.run_id, message.event, message.message)  # type: ignore[arg-type]
 
     def on_log_lines(self, message: LogLines) -> None:
         for screen in self.screen_stack:

@@ -68,3 +68,15 @@ class InspectReady(Message):
         super().__init__()
         self.title = title
         self.text = text
+
+
+class PreflightDone(Message):
+    def __init__(self, run_id: int, checks: list, blocked: bool, launching: bool) -> None:
+        super().__init__()
+        self.run_id, self.checks, self.blocked, self.launching = run_id, checks, blocked, launching
+
+
+class LaunchProgress(Message):
+    def __init__(self, run_id: int, event: object | None, message: str = "") -> None:
+        super().__init__()
+        self.run_id, self.event, self.message = run_id, event, message

@@ -115,6 +115,11 @@ class ContainersScreen(Screen):
         if chosen is not None:
             self.app.inspect_container(*chosen)  # type: ignore[attr-defined]
 
+    def action_launch(self) -> None:
+        from console.ui.screens.launch import LaunchScreen
+
+        self.app.push_screen(LaunchScreen())
+
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_logs()  # Enter on a row (the table binds Enter itself)
 
