@@ -103,6 +103,7 @@ class JetconsoleApp(App[None]):
         self.watch_docker = watch_docker
         self._watcher: ContainerWatcher | None = None
         self._followers: dict[int, threading.Event] = {}
+        self.startups: dict[str, object] = {}  # container id -> last LaunchEvent of a launch from here
         self._next_follower = 0
 
     # ---- start-up -------------------------------------------------------------------
@@ -280,7 +281,7 @@ class JetconsoleApp(App[None]):
                     self._watcher.refresh()
                 self.post_message(LaunchProgress(run_id, None, f"started {plan.name or cid[:12]}"))
                 health = f"{plan.url}/health" if plan.url else None
-                track(source, cid, health, lambda e: self.post_message(LaunchProgress(run_id, e)))
+                track(source, cid, health, lambda e: self.post_message(LaunchProgress(run_id, e, container=cid)))
             except DockerUnavailable as exc:
                 self.post_message(LaunchProgress(run_id, None, f"{exc} — {exc.hint}"))
             except Exception as exc:  # noqa: BLE001 - Docker refused (bad image, name taken…): say so
@@ -296,6 +297,9 @@ class JetconsoleApp(App[None]):
                 screen.preflight_done(message.run_id, message.checks, message.blocked, message.launching)
 
     def on_launch_progress(self, message: LaunchProgress) -> None:
+        if message.container and message.event is not None:
+            self.startups[message.container] = message.event  # the servers panel shows the phase
+            self._refresh_screen()
         for screen in self.screen_stack:
             if isinstance(screen, LaunchScreen):
                 screen.launch_event(message.run_id, message.event, message.message)  # type: ignore[arg-type]

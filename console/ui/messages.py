@@ -77,6 +77,6 @@ class PreflightDone(Message):
 
 
 class LaunchProgress(Message):
-    def __init__(self, run_id: int, event: object | None, message: str = "") -> None:
+    def __init__(self, run_id: int, event: object | None, message: str = "", container: str = "") -> None:
         super().__init__()
-        self.run_id, self.event, self.message = run_id, event, message
+        self.run_id, self.event, self.message, self.container = run_id, event, message, container

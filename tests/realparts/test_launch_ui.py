@@ -43,6 +43,12 @@ async def test_launch_screen_to_ready(dockerd, tmp_path, cleanup, orin_snapshot)
         phases = screen.query_one("#phases").text
         assert "✓ Loading weights" in phases and "✓ Waiting for /health" in phases
         assert "[ok]   image" in screen.query_one("#checks").text
+        await pilot.press("escape", "escape", "escape")  # back to the dashboard: the servers panel
+        from console.ui.widgets.servers_panel import ServersPanel
+
+        await wait_for(pilot, lambda: "fake-edited" in app.screen.query_one(ServersPanel).body.text, timeout=15)
+        row = next(ln for ln in app.screen.query_one(ServersPanel).body.text.splitlines() if "fake-edited" in ln)
+        assert "Ready" in row
 
 
 async def test_launch_screen_shows_diagnosis_and_applies_fix(dockerd, tmp_path, cleanup,  # noqa: F811

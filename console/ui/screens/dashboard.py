@@ -70,7 +70,8 @@ class DashboardScreen(Screen):
         self.query_one(SourcesPanel).show(statuses)
         live = docker.status()
         line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
-        self.query_one(ServersPanel).show(docker.containers, docker.stats, f"Docker: {line}")
+        self.query_one(ServersPanel).show(docker.containers, docker.stats, f"Docker: {line}",
+                                          self.app.startups)  # type: ignore[attr-defined]
 
     def action_zoom_telemetry(self) -> None:
         self.app.push_screen("telemetry")
