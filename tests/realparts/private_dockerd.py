@@ -62,7 +62,11 @@ class PrivateDockerd:
 
     def cleanup(self) -> None:
         self.stop()
-        subprocess.run(["umount", "-R", str(self.dir / "data")], capture_output=True)
+        prefix = f"{self.dir}/"  # overlay layers, netns bind mounts: deepest first
+        with open("/proc/mounts") as mounts:
+            points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+        for point in sorted(points, key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def import_busybox(self) -> str:

@@ -75,9 +75,12 @@ def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300) 
 
         python = VLLM_PYTHON
     dir = Path(dir)
+    tmp = dir.parent / "tmp"  # torch makes torchinductor_<user> in TMPDIR: keep it out of /tmp
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/local/bin:/usr/bin:/bin",
+           "HOME": str(dir.parent / "home"), "TMPDIR": str(tmp)}
     proc = subprocess.run([python, str(Path(__file__).resolve()), str(dir)], capture_output=True, text=True,
-                          timeout=timeout, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                                                "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(dir.parent)})
+                          timeout=timeout, env=env)
     if proc.returncode != 0 or not (dir / "model.safetensors").exists():
         raise RuntimeError(f"tiny model build failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n"
                            f"{proc.stderr[-4000:]}")

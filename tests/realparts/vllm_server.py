@@ -82,24 +82,36 @@ def server_command(model_dir: Path | str, port: int, python: str = VLLM_PYTHON) 
 def container_kwargs(model_dir: Path | str, port: int, name: str) -> dict[str, Any]:
     """Arguments for ``APIClient.create_container``; ``host_config`` holds those of ``create_host_config``.
 
-    ``start_vllm_container`` shows the use.  The process runs as root in the host's
-    filesystem (chroot /host), so HOME points next to the model: caches stay in the tmp dir.
+    ``start_vllm_container`` shows the use.  The server runs as root in the host's
+    filesystem (chroot /host), so what it would leave on the host goes elsewhere: HOME
+    (~/.cache/vllm) and TMPDIR (ZMQ ipc sockets, vllm_dist_*, torchinductor_root) point next
+    to the model, in the session's tmp dir; /dev/shm is a tmpfs of the container's own (the
+    engine's shared-memory ring buffers, ~400 MB, outlive a container stop otherwise: its
+    processes are SIGKILLed when PID 1 exits and never unlink them).
     """
-    home = Path(model_dir).parent / "vllm-home"
+    home, tmp = work_dirs(model_dir)
     return {
         "image": BUSYBOX_IMAGE,
         "command": ["chroot", "/host", *server_command(model_dir, port)],
         "name": name,
-        "environment": {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home)},
+        "environment": {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home), "TMPDIR": str(tmp)},
         "labels": dict(PRESET_LABEL),
-        "host_config": {"binds": {"/": {"bind": "/host", "mode": "rw"}}, "network_mode": "host"},
+        "host_config": {"binds": {"/": {"bind": "/host", "mode": "rw"}}, "network_mode": "host",
+                        "tmpfs": {"/host/dev/shm": "size=2g"}},
     }
+
+
+def work_dirs(model_dir: Path | str) -> tuple[Path, Path]:
+    """HOME and TMPDIR for the server: beside the model dir (the session's tmp dir), short paths."""
+    base = Path(model_dir).parent
+    return base / "home", base / "tmp"
 
 
 def start_vllm_container(api: Any, model_dir: Path | str, port: int, name: str) -> str:
     """Create and start the vLLM container on ``api`` (a docker ``APIClient``); returns its id."""
     kw = container_kwargs(model_dir, port, name)
-    (Path(model_dir).parent / "vllm-home").mkdir(exist_ok=True)
+    for folder in work_dirs(model_dir):
+        folder.mkdir(exist_ok=True)
     host_config = api.create_host_config(**kw.pop("host_config"))
     cid = api.create_container(host_config=host_config, **kw)["Id"]
     api.start(cid)

