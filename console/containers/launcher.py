@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from console.containers.docker_source import DockerSource
 from console.containers.presets import LaunchPlan, sdk_kwargs
 from console.servers.failures import Diagnosis, diagnose, match_line
-from console.servers.startup import StartupState, feed, health_ok
+from console.servers.startup import ORDER, StartupState, feed, health_ok
 
-HEALTH_EVERY_S = 1.0
+HEALTH_EVERY_S = 1.0  # while the model loads
+HEALTH_SOON_S = 0.2  # once the log says the API server is starting: Ready shows within ~0.2 s
 KEEP_LINES = 5000
 
 
@@ -115,7 +116,8 @@ def track(source: DockerSource, container_id: str, health_url: str | None,
                         reported = found
                         on_event(LaunchEvent("diagnosis", state, found))
             if health_url and now >= next_health:
-                next_health = now + HEALTH_EVERY_S
+                soon = ORDER[state.phase] >= ORDER["api"]
+                next_health = now + (HEALTH_SOON_S if soon else HEALTH_EVERY_S)
                 if _healthy(health_url):
                     state = health_ok(state, now)
                     return _final(on_event, LaunchEvent("ready", state, None,
