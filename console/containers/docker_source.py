@@ -108,6 +108,17 @@ def memory_used(stats: dict[str, Any]) -> tuple[int | None, int | None]:
     return max(0, usage - cache), mem.get("limit")
 
 
+def stats_from(container_id: str, raw: dict[str, Any], previous: dict[str, dict[str, Any]]) -> ContainerStats:
+    """A one-shot stats reading as ContainerStats; ``previous`` keeps each container's last
+    cpu_stats (updated here) so CPU % is the difference between two readings."""
+    before = previous.get(container_id)
+    previous[container_id] = raw.get("cpu_stats") or {}
+    if before is not None:
+        raw = {**raw, "precpu_stats": before}
+    used, limit = memory_used(raw)
+    return ContainerStats(container_id, cpu_percent(raw) if before is not None else None, used, limit)
+
+
 class DockerSource:
     """One connection to one daemon.  Every method blocks; run them in worker threads."""
 
@@ -116,6 +127,7 @@ class DockerSource:
         self.timeout = timeout
         self._api: Any = None
         self._details: dict[str, dict[str, Any]] = {}
+        self._cpu: dict[str, dict[str, Any]] = {}  # previous cpu_stats per container
 
     def open(self) -> None:
         path = self.url.removeprefix("unix://")
@@ -164,9 +176,9 @@ class DockerSource:
         return tuple(sorted(out, key=lambda c: c.name))
 
     def stats(self, container_id: str) -> ContainerStats:
-        raw = self.api.stats(container_id, stream=False, one_shot=False)
-        used, limit = memory_used(raw)
-        return ContainerStats(container_id, cpu_percent(raw), used, limit)
+        """One reading (``one_shot``: the daemon does not sample twice); CPU % comes from the
+        difference with this container's previous reading, so the first one has none."""
+        return stats_from(container_id, self.api.stats(container_id, stream=False, one_shot=True), self._cpu)
 
     def events(self, since: float | None = None) -> Iterator[dict[str, Any]]:
         """Container events as they happen (blocks between events)."""
@@ -187,8 +199,20 @@ class DockerSource:
         return data
 
     def logs(self, container_id: str, tail: int = 2000, follow: bool = True) -> Iterator[bytes]:
+        """The log as raw byte chunks (stdout and stderr); the result has ``close()``."""
         import docker.errors
 
+        try:
+            tty = bool((self.api.inspect_container(container_id).get("Config") or {}).get("Tty"))
+        except docker.errors.NotFound as exc:
+            raise ContainerGone(container_id) from exc
+        if self.url.startswith("unix://"):
+            from console.containers.logstream import LogStream
+
+            try:
+                return LogStream(self.url.removeprefix("unix://"), container_id, tail, follow, tty)
+            except LookupError as exc:
+                raise ContainerGone(container_id) from exc
         try:
             return self.api.logs(container_id, stream=True, follow=follow, tail=tail)
         except docker.errors.NotFound as exc:

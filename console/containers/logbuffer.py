@@ -19,6 +19,8 @@ MAX_LINE = 4000
 
 def clean(line: str) -> str:
     """Printable text only: ANSI sequences removed, other control characters shown as '�'."""
+    if line.isprintable():  # the common case, checked in C: nothing to strip
+        return line[:MAX_LINE]
     return CONTROL.sub("\ufffd", strip_ansi(line).replace("\t", "    "))[:MAX_LINE]
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from console.containers.docker_source import DockerSource, DockerUnavailable
+from console.containers.docker_source import DockerSource, DockerUnavailable, stats_from
 from console.containers.model import ContainerInfo, ContainerStats
 
 RELIST_S = 15.0  # safety net if an event was missed
 RETRY_MAX_S = 30.0
+STATS_WORKERS = 8
 
 
 class ContainerWatcher:
@@ -88,12 +90,30 @@ class ContainerWatcher:
         self._changed.set()  # stream ended: make the list loop find out why
 
     def _poll_stats(self) -> None:
-        while not self._stop.wait(self.stats_interval):
-            stats = {}
-            for cid in self._running_ids:
+        """All running containers read at once: the daemon answers each one-shot stats
+        request only at its next ~1 s collection, so one at a time would take N seconds."""
+        previous: dict[str, dict] = {}
+        local = threading.local()
+
+        def read(cid: str) -> ContainerStats | None:
+            if getattr(local, "source", None) is None:
+                local.source = DockerSource(self.source.url)
+                local.source.open()
+            try:
+                return stats_from(cid, local.source.api.stats(cid, stream=False, one_shot=True), previous)
+            except Exception:  # noqa: BLE001 - stopped or removed meanwhile: skip it this round
+                return None
+
+        with ThreadPoolExecutor(max_workers=STATS_WORKERS, thread_name_prefix="jetconsole-stats") as pool:
+            def pause() -> float:  # new containers get their first (CPU-less) reading at once
+                known = self._running_ids and all(cid in previous for cid in self._running_ids)
+                return self.stats_interval if known else 0.5
+
+            while not self._stop.wait(pause()):
                 try:
-                    stats[cid] = self.source.stats(cid)
-                except Exception:  # noqa: BLE001 - stopped or removed meanwhile: skip this round
+                    results = list(pool.map(read, self._running_ids))
+                except Exception:  # noqa: BLE001 - daemon gone: the list loop reports it
                     continue
-            if stats and not self._stop.is_set():
-                self.on_stats(stats)
+                stats = {s.id: s for s in results if s is not None}
+                if stats and not self._stop.is_set():
+                    self.on_stats(stats)

@@ -54,7 +54,7 @@ class ContainerActionDone(Message):
 
 
 class LogLines(Message):
-    """A batch of raw log text for one follower (batched: at most ~20 posts a second)."""
+    """A batch of raw log text for one follower (batched: at most 5 posts a second)."""
 
     def __init__(self, follower: int, text: str, ended: str | None = None) -> None:
         super().__init__()
