@@ -175,6 +175,13 @@ class DockerSource:
             out.append(container_from_list(row, self._details.get(row["Id"])))
         return tuple(sorted(out, key=lambda c: c.name))
 
+    def pids(self, container_id: str) -> tuple[int, ...]:
+        """Host PIDs of a running container's processes (``docker top``)."""
+        top = self.api.top(container_id, ps_args="-eo pid")
+        titles = [title.upper() for title in top.get("Titles") or []]
+        column = titles.index("PID") if "PID" in titles else 0
+        return tuple(int(row[column]) for row in top.get("Processes") or [] if row[column].isdigit())
+
     def stats(self, container_id: str) -> ContainerStats:
         """One reading (``one_shot``: the daemon does not sample twice); CPU % comes from the
         difference with this container's previous reading, so the first one has none."""

@@ -21,6 +21,7 @@ class ContainerInfo:
     network: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    pids: tuple[int, ...] = ()  # host PIDs (inference containers only), to join with GPU processes
 
     @property
     def short_id(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console import formatting as fmt
 from console.containers.model import ContainerInfo, ContainerStats
+from console.telemetry.model import GpuProcess
 
 COLUMNS = ("name", "image", "state", "health", "status", "ports", "runtime", "restart", "CPU", "MEM")
 SORTS = ("name", "state", "cpu", "mem", "image")
@@ -52,3 +53,9 @@ def is_inference(c: ContainerInfo) -> bool:
         return True
     image = c.image.lower()
     return any(h in image for h in INFERENCE_HINTS)
+
+
+def gpu_memory(c: ContainerInfo, processes: tuple[GpuProcess, ...]) -> int | None:
+    """GPU memory held by the container's processes (telemetry joined on host PIDs)."""
+    held = [p.gpu_mem for p in processes if p.pid in c.pids and p.gpu_mem is not None]
+    return sum(held) if held else None

@@ -10,9 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from console.containers.docker_source import DockerSource, DockerUnavailable, stats_from
 from console.containers.model import ContainerInfo, ContainerStats
+from console.containers.view import is_inference
 
 RELIST_S = 15.0  # safety net if an event was missed
 RETRY_MAX_S = 30.0
@@ -67,7 +69,7 @@ class ContainerWatcher:
             try:
                 while not self._stop.is_set():
                     self._changed.clear()
-                    listed = self.source.containers()
+                    listed = self._with_pids(self.source.containers())
                     self._running_ids = tuple(c.id for c in listed if c.running)
                     self.on_list(listed)
                     self._changed.wait(RELIST_S)
@@ -77,6 +79,18 @@ class ContainerWatcher:
                 self._running_ids = ()
                 self.source.close()
                 self._stop.wait(retry)
+
+    def _with_pids(self, listed: tuple[ContainerInfo, ...]) -> tuple[ContainerInfo, ...]:
+        """Inference containers carry their host PIDs so GPU memory can be joined to them."""
+        out = []
+        for c in listed:
+            if c.running and is_inference(c):
+                try:
+                    c = replace(c, pids=self.source.pids(c.id))
+                except Exception:  # noqa: BLE001 - stopped meanwhile: no PIDs this round
+                    pass
+            out.append(c)
+        return tuple(out)
 
     def _follow_events(self) -> None:
         try:

@@ -71,7 +71,8 @@ class DashboardScreen(Screen):
         live = docker.status()
         line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
         self.query_one(ServersPanel).show(docker.containers, docker.stats, f"Docker: {line}",
-                                          self.app.startups)  # type: ignore[attr-defined]
+                                          self.app.startups,  # type: ignore[attr-defined]
+                                          state.merged.processes if state.merged else ())
 
     def action_zoom_telemetry(self) -> None:
         self.app.push_screen("telemetry")
