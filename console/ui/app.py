@@ -59,8 +59,9 @@ from console.ui.screens.launch import LaunchScreen
 from console.ui.screens.telemetry import TelemetryScreen
 
 DiscoverFn = Callable[[], Discovery]
-LOG_BATCH_S = 0.2  # a flooding container reaches the screen as 5 batches a second: rendering, not
-# parsing, is what following costs (profiled: ~2/3 of the CPU at 20 batches a second)
+LOG_BATCH_S = 0.2  # log text reaches the screen as at most 5 batches a second...
+LOG_FLOOD_BATCH_S = 0.5  # ...and 2 while a batch holds over 8 KiB: rendering is what a flood costs
+LOG_FLOOD_BYTES = 8192
 
 
 def _pump(stream: Iterable[bytes], chunks: queue.Queue[bytes | None], stop: threading.Event) -> None:
@@ -229,7 +230,7 @@ class JetconsoleApp(App[None]):
                 stream = source.logs(container_id, tail=tail, follow=True)
                 self._spawn(lambda: _pump(stream, chunks, stop), f"jetconsole-logs-read-{follower}")
                 pending: list[str] = []
-                last = time.monotonic()
+                last, interval = time.monotonic(), LOG_BATCH_S
                 while not stop.is_set():
                     try:
                         chunk = chunks.get(timeout=LOG_BATCH_S)
@@ -241,8 +242,10 @@ class JetconsoleApp(App[None]):
                     if chunk:
                         pending.append(decoder.decode(chunk))
                     now = time.monotonic()
-                    if pending and (not chunk or now - last >= LOG_BATCH_S):  # quiet, or a batch's worth
-                        self.post_message(LogLines(follower, "".join(pending)))
+                    if pending and (not chunk or now - last >= interval):  # quiet, or a batch's worth
+                        text = "".join(pending)
+                        interval = LOG_FLOOD_BATCH_S if len(text) > LOG_FLOOD_BYTES else LOG_BATCH_S
+                        self.post_message(LogLines(follower, text))
                         pending, last = [], now
                 if stop.is_set():
                     stream.close()
@@ -261,13 +264,19 @@ class JetconsoleApp(App[None]):
         self._spawn(work, f"jetconsole-logs-{follower}")
         return follower
 
-    def launch_server(self, run_id: int, plan: LaunchPlan, preset: Preset, launch: bool) -> None:
-        """Preflight, then (when ``launch``) create, start and follow; reports as messages."""
+    def launch_server(self, run_id: int, plan: LaunchPlan, preset: Preset, launch: bool,
+                      remove_first: str | None = None) -> None:
+        """Preflight, then (when ``launch``) create, start and follow; reports as messages.
+
+        ``remove_first``: a failed container of an earlier try, removed before the preflight.
+        """
 
         def work() -> None:
             source = DockerSource(self.docker.url)
             try:
                 source.open()
+                if remove_first:
+                    source.act("remove", remove_first)
                 mem = self.state.merged.memory if self.state.merged else None
                 checks = preflight.run_checks(plan, source, util=preset.gpu_memory_utilization,
                                               max_model_len=preset.max_model_len,
@@ -303,7 +312,8 @@ class JetconsoleApp(App[None]):
             self._refresh_screen()
         for screen in self.screen_stack:
             if isinstance(screen, LaunchScreen):
-                screen.launch_event(message.run_id, message.event, message.message)  # type: ignore[arg-type]
+                screen.launch_event(message.run_id, message.event, message.message,  # type: ignore[arg-type]
+                                    message.container)
 
     def on_log_lines(self, message: LogLines) -> None:
         for screen in self.screen_stack:
@@ -319,6 +329,8 @@ class JetconsoleApp(App[None]):
             stop.set()
 
     def _refresh_screen(self) -> None:
+        if not self.screen_stack:  # shutting down: a late message from a worker
+            return
         show = getattr(self.screen, "show_state", None)
         if show is None:
             return

@@ -61,5 +61,16 @@ async def test_launch_screen_shows_diagnosis_and_applies_fix(dockerd, tmp_path, 
         await wait_for(pilot, lambda: screen.query_one("#phases").text.startswith("Failed"), timeout=60)
         text = screen.query_one("#diagnosis").text
         assert "Free memory on device" in text and "f: relaunch with gpu_memory_utilization=0.09" in text
-        await pilot.press("f")
+        first = screen.container_id
+        assert first is not None
+        await pilot.press("f")  # the fix goes into the form, the failed container goes, it launches again
         assert screen.query_one("#f-gpu_memory_utilization", Input).value == "0.09"
+        await wait_for(pilot, lambda: screen.container_id not in (None, first), timeout=30)
+        await wait_for(pilot, lambda: screen.query_one("#phases").text.startswith("Failed"), timeout=60)
+        from console.containers.docker_source import DockerSource
+
+        src = DockerSource(dockerd.url)
+        src.open()
+        ids = {c.id for c in src.containers()}
+        src.close()
+        assert first not in ids and screen.container_id in ids

@@ -68,7 +68,7 @@ class LaunchScreen(Screen):
         Binding("escape", "back", "Back", id="launch.back"),
         Binding("ctrl+k", "preflight", "Preflight", id="launch.preflight"),
         Binding("ctrl+s", "launch", "Launch", id="launch.launch"),
-        Binding("f,ctrl+f", "apply_fix", "Apply fix", id="launch.fix", show=False),
+        Binding("f,ctrl+f", "apply_fix", "Apply the fix and relaunch", id="launch.fix", show=False),
     ]
 
     def __init__(self, preset: str | None = None) -> None:
@@ -141,7 +141,7 @@ class LaunchScreen(Screen):
         self.run_id += 1  # stop reporting (the container keeps running; see Containers)
         self.app.pop_screen()
 
-    def _start(self, launch: bool) -> None:
+    def _start(self, launch: bool, remove_first: str | None = None) -> None:
         import os
 
         try:
@@ -155,7 +155,7 @@ class LaunchScreen(Screen):
         self.query_one("#checks", LiveText).set("running preflight…")
         self.query_one("#phases", LiveText).set("")
         self.query_one("#diagnosis", LiveText).set("")
-        self.app.launch_server(self.run_id, plan, preset, launch)  # type: ignore[attr-defined]
+        self.app.launch_server(self.run_id, plan, preset, launch, remove_first)  # type: ignore[attr-defined]
 
     def action_preflight(self) -> None:
         self._start(launch=False)
@@ -172,8 +172,10 @@ class LaunchScreen(Screen):
             box = self.query(f"#f-{key}")
             if box:
                 box.first(Input).value = str(value)
-        self.notify("form updated with the fix; ctrl+s launches again (remove the failed container first)",
-                    timeout=6)
+        failed = self.container_id
+        self.notify("relaunching with " + ", ".join(f"{k}={v}" for k, v in d.action.settings.items())
+                    + (" (the failed container is removed first)" if failed else ""), timeout=6)
+        self._start(launch=True, remove_first=failed)
 
     # ---- reports from the worker (routed by the app) ----------------------------------------
     def preflight_done(self, run_id: int, checks: list[Check], blocked: bool, launching: bool) -> None:
@@ -186,9 +188,12 @@ class LaunchScreen(Screen):
             text += "\nPreflight passed: starting…"
         self.query_one("#checks", LiveText).set(text)
 
-    def launch_event(self, run_id: int, event: LaunchEvent | None, message: str = "") -> None:
+    def launch_event(self, run_id: int, event: LaunchEvent | None, message: str = "",
+                     container: str = "") -> None:
         if run_id != self.run_id:
             return
+        if container:
+            self.container_id = container
         bar = self.query_one("#progress", ProgressBar)
         bar.display = True
         if event is None:

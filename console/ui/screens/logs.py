@@ -53,7 +53,7 @@ class LogsScreen(Screen):
             self.ended = message.ended
         log = self.query_one(Log)
         if lines:
-            log.write_lines([ln.text for ln in lines[-MAX_LINES:]])  # older ones would be trimmed at once
+            log.write_lines(lines[-MAX_LINES:])  # older ones would be trimmed at once
         self._status()
 
     def _status(self) -> None:
