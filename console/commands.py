@@ -43,8 +43,10 @@ def containers(config: cfg.Config, as_json: bool, out: TextIO = sys.stdout, err:
     if as_json:
         print(json.dumps([asdict(c) for c in listed], indent=2), file=out)
         return 0
-    rows = [list(view.COLUMNS[:8])] + [cells[:8] for _, cells in view.rows(listed, {})]
-    widths = [max(len(r[i]) for r in rows) for i in range(8)]
+    keep = [i for i, name in enumerate(view.COLUMNS) if name not in view.STATS_COLUMNS]
+    table = [list(view.COLUMNS)] + [cells for _, cells in view.rows(listed, {})]
+    rows = [[r[i] for i in keep] for r in table]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(keep))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip(), file=out)
     return 0

@@ -45,6 +45,32 @@ async def main() -> None:
     await shoot("telemetry-120x40", frozen_app(series, REPORT), (120, 40), ("t",))
     await shoot("high-contrast-120x40", frozen_app(series, REPORT, Config(theme="high-contrast")), (120, 40))
     await shoot("help-120x40", frozen_app(series, REPORT), (120, 40), ("question_mark",))
+    await shoot("containers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40), ("c",))
+    await shoot("dashboard-servers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40))
+    await shoot("launch-120x40", frozen_app(series, REPORT), (120, 40), ("c", "n"))
+
+
+def with_containers(app):
+    """Fixed containers, as the Docker watcher would report them (no daemon needed)."""
+    from console.containers.model import ContainerInfo, ContainerStats
+
+    rows = (
+        ContainerInfo("a" * 64, "vllm", "nvcr.io/nvidia/vllm:25.09-py3", "running", "Up 2 hours (healthy)",
+                      health="healthy", runtime="nvidia", restart_policy="unless-stopped", network="host",
+                      labels={"jetconsole.preset": "vllm-thor"}, pids=(5579,)),
+        ContainerInfo("b" * 64, "open-webui", "ghcr.io/open-webui/open-webui:main", "running", "Up 2 hours",
+                      runtime="runc", restart_policy="always", network="host",
+                      labels={"jetconsole.preset": "open-webui"}),
+        ContainerInfo("c" * 64, "sglang-test", "dustynv/sglang:r36.4.0", "exited", "Exited (1) 3 hours ago",
+                      runtime="nvidia"),
+        ContainerInfo("d" * 64, "postgres", "postgres:16", "running", "Up 5 days", ports=("5432/tcp",),
+                      runtime="runc", restart_policy="always"),
+    )
+    app.docker.listed(rows)
+    app.docker.stats = {rows[0].id: ContainerStats(rows[0].id, 112.0, 3 * 2**30, 62 * 2**30),
+                        rows[1].id: ContainerStats(rows[1].id, 0.4, 612 * 2**20, 62 * 2**30),
+                        rows[3].id: ContainerStats(rows[3].id, 1.2, 88 * 2**20, 62 * 2**30)}
+    return app
 
 
 if __name__ == "__main__":

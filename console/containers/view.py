@@ -6,7 +6,8 @@ from console import formatting as fmt
 from console.containers.model import ContainerInfo, ContainerStats
 from console.telemetry.model import GpuProcess
 
-COLUMNS = ("name", "image", "state", "health", "status", "ports", "runtime", "restart", "CPU", "MEM")
+COLUMNS = ("name", "state", "CPU", "MEM", "health", "status", "image", "ports", "runtime", "restart")
+STATS_COLUMNS = ("CPU", "MEM")
 SORTS = ("name", "state", "cpu", "mem", "image")
 INFERENCE_HINTS = ("vllm", "sglang", "open-webui", "tensorrt", "llama", "ollama")
 
@@ -40,9 +41,10 @@ def rows(containers: tuple[ContainerInfo, ...], stats: dict[str, ContainerStats]
     for c in chosen:
         s = stats.get(c.id) if c.running else None
         out.append((c.id, [
-            c.name, c.image, c.state, c.health or "", c.status, ", ".join(c.ports) or "",
-            c.runtime or "", c.restart_policy or "",
-            fmt.pct(s.cpu_pct) if s else "", fmt.size(s.mem_used) if s and s.mem_used is not None else "",
+            c.name, c.state,
+            fmt.pct(s.cpu_pct) if s and s.cpu_pct is not None else "",
+            fmt.size(s.mem_used) if s and s.mem_used is not None else "",
+            c.health or "", c.status, c.image, ", ".join(c.ports) or "", c.runtime or "", c.restart_policy or "",
         ]))
     return out
 

@@ -68,7 +68,7 @@ async def test_list_filter_follow_events_and_servers_panel(dockerd, docker_api, 
         assert names(app) == ["jc-beta"]
         await pilot.press("escape")
         assert len(names(app)) == 3 and not app.screen.query_one("#filter", Input).display
-        await wait_for(pilot, lambda: app.screen.query_one(DataTable).get_row_at(0)[8] != "", timeout=15)  # CPU
+        await wait_for(pilot, lambda: app.screen.query_one(DataTable).get_row_at(0)[2] != "", timeout=15)  # CPU
 
 
 async def test_stop_asks_first_then_remove(dockerd, docker_api, orin_snapshot) -> None:
@@ -87,7 +87,7 @@ async def test_stop_asks_first_then_remove(dockerd, docker_api, orin_snapshot) -
         await pilot.press("s", "y")
         await wait_for(pilot, lambda: not docker_api.inspect_container("jc-victim")["State"]["Running"], timeout=20)
         table = app.screen.query_one(DataTable)
-        await wait_for(pilot, lambda: table.get_row_at(names(app).index("jc-victim"))[2] == "exited", timeout=10)
+        await wait_for(pilot, lambda: table.get_row_at(names(app).index("jc-victim"))[1] == "exited", timeout=10)
         select(app, "jc-victim")
         await pilot.press("d")
         assert "cannot be undone" in app.screen.query_one("#confirm-text").render().plain

@@ -39,7 +39,7 @@ def test_list_row_mapping_filter_sort() -> None:
     stats = {c.id: ContainerStats(c.id, 50.0, 2**30, 2**34)}
     assert [k for k, _ in rows((other, c), stats, sort="cpu")] == [c.id, other.id]
     assert [k for k, _ in rows((other, c), stats, needle="vllm healthy")] == [c.id]
-    assert rows((c,), stats)[0][1][8:] == ["50%", "1.0 GiB"]
+    assert rows((c,), stats)[0][1][:4] == ["vllm", "running", "50%", "1.0 GiB"]
     assert is_inference(c) and not is_inference(other)
 
 
