@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from console.containers import view
@@ -11,12 +10,14 @@ from console.containers.docker_source import describe
 from console.keymap import CONTAINERS_BINDINGS
 from console.ui.bindings import bindings
 from console.ui.screens.confirm import ConfirmScreen
+from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
 
-class ContainersScreen(Screen):
+class ContainersScreen(FilterScreen):
     BINDINGS = bindings(CONTAINERS_BINDINGS)
+    FILTERED_TABLE = "#t-containers"
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,16 +33,8 @@ class ContainersScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
+        super().on_mount()
         self.query_one(DataTable).focus()
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
-
-    def on_screen_resume(self) -> None:
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
-
-    @property
-    def needle(self) -> str:
-        return self.query_one("#filter", Input).value.strip()
 
     def show_state(self, _state: object = None) -> None:
         docker = self.app.docker  # type: ignore[attr-defined]
@@ -70,26 +63,6 @@ class ContainersScreen(Screen):
         return (str(key), name) if key else None
 
     # ---- actions ------------------------------------------------------------------------
-    def action_back(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.display and (box.has_focus or box.value):
-            box.value = ""
-            box.display = False
-            self.query_one(DataTable).focus()
-            return
-        self.app.pop_screen()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def on_input_changed(self, _event: Input.Changed) -> None:
-        self.show_state()
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
-
     def action_sort(self) -> None:
         self.sort = view.SORTS[(view.SORTS.index(self.sort) + 1) % len(view.SORTS)]
         self.show_state()

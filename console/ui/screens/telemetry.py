@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from console import formatting as fmt
 from console.keymap import DETAIL_BINDINGS
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings
+from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
@@ -87,8 +87,9 @@ def table_rows(s: TelemetrySnapshot, name: str, needle: str = "") -> list[tuple[
     raise KeyError(name)
 
 
-class TelemetryScreen(Screen):
+class TelemetryScreen(FilterScreen):
     BINDINGS = bindings(DETAIL_BINDINGS)
+    FILTERED_TABLE = "#t-processes"
 
     def compose(self) -> ComposeResult:
         yield LiveText("Telemetry · Esc back · / filter processes · Tab next table", id="title")
@@ -105,16 +106,8 @@ class TelemetryScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
+        super().on_mount()
         self.query_one("#t-device", DataTable).focus()
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
-
-    def on_screen_resume(self) -> None:
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
-
-    @property
-    def needle(self) -> str:
-        return self.query_one("#filter", Input).value.strip()
 
     def show_state(self, state: TelemetryState) -> None:
         s = state.merged
@@ -129,23 +122,3 @@ class TelemetryScreen(Screen):
             empty.set(f"no process matches {self.needle!r}")
         else:
             empty.set("")
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#t-processes", DataTable).focus()
-
-    def action_back(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_focus or (box.display and box.value):
-            box.value = ""
-            box.display = False
-            self.query_one("#t-processes", DataTable).focus()
-            return
-        self.app.pop_screen()
