@@ -12,7 +12,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from console.servers.startup import strip_ansi
+from console.textclean import strip_ansi
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 ERROR = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback \(most recent call last\)|Exception|Error:)|\bE\d{4} ")

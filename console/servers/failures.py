@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from console.servers.memory_fit import util_for_free
+from console.textclean import strip_ansi
 
 
 @dataclass(frozen=True)
@@ -35,21 +36,12 @@ class Diagnosis:
     action: FixAction | None
 
 
-# CSI (ESC [ … final), OSC (ESC ] … BEL/ST), 8-bit CSI, charset and other escapes, and carriage returns.
-_ANSI = re.compile(r"\x1b\[[0-9;?<=>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x9b[0-9;?]*[ -/]*[@-~]"
-                   r"|\x1b[ -/]+[0-~]|\x1b[@-Z\\-_]|\r")
-
 # "(EngineCore_DP0 pid=123) ERROR 11-23 04:00:00 [core.py:12] " and docker's "2025-11-23T04:00:00.1Z ".
 _PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z?\s+)?(?:\((?P<proc>[\w.-]+) pid=\d+\)\s+)?"
                      r"(?:(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+"
                      r"\[[^\]]*\]\s?)?")
 # Used with .match(line, pos): no "^", which would only match at the very start of the line.
 _EXCEPTION = re.compile(r"(?:Traceback \(most recent call last\)|[\w.]*(?:Error|Exception)(?::|$))")
-
-
-def strip_ansi(text: str) -> str:
-    """Drop colour and other terminal escapes, and carriage returns."""
-    return _ANSI.sub("", text)
 
 
 def strip_prefix(line: str) -> str:

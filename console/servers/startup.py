@@ -12,11 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\r")
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI.sub("", text)
+from console.textclean import strip_ansi
 
 
 @dataclass(frozen=True)
