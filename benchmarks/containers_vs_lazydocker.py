@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -39,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptyrun import COLS, ROOT, ROWS, PtyProcess, TreeMeter, process_tree, shielded, status_kib
+from ptyrun import COLS, ROOT, ROWS, PtyProcess, TreeMeter, process_tree, report_header, shielded, status_kib
 
 sys.path.insert(0, str(ROOT))  # the private dockerd lives in tests/realparts
 RESULTS = ROOT / "benchmarks" / "results"
@@ -578,15 +577,10 @@ def main(argv: list[str] | None = None) -> int:
             print("\ninterrupted: programs, containers and dockerd stopped", file=sys.stderr)
             return 130
     report = {
-        "benchmark": "containers_vs_lazydocker",
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "duration_s": round(time.time() - started, 1),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
-        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                     "order": [p.name for p in progs], "commands": {p.name: p.argv for p in progs},
-                     "terminal": f"{COLS}x{ROWS} xterm-256color", "idle_containers": list(IDLE_NAMES),
-                     "flood": FLOOD_SCRIPT, "daemon_processes": sorted(daemon_procs)},
+        **report_header("containers_vs_lazydocker", started, load_start, args,
+                        order=[p.name for p in progs], commands={p.name: p.argv for p in progs},
+                        terminal=f"{COLS}x{ROWS} xterm-256color", idle_containers=list(IDLE_NAMES),
+                        flood=FLOOD_SCRIPT, daemon_processes=sorted(daemon_procs)),
         "summary": {name: {"key_latency_ms": latency_stats(r.key_latency_ms)} for name, r in results.items()},
         "results": {name: asdict(r) for name, r in results.items()},
     }

@@ -447,3 +447,18 @@ def shielded() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
+
+
+def report_header(name: str, started: float, load_start: tuple[float, float, float],
+                  args: object, **settings: object) -> dict[str, object]:
+    """The common head of a benchmark's JSON: what ran, when, on which machine, with what."""
+    import platform
+
+    return {
+        "benchmark": name,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, **settings},
+    }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,12 +31,7 @@ from console.ui.screens.launch import LaunchScreen  # noqa: E402
 from tests.conftest import fixed_discovery  # noqa: E402
 from tests.realparts.private_dockerd import BUSYBOX_IMAGE, PrivateDockerd  # noqa: E402
 from tests.realparts.test_launch import STARTUP, echo_lines  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.realparts.vllm_server import free_port  # noqa: E402
 
 
 def first_200(url: str, stop: threading.Event, out: list[float]) -> None:

@@ -21,7 +21,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import re
 import signal
 import statistics
@@ -35,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptyrun import COLS, ROOT, ROWS, PtyProcess, TreeMeter, shielded, status_kib
+from ptyrun import COLS, ROOT, ROWS, PtyProcess, TreeMeter, report_header, shielded, status_kib
 
 sys.path.insert(0, str(ROOT))  # the emulator lives in tests/realparts
 RESULTS = ROOT / "benchmarks" / "results"
@@ -387,13 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     summary = summarize(runs, idle, [p.name for p in progs])
     report = {
-        "benchmark": "startup_idle",
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "duration_s": round(time.time() - started, 1),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
-        "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                     "terminal": f"{COLS}x{ROWS} xterm-256color", "refresh_s": 1.0},
+        **report_header("startup_idle", started, load_start, args,
+                        terminal=f"{COLS}x{ROWS} xterm-256color", refresh_s=1.0),
         "commands": {p.name: p.argv for p in progs},
         "summary": summary,
         "runs": [asdict(r) | {"live_screen": None} for r in runs],

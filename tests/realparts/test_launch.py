@@ -16,6 +16,7 @@ from console import commands
 from console import config as cfg
 from console.containers.docker_source import DockerSource
 from tests.realparts.private_dockerd import BUSYBOX_IMAGE
+from tests.realparts.vllm_server import free_port
 
 STARTUP = [
     "(APIServer pid=1) INFO 11-23 04:00:00 [api_utils.py:347] version 0.32.0",
@@ -34,12 +35,6 @@ FAILING = [
     "(14.45/122.82 GiB) on startup is less than desired GPU memory utilization (0.7, 85.98 GiB).",
     "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config_with(dockerd, tmp_path: Path, script: str, port: int, runtime: str = "") -> cfg.Config:
