@@ -51,6 +51,13 @@ def select(app, name: str) -> None:
     table.move_cursor(row=names(app).index(name))
 
 
+async def open_on(pilot, app, name: str) -> None:
+    """Dashboard -> Containers, wait for ``name`` to be listed, put the cursor on it."""
+    await pilot.press("c")
+    await wait_for(pilot, lambda: name in names(app), timeout=15)
+    select(app, name)
+
+
 async def test_list_filter_follow_events_and_servers_panel(dockerd, docker_api, orin_snapshot) -> None:
     start(docker_api, "jc-alpha", "sleep 300")
     start(docker_api, "vllm-tiny", "sleep 300", labels={"jetconsole.preset": "vllm-thor"})
@@ -75,9 +82,7 @@ async def test_stop_asks_first_then_remove(dockerd, docker_api, orin_snapshot) -
     start(docker_api, "jc-victim", "sleep 300")
     app = app_for(dockerd, orin_snapshot)
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.press("c")
-        await wait_for(pilot, lambda: "jc-victim" in names(app), timeout=15)
-        select(app, "jc-victim")
+        await open_on(pilot, app, "jc-victim")
         await pilot.press("s")
         assert isinstance(app.screen, ConfirmScreen)
         assert "SIGTERM, then SIGKILL" in app.screen.query_one("#confirm-text").render().plain
@@ -99,9 +104,7 @@ async def test_inspect_masks_secrets(dockerd, docker_api, orin_snapshot) -> None
     start(docker_api, "jc-secret", "sleep 300", environment={"HF_TOKEN": "hf_TOPSECRET42", "MODEL": "tiny"})
     app = app_for(dockerd, orin_snapshot)
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.press("c")
-        await wait_for(pilot, lambda: "jc-secret" in names(app), timeout=15)
-        select(app, "jc-secret")
+        await open_on(pilot, app, "jc-secret")
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
         body = app.screen.query_one("#text-body").render().plain
@@ -113,9 +116,7 @@ async def test_logs_follow_search_errors(dockerd, docker_api, orin_snapshot) -> 
                                  "echo INFO done; sleep 300")
     app = app_for(dockerd, orin_snapshot)
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.press("c")
-        await wait_for(pilot, lambda: "jc-talk" in names(app), timeout=15)
-        select(app, "jc-talk")
+        await open_on(pilot, app, "jc-talk")
         await pilot.press("enter")
         assert isinstance(app.screen, LogsScreen)
         screen = app.screen
@@ -137,9 +138,7 @@ async def test_flood_of_10k_lines_per_second_stays_responsive_and_bounded(docker
     start(docker_api, "jc-flood", "while true; do seq 1 10000; sleep 1; done")
     app = app_for(dockerd, orin_snapshot)
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.press("c")
-        await wait_for(pilot, lambda: "jc-flood" in names(app), timeout=15)
-        select(app, "jc-flood")
+        await open_on(pilot, app, "jc-flood")
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, LogsScreen)
