@@ -63,9 +63,10 @@ def memory_check(plan: LaunchPlan, snapshot: Path | None, mem_total: int | None,
         config: dict[str, Any] = json.loads((snapshot / "config.json").read_text())
         layout = kv_layout_from_config(config)
         length = max_model_len or int(config.get("max_position_embeddings") or 4096)
+        weights = weights_bytes(snapshot)
         result = fit(kv=layout, max_model_len=length, util=util or 0.9, mem_total=mem_total,
-                     mem_available=mem_available, weights_bytes=weights_bytes(snapshot) or None,
-                     params_b=None if weights_bytes(snapshot) else 1.0)
+                     mem_available=mem_available, weights_bytes=weights or None,
+                     params_b=None if weights else 1.0)
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         return Check("memory fit", WARN, f"cannot estimate from {snapshot}/config.json: {exc}"), None
     detail = (f"needs about {result.need / GIB:.1f} GiB (weights {result.weights / GIB:.1f}, KV for {length} tokens "
