@@ -87,7 +87,10 @@ def container_kwargs(model_dir: Path | str, port: int, name: str) -> dict[str, A
     (~/.cache/vllm) and TMPDIR (ZMQ ipc sockets, vllm_dist_*, torchinductor_root) point next
     to the model, in the session's tmp dir; /dev/shm is a tmpfs of the container's own (the
     engine's shared-memory ring buffers, ~400 MB, outlive a container stop otherwise: its
-    processes are SIGKILLed when PID 1 exits and never unlink them).
+    processes are SIGKILLed when PID 1 exits and never unlink them).  The container shares
+    the host's PID namespace: /host/proc is the host's procfs, and vLLM reads
+    /proc/<os.getpid()>/status (Mems_allowed_list), which only names the right process when
+    the PIDs agree (in a private namespace PID 23 is some host process, or none: CI failed so).
     """
     home, tmp = work_dirs(model_dir)
     return {
@@ -97,7 +100,7 @@ def container_kwargs(model_dir: Path | str, port: int, name: str) -> dict[str, A
         "environment": {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home), "TMPDIR": str(tmp)},
         "labels": dict(PRESET_LABEL),
         "host_config": {"binds": {"/": {"bind": "/host", "mode": "rw"}}, "network_mode": "host",
-                        "tmpfs": {"/host/dev/shm": "size=2g"}},
+                        "pid_mode": "host", "tmpfs": {"/host/dev/shm": "size=2g"}},
     }
 
 
