@@ -1,0 +1,1 @@
+"""Chat against OpenAI-compatible servers: request, stream parsing, timing, storage, export."""
