@@ -1,4 +1,4 @@
-"""Command line: ``jetconsole`` (the dashboard), ``jetconsole snapshot [--json]``.
+"""Command line: ``jetconsole`` (the dashboard), ``snapshot``, ``containers``, ``launch``, ``chat``.
 
 Textual is imported only when the dashboard starts, so ``snapshot`` stays quick.
 """
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help=f"config file (else ${cfg.ENV_VAR}, then the user "
                         "config dir, then built-in defaults)")
     parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
+    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry"), default="dashboard",
+                        help="the screen to start on (Esc goes back to the dashboard)")
     sub = parser.add_subparsers(dest="command")
     snap = sub.add_parser("snapshot", help="print one telemetry sample and exit")
     snap.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
@@ -37,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a preset setting, e.g. --set model=Qwen/Qwen3-8B (repeatable)")
     run.add_argument("--dry-run", action="store_true", help="print the docker run line and preflight only")
     run.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for Ready (default 1800)")
+    ask = sub.add_parser("chat", help="ask the server one question; the answer streams to stdout")
+    ask.add_argument("prompt", help="the question")
+    ask.add_argument("--endpoint", metavar="URL", help="server URL (default: the first of [endpoints] servers)")
+    ask.add_argument("--model", help="model id (default: the first one /v1/models lists)")
+    ask.add_argument("--system", help="system prompt")
+    ask.add_argument("--max-tokens", type=int, help="max_tokens (default: [chat] max_tokens)")
+    ask.add_argument("--json", action="store_true", help="end with one JSON object: answer, ttft, tok/s, tokens")
     return parser
 
 
@@ -52,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         print("Nothing was applied; fix the file or start with --config /dev/null for defaults.", file=sys.stderr)
         return 2
     source = args.source or config.telemetry_source
+    if args.command == "chat":
+        from console.chat.command import chat
+
+        return chat(config, args.prompt, args.endpoint, args.model, args.system, args.json, args.max_tokens)
     if args.command in ("containers", "launch"):
         from console import commands
 
@@ -71,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     discovery = _discover_in_background(source, config)
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
 
-    JetconsoleApp(replace(config, telemetry_source=source), themes, discover_fn=discovery.result).run()
+    JetconsoleApp(replace(config, telemetry_source=source), themes, discover_fn=discovery.result,
+                  start_screen=args.screen).run()
     return 0
 
 
@@ -93,3 +107,7 @@ def _discover_in_background(source: str, config: cfg.Config) -> Future[Discovery
 
     threading.Thread(target=run, name="jetconsole-discover-early", daemon=True).start()
     return future
+
+
+if __name__ == "__main__":
+    sys.exit(main())

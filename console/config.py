@@ -43,7 +43,14 @@ class Config:
     theme: str = "jetconsole-dark"
     keys: dict[str, str] = field(default_factory=dict)
     docker_host: str = ""
-    servers: tuple[str, ...] = ("http://127.0.0.1:8000",)
+    servers: tuple[str, ...] = ("http://127.0.0.1:8000/v1",)
+    api_keys: dict[str, str] = field(default_factory=dict)  # server URL -> "env:NAME" or the key
+    chat_system_prompt: str = ""
+    chat_temperature: float = 0.7
+    chat_top_p: float = 1.0
+    chat_max_tokens: int = 512
+    chat_extra_body: dict[str, Any] = field(default_factory=dict)
+    chat_store: str = ""  # "" = the user data dir
     presets: dict[str, Any] = field(default_factory=dict)  # user [presets.NAME] over the built-ins; {} = built-ins
     path: Path | None = None  # the file these came from, None for built-in defaults
 
@@ -90,6 +97,17 @@ def _url_list(v: Any) -> str | None:
     return f"not an http(s) URL: {bad[0]!r}" if bad else None
 
 
+def _key_table(v: Any) -> str | None:
+    if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
+        return f"expected a table of URL = \"env:NAME\" or key strings, got {v!r}"
+    bad = [u for u in v if not re.match(r"^https?://\S+$", u)]
+    return f"not an http(s) URL: {bad[0]!r}" if bad else None
+
+
+def _table(v: Any) -> str | None:
+    return None if isinstance(v, dict) else f"expected a table (e.g. {{ chat_template_kwargs = {{}} }}), got {v!r}"
+
+
 # section -> key -> (attribute, check)
 SCHEMA: dict[str, dict[str, tuple[str, Check]]] = {
     "general": {
@@ -101,8 +119,22 @@ SCHEMA: dict[str, dict[str, tuple[str, Check]]] = {
     "endpoints": {
         "docker_host": ("docker_host", _string()),
         "servers": ("servers", _url_list),
+        "api_keys": ("api_keys", _key_table),
+    },
+    "chat": {
+        "system_prompt": ("chat_system_prompt", _string()),
+        "temperature": ("chat_temperature", _number(0, 2)),
+        "top_p": ("chat_top_p", _number(0, 1)),
+        "max_tokens": ("chat_max_tokens", _integer(1, 1_000_000)),
+        "extra_body": ("chat_extra_body", _table),
+        "store": ("chat_store", _string()),
     },
 }
+
+
+def _plain(value: Any) -> Any:
+    """tomllib gives plain dicts already; copy nested tables so a Config never shares them."""
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value
 
 
 def find_line(text: str, section: str, key: str | None = None) -> int | None:
@@ -160,7 +192,7 @@ def _validate(data: dict[str, Any], text: str, path: Path | None, themes: set[st
             problem = check(value)
             if problem:
                 raise ConfigError(path, line, f"{section}.{key}", problem)
-            values[attribute] = tuple(value) if isinstance(value, list) else value
+            values[attribute] = tuple(value) if isinstance(value, list) else _plain(value)
     if themes is not None and "theme" in values and values["theme"] not in themes:
         raise ConfigError(path, find_line(text, "ui", "theme"), "ui.theme",
                           f"unknown theme {values['theme']!r} (known: {', '.join(sorted(themes))})")

@@ -30,6 +30,26 @@ DASHBOARD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.zoom", "z,enter", "zoom", "Zoom panel"),
     BindingSpec("dashboard.pause", "p", "toggle_pause", "Pause"),
     BindingSpec("dashboard.containers", "c", "containers", "Containers"),
+    BindingSpec("dashboard.chat", "a", "ask", "Ask (chat)"),
+)
+CHAT_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("chat.stop", "escape", "stop", "Stop/back"),
+    BindingSpec("chat.new", "ctrl+n", "new_chat", "New chat"),
+    BindingSpec("chat.history", "ctrl+o", "history", "Conversations"),
+    BindingSpec("chat.model", "f2", "pick_model", "Model"),
+    BindingSpec("chat.settings", "f3", "settings", "Settings"),
+    BindingSpec("chat.reasoning", "f4", "toggle_reasoning", "Reasoning"),
+    BindingSpec("chat.server", "f5", "pick_server", "Server"),
+    BindingSpec("chat.zoom", "f6", "zoom_chat", "Full/back"),
+)
+HISTORY_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("history.back", "escape", "back", "Back"),
+    BindingSpec("history.filter", "slash", "filter", "Search"),
+    BindingSpec("history.open", "enter", "open", "Open"),
+    BindingSpec("history.rename", "r", "rename", "Rename"),
+    BindingSpec("history.delete", "d", "delete", "Delete"),
+    BindingSpec("history.export_md", "e", "export('md')", "Export Markdown"),
+    BindingSpec("history.export_json", "j", "export('json')", "Export JSON"),
 )
 DETAIL_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("detail.back", "escape", "back", "Back"),
@@ -57,5 +77,6 @@ LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.prev_error", "E", "prev_error", "Previous error"),
     BindingSpec("logs.end", "G,end", "end", "End"),
 )
-ALL_BINDINGS = APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + CONTAINERS_BINDINGS + LOGS_BINDINGS
+ALL_BINDINGS = (APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + CONTAINERS_BINDINGS + LOGS_BINDINGS
+                + CHAT_BINDINGS + HISTORY_BINDINGS)
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)

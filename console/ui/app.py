@@ -38,6 +38,7 @@ from console.telemetry.poller import Poller
 from console.telemetry.state import TelemetryState
 from console.themes import DEFAULT_THEME, ThemeSpec
 from console.ui.bindings import bindings
+from console.ui.chat_control import ChatControl
 from console.ui.messages import (
     ContainerActionDone,
     ContainersListed,
@@ -51,12 +52,14 @@ from console.ui.messages import (
     SourcesDiscovered,
     TelemetrySampled,
 )
+from console.ui.screens.chat import ChatScreen
 from console.ui.screens.confirm import TextScreen
 from console.ui.screens.containers import ContainersScreen
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.help import HelpScreen
 from console.ui.screens.launch import LaunchScreen
 from console.ui.screens.telemetry import TelemetryScreen
+from console.ui.server_control import ServerControl
 
 DiscoverFn = Callable[[], Discovery]
 LOG_BATCH_S = 0.2  # log text reaches the screen as at most 5 batches a second...
@@ -80,16 +83,18 @@ def textual_theme(spec: ThemeSpec) -> Theme:
     return Theme(name=spec.name, dark=spec.dark, **spec.colors)
 
 
-class JetconsoleApp(App[None]):
+class JetconsoleApp(ServerControl, ChatControl, App[None]):
     TITLE = "jetconsole"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     BINDINGS = bindings(APP_BINDINGS)
     SCREENS = {"telemetry": TelemetryScreen, "containers": ContainersScreen}
+    START_SCREENS = ("dashboard", "chat", "containers", "telemetry")
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, config: cfg.Config, themes: dict[str, ThemeSpec],
                  discover_fn: DiscoverFn | None = None, remember_theme: bool = True,
-                 watch_docker: bool = True) -> None:
+                 watch_docker: bool = True, start_screen: str = "dashboard",
+                 poll_servers: bool = True) -> None:
         super().__init__()
         self.config = config
         self.theme_specs = themes
@@ -107,6 +112,10 @@ class JetconsoleApp(App[None]):
         self._followers: dict[int, threading.Event] = {}
         self.startups: dict[str, object] = {}  # container id -> last LaunchEvent of a launch from here
         self._next_follower = 0
+        self.start_screen = start_screen
+        self.poll_servers = poll_servers
+        self.init_servers()
+        self.init_chat()
 
     # ---- start-up -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -118,7 +127,12 @@ class JetconsoleApp(App[None]):
         self._theme_ready = True
         self.set_keymap(self.keymap_overrides)
         self.push_screen(DashboardScreen())
+        if self.start_screen == "chat":
+            self.push_screen(ChatScreen())
+        elif self.start_screen in ("containers", "telemetry"):
+            self.push_screen(self.start_screen)
         self._spawn(self._discover, "jetconsole-discover")
+        self.sync_server_pollers()
         if self.watch_docker:
             self._watcher = ContainerWatcher(
                 self.docker.url,
@@ -164,6 +178,7 @@ class JetconsoleApp(App[None]):
 
     def on_containers_listed(self, message: ContainersListed) -> None:
         self.docker.listed(message.containers)
+        self.sync_server_pollers()
         self._refresh_screen()
 
     def on_container_stats_updated(self, message: ContainerStatsUpdated) -> None:
@@ -391,3 +406,5 @@ class JetconsoleApp(App[None]):
             self._watcher.stop()
         for stop in self._followers.values():
             stop.set()
+        self.stop_server_pollers()
+        self.close_chat()

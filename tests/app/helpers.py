@@ -16,12 +16,13 @@ def live_app(snapshots: list[TelemetrySnapshot], config: Config | None = None, *
     """The app with its real discovery/poller path fed by a FixedSource."""
     config = config or Config(refresh_interval=0.2)
     kw.setdefault("watch_docker", False)
+    kw.setdefault("poll_servers", False)
     return JetconsoleApp(config, load_themes(), discover_fn=lambda: fixed_discovery(snapshots), **kw)
 
 
 def frozen_app(history: list[TelemetrySnapshot], report: SourceReport, config: Config | None = None) -> JetconsoleApp:
     """The app with no live source and a pre-filled state: identical frames every run."""
-    app = JetconsoleApp(config or Config(), load_themes(), remember_theme=False, watch_docker=False,
+    app = JetconsoleApp(config or Config(), load_themes(), remember_theme=False, watch_docker=False, poll_servers=False,
                         discover_fn=lambda: Discovery(sources=[], report=report))
     app.docker.failed("no Docker socket at /var/run/docker.sock",
                       "install Docker (apt-get install docker.io) or set endpoints.docker_host")

@@ -14,6 +14,7 @@ from console.ui.messages import SourceFailed, SourcesDiscovered, TelemetrySample
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.help import HelpScreen
 from console.ui.screens.telemetry import TelemetryScreen
+from console.ui.widgets.chat_pane import ChatPane
 from console.ui.widgets.servers_panel import ServersPanel
 from console.ui.widgets.sources_panel import SourcesPanel
 from console.ui.widgets.telemetry_panel import TelemetryPanel
@@ -122,9 +123,14 @@ async def test_compact_layout_at_80x24(orin_snapshot: TelemetrySnapshot) -> None
         await pilot.pause(0.1)
         servers = screen.query_one(ServersPanel)
         assert servers.body.display and telemetry.summary.display and not telemetry.board.display
+        await pilot.press("tab")  # the chat pane's input line
+        await pilot.pause(0.1)
+        chat = screen.query_one(ChatPane)
+        assert chat.input.has_focus and chat.chat_log.display and not chat.summary.display
+        assert servers.summary.display and not servers.body.display
         await pilot.press("tab")
         await pilot.pause(0.1)
-        assert sources.body.display and servers.summary.display and not servers.body.display
+        assert sources.body.display and chat.summary.display and not chat.chat_log.display
     app = live_app([orin_snapshot])
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.1)

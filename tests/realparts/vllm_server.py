@@ -187,3 +187,94 @@ def vllm_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ok, reason = vllm_available()
     need(ok, reason)
     return make_tiny_model(tmp_path_factory.mktemp("vllm") / "tiny-llama")
+
+
+class VllmProcess:
+    """The vLLM CPU server as a plain host process (no Docker): what the chat tests talk to.
+
+    Started once per test session (fixture ``vllm_endpoint``) or by hand for development
+    and benchmarks: ``python -m tests.realparts.vllm_server serve [PORT]``.
+    """
+
+    def __init__(self, model_dir: Path | str, port: int | None = None) -> None:
+        self.model_dir = Path(model_dir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.model_dir.parent / f"vllm-{self.port}.log"
+
+    def start(self, timeout: float = 300.0) -> None:
+        import httpx
+
+        home, tmp = work_dirs(self.model_dir)
+        for folder in (home, tmp):
+            folder.mkdir(exist_ok=True)
+        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home),
+               "TMPDIR": str(tmp)}
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(server_command(self.model_dir, self.port), env=env, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"vLLM exited ({self.proc.returncode}):\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        self.stop()
+        raise RuntimeError(f"no /health 200 within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM the process group (vLLM shuts its engine down), SIGKILL after 20 s."""
+        import signal
+
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def vllm_endpoint(vllm_model: Path) -> Iterator[VllmProcess]:
+    """One real vLLM CPU server for the whole session (``.url`` is its root, no /v1)."""
+    server = VllmProcess(vllm_model)
+    server.start()
+    yield server
+    server.stop()
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    if len(sys.argv) < 2 or sys.argv[1] != "serve":
+        sys.exit("usage: python -m tests.realparts.vllm_server serve [PORT]")
+    work = Path(tempfile.mkdtemp(prefix="jc-vllm-"))
+    server = VllmProcess(make_tiny_model(work / "tiny-llama"), int(sys.argv[2]) if len(sys.argv) > 2 else None)
+    server.start()
+    print(f"vLLM ready at {server.url} (log {server.log_path}); Ctrl-C stops it", flush=True)
+    try:
+        while server.proc is not None and server.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -1,4 +1,4 @@
-"""The main screen: one dashboard combining telemetry (and, later, servers and chat)."""
+"""The main screen: telemetry, the inference servers, and the chat bound to the selected server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from console.keymap import DASHBOARD_BINDINGS
+from console.servers.view import health_text, row_figures
 from console.ui.bindings import bindings
+from console.ui.widgets.chat_pane import ChatPane
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.servers_panel import ServersPanel
 from console.ui.widgets.sources_panel import SourcesPanel
@@ -42,6 +44,7 @@ class DashboardScreen(Screen):
         with Vertical(id="panels"):
             yield TelemetryPanel()
             yield ServersPanel()
+            yield ChatPane()
             yield SourcesPanel()
         yield Footer()
 
@@ -70,9 +73,14 @@ class DashboardScreen(Screen):
         self.query_one(SourcesPanel).show(statuses)
         live = docker.status()
         line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
-        self.query_one(ServersPanel).show(docker.containers, docker.stats, f"Docker: {line}",
-                                          self.app.startups,  # type: ignore[attr-defined]
+        app = self.app
+        self.query_one(ServersPanel).show(app.server_rows(), app.server_status, docker.stats,  # type: ignore[attr-defined]
+                                          f"Docker: {line}", app.selected_url,  # type: ignore[attr-defined]
+                                          app.startups,  # type: ignore[attr-defined]
                                           state.merged.processes if state.merged else ())
+        status = app.selected_status()  # type: ignore[attr-defined]
+        server = f"server: {health_text(status)} {row_figures(status)}" if app.chat.endpoint else ""  # type: ignore[attr-defined]
+        self.query_one(ChatPane).show_head(app.chat, server)  # type: ignore[attr-defined]
 
     def action_zoom_telemetry(self) -> None:
         self.app.push_screen("telemetry")
@@ -85,11 +93,29 @@ class DashboardScreen(Screen):
             self.app.push_screen("telemetry")
         elif isinstance(focused, ServersPanel):
             self.app.push_screen("containers")
+        elif isinstance(focused, ChatPane):
+            self.action_chat_full()
         else:
             self.notify("The sources panel shows all it knows; no separate screen.", timeout=3)
 
     def action_containers(self) -> None:
         self.app.push_screen("containers")
+
+    def action_ask(self) -> None:
+        """Type a question into the chat pane (bound to the selected server)."""
+        self.query_one(ChatPane).focus_input()
+
+    def action_zoom_chat(self) -> None:
+        self.action_chat_full()
+
+    def action_chat_full(self) -> None:
+        from console.ui.screens.chat import ChatScreen
+
+        self.app.push_screen(ChatScreen())
+
+    def action_leave_chat(self) -> None:
+        """Esc in the chat pane with nothing streaming: back to the servers panel."""
+        self.query_one(ServersPanel).focus()
 
     def action_toggle_pause(self) -> None:
         self.app.toggle_pause()  # type: ignore[attr-defined]

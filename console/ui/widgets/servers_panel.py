@@ -1,13 +1,24 @@
-"""The dashboard's servers panel: one row per inference container (vLLM, SGLang, Open WebUI…)."""
+"""The dashboard's servers panel: one row per inference server, the chat bound to the selected one.
+
+Rows are inference containers (vLLM, SGLang, Open WebUI…) and configured endpoints no
+container answers on (``console.servers.registry``), each with its state or startup
+phase, live /metrics figures (model, KV cache, running/waiting, tok/s, TTFT), CPU/MEM
+and the GPU memory its processes hold.  ↑/↓ (or j/k) move the selection: the chat pane
+follows it.
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 
 from console.containers.launcher import LaunchEvent
 from console.containers.model import ContainerInfo, ContainerStats
-from console.containers.view import gpu_memory, is_inference
+from console.containers.view import gpu_memory
 from console.formatting import pct, size
+from console.servers.probe import ServerStatus
+from console.servers.registry import ServerRow
+from console.servers.view import health_text, row_figures
 from console.telemetry.model import GpuProcess
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
@@ -24,38 +35,59 @@ def state_text(c: ContainerInfo, event: LaunchEvent | None) -> str:
     return f"{event.state.title} {event.state.progress:.0%}"[:24]
 
 
-def server_lines(containers: tuple[ContainerInfo, ...], stats: dict[str, ContainerStats],
-                 startups: dict[str, LaunchEvent] | None = None,
-                 processes: tuple[GpuProcess, ...] = ()) -> list[str]:
-    lines = []
-    startups = startups or {}
-    for c in sorted((c for c in containers if is_inference(c)), key=lambda c: (not c.running, c.name)):
-        s = stats.get(c.id)
-        figures = f"CPU {pct(s.cpu_pct)} MEM {size(s.mem_used)}" if s and c.running else ""
-        gpu = gpu_memory(c, processes)
-        if gpu is not None:
-            figures += f" GPU {size(gpu)}"
-        lines.append(f"{'▶' if c.running else '■'} {c.name[:28]:<28} {c.state:<9} "
-                     f"{state_text(c, startups.get(c.id)):<24} {figures}  {c.image[:40]}")
-    return lines
+def server_line(row: ServerRow, status: ServerStatus | None, stats: dict[str, ContainerStats],
+                startups: dict[str, LaunchEvent], processes: tuple[GpuProcess, ...], selected: bool) -> str:
+    mark = "›" if selected else " "
+    c = row.container
+    if c is None:
+        return f"{mark} ◆ {row.name[:28]:<28} {'endpoint':<9} {health_text(status):<24} {row_figures(status)}"
+    s = stats.get(c.id)
+    figures = f"CPU {pct(s.cpu_pct)} MEM {size(s.mem_used)}" if s and c.running else ""
+    gpu = gpu_memory(c, processes)
+    if gpu is not None:
+        figures += f" GPU {size(gpu)}"
+    live = row_figures(status) if c.running else ""
+    state = state_text(c, startups.get(c.id))
+    if c.running and status is not None and status.ready and c.id not in startups:
+        state = "Ready"
+    tail = live or c.image[:40]
+    return f"{mark} {'▶' if c.running else '■'} {c.name[:28]:<28} {c.state:<9} {state:<24} {figures}  {tail}"
 
 
 class ServersPanel(Panel):
+    BINDINGS = [Binding("down,j", "move(1)", "Next server", show=False, id="servers.next"),
+                Binding("up,k", "move(-1)", "Previous server", show=False, id="servers.prev")]
+
     def __init__(self, *, id: str | None = "servers") -> None:
         super().__init__("Servers", id=id)
         self.body = LiveText("", classes="body")
+        self.rows: list[ServerRow] = []
 
     def compose(self) -> ComposeResult:
         yield self.summary
         yield self.body
 
-    def show(self, containers: tuple[ContainerInfo, ...], stats: dict[str, ContainerStats],
-             docker_line: str, startups: dict[str, LaunchEvent] | None = None,
+    def show(self, rows: list[ServerRow], statuses: dict[str, ServerStatus], stats: dict[str, ContainerStats],
+             docker_line: str, selected_url: str | None, startups: dict[str, LaunchEvent] | None = None,
              processes: tuple[GpuProcess, ...] = ()) -> None:
-        lines = server_lines(containers, stats, startups, processes)
-        running = sum(1 for c in containers if c.running and is_inference(c))
-        self.set_summary(f"Servers: {running} running of {len(lines)}" if lines else f"Servers: {docker_line}")
-        if lines:
-            self.body.set("\n".join(lines) + "\nEnter or c: all containers")
+        self.rows = rows
+        startups = startups or {}
+        lines = [server_line(r, statuses.get(r.url) if r.url else None, stats, startups, processes,
+                             r.url is not None and r.url == selected_url) for r in rows]
+        running = sum(1 for r in rows if r.container is not None and r.container.running)
+        ready = sum(1 for r in rows if r.url and statuses.get(r.url) and statuses[r.url].ready)
+        self.set_summary(f"Servers: {running} running, {ready} ready of {len(rows)}" if rows
+                         else f"Servers: {docker_line}")
+        hint = "↑↓ choose the chat's server · Enter or c: all containers"
+        if rows:
+            self.body.set("\n".join(lines) + f"\n{hint}" + ("" if "running" in docker_line else f"\n{docker_line}"))
         else:
-            self.body.set(f"No inference containers. {docker_line}\nEnter or c: all containers")
+            self.body.set(f"No inference servers. {docker_line}\nEnter or c: all containers")
+
+    def action_move(self, step: int) -> None:
+        urls = [r.url for r in self.rows if r.url]
+        if not urls:
+            return
+        current = self.app.selected_url  # type: ignore[attr-defined]
+        index = urls.index(current) if current in urls else -1
+        self.app.select_server(urls[(index + step) % len(urls)])  # type: ignore[attr-defined]

@@ -1,0 +1,175 @@
+"""The OpenAI-compatible chat client: one streamed answer, cancellable, and /v1/models.
+
+Blocking (httpx); run it in a worker thread.  Every way a stream can end becomes events
+and a status, never an exception: done, stopped (``cancel()``: the connection is closed,
+which vLLM and SGLang see as an abort), error (HTTP error with the server's message, an
+error frame mid-stream, connection refused, a stream cut halfway).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from console.chat.endpoints import Endpoint
+from console.chat.stream import StreamEvent, error_text, parse_data, sse_data
+from console.chat.timing import AnswerClock
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 600.0  # a long prompt on a CPU or a cold Jetson can take minutes to a first token
+
+
+class EndpointError(Exception):
+    """The server could not be asked: what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    max_model_len: int | None = None
+    owned_by: str = ""
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    endpoint: Endpoint
+    model: str
+    messages: tuple[dict[str, str], ...]
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # merged into the body (chat_template_kwargs…)
+
+
+def request_body(req: ChatRequest) -> dict[str, Any]:
+    """The JSON body: streaming with usage; ``extra`` may add or override fields, not streaming."""
+    body: dict[str, Any] = {"model": req.model, "messages": list(req.messages)}
+    for key in ("temperature", "top_p", "max_tokens"):
+        value = getattr(req, key)
+        if value is not None:
+            body[key] = value
+    body.update(req.extra)
+    body["stream"] = True
+    options = dict(body.get("stream_options") or {})
+    options["include_usage"] = True
+    body["stream_options"] = options
+    return body
+
+
+def unreachable(url: str, exc: Exception) -> str:
+    reason = str(exc) or type(exc).__name__
+    return (f"cannot reach {url}: {reason}. Is the server running and listening there? "
+            "The Servers panel shows its container; check the URL in config.toml [endpoints].")
+
+
+class ChatStream:
+    """Iterate for events (each with ``at``); ``status`` and ``clock.stats()`` once it ends."""
+
+    def __init__(self, req: ChatRequest, client: httpx.Client | None = None) -> None:
+        self.req = req
+        self._client = client
+        self._response: httpx.Response | None = None
+        self._cancelled = threading.Event()
+        self.status = "pending"  # pending | streaming | done | stopped | error
+        self.clock = AnswerClock(sent=time.monotonic())
+
+    def cancel(self) -> None:
+        """Stop from any thread: closes the connection so the server aborts the request."""
+        self._cancelled.set()
+        response = self._response
+        if response is not None:
+            try:
+                response.close()
+            except Exception:  # noqa: BLE001 - closing a half-read socket from another thread
+                pass
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def _emit(self, event: StreamEvent) -> StreamEvent:
+        event = StreamEvent(event.kind, event.text, event.prompt_tokens, event.completion_tokens, time.monotonic())
+        self.clock.feed(event)
+        return event
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        url = f"{self.req.endpoint.url}/chat/completions"
+        client = self._client or httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT))
+        saw_done = False
+        try:
+            self.clock.sent = time.monotonic()
+            with client.stream("POST", url, json=request_body(self.req), headers=self.req.endpoint.headers()) as resp:
+                self._response = resp
+                if self.cancelled:
+                    resp.close()
+                if resp.status_code >= 400:
+                    self.status = "error"
+                    yield self._emit(StreamEvent("error", error_text(resp.read(), resp.status_code)))
+                    return
+                self.status = "streaming"
+                for data in sse_data(resp.iter_lines()):
+                    for event in parse_data(data):
+                        if event.kind == "done":
+                            saw_done = True
+                            continue
+                        if event.kind == "error":
+                            self.status = "error"
+                        yield self._emit(event)
+                    if self.cancelled:
+                        break
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self.status = "error"
+            yield self._emit(StreamEvent("error", unreachable(url, exc)))
+            return
+        except (httpx.HTTPError, OSError, RuntimeError) as exc:
+            if not self.cancelled:
+                self.status = "error"
+                yield self._emit(StreamEvent("error", self._cut(exc)))
+        finally:
+            self._response = None
+            if self._client is None:
+                client.close()
+            self._finish(saw_done)
+
+    def _cut(self, exc: Exception) -> str:
+        what = "the server stopped sending" if isinstance(exc, httpx.ReadTimeout) else "the stream was cut"
+        return (f"{what} after {self.clock.chunks} chunks ({type(exc).__name__}: {exc}); "
+                "the partial answer is kept. Check the server's log (did the engine die?).")
+
+    def _finish(self, saw_done: bool) -> None:
+        now = time.monotonic()
+        if self.cancelled:
+            self.status = "stopped"
+            self.clock.end(now, "abort")
+            return
+        if self.status == "streaming":
+            if saw_done or self.clock.finish_reason:
+                self.status = "done"
+            else:
+                self.status = "error"
+                self.clock.error = "the stream ended without a finish reason or [DONE]; the partial answer is kept"
+        self.clock.end(now)
+
+
+def list_models(endpoint: Endpoint, timeout: float = CONNECT_TIMEOUT) -> list[ModelInfo]:
+    """``GET /v1/models``; raises EndpointError with the reason and what to do."""
+    url = f"{endpoint.url}/models"
+    try:
+        resp = httpx.get(url, headers=endpoint.headers(), timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise EndpointError(unreachable(url, exc)) from exc
+    if resp.status_code == 401:
+        raise EndpointError(f"{url} wants an API key: set one for this server in config.toml [endpoints] api_keys")
+    if resp.status_code >= 400:
+        raise EndpointError(f"{url}: {error_text(resp.content, resp.status_code)}")
+    try:
+        rows = resp.json().get("data") or []
+    except (ValueError, AttributeError) as exc:
+        raise EndpointError(f"{url} did not answer with an OpenAI model list") from exc
+    return [ModelInfo(str(r.get("id", "?")), r.get("max_model_len"), str(r.get("owned_by") or ""))
+            for r in rows if isinstance(r, dict)]

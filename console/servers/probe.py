@@ -1,0 +1,109 @@
+"""One inference server seen from outside: /health, /version, /v1/models and /metrics.
+
+``ServerProbe.poll()`` is blocking (httpx) and never raises: an unreachable server, a
+404 on /metrics (SGLang without --enable-metrics) or garbage become fields of the
+``ServerStatus`` it returns.  Run it in a poller thread, one per server.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from console.chat.client import ModelInfo
+from console.chat.endpoints import Endpoint
+from console.servers.metrics import MetricsError, MetricsWindow, ServerMetrics, parse
+
+SLOW_EVERY = 10  # /version and /v1/models change only on restart: every 10th poll
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    url: str  # the root (no /v1)
+    reachable: bool
+    health: int | None = None  # HTTP status of /health (200 ready, 503 engine dead)
+    version: str | None = None
+    models: tuple[ModelInfo, ...] = ()
+    metrics: ServerMetrics | None = None
+    metrics_note: str | None = None  # why there are no metrics ("404: start SGLang with --enable-metrics")
+    error: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ready(self) -> bool:
+        return self.reachable and self.health == 200
+
+    @property
+    def model(self) -> str | None:
+        return self.models[0].id if self.models else None
+
+
+class ServerProbe:
+    def __init__(self, endpoint: Endpoint, window_s: float = 60.0, timeout: float = 3.0) -> None:
+        self.endpoint = endpoint
+        self.window = MetricsWindow(window_s)
+        self.timeout = timeout
+        self._client: httpx.Client | None = None
+        self._polls = 0
+        self._version: str | None = None
+        self._models: tuple[ModelInfo, ...] = ()
+
+    def _get(self, path: str) -> httpx.Response:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout, headers=self.endpoint.headers())
+        return self._client.get(self.endpoint.root + path)
+
+    def poll(self) -> ServerStatus:
+        root = self.endpoint.root
+        try:
+            health = self._get("/health").status_code
+        except httpx.HTTPError as exc:
+            self._polls = 0  # ask for version and models again once it is back
+            self._version, self._models = None, ()
+            return ServerStatus(root, False, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        slow = self._polls % SLOW_EVERY == 0 or not self._models
+        self._polls += 1
+        if slow:
+            self._version, self._models = self._slow_facts()
+        metrics, note = self._metrics()
+        return ServerStatus(root, True, health, self._version, self._models, metrics, note)
+
+    def _slow_facts(self) -> tuple[str | None, tuple[ModelInfo, ...]]:
+        version, models = self._version, self._models
+        try:
+            resp = self._get("/version")
+            if resp.status_code == 200:
+                version = str(resp.json().get("version") or "") or None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            pass
+        try:
+            resp = self._get("/v1/models")
+            if resp.status_code == 200:
+                rows = resp.json().get("data") or []
+                models = tuple(ModelInfo(str(r.get("id")), r.get("max_model_len"), str(r.get("owned_by") or ""))
+                               for r in rows if isinstance(r, dict))
+        except (httpx.HTTPError, ValueError, AttributeError):
+            pass
+        return version, models
+
+    def _metrics(self) -> tuple[ServerMetrics | None, str | None]:
+        try:
+            resp = self._get("/metrics")
+        except httpx.HTTPError as exc:
+            return None, f"/metrics: {type(exc).__name__}"
+        if resp.status_code == 404:
+            return None, "no /metrics (SGLang needs --enable-metrics)"
+        if resp.status_code != 200:
+            return None, f"/metrics answered HTTP {resp.status_code}"
+        try:
+            self.window.add(parse(resp.text), time.monotonic())
+        except MetricsError as exc:
+            return None, f"/metrics unreadable: {exc}"
+        return self.window.current(), None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

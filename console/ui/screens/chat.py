@@ -1,0 +1,40 @@
+"""The Chat screen: the chat pane full size, the server's own figures beside it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from console.ui.widgets.chat_pane import ChatPane
+from console.ui.widgets.server_detail import ServerDetail
+from console.ui.widgets.text import LiveText
+
+
+class ChatScreen(Screen):
+    def compose(self) -> ComposeResult:
+        yield LiveText("jetconsole · chat", id="title")
+        with Horizontal(id="chat-row"):
+            yield ChatPane(id="chat-full")
+            yield ServerDetail()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ChatPane).focus_input()
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
+
+    def show_state(self, _state: object) -> None:
+        app = self.app
+        status = app.selected_status()  # type: ignore[attr-defined]
+        self.query_one(ServerDetail).show(app.chat.endpoint, status)  # type: ignore[attr-defined]
+        self.query_one(ChatPane).show_head(app.chat, "")  # type: ignore[attr-defined]
+
+    def action_leave_chat(self) -> None:
+        self.app.pop_screen()
+
+    def action_zoom_chat(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,201 @@
+"""The chat pane: the conversation, the answer as it streams, the input line.
+
+Used on the dashboard (bound to the server selected in the servers panel) and, zoomed,
+on the Chat screen.  It draws the app's ``ChatSession``; the app calls ``reload``,
+``question``, ``add_text`` and ``ended`` as messages arrive from the chat worker.
+Model text goes through ``visible_controls`` first: escapes show as ␛[…, never act.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Collapsible, Input, Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+from console.chat.model import ChatMessage
+from console.chat.session import ChatSession, stats_line
+from console.keymap import CHAT_BINDINGS
+from console.textclean import visible_controls
+from console.ui.bindings import bindings
+from console.ui.widgets.panel import Panel
+from console.ui.widgets.text import LiveText
+
+SHOWN_MESSAGES = 40  # older turns stay in the store; the pane draws the last ones
+
+
+class UserView(Static):
+    DEFAULT_CLASSES = "chat-user"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(visible_controls(text), markup=False)
+
+
+class AnswerView(Vertical):
+    """One answer: reasoning apart (collapsible), the Markdown content, its figures."""
+
+    DEFAULT_CLASSES = "chat-answer"
+
+    def __init__(self, message: ChatMessage | None = None, show_reasoning: bool = False) -> None:
+        super().__init__()
+        self._reasoning = visible_controls(message.reasoning) if message else ""
+        self._content = visible_controls(message.content) if message else ""
+        self._stats = stats_line(message.stats, message.status) if message else "…"
+        self._show_reasoning = show_reasoning
+        self._stream: MarkdownStream | None = None
+        self.streaming = message is None
+
+    def compose(self) -> ComposeResult:
+        reasoning = Collapsible(Static(self._reasoning, markup=False, classes="chat-reasoning-text"),
+                                title="Reasoning", collapsed=not self._show_reasoning, classes="chat-reasoning")
+        reasoning.display = bool(self._reasoning)
+        yield reasoning
+        yield Markdown(self._content, classes="chat-content")
+        yield LiveText(self._stats, classes="chat-stats")
+
+    async def add_text(self, content: str, reasoning: str) -> None:
+        if reasoning:
+            self._reasoning += visible_controls(reasoning)
+            box = self.query_one(Collapsible)
+            box.display = True
+            box.query_one(".chat-reasoning-text", Static).update(self._reasoning)
+        if content:
+            if self._stream is None:
+                self._stream = Markdown.get_stream(self.query_one(Markdown))
+            await self._stream.write(visible_controls(content))
+
+    async def end(self, message: ChatMessage) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.streaming = False
+        self.query_one(".chat-stats", LiveText).set(stats_line(message.stats, message.status))
+        if message.status == "error" and message.stats and message.stats.error:
+            self.query_one(".chat-stats", LiveText).add_class("chat-error")
+
+    def set_reasoning_shown(self, shown: bool) -> None:
+        self.query_one(Collapsible).collapsed = not shown
+
+
+class ChatPane(Panel, can_focus=False):
+    """Focus goes straight to the input line; Esc leaves it."""
+
+    BINDINGS = bindings(CHAT_BINDINGS)
+
+    def __init__(self, *, id: str | None = "chat") -> None:
+        super().__init__("Chat", id=id)
+        self.head = LiveText("", classes="chat-head")
+        self.chat_log = VerticalScroll(classes="chat-log")
+        self.input = Input(placeholder="Ask… Enter sends · Esc stops · F2 model · F3 settings · ^O conversations",
+                           classes="chat-input")
+        self._answer: AnswerView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.summary
+        yield self.head
+        yield self.chat_log
+        yield self.input
+
+    def on_mount(self) -> None:
+        self.chat_log.anchor()
+        session = getattr(self.app, "chat", None)
+        if session is not None:
+            self.call_after_refresh(self.reload, session)
+
+    # ---- drawing the session ------------------------------------------------------
+    def show_head(self, session: ChatSession, server_line: str) -> None:
+        model = session.model or "no model yet"
+        ctx = f" ({session.max_model_len} ctx)" if session.max_model_len else ""
+        s = session.settings
+        sampling = " ".join(f"{k} {v:g}" for k, v in (("temp", s.temperature), ("top_p", s.top_p)) if v is not None)
+        head = f"{session.endpoint.label if session.endpoint else 'no server'} · {model}{ctx} · {sampling}"
+        if s.max_tokens:
+            head += f" max {s.max_tokens}"
+        if server_line:
+            head += f"\n{server_line}"
+        self.head.set(head)
+        turns = sum(1 for m in session.messages if m.role == "user")
+        busy = " · answering" if session.answering is not None else ""
+        self.set_summary(f"Chat: {model} · {turns} questions{busy} (a: ask)")
+
+    async def reload(self, session: ChatSession) -> None:
+        """Redraw every shown turn (a conversation opened, or this pane just mounted)."""
+        await self.chat_log.remove_children()
+        self._answer = None
+        shown = session.messages[-SHOWN_MESSAGES:]
+        views: list[Static | AnswerView] = []
+        if len(session.messages) > len(shown):
+            views.append(Static(f"… {len(session.messages) - len(shown)} earlier messages (export shows all)",
+                                classes="chat-note", markup=False))
+        reasoning = getattr(self.app, "show_reasoning", False)
+        for m in shown:
+            views.append(UserView(m.content) if m.role == "user" else AnswerView(m, reasoning))
+        if session.answering is not None:
+            self._answer = AnswerView(None, reasoning)
+            views.append(self._answer)
+        if views:
+            await self.chat_log.mount_all(views)
+        if self._answer is not None:
+            await self._answer.add_text("".join(session.answer_content), "".join(session.answer_reasoning))
+        self.chat_log.scroll_end(animate=False)
+
+    async def question(self, text: str) -> None:
+        self._answer = AnswerView(None, getattr(self.app, "show_reasoning", False))
+        await self.chat_log.mount_all([UserView(text), self._answer])
+        self.chat_log.anchor()
+
+    async def add_text(self, content: str, reasoning: str) -> None:
+        if self._answer is not None:
+            await self._answer.add_text(content, reasoning)
+
+    async def ended(self, message: ChatMessage) -> None:
+        if self._answer is not None:
+            await self._answer.end(message)
+            if message.stats and message.stats.error:
+                await self.chat_log.mount(Static(f"⚠ {visible_controls(message.stats.error)}", classes="chat-error",
+                                            markup=False))
+            self._answer = None
+
+    def set_reasoning_shown(self, shown: bool) -> None:
+        for view in self.chat_log.query(AnswerView):
+            view.set_reasoning_shown(shown)
+
+    # ---- keys -----------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        if self.app.send_chat(text):  # type: ignore[attr-defined]
+            self.input.value = ""
+
+    def action_stop(self) -> None:
+        app = self.app
+        if app.chat.answering is not None:  # type: ignore[attr-defined]
+            app.stop_chat()  # type: ignore[attr-defined]
+        else:
+            self.screen.run_action("leave_chat")
+
+    def action_new_chat(self) -> None:
+        self.app.new_chat()  # type: ignore[attr-defined]
+
+    def action_history(self) -> None:
+        self.app.open_history()  # type: ignore[attr-defined]
+
+    def action_pick_model(self) -> None:
+        self.app.pick_model()  # type: ignore[attr-defined]
+
+    def action_settings(self) -> None:
+        self.app.edit_settings()  # type: ignore[attr-defined]
+
+    def action_toggle_reasoning(self) -> None:
+        self.app.toggle_reasoning()  # type: ignore[attr-defined]
+
+    def action_zoom_chat(self) -> None:
+        self.screen.run_action("zoom_chat")
+
+    def action_pick_server(self) -> None:
+        self.app.pick_server()  # type: ignore[attr-defined]
+
+    def focus_input(self) -> None:
+        self.input.focus()
+
