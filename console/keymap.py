@@ -21,7 +21,7 @@ class BindingSpec:
 
 APP_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("app.quit", "q", "quit", "Quit"),
-    BindingSpec("app.help", "question_mark", "help", "Help"),
+    BindingSpec("app.help", "question_mark,f1", "help", "Help"),
     BindingSpec("app.palette", "ctrl+p,colon", "command_palette", "Commands", show=False),  # Textual shows ^p
     BindingSpec("app.theme", "ctrl+t", "next_theme", "Next theme", show=False),
 )

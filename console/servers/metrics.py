@@ -149,6 +149,33 @@ NAMES = {
 }
 
 
+
+_SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
+
+
+def _base(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+KNOWN_FAMILIES = frozenset(_base(n) for names in NAMES.values() for group in vars(names).values() for n in group)
+
+
+def keep_known(text: str) -> str:
+    """Only the lines of the families read here (a vLLM /metrics is ~600 lines, ~90 of them used).
+
+    Parsing a whole 0.32 scrape costs ~12 ms of CPU; this cut keeps the once-a-second poll cheap.
+    """
+    kept = []
+    for line in text.splitlines():
+        token = line[7:] if line.startswith(("# HELP ", "# TYPE ")) else line
+        name = token.split("{", 1)[0].split(" ", 1)[0]
+        if _base(name) in KNOWN_FAMILIES:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
 @dataclass(frozen=True)
 class ServerMetrics:
     """The figures of one server (or one model of it) over the window; ``None`` = unknown.

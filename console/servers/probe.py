@@ -14,7 +14,7 @@ import httpx
 
 from console.chat.client import ModelInfo
 from console.chat.endpoints import Endpoint
-from console.servers.metrics import MetricsError, MetricsWindow, ServerMetrics, parse
+from console.servers.metrics import MetricsError, MetricsWindow, ServerMetrics, keep_known, parse
 
 SLOW_EVERY = 10  # /version and /v1/models change only on restart: every 10th poll
 
@@ -98,7 +98,7 @@ class ServerProbe:
         if resp.status_code != 200:
             return None, f"/metrics answered HTTP {resp.status_code}"
         try:
-            self.window.add(parse(resp.text), time.monotonic())
+            self.window.add(parse(keep_known(resp.text)), time.monotonic())
         except MetricsError as exc:
             return None, f"/metrics unreadable: {exc}"
         return self.window.current(), None

@@ -22,6 +22,7 @@ from console.servers.metrics import (
     Scrape,
     ServerMetrics,
     histogram_quantile,
+    keep_known,
     parse,
     summary_line,
 )
@@ -372,3 +373,26 @@ def test_summary_line() -> None:
     full = dataclasses.replace(m, itl_p50=0.0042, prefix_hit_rate=0.5, preemptions_recent=3, ttft_p50=1.5)
     assert summary_line(full) == "run 1 wait 0 KV 12% gen 35.2 tok/s TTFT p50 1.50 s ITL p50 4.2 ms hit 50% preempt 3"
     assert summary_line(ServerMetrics()) == ""
+
+
+# --- the poll's pre-filter ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pair", [("vllm-0.32-before", "vllm-0.32-after"), ("vllm-0.10-synth-a", "vllm-0.10-synth-b"),
+                                  ("sglang-0.5.23-synth-a", "sglang-0.5.23-synth-b")])
+def test_keep_known_changes_no_figure(pair: tuple[str, str]) -> None:
+    whole, cut = MetricsWindow(), MetricsWindow()
+    for at, name in enumerate(pair):
+        text = load(name + ".prom")
+        whole.add(parse(text), at * 10.0)
+        cut.add(parse(keep_known(text)), at * 10.0)
+        assert len(keep_known(text)) < len(text)
+    assert cut.current() == whole.current()
+    assert cut.current().models == whole.current().models != ()
+
+
+def test_keep_known_drops_unused_families() -> None:
+    text = load("vllm-0.32-after.prom")
+    kept = keep_known(text)
+    assert "vllm:e2e_request_latency_seconds_bucket" in text and "vllm:e2e_request_latency_seconds" not in kept
+    assert "python_gc_objects_collected_total" in text and "python_gc" not in kept
+    assert 'vllm:time_to_first_token_seconds_bucket{' in kept and "# TYPE vllm:kv_cache_usage_perc gauge" in kept
