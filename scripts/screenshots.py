@@ -48,6 +48,64 @@ async def main() -> None:
     await shoot("containers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40), ("c",))
     await shoot("dashboard-servers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40))
     await shoot("launch-120x40", frozen_app(series, REPORT), (120, 40), ("c", "n"))
+    await chat_shots(series)
+
+
+ANSWER = ("Jetson **AGX Thor** serves this model with vLLM. Three things decide how fast:\n\n"
+          "1. the *quantisation* (FP8 or FP4 weights),\n2. the KV-cache size (`--gpu-memory-utilization`),\n"
+          "3. speculative decoding.\n\n```sh\nvllm serve Qwen/Qwen3-8B --max-model-len 32768\n```\n\n"
+          "Model output is text: \x1b[31mthis escape\x1b[0m shows, it does not colour your terminal.")
+
+
+async def chat_shots(series) -> None:
+    """The chat against a replay server (tests/replay.py) serving a reasoning answer and real /metrics."""
+    import tempfile
+
+    from console.telemetry.discovery import Discovery
+    from console.themes import load_themes
+    from console.ui.app import JetconsoleApp
+    from tests.replay import ReplayServer, Script, token_frames
+
+    metrics = (ROOT / "tests/data/metrics/vllm-0.32-after.prom").read_text()
+    words = [w + " " for w in ANSWER.replace("\n", "\n ").split(" ")]
+    reasoning = ["The user asks", " what limits", " decode speed", " on Thor."]
+    with ReplayServer(metrics=metrics) as srv, tempfile.TemporaryDirectory() as tmp:
+        srv.script = Script(frames=token_frames(words, reasoning, prompt_tokens=31), rate=400, first_delay=0.04)
+        config = Config(servers=(srv.url,), chat_store=f"{tmp}/chats.sqlite3", refresh_interval=0.5)
+
+        def app(screen: str = "dashboard") -> JetconsoleApp:
+            a = JetconsoleApp(config, load_themes(), remember_theme=False, watch_docker=False, start_screen=screen,
+                              discover_fn=lambda: Discovery(sources=[], report=REPORT))
+            a.docker.failed("no Docker socket at /var/run/docker.sock", "install Docker (apt-get install docker.io)")
+            a.state.set_sources(["jtop"], REPORT)
+            for snap in series:
+                a.state.add(snap)
+            return a
+
+        question = (*[{" ": "space", "?": "question_mark"}.get(c, c) for c in "What limits decode speed on Thor?"],
+                    "enter")
+        await shoot_after("chat-120x40", app("chat"), (120, 40), question, ("f4",))
+        await shoot_after("dashboard-chat-120x40", app(), (120, 40), ("a", *question), ())
+        await shoot_after("conversations-120x40", app("chat"), (120, 40), (), ("ctrl+o",))
+
+
+async def shoot_after(name: str, app, size: tuple[int, int], ask: tuple[str, ...], then: tuple[str, ...]) -> None:
+    """Type ``ask``, wait until the answer has ended (and the server was polled), press ``then``."""
+    async with app.run_test(size=size) as pilot:
+        for _ in range(100):
+            if app.chat.model and app.selected_status() is not None and app.selected_status().metrics:
+                break
+            await pilot.pause(0.1)
+        await pilot.press(*ask)
+        for _ in range(200):
+            await pilot.pause(0.1)
+            if app.chat.answering is None and (not ask or len(app.chat.messages) >= 2):
+                break
+        await pilot.pause(1.2)  # one more poll: the metrics show the answer
+        await pilot.press(*then)
+        await pilot.pause(0.5)
+        (OUT / f"{name}.svg").write_text(app.export_screenshot(title=f"jetconsole — {name}"))
+    print(f"wrote screenshots/{name}.svg")
 
 
 def with_containers(app):
