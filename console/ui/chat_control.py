@@ -79,8 +79,27 @@ class ChatControl:
         return panes
 
     def _each_pane(self, method: str, *args: object) -> None:
+        """Call ``method`` on every chat pane, in order, on the app's queue (one after another)."""
         for pane in self.chat_panes():
-            self.call_later(getattr(pane, method), *args)  # type: ignore[attr-defined]
+            self.call_later(self._pane_call, pane, method, *args)  # type: ignore[attr-defined]
+
+    def reload_pane(self, pane: object) -> None:
+        """Redraw one pane from the session as it is now; later batches follow in order."""
+        snapshot = ("".join(self.chat.answer_content), "".join(self.chat.answer_reasoning))
+        self.call_later(self._pane_call, pane, "reload", self.chat, snapshot)  # type: ignore[attr-defined]
+
+    @staticmethod
+    async def _pane_call(pane: object, method: str, *args: object) -> None:
+        from textual.css.query import NoMatches
+
+        if not getattr(pane, "is_attached", False):
+            return  # its screen was closed meanwhile
+        try:
+            result = getattr(pane, method)(*args)
+            if hasattr(result, "__await__"):
+                await result
+        except NoMatches:
+            pass
 
     # ---- server and model -----------------------------------------------------------------
     def select_server(self, url: str | None) -> None:
@@ -255,7 +274,8 @@ class ChatControl:
             return
         self.chat.clear()
         self.chat.settings = self.default_settings
-        self._each_pane("reload", self.chat)
+        for pane in self.chat_panes():
+            self.reload_pane(pane)
         self._refresh_screen()  # type: ignore[attr-defined]
 
     def open_history(self) -> None:
@@ -314,14 +334,16 @@ class ChatControl:
                     screen.show_list(summaries, needle)
         elif kind == "loaded":
             self.chat.load(message.payload, self.default_settings)  # type: ignore[arg-type]
-            self._each_pane("reload", self.chat)
+            for pane in self.chat_panes():
+                self.reload_pane(pane)
             self._refresh_screen()  # type: ignore[attr-defined]
         else:  # changed, deleted, exported
             if kind == "changed" and message.payload[0] == self.chat.conversation_id:  # type: ignore[index]
                 self.chat.title = message.payload[1]  # type: ignore[index]
             if kind == "deleted" and message.payload == self.chat.conversation_id:
                 self.chat.clear()
-                self._each_pane("reload", self.chat)
+                for pane in self.chat_panes():
+                    self.reload_pane(pane)
             self.notify(message.text, timeout=6)  # type: ignore[attr-defined]
             for screen in self.screen_stack:  # type: ignore[attr-defined]
                 if isinstance(screen, HistoryScreen):

@@ -98,9 +98,8 @@ class ChatPane(Panel, can_focus=False):
 
     def on_mount(self) -> None:
         self.chat_log.anchor()
-        session = getattr(self.app, "chat", None)
-        if session is not None:
-            self.call_after_refresh(self.reload, session)
+        if getattr(self.app, "chat", None) is not None:
+            self.app.reload_pane(self)  # type: ignore[attr-defined]
 
     # ---- drawing the session ------------------------------------------------------
     def show_head(self, session: ChatSession, server_line: str) -> None:
@@ -118,8 +117,12 @@ class ChatPane(Panel, can_focus=False):
         busy = " · answering" if session.answering is not None else ""
         self.set_summary(f"Chat: {model} · {turns} questions{busy} (a: ask)")
 
-    async def reload(self, session: ChatSession) -> None:
-        """Redraw every shown turn (a conversation opened, or this pane just mounted)."""
+    async def reload(self, session: ChatSession, partial: tuple[str, str] = ("", "")) -> None:
+        """Redraw every shown turn (a conversation opened, or this pane just mounted).
+
+        ``partial``: the streaming answer's (content, reasoning) when the reload was asked
+        for; batches after that come through ``add_text``.
+        """
         await self.chat_log.remove_children()
         self._answer = None
         shown = session.messages[-SHOWN_MESSAGES:]
@@ -136,7 +139,7 @@ class ChatPane(Panel, can_focus=False):
         if views:
             await self.chat_log.mount_all(views)
         if self._answer is not None:
-            await self._answer.add_text("".join(session.answer_content), "".join(session.answer_reasoning))
+            await self._answer.add_text(*partial)
         self.chat_log.scroll_end(animate=False)
 
     async def question(self, text: str) -> None:
