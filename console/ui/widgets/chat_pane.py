@@ -171,12 +171,12 @@ class ChatPane(Panel, can_focus=False):
         if self.app.send_chat(text):  # type: ignore[attr-defined]
             self.input.value = ""
 
-    def action_stop(self) -> None:
+    async def action_stop(self) -> None:
         app = self.app
         if app.chat.answering is not None:  # type: ignore[attr-defined]
             app.stop_chat()  # type: ignore[attr-defined]
         else:
-            self.screen.run_action("leave_chat")
+            await self.screen.run_action("leave_chat")
 
     def action_new_chat(self) -> None:
         self.app.new_chat()  # type: ignore[attr-defined]
@@ -193,8 +193,8 @@ class ChatPane(Panel, can_focus=False):
     def action_toggle_reasoning(self) -> None:
         self.app.toggle_reasoning()  # type: ignore[attr-defined]
 
-    def action_zoom_chat(self) -> None:
-        self.screen.run_action("zoom_chat")
+    async def action_zoom_chat(self) -> None:
+        await self.screen.run_action("zoom_chat")
 
     def action_pick_server(self) -> None:
         self.app.pick_server()  # type: ignore[attr-defined]
