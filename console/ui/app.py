@@ -380,10 +380,13 @@ class JetconsoleApp(ServerControl, ChatControl, App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every bound action that the current screen or the app can run, then the themes."""
+        from console.ui.widgets.chat_pane import ChatPane
+
+        panes = list(screen.query(ChatPane))[:1]  # the chat's actions live on its pane
         for spec in ALL_BINDINGS:
             if spec.action == "command_palette":
                 continue
-            for target in (screen, self):
+            for target in (screen, *panes, self):
                 if hasattr(target, spec.method):
                     keys = self.keymap_overrides.get(spec.id, spec.keys).split(",")[0]
                     yield SystemCommand(spec.description, f"{spec.id} ({keys})",

@@ -185,6 +185,10 @@ async def test_palette_lists_every_bound_action(orin_snapshot: TelemetrySnapshot
             assert expected <= titles
             assert {"Quit", "Help", "Theme: high-contrast"} <= titles
         assert "Filter processes" in titles and "Back" in titles  # the telemetry screen's own
+        await pilot.press("escape")
+        on_dashboard = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"New chat", "Conversations", "Model", "Settings", "Reasoning", "Server"} <= on_dashboard  # chat pane's
+        await pilot.press("t")
         command = next(c for c in app.get_system_commands(app.screen) if c.title == "Back")
         command.callback()
         await pilot.pause(0.1)
