@@ -140,7 +140,7 @@ def _plain(value: Any) -> Any:
 def find_line(text: str, section: str, key: str | None = None) -> int | None:
     """1-based line of ``key`` inside ``[section]`` (or of the header when key is None)."""
     current = ""
-    header_line = None
+    header_line = sub_line = None
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         m = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
@@ -150,12 +150,14 @@ def find_line(text: str, section: str, key: str | None = None) -> int | None:
                 header_line = number
                 if key is None:
                     return number
+            elif key is not None and current == f"{section}.{key}":
+                sub_line = number  # the key written as a table of its own: [section.key]
             continue
         if current == section and key is not None:
             km = re.match(r'^("?)([^"=\s]+)\1\s*=', stripped)
             if km and km.group(2) == key:
                 return number
-    return header_line
+    return sub_line or header_line
 
 
 def _validate(data: dict[str, Any], text: str, path: Path | None, themes: set[str] | None) -> dict[str, Any]:

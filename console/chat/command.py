@@ -57,6 +57,7 @@ def chat(config: cfg.Config, prompt: str, endpoint_url: str | None = None, model
     stream = ChatStream(request)
     content: list[str] = []
     reasoning: list[str] = []
+    error_printed = 0
     try:
         for event in stream:
             if event.kind == "content":
@@ -68,12 +69,16 @@ def chat(config: cfg.Config, prompt: str, endpoint_url: str | None = None, model
                 err.write(visible_controls(event.text))
                 err.flush()
             elif event.kind == "error":
+                error_printed += 1
                 print(f"\njetconsole: {visible_controls(event.text)}", file=err)
     except KeyboardInterrupt:
         stream.cancel()
         print("\njetconsole: stopped; the request was cancelled", file=err)
         return EXIT_INTERRUPTED
     out.write("\n")
+    error = stream.clock.error
+    if stream.status == "error" and error and not error_printed:  # e.g. a stream that just ended
+        print(f"jetconsole: {visible_controls(error)}", file=err)
     if as_json:
         out.write(result_json("".join(content), "".join(reasoning), model, stream.status, stream.clock) + "\n")
     out.flush()

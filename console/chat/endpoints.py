@@ -13,6 +13,11 @@ def v1_url(url: str) -> str:
     return url if url.endswith("/v1") else f"{url}/v1"
 
 
+def canonical(url: str) -> str:
+    """One spelling per server, to key polls and selections: ``…/v1``, localhost as 127.0.0.1."""
+    return v1_url(url).replace("://localhost:", "://127.0.0.1:").replace("://localhost/", "://127.0.0.1/")
+
+
 def root_url(url: str) -> str:
     """The server root (``/health``, ``/metrics`` live there): ``…/v1`` → ``…``."""
     url = url.rstrip("/")

@@ -98,7 +98,10 @@ class ServerProbe:
         if resp.status_code != 200:
             return None, f"/metrics answered HTTP {resp.status_code}"
         try:
-            self.window.add(parse(keep_known(resp.text)), time.monotonic())
+            text = keep_known(resp.text)
+            if not text.strip() and resp.text.strip():
+                parse(resp.text)  # nothing known kept: not Prometheus text (an HTML page) raises here
+            self.window.add(parse(text), time.monotonic())
         except MetricsError as exc:
             return None, f"/metrics unreadable: {exc}"
         return self.window.current(), None

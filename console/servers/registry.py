@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from console.chat.endpoints import v1_url
+from console.chat.endpoints import canonical, v1_url
 from console.containers.model import ContainerInfo
 from console.containers.view import is_inference
 
@@ -30,7 +30,7 @@ class ServerRow:
 def container_url(c: ContainerInfo) -> str | None:
     """Where an inference container answers the OpenAI API, as seen from this host."""
     if c.labels.get(URL_LABEL):
-        return v1_url(c.labels[URL_LABEL])
+        return canonical(c.labels[URL_LABEL])
     image = c.image.lower()
     if "open-webui" in image:
         return None  # a web UI, not an OpenAI server of its own
@@ -45,16 +45,16 @@ def container_url(c: ContainerInfo) -> str | None:
     return f"http://127.0.0.1:{inner}/v1"
 
 
-def _same_server(a: str, b: str) -> bool:
-    norm = [v1_url(u).replace("://localhost", "://127.0.0.1") for u in (a, b)]
-    return norm[0] == norm[1]
-
-
 def server_rows(containers: tuple[ContainerInfo, ...], configured: tuple[str, ...]) -> list[ServerRow]:
-    """Inference containers (running first), then configured endpoints no container answers on."""
+    """Inference containers (running first), then configured endpoints no container answers on.
+
+    Row URLs are ``canonical`` (localhost written 127.0.0.1): the app keys polls and the
+    chat's selection by them.
+    """
     rows = [ServerRow(c.id, c.name, container_url(c), c)
             for c in sorted((c for c in containers if is_inference(c)), key=lambda c: (not c.running, c.name))]
     for url in configured:
-        if not any(r.url and _same_server(r.url, url) for r in rows):
-            rows.append(ServerRow(v1_url(url), v1_url(url).removeprefix("http://").removesuffix("/v1"), v1_url(url)))
+        if not any(r.url == canonical(url) for r in rows):
+            name = v1_url(url).removeprefix("http://").removesuffix("/v1")
+            rows.append(ServerRow(canonical(url), name, canonical(url)))
     return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from console.chat.endpoints import Endpoint, endpoints, v1_url
+from console.chat.endpoints import Endpoint, canonical, endpoints
 from console.servers.probe import ServerProbe, ServerStatus
 from console.servers.registry import ServerRow, server_rows
 from console.ui.messages import ServerPolled
@@ -21,15 +21,14 @@ class ServerControl:
     """Mixed into the app: ``self.config``, ``post_message`` and ``_spawn`` come from it."""
 
     def init_servers(self) -> None:
-        self.server_status: dict[str, ServerStatus] = {}  # v1 URL -> last poll
+        self.server_status: dict[str, ServerStatus] = {}  # canonical URL -> last poll
         self._server_stops: dict[str, threading.Event] = {}
         self.configured = endpoints(self.config.servers, self.config.api_keys)  # type: ignore[attr-defined]
-        self.selected_url: str | None = self.configured[0].url if self.configured else None
+        self.selected_url: str | None = canonical(self.configured[0].url) if self.configured else None
 
     def endpoint_for(self, url: str) -> Endpoint:
         """A configured endpoint (with its key) or a bare one for a container's URL."""
-        url = v1_url(url)
-        return next((e for e in self.configured if e.url == url), Endpoint(url))
+        return next((e for e in self.configured if canonical(e.url) == canonical(url)), Endpoint(canonical(url)))
 
     def server_rows(self) -> list[ServerRow]:
         return server_rows(self.docker.containers, tuple(e.url for e in self.configured))  # type: ignore[attr-defined]
@@ -60,7 +59,7 @@ class ServerControl:
 
     def on_server_polled(self, message: ServerPolled) -> None:
         status: ServerStatus = message.status  # type: ignore[assignment]
-        url = v1_url(status.url)
+        url = canonical(status.url)
         if url not in self._server_stops:
             return  # a late poll of a server no longer listed
         before = self.server_status.get(url)

@@ -223,8 +223,6 @@ def test_error_frame_midstream_exits_5_after_the_partial_text(srv: ReplayServer)
     assert last_json(out)["status"] == "error"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a stream that ends without finish reason or [DONE] exits 5 "
-                                       "with nothing on stderr")
 def test_stream_ending_without_finish_says_why_on_stderr(srv: ReplayServer) -> None:
     srv.script = Script(frames=[chunk({"content": "Half"}), chunk({"content": " an answer"})])
     code, out, err = ask(Config(servers=(srv.url,)), as_json=True)

@@ -301,7 +301,6 @@ def test_chat_and_api_keys_valid(tmp_path: Path) -> None:
     assert endpoints(c.servers, c.api_keys, {"VLLM_API_KEY": "sk-x"})[0].api_key == "sk-x"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an error inside an [endpoints.api_keys] sub-table gets no line number")
 def test_api_keys_written_as_a_sub_table_error_has_a_line(tmp_path: Path) -> None:
     text = "[endpoints]\nservers = [\"http://a:8000/v1\"]\n\n[endpoints.api_keys]\n\"a:8000\" = \"sk\"\n"
     with pytest.raises(cfg.ConfigError) as err:

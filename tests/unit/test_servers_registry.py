@@ -134,7 +134,8 @@ def test_configured_endpoint_a_container_answers_on_is_not_listed_twice() -> Non
 def test_localhost_and_loopback_other_ports_stay_apart() -> None:
     c = box("vllm")  # default port 8000
     rows = server_rows((c,), ("http://localhost:8001/v1",))
-    assert [r.url for r in rows] == ["http://127.0.0.1:8000/v1", "http://localhost:8001/v1"]
+    assert [r.url for r in rows] == ["http://127.0.0.1:8000/v1", "http://127.0.0.1:8001/v1"]  # canonical keys
+    assert rows[1].name == "localhost:8001"  # shown as configured
 
 
 def test_configured_duplicates_collapse_and_a_container_without_url_keeps_its_row() -> None:
@@ -168,8 +169,6 @@ def test_container_row_uses_the_configured_key_for_the_same_url(monkeypatch: pyt
     assert host.selected_url == rows[0].url
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a configured localhost URL merged into a container's 127.0.0.1 row "
-                                       "loses its API key and the chat's selection")
 def test_container_row_keeps_the_key_and_selection_of_a_configured_localhost_url(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JC_KEY", "sk-configured")
@@ -304,8 +303,6 @@ def test_probe_malformed_metrics() -> None:
     assert detail_lines(probe.endpoint, st)[-1] == st.metrics_note
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: since the keep_known pre-filter, a /metrics page that is not Prometheus "
-                                       "text (HTML) reads as a server exposing nothing, not as unreadable")
 def test_probe_html_metrics_page_is_unreadable() -> None:
     with ReplayServer(metrics="<html><body>502 Bad Gateway</body></html>\n") as srv:
         probe = ServerProbe(Endpoint(srv.url))
