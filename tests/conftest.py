@@ -83,3 +83,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     if IN_CI and report.skipped and item.get_closest_marker("realparts"):
         report.outcome = "failed"
         report.longrepr = f"real-component test skipped under CI=true: {report.longrepr}"
+
+
+@pytest.fixture(scope="module")
+def replay():
+    """One replay server per test module (stopping one takes half a second); see tests/replay.py."""
+    from tests.replay import ReplayServer
+
+    with ReplayServer() as server:
+        yield server
+
+
+@pytest.fixture
+def srv(replay):
+    """The module's replay server, reset: a two-token answer, no requests seen."""
+    from tests.replay import Script, token_frames
+
+    replay.script = Script(frames=token_frames(["Hello", "!"]))
+    replay.requests.clear()
+    return replay

@@ -24,6 +24,8 @@ from typing import Any
 
 TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"
 MODEL = "replay"
+UNKNOWN_MODEL = {"error": {"message": "The model `nope` does not exist. Valid aliases: tiny.", "type": "NotFoundError",
+                           "param": "model", "code": 404}}  # vLLM 0.32's words (domain.md §4.3)
 
 
 @dataclass

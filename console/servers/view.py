@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console.chat.endpoints import Endpoint
-from console.servers.metrics import ServerMetrics
+from console.servers.metrics import ServerMetrics, summary_line
 from console.servers.probe import ServerStatus
 
 
@@ -28,21 +28,11 @@ def health_text(status: ServerStatus | None) -> str:
 
 
 def row_figures(status: ServerStatus | None) -> str:
-    """Compact live figures for a servers-panel row: model, KV, run/wait, tok/s, TTFT."""
+    """Compact live figures for a servers-panel row: the model, then ``summary_line``."""
     if status is None or not status.reachable:
         return ""
-    parts = [status.model or ""]
-    m = status.metrics
-    if m is not None:
-        if m.kv_usage is not None:
-            parts.append(f"KV {_pct(m.kv_usage)}")
-        if m.running is not None:
-            parts.append(f"run {m.running}" + (f" wait {m.waiting}" if m.waiting is not None else ""))
-        if m.gen_tps is not None:
-            parts.append(f"{m.gen_tps:.0f} tok/s")
-        if m.ttft_p50 is not None:
-            parts.append(f"TTFT {_ms(m.ttft_p50)}")
-    return " ".join(p for p in parts if p)
+    figures = summary_line(status.metrics) if status.metrics is not None else ""
+    return " ".join(p for p in (status.model or "", figures) if p)
 
 
 def metrics_lines(m: ServerMetrics) -> list[str]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from textual.widget import Widget
 from textual.widgets import Collapsible, DataTable, Input, Markdown, OptionList
 
@@ -24,23 +22,7 @@ from console.ui.widgets.server_detail import ServerDetail
 from console.ui.widgets.servers_panel import ServersPanel
 from tests.app.helpers import live_app
 from tests.app.test_dashboard import wait_for
-from tests.replay import MODEL, ReplayServer, Script, token_frames, transcript
-
-UNKNOWN_MODEL = {"error": {"message": "The model `nope` does not exist. Valid aliases: tiny.", "type": "NotFoundError",
-                           "param": "model", "code": 404}}
-
-
-@pytest.fixture(scope="module")
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:  # one for the module: stopping one takes half a second
-        yield server
-
-
-@pytest.fixture
-def srv(replay: ReplayServer) -> ReplayServer:
-    replay.script = Script(frames=token_frames(["Hello", "!"]))
-    replay.requests.clear()
-    return replay
+from tests.replay import MODEL, UNKNOWN_MODEL, ReplayServer, Script, token_frames, transcript
 
 
 def screen_text(widget: Widget) -> str:

@@ -17,24 +17,10 @@ import pytest
 
 from console.chat.command import EXIT_SERVER_ERROR, EXIT_UNREACHABLE, chat
 from console.config import Config
-from tests.replay import MODEL, ReplayServer, Script, chunk, token_frames, transcript
+from tests.replay import MODEL, UNKNOWN_MODEL, ReplayServer, Script, chunk, token_frames, transcript
 
 ROOT = Path(__file__).resolve().parents[2]
-UNKNOWN_MODEL = {"error": {"message": "The model `nope` does not exist. Valid aliases: tiny.", "type": "NotFoundError",
-                           "param": "model", "code": 404}}
 
-
-@pytest.fixture(scope="module")
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:  # one for the module: stopping one takes half a second
-        yield server
-
-
-@pytest.fixture
-def srv(replay: ReplayServer) -> ReplayServer:
-    replay.script = Script(frames=token_frames(["Hello", "!"]))
-    replay.requests.clear()
-    return replay
 
 
 def ask(config: Config, prompt: str = "hi", **kw) -> tuple[int, str, str]:

@@ -17,19 +17,6 @@ from console.chat.store import ChatStore
 from tests.replay import MODEL, ReplayServer, Script, token_frames, transcript
 
 
-@pytest.fixture(scope="module")
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:
-        yield server
-
-
-@pytest.fixture
-def srv(replay: ReplayServer) -> ReplayServer:
-    replay.script = Script(frames=token_frames(["Hello", "!"]))
-    replay.requests.clear()
-    return replay
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[ChatStore]:
     s = ChatStore(tmp_path / "chats.sqlite3")

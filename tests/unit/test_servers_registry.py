@@ -207,7 +207,7 @@ def test_ready_with_metrics() -> None:
     st = ServerStatus("http://h:8000", True, 200, "0.32.0", (ModelInfo("qwen", 32768), ModelInfo("draft")), FULL)
     assert st.ready and st.model == "qwen"
     assert health_text(st) == "Ready"
-    assert row_figures(st) == "qwen KV 42% run 2 wait 1 36 tok/s TTFT 41 ms"
+    assert row_figures(st) == "qwen run 2 wait 1 KV 42% gen 35.6 tok/s TTFT p50 41 ms ITL p50 21 ms hit 50% preempt 1"
     lines = detail_lines(EPT, st)
     assert lines[:6] == ["http://h:8000", "health     Ready", "version    0.32.0",
                          "model      qwen · max_model_len 32768", "model      draft", ""]
