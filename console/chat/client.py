@@ -24,6 +24,20 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 600.0  # a long prompt on a CPU or a cold Jetson can take minutes to a first token
 
 
+_shared: httpx.Client | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    """One client for every answer: making one costs ~45 ms (its SSL context), which would
+    otherwise land in every answer's time to first token.  httpx clients are thread-safe."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT))
+        return _shared
+
+
 class EndpointError(Exception):
     """The server could not be asked: what happened and what to do."""
 
@@ -99,7 +113,7 @@ class ChatStream:
 
     def __iter__(self) -> Iterator[StreamEvent]:
         url = f"{self.req.endpoint.url}/chat/completions"
-        client = self._client or httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT))
+        client = self._client or shared_client()
         saw_done = False
         try:
             self.clock.sent = time.monotonic()
@@ -132,8 +146,6 @@ class ChatStream:
                 yield self._emit(StreamEvent("error", self._cut(exc)))
         finally:
             self._response = None
-            if self._client is None:
-                client.close()
             self._finish(saw_done)
 
     def _cut(self, exc: Exception) -> str:

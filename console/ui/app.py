@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console import config as cfg
+from console.chat.client import shared_client
 from console.containers import preflight
 from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable, docker_url
 from console.containers.launcher import create_and_start, track
@@ -132,6 +133,7 @@ class JetconsoleApp(ServerControl, ChatControl, App[None]):
         elif self.start_screen in ("containers", "telemetry"):
             self.push_screen(self.start_screen)
         self._spawn(self._discover, "jetconsole-discover")
+        self._spawn(shared_client, "jetconsole-http")  # ~45 ms of SSL setup, not in the first answer
         self.sync_server_pollers()
         if self.watch_docker:
             self._watcher = ContainerWatcher(
