@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Collapsible, Input, Markdown, Static
-from textual.widgets._markdown import MarkdownStream
+from textual.widgets import Collapsible, Input, Static
 
 from console.chat.model import ChatMessage
 from console.chat.session import ChatSession, stats_line
 from console.keymap import CHAT_BINDINGS
 from console.textclean import visible_controls
 from console.ui.bindings import bindings
+from console.ui.widgets.markdown_stream import MarkdownStreamView
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
 
@@ -42,15 +42,20 @@ class AnswerView(Vertical):
         self._content = visible_controls(message.content) if message else ""
         self._stats = stats_line(message.stats, message.status) if message else "…"
         self._show_reasoning = show_reasoning
-        self._stream: MarkdownStream | None = None
+        self.body = MarkdownStreamView(self._content, done=message is not None, classes="chat-content")
         self.streaming = message is None
+
+    @property
+    def source(self) -> str:
+        """The answer's Markdown as shown (control characters made visible)."""
+        return self.body.source
 
     def compose(self) -> ComposeResult:
         reasoning = Collapsible(Static(self._reasoning, markup=False, classes="chat-reasoning-text"),
                                 title="Reasoning", collapsed=not self._show_reasoning, classes="chat-reasoning")
         reasoning.display = bool(self._reasoning)
         yield reasoning
-        yield Markdown(self._content, classes="chat-content")
+        yield self.body
         yield LiveText(self._stats, classes="chat-stats")
 
     async def add_text(self, content: str, reasoning: str) -> None:
@@ -60,14 +65,10 @@ class AnswerView(Vertical):
             box.display = True
             box.query_one(".chat-reasoning-text", Static).update(self._reasoning)
         if content:
-            if self._stream is None:
-                self._stream = Markdown.get_stream(self.query_one(Markdown))
-            await self._stream.write(visible_controls(content))
+            await self.body.add(visible_controls(content))
 
     async def end(self, message: ChatMessage) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        await self.body.finish()
         self.streaming = False
         self.query_one(".chat-stats", LiveText).set(stats_line(message.stats, message.status))
         if message.status == "error" and message.stats and message.stats.error:
