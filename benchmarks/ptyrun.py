@@ -462,3 +462,89 @@ def report_header(name: str, started: float, load_start: tuple[float, float, flo
                     "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
         "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, **settings},
     }
+
+
+# ---- the replay chat server in a child process ----------------------------------------------------------------
+
+
+class _TimedFrames(list):
+    """Frames that note when the server takes them: the first, the marker's (and the one after it), the end."""
+
+    def __init__(self, frames: list[str], mark: int) -> None:
+        super().__init__(frames)
+        self.mark = mark
+        self.times: dict[str, float | None] = {}
+
+    def __iter__(self) -> Iterator[str]:  # the server's send loop iterates the frames once per request
+        t = self.times = {"first": None, "mark_out": None, "mark_next": None, "end": None}
+        for i, frame in enumerate(list.__iter__(self)):
+            now = time.monotonic()
+            if i == 0:
+                t["first"] = now
+            elif i == self.mark:
+                t["mark_out"] = now
+            elif i == self.mark + 1:
+                t["mark_next"] = now  # the marker's write has returned (plus at most one pacing gap)
+            yield frame
+        t["end"] = time.monotonic()
+
+
+def _replay_child(conn: object) -> None:
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends it
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.replay import ReplayServer, Script, token_frames
+
+    frames = _TimedFrames([], 0)
+    with ReplayServer() as srv:
+        srv.httpd.handle_error = lambda *_: None  # type: ignore[method-assign]  # a client gone mid-request
+        conn.send(srv.url)  # type: ignore[attr-defined]
+        while (msg := conn.recv()) is not None:  # type: ignore[attr-defined]
+            op, arg = msg
+            if op == "serve":
+                tokens, rate, first_delay = arg
+                frames = _TimedFrames(token_frames(tokens), len(tokens))  # [0] is the role chunk
+                srv.script = Script(frames=frames, rate=rate, first_delay=first_delay)
+                conn.send(len(srv.requests))  # type: ignore[attr-defined]
+            elif op == "timing":
+                conn.send((dict(frames.times), len(srv.requests), srv.disconnects))  # type: ignore[attr-defined]
+
+
+class ReplayProcess:
+    """``tests.replay.ReplayServer`` in a forked child: its send loop does not share this process's GIL or CPU.
+
+    ``serve(tokens, rate, first_delay)`` sets the answer to every following request (one token per content
+    frame, the last token being the marker); ``timing()`` gives ``time.monotonic()`` (one clock for every
+    process) of the latest answer's first frame, its marker frame (``mark_out``), the frame after the marker
+    (``mark_next``: the marker's write has returned), and the end of the stream, with the request count.
+    Start it before any pty, so the child holds none of their descriptors.
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_replay_child, args=(child,), daemon=True, name="replay-server")
+        self.proc.start()
+        child.close()
+        self.url: str = self._conn.recv()
+
+    def serve(self, tokens: list[str], rate: float = 0.0, first_delay: float = 0.0) -> None:
+        self._conn.send(("serve", (tokens, rate, first_delay)))
+        self._conn.recv()
+
+    def timing(self) -> tuple[dict[str, float | None], int, int]:
+        """(times of the latest answer, requests so far, streams the client closed early)."""
+        self._conn.send(("timing", None))
+        return self._conn.recv()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(None)
+        self.proc.join(3)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(3)
