@@ -78,16 +78,23 @@ def read_bare(url: str, body: dict[str, Any], headers: dict[str, str], client: h
     return {"ttft": None if first is None else first - t0, "tokens": tokens, "first": first, "last": last}
 
 
-def read_jetconsole(req: ChatRequest, client: httpx.Client | None) -> dict[str, Any]:
-    stream = ChatStream(req, client=client)
+def read_jetconsole(req: ChatRequest, client: httpx.Client | None, fresh: bool = False) -> dict[str, Any]:
+    """``fresh``: a new client made inside the timed span; ``client`` None: as the app calls ChatStream."""
     t0 = time.monotonic()
+    if fresh:
+        client = httpx.Client(timeout=TIMEOUT)
+    stream = ChatStream(req, client=client)
     first = last = None
     tokens = 0
-    for event in stream:
-        if event.kind in ("content", "reasoning"):
-            last = event.at
-            first = first or last
-            tokens += 1
+    try:
+        for event in stream:
+            if event.kind in ("content", "reasoning"):
+                last = event.at
+                first = first or last
+                tokens += 1
+    finally:
+        if fresh and client is not None:
+            client.close()
     if stream.status != "done":
         raise RuntimeError(f"jetconsole's stream ended {stream.status}: {stream.clock.error}")
     own = stream.clock.stats().ttft
@@ -128,20 +135,20 @@ def ttft_runs(url: str, model: str, max_tokens: int, runs: int, warmup: int) -> 
     shared = {"bare": httpx.Client(timeout=TIMEOUT), "jetconsole": httpx.Client(timeout=TIMEOUT)}
     readers: dict[str, Callable[[], dict[str, Any]]] = {
         "bare/fresh": lambda: read_bare(url, body, headers, None),
-        "jetconsole/fresh": lambda: read_jetconsole(req, None),
+        "jetconsole/fresh": lambda: read_jetconsole(req, None, fresh=True),
         "bare/shared": lambda: read_bare(url, body, headers, shared["bare"]),
         "jetconsole/shared": lambda: read_jetconsole(req, shared["jetconsole"]),
+        "jetconsole/app": lambda: read_jetconsole(req, None),  # ChatStream(req), as the app makes it
     }
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in readers}
     try:
         for i in range(warmup + runs):
             for mode in ("fresh", "shared"):
                 pair = [f"bare/{mode}", f"jetconsole/{mode}"]
-                for name in pair if i % 2 == 0 else reversed(pair):
-                    sample = readers[name]()
-                    if sample["ttft"] is None:
-                        raise RuntimeError(f"{name}: no token in the answer")
-                    if i >= warmup:
+                for name in [*(pair if i % 2 == 0 else reversed(pair)), *(["jetconsole/app"] if mode == "shared"
+                                                                           else [])]:
+                    sample = readers[name]()  # ttft None: the answer had no token (a random-weight model can
+                    if i >= warmup:  # stop at once); that round's pair is left out of the differences
                         samples[name].append(sample)
             if i >= warmup and (i - warmup + 1) % 10 == 0:
                 print(f"  {i - warmup + 1}/{runs} rounds", flush=True)
@@ -150,13 +157,14 @@ def ttft_runs(url: str, model: str, max_tokens: int, runs: int, warmup: int) -> 
             client.close()
     out: dict[str, Any] = {"readers": {}, "difference_ms": {}, "samples": samples}
     for name, got in samples.items():
-        out["readers"][name] = summary([s["ttft"] * 1000 for s in got])
+        out["readers"][name] = summary([s["ttft"] * 1000 for s in got if s["ttft"] is not None])
+        out["readers"][name]["no_token"] = sum(s["ttft"] is None for s in got)
         own = [s["own_ttft"] * 1000 for s in got if s.get("own_ttft") is not None]
         if own:
             out["readers"][name]["stats_line_median"] = statistics.median(own)
     for mode in ("fresh", "shared"):
         pairs = zip(samples[f"jetconsole/{mode}"], samples[f"bare/{mode}"], strict=True)
-        diffs = [(j["ttft"] - b["ttft"]) * 1000 for j, b in pairs]
+        diffs = [(j["ttft"] - b["ttft"]) * 1000 for j, b in pairs if j["ttft"] is not None and b["ttft"] is not None]
         out["difference_ms"][mode] = {**summary(diffs), "of_medians": out["readers"][f"jetconsole/{mode}"]["median"]
                                       - out["readers"][f"bare/{mode}"]["median"],
                                       "ratio_of_medians": out["readers"][f"jetconsole/{mode}"]["median"]
@@ -203,13 +211,14 @@ def table(ttft: dict[str, Any], decode: dict[str, Any], where: str, tokens: int)
     lines = [f"TTFT from just before the request, ms ({where})",
              f"{'reader':24}{'min':>8}{'median':>9}{'p90':>9}{'max':>9}"]
     for name, s in ttft["readers"].items():
-        lines.append(f"{name:24}{s['min']:8.2f}{s['median']:9.2f}{s['p90']:9.2f}{s['max']:9.2f}")
+        lines.append(f"{name:24}{s['min']:8.2f}{s['median']:9.2f}{s['p90']:9.2f}{s['max']:9.2f}"
+                     + (f"   ({s['no_token']} answers without a token left out)" if s["no_token"] else ""))
     for mode, d in ttft["difference_ms"].items():
         lines.append(f"jetconsole - bare, {mode:6}: median of paired differences {d['median']:+.2f} ms "
                      f"(p90 {d['p90']:+.2f}), of medians {d['of_medians']:+.2f} ms, ratio {d['ratio_of_medians']:.3f}x")
-    own = ttft["readers"]["jetconsole/fresh"].get("stats_line_median")
+    own = ttft["readers"]["jetconsole/app"].get("stats_line_median")
     if own is not None:
-        lines.append(f"jetconsole's own TTFT figure (the stats line), fresh client, median: {own:.2f} ms")
+        lines.append(f"jetconsole's own TTFT figure (its stats line) for jetconsole/app, median: {own:.2f} ms")
     lines.append("")
     lines.append(f"decode: {tokens:,} tokens at full speed, read by each (median of runs)")
     for name, d in decode.items():
