@@ -134,7 +134,8 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
         # ignore_eos (a vLLM extra): greedy decoding of random weights may otherwise stop at once
         app.chat.settings = type(app.chat.settings)(max_tokens=900, extra_body={"ignore_eos": True})
         await pilot.press(*"story", "enter")
-        await wait_for(pilot, lambda: bool(app.chat.answer_content), timeout=30)
+        await wait_for(pilot, lambda: bool(app.chat.answer_content) or len(app.chat.messages) >= 4, timeout=60)
+        assert app.chat.answering is not None, f"the long answer ended before Esc: {app.chat.messages[-1]}"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.chat.answering is None, timeout=15)
         stopped = app.chat.messages[-1]
