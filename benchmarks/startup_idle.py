@@ -34,7 +34,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptyrun import COLS, ROOT, ROWS, PtyProcess, TreeMeter, report_header, shielded, status_kib
+from ptyrun import (
+    ACTIVE,
+    COLS,
+    ROOT,
+    ROWS,
+    PtyProcess,
+    TreeMeter,
+    interrupt_on_signals,
+    report_header,
+    shielded,
+    status_kib,
+    stop_leftovers,
+)
 
 sys.path.insert(0, str(ROOT))  # the emulator lives in tests/realparts
 RESULTS = ROOT / "benchmarks" / "results"
@@ -94,7 +106,6 @@ class RunResult:
     error: str = ""
 
 
-ACTIVE: list[PtyProcess] = []  # programs in a pty now, for stop_leftovers
 
 
 def run_once(program: Program, idle: float = 0.0, settle: float = 0.0, vary: bool = False) -> RunResult:
@@ -325,23 +336,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _on_sigterm(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
-
-
-@contextlib.contextmanager
-def stop_leftovers() -> Iterator[None]:
-    """Stop any program still in a pty when the block ends (normally none: ``run_once`` stops its own)."""
-    try:
-        yield
-    finally:
-        with shielded():
-            for leftover in list(ACTIVE):
-                leftover.stop()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
@@ -355,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
               "emulated service and will not measure against another. Stop it first "
               "(sudo systemctl stop jtop.service, or end the emulator that holds the socket).", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupt_on_signals()
     started, load_start = time.time(), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jetconsole-bench-") as tmp:
         config_path = Path(tmp) / "config.toml"
