@@ -39,6 +39,7 @@ class ChatControl:
         self._store_error: str | None = None
         self._store_lock = threading.Lock()
         self._streams: dict[int, ChatStream] = {}
+        self._panes: list = []  # ChatPane widgets now mounted, in mount order
         self._answers = 0
 
     # ---- the store, opened on first use in a worker thread -------------------------------
@@ -71,12 +72,16 @@ class ChatControl:
 
     # ---- panes ----------------------------------------------------------------------------
     def chat_panes(self) -> list:
-        from console.ui.widgets.chat_pane import ChatPane
+        """The mounted chat panes (they register themselves): no DOM walk per streamed batch."""
+        return list(self._panes)
 
-        panes = []
-        for screen in self.screen_stack:  # type: ignore[attr-defined]
-            panes.extend(screen.query(ChatPane))
-        return panes
+    def pane_mounted(self, pane: object) -> None:
+        self._panes.append(pane)
+        self.reload_pane(pane)
+
+    def pane_unmounted(self, pane: object) -> None:
+        if pane in self._panes:
+            self._panes.remove(pane)
 
     def _each_pane(self, method: str, *args: object) -> None:
         """Call ``method`` on every chat pane, in order, on the app's queue (one after another)."""

@@ -100,7 +100,11 @@ class ChatPane(Panel, can_focus=False):
     def on_mount(self) -> None:
         self.chat_log.anchor()
         if getattr(self.app, "chat", None) is not None:
-            self.app.reload_pane(self)  # type: ignore[attr-defined]
+            self.app.pane_mounted(self)  # type: ignore[attr-defined]
+
+    def on_unmount(self) -> None:
+        if getattr(self.app, "chat", None) is not None:
+            self.app.pane_unmounted(self)  # type: ignore[attr-defined]
 
     # ---- drawing the session ------------------------------------------------------
     def show_head(self, session: ChatSession, server_line: str) -> None:
