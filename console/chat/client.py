@@ -8,6 +8,7 @@ error frame mid-stream, connection refused, a stream cut halfway).
 
 from __future__ import annotations
 
+import codecs
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 
 from console.chat.endpoints import Endpoint
-from console.chat.stream import StreamEvent, error_text, parse_data, sse_data
+from console.chat.stream import SSEDecoder, StreamEvent, error_text, parse_data
 from console.chat.timing import AnswerClock
 
 CONNECT_TIMEOUT = 5.0
@@ -112,6 +113,12 @@ class ChatStream:
         return event
 
     def __iter__(self) -> Iterator[StreamEvent]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[StreamEvent]]:
+        """The events of each chunk of the body as it arrives, together (one chunk may hold several events,
+        or end halfway through one: the decoder keeps the rest for the next)."""
         url = f"{self.req.endpoint.url}/chat/completions"
         client = self._client or shared_client()
         saw_done = False
@@ -123,30 +130,43 @@ class ChatStream:
                     resp.close()
                 if resp.status_code >= 400:
                     self.status = "error"
-                    yield self._emit(StreamEvent("error", error_text(resp.read(), resp.status_code)))
+                    yield [self._emit(StreamEvent("error", error_text(resp.read(), resp.status_code)))]
                     return
                 self.status = "streaming"
-                for data in sse_data(resp.iter_lines()):
-                    for event in parse_data(data):
-                        if event.kind == "done":
-                            saw_done = True
-                            continue
-                        if event.kind == "error":
-                            self.status = "error"
-                        yield self._emit(event)
+                sse, text = SSEDecoder(), codecs.getincrementaldecoder("utf-8")(errors="replace")
+                for raw in resp.iter_bytes():
+                    batch = self._events(sse.feed(text.decode(raw)))
+                    if batch:
+                        saw_done = saw_done or any(e.kind == "done" for e in batch)
+                        yield [e for e in batch if e.kind != "done"]
                     if self.cancelled:
                         break
+                else:
+                    tail = self._events(sse.feed(text.decode(b"", final=True)) + sse.close())
+                    saw_done = saw_done or any(e.kind == "done" for e in tail)
+                    if any(e.kind != "done" for e in tail):
+                        yield [e for e in tail if e.kind != "done"]
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self.status = "error"
-            yield self._emit(StreamEvent("error", unreachable(url, exc)))
+            yield [self._emit(StreamEvent("error", unreachable(url, exc)))]
             return
         except (httpx.HTTPError, OSError, RuntimeError) as exc:
             if not self.cancelled:
                 self.status = "error"
-                yield self._emit(StreamEvent("error", self._cut(exc)))
+                yield [self._emit(StreamEvent("error", self._cut(exc)))]
         finally:
             self._response = None
             self._finish(saw_done)
+
+    def _events(self, datas: list[str]) -> list[StreamEvent]:
+        """Stream events of these SSE data, timed on arrival; ``done`` kept only as a marker."""
+        out: list[StreamEvent] = []
+        for data in datas:
+            for event in parse_data(data):
+                if event.kind == "error":
+                    self.status = "error"
+                out.append(event if event.kind == "done" else self._emit(event))
+        return out
 
     def _cut(self, exc: Exception) -> str:
         what = "the server stopped sending" if isinstance(exc, httpx.ReadTimeout) else "the stream was cut"

@@ -9,7 +9,6 @@ Error bodies come nested (``{"error": {...}}``, vLLM/OpenAI) or flat (SGLang).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,23 +24,50 @@ class StreamEvent:
     at: float = 0.0  # time.monotonic() of arrival, set by the client
 
 
-def sse_data(lines: Iterable[str]) -> Iterator[str]:
-    """The ``data`` of each event: ``data:`` lines joined, events split by blank lines."""
-    data: list[str] = []
-    for line in lines:
-        line = line.rstrip("\r\n")
+class SSEDecoder:
+    """Incremental server-sent-events decoder: feed text as it arrives, get the ``data`` of finished events.
+
+    Lets the client take everything one chunk of the body brought at once (one store write)
+    however the server frames its events across chunks.
+    """
+
+    def __init__(self) -> None:
+        self._partial = ""  # a line not ended yet
+        self._data: list[str] = []  # data lines of the event not ended yet
+
+    def feed(self, text: str) -> list[str]:
+        """The data of each event that ``text`` completes (``data:`` lines joined, events end at a blank line)."""
+        out: list[str] = []
+        text = self._partial + text
+        held = "\r" if text.endswith("\r") else ""  # maybe half of a CRLF: wait for the next read
+        lines = text[:len(text) - len(held)].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._partial = lines.pop() + held
+        for line in lines:
+            self._line(line, out)
+        return out
+
+    def close(self) -> list[str]:
+        """End of stream: an event left without its blank line still counts."""
+        out: list[str] = []
+        if self._partial:
+            self._line(self._partial.rstrip("\r"), out)
+            self._partial = ""
+        if self._data:
+            out.append("\n".join(self._data))
+            self._data = []
+        return out
+
+    def _line(self, line: str, out: list[str]) -> None:
         if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
+            if self._data:
+                out.append("\n".join(self._data))
+                self._data = []
+            return
         if line.startswith(":"):
-            continue  # comment / keep-alive
+            return  # comment / keep-alive
         field, _, value = line.partition(":")
         if field == "data":
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)
+            self._data.append(value[1:] if value.startswith(" ") else value)
 
 
 def error_text(body: Any, status: int | None = None) -> str:

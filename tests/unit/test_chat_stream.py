@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
 from console.chat.client import ChatRequest, request_body
 from console.chat.endpoints import Endpoint
-from console.chat.stream import StreamEvent, chunk_events, error_text, parse_data, sse_data
+from console.chat.stream import SSEDecoder, StreamEvent, chunk_events, error_text, parse_data
 from console.chat.timing import AnswerClock
 from tests.replay import TRANSCRIPTS, chunk, transcript
 
@@ -23,49 +24,73 @@ def text_of(events: list[StreamEvent], kind: str) -> str:
     return "".join(e.text for e in events if e.kind == kind)
 
 
-# ---- sse_data ------------------------------------------------------------------------------------------------
+# ---- SSEDecoder -----------------------------------------------------------------------------------------------
 
 
-def test_sse_data_one_event_per_blank_line() -> None:
-    lines = ["data: one", "", "data: two", "", "data: [DONE]", ""]
-    assert list(sse_data(lines)) == ["one", "two", "[DONE]"]
+def sse(text: str) -> list[str]:
+    decoder = SSEDecoder()
+    return decoder.feed(text) + decoder.close()
 
 
-def test_sse_data_joins_multi_line_data_with_newlines() -> None:
-    assert list(sse_data(["data: {\"a\":", "data:  1}", "", "data: x", ""])) == ['{"a":\n 1}', "x"]
+def test_sse_one_event_per_blank_line() -> None:
+    assert sse("data: one\n\ndata: two\n\ndata: [DONE]\n\n") == ["one", "two", "[DONE]"]
 
 
-def test_sse_data_skips_comments_and_other_fields() -> None:
-    lines = [": keep-alive", "", "event: message", "id: 7", "retry: 100", "data: real", ": mid-event comment",
-             "data: more", ""]
-    assert list(sse_data(lines)) == ["real\nmore"]
+def test_sse_joins_multi_line_data_with_newlines() -> None:
+    assert sse('data: {"a":\ndata:  1}\n\ndata: x\n\n') == ['{"a":\n 1}', "x"]
 
 
-def test_sse_data_crlf_and_lf_line_ends() -> None:
-    assert list(sse_data(["data: a\r\n", "\r\n", "data: b\n", "\n", "data: c\r", "\r"])) == ["a", "b", "c"]
+def test_sse_skips_comments_and_other_fields() -> None:
+    text = ": keep-alive\n\nevent: message\nid: 7\nretry: 100\ndata: real\n: mid-event comment\ndata: more\n\n"
+    assert sse(text) == ["real\nmore"]
 
 
-def test_sse_data_last_event_without_trailing_blank_line() -> None:
-    assert list(sse_data(["data: first", "", "data: last"])) == ["first", "last"]
-    assert list(sse_data(["data: only"])) == ["only"]
+def test_sse_crlf_lf_and_cr_line_ends() -> None:
+    assert sse("data: a\r\n\r\ndata: b\n\ndata: c\r\r") == ["a", "b", "c"]
 
 
-def test_sse_data_strips_one_space_only_and_takes_no_space() -> None:
-    assert list(sse_data(["data:tight", "", "data:  two spaces", ""])) == ["tight", " two spaces"]
+def test_sse_last_event_without_trailing_blank_line() -> None:
+    assert sse("data: first\n\ndata: last") == ["first", "last"]
+    assert sse("data: only") == ["only"]
 
 
-def test_sse_data_blank_lines_alone_give_nothing() -> None:
-    assert list(sse_data(["", "", ": ping", ""])) == []
+def test_sse_same_events_however_the_reads_split_the_bytes() -> None:
+    text = 'data: {"a":\r\ndata: 1}\r\n\r\n: ping\n\ndata: two\r\rdata: three\n\ndata: [DONE]\n\n'
+    whole = sse(text)
+    assert whole == ['{"a":\n1}', "two", "three", "[DONE]"]
+    rng = random.Random(7)
+    for _ in range(200):
+        cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, 12)))
+        decoder = SSEDecoder()
+        got: list[str] = []
+        for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True):
+            got += decoder.feed(text[a:b])
+        assert got + decoder.close() == whole, cuts
+
+
+def test_sse_an_event_is_given_only_once_it_is_complete() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed("data: hel") == []
+    assert decoder.feed("lo\n") == []
+    assert decoder.feed("\n") == ["hello"]
+
+
+def test_sse_strips_one_space_only_and_takes_no_space() -> None:
+    assert sse("data:tight\n\ndata:  two spaces\n\n") == ["tight", " two spaces"]
+
+
+def test_sse_blank_lines_alone_give_nothing() -> None:
+    assert sse("\n\n: ping\n\n") == []
 
 
 @pytest.mark.parametrize("name", SSE_FILES)
-def test_sse_data_of_each_transcript_file_is_its_payloads(name: str) -> None:
+def test_sse_of_each_transcript_file_is_its_payloads(name: str) -> None:
     """The files are real SSE bodies (label lines aside): framing them, LF or CRLF, gives the payloads."""
     body = [line for line in (TRANSCRIPTS / name).read_text().splitlines() if not line.startswith("#")]
     payloads = transcript(name)
     assert len(payloads) >= 6
-    assert list(sse_data(body)) == payloads
-    assert list(sse_data([line + "\r\n" for line in body])) == payloads
+    assert sse("\n".join(body)) == payloads
+    assert sse("".join(line + "\r\n" for line in body)) == payloads
 
 
 # ---- parse_data / chunk_events over every transcript ------------------------------------------------------
