@@ -1,14 +1,20 @@
 """One answer from request to end: stream, save every chunk, hand text over in batches.
 
-Blocking; the app runs it in a thread.  Each chunk is written to the store as it
-arrives (a crash or kill -9 loses at most the chunk in flight), while the UI gets the
-text at most ``batch_s`` apart: a pane redrawn per token could not keep up with a fast
-server, one redrawn 10 times a second can.
+Blocking; the app runs it in a thread.  A reader thread takes the stream one HTTP chunk at a
+time and commits what the chunk brought to the store at once (a crash or kill -9 loses at most
+the chunk in flight).  The text goes to the UI at most ``batch_s`` apart: a pane redrawn per token
+could not keep up with a fast server, one redrawn 10 times a second can.
+
+Past ``FAST_CHARS_PER_S`` the hand-overs slow to ``FAST_BATCH_S``: a frame costs the same
+whatever it shows, and the frames saved let the pane keep up with 5,000 tokens/s on a small CPU.
+
+The reader never wakes another thread per token: each wake-up is a hand-over of the GIL, and a
+busy UI thread makes each hand-over wait (up to the interpreter's 5 ms switch interval), which
+capped the reader at a few hundred tokens a second.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -16,62 +22,90 @@ from typing import Protocol
 
 from console.chat.client import ChatStream
 from console.chat.model import MessageStats
-from console.chat.stream import StreamEvent
 
 BATCH_S = 0.1  # 10 redraws a second: each costs a whole frame while the answer scrolls
+FAST_BATCH_S = 0.25  # 4 a second for a stream faster than anyone reads: frames cost more than they show
+FAST_CHARS_PER_S = 10_000  # about 2,000 tokens/s of English text
 
 OnText = Callable[[str, str], None]  # (content, reasoning) since the last call
 OnEnd = Callable[[str, MessageStats], None]  # (status, stats)
+TEXT_KINDS = ("content", "reasoning")
 
 
 class Sink(Protocol):
     """Where chunks are saved (ChatStore); ``None`` saves nothing."""
 
-    def append(self, message_id: int, kind: str, text: str) -> None: ...
+    def append_many(self, message_id: int, parts: list[tuple[str, str]]) -> None: ...
     def finish_message(self, message_id: int, status: str, stats: MessageStats | None) -> None: ...
+
+
+class _Pending:
+    """Text read but not handed to the UI yet, shared by the reader and the hand-over loop."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.ended = False
+        self.wake = threading.Event()
+
+    def take(self) -> tuple[str, str, bool]:
+        with self.lock:
+            content, reasoning, ended = "".join(self.content), "".join(self.reasoning), self.ended
+            self.content, self.reasoning = [], []
+        return content, reasoning, ended
+
+
+def hand_over_interval(chars: int, elapsed: float, batch_s: float = BATCH_S) -> float:
+    """Seconds until the next hand-over, after one of ``chars`` that took ``elapsed`` to arrive."""
+    fast = elapsed > 0 and chars / elapsed > FAST_CHARS_PER_S
+    return max(batch_s, FAST_BATCH_S) if fast else batch_s
 
 
 def run_answer(stream: ChatStream, on_text: OnText, on_end: OnEnd, store: Sink | None = None,
                message_id: int | None = None, batch_s: float = BATCH_S) -> None:
     """Read ``stream`` to its end; never raises (a store failure ends the answer with an error)."""
-    events: queue.Queue[StreamEvent | None] = queue.Queue()
+    pending = _Pending()
     store_error: list[str] = []
+    last_handed = [time.monotonic()]
+    interval = [batch_s]
 
     def read() -> None:
         try:
-            for event in stream:
-                if store is not None and message_id is not None and event.kind in ("content", "reasoning"):
+            for batch in stream.batches():
+                parts = [(e.kind, e.text) for e in batch if e.kind in TEXT_KINDS and e.text]
+                if not parts:
+                    continue
+                if store is not None and message_id is not None:
                     try:
-                        store.append(message_id, event.kind, event.text)
+                        store.append_many(message_id, parts)
                     except Exception as exc:  # noqa: BLE001 - disk full, DB locked: stop, say so
                         store_error.append(f"saving failed, answer stopped: {exc}")
                         stream.cancel()
-                events.put(event)
+                with pending.lock:
+                    for kind, text in parts:
+                        (pending.content if kind == "content" else pending.reasoning).append(text)
+                if time.monotonic() - last_handed[0] >= interval[0]:
+                    pending.wake.set()  # a slow stream: show this now, not at the next tick
         finally:
-            events.put(None)
+            with pending.lock:
+                pending.ended = True
+            pending.wake.set()
 
     reader = threading.Thread(target=read, name="jetconsole-chat-read", daemon=True)
     reader.start()
-    content: list[str] = []
-    reasoning: list[str] = []
-    last = time.monotonic()
     while True:
-        try:
-            event = events.get(timeout=batch_s)
-        except queue.Empty:
-            event = StreamEvent("tick")
-        if event is None:
+        pending.wake.wait(interval[0])
+        pending.wake.clear()
+        content, reasoning, ended = pending.take()
+        if content or reasoning:
+            on_text(content, reasoning)
+            now = time.monotonic()
+            interval[0] = hand_over_interval(len(content) + len(reasoning), now - last_handed[0], batch_s)
+            last_handed[0] = now
+        if ended:
             break
-        if event.kind == "content":
-            content.append(event.text)
-        elif event.kind == "reasoning":
-            reasoning.append(event.text)
-        now = time.monotonic()
-        if (content or reasoning) and (event.kind == "tick" or now - last >= batch_s):
-            on_text("".join(content), "".join(reasoning))
-            content, reasoning, last = [], [], now
-    if content or reasoning:
-        on_text("".join(content), "".join(reasoning))
+    reader.join()
     stats = stream.clock.stats()
     status = stream.status
     if store_error:

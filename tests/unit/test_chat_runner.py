@@ -12,7 +12,7 @@ import pytest
 from console.chat.client import ChatRequest, ChatStream
 from console.chat.endpoints import Endpoint
 from console.chat.model import MessageStats
-from console.chat.runner import run_answer
+from console.chat.runner import BATCH_S, FAST_BATCH_S, FAST_CHARS_PER_S, hand_over_interval, run_answer
 from console.chat.store import ChatStore
 from tests.replay import MODEL, ReplayServer, Script, token_frames, transcript
 
@@ -125,12 +125,14 @@ class FailingStore(ChatStore):
     """A real store whose chunk writes fail after ``ok`` of them (the disk filled up)."""
 
     ok = 2
+    written = ""
 
-    def append(self, message_id: int, kind: str, text: str) -> None:
+    def append_many(self, message_id: int, parts: list[tuple[str, str]]) -> None:
         if self.ok <= 0:
             raise OSError(28, "No space left on device")
         self.ok -= 1
-        super().append(message_id, kind, text)
+        super().append_many(message_id, parts)
+        self.written += "".join(text for _, text in parts)
 
 
 def test_store_failure_ends_the_answer_with_the_saving_error(srv: ReplayServer, tmp_path: Path) -> None:
@@ -147,7 +149,8 @@ def test_store_failure_ends_the_answer_with_the_saving_error(srv: ReplayServer, 
         assert stats.error == "saving failed, answer stopped: [Errno 28] No space left on device"
         assert rec.content.startswith(" w0 w1 w2") and len(rec.content) < len("".join(f" w{i}" for i in range(200)))
         saved = store.load(conv).messages[-1]
-        assert (saved.status, saved.content, saved.stats) == ("error", " w0 w1", stats)  # what was saved
+        assert store.written.startswith(" w0") and rec.content.startswith(store.written)
+        assert (saved.status, saved.content, saved.stats) == ("error", store.written, stats)  # what was saved
     finally:
         store.close()
 
@@ -203,3 +206,12 @@ def test_cancel_from_another_thread_stops_and_the_server_sees_it(srv: ReplayServ
     saved = store.load(conv).messages[-1]
     assert (saved.status, saved.stats.finish_reason) == ("stopped", "abort")
     assert saved.content == rec.content  # every chunk shown was saved first
+
+
+def test_hand_overs_slow_down_only_for_a_stream_faster_than_reading() -> None:
+    assert hand_over_interval(300, 0.1) == BATCH_S  # 3,000 chars/s: 10 frames a second
+    assert hand_over_interval(0, 0.0) == BATCH_S
+    assert hand_over_interval(int(FAST_CHARS_PER_S * 0.1) + 1, 0.1) == FAST_BATCH_S
+    assert hand_over_interval(5000, 0.25) == FAST_BATCH_S  # stays slow while the stream stays fast
+    assert hand_over_interval(100, 0.25) == BATCH_S  # and comes back when it calms down
+    assert hand_over_interval(5000, 0.1, batch_s=0.5) == 0.5  # never faster than asked

@@ -192,6 +192,23 @@ def test_streaming_folds_chunks_in_order(store: ChatStore) -> None:
         store.add_message(cid, "user", "x", status="bogus")
 
 
+def test_append_many_is_one_commit_with_runs_of_a_kind_joined(store: ChatStore) -> None:
+    cid = store.new_conversation("s")
+    mid = store.start_message(cid)
+    store.append_many(mid, [("reasoning", "a"), ("reasoning", "b"), ("content", "c"), ("content", ""),
+                            ("content", "d"), ("reasoning", "e")])
+    store.append_many(mid, [])
+    store.append_many(mid, [("content", "")])
+    with sqlite3.connect(store.path) as conn:
+        rows = conn.execute("SELECT kind, text FROM chunks WHERE message_id = ? ORDER BY id", (mid,)).fetchall()
+    assert rows == [("reasoning", "ab"), ("content", "cd"), ("reasoning", "e")]
+    with pytest.raises(ValueError):
+        store.append_many(mid, [("content", "x"), ("tool", "y")])  # refused whole: nothing of it is written
+    store.finish_message(mid, "done")
+    done = store.load(cid).messages[0]
+    assert (done.reasoning, done.content) == ("abe", "cd")
+
+
 def test_other_process_leftover_is_interrupted_and_can_be_closed(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite3"
     first = ChatStore(path)
