@@ -40,6 +40,7 @@ class ChatControl:
         self._store_lock = threading.Lock()
         self._streams: dict[int, ChatStream] = {}
         self._panes: list = []  # ChatPane widgets now mounted, in mount order
+        self._stale: list = []  # panes that missed updates while their screen was hidden
         self._answers = 0
 
     # ---- the store, opened on first use in a worker thread -------------------------------
@@ -80,18 +81,51 @@ class ChatControl:
         self.reload_pane(pane)
 
     def pane_unmounted(self, pane: object) -> None:
-        if pane in self._panes:
-            self._panes.remove(pane)
+        for panes in (self._panes, self._stale):
+            if pane in panes:
+                panes.remove(pane)
+
+    def _shown(self, pane: object) -> bool:
+        """The pane is on the screen in front, or on the one under modal dialogs in front."""
+        from textual.screen import ModalScreen
+
+        for screen in reversed(self.screen_stack):  # type: ignore[attr-defined]
+            if getattr(pane, "parent", None) is not None and screen in pane.ancestors:  # type: ignore[attr-defined]
+                return True
+            if not isinstance(screen, ModalScreen):
+                return False
+        return False
+
+    def _hide(self, pane: object) -> None:
+        if pane not in self._stale:
+            self._stale.append(pane)
 
     def _each_pane(self, method: str, *args: object) -> None:
-        """Call ``method`` on every chat pane, in order, on the app's queue (one after another)."""
+        """Call ``method`` on every shown chat pane, in order, on the app's queue (one after another).
+
+        A pane on a hidden screen (the dashboard under the Chat screen) is not drawn batch by batch:
+        it is redrawn once from the session when its screen comes back (:meth:`panes_shown`).
+        """
         for pane in self.chat_panes():
-            self.call_later(self._pane_call, pane, method, *args)  # type: ignore[attr-defined]
+            if self._shown(pane):
+                self.call_later(self._pane_call, pane, method, *args)  # type: ignore[attr-defined]
+            else:
+                self._hide(pane)
 
     def reload_pane(self, pane: object) -> None:
         """Redraw one pane from the session as it is now; later batches follow in order."""
+        if not self._shown(pane):
+            self._hide(pane)
+            return
+        if pane in self._stale:
+            self._stale.remove(pane)
         snapshot = ("".join(self.chat.answer_content), "".join(self.chat.answer_reasoning))
         self.call_later(self._pane_call, pane, "reload", self.chat, snapshot)  # type: ignore[attr-defined]
+
+    def panes_shown(self) -> None:
+        """A screen came to the front: redraw its panes that missed updates while hidden."""
+        for pane in [p for p in self._stale if self._shown(p)]:
+            self.reload_pane(pane)
 
     @staticmethod
     async def _pane_call(pane: object, method: str, *args: object) -> None:

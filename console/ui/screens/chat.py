@@ -26,6 +26,7 @@ class ChatScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.app.panes_shown()  # type: ignore[attr-defined]
 
     def show_state(self, _state: object) -> None:
         app = self.app

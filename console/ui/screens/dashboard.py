@@ -54,6 +54,7 @@ class DashboardScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.app.panes_shown()  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
         compact = self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
