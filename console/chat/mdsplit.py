@@ -3,10 +3,13 @@
 A chat answer can be 20,000+ tokens.  Re-rendering (or re-laying-out) the whole answer
 for every batch makes the cost of each batch grow with the answer, and the pane falls
 behind.  This splitter hands out finished pieces of about ``target`` characters, cut
-at blank lines outside code fences, so the UI renders each piece once and re-renders
-only the short tail.  Output without blank lines is still cut: at a line end past
-``hard`` characters (a code fence is closed there and reopened in the next piece), and
-at a space when a single line grows past ``hard``.
+at blank lines outside code fences (before a line that starts a new block, so an
+indented continuation stays with its list item), so the UI renders each piece once and
+re-renders only the short tail.  Pieces cut at a blank line, drawn one under the other
+with a blank line between (``console.chat.mdrender``), look exactly like the whole text.
+Output without blank lines is still cut: at a line end past ``hard`` characters (a code
+fence is closed there and reopened in the next piece), and at a space when a single line
+grows past ``hard``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from __future__ import annotations
 import re
 
 FENCE = re.compile(r"^ {0,3}(```+|~~~+)")
+LIST_ITEM = re.compile(r"^([-*+]|\d{1,9}[.)])(\s|$)")  # a list goes on: keep its items in one piece
 
 
 class MarkdownSplitter:
-    def __init__(self, target: int = 2000, hard: int = 6000) -> None:
+    def __init__(self, target: int = 400, hard: int = 6000) -> None:
         self.target, self.hard = target, hard
         self._lines: list[str] = []  # complete lines (with their \n) of the current piece
         self._size = 0
@@ -51,6 +55,9 @@ class MarkdownSplitter:
         return [rest] if rest else []
 
     def _add_line(self, line: str, done: list[str]) -> None:
+        if (self._fence is None and self._size >= self.target and self._lines and not self._lines[-1].strip()
+                and line[:1] not in (" ", "\t") and line.strip() and not LIST_ITEM.match(line)):
+            done.append(self._take())  # the blank line before ended a block, and this line starts one
         m = FENCE.match(line)
         if m:
             if self._fence is None:
@@ -59,9 +66,7 @@ class MarkdownSplitter:
                 self._fence = None
         self._lines.append(line)
         self._size += len(line)
-        if self._fence is None and not line.strip() and self._size >= self.target:
-            done.append(self._take())
-        elif self._size >= self.hard and not (self._fence is None and not line.strip()):
+        if self._size >= self.hard and not (self._fence is None and not line.strip()):
             if self._fence is not None:
                 opener = self._fence
                 self._lines.append(opener[: len(FENCE.match(opener).group(0))].strip() + "\n")  # type: ignore[union-attr]
@@ -74,3 +79,8 @@ class MarkdownSplitter:
         piece = "".join(self._lines)
         self._lines, self._size = [], 0
         return piece
+
+
+def ends_block(piece: str) -> bool:
+    """The piece was cut at a blank line: draw a blank line between it and the next."""
+    return piece.endswith("\n") and not piece[:-1].rpartition("\n")[2].strip()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import io
 
-from console.chat.mdsplit import MarkdownSplitter
+import pytest
+from rich.console import Console
+
+from console.chat.mdrender import gap_after, piece_lines
+from console.chat.mdsplit import MarkdownSplitter, ends_block
 
 
 def run(text: str, step: int, **kw: int) -> list[str]:
@@ -68,3 +72,69 @@ def test_tail_stays_bounded_whatever_the_line_lengths() -> None:
         s.feed(f"w{i} " + ("\n" if i % 500 == 499 else ""))
         longest = max(longest, len(s.tail))
     assert longest <= 2 * 6000 + 10
+
+
+def rendered(pieces: list[str], width: int = 80) -> list[str]:
+    """The lines the chat view draws for the pieces one under the other (console.chat.mdrender)."""
+    console = Console(width=width, color_system=None, file=io.StringIO())
+    out: list[str] = []
+    for i, piece in enumerate(pieces):
+        lines = ["".join(seg.text for seg in line).rstrip()
+                 for line in piece_lines(console, console.options, piece)]
+        if i and lines and gap_after(pieces[i - 1]):
+            out.append("")
+        out += lines
+    return out
+
+
+MIXED = """# Title
+
+First paragraph with **bold** and `code`, long enough to pass the target on its own line here.
+
+- item one
+- item two
+
+- a loose item after a blank line
+  with a lazy continuation
+
+  and a second paragraph of the same item
+
+1. first
+2. second
+
+```python
+x = 1
+
+y = 2
+```
+
+> quoted text
+> more of it
+
+---
+
+Setext heading
+---
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+Last paragraph.
+"""
+
+
+@pytest.mark.parametrize("target", [0, 30, 120, 400])
+@pytest.mark.parametrize("step", [1, 13, 10_000])
+def test_pieces_drawn_apart_look_like_the_whole(target: int, step: int) -> None:
+    text = "\n".join([MIXED] * 3)
+    pieces = run(text, step, target=target)
+    assert "".join(pieces) == text
+    assert len(pieces) >= 3
+    assert rendered(pieces) == rendered([text])
+
+
+def test_an_indented_continuation_or_list_item_stays_with_its_block() -> None:
+    pieces = run("- a\n\n  more of a\n\n- b\n\nafter\n", 1, target=0)
+    assert pieces == ["- a\n\n  more of a\n\n- b\n\n", "after\n"]
+    assert ends_block(pieces[0]) and not ends_block("x\n") and not ends_block("```\n")

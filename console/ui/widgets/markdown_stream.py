@@ -9,18 +9,12 @@ the short tail is rendered again per batch, and drawing touches only the visible
 
 from __future__ import annotations
 
-from rich.markdown import Markdown as RichMarkdown
-from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from console.chat.mdrender import gap_after, piece_lines
 from console.chat.mdsplit import MarkdownSplitter
-
-
-def render(text: str, dark: bool = True) -> RichMarkdown:
-    # hyperlinks off: a link's URL is model output and must not become a terminal escape
-    return RichMarkdown(text, code_theme="monokai" if dark else "default", hyperlinks=False)
 
 
 class MarkdownStreamView(Widget):
@@ -51,21 +45,27 @@ class MarkdownStreamView(Widget):
     def line_count(self) -> int:
         return len(self._done_lines) + len(self._tail_lines)
 
-    def _render(self, text: str, width: int) -> list[Strip]:
+    def _render(self, text: str, width: int, after: int) -> list[Strip]:
+        """The strips of the piece ``text`` drawn after the first ``after`` finished pieces."""
         if not text or width <= 0:
             return []
         console = self.app.console
         dark = bool(getattr(self.app.current_theme, "dark", True))
-        segments = console.render(render(text, dark), console.options.update_width(width))
-        return Strip.from_lines(list(Segment.split_lines(segments)))
+        lines = Strip.from_lines(piece_lines(console, console.options.update_width(width), text, dark))
+        if lines and after and gap_after(self._pieces[after - 1]):
+            lines.insert(0, Strip.blank(width))
+        return lines
+
+    def _render_tail(self) -> None:
+        self._tail_lines = self._render(self._tail, self._width, len(self._pieces))
 
     def _ensure(self, width: int) -> None:
         """Render what is not rendered yet at ``width`` (everything again only when it changed)."""
         if width != self._width:
             self._width, self._done_lines, self._rendered, self._shown = width, [], 0, {}
-            self._tail_lines = self._render(self._tail, width)
+            self._render_tail()
         while self._rendered < len(self._pieces):
-            self._done_lines.extend(self._render(self._pieces[self._rendered], width))
+            self._done_lines.extend(self._render(self._pieces[self._rendered], width, self._rendered))
             self._rendered += 1
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -96,7 +96,7 @@ class MarkdownStreamView(Widget):
         self._pieces.extend(self._splitter.feed(text))
         self._tail = self._splitter.tail
         if self._width > 0:
-            self._tail_lines = self._render(self._tail, self._width)
+            self._render_tail()
         self.refresh(layout=True)
 
     async def finish(self) -> None:
