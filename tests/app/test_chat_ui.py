@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from textual.widget import Widget
-from textual.widgets import Collapsible, DataTable, Input, OptionList
+from textual.widgets import Collapsible, DataTable, Input, OptionList, Static
 
 from console.chat.store import ChatStore
 from console.config import Config
@@ -287,6 +287,9 @@ async def test_f6_while_an_answer_streams_shows_it_once(srv: ReplayServer, tmp_p
         await pilot.press("f6")
         await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
         assert app.chat.answering is not None  # zoomed mid-answer
+        dash_pane = app.screen_stack[-2].query_one(ChatPane)
+        [hidden] = dash_pane.query(AnswerView)
+        seen_at_zoom = hidden.source
         await wait_for(pilot, lambda: app.chat.answering is None, 10.0)
         await pilot.pause(0.3)
         full = app.screen.query_one(ChatPane)
@@ -294,6 +297,14 @@ async def test_f6_while_an_answer_streams_shows_it_once(srv: ReplayServer, tmp_p
         assert answer.source == "".join(tokens)  # every batch once, in order
         shown = words(full)
         assert shown.count("w0 w1 w2") == 1 and "".join(tokens).strip() in shown
+        # the dashboard's pane, hidden under the Chat screen, drew nothing meanwhile ...
+        assert hidden.source == seen_at_zoom and len(seen_at_zoom) < len("".join(tokens))
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.pause(0.3)
+        # ... and shows the whole answer, once, when it is back in front
+        [back] = pane(app).query(AnswerView)
+        assert back.source == "".join(tokens) and "10+30 tokens" in screen_text(pane(app))
 
 
 async def test_escape_with_nothing_streaming_leaves_the_chat(srv: ReplayServer, tmp_path: Path,
@@ -460,3 +471,42 @@ async def test_f2_lists_the_servers_models(srv: ReplayServer, tmp_path: Path,
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         assert app.chat.model == MODEL
+
+
+def test_shown_count_keeps_the_last_turns_within_both_budgets(monkeypatch) -> None:
+    from console.ui.widgets import chat_pane
+
+    monkeypatch.setattr(chat_pane, "SHOWN_CHARS", 100)
+    monkeypatch.setattr(chat_pane, "SHOWN_MESSAGES", 3)
+    assert chat_pane.shown_count(["a" * 10] * 5) == 3  # message budget
+    assert chat_pane.shown_count(["a" * 40] * 5) == 2  # character budget
+    assert chat_pane.shown_count(["q", "a" * 500]) == 1 and chat_pane.shown_count(["q", "a" * 500], at_least=2) == 2
+    assert chat_pane.shown_count([]) == 0
+
+
+async def test_old_turns_leave_the_pane_past_the_budget_and_stay_in_the_conversation(
+        srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot, monkeypatch) -> None:
+    from console.ui.widgets import chat_pane
+
+    monkeypatch.setattr(chat_pane, "SHOWN_CHARS", 300)
+    answer = [f" word{i}" for i in range(30)]  # ~210 characters: one turn fits, two do not
+    app = make_app(srv, tmp_path, orin_snapshot, start_screen="chat")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        for n in range(3):
+            srv.script = Script(frames=token_frames([f" turn{n}", *answer]))
+            await ask(pilot, f"Question {n}")
+        await pilot.pause(0.3)
+        chat = pane(app)
+        assert [v.source for v in chat.query(chat_pane.UserView)] == ["Question 2"]
+        assert [v.source.split()[0] for v in chat.query(AnswerView)] == ["turn2"]
+        assert "… 4 earlier messages (Ctrl+O lists them; export shows all)" in screen_text(chat)
+        assert len(app.chat.messages) == 6  # all kept; the next question sends them all
+        srv.script = Script(frames=token_frames(["ok"]))
+        await ask(pilot, "Question 3")
+        assert [m["content"] for m in srv.requests[-1]["messages"]][:1] == ["Question 0"]
+        await pilot.press("f6")  # back to the dashboard: its pane is drawn from the session, same budget
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.pause(0.3)
+        assert [v.source for v in pane(app).query(chat_pane.UserView)] == ["Question 2", "Question 3"]  # 239 chars
+        assert "… 4 earlier messages" in str(pane(app).query_one(".chat-note", Static).render())

@@ -22,13 +22,26 @@ from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
 
 SHOWN_MESSAGES = 40  # older turns stay in the store; the pane draws the last ones
+SHOWN_CHARS = 200_000  # and no more text than this (~40k tokens): drawn lines cost memory
+
+
+def shown_count(texts: list[str], at_least: int = 1) -> int:
+    """How many of the last messages to draw (their texts oldest first): ``at_least``, then back while
+    both budgets (SHOWN_MESSAGES, SHOWN_CHARS) hold."""
+    count, chars = 0, 0
+    for text in reversed(texts):
+        if count >= at_least and (count >= SHOWN_MESSAGES or chars + len(text) > SHOWN_CHARS):
+            break
+        count, chars = count + 1, chars + len(text)
+    return count
 
 
 class UserView(Static):
     DEFAULT_CLASSES = "chat-user"
 
     def __init__(self, text: str) -> None:
-        super().__init__(visible_controls(text), markup=False)
+        self.source = visible_controls(text)
+        super().__init__(self.source, markup=False)
 
 
 class AnswerView(Vertical):
@@ -90,6 +103,7 @@ class ChatPane(Panel, can_focus=False):
         self.input = Input(placeholder="Ask… Enter sends · Esc stops · F2 model · F3 settings · ^O conversations",
                            classes="chat-input")
         self._answer: AnswerView | None = None
+        self._earlier = 0  # messages of the conversation not drawn (older than the budgets)
 
     def compose(self) -> ComposeResult:
         yield self.summary
@@ -130,11 +144,13 @@ class ChatPane(Panel, can_focus=False):
         """
         await self.chat_log.remove_children()
         self._answer = None
-        shown = session.messages[-SHOWN_MESSAGES:]
-        views: list[Static | AnswerView] = []
-        if len(session.messages) > len(shown):
-            views.append(Static(f"… {len(session.messages) - len(shown)} earlier messages (export shows all)",
-                                classes="chat-note", markup=False))
+        texts = [m.content + m.reasoning for m in session.messages] + [partial[0] + partial[1]] * (
+            session.answering is not None)
+        keep = shown_count(texts, at_least=2) - (session.answering is not None)
+        shown = session.messages[len(session.messages) - keep:] if keep > 0 else []
+        self._earlier = len(session.messages) - len(shown)
+        views: list[Static | AnswerView] = [Static(self._earlier_note(), classes="chat-note", markup=False)]
+        views[0].display = self._earlier > 0
         reasoning = getattr(self.app, "show_reasoning", False)
         for m in shown:
             views.append(UserView(m.content) if m.role == "user" else AnswerView(m, reasoning))
@@ -163,6 +179,25 @@ class ChatPane(Panel, can_focus=False):
                 await self.chat_log.mount(Static(f"⚠ {visible_controls(message.stats.error)}", classes="chat-error",
                                             markup=False))
             self._answer = None
+            await self._trim()
+
+    def _earlier_note(self) -> str:
+        return f"… {self._earlier} earlier messages (Ctrl+O lists them; export shows all)"
+
+    async def _trim(self) -> None:
+        """Drop the oldest drawn turns past the budgets (they stay in the store); the note counts them."""
+        turns = [v for v in self.chat_log.children if isinstance(v, UserView | AnswerView)]
+        keep = shown_count([v.source for v in turns], at_least=2)  # the last question and its answer
+        if keep >= len(turns):
+            return
+        gone = turns[:len(turns) - keep]
+        last = self.chat_log.children.index(gone[-1])
+        drop = [v for v in self.chat_log.children[:last + 1] if not v.has_class("chat-note")]
+        self._earlier += len(gone)
+        await self.chat_log.remove_children(drop)
+        note = self.chat_log.query_one(".chat-note", Static)
+        note.update(self._earlier_note())
+        note.display = True
 
     def set_reasoning_shown(self, shown: bool) -> None:
         for view in self.chat_log.query(AnswerView):
