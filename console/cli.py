@@ -46,11 +46,32 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--system", help="system prompt")
     ask.add_argument("--max-tokens", type=int, help="max_tokens (default: [chat] max_tokens)")
     ask.add_argument("--json", action="store_true", help="end with one JSON object: answer, ttft, tok/s, tokens")
+    from console.doctor.command import add_arguments as doctor_arguments
+
+    doctor_arguments(sub.add_parser("doctor", help="check Docker, daemon.json, disk, tiktoken, the stack; "
+                                    "exit 0 good, 1 warnings, 2 failures"))
+    size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
+    size.add_argument("--config", dest="model_config", metavar="CONFIG_JSON",
+                      help="the model's config.json, or the directory holding it")
+    size.add_argument("--params", metavar="N", help="parameters: 8B, 70b, 1.5B, 500M or 8e9 (default: estimated "
+                      "from a dense model's config.json)")
+    size.add_argument("--quant", metavar="Q", help="weight format: bf16, fp16, fp8, int8, awq, gptq, int4, nvfp4, "
+                      "mxfp4, fp32 (default: the config's quantization_config, else its dtype)")
+    size.add_argument("--context", metavar="N", help="tokens per sequence (default: the config's "
+                      "max_position_embeddings, at most 32768)")
+    size.add_argument("--concurrency", metavar="N", default="1", help="sequences at full context (default 1)")
+    size.add_argument("--kv-dtype", choices=("auto", "fp8"), default="auto", help="the server's --kv-cache-dtype")
+    size.add_argument("--util", metavar="U", default="0.9", help="gpu-memory-utilization to check (default 0.9)")
+    size.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "fit":  # reads no jetconsole config
+        from console import fit_command
+
+        return fit_command.run(args)
     from console.themes import load_themes
 
     themes = load_themes()
@@ -65,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from console.chat.command import chat
 
         return chat(config, args.prompt, args.endpoint, args.model, args.system, args.json, args.max_tokens)
+    if args.command == "doctor":
+        from console.doctor.command import run as doctor
+
+        return doctor(args, config.docker_host)
     if args.command in ("containers", "launch"):
         from console import commands
 

@@ -166,3 +166,30 @@ def test_unwritable_directory_is_refused_before_anything_changes(tmp_path: Path)
         assert sorted(p.name for p in etc.iterdir()) == ["daemon.json"]  # no backup, no temp file
     finally:
         subprocess.run(["umount", "-l", str(etc)], check=False)
+
+
+def test_doctor_command_reads_the_real_daemon(daemon: PrivateDockerd) -> None:
+    """``jetconsole doctor --json`` against the private daemon: Docker's own version and runtimes as evidence,
+    and the daemon.json check failing on its file until the fix."""
+    import sys
+
+    reset(daemon, '{"log-level": "info"}\n')
+    gpu = daemon.dir / "nvidia0"
+    gpu.touch()
+    code = ("import sys, json; from pathlib import Path; from console.doctor.checks import Probe, run_all, exit_code;"
+            f"p = Probe(docker_host={daemon.url!r}, daemon_json=Path({str(daemon.config)!r}), "
+            f"gpu_markers=(Path({str(gpu)!r}),));"
+            "cs = run_all(p); print(json.dumps([c.to_dict() for c in cs])); sys.exit(exit_code(cs))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    checks = {c["id"]: c for c in json.loads(done.stdout)}
+    assert done.returncode == 2
+    version = docker.DockerClient(base_url=daemon.url).version()["Version"]
+    assert checks["docker"]["status"] == "ok" and checks["docker"]["evidence"][0].startswith(f"Docker {version} ")
+    assert "default runtime runc" in checks["docker"]["evidence"][1]
+    assert checks["daemon-json"]["status"] == "fail" and "docker info: default runtime runc" in \
+        checks["daemon-json"]["evidence"]
+    fix(daemon, Restarts(daemon), [])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert {c["id"]: c["status"] for c in json.loads(done.stdout)}["daemon-json"] == "ok"

@@ -1,0 +1,89 @@
+"""``jetconsole doctor [--json] [--fix daemon-json [--yes] [--dry-run]]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from console.doctor.checks import FAIL, Probe, exit_code, run_all
+from console.doctor.daemon_fix import apply_fix, docker_verifier, plan_fix, restart_command, run_command
+from console.doctor.daemon_json import DaemonJsonError
+
+MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "·"}
+
+
+def audit_path() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("jetconsole")) / "doctor-audit.log"
+
+
+def audit(event: str, data: dict[str, Any]) -> None:
+    """Append one JSON line per action to the audit log (the user state dir)."""
+    path = audit_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": event, **data}) + "\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.add_argument("--fix", choices=["daemon-json"], help="apply a fix (asks first)")
+    parser.add_argument("--yes", action="store_true", help="do not ask before the fix")
+    parser.add_argument("--dry-run", action="store_true", help="show the fix's diff and plan; change nothing")
+    parser.add_argument("--daemon-json", type=Path, default=None, help="default /etc/docker/daemon.json")
+    parser.add_argument("--restart-cmd", default="", help="how to restart Docker (default: systemctl restart docker)")
+    parser.add_argument("--verify-image", default=None, help="image to start after the fix (default: smallest local)")
+
+
+def run(args: argparse.Namespace, docker_host: str = "") -> int:
+    probe = Probe(docker_host=docker_host)
+    if args.daemon_json is not None:
+        probe.daemon_json = args.daemon_json
+    if args.fix == "daemon-json":
+        return fix_daemon_json(args, probe)
+    checks = run_all(probe)
+    if args.json:
+        print(json.dumps({"checks": [c.to_dict() for c in checks], "exit_code": exit_code(checks)}, indent=2))
+    else:
+        for c in checks:
+            print(f"{MARK[c.status]} {c.status.upper():4s}  {c.title}")
+            for line in c.evidence:
+                print(f"          {line}")
+            if c.fix and c.status != "ok":
+                print(f"          fix: {c.fix}")
+    return exit_code(checks)
+
+
+def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
+    try:
+        plan = plan_fix(probe.daemon_json)
+    except DaemonJsonError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    if not plan.needed:
+        print(f"{plan.path}: the nvidia runtime is already the default; nothing to do")
+        return 0
+    restart = restart_command(args.restart_cmd)
+    print(plan.diff, end="")
+    print(f"plan: back up {plan.path}, write it, restart Docker "
+          f"({' '.join(restart) if restart else 'no way known: pass --restart-cmd'}), verify, roll back on failure")
+    if args.dry_run:
+        return 1
+    if restart is None:
+        print("no restart command: this machine has no systemd; pass --restart-cmd", file=sys.stderr)
+        return 2
+    if not args.yes and input("apply? [y/N] ").strip().lower() not in ("y", "yes"):
+        print("nothing changed")
+        return 1
+    result = apply_fix(plan, run_command(restart), docker_verifier(probe.docker_host or None, args.verify_image),
+                       audit)
+    for step in result.steps:
+        print(f"  {step}")
+    if not result.ok:
+        print(f"{FAIL}: {result.error}", file=sys.stderr)
+    return 0 if result.ok else 2
