@@ -1,0 +1,330 @@
+"""``jetconsole fit``: will a model fit this device's memory, and with which vLLM flags?
+
+The arithmetic is ``console.servers.memory_fit`` (domain.md §6); this module reads the inputs
+(flags, the model's config.json, the device's memory) and prints a table or one JSON object.
+Exit status: 0 fits, 1 does not fit, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from console.formatting import size
+from console.servers.memory_fit import (
+    BYTES_PER_PARAM,
+    DEFAULT_ACTIVATIONS,
+    DEFAULT_CUDA_GRAPHS,
+    GIB,
+    KvLayout,
+    fit,
+    kv_layout_from_config,
+    normalize_quant,
+    util_for_free,
+)
+from console.telemetry.procfs import parse_meminfo
+
+MEMINFO_ENV = "JETCONSOLE_MEMINFO"  # a meminfo file to read instead of the device (tests, what-ifs)
+CONTEXT_CAP = 32768  # default context: max_position_embeddings, at most this
+UMA_CEILING = 0.85  # domain.md §6: keep headroom for the OS where the GPU shares system RAM
+_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+_MOE_OR_UNUSUAL = ("num_local_experts", "n_routed_experts", "num_experts", "kv_lora_rank", "text_config",
+                   "vision_config")
+
+
+class FitError(ValueError):
+    """Bad input; the message names the flag or the config key."""
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    total: int
+    available: int
+    source: str  # in words, for the output
+    unified: bool  # system RAM shared with the GPU (or no GPU at all)
+
+
+def parse_params(text: str) -> int:
+    """``8e9``, ``8B``, ``70b``, ``1.5B``, ``500M`` -> a parameter count."""
+    s = text.strip().lower().replace("_", "").replace(",", "")
+    scale = _SUFFIXES.get(s[-1:], 1.0)
+    try:
+        value = float(s[:-1] if s[-1:] in _SUFFIXES else s) * scale
+    except ValueError:
+        raise FitError(f"--params: cannot read {text!r}; write e.g. 8B, 70b, 1.5B, 500M or 8e9") from None
+    if not math.isfinite(value) or value < 1e6:
+        raise FitError(f"--params: {text!r} is {value:g} parameters; write 8B for 8 billion (suffixes K, M, B, T)")
+    return int(value)
+
+
+def _number(flag: str, text: str, kind: type[int] | type[float]) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise FitError(f"{flag}: {text!r} is not a{'n integer' if kind is int else ' number'}") from None
+    if value <= 0:
+        raise FitError(f"{flag}: must be positive, got {text}")
+    return value
+
+
+def load_config(path_text: str) -> tuple[Path, dict[str, Any]]:
+    """A config.json file, or a directory holding one."""
+    path = Path(path_text).expanduser()
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FitError(f"--config: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise FitError(f"--config: {path} is not valid JSON: {where}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise FitError(f"--config: {path} holds a JSON {type(data).__name__}, not an object")
+    return path, data
+
+
+def estimate_params(config: Mapping[str, Any]) -> int:
+    """Parameters of a dense decoder from its dimensions: embeddings, attention, gated MLP (norms left out)."""
+    for key in _MOE_OR_UNUSUAL:
+        if config.get(key):
+            raise FitError(f"--params is needed: config.json has {key!r}, whose parameter count is not estimated here")
+
+    def need(key: str) -> int:
+        value = config.get(key)
+        if not isinstance(value, int) or value <= 0:
+            raise FitError(f"--params is needed: config.json has no {key!r} to estimate the parameter count from")
+        return value
+
+    hidden, layers, heads = need("hidden_size"), need("num_hidden_layers"), need("num_attention_heads")
+    vocab, inter = need("vocab_size"), need("intermediate_size")
+    kv_heads = int(config.get("num_key_value_heads") or heads)
+    head_dim = int(config.get("head_dim") or hidden // heads)
+    attention = 2 * hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim  # q, o; k, v
+    embeddings = vocab * hidden * (1 if config.get("tie_word_embeddings", True) else 2)
+    return layers * (attention + 3 * hidden * inter) + embeddings
+
+
+def _nvml_memory() -> DeviceMemory | None:
+    """GPU 0 of a discrete NVIDIA GPU; None without NVML or where memory is unified (NOT_SUPPORTED)."""
+    try:
+        import pynvml as nv  # deferred: nothing to load on boxes without a GPU
+    except ImportError:
+        return None
+    try:
+        nv.nvmlInit()
+    except nv.NVMLError:
+        return None
+    try:
+        count = nv.nvmlDeviceGetCount()
+        handle = nv.nvmlDeviceGetHandleByIndex(0)
+        mem = nv.nvmlDeviceGetMemoryInfo(handle)
+        name = nv.nvmlDeviceGetName(handle)
+    except nv.NVMLError:
+        return None
+    finally:
+        try:
+            nv.nvmlShutdown()
+        except nv.NVMLError:
+            pass
+    name = name.decode() if isinstance(name, bytes) else name
+    of = f" of {count}" if count > 1 else ""
+    return DeviceMemory(int(mem.total), int(mem.free), f"GPU 0{of} ({name}), from NVML", unified=False)
+
+
+def device_memory(meminfo: str | Path | None = None) -> DeviceMemory:
+    """The memory vLLM will budget: a discrete GPU's through NVML, else system RAM (unified on Jetson/Spark).
+
+    ``meminfo`` (or ``$JETCONSOLE_MEMINFO``) names a meminfo file to read instead, and skips NVML.
+    """
+    path = meminfo or os.environ.get(MEMINFO_ENV)
+    if not path:
+        gpu = _nvml_memory()
+        if gpu is not None:
+            return gpu
+        path = "/proc/meminfo"
+    try:
+        info = parse_meminfo(Path(path).read_text())
+    except OSError as exc:
+        raise FitError(f"cannot read {path}: {exc.strerror or exc}") from None
+    total = info.get("MemTotal")
+    if not total:
+        raise FitError(f"{path} has no MemTotal")
+    available = info.get("MemAvailable", info.get("MemFree", 0))
+    return DeviceMemory(total, available, f"{path}: system RAM, which the GPU shares on Jetson and DGX Spark",
+                        unified=True)
+
+
+def _round_len(tokens: int) -> int:
+    return tokens - tokens % 1024 if tokens >= 1024 else tokens - tokens % 16
+
+
+def report(args: argparse.Namespace, meminfo: str | Path | None = None) -> dict[str, Any]:
+    """Everything ``fit`` prints, as the JSON object.  Raises FitError on bad input."""
+    notes: list[str] = []
+    config_path, config = load_config(args.model_config) if args.model_config else (None, None)
+    if args.params:
+        params, params_source = parse_params(args.params), "--params"
+    elif config is not None:
+        params, params_source = estimate_params(config), "estimated from config.json"
+    else:
+        raise FitError("--params is needed (e.g. --params 8B), or --config with the model's config.json")
+    layout: KvLayout | None = None
+    if config is not None:
+        try:
+            layout = kv_layout_from_config(config, args.kv_dtype)
+        except (ValueError, TypeError) as exc:
+            raise FitError(f"--config: {config_path}: {exc}") from None
+    if args.quant:
+        try:
+            quant = normalize_quant(args.quant)
+        except ValueError:
+            accepted = ", ".join(BYTES_PER_PARAM)
+            raise FitError(f"--quant: unknown weight format {args.quant!r}; accepted are {accepted} "
+                           "(and spellings such as bfloat16, awq_marlin, modelopt_fp4)") from None
+    elif layout is not None:
+        quant = layout.quant or ("bf16" if layout.dtype == "fp32" else layout.dtype)
+        if layout.quant is None and isinstance((config or {}).get("quantization_config"), Mapping):
+            notes.append(f"quantization_config of {config_path} not understood: weights sized as {quant}; "
+                         "give --quant")
+    else:
+        quant = "bf16"
+    max_pos = layout.max_position_embeddings if layout else None
+    context = (_number("--context", args.context, int) if args.context
+               else min(max_pos or CONTEXT_CAP, CONTEXT_CAP))
+    if max_pos and context > max_pos:
+        notes.append(f"--context {context} is beyond max_position_embeddings {max_pos}: vLLM refuses a longer "
+                     "--max-model-len unless rope scaling extends it")
+    concurrency = _number("--concurrency", args.concurrency, int)
+    util = _number("--util", args.util, float)
+    if util > 1:
+        raise FitError(f"--util: gpu-memory-utilization is a fraction of total memory in (0, 1], got {args.util}")
+    if layout is None:
+        notes.append("no --config: the KV cache is not counted (it needs num_hidden_layers, "
+                     "num_key_value_heads and head_dim from the model's config.json)")
+
+    mem = device_memory(meminfo)
+
+    def check(u: float) -> Any:
+        return fit(kv=layout if layout is not None else 0, max_model_len=context, util=u, mem_total=mem.total,
+                   mem_available=mem.available, params_b=params / 1e9, quant=quant, concurrency=concurrency)
+
+    result = check(util)
+    ceiling = util_for_free(mem.available, mem.total)
+    if mem.unified:
+        ceiling = min(ceiling, UMA_CEILING)
+    if result.fits and util <= ceiling:
+        rec_util, rec_len = util, context
+    else:  # the most that passes vLLM's free-memory check (and leaves unified memory some headroom)
+        at = check(ceiling)
+        rec_len = context if at.fits else _round_len(min(at.max_len_at_concurrency, max_pos or context))
+        rec_util = ceiling if rec_len >= 16 else None
+        rec_len = rec_len if rec_len >= 16 else 0
+    if result.fits:
+        reason = (f"needs {size(result.need)} of the {size(result.budget)} budget (gpu-memory-utilization "
+                  f"{util:g} × {size(mem.total)}), and {size(mem.available)} is available")
+    else:
+        reason = "; ".join(result.reasons)
+    if result.fits and util > UMA_CEILING and mem.unified:
+        notes.append(f"gpu-memory-utilization above {UMA_CEILING} leaves unified memory little room for the OS")
+    kv_known = layout is not None
+    longest = min(result.max_len_at_concurrency, max_pos or result.max_len_at_concurrency)  # vLLM's own limit
+    return {
+        "config": str(config_path) if config_path else None,
+        "params": params,
+        "params_source": params_source,
+        "quant": quant,
+        "bytes_per_param": BYTES_PER_PARAM[quant],
+        "weights_bytes": result.weights,
+        "kv_dtype": args.kv_dtype,
+        "kv_layout": None if layout is None else {
+            "layers": layout.num_layers, "kv_heads": layout.num_kv_heads, "head_dim": layout.head_dim,
+            "mla_dim": layout.mla_dim, "dtype_bytes": layout.dtype_bytes, "sliding_window": layout.sliding_window,
+            "sliding_layers": layout.sliding_layers, "max_position_embeddings": max_pos},
+        "kv_bytes_per_token": layout.bytes_per_token if kv_known else None,
+        "context": context,
+        "concurrency": concurrency,
+        "kv_cache_bytes": result.kv if kv_known else None,
+        "overhead_bytes": result.overhead,
+        "need_bytes": result.need,
+        "util": util,
+        "budget_bytes": result.budget,
+        "mem_total_bytes": mem.total,
+        "mem_available_bytes": mem.available,
+        "memory_source": mem.source,
+        "fits": result.fits,
+        "reason": reason,
+        "min_gpu_memory_utilization": result.suggested_util,
+        "longest_context": longest if kv_known else None,
+        "max_concurrency_at_context": result.max_concurrency_at_len if kv_known else None,
+        "gpu_memory_utilization": rec_util,
+        "max_model_len": rec_len if kv_known and rec_util is not None else None,
+        "notes": notes,
+    }
+
+
+def _kv_detail(r: dict[str, Any]) -> str:
+    k = r["kv_layout"]
+    dtype = f"{k['dtype_bytes']} B (kv-dtype {r['kv_dtype']})"
+    if k["mla_dim"] is not None:
+        return f"{k['layers']} layers × latent {k['mla_dim']} × {dtype}"
+    text = f"2 × {k['layers']} layers × {k['kv_heads']} KV heads × head_dim {k['head_dim']} × {dtype}"
+    if k["sliding_layers"]:
+        text += f"; {k['sliding_layers']} layers keep {k['sliding_window']} tokens"
+    return text
+
+
+def as_text(r: dict[str, Any]) -> str:
+    """The human table."""
+    seqs = "1 sequence" if r["concurrency"] == 1 else f"{r['concurrency']} sequences"
+    rows = [("weights", size(r["weights_bytes"]),
+             f"{r['params'] / 1e9:.2f}B params ({r['params_source']}) × {r['bytes_per_param']:g} B ({r['quant']})")]
+    if r["kv_layout"] is not None:
+        rows += [("KV cache per token", size(r["kv_bytes_per_token"]), _kv_detail(r)),
+                 ("KV cache", size(r["kv_cache_bytes"]), f"{r['context']} tokens × {seqs}")]
+    else:
+        rows.append(("KV cache", "?", "not counted: no --config"))
+    rows += [
+        ("overhead", size(r["overhead_bytes"]),
+         f"activations {DEFAULT_ACTIVATIONS / GIB:g} GiB + CUDA graphs {DEFAULT_CUDA_GRAPHS / GIB:g} GiB"),
+        ("total need", size(r["need_bytes"]), ""),
+        ("budget", size(r["budget_bytes"]), f"gpu-memory-utilization {r['util']:g} × {size(r['mem_total_bytes'])}"),
+        ("device memory", size(r["mem_total_bytes"]),
+         f"total, {size(r['mem_available_bytes'])} available: {r['memory_source']}"),
+        ("fits", "yes" if r["fits"] else "NO", r["reason"]),
+    ]
+    lines = [f"model config: {r['config']}"] if r["config"] else []
+    lines += [f"{label:<20}{value:>11}  {detail}".rstrip() for label, value, detail in rows]
+    if r["gpu_memory_utilization"] is None:
+        lines.append("recommended: nothing fits; quantize (--quant), use a smaller model or another machine")
+    else:
+        flags = f"--gpu-memory-utilization {r['gpu_memory_utilization']:g}"
+        if r["max_model_len"] is not None:
+            flags += f" --max-model-len {r['max_model_len']}"
+        lines.append(f"recommended: {flags}")
+    if r["longest_context"] is not None and r["fits"]:
+        lines.append(f"  (this budget holds {r['max_concurrency_at_context']} sequences of {r['context']} tokens, "
+                     f"or {r['concurrency']} of up to {r['longest_context']})")
+    lines += [f"note: {n}" for n in r["notes"]]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None,
+        meminfo: str | Path | None = None) -> int:
+    """``jetconsole fit``: 0 fits, 1 does not fit, 2 bad input (one line on stderr)."""
+    try:
+        r = report(args, meminfo)
+    except FitError as exc:
+        print(f"jetconsole fit: {exc}", file=err or sys.stderr)
+        return 2
+    print(json.dumps(r) if args.json else as_text(r), file=out or sys.stdout)
+    return 0 if r["fits"] else 1
