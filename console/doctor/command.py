@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from console.doctor.checks import FAIL, Probe, exit_code, run_all
 from console.doctor.daemon_fix import apply_fix, docker_verifier, plan_fix, restart_command, run_command
 from console.doctor.daemon_json import DaemonJsonError
+from console.doctor.recovery import DEFAULT_BASELINE_GIB, STEPS
 
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "·"}
 
@@ -38,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--daemon-json", type=Path, default=None, help="default /etc/docker/daemon.json")
     parser.add_argument("--restart-cmd", default="", help="how to restart Docker (default: systemctl restart docker)")
     parser.add_argument("--verify-image", default=None, help="image to start after the fix (default: smallest local)")
+    parser.add_argument("--recover-memory", action="store_true",
+                        help="stuck-memory wizard: stop/remove inference containers, end orphaned vLLM holders, "
+                        "drop caches, restart Docker, one confirmed step at a time")
+    parser.add_argument("--steps", default=",".join(STEPS), help=f"wizard steps to offer (default {','.join(STEPS)})")
+    parser.add_argument("--baseline-gib", type=float, default=DEFAULT_BASELINE_GIB,
+                        help="memory in use expected with nothing served (default 6)")
 
 
 def run(args: argparse.Namespace, docker_host: str = "") -> int:
@@ -46,6 +54,8 @@ def run(args: argparse.Namespace, docker_host: str = "") -> int:
         probe.daemon_json = args.daemon_json
     if args.fix == "daemon-json":
         return fix_daemon_json(args, probe)
+    if args.recover_memory:
+        return recover_memory(args, docker_host)
     checks = run_all(probe)
     if args.json:
         print(json.dumps({"checks": [c.to_dict() for c in checks], "exit_code": exit_code(checks)}, indent=2))
@@ -87,3 +97,69 @@ def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
     if not result.ok:
         print(f"{FAIL}: {result.error}", file=sys.stderr)
     return 0 if result.ok else 2
+
+
+def recover_memory(args: argparse.Namespace, docker_host: str) -> int:
+    """The wizard on the terminal: 0 memory back to the baseline, 1 still held (or a dry run), 2 bad steps."""
+    from console.containers.docker_source import DockerSource, DockerUnavailable
+    from console.containers.model import ContainerInfo
+    from console.doctor import recovery
+    from console.servers.registry import container_url
+
+    steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
+    if bad := [s for s in steps if s not in STEPS]:
+        print(f"--steps: unknown {', '.join(bad)}; choose from {', '.join(STEPS)}", file=sys.stderr)
+        return 2
+    src = DockerSource(docker_host, timeout=10)
+    try:
+        src.open()
+    except DockerUnavailable as exc:
+        print(f"Docker: {exc} (container steps skipped)")
+        src = None  # type: ignore[assignment]
+
+    def inference() -> list[recovery.Container]:
+        listed: tuple[ContainerInfo, ...] = src.containers()  # type: ignore[union-attr]
+        return [recovery.Container(c.id, c.name, c.image) for c in listed if c.running and container_url(c)]
+
+    rec = recovery.survey(inference if src is not None else None)
+    print(f"memory: {rec.before.line()}")
+    for h in rec.holders:
+        print(f"  holder: {h.line()}")
+    for c in rec.containers:
+        print(f"  inference container: {c.name} ({c.image})")
+    restart = restart_command(args.restart_cmd)
+    plan = rec.plan(steps, " ".join(restart) if restart else None)
+    if args.dry_run:
+        print("plan (dry run, nothing done):")
+        for _step, what in plan:
+            print(f"  - {what}")
+        return 1
+
+    def act_on(action: str) -> str:
+        said = []
+        for c in rec.containers:
+            result = src.act(action, c.id, c.name)  # type: ignore[union-attr]
+            audit(f"memory.{action}", {"container": c.name, "id": c.id, "ok": result.ok, "message": result.message})
+            said.append(result.message)
+        return "; ".join(said)
+
+    def restart_docker() -> str:
+        run_command(restart)()  # type: ignore[arg-type]
+        return "Docker restarted"
+
+    def ask(step: str, what: str) -> bool:
+        yes = args.yes or input(f"{what}\n  do it? [y/N] ").strip().lower() in ("y", "yes")
+        audit("memory.step", {"step": step, "what": what, "confirmed": yes})
+        return yes
+
+    ok = recovery.run(rec, steps, ask, {"stop": lambda: act_on("stop"), "remove": lambda: act_on("remove"),
+                                        "docker": restart_docker}, print, " ".join(restart) if restart else None,
+                      baseline_gib=args.baseline_gib)
+    for line in rec.log:
+        audit("memory.action", {"line": line})
+    if ok:
+        return 0
+    if not args.yes and input("type 'reboot' to reboot now, anything else to leave it: ").strip() == "reboot":
+        audit("memory.reboot", {})
+        run_command(["systemctl", "reboot"] if shutil.which("systemctl") else ["reboot"])()
+    return 1

@@ -1,0 +1,91 @@
+"""The stuck-memory recovery wizard: one confirmed step at a time, figures before and after each.
+
+Steps, in order (``STEPS``): stop the inference containers, remove them, end the orphaned vLLM
+holders listed at the start, drop the page cache, restart Docker; then measure against the
+baseline and, if memory is still held, say that a reboot is needed (the caller reboots only on
+a typed confirmation).  It never touches a process or container it did not list.  ``ask``
+decides each step (the CLI asks y/N; ``--dry-run`` says no to all and prints the plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from console.doctor.memory import GIB, Holder, MemoryFigures, drop_caches, end_holder, figures, find_holders
+
+STEPS = ("containers", "holders", "caches", "docker")
+DEFAULT_BASELINE_GIB = 6.0  # Thor/Orin with nothing served: 3-6 GB used (workshop notes, domain.md §5.5)
+
+
+@dataclass(frozen=True)
+class Container:
+    id: str
+    name: str
+    image: str
+
+
+@dataclass
+class Recovery:
+    """What was found at the start, and the record of what was done."""
+
+    before: MemoryFigures
+    holders: list[Holder]
+    containers: list[Container]
+    log: list[str] = field(default_factory=list)
+
+    def plan(self, steps: tuple[str, ...], restart: str | None) -> list[tuple[str, str]]:
+        """(step, what it would do) for the steps that have something to do."""
+        out = []
+        names = ", ".join(c.name for c in self.containers)
+        if "containers" in steps and self.containers:
+            out.append(("stop", f"stop the inference containers: {names}"))
+            out.append(("remove", f"remove them: {names}"))
+        if "holders" in steps and self.holders:
+            out.append(("holders", "end the orphaned holders (SIGTERM, SIGKILL after 10 s): " +
+                        "; ".join(h.line() for h in self.holders)))
+        if "caches" in steps:
+            out.append(("caches", "drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches)"))
+        if "docker" in steps:
+            out.append(("docker", f"restart Docker ({restart})" if restart else
+                        "restart Docker: no way known here (no systemd; pass --restart-cmd): skipped"))
+        return out
+
+
+def survey(docker_containers: Callable[[], list[Container]] | None, proc: Path = Path("/proc")) -> Recovery:
+    """Measure and list the holders and inference containers (``docker_containers`` None: Docker unreachable)."""
+    return Recovery(figures(proc), find_holders(proc), docker_containers() if docker_containers else [])
+
+
+def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
+        act: dict[str, Callable[[], str]], say: Callable[[str], None], restart: str | None = None,
+        proc: Path = Path("/proc"), baseline_gib: float = DEFAULT_BASELINE_GIB) -> bool:
+    """Run the planned steps that ``ask`` confirms; returns True when memory is back under the baseline.
+
+    ``act``: "stop", "remove", "docker" -> a callable doing it and saying what it did.
+    """
+    for step, what in rec.plan(steps, restart):
+        if step == "docker" and not restart:
+            say(f"· {what}")
+            continue
+        if not ask(step, what):
+            say(f"· skipped: {what}")
+            continue
+        before = figures(proc)
+        if step == "holders":
+            results = [end_holder(h, proc=proc, log=rec.log.append) for h in rec.holders]
+            done = "; ".join(results)
+        elif step == "caches":
+            done = drop_caches(proc)
+        else:
+            done = act[step]()
+        after = figures(proc)
+        rec.log.append(f"{step}: {done}")
+        say(f"✓ {done}\n    before: {before.line()}\n    after:  {after.line()} "
+            f"({(before.used - after.used) / GIB:+.2f} GiB freed)")
+    final = figures(proc)
+    ok = final.used <= baseline_gib * GIB
+    say(f"now {final.line()}; baseline {baseline_gib:g} GiB: " +
+        ("memory is back to the baseline" if ok else "memory is still held: a reboot is needed to free it"))
+    return ok
