@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stuck-memory wizard: stop/remove inference containers, end orphaned vLLM holders, "
                         "drop caches, restart Docker, one confirmed step at a time")
     parser.add_argument("--steps", default=",".join(STEPS), help=f"wizard steps to offer (default {','.join(STEPS)})")
+    parser.add_argument("--holders", default="", metavar="PID,...",
+                        help="wizard: of the holders found, end only these pids (default: every one listed)")
     parser.add_argument("--baseline-gib", type=float, default=DEFAULT_BASELINE_GIB,
                         help="memory in use expected with nothing served (default 6)")
 
@@ -122,6 +124,9 @@ def recover_memory(args: argparse.Namespace, docker_host: str) -> int:
         return [recovery.Container(c.id, c.name, c.image) for c in listed if c.running and container_url(c)]
 
     rec = recovery.survey(inference if src is not None else None)
+    if args.holders:
+        wanted = {int(p) for p in args.holders.split(",") if p.strip().isdigit()}
+        rec.holders = [h for h in rec.holders if h.pid in wanted]
     print(f"memory: {rec.before.line()}")
     for h in rec.holders:
         print(f"  holder: {h.line()}")

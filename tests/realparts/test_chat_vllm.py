@@ -20,6 +20,7 @@ from console.chat.endpoints import Endpoint
 from console.config import Config
 from console.servers.metrics import parse
 from console.servers.probe import ServerProbe
+from console.ui.widgets.chat_pane import ChatPane
 from tests.app.test_dashboard import wait_for
 from tests.realparts.vllm_server import MAX_MODEL_LEN, SERVED_NAME
 
@@ -133,13 +134,18 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
         # a long answer, stopped after it began
         # ignore_eos (a vLLM extra): greedy decoding of random weights may otherwise stop at once
         app.chat.settings = type(app.chat.settings)(max_tokens=900, extra_body={"ignore_eos": True})
-        await pilot.press(*"story", "enter")
+        # Pilot's key presses wait until the process is idle (up to 2 s a key), and the tiny model writes the
+        # 900 tokens in ~3 s; so the question is submitted, and Esc's action run, without those waits.
+        pane = app.screen.query_one(ChatPane)
+        await pilot.press(*"story")
+        await pane.input.action_submit()
         await wait_for(pilot, lambda: bool(app.chat.answer_content) or len(app.chat.messages) >= 4, timeout=60)
         assert app.chat.answering is not None, f"the long answer ended before Esc: {app.chat.messages[-1]}"
-        await pilot.press("escape")
+        await pane.run_action("stop")  # what Esc is bound to (tests/app: the key itself, on the replay server)
         await wait_for(pilot, lambda: app.chat.answering is None, timeout=15)
         stopped = app.chat.messages[-1]
-        assert stopped.status == "stopped" and stopped.stats.finish_reason == "abort"
+        ended = (stopped.status, stopped.stats.completion_tokens)
+        assert stopped.status == "stopped" and stopped.stats.finish_reason == "abort", ended
         assert stopped.content  # the partial answer is kept
     base = vllm_endpoint.url
     deadline = time.monotonic() + 10
