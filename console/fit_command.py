@@ -11,9 +11,11 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -168,10 +170,45 @@ def _round_len(tokens: int) -> int:
     return tokens - tokens % 1024 if tokens >= 1024 else tokens - tokens % 16
 
 
+def fit_args(*, config: str | None = None, params: str | None = None, quant: str | None = None,
+             context: str | None = None, concurrency: str | None = None, kv_dtype: str = "auto",
+             util: str | None = None) -> argparse.Namespace:
+    """The arguments ``jetconsole fit`` parses, from text fields (the fit screen's form); blank means default."""
+
+    def given(text: str | None) -> str | None:
+        return text.strip() if text and text.strip() else None
+
+    return argparse.Namespace(command="fit", model_config=given(config), params=given(params), quant=given(quant),
+                              context=given(context), concurrency=given(concurrency) or "1", kv_dtype=kv_dtype,
+                              util=given(util) or "0.9", json=False)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The ``jetconsole fit ...`` line that checks the same thing (defaults left out), quoted for a shell."""
+    argv = ["jetconsole", "fit"]
+    for flag, value, default in (("--config", args.model_config, None), ("--params", args.params, None),
+                                 ("--quant", args.quant, None), ("--context", args.context, None),
+                                 ("--concurrency", args.concurrency, "1"), ("--kv-dtype", args.kv_dtype, "auto"),
+                                 ("--util", args.util, "0.9")):
+        text = str(value).strip() if value is not None else ""
+        if text and text != default:
+            argv += [flag, text]
+    return shlex.join(argv)
+
+
 def report(args: argparse.Namespace, meminfo: str | Path | None = None) -> dict[str, Any]:
     """Everything ``fit`` prints, as the JSON object.  Raises FitError on bad input."""
-    notes: list[str] = []
     config_path, config = load_config(args.model_config) if args.model_config else (None, None)
+    return evaluate(args, config_path, config, partial(device_memory, meminfo))
+
+
+def evaluate(args: argparse.Namespace, config_path: Path | None, config: dict[str, Any] | None,
+             memory: Callable[[], DeviceMemory]) -> dict[str, Any]:
+    """``report`` once the config.json is read: pure but for ``memory()``, called after the flags are checked.
+
+    The fit screen reads the config and the memory in a worker and calls this with what it read.
+    """
+    notes: list[str] = []
     if args.params:
         params, params_source = parse_params(args.params), "--params"
     elif config is not None:
@@ -212,7 +249,7 @@ def report(args: argparse.Namespace, meminfo: str | Path | None = None) -> dict[
         notes.append("no --config: the KV cache is not counted (it needs num_hidden_layers, "
                      "num_key_value_heads and head_dim from the model's config.json)")
 
-    mem = device_memory(meminfo)
+    mem = memory()
 
     def check(u: float) -> Any:
         return fit(kv=layout if layout is not None else 0, max_model_len=context, util=u, mem_total=mem.total,
@@ -276,15 +313,16 @@ def _kv_detail(r: dict[str, Any]) -> str:
     k = r["kv_layout"]
     dtype = f"{k['dtype_bytes']} B (kv-dtype {r['kv_dtype']})"
     if k["mla_dim"] is not None:
-        return f"{k['layers']} layers × latent {k['mla_dim']} × {dtype}"
-    text = f"2 × {k['layers']} layers × {k['kv_heads']} KV heads × head_dim {k['head_dim']} × {dtype}"
+        return f"{k['layers']} layers × latent {k['mla_dim']} × {dtype} = {r['kv_bytes_per_token']:,} B"
+    text = (f"2 × {k['layers']} layers × {k['kv_heads']} KV heads × head_dim {k['head_dim']} × {dtype}"
+            f" = {r['kv_bytes_per_token']:,} B")
     if k["sliding_layers"]:
         text += f"; {k['sliding_layers']} layers keep {k['sliding_window']} tokens"
     return text
 
 
-def as_text(r: dict[str, Any]) -> str:
-    """The human table."""
+def table_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, size, how it was reached) for each figure: the table ``fit`` prints and the fit screen shows."""
     seqs = "1 sequence" if r["concurrency"] == 1 else f"{r['concurrency']} sequences"
     rows = [("weights", size(r["weights_bytes"]),
              f"{r['params'] / 1e9:.2f}B params ({r['params_source']}) × {r['bytes_per_param']:g} B ({r['quant']})")]
@@ -302,18 +340,40 @@ def as_text(r: dict[str, Any]) -> str:
          f"total, {size(r['mem_available_bytes'])} available: {r['memory_source']}"),
         ("fits", "yes" if r["fits"] else "NO", r["reason"]),
     ]
-    lines = [f"model config: {r['config']}"] if r["config"] else []
-    lines += [f"{label:<20}{value:>11}  {detail}".rstrip() for label, value, detail in rows]
+    return rows
+
+
+def vllm_flags(r: dict[str, Any]) -> str | None:
+    """The recommended vLLM flags, or None where nothing fits."""
     if r["gpu_memory_utilization"] is None:
-        lines.append("recommended: nothing fits; quantize (--quant), use a smaller model or another machine")
-    else:
-        flags = f"--gpu-memory-utilization {r['gpu_memory_utilization']:g}"
-        if r["max_model_len"] is not None:
-            flags += f" --max-model-len {r['max_model_len']}"
-        lines.append(f"recommended: {flags}")
-    if r["longest_context"] is not None and r["fits"]:
-        lines.append(f"  (this budget holds {r['max_concurrency_at_context']} sequences of {r['context']} tokens, "
-                     f"or {r['concurrency']} of up to {r['longest_context']})")
+        return None
+    flags = f"--gpu-memory-utilization {r['gpu_memory_utilization']:g}"
+    if r["max_model_len"] is not None:
+        flags += f" --max-model-len {r['max_model_len']}"
+    if r["kv_dtype"] != "auto":
+        flags += f" --kv-cache-dtype {r['kv_dtype']}"
+    return flags
+
+
+NOTHING_FITS = "nothing fits; quantize (--quant), use a smaller model or another machine"
+
+
+def capacity(r: dict[str, Any]) -> str | None:
+    """What else the budget holds, where it fits and the KV cache is known."""
+    if r["longest_context"] is None or not r["fits"]:
+        return None
+    return (f"this budget holds {r['max_concurrency_at_context']} sequences of {r['context']} tokens, "
+            f"or {r['concurrency']} of up to {r['longest_context']}")
+
+
+def as_text(r: dict[str, Any]) -> str:
+    """The human table."""
+    lines = [f"model config: {r['config']}"] if r["config"] else []
+    lines += [f"{label:<20}{value:>11}  {detail}".rstrip() for label, value, detail in table_rows(r)]
+    flags = vllm_flags(r)
+    lines.append(f"recommended: {flags}" if flags else f"recommended: {NOTHING_FITS}")
+    if (room := capacity(r)) is not None:
+        lines.append(f"  ({room})")
     lines += [f"note: {n}" for n in r["notes"]]
     return "\n".join(lines)
 
