@@ -1,8 +1,10 @@
 """Doctor checks: each looks at the machine and returns a status, the evidence it saw, and a fix.
 
 Blocking reads of files, the Docker API and the disk; no Textual.  Every path is a parameter
-(``Probe``) so the tests point the checks at files they wrote.  Checks not built yet (stuck
-memory, power, torch/CUDA wheels) are not listed rather than faked.
+(``Probe``) so the tests point the checks at files they wrote.  The torch/CUDA/libstdc++/ABI
+checks of a Python environment or an image (``console.doctor.stack``) run only for the
+targets given (``--python``, ``--image``): nothing is guessed.  Checks not built yet are not
+listed rather than faked.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from console.doctor.daemon_json import DaemonJsonError
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 GIB = 1 << 30
 DISK_WARN_GIB, DISK_FAIL_GIB = 50, 10  # an 8B BF16 model is 16 GiB; images are 10-20 GiB
+DISK_IMAGE_GIB = 20  # with the model's size known: room left for an image pull (vLLM images are 10-20 GiB)
 TIKTOKEN_FILES = ("o200k_base.tiktoken", "cl100k_base.tiktoken")
 
 
@@ -48,6 +51,10 @@ class Probe:
     gpu_markers: tuple[Path, ...] = (Path("/dev/nvidia0"), Path("/dev/nvgpu"), Path("/etc/nv_tegra_release"))
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     docker_info: dict[str, Any] | None = None  # filled by the Docker check, used by the disk check
+    use_nvml: bool = True  # ask the driver for its CUDA version when no toolkit version file is found
+    python: str = ""  # a Python environment whose torch stack to check (--python)
+    image: str = ""  # an image whose torch stack to check (--image)
+    model: str = ""  # an HF repo id or a local directory whose size the disk check counts (--model)
 
 
 def exit_code(checks: list[Check]) -> int:
@@ -113,22 +120,78 @@ def jetpack_for(l4t: str) -> str | None:
     return JETPACK.get(".".join(parts[:2])) or JETPACK.get(parts[0])
 
 
-def check_stack(probe: Probe) -> Check:
-    seen: list[str] = []
+def read_l4t(probe: Probe) -> str | None:
     try:
-        l4t = parse_tegra_release(probe.tegra_release.read_text())
-        seen.append(f"L4T {l4t} (JetPack {jetpack_for(l4t) or 'unknown'})" if l4t else
-                    f"{probe.tegra_release}: no R<major> REVISION line")
+        return parse_tegra_release(probe.tegra_release.read_text())
     except OSError:
-        seen.append(f"not a Jetson ({probe.tegra_release} absent)")
+        return None
+
+
+def read_cuda(probe: Probe) -> str | None:
+    """The CUDA toolkit's version from version.json (``13.0.48``), or None."""
     try:
         cuda = json.loads(probe.cuda_version.read_text()).get("cuda", {}).get("version")
-        seen.append(f"CUDA {cuda} ({probe.cuda_version})")
-        major = str(cuda).split(".")[0]
-        seen.append(f"wheels and images must be built for CUDA {major}; a CUDA-12 torch fails on a CUDA-13 Thor")
     except (OSError, ValueError, AttributeError):
+        return None
+    return str(cuda) if cuda else None
+
+
+def driver_cuda() -> str | None:
+    """The CUDA version the NVIDIA driver supports (NVML), ``12.4``; None without a driver."""
+    try:
+        import pynvml as nv
+
+        nv.nvmlInit()
+        try:
+            v = int(nv.nvmlSystemGetCudaDriverVersion())
+        finally:
+            nv.nvmlShutdown()
+    except Exception:  # noqa: BLE001 - no pynvml, no driver, no GPU: unknown
+        return None
+    return f"{v // 1000}.{v % 1000 // 10}" if v > 0 else None
+
+
+def system_stack(probe: Probe) -> Any:
+    """The machine's CUDA and L4T, for judging a Python environment or image (``stack.SystemStack``)."""
+    from console.doctor.stack import SystemStack
+
+    cuda, source = read_cuda(probe), str(probe.cuda_version)
+    if cuda is None and probe.use_nvml:
+        cuda, source = driver_cuda(), "the NVIDIA driver (NVML)"
+    return SystemStack(cuda=cuda, cuda_source=source if cuda else "", l4t=read_l4t(probe),
+                       has_gpu=has_nvidia_gpu(probe))
+
+
+def check_stack(probe: Probe) -> Check:
+    seen: list[str] = []
+    if probe.tegra_release.exists():
+        l4t = read_l4t(probe)
+        seen.append(f"L4T {l4t} (JetPack {jetpack_for(l4t) or 'unknown'})" if l4t else
+                    f"{probe.tegra_release}: no R<major> REVISION line")
+    else:
+        seen.append(f"not a Jetson ({probe.tegra_release} absent)")
+    cuda = read_cuda(probe)
+    if cuda:
+        seen.append(f"CUDA {cuda} ({probe.cuda_version})")
+        major = cuda.split(".")[0]
+        seen.append(f"wheels and images must be built for CUDA {major}; a CUDA-12 torch fails on a CUDA-13 Thor")
+    else:
         seen.append(f"no CUDA toolkit ({probe.cuda_version} absent)")
+    if not (probe.python or probe.image):
+        seen.append("torch in an environment or image: pass --python PATH or --image IMAGE to check it")
     return Check("stack", "Software stack (L4T, JetPack, CUDA)", OK, tuple(seen))
+
+
+def check_targets(probe: Probe) -> list[Check]:
+    """The torch/CUDA/libstdc++/ABI checks of each target given (none: nothing is probed)."""
+    from console.doctor.stack import Target, stack_checks
+
+    targets = [Target("python", probe.python)] if probe.python else []
+    targets += [Target("image", probe.image)] if probe.image else []
+    if not targets:
+        return []
+    system = system_stack(probe)
+    return [c for t in targets for c in stack_checks(t, system, probe.docker_host)]
 
 
 def check_tiktoken(probe: Probe) -> Check:
@@ -155,29 +218,72 @@ def free_gib(path: Path) -> tuple[Path, float] | None:
         return None
 
 
-def check_disk(probe: Probe) -> Check:
+def _device(path: Path) -> int | None:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return path.stat().st_dev
+    except OSError:
+        return None
+
+
+def check_disk(probe: Probe, model: Any = None) -> Check:
+    """Free space where the HF cache and Docker's data root live.
+
+    Without a model: fail < 10 GiB, warn < 50 GiB.  With ``model`` (a ``model_size.ModelSize``)
+    whose size is known: the bytes still to download are taken from the file system they land
+    on, and what would be left must be ≥ 10 GiB (else fail) and ≥ 20 GiB for an image (else warn).
+    """
     hf = Path(probe.env.get("HF_HOME") or Path(probe.env.get("HOME", "/root")) / ".cache" / "huggingface")
     docker_root = Path((probe.docker_info or {}).get("DockerRootDir") or "/var/lib/docker")
-    seen, worst = [], OK
-    for label, path in (("Hugging Face cache", hf), ("Docker data root", docker_root)):
+    remaining = None if model is None else model.remaining
+    lands = (model.where if model is not None and model.where is not None else hf)
+    places = [("Hugging Face cache", hf), ("Docker data root", docker_root)]
+    if remaining and model.local:
+        places.append(("Model directory", lands))
+    land_dev = _device(lands)
+    seen, worst, devices_seen = [], OK, set()
+    if model is not None:
+        seen.append(model.line())
+    for label, path in places:
         got = free_gib(path)
         if got is None:
             seen.append(f"{label} {path}: cannot stat")
             continue
         where, free = got
-        seen.append(f"{label} {path}: {free:.1f} GiB free (on the file system of {where})")
-        if free < DISK_FAIL_GIB:
-            worst = FAIL
-        elif free < DISK_WARN_GIB and worst == OK:
-            worst = WARN
+        line = f"{label} {path}: {free:.1f} GiB free (on the file system of {where})"
+        dev = _device(path)
+        if remaining is None:
+            status = FAIL if free < DISK_FAIL_GIB else WARN if free < DISK_WARN_GIB else OK
+        elif dev is not None and dev in devices_seen:
+            seen.append(f"{line}; same file system as above")
+            continue
+        else:
+            left = free - (remaining / GIB if dev == land_dev else 0)
+            if dev == land_dev and remaining:
+                line += f"; after the {remaining / GIB:.1f} GiB download {left:.1f} GiB would be left"
+            status = FAIL if left < DISK_FAIL_GIB else WARN if left < DISK_IMAGE_GIB else OK
+        devices_seen.add(dev)
+        seen.append(line)
+        if status == FAIL or (status == WARN and worst == OK):
+            worst = status
     fix = "" if worst == OK else ("free space: docker image prune, docker builder prune, or remove models from the "
                                   "Hugging Face cache (huggingface-cli delete-cache)")
-    return Check("disk", f"Disk space for models and images (warn < {DISK_WARN_GIB} GiB, fail < {DISK_FAIL_GIB} GiB)",
-                 worst, tuple(seen), fix)
+    if remaining is None:
+        title = f"Disk space for models and images (warn < {DISK_WARN_GIB} GiB, fail < {DISK_FAIL_GIB} GiB)"
+    else:
+        title = (f"Disk space for {model.name} and images (left after the download: warn < {DISK_IMAGE_GIB} GiB, "
+                 f"fail < {DISK_FAIL_GIB} GiB)")
+    return Check("disk", title, worst, tuple(seen), fix)
 
 
 def run_all(probe: Probe | None = None) -> list[Check]:
     """Every check, in order (Docker first: the later ones use what it saw)."""
     probe = probe or Probe()
-    return [check_docker(probe), check_daemon_json(probe), check_stack(probe), check_tiktoken(probe),
-            check_disk(probe)]
+    model = None
+    if probe.model:
+        from console.doctor.model_size import measure
+
+        model = measure(probe.model, probe.env)
+    return [check_docker(probe), check_daemon_json(probe), check_stack(probe), *check_targets(probe),
+            check_tiktoken(probe), check_disk(probe, model)]

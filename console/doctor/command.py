@@ -1,4 +1,5 @@
-"""``jetconsole doctor [--json] [--fix daemon-json [--yes] [--dry-run]]``."""
+"""``jetconsole doctor [--json] [--python PATH] [--image IMAGE] [--model REPO_OR_DIR]
+[--fix daemon-json [--yes] [--dry-run]]``."""
 
 from __future__ import annotations
 
@@ -48,10 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wizard: of the holders found, end only these pids (default: every one listed)")
     parser.add_argument("--baseline-gib", type=float, default=DEFAULT_BASELINE_GIB,
                         help="memory in use expected with nothing served (default 6)")
+    parser.add_argument("--python", metavar="PATH", default="",
+                        help="also check this Python environment's torch: CPU-only build, CUDA major, GLIBCXX, ABI")
+    parser.add_argument("--image", metavar="IMAGE", default="",
+                        help="also check this local image's torch (runs python3 in it: --rm, no network)")
+    parser.add_argument("--model", metavar="REPO_OR_DIR", default="",
+                        help="count this model (HF repo id in the cache, or a local directory) in the disk check")
 
 
 def run(args: argparse.Namespace, docker_host: str = "") -> int:
-    probe = Probe(docker_host=docker_host)
+    probe = Probe(docker_host=docker_host, python=args.python, image=args.image, model=args.model)
     if args.daemon_json is not None:
         probe.daemon_json = args.daemon_json
     if args.fix == "daemon-json":
