@@ -2,9 +2,16 @@
 
 jetson-stats tests itself this way: with ``JTOP_TESTING=1`` its service reads a fake
 sysfs tree under ``/fake_sys`` instead of ``/sys``.  This module writes that tree
-(CPU, iGPU, EMC, fan, INA3221 power rails), puts a fake ``nvpmodel`` on the service's
-PATH, and hosts the real ``JtopServer`` in this process.  It is used by the test suite
+(CPU, iGPU, EMC, fan, INA3221 power rails), gives the service a fake ``nvpmodel`` (on its
+PATH) and a fake ``jetson_clocks`` (jtop looks for it at a fixed path; the path is pointed
+at ours), and hosts the real ``JtopServer`` in this process.  It is used by the test suite
 and by ``benchmarks/``; it never runs where a jtop service already listens.
+
+The fakes keep state in the emulator's temp dir (``state_dir()``): ``nvpmodel -m ID``
+changes what ``nvpmodel -q`` prints, and ``jetson_clocks`` pins/restores the fake sysfs
+min frequencies, which is what jtop judges "on" by.  A mode change that alters the online
+CPU count asks for a reboot, as the real nvpmodel does (see ``NVPMODEL``); the fake never
+reboots: a ``YES`` only leaves ``reboot-requested`` in the state dir.
 
     python -m tests.realparts.jetson_emulator serve     # until SIGTERM
 """
@@ -12,6 +19,7 @@ and by ``benchmarks/``; it never runs where a jtop service already listens.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -42,16 +50,139 @@ RAILS = {  # label: (millivolts, milliamps)
     "VDD_CPU_CV": (5000, 400),
     "VIN_SYS_5V0": (5000, 700),
 }
-NVPMODEL = """#!/bin/sh
-# fake nvpmodel for the emulated Orin: modes of AGX Orin 64GB
-case "$1" in
-  -q) printf 'NV Power Mode: MAXN\\n0\\n' ;;
-  -p) printf 'POWER_MODEL: ID=0 NAME=MAXN\\nPOWER_MODEL: ID=1 NAME=MODE_15W\\n'
-      printf 'POWER_MODEL: ID=2 NAME=MODE_30W\\nPOWER_MODEL: ID=3 NAME=MODE_50W\\n'
-      printf 'PM_CONFIG: DEFAULT=MODE_30W(2)\\n' ;;
-  *) exit 0 ;;
-esac
+# AGX Orin 64GB modes (domain.md 5.3) with online CPU counts (as NVIDIA's Orin power-mode table
+# gives them, from memory: not re-checked for this emulator).  A change of online CPUs
+# is what makes the real nvpmodel ask for a reboot (third-party reports: Orin Nano 7W, 6 -> 4
+# cores; a JetPack 6.2 AGX Orin going MODE_30W -> MAXN); here MAXN <-> MODE_50W switch live
+# and MODE_15W / MODE_30W need a reboot from any other mode.  Which real transitions need one
+# is board- and release-specific: this is a test double, not a table of facts.
+MODES = (("MAXN", 12), ("MODE_15W", 4), ("MODE_30W", 8), ("MODE_50W", 12))
+DEFAULT_MODE = 2
+INITIAL_MODE = 0
+NVPMODEL = """#!{python}
+# fake nvpmodel for the emulated AGX Orin (tests/realparts/jetson_emulator.py)
+import sys
+from pathlib import Path
+
+STATE = Path({state!r})
+MODES = {modes!r}
+DEFAULT = {default}
+
+
+def current():
+    try:
+        return int((STATE / "nvpmodel-mode").read_text())
+    except (OSError, ValueError):
+        return {initial}
+
+
+def log(line):
+    with (STATE / "nvpmodel.log").open("a") as f:
+        f.write(line + "\\n")
+
+
+args = sys.argv[1:]
+if "-q" in args or "--query" in args:
+    mode = current()
+    print("NV Power Mode: " + MODES[mode][0])
+    print(mode)
+elif "-p" in args or "--parse" in args:
+    for i, (name, _cpus) in enumerate(MODES):
+        print("NVPM VERB: POWER_MODEL: ID=%d NAME=%s" % (i, name))
+    print("NVPM VERB: PM_CONFIG: DEFAULT=%s(%d)" % (MODES[DEFAULT][0], DEFAULT))
+elif "-m" in args or "--mode" in args:
+    at = args.index("-m") if "-m" in args else args.index("--mode")
+    try:
+        target = int(args[at + 1])
+        if not 0 <= target < len(MODES):
+            raise ValueError(target)
+    except (IndexError, ValueError):
+        print("NVPM ERROR: Invalid power mode")
+        log("-m %s: invalid" % args[at + 1:at + 2])
+        sys.exit(1)
+    now = current()
+    if MODES[target][1] != MODES[now][1]:
+        # the real prompt (captured outputs of nvpmodel on Orin and Thor)
+        print("NVPM WARN: Reboot required for changing to this power mode: %d" % target)
+        print("NVPM WARN: DO YOU WANT TO REBOOT NOW? enter YES/yes to confirm:", flush=True)
+        answer = sys.stdin.readline().strip()
+        if answer in ("YES", "yes"):
+            (STATE / "reboot-requested").write_text(str(target))
+            log("-m %d: reboot required, answered YES (emulator does not reboot)" % target)
+            print("NVPM WARN: rebooting")
+            sys.exit(0)
+        log("-m %d: reboot required, declined" % target)
+        print("NVPM ERROR: bad input!")
+        print("NVPM ERROR: optMask is 1, no request for power mode")
+        sys.exit(0)  # the real exit status is not known; jtop fails on the NVPM ERROR lines either way
+    (STATE / "nvpmodel-mode").write_text(str(target))
+    log("-m %d: set" % target)
 """
+# jetson_clocks as jtop 7.2.2 drives it (core/jetson_clocks.py): ``--show`` (it parses
+# ``MaxFreq=``), ``--store FILE`` once, no argument to pin clocks, ``--restore FILE``.  jtop
+# judges "on" from sysfs: online CPUs min == max, GPU min == max, EMC cur == max.
+JETSON_CLOCKS = """#!{python}
+# fake jetson_clocks for the emulated AGX Orin (tests/realparts/jetson_emulator.py)
+import sys
+from pathlib import Path
+
+ROOT = Path({root!r})
+STATE = Path({state!r})
+CPUS = [ROOT / ("devices/system/cpu/cpu%d/cpufreq" % n) for n in range({ncpu})]
+GPU = ROOT / "devices/platform/{gpu}/devfreq/{gpu}"
+EMC = ROOT / "kernel/debug/bpmp/debug/clk/emc"
+PINNED = [c / "scaling_min_freq" for c in CPUS] + [c / "scaling_cur_freq" for c in CPUS] + [
+    GPU / "min_freq", GPU / "cur_freq", EMC / "rate"]
+
+
+def read(path):
+    return path.read_text().strip()
+
+
+def log(line):
+    with (STATE / "jetson_clocks.log").open("a") as f:
+        f.write(line + "\\n")
+
+
+args = sys.argv[1:]
+if "--show" in args:
+    print("SOC family:tegra234  Machine:NVIDIA Jetson AGX Orin (emulated)")
+    print("Online CPUs: 0-%d" % (len(CPUS) - 1))
+    for n, c in enumerate(CPUS):
+        print("cpu%d: Online=1 Governor=%s MinFreq=%s MaxFreq=%s CurrentFreq=%s IdleStates: C1=1 c7=1" % (
+            n, read(c / "scaling_governor"), read(c / "scaling_min_freq"), read(c / "scaling_max_freq"),
+            read(c / "scaling_cur_freq")))
+    print("GPU MinFreq=%s MaxFreq=%s CurrentFreq=%s" % (read(GPU / "min_freq"), read(GPU / "max_freq"),
+                                                        read(GPU / "cur_freq")))
+    print("EMC MinFreq=%s MaxFreq=%s CurrentFreq=%s FreqOverride=1" % (read(EMC / "min_rate"),
+                                                                       read(EMC / "max_rate"), read(EMC / "rate")))
+elif "--store" in args:
+    conf = Path(args[args.index("--store") + 1])
+    conf.write_text("".join("%s %s\\n" % (p, read(p)) for p in PINNED))
+    log("--store " + str(conf))
+elif "--restore" in args:
+    conf = Path(args[args.index("--restore") + 1])
+    if not conf.is_file():
+        print("Error: file %s not found" % conf)
+        sys.exit(1)
+    for line in conf.read_text().splitlines():
+        path, value = line.rsplit(" ", 1)
+        Path(path).write_text(value)
+    log("--restore " + str(conf))
+elif not args:
+    for c in CPUS:
+        top = read(c / "scaling_max_freq")
+        (c / "scaling_min_freq").write_text(top)
+        (c / "scaling_cur_freq").write_text(top)
+    (GPU / "min_freq").write_text(read(GPU / "max_freq"))
+    (GPU / "cur_freq").write_text(read(GPU / "max_freq"))
+    (EMC / "rate").write_text(read(EMC / "max_rate"))
+    log("on")
+else:
+    print("unknown option " + " ".join(args))
+    sys.exit(1)
+"""
+POINTER = "emulator.json"  # under FAKE_ROOT: where this run's temp dir is
 
 
 def _write(path: Path, value: str) -> None:
@@ -178,6 +309,36 @@ def ensure_group() -> None:
         subprocess.run(["groupadd", "--system", "jtop"], check=True)
 
 
+def install_fakes(workdir: Path, root: Path = FAKE_ROOT) -> Path:
+    """Write the fake ``nvpmodel`` and ``jetson_clocks`` into ``workdir/bin``; state in ``workdir/state``."""
+    bindir, state = workdir / "bin", workdir / "state"
+    bindir.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "nvpmodel-mode").write_text(str(INITIAL_MODE))
+    fields = {"python": sys.executable, "state": str(state), "root": str(root)}
+    for name, text in (("nvpmodel", NVPMODEL.format(modes=MODES, default=DEFAULT_MODE, initial=INITIAL_MODE,
+                                                    **fields)),
+                       ("jetson_clocks", JETSON_CLOCKS.format(ncpu=NUM_CPU, gpu=GPU_NAME, **fields))):
+        (bindir / name).write_text(text)
+        (bindir / name).chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    _write(root / POINTER, json.dumps({"bin": str(bindir), "state": str(state)}))
+    return bindir
+
+
+def state_dir(root: Path = FAKE_ROOT) -> Path:
+    """The running emulator's state dir: ``nvpmodel-mode``, ``nvpmodel.log``, ``jetson_clocks.log``,
+    ``l4t_dfs.conf`` and, if anything ever answered YES to a reboot prompt, ``reboot-requested``."""
+    return Path(json.loads((root / POINTER).read_text())["state"])
+
+
+def clocks_pinned(root: Path = FAKE_ROOT) -> bool:
+    """What jtop calls jetson_clocks on, read straight from the fake sysfs."""
+    cpus = [root / f"devices/system/cpu/cpu{n}/cpufreq" for n in range(NUM_CPU)]
+    gpu = root / "devices/platform" / GPU_NAME / "devfreq" / GPU_NAME
+    same = [(c / "scaling_min_freq", c / "scaling_max_freq") for c in cpus] + [(gpu / "min_freq", gpu / "max_freq")]
+    return all(a.read_text().strip() == b.read_text().strip() for a, b in same)
+
+
 def serve(gpu_load: int = 900) -> None:
     """Write the tree, start the real JtopServer here, run until SIGTERM, clean up."""
     if service_running():
@@ -186,14 +347,18 @@ def serve(gpu_load: int = 900) -> None:
         JTOP_SOCKET.unlink()
     ensure_group()
     write_tree(gpu_load=gpu_load)
-    bindir = Path(tempfile.mkdtemp(prefix="jtop-emu-bin-"))
-    (bindir / "nvpmodel").write_text(NVPMODEL)
-    (bindir / "nvpmodel").chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    workdir = Path(tempfile.mkdtemp(prefix="jtop-emu-"))
+    bindir = install_fakes(workdir)
     os.environ["PATH"] = f"{bindir}:{os.environ.get('PATH', '')}"
     os.environ["JTOP_TESTING"] = "1"
+    import jtop.core.jetson_clocks
     import jtop.service
 
     jtop.service.get_hardware = lambda: dict(BOARD)
+    # jtop looks for jetson_clocks only at /usr/bin/jetson_clocks (or ~nvidia): point it at
+    # ours, and keep the clock config it stores (l4t_dfs.conf) in the temp dir, not sys.prefix
+    jtop.core.jetson_clocks.PATH_JETSON_CLOCKS = [str(bindir / "jetson_clocks")]
+    jtop.core.jetson_clocks.CONFIG_DEFAULT_L4T_FILE = str(workdir / "state" / "l4t_dfs.conf")
     server = jtop.service.JtopServer()
     stopping = False
 
@@ -214,7 +379,7 @@ def serve(gpu_load: int = 900) -> None:
         ticking.set()
         server.close()
         server.config_clear()
-        shutil.rmtree(bindir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(FAKE_ROOT, ignore_errors=True)
 
 
