@@ -267,13 +267,13 @@ def torch_build(target: Target, data: dict[str, Any], system: SystemStack) -> Ch
                      _explained(torch["error"], data) or fix)
     version = str(version or "")
     if torch.get("cuda") is None or "+cpu" in version:
-        seen = (where, f"torch.version.cuda is {torch.get('cuda')!r}: a CPU-only build",
+        seen = (py, where, f"torch.version.cuda is {torch.get('cuda')!r}: a CPU-only build",
                 "vLLM on it finds no GPU ('Failed to infer device type')")
         if system.has_gpu:
             return Check("torch-build", title, FAIL, seen, fix)
         return Check("torch-build", title, WARN, (*seen, "no NVIDIA GPU on this machine, so nothing is lost here; "
                                                   "on a GPU machine this environment would run on the CPU"), fix)
-    return Check("torch-build", title, OK, (where, f"built for CUDA {torch['cuda']}"))
+    return Check("torch-build", title, OK, (py, where, f"built for CUDA {torch['cuda']}"))
 
 
 def _explained(error: str, data: dict[str, Any]) -> str:
