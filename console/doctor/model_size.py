@@ -106,7 +106,8 @@ def estimate_from_config(config: Mapping[str, Any]) -> tuple[int, str]:
             except ValueError:
                 continue
     per = BYTES_PER_PARAM[fmt]
-    return int(params * per), f"estimated from config.json: {params / 1e9:.1f}B parameters × {per:g} bytes ({fmt})"
+    count = f"{params / 1e9:.1f}B" if params >= 1e9 else f"{params / 1e6:.1f}M"
+    return int(params * per), f"estimated from config.json: {count} parameters × {per:g} bytes ({fmt})"
 
 
 def _from_config(folder: Path) -> tuple[int | None, str]:

@@ -347,3 +347,34 @@ def test_doctor_command_with_image_flag(dockerd, python_image: tuple[str, str]) 
     assert checks["docker"]["status"] == "ok" and checks["glibcxx"]["status"] == "fail"
     assert checks["torch-build"]["title"] == f"torch is a CUDA build (image {image})"
     assert done.returncode == out["exit_code"] == 2
+
+
+# ---- model size against a real model directory -------------------------------------------------
+
+def test_model_size_of_the_tiny_model_local_cached_and_estimated(vllm_model: Path, tmp_path: Path) -> None:
+    """The tiny Llama made with transformers: its safetensors, the same files in an HF cache, and its config."""
+    from console.doctor.model_size import measure
+
+    weights = sorted(vllm_model.glob("*.safetensors"))
+    real = sum(p.stat().st_size for p in weights)
+    local = measure(str(vllm_model), {})
+    assert (local.total, local.present, local.remaining, local.local) == (real, real, 0, True)
+    snap = tmp_path / "hub" / "models--tiny--llama" / "snapshots" / "0123"
+    snap.mkdir(parents=True)
+    (snap.parents[1] / "blobs").mkdir()
+    for p in [*weights, vllm_model / "config.json"]:
+        blob = snap.parents[1] / "blobs" / p.name
+        shutil.copy(p, blob)
+        (snap / p.name).symlink_to(blob)
+    cached = measure("tiny/llama", {"HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert (cached.total, cached.present, cached.remaining) == (real, real, 0)
+    for p in weights:  # config only: the estimate from the dimensions against the real file
+        (snap / p.name).unlink()
+    guessed = measure("tiny/llama", {"HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert guessed.source.startswith("estimated from config.json")
+    assert abs(guessed.total - real) / real < 0.05, (guessed, real)
+    done = subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--json",
+                           "--model", str(vllm_model)], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock", "HOME": str(tmp_path)})
+    disk = {c["id"]: c for c in json.loads(done.stdout)["checks"]}["disk"]
+    assert disk["evidence"][0] == local.line() and disk["title"].startswith(f"Disk space for {vllm_model} and images")
