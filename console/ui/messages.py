@@ -116,3 +116,22 @@ class ServerPolled(Message):
     def __init__(self, status: object) -> None:
         super().__init__()
         self.status = status
+
+
+# ---- fit screen ------------------------------------------------------------------------------------------------
+
+
+class FitMemoryRead(Message):
+    """The device memory the fit screen sizes against (a ``DeviceMemory``), or why it could not be read."""
+
+    def __init__(self, memory: object | None, error: str | None = None) -> None:
+        super().__init__()
+        self.memory, self.error = memory, error
+
+
+class FitConfigRead(Message):
+    """A model's config.json read for the fit screen: ``text`` as typed, the file's path and dict, or the error."""
+
+    def __init__(self, text: str, path: object | None, config: dict | None, error: str | None = None) -> None:
+        super().__init__()
+        self.text, self.path, self.config, self.error = text, path, config, error
