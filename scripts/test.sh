@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run the whole test suite: installs jetconsole (scripts/install.sh, with the test
-# extras), tmux, docker.io and busybox-static, and runs pytest. The real jtop service on
+# extras), tmux, docker.io, busybox-static and gcc, and runs pytest. The real jtop service on
 # an emulated Jetson and a private dockerd are started and stopped by the tests themselves. Under CI=true a
 # skipped real-component test fails the run. The GPU tier (tests/gpu) runs only where
 # an NVIDIA driver is present. Extra arguments go to pytest.
@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 PREFIX="${JETCONSOLE_PREFIX:-/opt/jetconsole}"
 
 # tmux (real terminal), a Docker engine (a private dockerd per test session: never the
-# system one) and busybox-static (the local image the container tests run).
+# system one), busybox-static (the local image the container tests run) and gcc (the doctor's
+# stack tests build extensions that fail to load the way real torch builds do).
 missing=""
 command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 command -v dockerd >/dev/null 2>&1 || missing="$missing docker.io"
 [ -x /bin/busybox ] || missing="$missing busybox-static"
+command -v gcc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
 if [ -n "$missing" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing

@@ -55,6 +55,9 @@ class Probe:
     python: str = ""  # a Python environment whose torch stack to check (--python)
     image: str = ""  # an image whose torch stack to check (--image)
     model: str = ""  # an HF repo id or a local directory whose size the disk check counts (--model)
+    jtop_socket: str = "/run/jtop.sock"  # the power check asks the jtop service here
+    proc: Path = Path("/proc")  # the memory check reads meminfo and the processes here
+    baseline_gib: float = 6.0  # memory in use expected with nothing served (unified memory)
 
 
 def exit_code(checks: list[Check]) -> int:
@@ -285,5 +288,38 @@ def run_all(probe: Probe | None = None) -> list[Check]:
         from console.doctor.model_size import measure
 
         model = measure(probe.model, probe.env)
+    from console.doctor.power import check_power  # deferred: power.py imports this module
+
     return [check_docker(probe), check_daemon_json(probe), check_stack(probe), *check_targets(probe),
-            check_tiktoken(probe), check_disk(probe, model)]
+            check_tiktoken(probe), check_disk(probe, model), check_memory(probe),
+            check_power(socket_path=probe.jtop_socket)]
+
+
+def check_memory(probe: Probe) -> Check:
+    """Stuck memory: orphaned vLLM engines, GPU processes outside containers, or memory above the baseline
+    while no container runs (what makes the next ``vllm serve`` fail its memory check)."""
+    from console.doctor import memory
+    from console.doctor.recovery import GPU_BASELINE_GIB
+
+    title = "Memory: nothing stuck after servers stopped"
+    gpu = memory.gpu_reading if probe.use_nvml else (lambda: None)
+    try:
+        now = memory.figures(probe.proc, gpu)
+    except OSError as exc:
+        return Check("memory", title, SKIP, (f"{probe.proc / 'meminfo'}: {exc.strerror}",))
+    holders = memory.find_holders(probe.proc, gpu=now.gpu)
+    seen = [now.line(), *(f"holder: {h.line()}" for h in holders)]
+    fix = "jetconsole doctor --recover-memory (lists each step and asks; --dry-run shows the plan)"
+    if holders:
+        return Check("memory", title, FAIL, tuple(seen), fix)
+    running = (probe.docker_info or {}).get("ContainersRunning")
+    if running == 0:
+        over = now.used > probe.baseline_gib * GIB
+        gpu_over = now.gpu is not None and now.gpu.total > 0 and now.gpu.used > GPU_BASELINE_GIB * GIB
+        if over or gpu_over:
+            seen.append(f"no container runs, yet memory is above the baseline ({probe.baseline_gib:g} GiB"
+                        + (f", GPU {GPU_BASELINE_GIB:g} GiB)" if now.gpu is not None and now.gpu.total else ")"))
+            return Check("memory", title, WARN, tuple(seen), fix)
+    elif running:
+        seen.append(f"{running} container(s) running: their memory is expected")
+    return Check("memory", title, OK, tuple(seen))

@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also check this local image's torch (runs python3 in it: --rm, no network)")
     parser.add_argument("--model", metavar="REPO_OR_DIR", default="",
                         help="count this model (HF repo id in the cache, or a local directory) in the disk check")
+    parser.add_argument("--power-mode", metavar="NAME|ID", default=None,
+                        help="switch the nvpmodel power mode through jtop (asks first; never reboots)")
+    parser.add_argument("--clocks", choices=["on", "off"], default=None,
+                        help="switch jetson_clocks through jtop (asks first)")
 
 
 def run(args: argparse.Namespace, docker_host: str = "") -> int:
@@ -65,6 +69,10 @@ def run(args: argparse.Namespace, docker_host: str = "") -> int:
         return fix_daemon_json(args, probe)
     if args.recover_memory:
         return recover_memory(args, docker_host)
+    if args.power_mode is not None or args.clocks is not None:
+        from console.doctor.power import power_command
+
+        return power_command(args)
     checks = run_all(probe)
     if args.json:
         print(json.dumps({"checks": [c.to_dict() for c in checks], "exit_code": exit_code(checks)}, indent=2))

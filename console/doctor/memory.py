@@ -3,8 +3,11 @@
 On Jetson and DGX Spark the GPU shares system RAM, so memory "stuck" after a server stopped
 shows as ``MemTotal - MemAvailable`` (and ``NvMapMemUsed`` on Orin) far above the baseline.
 The usual holders are ``VLLM::EngineCore`` / ``VLLM::Worker`` processes whose API server is gone
-(domain.md §5.5).  A holder is identified by pid *and* start time, so a pid reused by another
-process after listing is never signalled.  No Textual; reads ``/proc`` (a parameter for tests).
+(domain.md §5.5).  On a discrete GPU the memory is the GPU's own: NVML gives its use and the
+processes holding it, and any GPU process outside a live server and outside a container is a
+holder too.  A holder is identified by pid *and* start time, so a pid reused by another
+process after listing is never signalled.  No Textual; reads ``/proc`` (a parameter for tests)
+and NVML (``gpu_reading``; None where there is no driver).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from console.telemetry.procfs import parse_meminfo
 
@@ -24,10 +28,44 @@ SERVER_MARKS = ("vllm serve", "vllm.entrypoints", "sglang.launch_server")
 
 
 @dataclass(frozen=True)
+class GpuMemory:
+    """What NVML says about the discrete GPUs: memory used (like nvidia-smi) and per process."""
+
+    used: int
+    total: int
+    processes: dict[int, int] = field(default_factory=dict)  # pid -> bytes; 0 where NVML gives no figure
+
+
+def gpu_from_reading(reading: dict[str, Any]) -> GpuMemory | None:
+    """Sum ``nvml_reading``'s devices; None where no device reports its own memory (unified: GB10)."""
+    used = total = 0
+    procs: dict[int, int] = {}
+    for dev in reading.get("devices", []):
+        mem = dev.get("memory")
+        if mem:
+            used, total = used + mem["used"], total + mem["total"]
+        for p in dev.get("processes", []):
+            procs[p["pid"]] = procs.get(p["pid"], 0) + (p.get("used") or 0)
+    return GpuMemory(used, total, procs) if total or procs else None
+
+
+def gpu_reading() -> GpuMemory | None:
+    """One NVML reading; None where there is no NVIDIA driver (a Jetson, a plain box)."""
+    from console.telemetry.nvml_source import read_once
+    from console.telemetry.source import SourceUnavailable
+
+    try:
+        return gpu_from_reading(read_once())
+    except SourceUnavailable:
+        return None
+
+
+@dataclass(frozen=True)
 class MemoryFigures:
     total: int
     available: int
     nvmap: int | None  # NvMapMemUsed (Orin); None elsewhere
+    gpu: GpuMemory | None = None  # discrete GPUs through NVML; None without a driver
 
     @property
     def used(self) -> int:
@@ -35,12 +73,17 @@ class MemoryFigures:
 
     def line(self) -> str:
         nvmap = f", NvMap {self.nvmap / GIB:.1f} GiB" if self.nvmap is not None else ""
-        return f"used {self.used / GIB:.2f} GiB of {self.total / GIB:.1f} GiB (MemTotal - MemAvailable){nvmap}"
+        gpu = (f"; GPU {self.gpu.used / GIB:.2f} GiB of {self.gpu.total / GIB:.1f} GiB (NVML)"
+               if self.gpu is not None and self.gpu.total else "")
+        return f"used {self.used / GIB:.2f} GiB of {self.total / GIB:.1f} GiB (MemTotal - MemAvailable){nvmap}{gpu}"
 
 
-def figures(proc: Path = Path("/proc")) -> MemoryFigures:
+GpuRead = Callable[[], "GpuMemory | None"]
+
+
+def figures(proc: Path = Path("/proc"), gpu: GpuRead = gpu_reading) -> MemoryFigures:
     info = parse_meminfo((proc / "meminfo").read_text())
-    return MemoryFigures(info.get("MemTotal", 0), info.get("MemAvailable", 0), info.get("NvMapMemUsed"))
+    return MemoryFigures(info.get("MemTotal", 0), info.get("MemAvailable", 0), info.get("NvMapMemUsed"), gpu())
 
 
 @dataclass(frozen=True)
@@ -53,10 +96,14 @@ class Holder:
     rss: int
     ppid: int
     parent: str  # the parent's command line, "" when gone
+    gpu: int = 0  # GPU memory NVML counts for it (bytes)
+    kind: str = "orphan"  # "orphan": vLLM engine/worker with no server; "gpu": another process holding GPU memory
 
     def line(self) -> str:
         parent = f"parent {self.ppid} ({self.parent[:40]})" if self.parent else f"parent {self.ppid} gone/init"
-        return f"pid {self.pid} {self.name}: RSS {self.rss / GIB:.2f} GiB, {parent}, no vLLM server above it"
+        gpu = f"GPU {self.gpu / GIB:.2f} GiB (NVML), " if self.gpu else ""
+        what = "no vLLM server above it" if self.kind == "orphan" else "a GPU process outside any container"
+        return f"pid {self.pid} {self.name}: {gpu}RSS {self.rss / GIB:.2f} GiB, {parent}, {what}"
 
 
 def _stat(proc: Path, pid: int) -> tuple[int, int] | None:
@@ -85,26 +132,50 @@ def _rss(proc: Path, pid: int) -> int:
     return 0
 
 
-def find_holders(proc: Path = Path("/proc"), include_served: bool = False) -> list[Holder]:
-    """vLLM engine and worker processes with no vLLM server above them (their server died or was killed);
-    ``include_served`` lists those under a live server too (not to be ended: stop the server)."""
+def in_container(proc: Path, pid: int) -> bool:
+    """Whether the process lives in a Docker/containerd/podman cgroup (stop its container instead)."""
+    try:
+        text = (proc / str(pid) / "cgroup").read_text()
+    except OSError:
+        return False
+    return any(mark in text for mark in ("docker", "containerd", "libpod", "kubepods"))
+
+
+def _served(proc: Path, ppid: int) -> tuple[str, bool]:
+    parent = _cmdline(proc, ppid) if ppid > 1 else ""
+    return parent, any(mark in parent for mark in SERVER_MARKS)
+
+
+def find_holders(proc: Path = Path("/proc"), include_served: bool = False,
+                 gpu: GpuMemory | None = None) -> list[Holder]:
+    """vLLM engine and worker processes with no vLLM server above them (their server died or was killed),
+    and, with an NVML reading ``gpu``, every other process holding GPU memory that is neither under a live
+    server nor in a container.  ``include_served`` lists engines under a live server too (not to be
+    ended: stop the server).  GPU pids not visible in ``proc`` (another PID namespace) are left out:
+    their identity cannot be pinned."""
     out = []
+    gpu_pids = dict(gpu.processes) if gpu is not None else {}
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         pid = int(entry.name)
         cmd = _cmdline(proc, pid)
-        if not cmd.startswith(HOLDER_PREFIXES):
+        vllm = cmd.startswith(HOLDER_PREFIXES)
+        if not vllm and pid not in gpu_pids:
             continue
         st = _stat(proc, pid)
-        if st is None:
+        if st is None or pid == os.getpid():
             continue
         ppid, start = st
-        parent = _cmdline(proc, ppid) if ppid > 1 else ""
-        if not include_served and any(mark in parent for mark in SERVER_MARKS):
+        parent, served = _served(proc, ppid)
+        if served and not include_served:
             continue  # a live server's engine: stopping the server is the way, not killing its engine
-        out.append(Holder(pid, start, cmd.split()[0], _rss(proc, pid), ppid, parent))
-    return sorted(out, key=lambda h: -h.rss)
+        if not vllm and (served or in_container(proc, pid)):
+            continue  # the containers step handles it
+        name = cmd.split()[0] if vllm else (cmd[:60] or f"pid {pid}")
+        out.append(Holder(pid, start, name, _rss(proc, pid), ppid, parent, gpu_pids.get(pid, 0),
+                          "orphan" if vllm else "gpu"))
+    return sorted(out, key=lambda h: (-h.gpu, -h.rss))
 
 
 def end_holder(holder: Holder, wait_s: float = 10.0, proc: Path = Path("/proc"),

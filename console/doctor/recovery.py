@@ -13,10 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.doctor.memory import GIB, Holder, MemoryFigures, drop_caches, end_holder, figures, find_holders
+from console.doctor.memory import (
+    GIB,
+    GpuRead,
+    Holder,
+    MemoryFigures,
+    drop_caches,
+    end_holder,
+    figures,
+    find_holders,
+    gpu_reading,
+)
 
 STEPS = ("containers", "holders", "caches", "docker")
 DEFAULT_BASELINE_GIB = 6.0  # Thor/Orin with nothing served: 3-6 GB used (workshop notes, domain.md §5.5)
+GPU_BASELINE_GIB = 1.0  # a discrete GPU with nothing on it: NVML's used (reserved memory excluded) reads ~0
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,7 @@ class Recovery:
             out.append(("stop", f"stop the inference containers: {names}"))
             out.append(("remove", f"remove them: {names}"))
         if "holders" in steps and self.holders:
-            out.append(("holders", "end the orphaned holders (SIGTERM, SIGKILL after 10 s): " +
+            out.append(("holders", "end the listed holders (SIGTERM, SIGKILL after 10 s): " +
                         "; ".join(h.line() for h in self.holders)))
         if "caches" in steps:
             out.append(("caches", "drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches)"))
@@ -53,14 +64,22 @@ class Recovery:
         return out
 
 
-def survey(docker_containers: Callable[[], list[Container]] | None, proc: Path = Path("/proc")) -> Recovery:
+def survey(docker_containers: Callable[[], list[Container]] | None, proc: Path = Path("/proc"),
+           gpu: GpuRead = gpu_reading) -> Recovery:
     """Measure and list the holders and inference containers (``docker_containers`` None: Docker unreachable)."""
-    return Recovery(figures(proc), find_holders(proc), docker_containers() if docker_containers else [])
+    before = figures(proc, gpu)
+    return Recovery(before, find_holders(proc, gpu=before.gpu), docker_containers() if docker_containers else [])
+
+
+def held(now: MemoryFigures, baseline_gib: float, gpu_baseline_gib: float = GPU_BASELINE_GIB) -> bool:
+    """Whether memory is above the baseline: system memory, and the GPU's own where NVML reports it."""
+    gpu = now.gpu is not None and now.gpu.total > 0 and now.gpu.used > gpu_baseline_gib * GIB
+    return now.used > baseline_gib * GIB or gpu
 
 
 def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
         act: dict[str, Callable[[], str]], say: Callable[[str], None], restart: str | None = None,
-        proc: Path = Path("/proc"), baseline_gib: float = DEFAULT_BASELINE_GIB) -> bool:
+        proc: Path = Path("/proc"), baseline_gib: float = DEFAULT_BASELINE_GIB, gpu: GpuRead = gpu_reading) -> bool:
     """Run the planned steps that ``ask`` confirms; returns True when memory is back under the baseline.
 
     ``act``: "stop", "remove", "docker" -> a callable doing it and saying what it did.
@@ -72,7 +91,7 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
         if not ask(step, what):
             say(f"· skipped: {what}")
             continue
-        before = figures(proc)
+        before = figures(proc, gpu)
         if step == "holders":
             results = [end_holder(h, proc=proc, log=rec.log.append) for h in rec.holders]
             done = "; ".join(results)
@@ -80,12 +99,20 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
             done = drop_caches(proc)
         else:
             done = act[step]()
-        after = figures(proc)
+        after = figures(proc, gpu)
         rec.log.append(f"{step}: {done}")
         say(f"✓ {done}\n    before: {before.line()}\n    after:  {after.line()} "
-            f"({(before.used - after.used) / GIB:+.2f} GiB freed)")
-    final = figures(proc)
-    ok = final.used <= baseline_gib * GIB
-    say(f"now {final.line()}; baseline {baseline_gib:g} GiB: " +
+            f"({freed(before, after)})")
+    final = figures(proc, gpu)
+    ok = not held(final, baseline_gib)
+    gpu_base = f", GPU {GPU_BASELINE_GIB:g} GiB" if final.gpu is not None and final.gpu.total else ""
+    say(f"now {final.line()}; baseline {baseline_gib:g} GiB{gpu_base}: " +
         ("memory is back to the baseline" if ok else "memory is still held: a reboot is needed to free it"))
     return ok
+
+
+def freed(before: MemoryFigures, after: MemoryFigures) -> str:
+    out = f"{(before.used - after.used) / GIB:+.2f} GiB freed"
+    if before.gpu is not None and after.gpu is not None and before.gpu.total:
+        out += f", GPU {(before.gpu.used - after.gpu.used) / GIB:+.2f} GiB freed"
+    return out

@@ -196,3 +196,16 @@ class NvmlSource:
                 nv.nvmlShutdown()
             except nv.NVMLError:
                 pass
+
+
+def read_once() -> dict[str, Any]:
+    """One NVML reading (``nvml_reading``'s shape), opening and closing NVML around it.
+
+    Raises SourceUnavailable where there is no driver or no GPU (the doctor's one-shot use).
+    """
+    src = NvmlSource()
+    src.open()
+    try:
+        return nvml_reading(src._nv)
+    finally:
+        src.close()

@@ -132,7 +132,7 @@ def test_wizard_dry_run_plans_and_changes_nothing(processes: dict[str, int]) -> 
     done = run_doctor("--dry-run")
     assert done.returncode == 1, done.stderr
     assert f"holder: pid {processes['orphan']} VLLM::EngineCore" in done.stdout
-    assert "plan (dry run, nothing done):" in done.stdout and "end the orphaned holders" in done.stdout
+    assert "plan (dry run, nothing done):" in done.stdout and "end the listed holders" in done.stdout
     assert "container steps skipped" in done.stdout
     assert all(alive(pid) for pid in processes.values())
 
@@ -152,3 +152,32 @@ def test_wizard_asks_each_step_and_ends_only_the_listed_holders(processes: dict[
     assert alive(processes["unrelated"]) and alive(processes["server"])
     log = (tmp_path / "jetconsole" / "doctor-audit.log").read_text()
     assert '"event": "memory.step"' in log and f"SIGKILL {processes['stubborn']}" in log
+
+
+def test_gpu_processes_from_an_nvml_reading_are_holders_unless_served(processes: dict[str, int]) -> None:
+    """The NVML side of the listing, with the reading given (this VM has no GPU; tests/gpu runs it for real):
+    a GPU process outside any server is a holder of kind "gpu"; one under a live server and a pid that
+    /proc does not show (another PID namespace) are left out; an orphan engine carries its GPU figure."""
+    from console.doctor.memory import GpuMemory
+
+    served = next(h.pid for h in find_holders(include_served=True) if h.ppid == processes["server"])
+    gone_pid = 4_000_000  # above pid_max: never a process here
+    gpu = GpuMemory(5 * GIB, 80 * GIB, {processes["unrelated"]: 2 * GIB, processes["orphan"]: GIB,
+                                        served: 3 * GIB, gone_pid: GIB})
+    listed = {h.pid: h for h in find_holders(gpu=gpu)}
+    other = listed[processes["unrelated"]]
+    assert other.kind == "gpu" and other.gpu == 2 * GIB and "python3-unrelated-holder" in other.name
+    assert "GPU 2.00 GiB (NVML)" in other.line() and "a GPU process outside any container" in other.line()
+    assert listed[processes["orphan"]].kind == "orphan" and listed[processes["orphan"]].gpu == GIB
+    assert served not in listed and gone_pid not in listed and os.getpid() not in listed
+    assert next(iter(listed)) == processes["unrelated"]  # most GPU memory first
+    # without a reading the unrelated process is nobody's business
+    assert processes["unrelated"] not in {h.pid for h in find_holders()}
+
+
+def test_memory_check_fails_on_an_orphan_and_names_the_wizard(processes: dict[str, int]) -> None:
+    from console.doctor.checks import FAIL, Probe, check_memory
+
+    check = check_memory(Probe(use_nvml=False))
+    assert check.status == FAIL and "--recover-memory" in check.fix
+    assert any(f"pid {processes['orphan']} VLLM::EngineCore" in line for line in check.evidence)

@@ -109,7 +109,7 @@ def test_doctor_json_without_docker_fails_with_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2 == out["exit_code"]
     docker = out["checks"][0]
     assert (docker["id"], docker["status"]) == ("docker", "fail") and "no Docker socket" in docker["evidence"][0]
-    assert [c["id"] for c in out["checks"]] == ["docker", "daemon-json", "stack", "tiktoken", "disk"]
+    assert [c["id"] for c in out["checks"]] == ["docker", "daemon-json", "stack", "tiktoken", "disk", "memory", "power"]
 
 
 def test_fix_refuses_a_malformed_file_and_dry_run_changes_nothing(tmp_path: Path) -> None:
@@ -122,3 +122,29 @@ def test_fix_refuses_a_malformed_file_and_dry_run_changes_nothing(tmp_path: Path
     assert done.returncode == 1 and '+    "default-runtime": "nvidia"' in done.stdout and "plan: back up" in done.stdout
     assert target.read_text() == '{"log-level": "info"}\n' and sorted(p.name for p in tmp_path.iterdir()) == \
         ["daemon.json"]
+
+
+def test_gpu_reading_sums_devices_and_processes() -> None:
+    from console.doctor.memory import GIB, gpu_from_reading
+
+    reading = {"devices": [
+        {"memory": {"used": 2 * GIB, "total": 80 * GIB}, "processes": [{"pid": 10, "used": 2 * GIB}]},
+        {"memory": {"used": GIB, "total": 80 * GIB},
+         "processes": [{"pid": 10, "used": GIB}, {"pid": 11, "used": None}]},
+    ]}
+    gpu = gpu_from_reading(reading)
+    assert gpu is not None and (gpu.used, gpu.total) == (3 * GIB, 160 * GIB)
+    assert gpu.processes == {10: 3 * GIB, 11: 0}
+    assert gpu_from_reading({"devices": [{"memory": None, "processes": []}]}) is None  # unified (GB10)
+
+
+def test_memory_held_counts_the_gpu_where_nvml_reports_it() -> None:
+    from console.doctor.memory import GIB, GpuMemory, MemoryFigures
+    from console.doctor.recovery import freed, held
+
+    idle = MemoryFigures(64 * GIB, 60 * GIB, None, GpuMemory(0, 80 * GIB))
+    stuck = MemoryFigures(64 * GIB, 60 * GIB, None, GpuMemory(40 * GIB, 80 * GIB))
+    assert not held(idle, 6) and held(stuck, 6)
+    assert held(MemoryFigures(64 * GIB, 50 * GIB, None), 6)  # 14 GiB used, no GPU reading
+    assert freed(stuck, idle) == "+0.00 GiB freed, GPU +40.00 GiB freed"
+    assert "GPU 40.00 GiB of 80.0 GiB (NVML)" in stuck.line()

@@ -343,7 +343,7 @@ def test_doctor_python_flag_adds_the_target_checks_and_missing_interpreter_fails
     done = run_cli("--json", "--python", str(tmp_path / "no-python"), env=no_docker)
     out = json.loads(done.stdout)
     ids = [c["id"] for c in out["checks"]]
-    assert ids == ["docker", "daemon-json", "stack", "stack-probe", "tiktoken", "disk"]
+    assert ids == ["docker", "daemon-json", "stack", "stack-probe", "tiktoken", "disk", "memory", "power"]
     probe = out["checks"][3]
     assert probe["status"] == "fail" and probe["evidence"] == [f"{tmp_path / 'no-python'}: no such interpreter"]
     assert done.returncode == 2
