@@ -133,12 +133,14 @@ def _rss(proc: Path, pid: int) -> int:
 
 
 def in_container(proc: Path, pid: int) -> bool:
-    """Whether the process lives in a Docker/containerd/podman cgroup (stop its container instead)."""
+    """Whether the process lives in a Docker/containerd/podman cgroup other than init's (stop its
+    container instead).  Where jetconsole itself runs in a container, everything shares init's."""
     try:
         text = (proc / str(pid) / "cgroup").read_text()
+        init = (proc / "1" / "cgroup").read_text()
     except OSError:
         return False
-    return any(mark in text for mark in ("docker", "containerd", "libpod", "kubepods"))
+    return text != init and any(mark in text for mark in ("docker", "containerd", "libpod", "kubepods"))
 
 
 def _served(proc: Path, ppid: int) -> tuple[str, bool]:

@@ -9,6 +9,7 @@ decides each step (the CLI asks y/N; ``--dry-run`` says no to all and prints the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,7 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
         if step == "holders":
             results = [end_holder(h, proc=proc, log=rec.log.append) for h in rec.holders]
             done = "; ".join(results)
+            settle_gpu({h.pid for h in rec.holders if h.gpu}, gpu)
         elif step == "caches":
             done = drop_caches(proc)
         else:
@@ -106,8 +108,11 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
     final = figures(proc, gpu)
     ok = not held(final, baseline_gib)
     gpu_base = f", GPU {GPU_BASELINE_GIB:g} GiB" if final.gpu is not None and final.gpu.total else ""
-    say(f"now {final.line()}; baseline {baseline_gib:g} GiB{gpu_base}: " +
-        ("memory is back to the baseline" if ok else "memory is still held: a reboot is needed to free it"))
+    kept = [h for h in find_holders(proc, gpu=final.gpu)] if not ok else []
+    verdict = ("memory is back to the baseline" if ok else
+               "memory is still held by holders left running: " + "; ".join(h.line() for h in kept) +
+               " (end them, or reboot)" if kept else "memory is still held: a reboot is needed to free it")
+    say(f"now {final.line()}; baseline {baseline_gib:g} GiB{gpu_base}: {verdict}")
     return ok
 
 
@@ -116,3 +121,13 @@ def freed(before: MemoryFigures, after: MemoryFigures) -> str:
     if before.gpu is not None and after.gpu is not None and before.gpu.total:
         out += f", GPU {(before.gpu.used - after.gpu.used) / GIB:+.2f} GiB freed"
     return out
+
+
+def settle_gpu(pids: set[int], gpu: GpuRead, wait_s: float = 10.0) -> None:
+    """Wait until NVML no longer lists ``pids``: the driver frees an ended process's memory a moment later."""
+    deadline = time.monotonic() + wait_s
+    while pids and time.monotonic() < deadline:
+        now = gpu()
+        if now is None or not pids & set(now.processes):
+            return
+        time.sleep(0.2)
