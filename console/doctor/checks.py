@@ -57,7 +57,7 @@ class Probe:
     model: str = ""  # an HF repo id or a local directory whose size the disk check counts (--model)
     jtop_socket: str = "/run/jtop.sock"  # the power check asks the jtop service here
     proc: Path = Path("/proc")  # the memory check reads meminfo and the processes here
-    baseline_gib: float = 6.0  # memory in use expected with nothing served (unified memory)
+    baseline_gib: float = 6.0  # memory in use expected with nothing served (recovery.DEFAULT_BASELINE_GIB)
 
 
 def exit_code(checks: list[Check]) -> int:

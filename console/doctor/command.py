@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, docker_host: str = "") -> int:
-    probe = Probe(docker_host=docker_host, python=args.python, image=args.image, model=args.model)
+    probe = Probe(docker_host=docker_host, python=args.python, image=args.image, model=args.model,
+                  baseline_gib=args.baseline_gib)
     if args.daemon_json is not None:
         probe.daemon_json = args.daemon_json
     if args.fix == "daemon-json":

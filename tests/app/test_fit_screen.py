@@ -170,7 +170,7 @@ async def test_prefilled_fields_and_precision_changes_weights(llama: Path, memin
         select = screen.query_one("#fit-quant", Select)
         select.focus()
         await pilot.press("enter")  # open the list; "from config.json" is highlighted
-        await pilot.press(*["down"] * 7, "enter")  # BF16 FP16 FP8 INT8 AWQ GPTQ NVFP4
+        await pilot.press(*["down"] * 8, "enter")  # BF16 FP16 FP8 INT8 INT4 AWQ GPTQ NVFP4
         await wait_for(pilot, lambda: screen.report["quant"] == "nvfp4")
         r = cli(meminfo, "--config", str(llama), "--params", "8B", "--context", "65536", "--concurrency", "2",
                 "--quant", "nvfp4")
@@ -331,3 +331,18 @@ def test_fit_screen_does_not_fit_80x24(snap_compare, orin_snapshot, tmp_path: Pa
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     app, run_before = _snapshot_app(orin_snapshot, tmp_path, monkeypatch, params="70B")
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_prefilled_int4_and_unknown_formats_do_not_crash() -> None:
+    """The review found FitScreen(quant="int4"/"w4a16") crashed the Select; every normalised format opens."""
+    from textual.app import App
+
+    from console.servers.memory_fit import BYTES_PER_PARAM
+    from console.ui.screens.fit import FitScreen
+
+    for quant in ("int4", "w4a16", *BYTES_PER_PARAM):
+        app = App()
+        async with app.run_test() as pilot:
+            await app.push_screen(FitScreen(quant=quant, params="8B", memory=lambda: None))
+            await pilot.pause()
+            assert isinstance(app.screen, FitScreen)

@@ -142,7 +142,7 @@ def test_doctor_command_with_python_flag_on_the_vllm_venv(tmp_path: Path) -> Non
     out = json.loads(done.stdout)
     checks = {c["id"]: c for c in out["checks"]}
     assert [c["id"] for c in out["checks"]] == ["docker", "daemon-json", "stack", "torch-build", "torch-cuda",
-                                               "glibcxx", "python-abi", "tiktoken", "disk"]
+                                               "glibcxx", "python-abi", "tiktoken", "disk", "memory", "power"]
     assert "torch.version.cuda is None: a CPU-only build" in checks["torch-build"]["evidence"]
     assert done.returncode == out["exit_code"] == 2  # Docker is unreachable here on purpose
 

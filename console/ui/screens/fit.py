@@ -57,6 +57,7 @@ PRECISIONS: tuple[tuple[str, str], ...] = (
     ("FP16", "fp16"),
     ("FP8", "fp8"),
     ("INT8", "int8"),
+    ("INT4", "int4"),
     ("INT4 AWQ", "awq"),
     ("INT4 GPTQ", "gptq"),
     ("NVFP4", "nvfp4"),
@@ -188,6 +189,8 @@ class FitScreen(Screen):
             try:
                 self._quant = normalize_quant(self._quant)
             except ValueError:
+                self._quant = ""
+            if self._quant not in {v for _, v in PRECISIONS}:  # a format with no entry of its own
                 self._quant = ""
         self._kv = kv_dtype if kv_dtype in {v for _, v in KV_DTYPES} else "auto"
         self._memory_fn = memory
