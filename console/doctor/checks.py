@@ -299,7 +299,7 @@ def check_memory(probe: Probe) -> Check:
     """Stuck memory: orphaned vLLM engines, GPU processes outside containers, or memory above the baseline
     while no container runs (what makes the next ``vllm serve`` fail its memory check)."""
     from console.doctor import memory
-    from console.doctor.recovery import GPU_BASELINE_GIB
+    from console.doctor.recovery import GPU_BASELINE_GIB, held
 
     title = "Memory: nothing stuck after servers stopped"
     gpu = memory.gpu_reading if probe.use_nvml else (lambda: None)
@@ -314,9 +314,7 @@ def check_memory(probe: Probe) -> Check:
         return Check("memory", title, FAIL, tuple(seen), fix)
     running = (probe.docker_info or {}).get("ContainersRunning")
     if running == 0:
-        over = now.used > probe.baseline_gib * GIB
-        gpu_over = now.gpu is not None and now.gpu.total > 0 and now.gpu.used > GPU_BASELINE_GIB * GIB
-        if over or gpu_over:
+        if held(now, probe.baseline_gib):
             seen.append(f"no container runs, yet memory is above the baseline ({probe.baseline_gib:g} GiB"
                         + (f", GPU {GPU_BASELINE_GIB:g} GiB)" if now.gpu is not None and now.gpu.total else ")"))
             return Check("memory", title, WARN, tuple(seen), fix)

@@ -14,6 +14,7 @@ from typing import Any
 from console.doctor.checks import FAIL, Probe, exit_code, run_all
 from console.doctor.daemon_fix import apply_fix, docker_verifier, plan_fix, restart_command, run_command
 from console.doctor.daemon_json import DaemonJsonError
+from console.doctor.power import add_power_arguments
 from console.doctor.recovery import DEFAULT_BASELINE_GIB, STEPS
 
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "·"}
@@ -55,10 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also check this local image's torch (runs python3 in it: --rm, no network)")
     parser.add_argument("--model", metavar="REPO_OR_DIR", default="",
                         help="count this model (HF repo id in the cache, or a local directory) in the disk check")
-    parser.add_argument("--power-mode", metavar="NAME|ID", default=None,
-                        help="switch the nvpmodel power mode through jtop (asks first; never reboots)")
-    parser.add_argument("--clocks", choices=["on", "off"], default=None,
-                        help="switch jetson_clocks through jtop (asks first)")
+    add_power_arguments(parser)
 
 
 def run(args: argparse.Namespace, docker_host: str = "") -> int:

@@ -108,7 +108,7 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
     final = figures(proc, gpu)
     ok = not held(final, baseline_gib)
     gpu_base = f", GPU {GPU_BASELINE_GIB:g} GiB" if final.gpu is not None and final.gpu.total else ""
-    kept = [h for h in find_holders(proc, gpu=final.gpu)] if not ok else []
+    kept = find_holders(proc, gpu=final.gpu) if not ok else []
     verdict = ("memory is back to the baseline" if ok else
                "memory is still held by holders left running: " + "; ".join(h.line() for h in kept) +
                " (end them, or reboot)" if kept else "memory is still held: a reboot is needed to free it")

@@ -40,3 +40,12 @@ def ramp(base: TelemetrySnapshot, n: int = 60) -> list[TelemetrySnapshot]:
         gpu = dataclasses.replace(base.gpus[0], load=float((i * 7) % 100))
         out.append(dataclasses.replace(base, time=base.time + i, gpus=(gpu,)))
     return out
+
+
+async def wait_for(pilot, check, timeout: float = 5.0) -> None:
+    """Let the app run until ``check()`` holds; fail after ``timeout`` seconds."""
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")

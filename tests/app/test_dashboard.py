@@ -18,16 +18,8 @@ from console.ui.widgets.chat_pane import ChatPane
 from console.ui.widgets.servers_panel import ServersPanel
 from console.ui.widgets.sources_panel import SourcesPanel
 from console.ui.widgets.telemetry_panel import TelemetryPanel
-from tests.app.helpers import live_app
+from tests.app.helpers import live_app, wait_for
 from tests.conftest import FixedSource, fixed_discovery
-
-
-async def wait_for(pilot, check, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def gpu_row(app) -> str:

@@ -29,7 +29,7 @@ from console.fit_command import (
 )
 from console.ui.messages import FitConfigRead, FitMemoryRead
 from console.ui.screens.fit import FitScreen
-from tests.app.helpers import frozen_app, ramp
+from tests.app.helpers import frozen_app, ramp, wait_for
 from tests.app.test_snapshots import REPORT
 
 MEMINFO = "MemTotal:       128787600 kB\nMemFree:        100000000 kB\nMemAvailable:   120000000 kB\n"
@@ -72,14 +72,6 @@ def llama(tmp_path: Path) -> Path:
 def cli(meminfo: Path, *argv: str) -> dict:
     """What ``jetconsole fit ARGV --json`` reports."""
     return report(build_parser().parse_args(["fit", *argv]), meminfo)
-
-
-async def wait_for(pilot, check, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def text(screen: FitScreen, name: str) -> str:
