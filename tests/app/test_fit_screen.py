@@ -131,9 +131,11 @@ async def test_typed_config_shows_what_the_cli_computes(llama: Path, meminfo: Pa
         assert "  --gpu-memory-utilization 0.85 --max-model-len 32768\n" in flags  # as the CLI test has it
         assert f"  {command_line(screen.form_args())}" in flags
         assert command_line(screen.form_args()) == f"jetconsole fit --config {llama} --params 8B"
-    # Typing 60-odd characters read config.json once: the reads wait for a pause in the typing.
+    # Typing 60-odd characters did not read config.json per key: the reads wait for a pause in the typing.
+    # (A loaded CI machine can pause mid-path, so a stray read of a prefix is allowed; one per key is not.)
     reads = [m for m in posted if isinstance(m, FitConfigRead)]
-    assert len(reads) == 1 and reads[0].error is None
+    assert 1 <= len(reads) <= 3 < len(str(llama))
+    assert reads[-1].error is None and reads[-1].text == str(llama)
     assert sum(isinstance(m, FitMemoryRead) for m in posted) == 1
 
 
