@@ -118,29 +118,18 @@ def estimate_params(config: Mapping[str, Any]) -> int:
 
 def _nvml_memory() -> DeviceMemory | None:
     """GPU 0 of a discrete NVIDIA GPU; None without NVML or where memory is unified (NOT_SUPPORTED)."""
+    from console.telemetry.nvml_source import read_once  # deferred: nothing to load on boxes without a GPU
+    from console.telemetry.source import SourceUnavailable
+
     try:
-        import pynvml as nv  # deferred: nothing to load on boxes without a GPU
-    except ImportError:
+        devices = read_once()["devices"]
+    except SourceUnavailable:
         return None
-    try:
-        nv.nvmlInit()
-    except nv.NVMLError:
+    mem = devices[0].get("memory") if devices else None
+    if mem is None:
         return None
-    try:
-        count = nv.nvmlDeviceGetCount()
-        handle = nv.nvmlDeviceGetHandleByIndex(0)
-        mem = nv.nvmlDeviceGetMemoryInfo(handle)
-        name = nv.nvmlDeviceGetName(handle)
-    except nv.NVMLError:
-        return None
-    finally:
-        try:
-            nv.nvmlShutdown()
-        except nv.NVMLError:
-            pass
-    name = name.decode() if isinstance(name, bytes) else name
-    of = f" of {count}" if count > 1 else ""
-    return DeviceMemory(int(mem.total), int(mem.free), f"GPU 0{of} ({name}), from NVML", unified=False)
+    of = f" of {len(devices)}" if len(devices) > 1 else ""
+    return DeviceMemory(mem["total"], mem["free"], f"GPU 0{of} ({devices[0]['name']}), from NVML", unified=False)
 
 
 def device_memory(meminfo: str | Path | None = None) -> DeviceMemory:

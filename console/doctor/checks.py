@@ -141,17 +141,13 @@ def read_cuda(probe: Probe) -> str | None:
 
 def driver_cuda() -> str | None:
     """The CUDA version the NVIDIA driver supports (NVML), ``12.4``; None without a driver."""
-    try:
-        import pynvml as nv
+    from console.telemetry.nvml_source import read_once
+    from console.telemetry.source import SourceUnavailable
 
-        nv.nvmlInit()
-        try:
-            v = int(nv.nvmlSystemGetCudaDriverVersion())
-        finally:
-            nv.nvmlShutdown()
-    except Exception:  # noqa: BLE001 - no pynvml, no driver, no GPU: unknown
+    try:
+        return read_once()["cuda"]
+    except SourceUnavailable:  # no pynvml, no driver, no GPU: unknown
         return None
-    return f"{v // 1000}.{v % 1000 // 10}" if v > 0 else None
 
 
 def system_stack(probe: Probe) -> Any:

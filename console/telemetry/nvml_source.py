@@ -96,11 +96,12 @@ def nvml_reading(nv: Any) -> dict[str, Any]:
         return value.decode() if isinstance(value, bytes) else value
 
     def memory(h: Any) -> tuple[dict[str, int] | None, bool]:
-        """(used/total like nvidia-smi, unified?).  v2 keeps driver-reserved memory out of
-        "used" (an idle H100: 0 MiB, not 480); GB10 answers NOT_SUPPORTED: unified memory."""
+        """(used/total like nvidia-smi, and free, unified?).  v2 keeps driver-reserved memory out of
+        "used" (an idle H100: 0 MiB, not 480) but not out of "free"; GB10 answers NOT_SUPPORTED:
+        unified memory."""
         try:
             m = nv.nvmlDeviceGetMemoryInfo(h, version=nv.nvmlMemory_v2)
-            return {"used": int(m.used), "total": int(m.total)}, False
+            return {"used": int(m.used), "total": int(m.total), "free": int(m.free)}, False
         except (AttributeError, TypeError):
             pass  # bindings without v2
         except nv.NVMLError as exc:
@@ -111,7 +112,7 @@ def nvml_reading(nv: Any) -> dict[str, Any]:
             m = nv.nvmlDeviceGetMemoryInfo(h)
         except nv.NVMLError as exc:
             return None, _not_supported(nv, exc)
-        return {"used": int(m.used), "total": int(m.total)}, False
+        return {"used": int(m.used), "total": int(m.total), "free": int(m.free)}, False
 
     devices = []
     for index in range(nv.nvmlDeviceGetCount()):

@@ -148,3 +148,18 @@ def test_memory_held_counts_the_gpu_where_nvml_reports_it() -> None:
     assert held(MemoryFigures(64 * GIB, 50 * GIB, None), 6)  # 14 GiB used, no GPU reading
     assert freed(stuck, idle) == "+0.00 GiB freed, GPU +40.00 GiB freed"
     assert "GPU 40.00 GiB of 80.0 GiB (NVML)" in stuck.line()
+
+
+def test_driver_cuda_from_one_nvml_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.doctor.checks import driver_cuda
+    from console.telemetry import nvml_source
+    from console.telemetry.source import SourceUnavailable
+
+    monkeypatch.setattr(nvml_source, "read_once", lambda: {"driver": "580.95", "cuda": "13.0", "devices": []})
+    assert driver_cuda() == "13.0"
+
+    def no_driver() -> dict:
+        raise SourceUnavailable("NVML unavailable")
+
+    monkeypatch.setattr(nvml_source, "read_once", no_driver)
+    assert driver_cuda() is None

@@ -304,6 +304,25 @@ def test_without_nvml_reads_proc_meminfo(monkeypatch: pytest.MonkeyPatch) -> Non
     assert mem.source.startswith("/proc/meminfo") and mem.unified and mem.total > 0
 
 
+def test_nvml_memory_is_gpu_0_of_one_nvml_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.telemetry import nvml_source
+    from console.telemetry.source import SourceUnavailable
+
+    h100 = {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory": {"used": 0, "total": 80 * GIB, "free": 79 * GIB}}
+    monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [h100, {**h100, "index": 1}]})
+    assert fit_command._nvml_memory() == DeviceMemory(80 * GIB, 79 * GIB, "GPU 0 of 2 (NVIDIA H100 80GB HBM3), "
+                                                      "from NVML", unified=False)
+    gb10 = {"index": 0, "name": "NVIDIA GB10", "memory": None, "unified": True}
+    monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [gb10]})
+    assert fit_command._nvml_memory() is None  # unified memory: /proc/meminfo instead
+
+    def no_driver() -> dict:
+        raise SourceUnavailable("NVML unavailable")
+
+    monkeypatch.setattr(nvml_source, "read_once", no_driver)
+    assert fit_command._nvml_memory() is None
+
+
 def test_meminfo_without_memtotal(meminfo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     meminfo.write_text("MemFree: 10 kB\n")
     code, out, err = fit(capsys, "--params", "8B")

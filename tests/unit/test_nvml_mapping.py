@@ -54,9 +54,10 @@ def _fake_pynvml(memory_supported: bool) -> SimpleNamespace:
     def memory_v2(h, version=None):
         if not memory_supported:
             raise _NvmlError(3)
+        free = 7 * GIB - 480 * 2**20
         if version is None:  # v1 counts driver-reserved memory as used
-            return SimpleNamespace(used=GIB + 480 * 2**20, total=8 * GIB)
-        return SimpleNamespace(used=GIB, total=8 * GIB, reserved=480 * 2**20)
+            return SimpleNamespace(used=GIB + 480 * 2**20, total=8 * GIB, free=free)
+        return SimpleNamespace(used=GIB, total=8 * GIB, reserved=480 * 2**20, free=free)
 
     return SimpleNamespace(
         NVMLError=_NvmlError, NVML_CLOCK_GRAPHICS=0, NVML_TEMPERATURE_GPU=0, NVML_ERROR_NOT_SUPPORTED=3,
@@ -92,7 +93,7 @@ def test_reading_turns_unsupported_queries_into_none() -> None:
 def test_reading_with_memory_excludes_driver_reserved() -> None:
     """Like nvidia-smi (seen on an H100: v1 says 480 MiB used when idle, v2 says 0)."""
     dev = nvml_reading(_fake_pynvml(memory_supported=True))["devices"][0]
-    assert dev["memory"] == {"used": GIB, "total": 8 * GIB} and dev["unified"] is False
+    assert dev["memory"] == {"used": GIB, "total": 8 * GIB, "free": 7 * GIB - 480 * 2**20} and dev["unified"] is False
 
 
 def test_other_memory_errors_are_not_taken_for_unified_memory() -> None:
