@@ -30,6 +30,7 @@ from console.servers.memory_fit import (
     kv_layout_from_config,
     normalize_quant,
     util_for_free,
+    weight_format,
 )
 from console.telemetry.procfs import parse_meminfo
 
@@ -218,7 +219,7 @@ def evaluate(args: argparse.Namespace, config_path: Path | None, config: dict[st
             raise FitError(f"--quant: unknown weight format {args.quant!r}; accepted are {accepted} "
                            "(and spellings such as bfloat16, awq_marlin, modelopt_fp4)") from None
     elif layout is not None:
-        quant = layout.quant or ("bf16" if layout.dtype == "fp32" else layout.dtype)
+        quant = weight_format(config or {})
         if layout.quant is None and isinstance((config or {}).get("quantization_config"), Mapping):
             notes.append(f"quantization_config of {config_path} not understood: weights sized as {quant}; "
                          "give --quant")

@@ -91,20 +91,10 @@ def _index_total(folder: Path) -> int | None:
 def estimate_from_config(config: Mapping[str, Any]) -> tuple[int, str]:
     """Bytes of weights of a dense model from its config.json: parameters times bytes per parameter."""
     from console.fit_command import estimate_params
-    from console.servers.memory_fit import BYTES_PER_PARAM, normalize_quant
+    from console.servers.memory_fit import BYTES_PER_PARAM, weight_format
 
     params = estimate_params(config)  # FitError (a ValueError) for MoE and odd configs
-    fmt = "bf16"
-    qc = config.get("quantization_config")
-    names = [qc.get("quant_algo"), qc.get("quant_method")] if isinstance(qc, Mapping) else []
-    names += [config.get("torch_dtype"), config.get("dtype")]
-    for name in names:
-        if isinstance(name, str):
-            try:
-                fmt = normalize_quant(name)
-                break
-            except ValueError:
-                continue
+    fmt = weight_format(config, stored=True)
     per = BYTES_PER_PARAM[fmt]
     count = f"{params / 1e9:.1f}B" if params >= 1e9 else f"{params / 1e6:.1f}M"
     return int(params * per), f"estimated from config.json: {count} parameters × {per:g} bytes ({fmt})"

@@ -158,23 +158,42 @@ def _sliding(config: Mapping[str, Any], num_layers: int) -> tuple[int | None, in
     return window, num_layers
 
 
-def kv_layout_from_config(config: Mapping[str, Any], kv_cache_dtype: str = "auto") -> KvLayout:
-    """Read the KV-relevant fields of a HF config.json dict (a nested text_config wins).
-
-    Raises ValueError naming the first missing field.
-    """
+def _merged(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with a nested text_config (or the like) laid over it."""
     merged: dict[str, Any] = dict(config)
     for key in _NESTED:
         nested = config.get(key)
         if isinstance(nested, Mapping):
             merged.update({k: v for k, v in nested.items() if v is not None})
             break
-    num_layers = int(_require(merged, "num_hidden_layers"))
+    return merged
+
+
+def _dtype_from(merged: Mapping[str, Any]) -> str:
     dtype_name = merged.get("torch_dtype") or merged.get("dtype") or "bfloat16"
     try:
-        dtype = normalize_quant(str(dtype_name))
+        return normalize_quant(str(dtype_name))
     except ValueError:
-        dtype = "bf16"
+        return "bf16"
+
+
+def weight_format(config: Mapping[str, Any], *, stored: bool = False) -> str:
+    """The ``BYTES_PER_PARAM`` key of a HF config.json's weights: quantization_config's format, else
+    the dtype (bf16 when unknown).  vLLM loads an fp32 checkpoint in 16 bit, so in memory it counts
+    as bf16; ``stored``: as the files hold it (fp32 stays fp32), for the download size."""
+    merged = _merged(config)
+    fmt = _quant_from(config) or _quant_from(merged) or _dtype_from(merged)
+    return fmt if stored or fmt != "fp32" else "bf16"
+
+
+def kv_layout_from_config(config: Mapping[str, Any], kv_cache_dtype: str = "auto") -> KvLayout:
+    """Read the KV-relevant fields of a HF config.json dict (a nested text_config wins).
+
+    Raises ValueError naming the first missing field.
+    """
+    merged = _merged(config)
+    num_layers = int(_require(merged, "num_hidden_layers"))
+    dtype = _dtype_from(merged)
     if kv_cache_dtype == "auto":
         kv_bytes = 2  # the model's 16-bit dtype; vLLM runs fp32 checkpoints in 16 bit too
     else:

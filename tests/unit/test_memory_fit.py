@@ -21,6 +21,7 @@ from console.servers.memory_fit import (
     mla_kv_bytes_per_token,
     normalize_quant,
     util_for_free,
+    weight_format,
     weights_for,
 )
 
@@ -226,6 +227,18 @@ def test_dtype_key_of_newer_transformers_and_fp32_checkpoints() -> None:
     assert kv_layout_from_config(cfg).dtype == "bf16"  # missing: assume bf16
     fp32 = kv_layout_from_config({**cfg, "torch_dtype": "float32"})
     assert fp32.dtype == "fp32" and fp32.dtype_bytes == 2  # vLLM runs it in 16 bit
+
+
+def test_weight_format_in_memory_and_on_disk() -> None:
+    cfg = {k: v for k, v in LLAMA_31_8B.items() if k != "torch_dtype"}
+    assert weight_format(cfg) == "bf16"  # no dtype: assume bf16
+    assert weight_format({**cfg, "torch_dtype": "float16"}) == "fp16"
+    fp32 = {**cfg, "torch_dtype": "float32"}
+    assert (weight_format(fp32), weight_format(fp32, stored=True)) == ("bf16", "fp32")  # vLLM loads it in 16 bit
+    awq = {**fp32, "quantization_config": {"quant_method": "awq", "bits": 4}}
+    assert weight_format(awq) == weight_format(awq, stored=True) == "awq"  # the quantisation wins over the dtype
+    assert weight_format({**cfg, "quantization_config": {"quant_method": "odd", "bits": 8}}) == "int8"
+    assert weight_format({"text_config": {"torch_dtype": "float16"}}) == "fp16"  # a nested text_config
 
 
 def test_gpt_oss_sliding_layers_and_mxfp4() -> None:

@@ -291,6 +291,8 @@ def test_measure_from_config_and_unknown(tmp_path: Path) -> None:
     assert size.total is not None and 14.5 * GIB < size.total < 15.5 * GIB  # 8.0B parameters, 2 bytes each
     assert size.source.startswith("estimated from config.json: 8.0B parameters")
     assert estimate_from_config({**config, "quantization_config": {"quant_method": "fp8"}})[0] == size.total // 2
+    fp32 = estimate_from_config({**config, "torch_dtype": "float32"})  # stored in 4 bytes, loaded in 2
+    assert fp32[0] == size.total * 2 and fp32[1].endswith("× 4 bytes (fp32)")
     gone = measure("nobody/nothing", {"HF_HUB_CACHE": str(tmp_path / "hub")})
     assert gone.total is None and "not in the Hugging Face cache" in gone.line()
     assert measure("not a repo", {}).total is None
