@@ -20,6 +20,7 @@ from typing import Any
 from console.containers.docker_source import DockerSource, DockerUnavailable
 from console.doctor.daemon_fix import DEFAULT_PATH, plan_fix
 from console.doctor.daemon_json import DaemonJsonError
+from console.doctor.model_size import hub_cache
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 GIB = 1 << 30
@@ -233,7 +234,7 @@ def check_disk(probe: Probe, model: Any = None) -> Check:
     whose size is known: the bytes still to download are taken from the file system they land
     on, and what would be left must be ≥ 10 GiB (else fail) and ≥ 20 GiB for an image (else warn).
     """
-    hf = Path(probe.env.get("HF_HOME") or Path(probe.env.get("HOME", "/root")) / ".cache" / "huggingface")
+    hf = hub_cache(probe.env)
     docker_root = Path((probe.docker_info or {}).get("DockerRootDir") or "/var/lib/docker")
     remaining = None if model is None else model.remaining
     lands = (model.where if model is not None and model.where is not None else hf)

@@ -322,6 +322,15 @@ def test_disk_counts_the_download_on_its_file_system(tmp_path: Path, monkeypatch
     assert check_disk(p).status == WARN
 
 
+def test_disk_looks_at_the_hub_cache_huggingface_hub_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixed_free(monkeypatch, 200.0)
+    hub = tmp_path / "elsewhere" / "hub"
+    c = check_disk(Probe(env={"HOME": str(tmp_path), "HF_HUB_CACHE": str(hub)}))
+    assert c.evidence[0].startswith(f"Hugging Face cache {hub}: 200.0 GiB free")
+    c = check_disk(Probe(env={"HOME": str(tmp_path)}))
+    assert c.evidence[0].startswith(f"Hugging Face cache {tmp_path / '.cache' / 'huggingface' / 'hub'}: ")
+
+
 def test_disk_with_a_cached_or_unknown_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     p = Probe(env={"HOME": str(tmp_path)})
     fixed_free(monkeypatch, 25.0)
