@@ -180,25 +180,31 @@ def docker_verifier(base_url: str | None, image: str | None = None, wait_s: floa
 
         deadline = time.monotonic() + wait_s
         while True:
+            client = None
             try:
                 client = docker.DockerClient(base_url=base_url, timeout=30) if base_url else docker.from_env(timeout=30)
                 client.ping()
                 break
             except Exception as exc:  # noqa: BLE001 - not up yet
+                if client is not None:
+                    client.close()
                 if time.monotonic() > deadline:
                     return f"Docker did not come back within {wait_s:.0f} s ({exc})"
                 time.sleep(0.5)
-        default = client.info().get("DefaultRuntime")
-        if default != RUNTIME:
-            return f'docker info reports the default runtime "{default}", not "{RUNTIME}"'
-        ref = image or _smallest_image(client)
-        if ref is None:
-            return None
         try:
-            client.containers.run(ref, ["true"], remove=True, network_mode="none")
-        except Exception as exc:  # noqa: BLE001
-            return f"a container ({ref}) did not run under the nvidia runtime: {exc}"
-        return None
+            default = client.info().get("DefaultRuntime")
+            if default != RUNTIME:
+                return f'docker info reports the default runtime "{default}", not "{RUNTIME}"'
+            ref = image or _smallest_image(client)
+            if ref is None:
+                return None
+            try:
+                client.containers.run(ref, ["true"], remove=True, network_mode="none")
+            except Exception as exc:  # noqa: BLE001
+                return f"a container ({ref}) did not run under the nvidia runtime: {exc}"
+            return None
+        finally:
+            client.close()
 
     return verify
 
