@@ -23,7 +23,6 @@ or on the first run) since it pins textual 0.79.1::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -46,12 +45,12 @@ from ptyrun import (
     TreeMeter,
     interrupt_on_signals,
     report_header,
+    save_report,
     shielded,
     status_kib,
     stop_leftovers,
 )
 
-RESULTS = ROOT / "benchmarks" / "results"
 ELIA_VENV = ROOT / "benchmarks" / ".venv-elia"
 ELIA_SPEC = "elia-chat==1.10.0"
 MARKER = "ENDMARK7421"
@@ -510,9 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {**report_header("chat_render_vs_elia", started, load_start, args, timeouts=timeouts,
                               terminal=f"{COLS}x{ROWS} xterm-256color", versions=versions,
                               commands={n: p.argv for n, p in progs.items()}), **report, "failure": error}
-    out = args.output or RESULTS / f"chat_render_vs_elia-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = save_report(report, args.output)
     print()
     print(table(report, args.programs, args.keep_up))
     print(f"(medians of {args.runs} runs; ratio = {' / '.join(args.programs)}; load average "

@@ -24,7 +24,6 @@ frame, 200 tokens); ``--url``/``--model`` use a real server for the TTFT part::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -35,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ptyrun import ROOT, ReplayProcess, report_header
+from ptyrun import ROOT, ReplayProcess, report_header, save_report
 
 sys.path.insert(0, str(ROOT))
 
@@ -46,7 +45,6 @@ from console.chat.endpoints import Endpoint, v1_url
 from console.chat.runner import run_answer
 from console.chat.store import ChatStore
 
-RESULTS = ROOT / "benchmarks" / "results"
 TIMEOUT = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)  # as ChatStream's own client
 TOKEN_LINE = re.compile(r'"(?:content|reasoning|reasoning_content)"\s*:\s*"(?!")')  # a non-empty delta
 PROMPT = ({"role": "user", "content": "Write a short story about a lighthouse keeper."},)
@@ -263,9 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         replay.close()
     report = {**report_header("chat_ttft_overhead", started, load_start, args, server=where,
                               httpx=httpx.__version__), "ttft_ms": ttft, "decode": decode}
-    out = args.output or RESULTS / f"chat_ttft_overhead-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = save_report(report, args.output)
     print()
     print(table(ttft, decode, where, args.decode_tokens))
     print(f"(load average {load_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -47,13 +46,13 @@ from ptyrun import (
     interrupt_on_signals,
     process_tree,
     report_header,
+    save_report,
     shielded,
     status_kib,
     stop_leftovers,
 )
 
 sys.path.insert(0, str(ROOT))  # the private dockerd lives in tests/realparts
-RESULTS = ROOT / "benchmarks" / "results"
 IDLE_NAMES = tuple(f"bench-idle-{i}" for i in range(1, 5))
 FLOOD_NAME = "bench-flood"
 FLOOD_SCRIPT = "while true; do seq 1 10000; sleep 1; done"
@@ -581,9 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": {name: {"key_latency_ms": latency_stats(r.key_latency_ms)} for name, r in results.items()},
         "results": {name: asdict(r) for name, r in results.items()},
     }
-    out = args.output or RESULTS / f"containers_vs_lazydocker-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = save_report(report, args.output)
     print()
     print(table(results, args.seconds))
     print(f"\nresults: {out}")

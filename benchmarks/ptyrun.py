@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import fcntl
+import json
 import os
 import re
 import select
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
 COLS, ROWS = 120, 40
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BURST_GAP = 0.02  # reads closer than this belong to one screen update
@@ -488,6 +490,15 @@ def report_header(name: str, started: float, load_start: tuple[float, float, flo
                     "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
         "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, **settings},
     }
+
+
+def save_report(report: dict[str, object], output: Path | None = None) -> Path:
+    """Write ``report`` as indented JSON to ``output`` (default benchmarks/results/<benchmark>-<time>.json,
+    the name from ``report_header``); the path written."""
+    out = output or RESULTS / f"{report['benchmark']}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return out
 
 
 # ---- the replay chat server in a child process ----------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import re
@@ -43,13 +42,13 @@ from ptyrun import (
     TreeMeter,
     interrupt_on_signals,
     report_header,
+    save_report,
     shielded,
     status_kib,
     stop_leftovers,
 )
 
 sys.path.insert(0, str(ROOT))  # the emulator lives in tests/realparts
-RESULTS = ROOT / "benchmarks" / "results"
 LIVE_TIMEOUT = 30.0
 
 # ---- the programs under test ------------------------------------------------------------------------------------
@@ -386,9 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summary,
         "runs": [asdict(r) | {"live_screen": None} for r in runs],
     }
-    out = args.output or RESULTS / f"startup_idle-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = save_report(report, args.output)
     print()
     print(table(summary, args.seconds, args.static))
     print(f"\nresults: {out}")
