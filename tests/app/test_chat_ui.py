@@ -510,3 +510,23 @@ async def test_old_turns_leave_the_pane_past_the_budget_and_stay_in_the_conversa
         await pilot.pause(0.3)
         assert [v.source for v in pane(app).query(chat_pane.UserView)] == ["Question 2", "Question 3"]  # 239 chars
         assert "… 4 earlier messages" in str(pane(app).query_one(".chat-note", Static).render())
+
+
+async def test_reasoning_counts_against_the_budget_as_the_answer_ends_as_on_reload(
+        srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot, monkeypatch) -> None:
+    from console.ui.widgets import chat_pane
+
+    monkeypatch.setattr(chat_pane, "SHOWN_CHARS", 300)
+    thinking = [f" step{i}" for i in range(30)]  # ~210 characters of reasoning: one turn fits, two do not
+    app = make_app(srv, tmp_path, orin_snapshot, start_screen="chat")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        for n in range(2):
+            srv.script = Script(frames=token_frames([f" turn{n}"], reasoning=thinking))
+            await ask(pilot, f"Question {n}")
+        await pilot.pause(0.3)
+        assert [v.source for v in pane(app).query(chat_pane.UserView)] == ["Question 1"]
+        await pilot.press("f6")  # the dashboard's pane is drawn from the session: the same turns
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.pause(0.3)
+        assert [v.source for v in pane(app).query(chat_pane.UserView)] == ["Question 1"]

@@ -26,8 +26,8 @@ SHOWN_CHARS = 200_000  # and no more text than this (~40k tokens): drawn lines c
 
 
 def shown_count(texts: list[str], at_least: int = 1) -> int:
-    """How many of the last messages to draw (their texts oldest first): ``at_least``, then back while
-    both budgets (SHOWN_MESSAGES, SHOWN_CHARS) hold."""
+    """How many of the last messages to draw (their texts oldest first, content and reasoning: both
+    are drawn): ``at_least``, then back while both budgets (SHOWN_MESSAGES, SHOWN_CHARS) hold."""
     count, chars = 0, 0
     for text in reversed(texts):
         if count >= at_least and (count >= SHOWN_MESSAGES or chars + len(text) > SHOWN_CHARS):
@@ -42,6 +42,11 @@ class UserView(Static):
     def __init__(self, text: str) -> None:
         self.source = visible_controls(text)
         super().__init__(self.source, markup=False)
+
+    @property
+    def drawn(self) -> str:
+        """What counts against SHOWN_CHARS."""
+        return self.source
 
 
 class AnswerView(Vertical):
@@ -62,6 +67,11 @@ class AnswerView(Vertical):
     def source(self) -> str:
         """The answer's Markdown as shown (control characters made visible)."""
         return self.body.source
+
+    @property
+    def drawn(self) -> str:
+        """What counts against SHOWN_CHARS: the reasoning and the answer, as ``reload`` counts a message."""
+        return self._reasoning + self.body.source
 
     def compose(self) -> ComposeResult:
         reasoning = Collapsible(Static(self._reasoning, markup=False, classes="chat-reasoning-text"),
@@ -187,7 +197,7 @@ class ChatPane(Panel, can_focus=False):
     async def _trim(self) -> None:
         """Drop the oldest drawn turns past the budgets (they stay in the store); the note counts them."""
         turns = [v for v in self.chat_log.children if isinstance(v, UserView | AnswerView)]
-        keep = shown_count([v.source for v in turns], at_least=2)  # the last question and its answer
+        keep = shown_count([v.drawn for v in turns], at_least=2)  # the last question and its answer
         if keep >= len(turns):
             return
         gone = turns[:len(turns) - keep]
