@@ -32,10 +32,17 @@ class MarkdownStreamView(Widget):
         self._tail_lines: list[Strip] = []
         self._shown: dict[int, Strip] = {}  # finished lines as drawn (cropped, styled): they never change
         self._style = None
+        self._dark: bool | None = None  # the theme's dark flag the strips were rendered for
+
+    def _theme_dark(self) -> bool:
+        return bool(getattr(self.app.current_theme, "dark", True))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._style, self._shown = None, {}
+        if self._dark is not None and self._dark != self._theme_dark():
+            # rendered for the other theme (code colours): _ensure renders every piece again
+            self._width, self._done_lines, self._rendered, self._tail_lines = -1, [], 0, []
 
     @property
     def source(self) -> str:
@@ -50,7 +57,7 @@ class MarkdownStreamView(Widget):
         if not text or width <= 0:
             return []
         console = self.app.console
-        dark = bool(getattr(self.app.current_theme, "dark", True))
+        dark = self._dark = self._theme_dark()
         lines = Strip.from_lines(piece_lines(console, console.options.update_width(width), text, dark))
         if lines and after and gap_after(self._pieces[after - 1]):
             lines.insert(0, Strip.blank(width))
