@@ -71,7 +71,7 @@ def plan_fix(path: Path = DEFAULT_PATH, runtime_path: str = RUNTIME_PATH) -> Fix
         raise DaemonJsonError(str(path), f"cannot read it ({exc.strerror}); run as root") from exc
     config = parse(old or "", str(path))
     state = runtime_state(config)
-    new = render(fixed(config, runtime_path)) if not state.ok else (old or "")
+    new = render(fixed(config, runtime_path), old) if not state.ok else (old or "")
     return FixPlan(path, old, new, state)
 
 

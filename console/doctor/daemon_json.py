@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,8 +87,12 @@ def fixed(config: dict[str, Any], runtime_path: str = RUNTIME_PATH) -> dict[str,
     return out
 
 
-def render(config: dict[str, Any]) -> str:
-    return json.dumps(config, indent=4) + "\n"
+def render(config: dict[str, Any], like: str | None = None) -> str:
+    """JSON text, indented as ``like`` (the file it replaces) is, so the diff shows only the change; else 4."""
+    indent = 4
+    if like and (found := re.search(r"^\{\s*\n([ \t]+)\S", like)):
+        indent = found.group(1) if "\t" in found.group(1) else len(found.group(1))  # type: ignore[assignment]
+    return json.dumps(config, indent=indent) + "\n"
 
 
 def diff(old: str | None, new: str, path: str) -> str:

@@ -98,7 +98,8 @@ def test_fix_makes_nvidia_the_default_and_keeps_everything_else(daemon: PrivateD
     else:
         assert result.backup is not None and result.backup.read_text() == before  # the old file, kept
     assert events == ["daemon-json.written", "daemon-json.verified"]
-    assert "+    \"default-runtime\": \"nvidia\"" in plan.diff
+    indent = "  " if before and before.startswith('{\n  "') else "    "  # the file's own indentation is kept
+    assert f'+{indent}"default-runtime": "nvidia"' in plan.diff
 
 
 def test_already_right_changes_nothing_and_does_not_restart(daemon: PrivateDockerd) -> None:

@@ -49,3 +49,16 @@ def test_empty_file_is_an_empty_object_and_the_diff_shows_the_change() -> None:
     assert d.startswith("--- /etc/docker/daemon.json\n+++ /etc/docker/daemon.json\n")
     assert '+    "default-runtime": "nvidia"\n' in d and '-{"log-level": "info"}\n' in d
     assert diff(None, new, "/etc/docker/daemon.json").startswith("--- /dev/null\n")
+
+
+def test_render_keeps_the_files_indentation_so_the_diff_shows_only_the_change() -> None:
+    from console.doctor.daemon_json import diff, fixed, parse, render
+
+    old = '{\n  "log-driver": "json-file",\n  "runtimes": {\n    "custom": {\n      "path": "runc"\n    }\n  }\n}\n'
+    new = render(fixed(parse(old, "daemon.json")), old)
+    changed = [line for line in diff(old, new, "daemon.json").splitlines() if line[:1] in "+-" and line[:3] not in
+               ("---", "+++")]
+    assert '+  "default-runtime": "nvidia"' in changed
+    assert not any("log-driver" in line for line in changed)  # untouched lines are not re-indented
+    assert render({"a": 1}, '{\n\t"a": 0\n}\n') == '{\n\t"a": 1\n}\n'
+    assert render({"a": 1}, None) == '{\n    "a": 1\n}\n'
