@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -117,68 +116,32 @@ def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
 
 def recover_memory(args: argparse.Namespace, docker_host: str) -> int:
     """The wizard on the terminal: 0 memory back to the baseline, 1 still held (or a dry run), 2 bad steps."""
-    from console.containers.docker_source import DockerSource, DockerUnavailable
-    from console.containers.model import ContainerInfo
-    from console.doctor import recovery
-    from console.servers.registry import container_url
+    from console.doctor.wizard import open_wizard, reboot_command
 
     steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
     if bad := [s for s in steps if s not in STEPS]:
         print(f"--steps: unknown {', '.join(bad)}; choose from {', '.join(STEPS)}", file=sys.stderr)
         return 2
-    src = DockerSource(docker_host, timeout=10)
+    pids = {int(p) for p in args.holders.split(",") if p.strip().isdigit()} if args.holders else None
+    wizard = open_wizard(docker_host, audit, args.restart_cmd, pids)
     try:
-        src.open()
-    except DockerUnavailable as exc:
-        print(f"Docker: {exc} (container steps skipped)")
-        src = None  # type: ignore[assignment]
+        for line in wizard.survey_lines():
+            print(line)
+        if args.dry_run:
+            print("plan (dry run, nothing done):")
+            for _step, what in wizard.plan(steps):
+                print(f"  - {what}")
+            return 1
 
-    def inference() -> list[recovery.Container]:
-        listed: tuple[ContainerInfo, ...] = src.containers()  # type: ignore[union-attr]
-        return [recovery.Container(c.id, c.name, c.image) for c in listed if c.running and container_url(c)]
+        def ask(_step: str, what: str) -> bool:
+            return args.yes or input(f"{what}\n  do it? [y/N] ").strip().lower() in ("y", "yes")
 
-    rec = recovery.survey(inference if src is not None else None)
-    if args.holders:
-        wanted = {int(p) for p in args.holders.split(",") if p.strip().isdigit()}
-        rec.holders = [h for h in rec.holders if h.pid in wanted]
-    print(f"memory: {rec.before.line()}")
-    for h in rec.holders:
-        print(f"  holder: {h.line()}")
-    for c in rec.containers:
-        print(f"  inference container: {c.name} ({c.image})")
-    restart = restart_command(args.restart_cmd)
-    plan = rec.plan(steps, " ".join(restart) if restart else None)
-    if args.dry_run:
-        print("plan (dry run, nothing done):")
-        for _step, what in plan:
-            print(f"  - {what}")
-        return 1
-
-    def act_on(action: str) -> str:
-        said = []
-        for c in rec.containers:
-            result = src.act(action, c.id, c.name)  # type: ignore[union-attr]
-            audit(f"memory.{action}", {"container": c.name, "id": c.id, "ok": result.ok, "message": result.message})
-            said.append(result.message)
-        return "; ".join(said)
-
-    def restart_docker() -> str:
-        run_command(restart)()  # type: ignore[arg-type]
-        return "Docker restarted"
-
-    def ask(step: str, what: str) -> bool:
-        yes = args.yes or input(f"{what}\n  do it? [y/N] ").strip().lower() in ("y", "yes")
-        audit("memory.step", {"step": step, "what": what, "confirmed": yes})
-        return yes
-
-    ok = recovery.run(rec, steps, ask, {"stop": lambda: act_on("stop"), "remove": lambda: act_on("remove"),
-                                        "docker": restart_docker}, print, " ".join(restart) if restart else None,
-                      baseline_gib=args.baseline_gib)
-    for line in rec.log:
-        audit("memory.action", {"line": line})
+        ok = wizard.run(steps, ask, print, args.baseline_gib)
+    finally:
+        wizard.close()
     if ok:
         return 0
     if not args.yes and input("type 'reboot' to reboot now, anything else to leave it: ").strip() == "reboot":
         audit("memory.reboot", {})
-        run_command(["systemctl", "reboot"] if shutil.which("systemctl") else ["reboot"])()
+        run_command(reboot_command())()
     return 1

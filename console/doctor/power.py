@@ -356,6 +356,30 @@ def change_clocks(j: Any, on: bool, timeout: float = 20.0) -> ChangeResult:
                         message=f"{state.clocks_text()} after {timeout:.0f} s")
 
 
+def to_serving(factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET,
+               audit: Callable[[str, dict[str, Any]], None] | None = None, timeout: float = 30.0) -> list[ChangeResult]:
+    """The Doctor screen's fix: the highest mode (``max_mode``), then jetson_clocks on; what each did.
+
+    Never forces or reboots: a mode nvpmodel refuses comes back with ``reboot_needed``.
+    """
+    results = []
+    with connect(factory, socket_path) as j:
+        before = read_state(j)
+        if before.mode is not None and before.best and before.mode != before.best:
+            r = change_mode(j, before.best, timeout)
+            results.append(r)
+            if audit:
+                audit("power.mode", {"from": r.before.mode, "to": r.target, "after": r.after.mode, "ok": r.ok,
+                                     "reboot_needed": r.reboot_needed, "message": r.message})
+        if read_state(j).clocks is False:
+            r = change_clocks(j, True, timeout)
+            results.append(r)
+            if audit:
+                audit("power.clocks", {"from": r.before.clocks, "to": True, "after": r.after.clocks, "ok": r.ok,
+                                       "message": r.message})
+    return results
+
+
 # --- the command -----------------------------------------------------------------------------
 
 

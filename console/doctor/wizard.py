@@ -1,0 +1,105 @@
+"""The stuck-memory wizard's wiring to Docker, shared by ``doctor --recover-memory`` and the Doctor screen.
+
+``open_wizard`` surveys memory, holders and the running inference containers; ``Wizard.run``
+runs the confirmed steps through ``recovery.run`` with Docker's stop/remove and the restart
+command.  Blocking; the screen runs it in a worker thread and answers ``ask`` from a dialog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from console.containers.docker_source import DockerSource, DockerUnavailable
+from console.doctor import recovery
+from console.doctor.daemon_fix import restart_command, run_command
+
+Audit = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Wizard:
+    rec: recovery.Recovery
+    source: DockerSource | None  # None: Docker unreachable, container steps have nothing to act on
+    restart: list[str] | None
+    audit: Audit
+    docker_error: str = ""
+
+    @property
+    def restart_text(self) -> str | None:
+        return " ".join(self.restart) if self.restart else None
+
+    def plan(self, steps: tuple[str, ...]) -> list[tuple[str, str]]:
+        return self.rec.plan(steps, self.restart_text)
+
+    def survey_lines(self) -> list[str]:
+        """What was found: the figures, each holder, each inference container."""
+        out = [f"memory: {self.rec.before.line()}"]
+        if self.docker_error:
+            out.append(f"Docker: {self.docker_error} (container steps skipped)")
+        out += [f"  holder: {h.line()}" for h in self.rec.holders]
+        out += [f"  inference container: {c.name} ({c.image})" for c in self.rec.containers]
+        return out
+
+    def run(self, steps: tuple[str, ...], ask: Callable[[str, str], bool], say: Callable[[str], None],
+            baseline_gib: float = recovery.DEFAULT_BASELINE_GIB) -> bool:
+        """Each planned step that ``ask`` confirms (audited); True when memory is back under the baseline."""
+
+        def confirmed(step: str, what: str) -> bool:
+            yes = ask(step, what)
+            self.audit("memory.step", {"step": step, "what": what, "confirmed": yes})
+            return yes
+
+        ok = recovery.run(self.rec, steps, confirmed, {"stop": lambda: self._act("stop"),
+                                                       "remove": lambda: self._act("remove"),
+                                                       "docker": self._restart_docker},
+                          say, self.restart_text, baseline_gib=baseline_gib)
+        for line in self.rec.log:
+            self.audit("memory.action", {"line": line})
+        return ok
+
+    def _act(self, action: str) -> str:
+        said = []
+        for c in self.rec.containers:
+            result = self.source.act(action, c.id, c.name)  # type: ignore[union-attr]
+            self.audit(f"memory.{action}", {"container": c.name, "id": c.id, "ok": result.ok,
+                                            "message": result.message})
+            said.append(result.message)
+        return "; ".join(said)
+
+    def _restart_docker(self) -> str:
+        run_command(self.restart)()  # type: ignore[arg-type]
+        return "Docker restarted"
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+def open_wizard(docker_host: str, audit: Audit, restart_cmd: str = "", pids: set[int] | None = None) -> Wizard:
+    """Survey now; ``pids``: of the holders found, keep only these (None: every one listed)."""
+    from console.containers.model import ContainerInfo
+    from console.servers.registry import container_url
+
+    source: DockerSource | None = DockerSource(docker_host, timeout=10)
+    error = ""
+    try:
+        source.open()  # type: ignore[union-attr]
+    except DockerUnavailable as exc:
+        source, error = None, str(exc)
+
+    def inference() -> list[recovery.Container]:
+        listed: tuple[ContainerInfo, ...] = source.containers()  # type: ignore[union-attr]
+        return [recovery.Container(c.id, c.name, c.image) for c in listed if c.running and container_url(c)]
+
+    rec = recovery.survey(inference if source is not None else None)
+    if pids is not None:
+        rec.holders = [h for h in rec.holders if h.pid in pids]
+    return Wizard(rec, source, restart_command(restart_cmd), audit, error)
+
+
+def reboot_command() -> list[str]:
+    import shutil
+
+    return ["systemctl", "reboot"] if shutil.which("systemctl") else ["reboot"]
