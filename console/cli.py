@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help=f"config file (else ${cfg.ENV_VAR}, then the user "
                         "config dir, then built-in defaults)")
     parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
-    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry"), default="dashboard",
+    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit"),
+                        default="dashboard",
                         help="the screen to start on (Esc goes back to the dashboard)")
     sub = parser.add_subparsers(dest="command")
     snap = sub.add_parser("snapshot", help="print one telemetry sample and exit")
@@ -107,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     discovery = _discover_in_background(source, config)
+    from console.doctor.checks import Probe
+    from console.doctor.session import DoctorSetup
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
 
+    doctor = DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval, config.doctor_restart_cmd)
     JetconsoleApp(replace(config, telemetry_source=source), themes, discover_fn=discovery.result,
-                  start_screen=args.screen).run()
+                  start_screen=args.screen, doctor=doctor).run()
     return 0
 
 

@@ -51,6 +51,8 @@ class Config:
     chat_max_tokens: int = 512
     chat_extra_body: dict[str, Any] = field(default_factory=dict)
     chat_store: str = ""  # "" = the user data dir
+    doctor_interval: float = 300.0  # seconds between background doctor runs; 0: on demand and after fixes
+    doctor_restart_cmd: str = ""  # how fixes restart Docker; "" = systemctl restart docker
     presets: dict[str, Any] = field(default_factory=dict)  # user [presets.NAME] over the built-ins; {} = built-ins
     path: Path | None = None  # the file these came from, None for built-in defaults
 
@@ -128,6 +130,10 @@ SCHEMA: dict[str, dict[str, tuple[str, Check]]] = {
         "max_tokens": ("chat_max_tokens", _integer(1, 1_000_000)),
         "extra_body": ("chat_extra_body", _table),
         "store": ("chat_store", _string()),
+    },
+    "doctor": {
+        "interval": ("doctor_interval", _number(0, 86400)),
+        "restart_cmd": ("doctor_restart_cmd", _string()),
     },
 }
 

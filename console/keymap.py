@@ -31,6 +31,19 @@ DASHBOARD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.pause", "p", "toggle_pause", "Pause"),
     BindingSpec("dashboard.containers", "c", "containers", "Containers"),
     BindingSpec("dashboard.chat", "a", "ask", "Ask (chat)"),
+    BindingSpec("dashboard.doctor", "D", "doctor", "Doctor"),
+    BindingSpec("dashboard.fit", "m", "fit", "Model fit"),
+)
+DOCTOR_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("doctor.back", "escape", "back", "Back"),
+    BindingSpec("doctor.fix", "enter,f", "fix", "Apply fix"),
+    BindingSpec("doctor.rerun", "r", "rerun", "Rerun checks"),
+    BindingSpec("doctor.filter", "slash", "filter", "Filter"),
+)
+FIT_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("fit.back", "escape", "back", "Back"),
+    BindingSpec("fit.copy_flags", "f2", "copy_flags", "Copy vLLM flags"),
+    BindingSpec("fit.copy_command", "f3", "copy_command", "Copy fit command"),
 )
 CHAT_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("chat.stop", "escape", "stop", "Stop/back"),
@@ -78,5 +91,5 @@ LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.end", "G,end", "end", "End"),
 )
 ALL_BINDINGS = (APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + CONTAINERS_BINDINGS + LOGS_BINDINGS
-                + CHAT_BINDINGS + HISTORY_BINDINGS)
+                + CHAT_BINDINGS + HISTORY_BINDINGS + DOCTOR_BINDINGS + FIT_BINDINGS)
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)

@@ -32,6 +32,7 @@ from console.containers.model import ActionResult
 from console.containers.presets import LaunchPlan, Preset
 from console.containers.state import DockerState
 from console.containers.watcher import ContainerWatcher
+from console.doctor.session import DoctorSetup
 from console.keymap import ALL_BINDINGS, APP_BINDINGS
 from console.telemetry.discovery import Discovery, discover
 from console.telemetry.model import SourceReport, SourceStatus
@@ -40,6 +41,7 @@ from console.telemetry.state import TelemetryState
 from console.themes import DEFAULT_THEME, ThemeSpec
 from console.ui.bindings import bindings
 from console.ui.chat_control import ChatControl
+from console.ui.doctor_control import DoctorControl
 from console.ui.messages import (
     ContainerActionDone,
     ContainersListed,
@@ -84,18 +86,19 @@ def textual_theme(spec: ThemeSpec) -> Theme:
     return Theme(name=spec.name, dark=spec.dark, **spec.colors)
 
 
-class JetconsoleApp(ServerControl, ChatControl, App[None]):
+class JetconsoleApp(DoctorControl, ServerControl, ChatControl, App[None]):
     TITLE = "jetconsole"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     BINDINGS = bindings(APP_BINDINGS)
     SCREENS = {"telemetry": TelemetryScreen, "containers": ContainersScreen}
-    START_SCREENS = ("dashboard", "chat", "containers", "telemetry")
+    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit")
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, config: cfg.Config, themes: dict[str, ThemeSpec],
                  discover_fn: DiscoverFn | None = None, remember_theme: bool = True,
                  watch_docker: bool = True, start_screen: str = "dashboard",
-                 poll_servers: bool = True) -> None:
+                 poll_servers: bool = True, doctor: DoctorSetup | None = None) -> None:
+        """``doctor``: what the doctor's checks run with (None: they do not run; tests with fixed frames)."""
         super().__init__()
         self.config = config
         self.theme_specs = themes
@@ -117,6 +120,7 @@ class JetconsoleApp(ServerControl, ChatControl, App[None]):
         self.poll_servers = poll_servers
         self.init_servers()
         self.init_chat()
+        self.init_doctor(doctor)
 
     # ---- start-up -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -130,11 +134,16 @@ class JetconsoleApp(ServerControl, ChatControl, App[None]):
         self.push_screen(DashboardScreen())
         if self.start_screen == "chat":
             self.push_screen(ChatScreen())
+        elif self.start_screen == "doctor":
+            self.action_doctor()
+        elif self.start_screen == "fit":
+            self.action_fit()
         elif self.start_screen in ("containers", "telemetry"):
             self.push_screen(self.start_screen)
         self._spawn(self._discover, "jetconsole-discover")
         self._spawn(shared_client, "jetconsole-http")  # ~45 ms of SSL setup, not in the first answer
         self.sync_server_pollers()
+        self.start_doctor()
         if self.watch_docker:
             self._watcher = ContainerWatcher(
                 self.docker.url,
@@ -362,6 +371,19 @@ class JetconsoleApp(ServerControl, ChatControl, App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_doctor(self) -> None:
+        """The Doctor screen, on the first failing check."""
+        from console.ui.screens.doctor import DoctorScreen
+
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen("problem"))
+
+    def action_fit(self) -> None:
+        from console.ui.screens.fit import FitScreen
+
+        if not isinstance(self.screen, FitScreen):
+            self.push_screen(FitScreen())
+
     def action_next_theme(self) -> None:
         names = sorted(self.theme_specs)
         if names:
@@ -412,4 +434,5 @@ class JetconsoleApp(ServerControl, ChatControl, App[None]):
         for stop in self._followers.values():
             stop.set()
         self.stop_server_pollers()
+        self.stop_doctor()
         self.close_chat()

@@ -135,3 +135,30 @@ class FitConfigRead(Message):
     def __init__(self, text: str, path: object | None, config: dict | None, error: str | None = None) -> None:
         super().__init__()
         self.text, self.path, self.config, self.error = text, path, config, error
+
+
+# ---- doctor --------------------------------------------------------------------------------------------------------
+
+
+class DoctorChecked(Message):
+    """A full run of the doctor's checks (a list of ``Check``) and when it finished."""
+
+    def __init__(self, checks: list, at: float) -> None:
+        super().__init__()
+        self.checks, self.at = checks, at
+
+
+class DoctorProgress(Message):
+    """A line of a running fix (``done``: the fix finished; ``ok`` its verdict; ``reboot``: offer a reboot)."""
+
+    def __init__(self, fix: str, line: str, done: bool = False, ok: bool = True, reboot: bool = False) -> None:
+        super().__init__()
+        self.fix, self.line, self.done, self.ok, self.reboot = fix, line, done, ok, reboot
+
+
+class DoctorAsk(Message):
+    """A fix waits for a yes/no: the app asks and sets ``reply`` (a concurrent.futures.Future[bool])."""
+
+    def __init__(self, fix: str, title: str, text: str, reply: object) -> None:
+        super().__init__()
+        self.fix, self.title, self.text, self.reply = fix, title, text, reply

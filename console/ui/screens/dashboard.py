@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from console.doctor.session import banner_text
 from console.keymap import DASHBOARD_BINDINGS
 from console.servers.view import health_text, row_figures
 from console.ui.bindings import bindings
@@ -41,6 +42,7 @@ class DashboardScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield LiveText("jetconsole", id="title")
+        yield LiveText("", id="doctor-banner")
         with Vertical(id="panels"):
             yield TelemetryPanel()
             yield ServersPanel()
@@ -61,6 +63,7 @@ class DashboardScreen(Screen):
         self.set_class(compact, "compact")
 
     def show_state(self, state: TelemetryState) -> None:
+        self._show_banner()
         paused = " · PAUSED (p)" if getattr(self.app, "paused", False) else ""
         snap = state.merged
         sources = "+".join(snap.sources) if snap else "…"
@@ -82,6 +85,14 @@ class DashboardScreen(Screen):
         status = app.selected_status()  # type: ignore[attr-defined]
         server = f"server: {health_text(status)} {row_figures(status)}" if app.chat.endpoint else ""  # type: ignore[attr-defined]
         self.query_one(ChatPane).show_head(app.chat, server)  # type: ignore[attr-defined]
+
+    def _show_banner(self) -> None:
+        """One line while a doctor check fails, naming the key that opens the fix."""
+        keys = self.app.keymap_overrides.get("dashboard.doctor", "D").split(",")[0]  # type: ignore[attr-defined]
+        text = banner_text(self.app.doctor_checks, keys)  # type: ignore[attr-defined]
+        banner = self.query_one("#doctor-banner", LiveText)
+        banner.set(text or "")
+        banner.display = text is not None
 
     def action_zoom_telemetry(self) -> None:
         self.app.push_screen("telemetry")
@@ -117,6 +128,12 @@ class DashboardScreen(Screen):
     def action_leave_chat(self) -> None:
         """Esc in the chat pane with nothing streaming: back to the servers panel."""
         self.query_one(ServersPanel).focus()
+
+    def action_doctor(self) -> None:
+        self.app.action_doctor()  # type: ignore[attr-defined]
+
+    def action_fit(self) -> None:
+        self.app.action_fit()  # type: ignore[attr-defined]
 
     def action_toggle_pause(self) -> None:
         self.app.toggle_pause()  # type: ignore[attr-defined]

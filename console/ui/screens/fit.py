@@ -35,20 +35,13 @@ from console.fit_command import (
     table_rows,
     vllm_flags,
 )
-from console.keymap import BindingSpec
+from console.keymap import FIT_BINDINGS
 from console.servers.memory_fit import normalize_quant
 from console.ui.bindings import bindings
 from console.ui.messages import FitConfigRead, FitMemoryRead
 from console.ui.widgets.text import LiveText
 
 DEBOUNCE_S = 0.3
-
-# Kept here until keymap.py lists them (then ALL_BINDINGS, the help screen and the palette show them).
-FIT_BINDINGS: tuple[BindingSpec, ...] = (
-    BindingSpec("fit.back", "escape", "back", "Back"),
-    BindingSpec("fit.copy_flags", "f2", "copy_flags", "Copy vLLM flags"),
-    BindingSpec("fit.copy_command", "f3", "copy_command", "Copy fit command"),
-)
 
 # (label, --quant value; "" = what config.json says, else BF16)
 PRECISIONS: tuple[tuple[str, str], ...] = (
