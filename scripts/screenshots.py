@@ -48,7 +48,48 @@ async def main() -> None:
     await shoot("containers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40), ("c",))
     await shoot("dashboard-servers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40))
     await shoot("launch-120x40", frozen_app(series, REPORT), (120, 40), ("c", "n"))
+    await doctor_shots(series)
     await chat_shots(series)
+
+
+async def doctor_shots(series) -> None:
+    """The Doctor: fixed check results (as on a Thor with daemon.json unfixed), and the real daemon.json fix's
+    question for a real file (nothing is written: the shot is taken while it asks)."""
+    import shutil
+
+    from console.doctor.checks import Probe
+    from console.doctor.session import DoctorSetup
+    from console.fit_command import DeviceMemory
+    from console.ui.screens.fit import FitScreen
+    from tests.app.test_doctor_screen import SNAPSHOT_CHECKS, Checks
+
+    tmp = Path("/tmp/jetconsole-screenshots/docker")  # a fixed name: the path shows in the shot
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        path = tmp / "daemon.json"
+        path.write_text('{\n  "log-driver": "json-file",\n  "log-opts": {\n    "max-size": "10m"\n  }\n}\n')
+
+        def app():
+            # the shot is taken while the fix asks; closing the app answers no, so nothing is run or written
+            setup = DoctorSetup(Probe(daemon_json=path), interval=0, checks=Checks(SNAPSHOT_CHECKS),
+                                audit=lambda event, data: None, restart_cmd="systemctl restart docker",
+                                clock=lambda: 1795000000.0)
+            return frozen_app(series, REPORT, doctor=setup)
+
+        await shoot("dashboard-doctor-banner-120x40", app(), (120, 40))
+        await shoot("doctor-120x40", app(), (120, 40), ("D",))
+        await shoot("doctor-fix-daemon-json-120x40", app(), (120, 40), ("D", "enter"))
+        assert not list(tmp.glob("daemon.json.bak-*")), "the screenshot run must not apply the fix"
+    finally:
+        shutil.rmtree(tmp.parent)
+    thor = DeviceMemory(128787600 * 1024, 120000000 * 1024, "Jetson AGX Thor: system RAM (unified)", unified=True)
+    fit = frozen_app(series, REPORT)
+    async with fit.run_test(size=(120, 40)) as pilot:
+        await fit.push_screen(FitScreen(params="8B", quant="nvfp4", context=65536, concurrency=4,
+                                        memory=lambda: thor))
+        await pilot.pause(1.0)
+        (OUT / "fit-120x40.svg").write_text(fit.export_screenshot(title="jetconsole — fit-120x40"))
+    print("wrote screenshots/fit-120x40.svg")
 
 
 ANSWER = ("Jetson **AGX Thor** serves this model with vLLM. Three things decide how fast:\n\n"
