@@ -301,7 +301,7 @@ def check_memory(probe: Probe) -> Check:
     title = "Memory: nothing stuck after servers stopped"
     gpu = memory.gpu_reading if probe.use_nvml else (lambda: None)
     try:
-        now = memory.figures(probe.proc, gpu)
+        now = memory.figures(probe.proc, gpu, lambda: memory.jtop_shared(probe.jtop_socket))
     except OSError as exc:
         return Check("memory", title, SKIP, (f"{probe.proc / 'meminfo'}: {exc.strerror}",))
     holders = memory.find_holders(probe.proc, gpu=now.gpu)

@@ -52,7 +52,7 @@ def fix_memory(setup: DoctorSetup, ask: Ask, say: Say) -> bool:
     from console.doctor.recovery import STEPS
     from console.doctor.wizard import open_wizard
 
-    wizard = open_wizard(setup.probe.docker_host, setup.audit, setup.restart_cmd)
+    wizard = open_wizard(setup.probe.docker_host, setup.audit, setup.restart_cmd, jtop_socket=setup.probe.jtop_socket)
     try:
         for line in wizard.survey_lines():
             say(line)

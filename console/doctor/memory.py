@@ -60,12 +60,37 @@ def gpu_reading() -> GpuMemory | None:
         return None
 
 
+JTOP_SOCKET = "/run/jtop.sock"
+SharedRead = Callable[[], "int | None"]
+
+
+def jtop_shared(socket_path: str = JTOP_SOCKET) -> int | None:
+    """jtop's shared CPU/GPU memory in bytes (its ``RAM.shared``: NvMapMemUsed, else the GPU processes'
+    total from the nvmap table); None where there is no jtop service (not a Jetson) or it does not answer."""
+    if not os.path.exists(socket_path):
+        return None
+    from console.doctor.power import PowerUnavailable, connect  # deferred: power imports the checks
+
+    try:
+        with connect(socket_path=socket_path) as j:
+            ram = (dict(j.memory or {}).get("RAM")) or {}
+    except PowerUnavailable:
+        return None
+    shared = ram.get("shared")
+    return int(shared) * 1024 if shared else None  # jtop reports kB
+
+
+def no_shared() -> int | None:
+    return None
+
+
 @dataclass(frozen=True)
 class MemoryFigures:
     total: int
     available: int
     nvmap: int | None  # NvMapMemUsed (Orin); None elsewhere
     gpu: GpuMemory | None = None  # discrete GPUs through NVML; None without a driver
+    shared: int | None = None  # jtop's shared GPU memory (Jetson); None without the jtop service
 
     @property
     def used(self) -> int:
@@ -75,15 +100,19 @@ class MemoryFigures:
         nvmap = f", NvMap {self.nvmap / GIB:.1f} GiB" if self.nvmap is not None else ""
         gpu = (f"; GPU {self.gpu.used / GIB:.2f} GiB of {self.gpu.total / GIB:.1f} GiB (NVML)"
                if self.gpu is not None and self.gpu.total else "")
-        return f"used {self.used / GIB:.2f} GiB of {self.total / GIB:.1f} GiB (MemTotal - MemAvailable){nvmap}{gpu}"
+        shared = f", GPU shared {self.shared / GIB:.2f} GiB (jtop)" if self.shared is not None else ""
+        return (f"used {self.used / GIB:.2f} GiB of {self.total / GIB:.1f} GiB (MemTotal - MemAvailable){nvmap}"
+                f"{shared}{gpu}")
 
 
 GpuRead = Callable[[], "GpuMemory | None"]
 
 
-def figures(proc: Path = Path("/proc"), gpu: GpuRead = gpu_reading) -> MemoryFigures:
+def figures(proc: Path = Path("/proc"), gpu: GpuRead = gpu_reading, shared: SharedRead = jtop_shared) -> MemoryFigures:
+    """Memory now: /proc/meminfo, NVML's GPUs (``gpu``) and jtop's shared GPU memory (``shared``)."""
     info = parse_meminfo((proc / "meminfo").read_text())
-    return MemoryFigures(info.get("MemTotal", 0), info.get("MemAvailable", 0), info.get("NvMapMemUsed"), gpu())
+    return MemoryFigures(info.get("MemTotal", 0), info.get("MemAvailable", 0), info.get("NvMapMemUsed"), gpu(),
+                         shared())
 
 
 @dataclass(frozen=True)

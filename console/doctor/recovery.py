@@ -19,11 +19,13 @@ from console.doctor.memory import (
     GpuRead,
     Holder,
     MemoryFigures,
+    SharedRead,
     drop_caches,
     end_holder,
     figures,
     find_holders,
     gpu_reading,
+    jtop_shared,
 )
 
 STEPS = ("containers", "holders", "caches", "docker")
@@ -66,9 +68,9 @@ class Recovery:
 
 
 def survey(docker_containers: Callable[[], list[Container]] | None, proc: Path = Path("/proc"),
-           gpu: GpuRead = gpu_reading) -> Recovery:
+           gpu: GpuRead = gpu_reading, shared: SharedRead = jtop_shared) -> Recovery:
     """Measure and list the holders and inference containers (``docker_containers`` None: Docker unreachable)."""
-    before = figures(proc, gpu)
+    before = figures(proc, gpu, shared)
     return Recovery(before, find_holders(proc, gpu=before.gpu), docker_containers() if docker_containers else [])
 
 
@@ -80,7 +82,8 @@ def held(now: MemoryFigures, baseline_gib: float, gpu_baseline_gib: float = GPU_
 
 def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
         act: dict[str, Callable[[], str]], say: Callable[[str], None], restart: str | None = None,
-        proc: Path = Path("/proc"), baseline_gib: float = DEFAULT_BASELINE_GIB, gpu: GpuRead = gpu_reading) -> bool:
+        proc: Path = Path("/proc"), baseline_gib: float = DEFAULT_BASELINE_GIB, gpu: GpuRead = gpu_reading,
+        shared: SharedRead = jtop_shared) -> bool:
     """Run the planned steps that ``ask`` confirms; returns True when memory is back under the baseline.
 
     ``act``: "stop", "remove", "docker" -> a callable doing it and saying what it did.
@@ -92,7 +95,7 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
         if not ask(step, what):
             say(f"· skipped: {what}")
             continue
-        before = figures(proc, gpu)
+        before = figures(proc, gpu, shared)
         if step == "holders":
             results = [end_holder(h, proc=proc, log=rec.log.append) for h in rec.holders]
             done = "; ".join(results)
@@ -101,11 +104,11 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
             done = drop_caches(proc)
         else:
             done = act[step]()
-        after = figures(proc, gpu)
+        after = figures(proc, gpu, shared)
         rec.log.append(f"{step}: {done}")
         say(f"✓ {done}\n    before: {before.line()}\n    after:  {after.line()} "
             f"({freed(before, after)})")
-    final = figures(proc, gpu)
+    final = figures(proc, gpu, shared)
     ok = not held(final, baseline_gib)
     gpu_base = f", GPU {GPU_BASELINE_GIB:g} GiB" if final.gpu is not None and final.gpu.total else ""
     kept = find_holders(proc, gpu=final.gpu) if not ok else []
@@ -118,6 +121,8 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
 
 def freed(before: MemoryFigures, after: MemoryFigures) -> str:
     out = f"{(before.used - after.used) / GIB:+.2f} GiB freed"
+    if before.shared is not None and after.shared is not None:
+        out += f", GPU shared {(before.shared - after.shared) / GIB:+.2f} GiB freed"
     if before.gpu is not None and after.gpu is not None and before.gpu.total:
         out += f", GPU {(before.gpu.used - after.gpu.used) / GIB:+.2f} GiB freed"
     return out

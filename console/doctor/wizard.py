@@ -8,12 +8,14 @@ command.  Blocking; the screen runs it in a worker thread and answers ``ask`` fr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from console.containers.docker_source import DockerSource, DockerUnavailable
 from console.doctor import recovery
 from console.doctor.daemon_fix import restart_command, run_command
+from console.doctor.memory import JTOP_SOCKET, SharedRead, jtop_shared
 
 Audit = Callable[[str, dict[str, Any]], None]
 
@@ -25,6 +27,7 @@ class Wizard:
     restart: list[str] | None
     audit: Audit
     docker_error: str = ""
+    shared: SharedRead = field(default=jtop_shared)  # jtop's shared GPU memory, measured with the rest
 
     @property
     def restart_text(self) -> str | None:
@@ -54,7 +57,7 @@ class Wizard:
         ok = recovery.run(self.rec, steps, confirmed, {"stop": lambda: self._act("stop"),
                                                        "remove": lambda: self._act("remove"),
                                                        "docker": self._restart_docker},
-                          say, self.restart_text, baseline_gib=baseline_gib)
+                          say, self.restart_text, baseline_gib=baseline_gib, shared=self.shared)
         for line in self.rec.log:
             self.audit("memory.action", {"line": line})
         return ok
@@ -77,7 +80,8 @@ class Wizard:
             self.source.close()
 
 
-def open_wizard(docker_host: str, audit: Audit, restart_cmd: str = "", pids: set[int] | None = None) -> Wizard:
+def open_wizard(docker_host: str, audit: Audit, restart_cmd: str = "", pids: set[int] | None = None,
+                jtop_socket: str = JTOP_SOCKET) -> Wizard:
     """Survey now; ``pids``: of the holders found, keep only these (None: every one listed)."""
     from console.containers.model import ContainerInfo
     from console.servers.registry import container_url
@@ -93,10 +97,11 @@ def open_wizard(docker_host: str, audit: Audit, restart_cmd: str = "", pids: set
         listed: tuple[ContainerInfo, ...] = source.containers()  # type: ignore[union-attr]
         return [recovery.Container(c.id, c.name, c.image) for c in listed if c.running and container_url(c)]
 
-    rec = recovery.survey(inference if source is not None else None)
+    shared = partial(jtop_shared, jtop_socket)
+    rec = recovery.survey(inference if source is not None else None, shared=shared)
     if pids is not None:
         rec.holders = [h for h in rec.holders if h.pid in pids]
-    return Wizard(rec, source, restart_command(restart_cmd), audit, error)
+    return Wizard(rec, source, restart_command(restart_cmd), audit, error, shared)
 
 
 def reboot_command() -> list[str]:

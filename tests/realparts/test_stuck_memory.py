@@ -3,6 +3,7 @@ one live-looking engine under a ``vllm serve`` parent, one unrelated process; on
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -181,3 +182,23 @@ def test_memory_check_fails_on_an_orphan_and_names_the_wizard(processes: dict[st
     check = check_memory(Probe(use_nvml=False))
     assert check.status == FAIL and "--recover-memory" in check.fix
     assert any(f"pid {processes['orphan']} VLLM::EngineCore" in line for line in check.evidence)
+
+
+def test_jtop_shared_gpu_memory_is_measured_with_the_rest(gpu_holder: int, tmp_path: Path) -> None:
+    """On a Jetson the figures carry jtop's shared GPU memory: here the emulated nvmap table's 2 GiB holder."""
+    from console.doctor.checks import Probe, check_memory
+    from console.doctor.memory import jtop_shared
+    from console.doctor.recovery import freed
+
+    deadline, shared = time.monotonic() + 20, None
+    while time.monotonic() < deadline and shared != 2 * GIB:
+        shared = jtop_shared()
+        time.sleep(0.5)
+    assert shared == 2 * GIB  # jtop's RAM.shared (kB) from the service, in bytes
+    now = figures(gpu=lambda: None)
+    assert "GPU shared 2.00 GiB (jtop)" in now.line()
+    check = check_memory(Probe(use_nvml=False, baseline_gib=1000))
+    assert "GPU shared 2.00 GiB (jtop)" in check.evidence[0]
+    assert jtop_shared(str(tmp_path / "absent.sock")) is None  # no service: no figure, no error
+    gone = dataclasses.replace(now, shared=0)
+    assert "GPU shared +2.00 GiB freed" in freed(now, gone)

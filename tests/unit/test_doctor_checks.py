@@ -163,3 +163,15 @@ def test_driver_cuda_from_one_nvml_reading(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(nvml_source, "read_once", no_driver)
     assert driver_cuda() is None
+
+
+def test_jtop_shared_gpu_memory_in_the_line_and_the_freed_figure() -> None:
+    from console.doctor.memory import GIB, MemoryFigures
+    from console.doctor.recovery import freed
+
+    before = MemoryFigures(64 * GIB, 20 * GIB, 30 * GIB, shared=30 * GIB)
+    after = MemoryFigures(64 * GIB, 58 * GIB, 2 * GIB, shared=2 * GIB)
+    assert before.line() == ("used 44.00 GiB of 64.0 GiB (MemTotal - MemAvailable), NvMap 30.0 GiB, "
+                             "GPU shared 30.00 GiB (jtop)")
+    assert freed(before, after) == "+38.00 GiB freed, GPU shared +28.00 GiB freed"
+    assert "GPU shared" not in MemoryFigures(64 * GIB, 20 * GIB, None).line()  # no jtop service: not shown
