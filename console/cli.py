@@ -6,6 +6,8 @@ Textual is imported only when the dashboard starts, so ``snapshot`` stays quick.
 from __future__ import annotations
 
 import argparse
+import locale
+import os
 import sys
 import threading
 from concurrent.futures import Future
@@ -26,10 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help=f"config file (else ${cfg.ENV_VAR}, then the user "
                         "config dir, then built-in defaults)")
     parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
-    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit"),
+    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud"),
                         default="dashboard",
                         help="the screen to start on (Esc goes back to the dashboard)")
+    parser.add_argument("--hud", action="store_true", help="start in the HUD: big figures for a workshop LCD "
+                        "(the same as --screen hud)")
+    parser.add_argument("--ascii", action="store_true", help="draw the HUD's digits in ASCII (automatic with "
+                        "TERM=linux, vt*, dumb, or a locale that is not UTF-8)")
     sub = parser.add_subparsers(dest="command")
+    flag = sub.add_parser("help-flag", help="raise or lower the workshop help flag every HUD on this device shows")
+    flag.add_argument("state", choices=("on", "off", "status"))
     snap = sub.add_parser("snapshot", help="print one telemetry sample and exit")
     snap.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
     lst = sub.add_parser("containers", help="list the containers of the Docker daemon")
@@ -83,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         print("Nothing was applied; fix the file or start with --config /dev/null for defaults.", file=sys.stderr)
         return 2
     source = args.source or config.telemetry_source
+    if args.command == "help-flag":
+        from pathlib import Path
+
+        from console.hud import helpflag
+
+        shared = Path(config.hud_help_flag_file).expanduser() if config.hud_help_flag_file else None
+        return helpflag.command(args.state, shared)
     if args.command == "chat":
         from console.chat.command import chat
 
@@ -110,11 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     discovery = _discover_in_background(source, config)
     from console.doctor.checks import Probe
     from console.doctor.session import DoctorSetup
+    from console.hud.terminal import ascii_only
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
 
     doctor = DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval, config.doctor_restart_cmd)
     JetconsoleApp(replace(config, telemetry_source=source), themes, discover_fn=discovery.result,
-                  start_screen=args.screen, doctor=doctor).run()
+                  start_screen="hud" if args.hud else args.screen, doctor=doctor,
+                  ascii_only=args.ascii or ascii_only(dict(os.environ), locale.getpreferredencoding(False))).run()
     return 0
 
 

@@ -53,6 +53,8 @@ class Config:
     chat_store: str = ""  # "" = the user data dir
     doctor_interval: float = 300.0  # seconds between background doctor runs; 0: on demand and after fixes
     doctor_restart_cmd: str = ""  # how fixes restart Docker; "" = systemctl restart docker
+    hud_page_seconds: float = 5.0  # the HUD's pages rotate this often when they do not fit on one
+    hud_help_flag_file: str = ""  # "" = the user state dir; a shared path for a device used by several users
     presets: dict[str, Any] = field(default_factory=dict)  # user [presets.NAME] over the built-ins; {} = built-ins
     path: Path | None = None  # the file these came from, None for built-in defaults
 
@@ -130,6 +132,10 @@ SCHEMA: dict[str, dict[str, tuple[str, Check]]] = {
         "max_tokens": ("chat_max_tokens", _integer(1, 1_000_000)),
         "extra_body": ("chat_extra_body", _table),
         "store": ("chat_store", _string()),
+    },
+    "hud": {
+        "page_seconds": ("hud_page_seconds", _number(1, 3600)),
+        "help_flag_file": ("hud_help_flag_file", _string()),
     },
     "doctor": {
         "interval": ("doctor_interval", _number(0, 86400)),

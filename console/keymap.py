@@ -33,6 +33,12 @@ DASHBOARD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.chat", "a", "ask", "Ask (chat)"),
     BindingSpec("dashboard.doctor", "D", "doctor", "Doctor"),
     BindingSpec("dashboard.fit", "m", "fit", "Model fit"),
+    BindingSpec("dashboard.hud", "H", "hud", "HUD"),
+)
+HUD_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("hud.help_flag", "h", "toggle_help", "Help flag"),
+    BindingSpec("hud.next", "space,n", "next_page", "Next page"),
+    BindingSpec("hud.back", "escape", "back", "Dashboard"),
 )
 DOCTOR_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("doctor.back", "escape", "back", "Back"),
@@ -91,5 +97,5 @@ LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.end", "G,end", "end", "End"),
 )
 ALL_BINDINGS = (APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + CONTAINERS_BINDINGS + LOGS_BINDINGS
-                + CHAT_BINDINGS + HISTORY_BINDINGS + DOCTOR_BINDINGS + FIT_BINDINGS)
+                + CHAT_BINDINGS + HISTORY_BINDINGS + DOCTOR_BINDINGS + FIT_BINDINGS + HUD_BINDINGS)
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)

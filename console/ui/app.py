@@ -42,6 +42,7 @@ from console.themes import DEFAULT_THEME, ThemeSpec
 from console.ui.bindings import bindings
 from console.ui.chat_control import ChatControl
 from console.ui.doctor_control import DoctorControl
+from console.ui.hud_control import HudControl
 from console.ui.messages import (
     ContainerActionDone,
     ContainersListed,
@@ -86,19 +87,22 @@ def textual_theme(spec: ThemeSpec) -> Theme:
     return Theme(name=spec.name, dark=spec.dark, **spec.colors)
 
 
-class JetconsoleApp(DoctorControl, ServerControl, ChatControl, App[None]):
+class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[None]):
     TITLE = "jetconsole"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     BINDINGS = bindings(APP_BINDINGS)
     SCREENS = {"telemetry": TelemetryScreen, "containers": ContainersScreen}
-    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit")
+    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud")
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, config: cfg.Config, themes: dict[str, ThemeSpec],
                  discover_fn: DiscoverFn | None = None, remember_theme: bool = True,
                  watch_docker: bool = True, start_screen: str = "dashboard",
-                 poll_servers: bool = True, doctor: DoctorSetup | None = None) -> None:
-        """``doctor``: what the doctor's checks run with (None: they do not run; tests with fixed frames)."""
+                 poll_servers: bool = True, doctor: DoctorSetup | None = None, ascii_only: bool = False,
+                 hud_sources: bool = True) -> None:
+        """``doctor``: what the doctor's checks run with (None: they do not run; tests with fixed frames).
+        ``ascii_only``: the terminal cannot show block characters (TERM=linux): the HUD draws ASCII digits.
+        ``hud_sources``: read the help flag and this host's name and address (off: tests with fixed frames)."""
         super().__init__()
         self.config = config
         self.theme_specs = themes
@@ -121,6 +125,9 @@ class JetconsoleApp(DoctorControl, ServerControl, ChatControl, App[None]):
         self.init_servers()
         self.init_chat()
         self.init_doctor(doctor)
+        self.init_hud()
+        self.ascii_only = ascii_only
+        self.hud_sources = hud_sources
 
     # ---- start-up -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -138,12 +145,16 @@ class JetconsoleApp(DoctorControl, ServerControl, ChatControl, App[None]):
             self.action_doctor()
         elif self.start_screen == "fit":
             self.action_fit()
+        elif self.start_screen == "hud":
+            self.action_hud()
         elif self.start_screen in ("containers", "telemetry"):
             self.push_screen(self.start_screen)
         self._spawn(self._discover, "jetconsole-discover")
         self._spawn(shared_client, "jetconsole-http")  # ~45 ms of SSL setup, not in the first answer
         self.sync_server_pollers()
         self.start_doctor()
+        if self.hud_sources:
+            self.start_hud_sources()
         if self.watch_docker:
             self._watcher = ContainerWatcher(
                 self.docker.url,
@@ -190,6 +201,7 @@ class JetconsoleApp(DoctorControl, ServerControl, ChatControl, App[None]):
     def on_containers_listed(self, message: ContainersListed) -> None:
         self.docker.listed(message.containers)
         self.sync_server_pollers()
+        self.sync_startup_followers()
         self._refresh_screen()
 
     def on_container_stats_updated(self, message: ContainerStatsUpdated) -> None:
@@ -378,6 +390,12 @@ class JetconsoleApp(DoctorControl, ServerControl, ChatControl, App[None]):
         if not isinstance(self.screen, DoctorScreen):
             self.push_screen(DoctorScreen("problem"))
 
+    def action_hud(self) -> None:
+        from console.ui.screens.hud import HudScreen
+
+        if not isinstance(self.screen, HudScreen):
+            self.push_screen(HudScreen(self.ascii_only))
+
     def action_fit(self) -> None:
         from console.ui.screens.fit import FitScreen
 
@@ -435,4 +453,5 @@ class JetconsoleApp(DoctorControl, ServerControl, ChatControl, App[None]):
             stop.set()
         self.stop_server_pollers()
         self.stop_doctor()
+        self.stop_hud_sources()
         self.close_chat()

@@ -162,3 +162,20 @@ class DoctorAsk(Message):
     def __init__(self, fix: str, title: str, text: str, reply: object) -> None:
         super().__init__()
         self.fix, self.title, self.text, self.reply = fix, title, text, reply
+
+
+# ---- HUD -----------------------------------------------------------------------------------------------------------
+
+
+class HelpFlagRead(Message):
+    """The workshop help flag as read (or written) from its file; ``error``: why a change failed."""
+
+    def __init__(self, on: bool, error: str | None = None) -> None:
+        super().__init__()
+        self.on, self.error = on, error
+
+
+class HostRead(Message):
+    def __init__(self, host: str, ip: str) -> None:
+        super().__init__()
+        self.host, self.ip = host, ip

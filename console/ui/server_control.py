@@ -66,6 +66,8 @@ class ServerControl:
         self.server_status[url] = status
         if url == self.selected_url:
             self.chat_server_changed(status, before)  # type: ignore[attr-defined]
+        if not status.ready:
+            self.sync_startup_followers()  # type: ignore[attr-defined]
         self._refresh_screen()  # type: ignore[attr-defined]
 
     def selected_status(self) -> ServerStatus | None:

@@ -132,6 +132,9 @@ class DashboardScreen(Screen):
     def action_doctor(self) -> None:
         self.app.action_doctor()  # type: ignore[attr-defined]
 
+    def action_hud(self) -> None:
+        self.app.action_hud()  # type: ignore[attr-defined]
+
     def action_fit(self) -> None:
         self.app.action_fit()  # type: ignore[attr-defined]
 

@@ -1,0 +1,161 @@
+"""The HUD: read-only, big digits, for a workshop LCD from 40x12 up (and a kiosk browser).
+
+Hostname and IP, the served model and its state, and six figures; the layout (``console.hud.layout``)
+picks the digit size for the screen and rotates pages when the figures do not fit on one.  ``h``
+raises or lowers the workshop help flag, which turns on a full-width banner on every HUD of this
+device.  Nothing here does I/O: the app's threads read the sources and post messages.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Static
+
+from console.hud import bigdigits
+from console.hud.layout import Plan, plan, text_row
+from console.hud.view import ERROR, READY, STARTING, HudView, Tile, build, pick_server
+from console.keymap import HUD_BINDINGS
+from console.ui.bindings import bindings
+from console.ui.widgets.text import LiveText
+
+STATE_CLASS = {READY: "-ready", STARTING: "-starting", ERROR: "-error"}
+HELP_TEXT = "HELP REQUESTED"
+
+
+class HudTile(Static):
+    """One figure: its label over the value in big digits, the unit after the last row."""
+
+    def __init__(self) -> None:
+        super().__init__("", markup=False)
+        self._key: tuple | None = None
+
+    def show(self, tile: Tile, scale: int, ascii_only: bool) -> None:
+        key = (tile, scale, ascii_only)
+        if key == self._key:
+            return  # nothing changed: nothing is written to the terminal
+        self._key = key
+        for level in ("warn", "crit"):
+            self.set_class(tile.level == level, f"-{level}")
+        if scale == 0:
+            self.update(Text(text_row(tile)))
+            return
+        lines = bigdigits.render(tile.value, scale, ascii_only)
+        width = max((len(line) for line in lines), default=0)
+        text = Text(tile.label + "\n", style="bold dim")
+        for i, line in enumerate(lines):
+            text.append(line.ljust(width) if i == len(lines) - 1 else line)
+            if i == len(lines) - 1:
+                text.append(" " + tile.unit, style="bold")
+            else:
+                text.append("\n")
+        self.update(text)
+
+
+class HudScreen(Screen):
+    BINDINGS = bindings(HUD_BINDINGS)
+    DEFAULT_CSS = """
+    HudScreen { background: $background; }
+    HudScreen #hud-help { display: none; width: 100%; height: auto; background: $error; color: $text;
+                          text-style: bold; content-align: center middle; text-align: center; }
+    HudScreen #hud-help.-on { display: block; }
+    HudScreen #hud-help.-tall { height: 3; }
+    HudScreen #hud-head { height: 1; color: $text-muted; }
+    HudScreen #hud-status { height: 1; text-style: bold; }
+    HudScreen #hud-status.-ready { color: $success; }
+    HudScreen #hud-status.-starting { color: $warning; }
+    HudScreen #hud-status.-error { color: $error; }
+    HudScreen #hud-tiles { height: 1fr; grid-gutter: 1 2; grid-rows: auto; }
+    HudScreen HudTile { height: auto; }
+    HudScreen HudTile.-warn { color: $warning; }
+    HudScreen HudTile.-crit { color: $error; }
+    """
+
+    def __init__(self, ascii_only: bool = False) -> None:
+        super().__init__()
+        self.ascii_only = ascii_only
+        self.view: HudView | None = None
+        self.plan: Plan | None = None
+        self.page = 0
+        self._timer = None
+
+    def compose(self) -> ComposeResult:
+        yield LiveText(HELP_TEXT, id="hud-help")
+        yield LiveText("", id="hud-head")
+        yield LiveText("", id="hud-status")
+        yield Grid(id="hud-tiles")
+
+    def on_mount(self) -> None:
+        seconds = self.app.config.hud_page_seconds  # type: ignore[attr-defined]
+        self._timer = self.set_interval(seconds, self.next_page, pause=True)
+        self.show_state(None)
+
+    def on_screen_resume(self) -> None:
+        self.show_state(None)
+
+    def on_resize(self) -> None:
+        self.plan = None  # laid out again for the new size
+        self.show_state(None)
+
+    def show_state(self, _state: object) -> None:
+        app = self.app
+        rows = app.server_rows()  # type: ignore[attr-defined]
+        row = pick_server(rows, app.selected_url)  # type: ignore[attr-defined]
+        status = app.server_status.get(row.url) if row is not None and row.url else None  # type: ignore[attr-defined]
+        startup = app.startups.get(row.container.id) if row is not None and row.container else None  # type: ignore[attr-defined]
+        view = build(app.state.merged, row, status, startup, app.host_name, app.host_ip,  # type: ignore[attr-defined]
+                     app.help_flag)  # type: ignore[attr-defined]
+        self.view = view
+        help_box = self.query_one("#hud-help", LiveText)
+        help_box.set_class(view.help, "-on")
+        help_box.set_class(self.size.height >= 24, "-tall")
+        chrome = 2 + (((3 if self.size.height >= 24 else 1)) if view.help else 0)
+        wanted = plan(view.tiles, self.size.width, max(1, self.size.height - chrome), self.ascii_only)
+        if wanted != self.plan:
+            self._lay_out(wanted)
+        page = f"  ·  page {self.page + 1}/{len(self.plan.pages)}" if self.plan and self.plan.rotating else ""  # type: ignore[union-attr]
+        self.query_one("#hud-head", LiveText).set(f"{view.head}{page}")
+        status_box = self.query_one("#hud-status", LiveText)
+        status_box.set(view.status[: max(1, self.size.width)])
+        for state, cls in STATE_CLASS.items():
+            status_box.set_class(view.state == state, cls)
+        self._show_tiles()
+
+    def _lay_out(self, wanted: Plan) -> None:
+        self.plan = wanted
+        self.page = min(self.page, len(wanted.pages) - 1)
+        grid = self.query_one("#hud-tiles", Grid)
+        grid.styles.grid_size_columns = wanted.columns
+        per_page = max(len(p) for p in wanted.pages)
+        tiles = list(grid.query(HudTile))
+        if len(tiles) != per_page:
+            grid.remove_children()
+            grid.mount_all([HudTile() for _ in range(per_page)])
+        if self._timer is not None:
+            (self._timer.resume if wanted.rotating else self._timer.pause)()
+
+    def _show_tiles(self) -> None:
+        if self.view is None or self.plan is None:
+            return
+        shown = self.plan.pages[self.page]
+        for i, widget in enumerate(self.query(HudTile)):
+            widget.display = i < len(shown)
+            if i < len(shown):
+                widget.show(self.view.tiles[shown[i]], self.plan.scale, self.ascii_only)
+
+    def next_page(self) -> None:
+        if self.plan is not None and self.plan.rotating:
+            self.page = (self.page + 1) % len(self.plan.pages)
+            self.show_state(None)
+
+    def action_next_page(self) -> None:
+        self.next_page()
+
+    def action_toggle_help(self) -> None:
+        self.app.set_help_flag(not self.app.help_flag)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
