@@ -68,7 +68,7 @@ class HudScreen(Screen):
     HudScreen #hud-status.-starting { color: $warning; }
     HudScreen #hud-status.-error { color: $error; }
     HudScreen #hud-tiles { height: 1fr; grid-gutter: 1 2; grid-rows: auto; }
-    HudScreen HudTile { height: auto; }
+    HudScreen HudTile { height: auto; color: $accent; }
     HudScreen HudTile.-warn { color: $warning; }
     HudScreen HudTile.-crit { color: $error; }
     """

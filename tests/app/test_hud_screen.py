@@ -1,0 +1,132 @@
+"""The HUD driven by Pilot: sizes from a 40x12 LCD to 160x48, pages that rotate on their own, the
+help flag from the key and from the file (as ``jetconsole help-flag`` writes it), and a server that
+goes away and comes back, all without a keypress; SVG snapshots at each size with the flag on and off."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from console.config import Config
+from console.hud import helpflag
+from console.servers.metrics import ServerMetrics
+from console.servers.probe import ModelInfo, ServerStatus
+from console.telemetry.model import TempSensor
+from console.ui.screens.dashboard import DashboardScreen
+from console.ui.screens.hud import HudScreen, HudTile
+from tests.app.helpers import frozen_app, ramp, wait_for
+from tests.app.test_snapshots import REPORT
+
+READY = ServerStatus("http://127.0.0.1:8000", True, 200, version="0.32.0", models=(ModelInfo("qwen3-8b"),),
+                     metrics=ServerMetrics(running=3, waiting=1, gen_tps=41.7))
+GONE = ServerStatus("http://127.0.0.1:8000", False, error="ConnectError: [Errno 111] Connection refused")
+
+
+def hud_app(orin_snapshot, flag: Path, status: ServerStatus | None = READY, help_on: bool = False, **config):
+    snap = dataclasses.replace(orin_snapshot, temps=(TempSensor("cpu", 51.4), TempSensor("gpu", 63.6)))
+    app = frozen_app(ramp(snap), REPORT, Config(hud_help_flag_file=str(flag), **config), start_screen="hud",
+                     hud_sources=False)
+    app.host_name, app.host_ip, app.help_flag = "thor-07", "10.20.0.107", help_on
+    if status is not None:
+        app.server_status[app.server_rows()[0].url] = status
+    return app
+
+
+def screen_text(app) -> str:
+    hud = app.screen
+    parts = [hud.query_one("#hud-head").text, hud.query_one("#hud-status").text]
+    parts += [str(t.render()) for t in hud.query(HudTile) if t.display]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("size", [(40, 12), (80, 24), (160, 48)])
+@pytest.mark.parametrize("help_on", [False, True], ids=["help-off", "help-on"])
+def test_hud_snapshot(snap_compare, orin_snapshot, tmp_path: Path, size: tuple[int, int], help_on: bool) -> None:
+    assert snap_compare(hud_app(orin_snapshot, tmp_path / "flag", help_on=help_on), terminal_size=size)
+
+
+async def test_figures_and_state_at_80x24(orin_snapshot, tmp_path: Path) -> None:
+    app = hud_app(orin_snapshot, tmp_path / "flag")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.plan is not None)
+        hud = app.screen
+        assert hud.plan.scale == 1 and not hud.plan.rotating
+        assert hud.query_one("#hud-head").text == "thor-07  10.20.0.107"
+        assert hud.query_one("#hud-status").text == "READY  qwen3-8b"
+        assert hud.query_one("#hud-status").has_class("-ready")
+        labels = [str(t.render()).split("\n")[0] for t in hud.query(HudTile)]
+        assert labels == ["GEN TOK/S", "RUN/WAIT", "GPU", "MEMORY GiB", "TEMP", "POWER"]
+        assert {t.key: t.value for t in hud.view.tiles}["tps"] == "42"
+        assert {t.key: t.value for t in hud.view.tiles}["requests"] == "3/1"
+        assert not hud.query_one("#hud-help").has_class("-on")
+
+
+async def test_pages_rotate_without_a_key_at_40x12(orin_snapshot, tmp_path: Path) -> None:
+    app = hud_app(orin_snapshot, tmp_path / "flag", hud_page_seconds=1)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.plan is not None)
+        hud = app.screen
+        assert len(hud.plan.pages) == 3 and hud.page == 0
+        assert hud.query_one("#hud-head").text.endswith("page 1/3")
+        first = screen_text(app)
+        await wait_for(pilot, lambda: hud.page == 1, timeout=4)
+        assert hud.query_one("#hud-head").text.endswith("page 2/3") and screen_text(app) != first
+        await wait_for(pilot, lambda: hud.page == 0, timeout=6)  # round again
+        await pilot.press("space")
+        assert hud.page == 1
+
+
+async def test_server_goes_away_and_comes_back_without_a_key(orin_snapshot, tmp_path: Path) -> None:
+    app = hud_app(orin_snapshot, tmp_path / "flag")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.view is not None)
+        status = app.screen.query_one("#hud-status")
+        url = app.server_rows()[0].url
+        app.server_status[url] = GONE
+        app._refresh_screen()
+        await wait_for(pilot, lambda: status.text.startswith("DOWN"))
+        assert status.text == "DOWN  127.0.0.1:8000  not answering ([Errno 111] Connection refused)"
+        assert {t.key: t.value for t in app.screen.view.tiles}["tps"] == "-"
+        app.server_status[url] = READY
+        app._refresh_screen()
+        await wait_for(pilot, lambda: status.text == "READY  qwen3-8b")
+
+
+async def test_help_flag_key_writes_the_file_and_a_restarted_hud_shows_it(orin_snapshot, tmp_path: Path) -> None:
+    flag = tmp_path / "state" / "help-flag"
+    app = hud_app(orin_snapshot, flag)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen))
+        await pilot.press("h")
+        await wait_for(pilot, lambda: app.screen.query_one("#hud-help").has_class("-on"))
+        assert helpflag.read(flag)
+        assert app.screen.query_one("#hud-help").region.height == 3  # full width, three rows at 80x24
+        assert app.screen.query_one("#hud-help").region.width == 80
+    # a new HUD (its own poller reads the file, as after a restart or `jetconsole help-flag on`)
+    again = hud_app(orin_snapshot, flag)
+    again.hud_sources = True
+    async with again.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: again.help_flag and again.screen.query_one("#hud-help").has_class("-on"))
+        helpflag.write(False, flag)  # from another shell
+        await wait_for(pilot, lambda: not again.screen.query_one("#hud-help").has_class("-on"), timeout=4)
+
+
+async def test_H_switches_from_the_dashboard_and_esc_goes_back(orin_snapshot, tmp_path: Path) -> None:
+    app = frozen_app(ramp(orin_snapshot), REPORT, Config(hud_help_flag_file=str(tmp_path / "f")), hud_sources=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("H")
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+
+async def test_ascii_hud_has_no_block_characters(orin_snapshot, tmp_path: Path) -> None:
+    app = hud_app(orin_snapshot, tmp_path / "flag")
+    app.ascii_only = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.plan is not None)
+        text = screen_text(app)
+        assert "|_|" in text or " _ " in text
+        assert not set(text) & set("▀▄█▁▂▃▅▆▇")
