@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the same as --screen hud)")
     parser.add_argument("--ascii", action="store_true", help="draw the HUD's digits in ASCII (automatic with "
                         "TERM=linux, vt*, dumb, or a locale that is not UTF-8)")
+    parser.add_argument("--serve", metavar="HOST:PORT", help="serve the HUD as a web page for a kiosk browser "
+                        "(textual-serve), e.g. --hud --serve 0.0.0.0:8080")
+    parser.add_argument("--public-url", metavar="URL", help="with --serve: the URL browsers reach this machine on "
+                        "(default http://THIS_IP:PORT)")
     sub = parser.add_subparsers(dest="command")
     flag = sub.add_parser("help-flag", help="raise or lower the workshop help flag every HUD on this device shows")
     flag.add_argument("state", choices=("on", "off", "status"))
@@ -120,12 +124,22 @@ def main(argv: list[str] | None = None) -> int:
         snap = snapshot.take(found)
         print(snapshot.as_json(found, snap) if args.json else snapshot.as_text(found, snap))
         return 0 if snap is not None else 1
+    if args.serve:
+        from console.ui.serve import serve
+
+        return serve(args.serve, args.config, args.source, args.public_url)
     from dataclasses import replace
 
     discovery = _discover_in_background(source, config)
     from console.doctor.checks import Probe
     from console.doctor.session import DoctorSetup
     from console.hud.terminal import ascii_only
+
+    if sys.__stderr__ is not None and sys.__stderr__.isatty():
+        # Textual sizes the screen with shutil.get_terminal_size, which believes $COLUMNS/$LINES over the
+        # terminal: values exported by a parent (a shell rc, a test runner) would pin the app to a stale size
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
 
     doctor = DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval, config.doctor_restart_cmd)

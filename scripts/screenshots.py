@@ -49,7 +49,21 @@ async def main() -> None:
     await shoot("dashboard-servers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40))
     await shoot("launch-120x40", frozen_app(series, REPORT), (120, 40), ("c", "n"))
     await doctor_shots(series)
+    await hud_shots(orin)
     await chat_shots(series)
+
+
+async def hud_shots(orin) -> None:
+    """The HUD at a workshop LCD's 40x12, at 80x24 with the help flag up, and at 160x48."""
+    import tempfile
+
+    from tests.app.test_hud_screen import hud_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        flag = Path(tmp) / "help-flag"
+        await shoot("hud-40x12", hud_app(orin, flag), (40, 12))
+        await shoot("hud-80x24-help", hud_app(orin, flag, help_on=True), (80, 24))
+        await shoot("hud-160x48", hud_app(orin, flag), (160, 48))
 
 
 async def doctor_shots(series) -> None:

@@ -16,6 +16,7 @@ command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 command -v dockerd >/dev/null 2>&1 || missing="$missing docker.io"
 [ -x /bin/busybox ] || missing="$missing busybox-static"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ -n "$missing" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing

@@ -22,6 +22,7 @@ from console.ui.bindings import bindings
 from console.ui.widgets.text import LiveText
 
 STATE_CLASS = {READY: "-ready", STARTING: "-starting", ERROR: "-error"}
+FIGURES_EVERY_S = 2.0  # figures repaint at most this often: a wall display, and half the bytes over SSH
 HELP_TEXT = "HELP REQUESTED"
 
 
@@ -80,6 +81,7 @@ class HudScreen(Screen):
         self.plan: Plan | None = None
         self.page = 0
         self._timer = None
+        self._figures_due = False
 
     def compose(self) -> ComposeResult:
         yield LiveText(HELP_TEXT, id="hud-help")
@@ -90,7 +92,9 @@ class HudScreen(Screen):
     def on_mount(self) -> None:
         seconds = self.app.config.hud_page_seconds  # type: ignore[attr-defined]
         self._timer = self.set_interval(seconds, self.next_page, pause=True)
+        self.set_interval(FIGURES_EVERY_S, self._repaint_figures)
         self.show_state(None)
+        self._show_tiles()
 
     def on_screen_resume(self) -> None:
         self.show_state(None)
@@ -113,7 +117,8 @@ class HudScreen(Screen):
         help_box.set_class(self.size.height >= 24, "-tall")
         chrome = 2 + (((3 if self.size.height >= 24 else 1)) if view.help else 0)
         wanted = plan(view.tiles, self.size.width, max(1, self.size.height - chrome), self.ascii_only)
-        if wanted != self.plan:
+        laid_out = wanted != self.plan
+        if laid_out:
             self._lay_out(wanted)
         page = f"  ·  page {self.page + 1}/{len(self.plan.pages)}" if self.plan and self.plan.rotating else ""  # type: ignore[union-attr]
         self.query_one("#hud-head", LiveText).set(f"{view.head}{page}")
@@ -121,7 +126,15 @@ class HudScreen(Screen):
         status_box.set(view.status[: max(1, self.size.width)])
         for state, cls in STATE_CLASS.items():
             status_box.set_class(view.state == state, cls)
-        self._show_tiles()
+        if laid_out:
+            self._show_tiles()
+        else:
+            self._figures_due = True  # shown by the next tick of _repaint_figures
+
+    def _repaint_figures(self) -> None:
+        if self._figures_due:
+            self._figures_due = False
+            self._show_tiles()
 
     def _lay_out(self, wanted: Plan) -> None:
         self.plan = wanted
@@ -149,6 +162,7 @@ class HudScreen(Screen):
         if self.plan is not None and self.plan.rotating:
             self.page = (self.page + 1) % len(self.plan.pages)
             self.show_state(None)
+            self._show_tiles()
 
     def action_next_page(self) -> None:
         self.next_page()

@@ -1,0 +1,71 @@
+"""Reading the HUD's big digits back from a captured screen (tmux), to check the figures it shows."""
+
+from __future__ import annotations
+
+from console.hud.bigdigits import FONT, HALF
+
+ORDER = [c for c in FONT if c != " "] + [" "]
+FROM_HALF = {v: k for k, v in HALF.items()}
+
+
+def pixels(lines: list[str]) -> list[list[bool]]:
+    """Half-block text rows back to pixel rows (two per text row)."""
+    width = max((len(line) for line in lines), default=0)
+    grid: list[list[bool]] = []
+    for line in lines:
+        top, bottom = [], []
+        for ch in line.ljust(width):
+            t, b = FROM_HALF.get(ch, (False, False))
+            top.append(t)
+            bottom.append(b)
+        grid += [top, bottom]
+    return grid
+
+
+def decode(lines: list[str], scale: int = 1) -> str:
+    """The text drawn by ``bigdigits.render(text, scale)`` (half blocks)."""
+    grid = pixels(lines)[: 5 * scale]
+    small = [row[::scale] for row in grid[::scale]]
+    width = max((len(r) for r in small), default=0)
+    small = [r + [False] * (width - len(r)) for r in small]
+    out, x = "", 0
+    while x < width:
+        if not any(row[x] for row in small):
+            x += 1
+            continue
+        for c in ORDER:
+            glyph = FONT[c]
+            w = len(glyph[0])
+            if x + w <= width and all(small[r][x:x + w] == [p == "#" for p in glyph[r]] for r in range(5)) \
+                    and (x + w == width or not any(row[x + w] for row in small)):
+                out += c
+                x += w
+                break
+        else:
+            raise ValueError(f"no glyph at column {x}")
+    return out
+
+
+def tile(screen: str, label: str, scale: int = 1) -> str:
+    """The value under ``label`` on a captured screen."""
+    rows = screen.splitlines()
+    for i, row in enumerate(rows):
+        col = row.find(label)
+        if col >= 0:
+            rest = row[col + len(label):]
+            end = col + len(label) + (len(rest) - len(rest.lstrip())) if rest.strip() else None  # the next label
+            height = (5 * scale + 1) // 2
+            body = [r[col:end] for r in rows[i + 1:i + 1 + height]]
+            return decode([_digits_only(r) for r in body], scale)
+    raise ValueError(f"{label!r} not on the screen")
+
+
+def _digits_only(row: str) -> str:
+    """Keep the block characters up to the unit (letters after the digits are not glyph pixels)."""
+    out = []
+    for ch in row:
+        if ch in FROM_HALF:
+            out.append(ch)
+        else:
+            break
+    return "".join(out)
