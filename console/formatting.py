@@ -7,6 +7,14 @@ from console.telemetry.model import Gpu, Memory, TelemetrySnapshot
 
 NA = "n/a"
 BLOCKS = " ▏▎▍▌▋▊▉█"
+ASCII_SPARKS = "_.,-=+*#"
+_ascii = False  # the terminal cannot show block characters (TERM=linux): bars and sparklines in ASCII
+
+
+def use_ascii(on: bool) -> None:
+    """Draw bars and sparklines with ASCII from now on (set once at start from the terminal's abilities)."""
+    global _ascii
+    _ascii = on
 
 
 def gib(n: int | None, digits: int = 1) -> str:
@@ -45,12 +53,15 @@ def celsius(v: float | None) -> str:
 
 def bar(value: float | None, width: int, top: float = 100.0) -> str:
     """A horizontal bar of ``width`` cells using eighth blocks (readable without colour)."""
+    empty = "." if _ascii else "·"
     if value is None or width <= 0:
-        return "·" * max(width, 0)
+        return empty * max(width, 0)
     eighths = round(max(0.0, min(value, top)) / top * width * 8)
     full, rest = divmod(eighths, 8)
+    if _ascii:
+        return ("#" * round(eighths / 8)).ljust(width, empty)
     text = "█" * full + (BLOCKS[rest] if rest else "")
-    return text.ljust(width, "·")
+    return text.ljust(width, empty)
 
 
 def duration(seconds: float | None, with_seconds: bool = True) -> str:
@@ -146,6 +157,7 @@ def sparkline(values: list[float], width: int, lo: float | None = 0.0, hi: float
     high = max(tail) if hi is None else hi
     if high <= low:
         high = low + 1.0
-    steps = len(SPARKS) - 1
-    chars = [SPARKS[round((min(max(v, low), high) - low) / (high - low) * steps)] for v in tail]
+    ramp = ASCII_SPARKS if _ascii else SPARKS
+    steps = len(ramp) - 1
+    chars = [ramp[round((min(max(v, low), high) - low) / (high - low) * steps)] for v in tail]
     return "".join(chars).rjust(width)

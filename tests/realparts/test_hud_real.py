@@ -25,6 +25,7 @@ from tests.realparts.vllm_server import SERVED_NAME
 
 LABELS = ("GEN TOK/S", "RUN/WAIT", "GPU", "MEMORY GiB", "TEMP", "POWER")
 GIB = 1 << 30
+BLOCKS = set("▀▄█▁▂▃▅▆▇▏▎▍▌▋▊▉")  # block elements the Linux console's fonts lack
 
 
 def mem_total_gib() -> int:
@@ -91,8 +92,16 @@ def test_installed_hud_under_term_linux_is_ascii(tmux: str, installed_command: s
                     f"TERM=linux {installed_command} --config {config} --hud"], check=True)
     try:
         screen = wait_screen(tmux, session, "READY", "GPU", "POWER", timeout=60)
-        assert not set(screen) & set("▀▄█▁▂▃▅▆▇╭╮╰╯━┃"), screen
+        assert not set(screen) & BLOCKS, screen
         assert "|_|" in screen or " _ " in screen  # seven-segment ASCII digits
+        styled = subprocess.run([tmux, "capture-pane", "-p", "-e", "-t", session], capture_output=True,
+                                text=True).stdout
+        assert "\x1b[" in styled and not re.search(r"\x1b\[[0-9;]*[34]8;[25];", styled)  # 16 colours only
+        subprocess.run([tmux, "send-keys", "-t", session, "Escape"], check=True)  # the dashboard, same terminal
+        dashboard = wait_screen(tmux, session, "Telemetry", "CPU", timeout=30)
+        time.sleep(3)  # sparklines and bars drawn with a few samples
+        dashboard = capture(tmux, session)
+        assert not set(dashboard) & BLOCKS, dashboard
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
 

@@ -177,3 +177,17 @@ def test_help_flag_command_from_any_shell(tmp_path: Path) -> None:
         assert bad.returncode == 2 and "help flag not changed" in bad.stderr
     bad = cli("sideways")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_bars_and_sparklines_in_ascii_for_limited_terminals() -> None:
+    from console import formatting
+
+    assert formatting.bar(50, 4) == "██··" and formatting.sparkline([0, 100], 2) == "▁█"
+    formatting.use_ascii(True)
+    try:
+        assert formatting.bar(50, 4) == "##.." and formatting.bar(None, 3) == "..."
+        assert formatting.sparkline([0, 50, 100], 3) == "_=#"
+        assert all(ord(c) < 128 for c in formatting.sparkline([float(v) for v in range(0, 101, 5)], 21))
+    finally:
+        formatting.use_ascii(False)
+    assert formatting.bar(50, 4) == "██··"
