@@ -130,3 +130,16 @@ async def test_ascii_hud_has_no_block_characters(orin_snapshot, tmp_path: Path) 
         text = screen_text(app)
         assert "|_|" in text or " _ " in text
         assert not set(text) & set("▀▄█▁▂▃▅▆▇")
+
+
+@pytest.mark.parametrize(("size", "scale", "columns"), [((40, 60), 1, 1), ((200, 60), 4, 2), ((60, 100), 2, 1)])
+async def test_portrait_and_large_screens_show_every_figure_at_once(orin_snapshot, tmp_path: Path, size,
+                                                                    scale: int, columns: int) -> None:
+    app = hud_app(orin_snapshot, tmp_path / "flag")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.plan is not None)
+        hud = app.screen
+        assert (hud.plan.scale, hud.plan.columns, len(hud.plan.pages)) == (scale, columns, 1)
+        shown = [t for t in hud.query(HudTile) if t.display]
+        assert len(shown) == 6
+        assert all(t.region.right <= size[0] and t.region.bottom <= size[1] for t in shown)  # nothing cut off
