@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the same as --screen hud)")
     parser.add_argument("--ascii", action="store_true", help="no block characters: the HUD's digits, bars and "
                         "sparklines in ASCII (automatic with TERM=linux, vt*, dumb, or a locale that is not UTF-8)")
+    parser.add_argument("--kiosk", action="store_true", help="the HUD alone: no quitting, no palette, no other "
+                        "screens (what --serve runs for each browser)")
     parser.add_argument("--serve", metavar="HOST:PORT", help="serve the HUD as a web page for a kiosk browser "
                         "(textual-serve), e.g. --hud --serve 0.0.0.0:8080")
     parser.add_argument("--public-url", metavar="URL", help="with --serve: the URL browsers reach this machine on "
@@ -142,14 +144,16 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("LINES", None)
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
 
-    doctor = DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval, config.doctor_restart_cmd)
+    doctor = None if args.kiosk else DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval,
+                                                 config.doctor_restart_cmd)
     plain = args.ascii or ascii_only(dict(os.environ), locale.getpreferredencoding(False))
     if plain:
         from console import formatting
 
         formatting.use_ascii(True)  # the dashboard's bars and sparklines too
     JetconsoleApp(replace(config, telemetry_source=source), themes, discover_fn=discovery.result,
-                  start_screen="hud" if args.hud else args.screen, doctor=doctor, ascii_only=plain).run()
+                  start_screen="hud" if args.hud or args.kiosk else args.screen, doctor=doctor, ascii_only=plain,
+                  kiosk=args.kiosk).run()
     return 0
 
 

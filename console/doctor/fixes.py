@@ -33,9 +33,19 @@ def fix_daemon_json(setup: DoctorSetup, ask: Ask, say: Say) -> bool:
         return False
     text = (f"{plan.diff}\nThen: back up {plan.path} with a timestamp, write it atomically, restart Docker "
             f"({' '.join(restart)}), check that the default runtime is nvidia and a container starts, "
-            "and put the old file back if not.")
+            "and put the old file back if not.\nRestarting Docker stops running containers (your inference "
+            "server too) unless daemon.json has \"live-restore\": true.")
     if not ask(f"Fix {plan.path}?", text):
         say("nothing changed")
+        return False
+    try:
+        now = plan_fix(probe.daemon_json, runtime_path=setup.runtime_path)
+    except DaemonJsonError as exc:
+        now = None
+        say(f"refused, nothing written: {exc}")
+    if now is None or now.old_text != plan.old_text:
+        if now is not None:
+            say(f"refused, nothing written: {plan.path} changed while the question was open; run the fix again")
         return False
     say(f"writing {plan.path} and restarting Docker ({' '.join(restart)})...")
     verify = docker_verifier(probe.docker_host or None, setup.verify_image)
@@ -68,8 +78,9 @@ def fix_power(setup: DoctorSetup, ask: Ask, say: Say) -> bool:
     socket = setup.probe.jtop_socket
     try:
         state = read_power(socket_path=socket)
-        plan = ([f"nvpmodel {state.mode} -> {state.best}"] if state.mode is not None and state.mode != state.best
-                else []) + (["jetson_clocks on"] if state.clocks is False else [])
+        mode = state.mode is not None and state.best and state.mode != state.best
+        plan = ([f"nvpmodel {state.mode} -> {state.best}"] if mode else []) + \
+            (["jetson_clocks on"] if state.clocks is False else [])
         if not plan:
             say(f"nothing to do: {state.summary()}")
             return True
@@ -96,6 +107,12 @@ def reboot(setup: DoctorSetup, say: Say) -> None:
     """Only after the user typed ``reboot``."""
     from console.doctor.wizard import reboot_command
 
-    setup.audit("memory.reboot", {})
-    say("rebooting...")
-    run_command(reboot_command())()
+    command = reboot_command()
+    say(f"rebooting ({' '.join(command)})...")
+    try:
+        run_command(command)()
+    except (OSError, RuntimeError) as exc:  # not root (systemctl: access denied), no such command
+        setup.audit("memory.reboot", {"command": command, "ok": False, "error": str(exc)})
+        say(f"reboot failed: {exc}")
+        return
+    setup.audit("memory.reboot", {"command": command, "ok": True})

@@ -74,7 +74,7 @@ def jtop_shared(socket_path: str = JTOP_SOCKET) -> int | None:
     try:
         with connect(socket_path=socket_path) as j:
             ram = (dict(j.memory or {}).get("RAM")) or {}
-    except PowerUnavailable:
+    except (PowerUnavailable, Exception):  # noqa: BLE001 - evidence only: a jtop glitch must not fail the check
         return None
     shared = ram.get("shared")
     return int(shared) * 1024 if shared else None  # jtop reports kB

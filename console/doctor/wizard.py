@@ -54,13 +54,14 @@ class Wizard:
             self.audit("memory.step", {"step": step, "what": what, "confirmed": yes})
             return yes
 
-        ok = recovery.run(self.rec, steps, confirmed, {"stop": lambda: self._act("stop"),
-                                                       "remove": lambda: self._act("remove"),
-                                                       "docker": self._restart_docker},
-                          say, self.restart_text, baseline_gib=baseline_gib, shared=self.shared)
-        for line in self.rec.log:
-            self.audit("memory.action", {"line": line})
-        return ok
+        try:
+            return recovery.run(self.rec, steps, confirmed, {"stop": lambda: self._act("stop"),
+                                                             "remove": lambda: self._act("remove"),
+                                                             "docker": self._restart_docker},
+                                say, self.restart_text, baseline_gib=baseline_gib, shared=self.shared)
+        finally:  # what was done is audited even when a later step fails (EPERM on a root-owned holder)
+            for line in self.rec.log:
+                self.audit("memory.action", {"line": line})
 
     def _act(self, action: str) -> str:
         said = []
@@ -98,7 +99,12 @@ def open_wizard(docker_host: str, audit: Audit, restart_cmd: str = "", pids: set
         return [recovery.Container(c.id, c.name, c.image) for c in listed if c.running and container_url(c)]
 
     shared = partial(jtop_shared, jtop_socket)
-    rec = recovery.survey(inference if source is not None else None, shared=shared)
+    try:
+        rec = recovery.survey(inference if source is not None else None, shared=shared)
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
     if pids is not None:
         rec.holders = [h for h in rec.holders if h.pid in pids]
     return Wizard(rec, source, restart_command(restart_cmd), audit, error, shared)

@@ -33,12 +33,15 @@ class Plan:
 def tile_size(tile: Tile, scale: int, ascii_only: bool) -> tuple[int, int]:
     """(columns, rows) of a tile at ``scale``: the label row over the template drawn big, the unit beside it."""
     width, height = bigdigits.size(tile.template, scale, ascii_only)
-    return max(width + 1 + len(tile.unit), len(tile.label)), 1 + height
+    value = bigdigits.size(tile.value, scale, ascii_only)[0]  # a value wider than its template still fits
+    return max(max(width, value) + 1 + len(tile.unit), len(tile.label)), 1 + height
 
 
 def plan(tiles: tuple[Tile, ...] | list[Tile], width: int, height: int, ascii_only: bool = False) -> Plan:
     """Lay ``tiles`` out in ``width`` x ``height`` cells (the area below the header lines)."""
     n = len(tiles)
+    if n == 0:
+        return Plan(0, 1, width, 1, ((),))
     for scale in range(MAX_SCALE, 0, -1):
         tw = max(tile_size(t, scale, ascii_only)[0] for t in tiles) + GAP_X
         th = max(tile_size(t, scale, ascii_only)[1] for t in tiles) + 1  # a blank row under each
@@ -61,6 +64,7 @@ def _pages(n: int, per_page: int) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(range(i, min(n, i + per_page))) for i in range(0, n, per_page))
 
 
-def text_row(tile: Tile) -> str:
-    """A figure in normal type, for screens too small for big digits."""
-    return f"{tile.label} {tile.value} {tile.unit}".strip()
+def text_row(tile: Tile, width: int = 0) -> str:
+    """A figure in normal type, for screens too small for big digits (cut to ``width`` when given)."""
+    text = f"{tile.label} {tile.value} {tile.unit}".strip()
+    return text[:width] if width > 0 else text

@@ -82,10 +82,10 @@ def tiles(snap: TelemetrySnapshot | None, status: ServerStatus | None) -> tuple[
     mem_pct = 100 * used / total if used is not None and total else None
     return (
         Tile("tps", "GEN TOK/S", _num(tps, "{:.0f}" if tps is None or tps >= 10 else "{:.1f}"), "tok/s", "8888"),
-        Tile("requests", "RUN/WAIT", requests, "req", "88/88"),
+        Tile("requests", "RUN/WAIT", requests, "req", "88/888"),
         Tile("gpu", "GPU", _num(load), "%", "100", _level(load, 90, 101)),
-        Tile("memory", "MEMORY GiB", memory, "GiB", "88/888", _level(mem_pct, 85, 95)),
-        Tile("temp", "TEMP", _num(temp), "°C", "88", _level(temp, 80, 90)),
+        Tile("memory", "MEMORY GiB", memory, "GiB", "888/888", _level(mem_pct, 85, 95)),
+        Tile("temp", "TEMP", _num(temp), "°C", "888", _level(temp, 80, 90)),
         Tile("power", "POWER", _num(watts), "W", "888"),
     )
 
@@ -102,14 +102,14 @@ def server_state(row: ServerRow | None, status: ServerStatus | None,
         return ERROR if "Exited (0)" not in c.status else DOWN, model or c.name, cause
     if status is not None and status.ready:
         return READY, model, ""
+    if status is not None and status.reachable and status.health not in (None, 200):
+        return ERROR, model or row.name, f"/health answered {status.health}"
     if startup is not None:
         if startup.kind in ("exited", "timeout"):
             return ERROR, model or row.name, (startup.diagnosis.title if startup.diagnosis else startup.message)
         if startup.kind != "ready":
             cause = f" · {startup.diagnosis.title}" if startup.diagnosis else ""
             return STARTING, model or row.name, f"{startup.state.progress:.0%} {startup.state.title}{cause}"
-    if status is not None and status.reachable and status.health is not None and status.health != 200:
-        return ERROR, model or row.name, f"/health answered {status.health}"
     if c is not None:
         return STARTING, model or row.name, "container running, server not answering yet"
     return DOWN, model or row.name, "not answering" + (f" ({status.error.split(': ', 1)[-1]})"

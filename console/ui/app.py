@@ -99,10 +99,11 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
                  discover_fn: DiscoverFn | None = None, remember_theme: bool = True,
                  watch_docker: bool = True, start_screen: str = "dashboard",
                  poll_servers: bool = True, doctor: DoctorSetup | None = None, ascii_only: bool = False,
-                 hud_sources: bool = True) -> None:
+                 hud_sources: bool = True, kiosk: bool = False) -> None:
         """``doctor``: what the doctor's checks run with (None: they do not run; tests with fixed frames).
         ``ascii_only``: the terminal cannot show block characters (TERM=linux): the HUD draws ASCII digits.
-        ``hud_sources``: read the help flag and this host's name and address (off: tests with fixed frames)."""
+        ``hud_sources``: read the help flag and this host's name and address (off: tests with fixed frames).
+        ``kiosk``: the HUD alone, with no way to the rest of the app (what ``--serve`` runs per browser)."""
         super().__init__()
         self.config = config
         self.theme_specs = themes
@@ -128,6 +129,7 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         self.init_hud()
         self.ascii_only = ascii_only
         self.hud_sources = hud_sources
+        self.kiosk = kiosk
 
     # ---- start-up -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -138,8 +140,15 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             self.theme = wanted
         self._theme_ready = True
         self.set_keymap(self.keymap_overrides)
-        self.push_screen(DashboardScreen())
-        if self.start_screen == "chat":
+        if self.kiosk:
+            from console.ui.screens.hud import HudScreen
+
+            self.push_screen(HudScreen(self.ascii_only))  # nothing underneath: Esc has nowhere to go
+        else:
+            self.push_screen(DashboardScreen())
+        if self.kiosk:
+            pass
+        elif self.start_screen == "chat":
             self.push_screen(ChatScreen())
         elif self.start_screen == "doctor":
             self.action_doctor()
@@ -325,6 +334,7 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
                 if blocked or not launch:
                     return
                 cid = create_and_start(source, plan)
+                self.launched_here.add(cid)  # its own tracker follows it below
                 if self._watcher is not None:
                     self._watcher.refresh()
                 self.post_message(LaunchProgress(run_id, None, f"started {plan.name or cid[:12]}"))
@@ -348,6 +358,8 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         if message.container and message.event is not None:
             self.startups[message.container] = message.event  # the servers panel shows the phase
             self._refresh_screen()
+        if message.run_id <= 0:
+            return  # a follower of a server started elsewhere (hud_control): no Launch screen's business
         for screen in self.screen_stack:
             if isinstance(screen, LaunchScreen):
                 screen.launch_event(message.run_id, message.event, message.message,  # type: ignore[arg-type]
@@ -377,6 +389,15 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
                 show(self.state)
             except NoMatches:  # the screen is still composing or already torn down
                 pass
+
+    KIOSK_ACTIONS = frozenset({"toggle_help", "next_page"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In kiosk mode (a served HUD anyone on the network may type into) only the HUD's own keys work:
+        no quitting, no palette, no way to the screens that change things."""
+        if self.kiosk and action not in self.KIOSK_ACTIONS:
+            return False
+        return True
 
     # ---- actions ----------------------------------------------------------------------
     def action_help(self) -> None:

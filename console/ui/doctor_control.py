@@ -101,10 +101,10 @@ class DoctorControl:
         self._spawn(work, f"jetconsole-fix-{check_id}")  # type: ignore[attr-defined]
 
     def on_doctor_ask(self, message: DoctorAsk) -> None:
-        from console.ui.screens.confirm import ConfirmScreen
+        from console.ui.screens.confirm import StrictConfirmScreen
 
         reply: Future[bool] = message.reply  # type: ignore[assignment]
-        self.push_screen(ConfirmScreen(message.title, message.text),  # type: ignore[attr-defined]
+        self.push_screen(StrictConfirmScreen(message.title, message.text),  # type: ignore[attr-defined]
                          lambda yes: reply.done() or reply.set_result(bool(yes)))
 
     def on_doctor_progress(self, message: DoctorProgress) -> None:

@@ -13,6 +13,7 @@ from console.hud import helpflag
 from console.hud.host import hostname, primary_ip
 from console.ui.messages import HelpFlagRead, HostRead, LaunchProgress
 
+FOLLOWER_RUN = -1  # LaunchProgress.run_id of the startup followers: never a Launch screen's run
 HELP_POLL_S = 1.0
 HOST_POLL_S = 60.0
 
@@ -26,6 +27,8 @@ class HudControl:
         self.host_ip = ""
         self._hud_stop = threading.Event()
         self._startup_followers: dict[str, threading.Event] = {}
+        self._followed: set[str] = set()  # "id@started_at": each start of a container is followed once
+        self.launched_here: set[str] = set()  # container ids a launch from this app follows itself
 
     def help_flag_path(self) -> Path:
         configured = self.config.hud_help_flag_file  # type: ignore[attr-defined]
@@ -85,12 +88,15 @@ class HudControl:
             return
         for row in self.server_rows():  # type: ignore[attr-defined]
             c = row.container
-            if c is None or not c.running or not row.url or c.id in self._startup_followers:
+            if c is None or not c.running or not row.url or c.id in self.launched_here:
                 continue
+            start = f"{c.id}@{c.started_at}"
+            if start in self._followed:
+                continue  # this start was followed (to Ready, or to its failure): a later 503 is not a start
             status = self.server_status.get(row.url)  # type: ignore[attr-defined]
-            event = self.startups.get(c.id)  # type: ignore[attr-defined]
-            if status is None or status.ready or (event is not None and event.kind in ("phase", "diagnosis")):
-                continue  # not polled yet, ready, or a launch from here follows it
+            if status is None or status.ready:
+                continue  # not polled yet, or ready
+            self._followed.add(start)
             self._follow_startup(c.id, row.url)
 
     def _follow_startup(self, container_id: str, url: str) -> None:
@@ -106,7 +112,7 @@ class HudControl:
             try:
                 source.open()
                 track(source, container_id, f"{root}/health",
-                      lambda e: self.post_message(LaunchProgress(0, e, container=container_id)), stop)  # type: ignore[attr-defined]
+                      lambda e: self.post_message(LaunchProgress(FOLLOWER_RUN, e, container=container_id)), stop)  # type: ignore[attr-defined]
             except DockerUnavailable:
                 pass
             except Exception:  # noqa: BLE001 - the container went away mid-follow: the next listing says so
@@ -119,5 +125,5 @@ class HudControl:
 
     def stop_hud_sources(self) -> None:
         self._hud_stop.set()
-        for stop in self._startup_followers.values():
+        for stop in list(self._startup_followers.values()):  # followers remove themselves as they end
             stop.set()

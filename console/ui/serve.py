@@ -38,8 +38,9 @@ def offline_templates(cache: Path) -> Path:
 
 
 def child_command(config: str | None, source: str | None) -> str:
-    """What each browser connection runs: the HUD, with the same config and source (never --serve again)."""
-    argv = [sys.executable, "-m", "console", "--hud"]
+    """What each browser connection runs: the HUD in kiosk mode, with the same config and source (never --serve
+    again): whoever reaches the page can raise the help flag and turn pages, nothing else."""
+    argv = [sys.executable, "-m", "console", "--hud", "--kiosk"]  # a browser gets the HUD and nothing else
     if config:
         argv += ["--config", config]
     if source:
@@ -59,7 +60,8 @@ def serve(address: str, config: str | None, source: str | None, public_url: str 
         print(f"jetconsole: {exc}", file=sys.stderr)
         return 2
     if public_url is None:  # the address the page's websocket dials: the one a kiosk on the LAN can reach
-        public_url = f"http://{primary_ip() if host in ('0.0.0.0', '::') else host}:{port}"
+        name = primary_ip() if host in ("0.0.0.0", "::") else host
+        public_url = f"http://{'[' + name + ']' if ':' in name else name}:{port}"
     templates = offline_templates(Path(user_cache_dir("jetconsole")) / "serve-templates")
     print(f"jetconsole: serving the HUD on {public_url} (open {public_url}/?fontsize=24 in the kiosk browser; "
           "Ctrl+C stops)", flush=True)

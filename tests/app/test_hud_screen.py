@@ -132,7 +132,7 @@ async def test_ascii_hud_has_no_block_characters(orin_snapshot, tmp_path: Path) 
         assert not set(text) & set("▀▄█▁▂▃▅▆▇")
 
 
-@pytest.mark.parametrize(("size", "scale", "columns"), [((40, 60), 1, 1), ((200, 60), 4, 2), ((60, 100), 2, 1)])
+@pytest.mark.parametrize(("size", "scale", "columns"), [((40, 60), 1, 1), ((200, 60), 3, 2), ((60, 100), 2, 1)])
 async def test_portrait_and_large_screens_show_every_figure_at_once(orin_snapshot, tmp_path: Path, size,
                                                                     scale: int, columns: int) -> None:
     app = hud_app(orin_snapshot, tmp_path / "flag")
@@ -143,3 +143,60 @@ async def test_portrait_and_large_screens_show_every_figure_at_once(orin_snapsho
         shown = [t for t in hud.query(HudTile) if t.display]
         assert len(shown) == 6
         assert all(t.region.right <= size[0] and t.region.bottom <= size[1] for t in shown)  # nothing cut off
+
+
+async def test_kiosk_is_the_hud_alone(orin_snapshot, tmp_path: Path) -> None:
+    """What --serve runs per browser: Esc, q, the palette and the app's keys do nothing; the help flag works."""
+    from textual.command import CommandPalette
+
+    app = hud_app(orin_snapshot, tmp_path / "flag")
+    app.kiosk = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen))
+        assert not any(isinstance(s, DashboardScreen) for s in app.screen_stack)
+        for key in ("escape", "q", "ctrl+p", "colon", "question_mark", "ctrl+q", "D", "c"):
+            await pilot.press(key)
+            assert isinstance(app.screen, HudScreen) and app.is_running, key
+            assert not any(isinstance(s, CommandPalette) for s in app.screen_stack)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: helpflag.read(tmp_path / "flag"))
+
+
+async def test_startup_followers_follow_each_start_once(orin_snapshot, tmp_path: Path) -> None:
+    from console.containers.launcher import LaunchEvent
+    from console.containers.model import ContainerInfo
+    from console.servers.registry import URL_LABEL
+    from console.servers.startup import StartupState
+    from console.ui.messages import LaunchProgress
+
+    app = hud_app(orin_snapshot, tmp_path / "flag", status=None)
+    followed: list[str] = []
+    app._follow_startup = lambda cid, url: followed.append(cid)  # type: ignore[method-assign]
+    app.watch_docker = True
+
+    def listing(started: str, cid: str = "a" * 64) -> None:
+        app.docker.listed((ContainerInfo(cid, "vllm", "vllm/vllm-openai", "running", "Up 1 minute",
+                                         started_at=started, labels={URL_LABEL: "http://127.0.0.1:8001/v1"}),))
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        listing("2026-11-23T10:00:00Z")
+        url = next(r.url for r in app.server_rows() if r.container is not None)
+        app.sync_startup_followers()
+        assert followed == []  # not polled yet: nothing known about it
+        app.server_status[url] = GONE
+        app.sync_startup_followers()
+        app.sync_startup_followers()
+        assert followed == ["a" * 64]  # one follower for this start, however often it is asked
+        app.server_status[url] = ServerStatus("http://127.0.0.1:8001", True, 503)
+        app.sync_startup_followers()
+        assert followed == ["a" * 64]  # a dead engine after Ready is not a new start
+        listing("2026-11-23T11:00:00Z")  # restarted
+        app.sync_startup_followers()
+        assert followed == ["a" * 64, "a" * 64]
+        app.launched_here.add("b" * 64)
+        listing("2026-11-23T11:00:00Z", "b" * 64)
+        app.sync_startup_followers()
+        assert followed == ["a" * 64, "a" * 64]  # a launch from here has its own tracker
+        # a follower's event reaches the Servers panel and the HUD, never a Launch screen's run
+        app.post_message(LaunchProgress(-1, LaunchEvent("phase", StartupState(phase="load")), container="a" * 64))
+        await wait_for(pilot, lambda: ("a" * 64) in app.startups)

@@ -55,7 +55,7 @@ TILES = tiles(None, None)
 @pytest.mark.parametrize(("size", "scale", "columns", "pages"), [
     ((40, 10), 1, 1, 3),    # a 40x12 LCD less its two header rows: two figures a page, three pages
     ((80, 22), 1, 2, 1),    # 80x24: all six at once
-    ((160, 46), 3, 2, 1),   # 160x48: bigger digits
+    ((160, 46), 2, 2, 1),   # 160x48: bigger digits
     ((40, 58), 1, 1, 1),    # portrait: one column, all six
     ((40, 3), 0, 1, 2),     # too short for big digits: text rows, paged
 ])
@@ -102,6 +102,7 @@ def test_server_state_ready_starting_error_down() -> None:
     assert server_state(None, None, None)[0] == NONE
     dead = ServerStatus("http://127.0.0.1:8000", True, 503)
     assert server_state(row, dead, None) == (ERROR, "vllm", "/health answered 503")
+    assert server_state(row, dead, phase) == (ERROR, "vllm", "/health answered 503")  # not "STARTING" from a log
 
 
 def test_pick_server_prefers_a_running_container() -> None:
@@ -191,3 +192,14 @@ def test_bars_and_sparklines_in_ascii_for_limited_terminals() -> None:
     finally:
         formatting.use_ascii(False)
     assert formatting.bar(50, 4) == "██··"
+
+
+def test_a_value_wider_than_its_template_still_fits() -> None:
+    wide = [dataclasses.replace(t, value="110/128") if t.key == "memory" else t for t in TILES]
+    for size in ((160, 46), (200, 58), (40, 10)):
+        p = plan(wide, *size)
+        assert p.columns * (p.tile_width - 2) <= size[0]
+        memory = next(t for t in wide if t.key == "memory")
+        assert tile_size(memory, p.scale, False)[0] <= p.tile_width - 2
+    assert plan([], 80, 22).pages == ((),)  # no figures: no crash
+    assert text_row(TILES[3], 8) == "MEMORY G"

@@ -15,6 +15,8 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
+    HINT = "y / Enter: do it    n / Esc: cancel"
+
     def __init__(self, title: str, text: str) -> None:
         super().__init__()
         self._title, self._text = title, text
@@ -23,10 +25,22 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(id="confirm"):
             yield Static(self._title, classes="table-title", markup=False)
             yield Static(self._text, id="confirm-text", markup=False)
-            yield Static("y / Enter: do it    n / Esc: cancel", markup=False)
+            yield Static(self.HINT, markup=False)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class StrictConfirmScreen(ConfirmScreen):
+    """Only ``y`` says yes: for changes to the system (daemon.json, ending processes), where the Enter that
+    opened the question, pressed twice or held, must not also answer it."""
+
+    inherit_bindings = False
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.strict_yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+    HINT = "y: do it    n / Esc: cancel"
 
 
 class TextScreen(ModalScreen[None]):

@@ -41,7 +41,7 @@ class HudTile(Static):
         for level in ("warn", "crit"):
             self.set_class(tile.level == level, f"-{level}")
         if scale == 0:
-            self.update(Text(text_row(tile)))
+            self.update(Text(text_row(tile, self.screen.size.width)))
             return
         lines = bigdigits.render(tile.value, scale, ascii_only)
         width = max((len(line) for line in lines), default=0)
@@ -146,6 +146,7 @@ class HudScreen(Screen):
         if len(tiles) != per_page:
             grid.remove_children()
             grid.mount_all([HudTile() for _ in range(per_page)])
+            self.call_after_refresh(self._show_tiles)  # the new tiles, once mounted (the old are still listed now)
         if self._timer is not None:
             (self._timer.resume if wanted.rotating else self._timer.pause)()
 
@@ -169,6 +170,9 @@ class HudScreen(Screen):
 
     def action_toggle_help(self) -> None:
         self.app.set_help_flag(not self.app.help_flag)  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.app.check_action(action, parameters)  # kiosk: only the help flag and the pages
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
