@@ -190,3 +190,33 @@ def _png_rows(png: bytes) -> list[list[tuple[int, int, int]]]:
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+def test_installed_hud_survives_the_jtop_service_restarting(tmux: str, installed_command: str, jtop_service,
+                                                            dockerd, vllm_endpoint, tmp_path: Path) -> None:
+    """The telemetry source goes away and comes back: the HUD follows the new readings, no key pressed."""
+    config = write_config(tmp_path, dockerd, vllm_endpoint)
+    session = f"jc-hud-restart-{os.getpid()}"
+    emu.gpu_load_path().write_text("900")
+    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+                    f"TERM=xterm-256color {installed_command} --config {config} --hud"], check=True)
+    scale = scale_for(80, 24)
+    try:
+        wait_screen(tmux, session, "READY", "GPU", timeout=60)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and tile(capture(tmux, session), "GPU", scale) != "90":
+            time.sleep(0.5)
+        jtop_service.restart()  # the service stops and starts again (new process, same socket)
+        emu.gpu_load_path().write_text("300")
+        deadline, seen = time.monotonic() + 60, ""
+        while time.monotonic() < deadline:
+            screen = capture(tmux, session)
+            seen = tile(screen, "GPU", scale) if "GPU" in screen else seen
+            if seen == "30":
+                break
+            time.sleep(0.5)
+        assert seen == "30", capture(tmux, session)
+        assert "READY" in capture(tmux, session)
+    finally:
+        emu.gpu_load_path().write_text("900")
+        subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
