@@ -46,6 +46,7 @@ async def _load(url: str, width: int, height: int, settle_s: float, timeout: flo
     port = free_port()
     profile = tempfile.mkdtemp(prefix="jetconsole-chromium-")
     proc = subprocess.Popen([chromium() or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                             "--disable-dev-shm-usage",  # containers give /dev/shm 64 MB
                              "--no-first-run", f"--remote-debugging-port={port}", f"--user-data-dir={profile}",
                              f"--window-size={width},{height}", "about:blank"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
