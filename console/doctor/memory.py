@@ -173,8 +173,19 @@ def in_container(proc: Path, pid: int) -> bool:
 
 
 def _served(proc: Path, ppid: int) -> tuple[str, bool]:
+    """The parent's command line, and whether a live server is anywhere above: a ``VLLM::Worker``'s parent
+    is its ``VLLM::EngineCore``, whose parent is the API server, so the parent alone does not tell."""
     parent = _cmdline(proc, ppid) if ppid > 1 else ""
-    return parent, any(mark in parent for mark in SERVER_MARKS)
+    pid, seen = ppid, set()
+    while pid > 1 and pid not in seen and len(seen) < 64:
+        seen.add(pid)
+        if any(mark in _cmdline(proc, pid) for mark in SERVER_MARKS):
+            return parent, True
+        st = _stat(proc, pid)
+        if st is None:
+            break
+        pid = st[0]
+    return parent, False
 
 
 def find_holders(proc: Path = Path("/proc"), include_served: bool = False,

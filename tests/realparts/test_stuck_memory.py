@@ -3,6 +3,7 @@ one live-looking engine under a ``vllm serve`` parent, one unrelated process; on
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -202,3 +203,30 @@ def test_jtop_shared_gpu_memory_is_measured_with_the_rest(gpu_holder: int, tmp_p
     assert jtop_shared(str(tmp_path / "absent.sock")) is None  # no service: no figure, no error
     gone = dataclasses.replace(now, shared=0)
     assert "GPU shared +2.00 GiB freed" in freed(now, gone)
+
+
+def test_a_worker_under_a_live_servers_engine_is_not_a_holder() -> None:
+    """vLLM's process tree is API server -> VLLM::EngineCore -> VLLM::Worker: the worker's parent is an engine,
+    not the server, and must still count as served (a suite run once found the wizard ending a live server's
+    worker: the parent alone was checked)."""
+    python = sys.executable  # named literally: a process started as "VLLM::…" has no sys.executable of its own
+    engine = ("import subprocess, time\n"
+              f"subprocess.Popen(['VLLM::Worker_TP0', '-c', {HOLD!r}, '20', 'polite'], executable={python!r}, "
+              "stdout=subprocess.DEVNULL)\ntime.sleep(600)\n")
+    server = subprocess.Popen(["vllm serve tiny", "-c", "import subprocess, time\n"
+                               f"subprocess.Popen(['VLLM::EngineCore', '-c', {engine!r}], executable={python!r})\n"
+                               "time.sleep(600)\n"], executable=python, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(h.name == "VLLM::Worker_TP0" and "VLLM::EngineCore" in h.parent
+                                                      for h in find_holders(include_served=True)):
+            time.sleep(0.2)
+        worker = next(h for h in find_holders(include_served=True) if h.name == "VLLM::Worker_TP0"
+                      and "VLLM::EngineCore" in h.parent)
+        assert worker.pid not in {h.pid for h in find_holders()}  # served: never offered to the wizard
+        assert all(h.name != "VLLM::EngineCore" or h.ppid != server.pid for h in find_holders())
+        os.killpg(server.pid, signal.SIGKILL)  # the server and its tree die together here; its engine's worker
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
