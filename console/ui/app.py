@@ -139,6 +139,7 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         if wanted in self.theme_specs:
             self.theme = wanted
         self._theme_ready = True
+        self.set_class(self.ascii_only, "-ascii")  # the stylesheet's plain borders
         self.set_keymap(self.keymap_overrides)
         if self.kiosk:
             from console.ui.screens.hud import HudScreen
