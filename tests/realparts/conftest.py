@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,9 @@ def start_emulator() -> subprocess.Popen[str]:
             line = proc.stdout.readline()
             seen.append(line)
             if "jtop emulator: ready" in line:
+                # keep reading its output: a full pipe (64 KiB of service logs in a long session) would block
+                # the emulator and the jtop service behind it
+                threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
                 return proc
         if proc.poll() is not None:
             break
