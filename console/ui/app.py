@@ -147,18 +147,12 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             self.push_screen(HudScreen(self.ascii_only))  # nothing underneath: Esc has nowhere to go
         else:
             self.push_screen(DashboardScreen())
-        if self.kiosk:
-            pass
-        elif self.start_screen == "chat":
-            self.push_screen(ChatScreen())
-        elif self.start_screen == "doctor":
-            self.action_doctor()
-        elif self.start_screen == "fit":
-            self.action_fit()
-        elif self.start_screen == "hud":
-            self.action_hud()
-        elif self.start_screen in ("containers", "telemetry"):
-            self.push_screen(self.start_screen)
+            start = {"chat": lambda: self.push_screen(ChatScreen()), "doctor": self.action_doctor,
+                     "fit": self.action_fit, "hud": self.action_hud,
+                     "containers": lambda: self.push_screen("containers"),
+                     "telemetry": lambda: self.push_screen("telemetry")}.get(self.start_screen)
+            if start is not None:
+                start()
         self._spawn(self._discover, "jetconsole-discover")
         self._spawn(shared_client, "jetconsole-http")  # ~45 ms of SSL setup, not in the first answer
         self.sync_server_pollers()
