@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help=f"config file (else ${cfg.ENV_VAR}, then the user "
                         "config dir, then built-in defaults)")
     parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
-    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud"),
+    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud",
+                                                  "bench"),
                         default="dashboard",
                         help="the screen to start on (Esc goes back to the dashboard)")
     parser.add_argument("--hud", action="store_true", help="start in the HUD: big figures for a workshop LCD "
@@ -65,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor_arguments(sub.add_parser("doctor", help="check Docker, daemon.json, disk, tiktoken, the stack; "
                                     "exit 0 good, 1 warnings, 2 failures"))
+    from console.bench.command import add_arguments as bench_arguments
+
+    bench_arguments(sub.add_parser("bench", help="measure served models as vllm bench serve does: TTFT, TPOT, "
+                                   "ITL, tok/s; compare configurations; save JSON and CSV"))
     size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
     size.add_argument("--config", dest="model_config", metavar="CONFIG_JSON",
                       help="the model's config.json, or the directory holding it")
@@ -108,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         from console.chat.command import chat
 
         return chat(config, args.prompt, args.endpoint, args.model, args.system, args.json, args.max_tokens)
+    if args.command == "bench":
+        from console.bench.command import run as bench
+
+        return bench(args, config, source)
     if args.command == "doctor":
         from console.doctor.command import run as doctor
 

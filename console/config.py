@@ -55,6 +55,10 @@ class Config:
     doctor_restart_cmd: str = ""  # how fixes restart Docker; "" = systemctl restart docker
     hud_page_seconds: float = 5.0  # the HUD's pages rotate this often when they do not fit on one
     hud_help_flag_file: str = ""  # "" = the user state dir; a shared path for a device used by several users
+    bench_trials: int = 5
+    bench_concurrency: tuple[int, ...] = (1, 4, 16)
+    bench_prompts: str = ""  # "" = the built-in set (the workshop prompt and five more)
+    bench_results_dir: str = ""  # "" = the user data dir (~/.local/share/jetconsole/bench)
     presets: dict[str, Any] = field(default_factory=dict)  # user [presets.NAME] over the built-ins; {} = built-ins
     path: Path | None = None  # the file these came from, None for built-in defaults
 
@@ -108,6 +112,13 @@ def _key_table(v: Any) -> str | None:
     return f"not an http(s) URL: {bad[0]!r}" if bad else None
 
 
+def _levels(v: Any) -> str | None:
+    if not isinstance(v, list) or not v or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4096
+                                                  for n in v):
+        return f"expected a list of whole numbers from 1 to 4096, e.g. [1, 4, 16], got {v!r}"
+    return None
+
+
 def _table(v: Any) -> str | None:
     return None if isinstance(v, dict) else f"expected a table (e.g. {{ chat_template_kwargs = {{}} }}), got {v!r}"
 
@@ -140,6 +151,12 @@ SCHEMA: dict[str, dict[str, tuple[str, Check]]] = {
     "doctor": {
         "interval": ("doctor_interval", _number(0, 86400)),
         "restart_cmd": ("doctor_restart_cmd", _string()),
+    },
+    "bench": {
+        "trials": ("bench_trials", _integer(1, 100)),
+        "concurrency": ("bench_concurrency", _levels),
+        "prompts": ("bench_prompts", _string()),
+        "results_dir": ("bench_results_dir", _string()),
     },
 }
 

@@ -1,0 +1,332 @@
+"""``jetconsole bench``: run the prompt set against served models, print the table and charts, save JSON and CSV.
+
+No Textual.  Progress goes to stderr (one line, rewritten on a terminal); the table and
+charts, or with ``--json`` the whole report, to stdout.  Ctrl-C cancels cleanly: the open
+requests are closed, finished trials are kept and saved, the power mode is restored.
+Exit codes: 0 measured, 2 bad input, 3 no configuration could be measured, 4 some
+requests or configurations failed, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from console import config as cfg
+from console.bench import report as rp
+from console.bench.chart import chart_lines
+from console.bench.energy import PowerMeter
+from console.bench.prompts import BUILTIN, Prompt, PromptFileError, load_prompts
+from console.bench.runner import BenchPlan, BenchRun, Note, Progress, Target
+from console.chat.endpoints import endpoints, v1_url
+
+
+def use_ascii() -> bool:
+    """Plain ASCII for the table and bars where the terminal cannot show box and block characters."""
+    import locale
+    import os
+
+    from console.hud.terminal import ascii_only
+
+    return ascii_only(dict(os.environ), sys.stdout.encoding or locale.getpreferredencoding(False))
+
+
+EXIT_BAD_INPUT, EXIT_NOTHING, EXIT_PARTIAL, EXIT_CANCELLED = 2, 3, 4, 130
+CHART_METRICS = ("output_throughput", "ttft.p50", "tpot.p50")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--endpoint", action="append", default=[], metavar="[LABEL=]URL",
+                   help="a served configuration to measure, e.g. FP8=http://127.0.0.1:8000 (repeatable; "
+                   "default: the first of [endpoints] servers)")
+    p.add_argument("--model", default="", help="model id on every endpoint (default: the first /v1/models lists)")
+    p.add_argument("--trials", type=int, help="trials per configuration and concurrency (default [bench] trials, 5)")
+    p.add_argument("--concurrency", metavar="N[,N...]", help="requests in flight, e.g. 1,4,16 (default [bench] "
+                   "concurrency)")
+    p.add_argument("--prompts", metavar="FILE", help="JSON Lines as vllm bench serve's custom dataset "
+                   "({\"prompt\":..., \"output_tokens\":...}) or prompts separated by blank lines")
+    p.add_argument("--requests", type=int, default=0, metavar="N", help="requests per trial (default: the prompt "
+                   "count, at least twice the concurrency)")
+    p.add_argument("--warmups", type=int, default=2, metavar="N", help="warm-up requests per configuration, "
+                   "left out of the figures (default 2)")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="max tokens of every answer (default: each "
+                   "prompt's own; 256 for the workshop prompt)")
+    p.add_argument("--temperature", type=float, help="sampling temperature (default: the server's)")
+    p.add_argument("--ignore-eos", action="store_true", help="every answer exactly max tokens long (vLLM and "
+                   "SGLang): the same work for every configuration")
+    p.add_argument("--power-ab", metavar="A,B", help="run the whole bench under each power mode (nvpmodel name "
+                   "or ID, clocks-on, clocks-off) through jtop; the original mode is restored afterwards")
+    p.add_argument("--baseline", default="", metavar="LABEL", help="the configuration the others are compared "
+                   "with (default: the first)")
+    p.add_argument("--compare", nargs="+", metavar="RESULT_JSON", help="show saved results side by side "
+                   "instead of running (e.g. one file per precision)")
+    p.add_argument("--out", metavar="DIR", help="where to save the JSON and CSV (default [bench] results_dir)")
+    p.add_argument("--no-save", action="store_true", help="do not save the results")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON instead of the table")
+
+
+def parse_levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError as exc:
+        raise ValueError(f"concurrency must be whole numbers separated by commas, e.g. 1,4,16, not {text!r}") from exc
+    if not levels or min(levels) < 1:
+        raise ValueError(f"concurrency levels must be 1 or more, not {text!r}")
+    return tuple(dict.fromkeys(levels))
+
+
+def parse_targets(specs: list[str], config: cfg.Config, model: str) -> list[Target]:
+    """``[LABEL=]URL`` specs into targets, with keys from config; labels made unique."""
+    configured = {e.url: e for e in endpoints(config.servers, config.api_keys)}
+    if not specs:
+        if not configured:
+            raise ValueError("no server to measure: pass --endpoint URL or set [endpoints] servers")
+        specs = [next(iter(configured))]
+    targets: list[Target] = []
+    for spec in specs:
+        label, sep, url = spec.partition("=")
+        if not sep or "://" in label:
+            label, url = "", spec
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {url!r} (use LABEL=http://host:port)")
+        endpoint = configured.get(v1_url(url)) or endpoints((url,), config.api_keys)[0]
+        default = endpoint.url.removeprefix("http://").removeprefix("https://").removesuffix("/v1")
+        targets.append(Target(label or default, endpoint, model))
+    labels = [t.label for t in targets]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"two configurations have the same label: {labels}; name them LABEL=URL")
+    return targets
+
+
+def plan_from(args: argparse.Namespace, config: cfg.Config) -> BenchPlan:
+    """The plan the arguments ask for; raises ValueError or PromptFileError with what to fix."""
+    source = args.prompts or config.bench_prompts
+    prompts: list[Prompt] = load_prompts(source) if source else list(BUILTIN)
+    if args.max_tokens is not None:
+        if args.max_tokens < 1:
+            raise ValueError("--max-tokens must be 1 or more")
+        prompts = [Prompt(p.text, args.max_tokens) for p in prompts]
+    trials = args.trials if args.trials is not None else config.bench_trials
+    if trials < 1:
+        raise ValueError("--trials must be 1 or more")
+    if args.requests < 0 or args.warmups < 0:
+        raise ValueError("--requests and --warmups cannot be negative")
+    levels = parse_levels(args.concurrency) if args.concurrency else config.bench_concurrency
+    from console.bench.powerab import parse_specs
+
+    modes = parse_specs(args.power_ab) if args.power_ab else ()
+    return BenchPlan(targets=tuple(parse_targets(args.endpoint, config, args.model)), prompts=tuple(prompts),
+                     prompts_source=str(source) if source else "built-in", concurrency=levels, trials=trials,
+                     warmups=args.warmups, requests=args.requests, temperature=args.temperature,
+                     ignore_eos=args.ignore_eos, power_modes=modes)
+
+
+def results_dir(config: cfg.Config, override: str | None = None) -> Path:
+    if override or config.bench_results_dir:
+        return Path(override or config.bench_results_dir).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("jetconsole") / "bench"
+
+
+def save(report: rp.BenchReport, folder: Path, baseline: str = "") -> tuple[Path, Path]:
+    """``bench-YYYYmmdd-HHMMSS.json`` and ``.csv`` in ``folder``; never overwrites."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = folder / f"bench-{stamp}"
+    n = 1
+    while base.with_suffix(".json").exists():
+        n += 1
+        base = folder / f"bench-{stamp}-{n}"
+    json_path, csv_path = base.with_suffix(".json"), base.with_suffix(".csv")
+    json_path.write_text(rp.to_json(report) + "\n", encoding="utf-8")
+    csv_path.write_text(rp.to_csv(report, baseline), encoding="utf-8")
+    return json_path, csv_path
+
+
+def table_rows(report: rp.BenchReport, baseline: str = "") -> list[tuple[str, ...]]:
+    """The comparison table's cells, medians in milliseconds (shared by the CLI and the Bench screen)."""
+    rows = []
+    for r in report.results:
+        m = r.median
+        base = rp.baseline_for(report.results, baseline, r.concurrency)
+        ch = "baseline" if base is r else rp.change_text(rp.change(r, base, "output_throughput"), "higher")
+        rows.append((r.name, str(r.concurrency), *(_triple(getattr(m, d)) for d in ("ttft", "tpot", "itl")),
+                     f"{m.e2el.p50 * 1000:,.0f}", f"{m.output_throughput:,.1f}", f"{m.request_throughput:.2f}",
+                     f"{m.tokens_per_joule:.2f}" if m.tokens_per_joule else "-",
+                     f"{m.failed}" if m.failed else "0", ch))
+    return rows
+
+
+TABLE_HEADS = ("config", "conc", "TTFT ms p50/95/99", "TPOT ms p50/95/99", "ITL ms p50/95/99", "E2E ms p50",
+               "out tok/s", "req/s", "tok/J", "failed", "tok/s vs baseline")
+
+
+def table_text(report: rp.BenchReport, baseline: str = "") -> str:
+    """The comparison table as text, every cell whole (no ellipsis at any width)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = table_rows(report, baseline)
+    table = Table(title=f"median of {report.settings.get('trials', '?')} trials", pad_edge=False,
+                  box=box.ASCII if use_ascii() else box.SIMPLE)
+    for i, head in enumerate(TABLE_HEADS):
+        widest = max([len(head)] + [len(r[i]) for r in rows])
+        table.add_column(head, justify="left" if i in (0, len(TABLE_HEADS) - 1) else "right", no_wrap=True,
+                         min_width=widest)
+    for row in rows:
+        table.add_row(*row)
+    width = sum(max([len(h)] + [len(r[i]) for r in rows]) + 3 for i, h in enumerate(TABLE_HEADS))
+    console = Console(width=width, file=io.StringIO(), force_terminal=False, color_system=None)
+    console.print(table)
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
+
+
+def _triple(d: object) -> str:
+    return "/".join(f"{getattr(d, p) * 1000:.1f}" for p in ("p50", "p95", "p99"))
+
+
+def text_report(report: rp.BenchReport, baseline: str = "", width: int = 120) -> str:
+    lines = [f"{report.device.device or '?'} on {report.device.hostname}"
+             + (f", {report.device.power_mode}" if report.device.power_mode else "")
+             + (f"; energy from {report.device.power_source}" if report.device.power_source else
+                "; no power telemetry: no energy figures")]
+    seen: set[str] = set()
+    for r in report.results:
+        if r.label not in seen:
+            seen.add(r.label)
+            s = r.server
+            lines.append(f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
+                         + (f"; {s.launched_by}: {s.launch}" if s.launch else ""))
+    lines.append(table_text(report, baseline).rstrip())
+    levels = list(dict.fromkeys(r.concurrency for r in report.results))
+    if len({r.name for r in report.results}) > 1:
+        for c in levels:
+            for key in CHART_METRICS:
+                lines += ["", *chart_lines(report, key, c, baseline, min(width, 100), use_ascii())]
+    lines += [f"note: {n}" for n in report.notes]
+    if report.cancelled:
+        lines.append("CANCELLED: only the trials that finished are shown")
+    return "\n".join(lines)
+
+
+class _Reporter:
+    """Progress on stderr: one rewritten line on a terminal, a line per trial otherwise."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.tty = err.isatty()
+        self.last = 0.0
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, Note):
+            self._clear()
+            print(("error: " if event.error else "") + event.text, file=self.err, flush=True)
+        elif isinstance(event, Progress):
+            eta = f", ETA {event.eta_s:.0f} s" if event.eta_s is not None else ""
+            what = "warm-up" if event.phase == "warm-up" else f"trial {event.trial}/{event.trials}"
+            line = (f"{event.name} c={event.concurrency} {what}: {event.done}/{event.total} requests "
+                    f"({event.overall_done}/{event.overall_total} in all{eta})")
+            if self.tty:
+                now = time.monotonic()
+                if now - self.last > 0.1 or event.done == event.total:
+                    self.err.write("\r\x1b[2K" + line[:200])
+                    self.err.flush()
+                    self.last = now
+            elif event.done == event.total and event.total:
+                print(line, file=self.err, flush=True)
+
+    def _clear(self) -> None:
+        if self.tty:
+            self.err.write("\r\x1b[2K")
+
+
+def _sample_power(meter: PowerMeter, stop: threading.Event, config: cfg.Config, source: str,
+                  latest: list[object]) -> None:
+    """The CLI's one telemetry poller while the bench runs: power into the meter, the newest snapshot kept."""
+    from console.telemetry.discovery import discover
+    from console.telemetry.model import merge
+
+    found = discover(source, config.refresh_interval, config.docker_host)
+    try:
+        while not stop.is_set():
+            snaps = []
+            for s in found.sources:
+                try:
+                    snaps.append(s.sample())
+                except Exception:  # noqa: BLE001 - a dead source gives no power; the bench goes on
+                    continue
+            if snaps:
+                snap = merge(snaps)
+                latest[:] = [snap]
+                meter.add_snapshot(time.monotonic(), snap)
+            if not any(getattr(s, "paced", False) for s in found.sources):
+                stop.wait(config.refresh_interval)
+    finally:
+        for s in found.sources:
+            s.close()
+        latest.append(None)  # marks the poller done
+
+
+def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO = sys.stdout,
+        err: TextIO = sys.stderr) -> int:
+    if args.compare:
+        try:
+            merged = rp.merge([rp.from_dict(json.loads(Path(f).read_text(encoding="utf-8"))) for f in args.compare])
+        except (OSError, ValueError) as exc:
+            print(f"jetconsole: cannot compare: {exc}", file=err)
+            return EXIT_BAD_INPUT
+        out.write((rp.to_json(merged) if args.json else text_report(merged, args.baseline)) + "\n")
+        return 0
+    try:
+        plan = plan_from(args, config)
+    except (ValueError, PromptFileError) as exc:
+        print(f"jetconsole: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    from console.bench.context import device_context
+    from console.bench.powerab import JtopPower
+
+    meter, stop, latest = PowerMeter(), threading.Event(), []
+    poller = threading.Thread(target=_sample_power, args=(meter, stop, config, source, latest), daemon=True,
+                              name="bench-telemetry")
+    poller.start()
+    run_ = BenchRun(plan, _Reporter(err), meter, JtopPower() if plan.power_modes else None,
+                    device=lambda: device_context(latest[0] if latest and latest[0] is not None else None,
+                                                  meter.what))
+    print(f"bench: {len(plan.targets)} configuration(s), concurrency {','.join(map(str, plan.concurrency))}, "
+          f"{plan.trials} trials, {len(plan.prompts)} prompts ({plan.prompts_source}); "
+          f"{plan.total_requests()} requests in all. Ctrl-C cancels.", file=err, flush=True)
+    holder: list[rp.BenchReport] = []
+    worker = threading.Thread(target=lambda: holder.append(run_.run()), name="bench", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        run_.cancel()
+        print("\njetconsole: cancelling: closing the open requests", file=err, flush=True)
+        worker.join()
+    finally:
+        stop.set()
+    report = holder[0]
+    _Reporter(err)._clear()
+    print(file=err)
+    if report.results and not args.no_save:
+        paths = save(report, results_dir(config, args.out), args.baseline)
+        print(f"saved {paths[0]} and {paths[1]}", file=err)
+    out.write((rp.to_json(report) if args.json else text_report(report, args.baseline)) + "\n")
+    out.flush()
+    if report.cancelled:
+        return EXIT_CANCELLED
+    if not report.results:
+        return EXIT_NOTHING
+    failed = any(r.median.failed for r in report.results) or len({r.label for r in report.results}) < len(plan.targets)
+    return EXIT_PARTIAL if failed else 0
