@@ -276,8 +276,10 @@ def _sample_power(meter: PowerMeter, stop: threading.Event, config: cfg.Config, 
         latest.append(None)  # marks the poller done
 
 
-def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO = sys.stdout,
-        err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO | None = None,
+        err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     if args.compare:
         try:
             merged = rp.merge([rp.from_dict(json.loads(Path(f).read_text(encoding="utf-8"))) for f in args.compare])
