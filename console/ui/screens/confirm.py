@@ -31,11 +31,11 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class StrictConfirmScreen(ConfirmScreen):
+class StrictConfirmScreen(ConfirmScreen, inherit_bindings=False):
     """Only ``y`` says yes: for changes to the system (daemon.json, ending processes), where the Enter that
-    opened the question, pressed twice or held, must not also answer it."""
+    opened the question, pressed twice or held, must not also answer it.  (``inherit_bindings`` is a class
+    keyword: as a class attribute it was ignored and ConfirmScreen's Enter still said yes.)"""
 
-    inherit_bindings = False
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.strict_yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
