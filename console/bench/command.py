@@ -206,7 +206,10 @@ def text_report(report: rp.BenchReport, baseline: str = "", width: int = 120) ->
             s = r.server
             lines.append(f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
                          + (f"; {s.launched_by}: {s.launch}" if s.launch else ""))
-    lines.append(table_text(report, baseline).rstrip())
+    if report.results:
+        lines.append(table_text(report, baseline).rstrip())
+    else:
+        lines.append("no trial finished: nothing measured")
     levels = list(dict.fromkeys(r.concurrency for r in report.results))
     if len({r.name for r in report.results}) > 1:
         for c in levels:
@@ -307,17 +310,27 @@ def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO |
           f"{plan.trials} trials, {len(plan.prompts)} prompts ({plan.prompts_source}); "
           f"{plan.total_requests()} requests in all. Ctrl-C cancels.", file=err, flush=True)
     holder: list[rp.BenchReport] = []
-    worker = threading.Thread(target=lambda: holder.append(run_.run()), name="bench", daemon=True)
-    worker.start()
+    finished = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can return early on 3.11
+
+    def work() -> None:
+        try:
+            holder.append(run_.run())
+        finally:
+            finished.set()
+
+    threading.Thread(target=work, name="bench", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(0.2)
+        while not finished.wait(0.2):
+            pass
     except KeyboardInterrupt:
         run_.cancel()
         print("\njetconsole: cancelling: closing the open requests", file=err, flush=True)
-        worker.join()
+        finished.wait()
     finally:
         stop.set()
+    if not holder:
+        print("jetconsole: the bench stopped with an error (above)", file=err)
+        return EXIT_NOTHING
     report = holder[0]
     _Reporter(err)._clear()
     print(file=err)
