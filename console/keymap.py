@@ -34,6 +34,7 @@ DASHBOARD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.doctor", "D", "doctor", "Doctor"),
     BindingSpec("dashboard.fit", "m", "fit", "Model fit"),
     BindingSpec("dashboard.hud", "H", "hud", "HUD"),
+    BindingSpec("dashboard.bench", "B", "bench", "Bench", show=False),  # in ? and the palette: the footer is full
 )
 HUD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("hud.help_flag", "h", "toggle_help", "Help flag"),
@@ -50,6 +51,18 @@ FIT_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("fit.back", "escape", "back", "Back"),
     BindingSpec("fit.copy_flags", "f2", "copy_flags", "Copy vLLM flags"),
     BindingSpec("fit.copy_command", "f3", "copy_command", "Copy fit command"),
+)
+BENCH_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("bench.back", "escape", "back", "Back/cancel"),
+    BindingSpec("bench.run", "f5,r", "run", "Run"),
+    BindingSpec("bench.form", "f2", "view('form')", "Form"),
+    BindingSpec("bench.results", "f3", "view('results')", "Results"),
+    BindingSpec("bench.saved", "f4", "view('saved')", "Saved runs"),
+    BindingSpec("bench.baseline", "b", "next_baseline", "Next baseline"),
+    BindingSpec("bench.metric", "m", "next_metric", "Chart metric"),
+    BindingSpec("bench.mark", "space", "mark", "Select"),
+    BindingSpec("bench.compare", "c", "compare", "Compare"),
+    BindingSpec("bench.filter", "slash", "filter", "Filter"),
 )
 CHAT_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("chat.stop", "escape", "stop", "Stop/back"),
@@ -97,5 +110,5 @@ LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.end", "G,end", "end", "End"),
 )
 ALL_BINDINGS = (APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + CONTAINERS_BINDINGS + LOGS_BINDINGS
-                + CHAT_BINDINGS + HISTORY_BINDINGS + DOCTOR_BINDINGS + FIT_BINDINGS + HUD_BINDINGS)
+                + CHAT_BINDINGS + HISTORY_BINDINGS + DOCTOR_BINDINGS + FIT_BINDINGS + BENCH_BINDINGS + HUD_BINDINGS)
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)

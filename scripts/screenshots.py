@@ -49,6 +49,7 @@ async def main() -> None:
     await shoot("dashboard-servers-120x40", with_containers(frozen_app(series, REPORT)), (120, 40))
     await shoot("launch-120x40", frozen_app(series, REPORT), (120, 40), ("c", "n"))
     await doctor_shots(series)
+    await bench_shots(series)
     await hud_shots(orin)
     await chat_shots(series)
 
@@ -104,6 +105,22 @@ async def doctor_shots(series) -> None:
         await pilot.pause(1.0)
         (OUT / "fit-120x40.svg").write_text(fit.export_screenshot(title="jetconsole — fit-120x40"))
     print("wrote screenshots/fit-120x40.svg")
+
+
+async def bench_shots(series) -> None:
+    """The Bench screen's results from a fixed report (the workshop's FP16 -> FP8 -> NVFP4 -> NVFP4+EAGLE
+    comparison, figures made up but plausible), at 120x40 and 80x24."""
+    from console.ui.screens.bench import BenchScreen
+    from tests.app.test_bench_screen import sample_report
+
+    for size in ((120, 40), (80, 24)):
+        name = f"bench-results-{size[0]}x{size[1]}"
+        app = frozen_app(series, REPORT)
+        async with app.run_test(size=size) as pilot:
+            await app.push_screen(BenchScreen(report=sample_report(), baseline="FP16"))
+            await pilot.pause(0.3)
+            (OUT / f"{name}.svg").write_text(app.export_screenshot(title=f"jetconsole — {name}"))
+        print(f"wrote screenshots/{name}.svg")
 
 
 ANSWER = ("Jetson **AGX Thor** serves this model with vLLM. Three things decide how fast:\n\n"

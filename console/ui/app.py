@@ -35,7 +35,7 @@ from console.containers.watcher import ContainerWatcher
 from console.doctor.session import DoctorSetup
 from console.keymap import ALL_BINDINGS, APP_BINDINGS
 from console.telemetry.discovery import Discovery, discover
-from console.telemetry.model import SourceReport, SourceStatus
+from console.telemetry.model import SourceReport, SourceStatus, TelemetrySnapshot
 from console.telemetry.poller import Poller
 from console.telemetry.state import TelemetryState
 from console.themes import DEFAULT_THEME, ThemeSpec
@@ -92,7 +92,7 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     BINDINGS = bindings(APP_BINDINGS)
     SCREENS = {"telemetry": TelemetryScreen, "containers": ContainersScreen}
-    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud")
+    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench")
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, config: cfg.Config, themes: dict[str, ThemeSpec],
@@ -130,6 +130,9 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         self.ascii_only = ascii_only
         self.hud_sources = hud_sources
         self.kiosk = kiosk
+        # called with (sample, merged snapshot) for every telemetry sample, paused or not: the Bench
+        # screen's power meter reads the app's one poller per source instead of opening its own
+        self.telemetry_taps: list[Callable[[TelemetrySnapshot, TelemetrySnapshot], None]] = []
 
     # ---- start-up -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -148,7 +151,7 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         else:
             self.push_screen(DashboardScreen())
             start = {"chat": lambda: self.push_screen(ChatScreen()), "doctor": self.action_doctor,
-                     "fit": self.action_fit, "hud": self.action_hud,
+                     "fit": self.action_fit, "hud": self.action_hud, "bench": self.action_bench,
                      "containers": lambda: self.push_screen("containers"),
                      "telemetry": lambda: self.push_screen("telemetry")}.get(self.start_screen)
             if start is not None:
@@ -194,7 +197,9 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
 
     # ---- data in --------------------------------------------------------------------
     def on_telemetry_sampled(self, message: TelemetrySampled) -> None:
-        self.state.add(message.snapshot)
+        merged = self.state.add(message.snapshot)
+        for tap in list(self.telemetry_taps):
+            tap(message.snapshot, merged)
         if not self.paused:
             self._refresh_screen()
 
@@ -417,6 +422,12 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
 
         if not isinstance(self.screen, FitScreen):
             self.push_screen(FitScreen())
+
+    def action_bench(self) -> None:
+        from console.ui.screens.bench import BenchScreen
+
+        if not isinstance(self.screen, BenchScreen):
+            self.push_screen(BenchScreen())
 
     def action_next_theme(self) -> None:
         names = sorted(self.theme_specs)

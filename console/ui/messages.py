@@ -179,3 +179,40 @@ class HostRead(Message):
     def __init__(self, host: str, ip: str) -> None:
         super().__init__()
         self.host, self.ip = host, ip
+
+
+# ---- bench ---------------------------------------------------------------------------------------------------------
+
+
+class BenchPlanned(Message):
+    """The form read into a plan (a ``BenchPlan``) with the power mode now when it is an A/B, or the
+    form's problems ((field, text) pairs)."""
+
+    def __init__(self, plan: object | None, problems: list[tuple[str, str]] | None = None,
+                 power_now: str = "") -> None:
+        super().__init__()
+        self.plan, self.problems, self.power_now = plan, problems or [], power_now
+
+
+class BenchEvent(Message):
+    """A running bench's ``Progress``, ``TrialDone`` or ``Note``."""
+
+    def __init__(self, event: object) -> None:
+        super().__init__()
+        self.event = event
+
+
+class BenchFinished(Message):
+    """A bench ended (finished, failed or cancelled): its ``BenchReport``, the files it was saved to, or why not."""
+
+    def __init__(self, report: object | None, paths: tuple = (), error: str = "") -> None:
+        super().__init__()
+        self.report, self.paths, self.error = report, paths, error
+
+
+class BenchListed(Message):
+    """The saved runs of the results folder (``SavedRun`` list, newest first) and a word about the folder."""
+
+    def __init__(self, runs: list, note: str = "") -> None:
+        super().__init__()
+        self.runs, self.note = runs, note

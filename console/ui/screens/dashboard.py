@@ -138,5 +138,8 @@ class DashboardScreen(Screen):
     def action_fit(self) -> None:
         self.app.action_fit()  # type: ignore[attr-defined]
 
+    def action_bench(self) -> None:
+        self.app.action_bench()  # type: ignore[attr-defined]
+
     def action_toggle_pause(self) -> None:
         self.app.toggle_pause()  # type: ignore[attr-defined]

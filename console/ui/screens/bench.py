@@ -1,0 +1,643 @@
+"""Bench: ``jetconsole bench`` as a screen.  A form, the progress while it runs, the results table with
+text bar charts, and the saved runs to compare.
+
+Everything that waits runs in thread workers that only post messages: reading the form's prompt file
+and the power mode, the bench itself (``BenchRun.run``), saving, listing and reading saved runs.  The
+energy figures come from a ``PowerMeter`` fed by the app's own telemetry pollers (``telemetry_taps``):
+no second connection to jtop or NVML.  Esc while a bench runs cancels it: the open requests are
+closed, the finished trials are shown and saved, and a power A/B puts the original mode back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.worker import Worker
+
+from console.bench import form as bf
+from console.bench.chart import chart_lines
+from console.bench.command import CHART_METRICS, TABLE_HEADS, results_dir, save, table_rows
+from console.bench.energy import PowerMeter, watts_of
+from console.bench.report import METRIC_KEYS, BenchReport, metric_info
+from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progress, TrialDone
+from console.keymap import BENCH_BINDINGS
+from console.telemetry.model import TelemetrySnapshot
+from console.ui.bindings import bindings
+from console.ui.messages import BenchEvent, BenchFinished, BenchListed, BenchPlanned
+from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.tables import sync_rows
+from console.ui.widgets.text import LiveText
+
+PROGRESS_EVERY_S = 0.1  # a fast server finishes hundreds of requests a second: at most 10 redraws
+NOTES_KEEP = 200
+VIEWS = ("form", "results", "saved")
+
+# field, label, placeholder
+FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("endpoints", "endpoints", "[LABEL=]URL ... e.g. FP16=http://127.0.0.1:8000/v1 FP8=http://127.0.0.1:8001/v1"),
+    ("model", "model", "blank: the first model each server lists"),
+    ("trials", "trials", "median of this many trials"),
+    ("concurrency", "concurrency", "requests in flight, e.g. 1,4,16"),
+    ("prompts", "prompt file", "blank: the built-in set (the workshop prompt and five more)"),
+    ("max_tokens", "max tokens", "blank: each prompt's own (256 for the workshop prompt)"),
+    ("power_ab", "power A/B", "blank: none; e.g. MAXN,30W or clocks-off,clocks-on (asks first)"),
+    ("baseline", "baseline", "blank: the first configuration"),
+)
+LABELS = {f: label for f, label, _ in FIELDS} | {"ignore_eos": "ignore EOS"}
+# TABLE_HEADS in the order shown: throughput and its change against the baseline first, so they are
+# on screen at 80 and 120 columns (the latency triples scroll in from the right)
+ORDER = (0, 1, 6, 10, 2, 3, 4, 5, 7, 8, 9)
+HEADS = tuple(TABLE_HEADS[i] for i in ORDER)
+NUMERIC = frozenset(i for i, head in enumerate(HEADS) if head not in ("config", "tok/s vs baseline"))
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def progress_text(e: Progress) -> str:
+    step = "warm-up" if e.phase == "warm-up" else f"concurrency {e.concurrency} · trial {e.trial}/{e.trials}"
+    eta = f" · ETA {duration(e.eta_s)}" if e.eta_s is not None else ""
+    return (f"{e.name} · {step} · {e.done}/{e.total} requests · {e.overall_done}/{e.overall_total} in all"
+            f"{eta} · {duration(e.elapsed_s)} elapsed")
+
+
+def trial_text(e: TrialDone) -> str:
+    m = e.metrics
+    energy = f", {m.tokens_per_joule:.2f} tok/J" if m.tokens_per_joule else ""
+    return (f"last trial: {e.name} at concurrency {e.concurrency}, trial {e.trial}: {m.output_throughput:,.1f} "
+            f"out tok/s, TTFT p50 {m.ttft.p50 * 1000:,.1f} ms, TPOT p50 {m.tpot.p50 * 1000:,.1f} ms{energy}, "
+            f"{m.failed} failed")
+
+
+def header_text(report: BenchReport) -> str:
+    d = report.device
+    return (f"{d.device or '?'} on {d.hostname or '?'}" + (f", {d.power_mode}" if d.power_mode else "")
+            + (f"; energy from {d.power_source}" if d.power_source else "; no power telemetry: no energy figures")
+            + f" · median of {report.settings.get('trials', '?')} trials")
+
+
+def context_lines(report: BenchReport) -> list[str]:
+    """What served each configuration, as the CLI prints it."""
+    lines, seen = [], set()
+    for r in report.results:
+        if r.label not in seen:
+            seen.add(r.label)
+            s = r.server
+            lines.append(f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
+                         + (f"; {s.launched_by}: {s.launch}" if s.launch else ""))
+    return lines
+
+
+class BenchScreen(FilterScreen):
+    """``report``: open on the results of a saved report (no run).  ``power``: makes the power control of an
+    A/B (default: jtop's); ``folder``: where results are saved and listed (default: ``[bench] results_dir``)."""
+
+    BINDINGS = bindings(BENCH_BINDINGS)
+    FILTERED_TABLE = "#bench-saved"
+
+    def __init__(self, report: BenchReport | None = None, baseline: str = "", form: bf.BenchForm | None = None,
+                 power: Callable[[], PowerControl] | None = None, folder: Path | None = None) -> None:
+        super().__init__()
+        self.report = report
+        self.report_source = "saved report" if report is not None else ""
+        self.baseline = baseline
+        self.metric: str | None = None  # None: the three default charts; else one of METRIC_KEYS
+        self._form = form
+        self._power_factory = power
+        self._folder = folder
+        self.meter = PowerMeter()
+        self._latest: TelemetrySnapshot | None = None
+        self.bench_run: BenchRun | None = None
+        self.busy: str | None = None  # "planning", "confirming", "running", "cancelling"
+        self.status = ""
+        self.notes: list[tuple[str, bool]] = []
+        self.saved_paths: tuple[Path, ...] = ()
+        self.saved_runs: list[bf.SavedRun] = []
+        self.saved_note = "reading the saved runs…"
+        self.marked: set[Path] = set()
+        self._last_progress = 0.0
+        self._progress: Progress | None = None
+        self._power: PowerControl | None = None
+        self.bench_worker: Worker[None] | None = None
+
+    # ---- layout --------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        form = self._form or bf.BenchForm.defaults(self.app.config)  # type: ignore[attr-defined]
+        yield LiveText("Bench", id="title")
+        yield LiveText("", id="bench-status")
+        with ContentSwitcher(initial="bench-form-view", id="bench-views"):
+            with Vertical(id="bench-form-view"):
+                with Vertical(id="bench-form"):
+                    for field, label, placeholder in FIELDS:
+                        with Horizontal(classes="bench-row", id=f"row-{field}"):
+                            yield Label(label, markup=False)
+                            yield Input(getattr(form, field), placeholder=placeholder, compact=True,
+                                        id=f"bench-{field}")
+                        if field == "power_ab":
+                            with Horizontal(classes="bench-row", id="row-ignore_eos"):
+                                yield Label(LABELS["ignore_eos"], markup=False)
+                                yield Checkbox("every answer exactly max tokens long (vLLM, SGLang)",
+                                               form.ignore_eos, compact=True, id="bench-ignore_eos")
+                    with Horizontal(classes="bench-row", id="row-start"):
+                        yield Label("", markup=False)
+                        yield Button("Run", id="bench-start", compact=True)
+                        yield LiveText("", id="bench-known")
+                yield LiveText("", id="bench-error")
+                yield LiveText("", id="bench-progress-text")
+                yield ProgressBar(id="bench-progress", show_eta=False)
+                yield VerticalScroll(id="bench-notes")
+            with Vertical(id="bench-results-view"):
+                yield LiveText("", id="bench-results-head")
+                table: DataTable = DataTable(id="bench-table", cursor_type="row", zebra_stripes=True)
+                table.add_columns(*HEADS)
+                yield table
+                with VerticalScroll(id="bench-charts-box"):
+                    yield LiveText("", id="bench-charts")
+            with Vertical(id="bench-saved-view"):
+                yield Input(placeholder="filter: words in configurations, time, file, device (Esc clears)",
+                            id="filter")
+                yield LiveText("", id="bench-saved-status")
+                saved: DataTable = DataTable(id="bench-saved", cursor_type="row")
+                saved.add_columns("", "started (UTC)", "configurations", "conc", "trials", "file")
+                yield saved
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.app.telemetry_taps.append(self._sampled)  # type: ignore[attr-defined]
+        self._latest = self.app.state.merged  # type: ignore[attr-defined]
+        self.query_one("#bench-progress").display = False
+        if getattr(self.app, "ascii_only", False):  # no half blocks around the tick box
+            box = self.query_one("#bench-ignore_eos", Checkbox)
+            box.BUTTON_LEFT, box.BUTTON_RIGHT = "[", "]"
+        self._show_known()
+        self._set_status(f"{self._key('bench.run')} or Run starts the bench · {self._key('bench.results')}: results "
+                         f"· {self._key('bench.saved')}: saved runs")
+        self.query_one("#bench-progress-text", LiveText).set(
+            f"Each configuration gets {bf.WARMUPS} warm-up requests, then the trials at each concurrency; the table "
+            f"shows each figure's median over the trials. Results are saved as JSON and CSV in {self._results_dir()}. "
+            "Energy (tok/J) comes from the telemetry's power readings where there are any.")
+        if self.report is not None:
+            self._show_report()
+            self.action_view("results")
+        else:
+            self.query_one("#bench-endpoints", Input).focus()
+
+    def on_unmount(self) -> None:
+        if self._sampled in self.app.telemetry_taps:  # type: ignore[attr-defined]
+            self.app.telemetry_taps.remove(self._sampled)  # type: ignore[attr-defined]
+        if self.bench_run is not None:
+            self.bench_run.cancel()  # the app is closing: the worker ends, restoring the power mode
+
+    def on_resize(self) -> None:
+        if self.report is not None:
+            self._show_charts()
+
+    def _key(self, binding: str) -> str:
+        spec = next(s for s in BENCH_BINDINGS if s.id == binding)
+        key = self.app.keymap_overrides.get(binding, spec.keys).split(",")[0].strip()  # type: ignore[attr-defined]
+        shown = self.app.get_key_display(Binding(key, ""))
+        return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        self.query_one("#bench-status", LiveText).set(text)
+
+    def _show_known(self) -> None:
+        """The inference containers the app found, ready to copy into the endpoints field."""
+        rows = self.app.server_rows()  # type: ignore[attr-defined]
+        known = [f"{r.name}={r.url}" for r in rows if r.url and r.container is not None]
+        self.query_one("#bench-known", LiveText).set(f"also serving here: {' '.join(known)}" if known else "")
+
+    @property
+    def view(self) -> str:
+        current = self.query_one(ContentSwitcher).current or ""
+        return current.removeprefix("bench-").removesuffix("-view")
+
+    # ---- telemetry: the power meter ---------------------------------------------------------------------------
+    def _sampled(self, sample: TelemetrySnapshot, merged: TelemetrySnapshot) -> None:
+        """Every telemetry sample of the app's pollers: the newest merged view, and power into the meter when the
+        sample carries it (a procfs sample would only repeat the last watts)."""
+        self._latest = merged
+        if watts_of(sample)[0] is not None:
+            self.meter.add_snapshot(time.monotonic(), merged)
+
+    # ---- the form --------------------------------------------------------------------------------------------
+    def form_values(self) -> bf.BenchForm:
+        values = {f: self.query_one(f"#bench-{f}", Input).value for f, _, _ in FIELDS}
+        return bf.BenchForm(**values, ignore_eos=self.query_one("#bench-ignore_eos", Checkbox).value)
+
+    def _show_problems(self, problems: list[tuple[str, str]]) -> None:
+        bad = {f for f, _ in problems}
+        for row in self.query(".bench-row"):
+            row.set_class((row.id or "").removeprefix("row-") in bad, "-bad")
+        text = "\n".join(f"{LABELS.get(f, f) + ': ' if f else ''}{t}" for f, t in problems)
+        box = self.query_one("#bench-error", LiveText)
+        box.set(text)
+        box.display = bool(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            super().on_input_submitted(event)
+            return
+        event.stop()
+        self.focus_next()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "bench-start":
+            event.stop()
+            self.action_run()
+
+    def action_run(self) -> None:
+        if self.busy:
+            running = self.busy in ("running", "cancelling")
+            self.notify(f"a bench is {self.busy}; {self._key('bench.back')} cancels it" if running
+                        else f"wait: {self.busy}…", timeout=3)
+            return
+        form = self.form_values()
+        self.busy = "planning"
+        self.refresh_bindings()
+        self._set_status("reading the form…")
+        self._power = None
+        if form.power_ab.strip():
+            factory = self._power_factory
+            if factory is None:
+                from console.bench.powerab import JtopPower
+
+                factory = JtopPower
+            self._power = factory()
+        self._plan(form, self.app.config, self._power)  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="bench-plan", exit_on_error=False)
+    def _plan(self, form: bf.BenchForm, config: object, power: PowerControl | None) -> None:
+        try:
+            plan = bf.plan_from_form(form, config)  # type: ignore[arg-type]
+        except bf.FormError as exc:
+            self.post_message(BenchPlanned(None, exc.problems))
+            return
+        except Exception as exc:  # noqa: BLE001 - said on the screen like a bad field
+            self.post_message(BenchPlanned(None, [("", f"cannot build the plan: {type(exc).__name__}: {exc}")]))
+            return
+        now = ""
+        if plan.power_modes and power is not None:
+            try:
+                now = power.snapshot_state().summary()
+            except Exception as exc:  # noqa: BLE001 - no jtop service: the A/B cannot run, nothing changed
+                self.post_message(BenchPlanned(None, [("power_ab", str(exc))]))
+                return
+        self.post_message(BenchPlanned(plan, power_now=now))
+
+    def on_bench_planned(self, message: BenchPlanned) -> None:
+        message.stop()
+        self._show_problems(message.problems)
+        plan: BenchPlan | None = message.plan  # type: ignore[assignment]
+        if plan is None:
+            self.busy = None
+            self.refresh_bindings()
+            self._set_status("not started: fix what is marked; nothing you typed is lost")
+            return
+        if not plan.power_modes:
+            self._start(plan)
+            return
+        from console.ui.screens.confirm import StrictConfirmScreen
+
+        self.busy = "confirming"
+        self._set_status("power A/B: waiting for your answer")
+        title = f"Switch the power mode for an A/B bench ({' vs '.join(plan.power_modes)})?"
+        self.app.push_screen(StrictConfirmScreen(title, bf.power_change_text(plan.power_modes, message.power_now)),
+                             lambda yes: self._confirmed(plan, bool(yes)))
+
+    def _confirmed(self, plan: BenchPlan, yes: bool) -> None:
+        if yes:
+            self._start(plan)
+            return
+        self.busy = None
+        self.refresh_bindings()
+        self._set_status("power A/B not started: nothing was changed")
+
+    # ---- the run --------------------------------------------------------------------------------------------
+    def _start(self, plan: BenchPlan) -> None:
+        from console.bench.context import device_context, server_context
+
+        meter = self.meter
+        docker_host = self.app.config.docker_host  # type: ignore[attr-defined]
+        try:
+            run = BenchRun(plan, self._relay, meter, self._power if plan.power_modes else None,
+                           context=lambda t: server_context(t.endpoint, t.model, docker_host),
+                           device=lambda: device_context(self._latest, meter.what))
+        except ValueError as exc:
+            self.busy = None
+            self.refresh_bindings()
+            self._show_problems([("", str(exc))])
+            self._set_status("not started")
+            return
+        self.bench_run, self.busy, self.saved_paths = run, "running", ()
+        self._last_progress = 0.0
+        self._progress = None
+        self.notes.clear()
+        self.query_one("#bench-notes").remove_children()
+        self.query_one("#bench-form").disabled = True
+        bar = self.query_one("#bench-progress", ProgressBar)
+        bar.update(total=plan.total_requests(), progress=0)
+        bar.display = True
+        levels = ",".join(map(str, plan.concurrency))
+        modes = f" × power {' / '.join(plan.power_modes)}" if plan.power_modes else ""
+        energy = f"energy from {meter.what}" if meter.has_samples else "no power telemetry yet: no energy figures"
+        self.query_one("#bench-progress-text", LiveText).set("starting…")
+        self._set_status(f"running: {len(plan.targets)} configuration(s) × concurrency {levels} × {plan.trials} "
+                         f"trial(s){modes}, {plan.total_requests()} requests · {energy} · "
+                         f"{self._key('bench.back')} cancels")
+        self.action_view("form")
+        self.refresh_bindings()
+        self.bench_worker = self._run(run, self._results_dir(), self.form_values().baseline.strip())
+
+    def _results_dir(self) -> Path:
+        if self._folder is None:
+            self._folder = results_dir(self.app.config)  # type: ignore[attr-defined]
+        return self._folder
+
+    def _relay(self, event: object) -> None:
+        """The runner's events, from its thread, as messages; progress at most every PROGRESS_EVERY_S."""
+        if isinstance(event, Progress) and 0 < event.done < event.total:
+            now = time.monotonic()
+            if now - self._last_progress < PROGRESS_EVERY_S:
+                return
+            self._last_progress = now
+        self.post_message(BenchEvent(event))
+
+    @work(thread=True, exclusive=True, group="bench-run", exit_on_error=False)
+    def _run(self, run: BenchRun, folder: Path, baseline: str) -> None:
+        try:
+            report = run.run()
+        except Exception as exc:  # noqa: BLE001 - said on the screen; the app goes on
+            self.post_message(BenchFinished(None, error=f"the bench stopped: {type(exc).__name__}: {exc}"))
+            return
+        paths: tuple[Path, ...] = ()
+        error = ""
+        if report.results:
+            try:
+                paths = save(report, folder, baseline)
+            except OSError as exc:
+                error = f"not saved: {exc}"
+        self.post_message(BenchFinished(report, paths, error))
+
+    def on_bench_event(self, message: BenchEvent) -> None:
+        message.stop()
+        e = message.event
+        if isinstance(e, Progress):
+            self._progress = e
+            self.query_one("#bench-progress-text", LiveText).set(progress_text(e))
+            self.query_one("#bench-progress", ProgressBar).update(total=e.overall_total, progress=e.overall_done)
+        elif isinstance(e, TrialDone):
+            self._add_note(trial_text(e), False, kind="trial")
+        elif isinstance(e, Note):
+            self._add_note(e.text, e.error)
+
+    def _add_note(self, text: str, error: bool, kind: str = "") -> None:
+        self.notes.append((text, error))
+        box = self.query_one("#bench-notes", VerticalScroll)
+        classes = "bench-note" + (" -error" if error else "") + (f" -{kind}" if kind else "")
+        if kind == "trial":  # one line for the latest trial, not one per trial
+            for old in box.query(".-trial"):
+                old.remove()
+        box.mount(Static(("error: " if error else "") + text, classes=classes, markup=False))
+        extra = list(box.children)[:-NOTES_KEEP]
+        for widget in extra:
+            widget.remove()
+        box.scroll_end(animate=False)
+
+    def on_bench_finished(self, message: BenchFinished) -> None:
+        message.stop()
+        self.bench_run, self.busy = None, None
+        self.query_one("#bench-form").disabled = False
+        self.refresh_bindings()
+        report: BenchReport | None = message.report  # type: ignore[assignment]
+        if report is None:
+            self._add_note(message.error, True)
+            self._set_status(message.error)
+            return
+        self.saved_paths = tuple(message.paths)
+        saved = (f"saved {self.saved_paths[0]} and {self.saved_paths[1].name}" if self.saved_paths else
+                 message.error or "nothing to save")
+        if message.error:
+            self._add_note(message.error, True)
+        if report.cancelled:
+            self._set_status(f"cancelled: finished trials kept ({len(report.results)} result(s)) · {saved}")
+        elif report.results:
+            self._set_status(f"finished: {len(report.results)} result(s) · {saved}")
+        else:
+            self._set_status("finished: nothing was measured; the notes say why")
+        last = self._progress
+        done = f" after {last.overall_done}/{last.overall_total} requests in {duration(last.elapsed_s)}" if last else ""
+        self.query_one("#bench-progress-text", LiveText).set(("cancelled" if report.cancelled else "done") + done)
+        if report.results:
+            self.report = report
+            self.report_source = f"this run, {report.started[:19].replace('T', ' ')} UTC"
+            self.baseline = self.form_values().baseline.strip()
+            self._show_report()
+            self.action_view("results")
+        self._load_saved()
+
+    def action_back(self) -> None:
+        """Esc: close the filter; cancel a running bench; else leave."""
+        box = self.query_one("#filter", Input)
+        if self.view == "saved" and box.display and (box.has_focus or box.value):
+            super().action_back()
+            return
+        if self.busy == "running" and self.bench_run is not None:
+            self.bench_run.cancel()
+            self.busy = "cancelling"
+            self._add_note("cancel: closing the open requests; the trials that finished are kept", False)
+            self._set_status("cancelling: closing the open requests; the finished trials are kept…")
+            return
+        if self.busy == "cancelling":
+            self.notify("still closing the open requests…", timeout=2)
+            return
+        self.app.pop_screen()
+
+    # ---- results -----------------------------------------------------------------------------------------------
+    def _show_report(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        rows = [(f"{i}:{r.name}@{r.concurrency}",
+                 tuple(Text(row[k], justify="right") if j in NUMERIC else row[k] for j, k in enumerate(ORDER)))
+                for i, (r, row) in enumerate(zip(report.results, table_rows(report, self.baseline), strict=True))]
+        with self.app.batch_update():
+            sync_rows(self.query_one("#bench-table", DataTable), rows)
+            self._show_charts()
+
+    def _effective_baseline(self) -> str:
+        names = self._names()
+        if self.baseline in names:
+            return self.baseline
+        label = next((n for n in names if self.baseline and n.split(" @")[0] == self.baseline), None)
+        return label or (names[0] if names else "")
+
+    def _names(self) -> list[str]:
+        return list(dict.fromkeys(r.name for r in self.report.results)) if self.report else []
+
+    def _show_charts(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        box = self.query_one("#bench-charts-box")
+        width = box.scrollable_content_region.width or self.size.width - 6  # padding and scrollbar
+        ascii_only = bool(getattr(self.app, "ascii_only", False))
+        metrics = CHART_METRICS if self.metric is None else (self.metric,)
+        shown = ", ".join(metric_info(k)[0] for k in metrics)
+        head = [self.report_source, header_text(report),
+                f"baseline: {self._effective_baseline()} ({self._key('bench.baseline')}: next) · "
+                f"charts: {shown} ({self._key('bench.metric')}: next)"]
+        if report.cancelled:
+            head.append("CANCELLED: only the trials that finished are shown")
+        self.query_one("#bench-results-head", LiveText).set("\n".join(h for h in head if h))
+        lines: list[str] = []
+        for c in dict.fromkeys(r.concurrency for r in report.results):
+            for key in metrics:
+                lines += [*chart_lines(report, key, c, self.baseline, max(min(width, 110), 40), ascii_only), ""]
+        lines += ["configurations:", *context_lines(report)]
+        lines += [f"note: {n}" for n in report.notes]
+        self.query_one("#bench-charts", LiveText).set("\n".join(lines))
+
+    def action_next_baseline(self) -> None:
+        names = self._names()
+        if not names:
+            return
+        current = names.index(self._effective_baseline())
+        self.baseline = names[(current + 1) % len(names)]
+        self._show_report()
+
+    def action_next_metric(self) -> None:
+        order: list[str | None] = [None, *METRIC_KEYS]
+        self.metric = order[(order.index(self.metric) + 1) % len(order)]
+        self._show_charts()
+
+    # ---- views ----------------------------------------------------------------------------------------------
+    def action_view(self, name: str) -> None:
+        if name not in VIEWS:
+            return
+        self.query_one(ContentSwitcher).current = f"bench-{name}-view"
+        if name == "results":
+            self.call_after_refresh(self._show_charts)  # sized to the box once it is laid out
+            if self.report is None:
+                self.query_one("#bench-results-head", LiveText).set(
+                    f"No results yet: {self._key('bench.run')} runs a bench, {self._key('bench.saved')} opens "
+                    "saved runs.")
+            self.query_one("#bench-table").focus()
+        elif name == "saved":
+            self.query_one("#bench-saved").focus()
+            self._load_saved()
+        elif not self.busy:
+            self.query_one("#bench-endpoints", Input).focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        if action == "run":
+            return None if self.busy else True  # shown, greyed while a bench runs
+        if action in ("next_baseline", "next_metric"):
+            return self.view == "results" and self.report is not None
+        if action in ("mark", "compare", "filter"):
+            return self.view == "saved"
+        return True
+
+    # ---- saved runs ----------------------------------------------------------------------------------------
+    def _load_saved(self) -> None:
+        self._list_saved(self._results_dir())
+
+    @work(thread=True, exclusive=True, group="bench-list", exit_on_error=False)
+    def _list_saved(self, folder: Path) -> None:
+        try:
+            runs, note = bf.saved_runs(folder)
+        except Exception as exc:  # noqa: BLE001 - a folder that cannot be read is said, never fatal
+            runs, note = [], f"cannot list {folder}: {exc}"
+        self.post_message(BenchListed(runs, note))
+
+    def on_bench_listed(self, message: BenchListed) -> None:
+        message.stop()
+        self.saved_runs, self.saved_note = list(message.runs), message.note
+        self.marked &= {r.path for r in self.saved_runs}
+        self.show_state(None)
+
+    def _visible_runs(self) -> list[bf.SavedRun]:
+        needle = self.needle.lower()
+        return [r for r in self.saved_runs if not needle or needle in r.text().lower()]
+
+    def show_state(self, _state: object = None) -> None:
+        """The saved runs, filtered (also called on each telemetry sample and filter keystroke: diffed, cheap)."""
+        runs = self._visible_runs()
+        rows = []
+        for r in runs:
+            trials = str(r.report.settings.get("trials", "?")) if r.report else ""
+            what = r.labels if r.report else f"unreadable: {r.error}"
+            rows.append((str(r.path), ("*" if r.path in self.marked else "", r.started[:19].replace("T", " "),
+                                       what, r.levels, trials, r.path.name)))
+        sync_rows(self.query_one("#bench-saved", DataTable), rows)
+        count = f"{len(runs)} of {len(self.saved_runs)}" if self.needle else str(len(self.saved_runs))
+        keys = (f"{self._key('bench.mark')}: select · {self._key('bench.compare')}: compare the selected "
+                f"({len(self.marked)}) · Enter: open one · {self._key('bench.filter')}: filter")
+        self.query_one("#bench-saved-status", LiveText).set(
+            f"{count} saved run(s) in {self._results_dir()}" + (f" · {self.saved_note}" if self.saved_note else "")
+            + f"\n{keys}")
+
+    def _cursor_run(self) -> bf.SavedRun | None:
+        table = self.query_one("#bench-saved", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((r for r in self.saved_runs if str(r.path) == key), None)
+
+    def action_mark(self) -> None:
+        run = self._cursor_run()
+        if run is None:
+            return
+        self.marked ^= {run.path}
+        self.show_state(None)
+        table = self.query_one("#bench-saved", DataTable)
+        table.move_cursor(row=min(table.cursor_row + 1, table.row_count - 1))
+
+    def action_compare(self) -> None:
+        runs = [r for r in self.saved_runs if r.path in self.marked]
+        if not runs:
+            cursor = self._cursor_run()
+            runs = [cursor] if cursor else []
+        self._open(runs)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "bench-saved":
+            event.stop()
+            run = self._cursor_run()
+            self._open([run] if run else [])
+
+    def _open(self, runs: list[bf.SavedRun]) -> None:
+        if not runs:
+            self.notify("no saved run selected", timeout=3)
+            return
+        try:
+            report = bf.compare(runs)
+        except ValueError as exc:
+            self.notify(f"cannot compare: {exc}", severity="error", timeout=6)
+            return
+        self.report, self.baseline, self.metric = report, "", None
+        names = ", ".join(r.path.name for r in runs)
+        self.report_source = f"comparing {len(runs)} saved runs: {names}" if len(runs) > 1 else f"saved run {names}"
+        self._show_report()
+        self.action_view("results")
