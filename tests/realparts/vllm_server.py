@@ -73,10 +73,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(model_dir: Path | str, port: int, python: str = VLLM_PYTHON) -> list[str]:
+def server_command(model_dir: Path | str, port: int, python: str = VLLM_PYTHON,
+                   extra: tuple[str, ...] = ()) -> list[str]:
+    """``extra``: more server flags, for a second served configuration (``--max-num-seqs 1``)."""
     return [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
             "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port),
-            "--max-model-len", str(MAX_MODEL_LEN), "--dtype", "float32"]
+            "--max-model-len", str(MAX_MODEL_LEN), "--dtype", "float32", *extra]
 
 
 def container_kwargs(model_dir: Path | str, port: int, name: str) -> dict[str, Any]:
@@ -196,8 +198,9 @@ class VllmProcess:
     and benchmarks: ``python -m tests.realparts.vllm_server serve [PORT]``.
     """
 
-    def __init__(self, model_dir: Path | str, port: int | None = None) -> None:
+    def __init__(self, model_dir: Path | str, port: int | None = None, extra: tuple[str, ...] = ()) -> None:
         self.model_dir = Path(model_dir)
+        self.extra = extra
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -212,8 +215,8 @@ class VllmProcess:
         env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home),
                "TMPDIR": str(tmp)}
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(server_command(self.model_dir, self.port), env=env, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(server_command(self.model_dir, self.port, extra=self.extra), env=env,
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
