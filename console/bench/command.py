@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 import threading
 import time
@@ -195,17 +194,7 @@ def _triple(d: object) -> str:
 
 
 def text_report(report: rp.BenchReport, baseline: str = "", width: int = 120) -> str:
-    lines = [f"{report.device.device or '?'} on {report.device.hostname}"
-             + (f", {report.device.power_mode}" if report.device.power_mode else "")
-             + (f"; energy from {report.device.power_source}" if report.device.power_source else
-                "; no power telemetry: no energy figures")]
-    seen: set[str] = set()
-    for r in report.results:
-        if r.label not in seen:
-            seen.add(r.label)
-            s = r.server
-            lines.append(f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
-                         + (f"; {s.launched_by}: {s.launch}" if s.launch else ""))
+    lines = [rp.device_line(report), *rp.server_lines(report)]
     if report.results:
         lines.append(table_text(report, baseline).rstrip())
     else:
@@ -284,11 +273,16 @@ def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO |
     out = out or sys.stdout
     err = err or sys.stderr
     if args.compare:
-        try:
-            merged = rp.merge([rp.from_dict(json.loads(Path(f).read_text(encoding="utf-8"))) for f in args.compare])
-        except (OSError, ValueError) as exc:
-            print(f"jetconsole: cannot compare: {exc}", file=err)
-            return EXIT_BAD_INPUT
+        from console.bench.form import read_report
+
+        reports = []
+        for name in args.compare:
+            try:
+                reports.append(read_report(Path(name).expanduser()))
+            except ValueError as exc:
+                print(f"jetconsole: cannot compare: {name}: {exc}", file=err)
+                return EXIT_BAD_INPUT
+        merged = rp.merge(reports)
         out.write((rp.to_json(merged) if args.json else text_report(merged, args.baseline)) + "\n")
         return 0
     try:
@@ -303,7 +297,10 @@ def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO |
     poller = threading.Thread(target=_sample_power, args=(meter, stop, config, source, latest), daemon=True,
                               name="bench-telemetry")
     poller.start()
+    from console.bench.context import server_context
+
     run_ = BenchRun(plan, _Reporter(err), meter, JtopPower() if plan.power_modes else None,
+                    context=lambda t: server_context(t.endpoint, t.model, config.docker_host),
                     device=lambda: device_context(latest[0] if latest and latest[0] is not None else None,
                                                   meter.what))
     print(f"bench: {len(plan.targets)} configuration(s), concurrency {','.join(map(str, plan.concurrency))}, "

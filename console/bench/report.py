@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from console.bench.specdecode import SpecDecode
 from console.bench.stats import Distribution, TrialMetrics, relative_change
 
 SCHEMA = "jetconsole.bench/1"
@@ -48,6 +49,7 @@ class ConfigResult:
     trials: tuple[TrialMetrics, ...]
     median: TrialMetrics
     power_mode: str = ""  # set when this result is one side of a power-mode A/B
+    spec_decode: SpecDecode | None = None  # the server's draft counters over these trials, if it drafts
 
     @property
     def name(self) -> str:
@@ -96,7 +98,9 @@ def from_dict(data: dict[str, Any]) -> BenchReport:
         results = tuple(ConfigResult(label=r["label"], concurrency=int(r["concurrency"]),
                                      server=ServerContext(**r["server"]),
                                      trials=tuple(_trial(t) for t in r["trials"]), median=_trial(r["median"]),
-                                     power_mode=r.get("power_mode", "")) for r in data["results"])
+                                     power_mode=r.get("power_mode", ""),
+                                     spec_decode=SpecDecode(**r["spec_decode"]) if r.get("spec_decode") else None)
+                        for r in data["results"])
         return BenchReport(started=data["started"], finished=data["finished"], tool=data["tool"],
                            device=DeviceContext(**data["device"]), settings=dict(data.get("settings") or {}),
                            results=results, cancelled=bool(data.get("cancelled")), notes=tuple(data.get("notes") or ()))
@@ -121,6 +125,33 @@ def merge(reports: list[BenchReport]) -> BenchReport:
                        results=tuple(res for group in renamed for res in group),
                        cancelled=any(r.cancelled for r in reports),
                        notes=tuple(n for r in reports for n in r.notes))
+
+
+# ---- what it ran on, as text ----------------------------------------------------------------
+
+def device_line(report: BenchReport) -> str:
+    """``NVIDIA Jetson AGX Orin on thor-07, MAXN; energy from …`` (the CLI's and the screen's heading)."""
+    d = report.device
+    return (f"{d.device or '?'} on {d.hostname or '?'}" + (f", {d.power_mode}" if d.power_mode else "")
+            + (f"; energy from {d.power_source}" if d.power_source else "; no power telemetry: no energy figures"))
+
+
+def server_lines(report: BenchReport) -> list[str]:
+    """One line per configuration: model, URL, server version and the command line that started it."""
+    lines, seen = [], set()
+    for r in report.results:
+        if r.label not in seen:
+            seen.add(r.label)
+            s = r.server
+            lines.append(f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
+                         + (f"; {s.launched_by}: {s.launch}" if s.launch else ""))
+    for r in report.results:
+        sd = r.spec_decode
+        if sd is not None and sd.acceptance_rate is not None and sd.acceptance_length is not None:
+            lines.append(f"  {r.name} at concurrency {r.concurrency}: speculative decoding accepted "
+                         f"{sd.acceptance_rate:.0%} of {sd.draft_tokens:,} draft tokens, "
+                         f"{sd.acceptance_length:.2f} tokens per step")
+    return lines
 
 
 # ---- the figures, by name ------------------------------------------------------------------
@@ -188,7 +219,7 @@ def change_text(rel: float | None, better: str) -> str:
 
 CSV_CONTEXT = ("label", "power_mode", "concurrency", "trials", "completed", "failed", "url", "model", "server",
                "model_root", "max_model_len", "launched_by", "launch", "hostname", "device", "device_power_mode",
-               "jetson_clocks", "started")
+               "jetson_clocks", "started", "spec_acceptance_rate", "spec_acceptance_length")
 
 
 def to_csv(report: BenchReport, baseline: str = "") -> str:
@@ -205,7 +236,9 @@ def to_csv(report: BenchReport, baseline: str = "") -> str:
                    r.server.model, r.server.server, r.server.model_root, r.server.max_model_len or "",
                    r.server.launched_by, r.server.launch, report.device.hostname, report.device.device,
                    r.power_mode or report.device.power_mode,
-                   "" if report.device.jetson_clocks is None else report.device.jetson_clocks, report.started]
+                   "" if report.device.jetson_clocks is None else report.device.jetson_clocks, report.started,
+                   _fmt(r.spec_decode.acceptance_rate if r.spec_decode else None, 4),
+                   _fmt(r.spec_decode.acceptance_length if r.spec_decode else None, 3)]
         values = [_fmt(value(m, k)) for k in figures]
         changes = [_fmt(change(r, base, k), 4) if base is not r else "" for k in figures]
         writer.writerow([*context, *values, *changes])

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import httpx
+
 from console import __version__
+from console.bench import specdecode
 from console.bench.client import RequestSpec, new_client, send
 from console.bench.energy import PowerMeter
 from console.bench.prompts import Prompt
@@ -209,6 +212,7 @@ class BenchRun:
                 await self._batch(target.endpoint, specs, 1, lambda d, t: self._progress("warm-up", name, 1, 0, d, t))
             for c in self.plan.concurrency:
                 trials: list[TrialMetrics] = []
+                metrics_before = await _scrape(target.endpoint)
                 for i in range(1, self.plan.trials + 1):
                     specs = self._specs(server.model, self.plan.requests_at(c))
                     t0, m0 = time.perf_counter(), time.monotonic()
@@ -223,7 +227,9 @@ class BenchRun:
                         self._note(f"{name} at concurrency {c}: every request failed: "
                                    f"{metrics.errors[0] if metrics.errors else '?'}", error=True)
                         break
-                results.append(ConfigResult(target.label, c, server, tuple(trials), median_of_trials(trials), mode))
+                spec = specdecode.delta(metrics_before, await _scrape(target.endpoint))
+                results.append(ConfigResult(target.label, c, server, tuple(trials), median_of_trials(trials), mode,
+                                            spec))
         finally:
             self._loop = self._task = None
 
@@ -256,6 +262,16 @@ class BenchRun:
         eta = elapsed / self._count.done * left if self._count.done else None
         self.on_event(Progress(phase, name, c, trial, self.plan.trials, done, total, self._count.done,
                                self._count.total, eta, elapsed))
+
+
+async def _scrape(endpoint: Endpoint) -> str | None:
+    """The server's /metrics text, or None (not every server has one; the bench goes on without)."""
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            resp = await client.get(f"{endpoint.root}/metrics", headers=endpoint.headers())
+        return resp.text if resp.status_code == 200 else None
+    except httpx.HTTPError:
+        return None
 
 
 def _default_context(target: Target) -> ServerContext:

@@ -38,7 +38,13 @@ CHAT_TEMPLATE = (
 SPECIAL = ["<unk>", "<s>", "</s>", "<pad>"]
 
 
-def build(out: Path) -> Path:
+#: (hidden, intermediate, layers, heads, kv heads) per size: "tiny" for the tests (a decode step of a
+#: few ms), "bench" for benchmarks/bench_vs_vllm.py (~20M parameters: a step of ~10 ms or more, as on a
+#: real device, so the server's API process keeps up with its engine on a 2-core machine)
+SIZES = {"tiny": (256, 512, 2, 4, 2), "bench": (512, 1408, 6, 8, 2)}
+
+
+def build(out: Path, size: str = "tiny") -> Path:
     """Write the tokenizer and model into ``out`` (run inside the vLLM venv)."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -57,9 +63,10 @@ def build(out: Path) -> Path:
     tok.save_pretrained(out)
 
     torch.manual_seed(0)
+    hidden, intermediate, layers, heads, kv_heads = SIZES[size]
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=256, intermediate_size=512, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+        vocab_size=len(tok), hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=1024,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
         tie_word_embeddings=False, torch_dtype="float32",
     )
@@ -68,8 +75,9 @@ def build(out: Path) -> Path:
     return out
 
 
-def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300) -> Path:
-    """Build the tiny model into ``dir`` with the vLLM venv's python (a subprocess); returns ``dir``."""
+def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300, size: str = "tiny") -> Path:
+    """Build the tiny model (or another of ``SIZES``) into ``dir`` with the vLLM venv's python (a subprocess);
+    returns ``dir``."""
     if python is None:
         from tests.realparts.vllm_server import VLLM_PYTHON
 
@@ -79,7 +87,7 @@ def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300) 
     tmp.mkdir(parents=True, exist_ok=True)
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/local/bin:/usr/bin:/bin",
            "HOME": str(dir.parent / "home"), "TMPDIR": str(tmp)}
-    proc = subprocess.run([python, str(Path(__file__).resolve()), str(dir)], capture_output=True, text=True,
+    proc = subprocess.run([python, str(Path(__file__).resolve()), str(dir), size], capture_output=True, text=True,
                           timeout=timeout, env=env)
     if proc.returncode != 0 or not (dir / "model.safetensors").exists():
         raise RuntimeError(f"tiny model build failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n"
@@ -88,6 +96,6 @@ def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300) 
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: tiny_model.py DIR")
-    print(build(Path(sys.argv[1])))
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] not in SIZES):
+        sys.exit(f"usage: tiny_model.py DIR [{'|'.join(SIZES)}]")
+    print(build(Path(sys.argv[1]), *sys.argv[2:]))

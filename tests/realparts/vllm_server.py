@@ -198,9 +198,11 @@ class VllmProcess:
     and benchmarks: ``python -m tests.realparts.vllm_server serve [PORT]``.
     """
 
-    def __init__(self, model_dir: Path | str, port: int | None = None, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, model_dir: Path | str, port: int | None = None, extra: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.extra = extra
+        self.env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -213,7 +215,7 @@ class VllmProcess:
         for folder in (home, tmp):
             folder.mkdir(exist_ok=True)
         env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home),
-               "TMPDIR": str(tmp)}
+               "TMPDIR": str(tmp), **self.env}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(server_command(self.model_dir, self.port, extra=self.extra), env=env,
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -191,3 +191,42 @@ def test_chart_scales_to_the_largest_and_marks_the_baseline() -> None:
     assert all(len(line) <= 60 for line in lines)
     assert all("█" not in line for line in chart_lines(report, "ttft.p50", 1, "FP16", 60, ascii_only=True))
     assert chart_lines(report, "ttft.p50", 16) == []
+
+
+# ---- speculative decoding --------------------------------------------------------------------
+
+def _spec_metrics(drafts: int, draft_tokens: int, accepted: int) -> str:
+    lines = []
+    for name, value in (("num_drafts", drafts), ("num_draft_tokens", draft_tokens),
+                        ("num_accepted_tokens", accepted)):
+        lines += [f"# HELP vllm:spec_decode_{name} x", f"# TYPE vllm:spec_decode_{name} counter",
+                  f'vllm:spec_decode_{name}_total{{engine="0",model_name="m"}} {value}.0']
+    return "\n".join(lines) + "\n"
+
+
+def test_spec_decode_acceptance_from_counter_deltas() -> None:
+    from console.bench.specdecode import delta
+
+    sd = delta(_spec_metrics(10, 50, 20), _spec_metrics(110, 550, 320))
+    assert (sd.drafts, sd.draft_tokens, sd.accepted_tokens) == (100, 500, 300)
+    assert sd.acceptance_rate == pytest.approx(0.6)
+    assert sd.acceptance_length == pytest.approx(4.0)  # 3 accepted per draft + the target's own token
+    plain = "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 0.0\n"
+    assert delta(plain, plain) is None  # no speculative decoding on this server
+    assert delta(_spec_metrics(5, 25, 10), _spec_metrics(5, 25, 10)) is None  # nothing drafted in the run
+    assert delta(None, _spec_metrics(1, 5, 2)) is None
+    assert delta("not { metrics", _spec_metrics(1, 5, 2)) is None
+
+
+def test_spec_decode_is_saved_and_shown() -> None:
+    from dataclasses import replace
+
+    from console.bench.specdecode import SpecDecode
+
+    eagle = replace(_result("FP4+EAGLE3", 1, 0.1, 100, 1.0), spec_decode=SpecDecode(100, 500, 300))
+    report = _report(_result("FP4", 1, 0.1, 100, 2.0), eagle)
+    assert rp.from_dict(json.loads(rp.to_json(report))) == report
+    row = list(csv.DictReader(io.StringIO(rp.to_csv(report))))[1]
+    assert (row["spec_acceptance_rate"], row["spec_acceptance_length"]) == ("0.6000", "4.000")
+    assert any("FP4+EAGLE3 at concurrency 1: speculative decoding accepted 60% of 500 draft tokens, 4.00 tokens "
+               "per step" in line for line in rp.server_lines(report))

@@ -26,7 +26,7 @@ from console.bench import form as bf
 from console.bench.chart import chart_lines
 from console.bench.command import CHART_METRICS, TABLE_HEADS, results_dir, save, table_rows
 from console.bench.energy import PowerMeter, watts_of
-from console.bench.report import METRIC_KEYS, BenchReport, metric_info
+from console.bench.report import METRIC_KEYS, BenchReport, device_line, metric_info, server_lines
 from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progress, TrialDone
 from console.keymap import BENCH_BINDINGS
 from console.telemetry.model import TelemetrySnapshot
@@ -86,22 +86,7 @@ def trial_text(e: TrialDone) -> str:
 
 
 def header_text(report: BenchReport) -> str:
-    d = report.device
-    return (f"{d.device or '?'} on {d.hostname or '?'}" + (f", {d.power_mode}" if d.power_mode else "")
-            + (f"; energy from {d.power_source}" if d.power_source else "; no power telemetry: no energy figures")
-            + f" · median of {report.settings.get('trials', '?')} trials")
-
-
-def context_lines(report: BenchReport) -> list[str]:
-    """What served each configuration, as the CLI prints it."""
-    lines, seen = [], set()
-    for r in report.results:
-        if r.label not in seen:
-            seen.add(r.label)
-            s = r.server
-            lines.append(f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
-                         + (f"; {s.launched_by}: {s.launch}" if s.launch else ""))
-    return lines
+    return device_line(report) + f" · median of {report.settings.get('trials', '?')} trials"
 
 
 class BenchScreen(FilterScreen):
@@ -512,7 +497,7 @@ class BenchScreen(FilterScreen):
         for c in dict.fromkeys(r.concurrency for r in report.results):
             for key in metrics:
                 lines += [*chart_lines(report, key, c, self.baseline, max(min(width, 110), 40), ascii_only), ""]
-        lines += ["configurations:", *context_lines(report)]
+        lines += ["configurations:", *server_lines(report)]
         lines += [f"note: {n}" for n in report.notes]
         self.query_one("#bench-charts", LiveText).set("\n".join(lines))
 
