@@ -114,7 +114,6 @@ class _Counter:
     done: int = 0
     total: int = 0
     started: float = field(default_factory=time.monotonic)
-    request_time: float = 0.0  # sum of finished requests' wall time share, for the ETA
 
 
 class BenchRun:

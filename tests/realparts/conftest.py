@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.realparts)
 
 
+EMULATOR_LOG = Path(tempfile.gettempdir()) / "jetconsole-jtop-emulator.log"
+
+
+def _keep_log(proc: subprocess.Popen[str]) -> None:
+    """Append the emulator's output (the jtop service's log and tracebacks) to EMULATOR_LOG as it comes."""
+    assert proc.stdout is not None
+    with open(EMULATOR_LOG, "a", encoding="utf-8") as log:
+        log.write(f"--- emulator pid {proc.pid} started {time.strftime('%H:%M:%S')}\n")
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+        log.write(f"--- emulator pid {proc.pid} output ended {time.strftime('%H:%M:%S')} (exit {proc.poll()})\n")
+
+
 def start_emulator() -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -42,7 +57,7 @@ def start_emulator() -> subprocess.Popen[str]:
             if "jtop emulator: ready" in line:
                 # keep reading its output: a full pipe (64 KiB of service logs in a long session) would block
                 # the emulator and the jtop service behind it
-                threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+                threading.Thread(target=_keep_log, args=(proc,), daemon=True).start()
                 return proc
         if proc.poll() is not None:
             break

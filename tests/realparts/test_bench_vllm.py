@@ -101,7 +101,10 @@ def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_
     proc = subprocess.Popen([installed_command, "--config", str(config), "bench", "--endpoint", vllm_endpoint.url,
                              "--concurrency", "2", "--trials", "5", "--requests", "2", "--warmups", "0",
                              "--prompts", str(prompts), "--ignore-eos", "--out", str(tmp_path / "r")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as from a terminal: a suite started in the background (sh … &) ignores SIGINT,
+                            # and a child would inherit that and never see the Ctrl-C
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while counter(vllm_endpoint.url, "vllm:num_requests_running") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
