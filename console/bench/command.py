@@ -297,6 +297,9 @@ def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO |
     poller = threading.Thread(target=_sample_power, args=(meter, stop, config, source, latest), daemon=True,
                               name="bench-telemetry")
     poller.start()
+    deadline = time.monotonic() + 3.0  # the device's name and power mode come from the first sample
+    while not latest and time.monotonic() < deadline:
+        time.sleep(0.05)
     from console.bench.context import server_context
 
     run_ = BenchRun(plan, _Reporter(err), meter, JtopPower() if plan.power_modes else None,

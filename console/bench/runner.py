@@ -171,11 +171,11 @@ class BenchRun:
                     break
                 if mode and self.power is not None:
                     self._note(self.power.apply(mode))
-                device = self.device()
                 for target in self.plan.targets:
                     if self.cancelled:
                         break
                     self._target(target, mode, results)
+                device = self.device()  # after the runs: telemetry has had time to give its first samples
         except Exception as exc:  # noqa: BLE001 - a power switch failed: say it, keep what was measured
             self._note(str(exc), error=True)
         finally:

@@ -26,6 +26,7 @@ from console.ui.screens.confirm import StrictConfirmScreen
 from console.ui.screens.dashboard import DashboardScreen
 from tests.app.helpers import frozen_app, live_app, wait_for
 from tests.app.test_snapshots import REPORT
+from tests.bench_fakes import FakePower
 from tests.replay import ReplayServer, Script, token_frames
 
 # ---- a fixed report: the workshop's comparison as it might look on a Thor --------------------------------------
@@ -63,31 +64,6 @@ def sample_report(started: str = "2025-10-14T09:30:00+00:00", labels: tuple[str,
                        device=DeviceContext("thor-01", "NVIDIA Jetson AGX Thor", "MAXN", True,
                                             "board power (sum of the rails)"),
                        settings={"trials": 3, "concurrency": [1, 4]}, results=tuple(results))
-
-
-class FakePower:
-    """A power control that records what it was asked to change (nothing is changed)."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def snapshot_state(self) -> object:
-        self.calls.append("read")
-
-        class State:
-            mode = "MODE_30W"
-
-            def summary(self) -> str:
-                return "nvpmodel MODE_30W (id 2), jetson_clocks off"
-        return State()
-
-    def apply(self, spec: str) -> str:
-        self.calls.append(spec)
-        return f"mode -> {spec}: done"
-
-    def restore(self, original: object) -> list[str]:
-        self.calls.append("restore")
-        return ["restored MODE_30W"]
 
 
 def _prompts(tmp_path: Path) -> Path:
@@ -321,7 +297,7 @@ async def test_saved_runs_listed_selected_and_compared(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("answer", ["n", "escape", "y"])
 async def test_power_ab_asks_first_and_no_changes_nothing(tmp_path: Path, answer: str) -> None:
-    power = FakePower()
+    power = FakePower(mode="MODE_30W", mode_id=2, record_reads=True)
     with ReplayServer() as srv:
         srv.script = Script(frames=token_frames(["x"]), rate=400)
         app = frozen_app([], REPORT, _config(tmp_path, srv.url, bench_concurrency=(1,)))

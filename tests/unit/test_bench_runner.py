@@ -20,6 +20,7 @@ from console.bench.prompts import Prompt
 from console.bench.report import ServerContext
 from console.bench.runner import BenchPlan, BenchRun, Note, Progress, Target, TrialDone
 from console.chat.endpoints import Endpoint
+from tests.bench_fakes import FakePower
 from tests.replay import ReplayServer, Script, chunk, token_frames
 
 
@@ -160,30 +161,6 @@ def test_cancel_closes_the_streams_and_keeps_finished_trials() -> None:
     assert disconnects >= 2  # both open streams were closed, so the server aborts them
 
 
-class FakePower:
-    def __init__(self, fail_on: str = "") -> None:
-        self.calls: list[str] = []
-        self.fail_on = fail_on
-
-    def snapshot_state(self) -> object:
-        class State:
-            mode = "MAXN"
-
-            def summary(self) -> str:
-                return "nvpmodel MAXN (id 0), jetson_clocks off"
-        return State()
-
-    def apply(self, spec: str) -> str:
-        self.calls.append(spec)
-        if spec == self.fail_on:
-            raise RuntimeError(f"cannot switch to {spec}")
-        return f"mode -> {spec}: done"
-
-    def restore(self, original: object) -> list[str]:
-        self.calls.append("restore")
-        return ["restored MAXN"]
-
-
 def test_power_ab_runs_each_mode_and_always_restores() -> None:
     with ReplayServer() as srv:
         power = FakePower()
@@ -225,6 +202,7 @@ def test_cli_runs_saves_and_compares(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert [p.suffix for p in saved] == [".csv", ".json"]
     data = json.loads(saved[1].read_text())
     assert data["settings"]["prompts"] == str(prompts) and data["settings"]["trials"] == 2
+    assert data["device"]["device"].endswith("(no GPU telemetry)")  # from the run's own procfs sample
     assert [r["label"] for r in data["results"]] == ["SLOW", "FAST"]
     code, out, _ = _cli(capsys, "--compare", str(saved[1]), "--json")
     assert code == 0 and json.loads(out)["results"][1]["label"] == "FAST"
