@@ -98,25 +98,37 @@ def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_
     config.write_text('[telemetry]\nsource = "procfs"\n')
     prompts = tmp_path / "long.jsonl"  # a short prompt, a long answer: seconds per request on this CPU
     prompts.write_text('{"prompt": "Hello", "output_tokens": 1000}\n')
-    proc = subprocess.Popen([installed_command, "--config", str(config), "bench", "--endpoint", vllm_endpoint.url,
+    url = vllm_endpoint.url
+    tokens0 = counter(url, "vllm:generation_tokens_total")
+    proc = subprocess.Popen([installed_command, "--config", str(config), "bench", "--endpoint", url,
                              "--concurrency", "2", "--trials", "5", "--requests", "2", "--warmups", "0",
                              "--prompts", str(prompts), "--ignore-eos", "--out", str(tmp_path / "r")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             # as from a terminal: a suite started in the background (sh … &) ignores SIGINT,
                             # and a child would inherit that and never see the Ctrl-C
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while counter(vllm_endpoint.url, "vllm:num_requests_running") < 2 and time.monotonic() < deadline:
+    # two answers of 1000 tokens take several seconds here; the server's gauges can lag behind its engine
+    # under load (the burst mode in benchmarks/README.md), so a running request or 4 s, whichever comes first
+    deadline = time.monotonic() + 4
+    while counter(url, "vllm:num_requests_running") < 1 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    assert counter(vllm_endpoint.url, "vllm:num_requests_running") == 2, "the bench never got its requests running"
+    assert proc.poll() is None, f"the bench ended before the Ctrl-C: {proc.communicate()[1][-2000:]}"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]
     assert "cancelling" in err and "CANCELLED" in out
-    deadline = time.monotonic() + 15
-    while counter(vllm_endpoint.url, "vllm:num_requests_running") > 0 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while counter(url, "vllm:num_requests_running") > 0 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert counter(vllm_endpoint.url, "vllm:num_requests_running") == 0  # the server aborted them
+    assert counter(url, "vllm:num_requests_running") == 0
+    time.sleep(1.0)
+    generated = counter(url, "vllm:generation_tokens_total") - tokens0
+    # every finished trial is saved (two answers of exactly 1000 tokens each); the answers in flight at the
+    # Ctrl-C were cut: the server generated more than the finished trials hold and less than one more trial
+    saved = list((tmp_path / "r").glob("bench-*.json"))
+    done = len(json.loads(saved[0].read_text())["results"][0]["trials"]) if saved else 0
+    assert json.loads(saved[0].read_text())["cancelled"] is True if saved else True
+    assert 2000 * done < generated < 2000 * (done + 1), (done, generated)
 
 
 @pytest.fixture
