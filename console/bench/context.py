@@ -47,15 +47,7 @@ def pick_model(endpoint: Endpoint, wanted: str = "") -> tuple[str, str, int | No
             raise EndpointError(f"{endpoint.url} serves {', '.join(m.id for m in models)}, not {wanted!r}")
     else:
         match = models[0]
-    return match.id, _root(endpoint, match.id), match.max_model_len
-
-
-def _root(endpoint: Endpoint, model: str) -> str:
-    try:
-        rows = httpx.get(f"{endpoint.url}/models", headers=endpoint.headers(), timeout=TIMEOUT).json()["data"]
-        return str(next((r.get("root") or "" for r in rows if r.get("id") == model), ""))
-    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
-        return ""
+    return match.id, match.root, match.max_model_len
 
 
 def launch_from_docker(url: str, docker_host: str = "") -> tuple[str, str]:

@@ -48,6 +48,13 @@ class ModelInfo:
     id: str
     max_model_len: int | None = None
     owned_by: str = ""
+    root: str = ""  # the weights path or repo vLLM serves it from
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ModelInfo:
+        """One entry of ``/v1/models``' ``data``."""
+        return cls(str(row.get("id", "?")), row.get("max_model_len"), str(row.get("owned_by") or ""),
+                   str(row.get("root") or ""))
 
 
 @dataclass(frozen=True)
@@ -203,5 +210,4 @@ def list_models(endpoint: Endpoint, timeout: float = CONNECT_TIMEOUT) -> list[Mo
         rows = resp.json().get("data") or []
     except (ValueError, AttributeError) as exc:
         raise EndpointError(f"{url} did not answer with an OpenAI model list") from exc
-    return [ModelInfo(str(r.get("id", "?")), r.get("max_model_len"), str(r.get("owned_by") or ""))
-            for r in rows if isinstance(r, dict)]
+    return [ModelInfo.from_row(r) for r in rows if isinstance(r, dict)]

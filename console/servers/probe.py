@@ -82,8 +82,7 @@ class ServerProbe:
             resp = self._get("/v1/models")
             if resp.status_code == 200:
                 rows = resp.json().get("data") or []
-                models = tuple(ModelInfo(str(r.get("id")), r.get("max_model_len"), str(r.get("owned_by") or ""))
-                               for r in rows if isinstance(r, dict))
+                models = tuple(ModelInfo.from_row(r) for r in rows if isinstance(r, dict))
         except (httpx.HTTPError, ValueError, AttributeError):
             pass
         return version, models
