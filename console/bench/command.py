@@ -21,10 +21,11 @@ from typing import TextIO
 from console import config as cfg
 from console.bench import report as rp
 from console.bench.chart import chart_lines
-from console.bench.energy import PowerMeter
+from console.bench.energy import PowerMeter, watts_of
 from console.bench.prompts import BUILTIN, Prompt, PromptFileError, load_prompts
 from console.bench.runner import BenchPlan, BenchRun, Note, Progress, Target
 from console.chat.endpoints import endpoints, v1_url
+from console.telemetry.model import TelemetrySnapshot
 
 
 def use_ascii() -> bool:
@@ -241,31 +242,42 @@ class _Reporter:
             self.err.write("\r\x1b[2K")
 
 
-def _sample_power(meter: PowerMeter, stop: threading.Event, config: cfg.Config, source: str,
-                  latest: list[object]) -> None:
-    """The CLI's one telemetry poller while the bench runs: power into the meter, the newest snapshot kept."""
-    from console.telemetry.discovery import discover
-    from console.telemetry.model import merge
+class _Telemetry:
+    """The command's telemetry while a bench runs: the project's ``Poller``, one thread per source, merged as
+    the app merges (``TelemetryState``); each sample's own power goes into the meter."""
 
-    found = discover(source, config.refresh_interval, config.docker_host)
-    try:
-        while not stop.is_set():
-            snaps = []
-            for s in found.sources:
-                try:
-                    snaps.append(s.sample())
-                except Exception:  # noqa: BLE001 - a dead source gives no power; the bench goes on
-                    continue
-            if snaps:
-                snap = merge(snaps)
-                latest[:] = [snap]
-                meter.add_snapshot(time.monotonic(), snap)
-            if not any(getattr(s, "paced", False) for s in found.sources):
-                stop.wait(config.refresh_interval)
-    finally:
-        for s in found.sources:
-            s.close()
-        latest.append(None)  # marks the poller done
+    def __init__(self, meter: PowerMeter, config: cfg.Config, source: str) -> None:
+        from console.telemetry.discovery import discover
+        from console.telemetry.poller import Poller
+        from console.telemetry.state import TelemetryState
+
+        found = discover(source, config.refresh_interval, config.docker_host)
+        self.meter = meter
+        self.state = TelemetryState(interval=config.refresh_interval)
+        self.state.set_sources([s.name for s in found.sources], found.report)
+        self.first = threading.Event()
+        self._lock = threading.Lock()
+        self.pollers = [Poller(s, config.refresh_interval, self._sample, lambda _name, _msg: None, opened=True)
+                        for s in found.sources]
+        for poller in self.pollers:
+            threading.Thread(target=poller.run, daemon=True, name=f"bench-{poller.source.name}").start()
+
+    def _sample(self, snap: TelemetrySnapshot) -> None:
+        with self._lock:
+            self.state.add(snap)
+        watts, what = watts_of(snap)
+        if watts is not None:
+            self.meter.add(time.monotonic(), watts, what)
+        self.first.set()
+
+    @property
+    def latest(self) -> TelemetrySnapshot | None:
+        with self._lock:
+            return self.state.merged
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
 
 
 def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO | None = None,
@@ -290,22 +302,15 @@ def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO |
     except (ValueError, PromptFileError) as exc:
         print(f"jetconsole: {exc}", file=err)
         return EXIT_BAD_INPUT
-    from console.bench.context import device_context
+    from console.bench.context import device_context, server_context
     from console.bench.powerab import JtopPower
 
-    meter, stop, latest = PowerMeter(), threading.Event(), []
-    poller = threading.Thread(target=_sample_power, args=(meter, stop, config, source, latest), daemon=True,
-                              name="bench-telemetry")
-    poller.start()
-    deadline = time.monotonic() + 3.0  # the device's name and power mode come from the first sample
-    while not latest and time.monotonic() < deadline:
-        time.sleep(0.05)
-    from console.bench.context import server_context
-
+    meter = PowerMeter()
+    telemetry = _Telemetry(meter, config, source)
+    telemetry.first.wait(3.0)  # the device's name and power mode come from the first sample
     run_ = BenchRun(plan, _Reporter(err), meter, JtopPower() if plan.power_modes else None,
                     context=lambda t: server_context(t.endpoint, t.model, config.docker_host),
-                    device=lambda: device_context(latest[0] if latest and latest[0] is not None else None,
-                                                  meter.what))
+                    device=lambda: device_context(telemetry.latest, meter.what))
     print(f"bench: {len(plan.targets)} configuration(s), concurrency {','.join(map(str, plan.concurrency))}, "
           f"{plan.trials} trials, {len(plan.prompts)} prompts ({plan.prompts_source}); "
           f"{plan.total_requests()} requests in all. Ctrl-C cancels.", file=err, flush=True)
@@ -327,7 +332,7 @@ def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO |
         print("\njetconsole: cancelling: closing the open requests", file=err, flush=True)
         finished.wait()
     finally:
-        stop.set()
+        telemetry.stop()
     if not holder:
         print("jetconsole: the bench stopped with an error (above)", file=err)
         return EXIT_NOTHING
