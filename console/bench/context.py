@@ -91,6 +91,7 @@ def launch_from_process(url: str, proc: Path = Path("/proc")) -> tuple[str, str]
     inodes = {f"socket:[{i}]" for i in _listening_inodes(port, proc)}
     if not inodes:
         return "", ""
+    holders: dict[int, list[str]] = {}  # pid -> argv of every process with the listening socket open
     for pid_dir in proc.iterdir():
         if not pid_dir.name.isdigit():
             continue
@@ -102,10 +103,23 @@ def launch_from_process(url: str, proc: Path = Path("/proc")) -> tuple[str, str]
             try:
                 if os.readlink(pid_dir / "fd" / fd) in inodes:
                     argv = (pid_dir / "cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-                    return shlex.join(a.decode("utf-8", "replace") for a in argv), f"process {pid_dir.name}"
+                    holders[int(pid_dir.name)] = [a.decode("utf-8", "replace") for a in argv]
+                    break
             except OSError:
                 continue
+    # a forked child (an engine process) can hold its server's socket too: the server is the one whose
+    # parent does not hold it
+    for pid, argv in sorted(holders.items()):
+        if _ppid(proc, pid) not in holders:
+            return shlex.join(argv), f"process {pid}"
     return "", ""
+
+
+def _ppid(proc: Path, pid: int) -> int | None:
+    try:
+        return int((proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def server_context(endpoint: Endpoint, model: str = "", docker_host: str = "") -> ServerContext:
