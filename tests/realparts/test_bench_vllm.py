@@ -85,7 +85,7 @@ def test_two_configurations_measured_compared_and_saved(installed_command: str, 
     assert a["server"] == s["server"] == f"vllm {VLLM_VERSION}"
     assert a["model"] == s["model"] == "tiny" and a["max_model_len"] == 1024
     assert "--max-num-seqs 1" in s["launch"] and "--max-num-seqs" not in a["launch"]
-    assert s["launched_by"] == f"process {seq1_server.proc.pid}" or s["launched_by"].startswith("process ")
+    assert s["launched_by"] == f"process {seq1_server.proc.pid}"  # the server process itself, found by its port
     assert report["device"]["hostname"] and report["settings"]["ignore_eos"] is True
     # the printed comparison: both, the baseline, a relative change, the charts
     assert re.search(r"^\s*SEQ1\s+4\s", proc.stdout, re.M) and "baseline" in proc.stdout
@@ -126,8 +126,9 @@ def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_
     # every finished trial is saved (two answers of exactly 1000 tokens each); the answers in flight at the
     # Ctrl-C were cut: the server generated more than the finished trials hold and less than one more trial
     saved = list((tmp_path / "r").glob("bench-*.json"))
-    done = len(json.loads(saved[0].read_text())["results"][0]["trials"]) if saved else 0
-    assert json.loads(saved[0].read_text())["cancelled"] is True if saved else True
+    report = json.loads(saved[0].read_text()) if saved else None
+    done = len(report["results"][0]["trials"]) if report else 0
+    assert report is None or report["cancelled"] is True
     assert 2000 * done < generated < 2000 * (done + 1), (done, generated)
 
 
