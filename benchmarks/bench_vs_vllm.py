@@ -42,8 +42,10 @@ sys.path.insert(0, str(ROOT))
 from console.bench.prompts import BUILTIN, Prompt, to_jsonl
 
 VLLM_PY = str(Path(os.environ.get("VLLM_VENV") or "/opt/jetconsole-vllm") / "bin" / "python")
-VLLM_BENCH = ("import argparse, sys\nfrom vllm.benchmarks import serve\np = argparse.ArgumentParser()\n"
-              "serve.add_cli_args(p)\nserve.main(p.parse_args(sys.argv[1:]))\n")
+VLLM_BENCH = (
+    "import argparse, sys\nfrom vllm.benchmarks import serve\np = argparse.ArgumentParser()\n"
+    "serve.add_cli_args(p)\nserve.main(p.parse_args(sys.argv[1:]))\n"
+)
 #: (name, vllm bench result key, jetconsole trial path)
 FIGURES = (
     ("TTFT p50 ms", "median_ttft_ms", ("ttft", "p50", 1000)),
@@ -58,28 +60,96 @@ FIGURES = (
 HEADLINE = ("TTFT p50 ms", "TPOT p50 ms", "output tok/s")
 
 
-def run_vllm(url: str, model: str, tokenizer: str, prompts: Path, n: int, c: int, out_dir: Path, tag: str,
-             output_len: int, temperature: float) -> dict[str, Any]:
+def run_vllm(
+    url: str,
+    model: str,
+    tokenizer: str,
+    prompts: Path,
+    n: int,
+    c: int,
+    out_dir: Path,
+    tag: str,
+    output_len: int,
+    temperature: float,
+) -> dict[str, Any]:
     name = f"vllm-{tag}.json"
-    cmd = [VLLM_PY, "-c", VLLM_BENCH, "--backend", "openai-chat", "--base-url", url,
-           "--endpoint", "/v1/chat/completions", "--model", model, "--tokenizer", tokenizer,
-           "--dataset-name", "custom", "--dataset-path", str(prompts), "--skip-chat-template",
-           "--custom-output-len", str(output_len), "--num-prompts", str(n), "--max-concurrency", str(c),
-           "--ignore-eos", "--temperature", str(temperature), "--percentile-metrics", "ttft,tpot,itl,e2el",
-           "--metric-percentiles", "50,95,99",
-           "--save-result", "--result-dir", str(out_dir), "--result-filename", name, "--disable-tqdm"]
+    cmd = [
+        VLLM_PY,
+        "-c",
+        VLLM_BENCH,
+        "--backend",
+        "openai-chat",
+        "--base-url",
+        url,
+        "--endpoint",
+        "/v1/chat/completions",
+        "--model",
+        model,
+        "--tokenizer",
+        tokenizer,
+        "--dataset-name",
+        "custom",
+        "--dataset-path",
+        str(prompts),
+        "--skip-chat-template",
+        "--custom-output-len",
+        str(output_len),
+        "--num-prompts",
+        str(n),
+        "--max-concurrency",
+        str(c),
+        "--ignore-eos",
+        "--temperature",
+        str(temperature),
+        "--percentile-metrics",
+        "ttft,tpot,itl,e2el",
+        "--metric-percentiles",
+        "50,95,99",
+        "--save-result",
+        "--result-dir",
+        str(out_dir),
+        "--result-filename",
+        name,
+        "--disable-tqdm",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
-        raise RuntimeError(f"vllm bench serve failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n"
-                           f"{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"vllm bench serve failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        )
     return json.loads((out_dir / name).read_text())
 
 
 def run_jetconsole(url: str, model: str, prompts: Path, n: int, c: int, temperature: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "console", "--config", "/dev/null", "--source", "procfs", "bench",
-           "--endpoint", url, "--model", model, "--prompts", str(prompts), "--requests", str(n), "--trials", "1",
-           "--warmups", "0", "--concurrency", str(c), "--ignore-eos", "--temperature", str(temperature), "--json",
-           "--no-save"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "console",
+        "--config",
+        "/dev/null",
+        "--source",
+        "procfs",
+        "bench",
+        "--endpoint",
+        url,
+        "--model",
+        model,
+        "--prompts",
+        str(prompts),
+        "--requests",
+        str(n),
+        "--trials",
+        "1",
+        "--warmups",
+        "0",
+        "--concurrency",
+        str(c),
+        "--ignore-eos",
+        "--temperature",
+        str(temperature),
+        "--json",
+        "--no-save",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"jetconsole bench failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -102,9 +172,13 @@ def main() -> int:
     ap.add_argument("--num-prompts", type=int, default=16)
     ap.add_argument("--output-len", type=int, default=32)
     ap.add_argument("--temperature", type=float, default=0.0)
-    ap.add_argument("--replay", action="store_true", help="instead of vLLM, tests/replay.py's server answering "
-                    "every request on a fixed schedule (--replay-ttft, --replay-rate): what both tools should "
-                    "report is known and does not drift")
+    ap.add_argument(
+        "--replay",
+        action="store_true",
+        help="instead of vLLM, tests/replay.py's server answering "
+        "every request on a fixed schedule (--replay-ttft, --replay-rate): what both tools should "
+        "report is known and does not drift",
+    )
     ap.add_argument("--replay-ttft", type=float, default=0.1, help="seconds before the first chunk (replay)")
     ap.add_argument("--replay-rate", type=float, default=50.0, help="chunks per second after it (replay)")
     args = ap.parse_args()
@@ -144,8 +218,9 @@ def main() -> int:
     try:
         for c in levels:
             print(f"concurrency {c}: warm-up run of each tool", flush=True)
-            run_vllm(url, model, model_dir, prompts, args.num_prompts, c, work, f"warm{c}", args.output_len,
-                     args.temperature)
+            run_vllm(
+                url, model, model_dir, prompts, args.num_prompts, c, work, f"warm{c}", args.output_len, args.temperature
+            )
             run_jetconsole(url, model, prompts, args.num_prompts, c, args.temperature)
             per: dict[str, dict[str, list[float]]] = {"jetconsole": {}, "vllm": {}}
             tokens: dict[str, list[int]] = {"jetconsole": [], "vllm": []}
@@ -153,8 +228,18 @@ def main() -> int:
                 order = ("vllm", "jetconsole") if r % 2 == 0 else ("jetconsole", "vllm")
                 for tool in order:
                     if tool == "vllm":
-                        res = run_vllm(url, model, model_dir, prompts, args.num_prompts, c, work, f"{c}-{r}",
-                                       args.output_len, args.temperature)
+                        res = run_vllm(
+                            url,
+                            model,
+                            model_dir,
+                            prompts,
+                            args.num_prompts,
+                            c,
+                            work,
+                            f"{c}-{r}",
+                            args.output_len,
+                            args.temperature,
+                        )
                         tokens[tool].append(int(res["total_output_tokens"]))
                         for name, key, _ in FIGURES:
                             per[tool].setdefault(name, []).append(float(res[key]))
@@ -165,22 +250,35 @@ def main() -> int:
                             per[tool].setdefault(name, []).append(jc_value(trial, path))
                 print(f"  round {r + 1}/{args.rounds} done", flush=True)
             med = {tool: {name: statistics.median(v) for name, v in figs.items()} for tool, figs in per.items()}
-            paired = {name: statistics.median(j / v for j, v in zip(per["jetconsole"][name], per["vllm"][name],
-                                                                     strict=True) if v)
-                      for name, _, _ in FIGURES}
-            results[str(c)] = {"median": med, "rounds": per, "output_tokens": tokens, "paired_ratio": paired,
-                               "ratio": {name: med["jetconsole"][name] / med["vllm"][name]
-                                         for name, _, _ in FIGURES if med["vllm"][name]}}
+            paired = {
+                name: statistics.median(
+                    j / v for j, v in zip(per["jetconsole"][name], per["vllm"][name], strict=True) if v
+                )
+                for name, _, _ in FIGURES
+            }
+            results[str(c)] = {
+                "median": med,
+                "rounds": per,
+                "output_tokens": tokens,
+                "paired_ratio": paired,
+                "ratio": {
+                    name: med["jetconsole"][name] / med["vllm"][name] for name, _, _ in FIGURES if med["vllm"][name]
+                },
+            }
     finally:
         if server is not None:
             server.stop()
         if replay is not None:
             replay.close()
-    print(f"\nvLLM {version}, model {model}, {args.num_prompts} requests of {args.output_len} tokens per run, "
-          f"temperature {args.temperature}, "
-          f"median of {args.rounds} rounds; ratio = jetconsole / vllm bench serve")
-    print("paired = the median over rounds of jetconsole / vllm within a round (the two runs of a round are "
-          "next to each other in time, so the server's drift cancels)")
+    print(
+        f"\nvLLM {version}, model {model}, {args.num_prompts} requests of {args.output_len} tokens per run, "
+        f"temperature {args.temperature}, "
+        f"median of {args.rounds} rounds; ratio = jetconsole / vllm bench serve"
+    )
+    print(
+        "paired = the median over rounds of jetconsole / vllm within a round (the two runs of a round are "
+        "next to each other in time, so the server's drift cancels)"
+    )
     print(f"{'conc':>4}  {'figure':<14}{'jetconsole':>12}{'vllm bench':>12}{'ratio':>8}{'paired':>8}")
     worst = 0.0
     for c in levels:
@@ -193,16 +291,21 @@ def main() -> int:
             if name in HEADLINE:
                 worst = max(worst, abs(paired - 1))
                 mark = " *"
-            print(f"{c:>4}  {name:<14}{jc:>12.2f}{vl:>12.2f}{ratio if ratio else float('nan'):>8.3f}"
-                  f"{paired:>8.3f}{mark}")
-        print(f"      output tokens per run: jetconsole {sorted(set(res['output_tokens']['jetconsole']))}, "
-              f"vllm {sorted(set(res['output_tokens']['vllm']))}")
+            print(
+                f"{c:>4}  {name:<14}{jc:>12.2f}{vl:>12.2f}{ratio if ratio else float('nan'):>8.3f}{paired:>8.3f}{mark}"
+            )
+        print(
+            f"      output tokens per run: jetconsole {sorted(set(res['output_tokens']['jetconsole']))}, "
+            f"vllm {sorted(set(res['output_tokens']['vllm']))}"
+        )
     print(f"\n* the figures issue 7 names; largest paired gap {worst * 100:.1f}% (goal: within 5%)")
     if args.replay:
         n = args.output_len
-        print(f"replay schedule: first chunk after {args.replay_ttft * 1000:.0f} ms, then {n + 1} chunks "
-              f"{1000 / args.replay_rate:.0f} ms apart: TTFT {args.replay_ttft * 1000:.0f} ms, TPOT "
-              f"{(n + 1) / args.replay_rate / (n - 1) * 1000:.1f} ms at concurrency 1")
+        print(
+            f"replay schedule: first chunk after {args.replay_ttft * 1000:.0f} ms, then {n + 1} chunks "
+            f"{1000 / args.replay_rate:.0f} ms apart: TTFT {args.replay_ttft * 1000:.0f} ms, TPOT "
+            f"{(n + 1) / args.replay_rate / (n - 1) * 1000:.1f} ms at concurrency 1"
+        )
     report = report_header("bench_vs_vllm", started, load, args, vllm_version=version, model=model, url=url)
     report["results"] = results
     report["largest_headline_gap"] = worst

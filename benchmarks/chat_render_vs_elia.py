@@ -104,7 +104,7 @@ def markdown_tokens(n: int, marker: str, seed: int) -> list[str]:
     block += 1
     rest = n - 1 - len(tokens)
     tokens += (["\n\n", f"§{block}"] if tokens else [f"§{block}"]) + words(max(rest - (2 if tokens else 1), 0))
-    tokens = [*tokens[:n - 1], f" {marker}"]
+    tokens = [*tokens[: n - 1], f" {marker}"]
     return tokens
 
 
@@ -146,7 +146,7 @@ class Jetconsole(Program):
     def answered(self, screen: str, marker: str) -> bool:
         lines = screen.splitlines()
         rows = [i for i, line in enumerate(lines) if marker in line]
-        return bool(rows) and any("tok/s" in line for line in lines[rows[-1] + 1:rows[-1] + 4])
+        return bool(rows) and any("tok/s" in line for line in lines[rows[-1] + 1 : rows[-1] + 4])
 
 
 class Elia(Program):
@@ -161,11 +161,14 @@ def elia_versions() -> dict[str, str]:
 
 
 def setup_elia() -> None:
-    print(f"installing {ELIA_SPEC} into {ELIA_VENV.relative_to(ROOT)} (its own venv: it pins textual 0.79.1) …",
-          flush=True)
+    print(
+        f"installing {ELIA_SPEC} into {ELIA_VENV.relative_to(ROOT)} (its own venv: it pins textual 0.79.1) …",
+        flush=True,
+    )
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(ELIA_VENV)], check=True)
-    subprocess.run([str(ELIA_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", ELIA_SPEC],
-                   check=True)
+    subprocess.run(
+        [str(ELIA_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", ELIA_SPEC], check=True
+    )
 
 
 def make_programs(tmp: Path, url: str, names: list[str]) -> dict[str, Program]:
@@ -173,19 +176,30 @@ def make_programs(tmp: Path, url: str, names: list[str]) -> dict[str, Program]:
     for name in names:
         home = tmp / name
         (home / "config").mkdir(parents=True)
-        env = {"XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
-               "XDG_STATE_HOME": str(home / "state"), "XDG_CACHE_HOME": str(home / "cache")}
+        env = {
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_STATE_HOME": str(home / "state"),
+            "XDG_CACHE_HOME": str(home / "cache"),
+        }
         if name == "jetconsole":
             config = home / "jetconsole.toml"
-            config.write_text(f'[endpoints]\nservers = ["{url}"]\n\n[chat]\nstore = "{home}/chats.sqlite3"\n'
-                              "max_tokens = 100000\n")
-            progs[name] = Jetconsole(name, [sys.executable, "-m", "console.cli", "--config", str(config),
-                                            "--screen", "chat"], env, ROOT, b"\r")
+            config.write_text(
+                f'[endpoints]\nservers = ["{url}"]\n\n[chat]\nstore = "{home}/chats.sqlite3"\nmax_tokens = 100000\n'
+            )
+            progs[name] = Jetconsole(
+                name,
+                [sys.executable, "-m", "console.cli", "--config", str(config), "--screen", "chat"],
+                env,
+                ROOT,
+                b"\r",
+            )
         else:
             (home / "config" / "elia").mkdir()
             (home / "config" / "elia" / "config.toml").write_text(
                 'default_model = "replay"\n\n[[models]]\nid = "replay"\nname = "openai/replay"\n'
-                f'api_base = "{url}"\napi_key = "none"\n')
+                f'api_base = "{url}"\napi_key = "none"\n'
+            )
             env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no fetch of the price list (no network here)
             progs[name] = Elia(name, [str(ELIA_VENV / "bin" / "elia")], env, home, b"\n")  # ^J sends
     return progs
@@ -216,8 +230,16 @@ def launch(prog: Program, replay: ReplayProcess) -> PtyProcess:
     return pty
 
 
-def ask(pty: PtyProcess, prog: Program, replay: ReplayProcess, tokens: list[str], marker: str, rate: float,
-        timeout: float, after: float = 0.0) -> dict[str, Any]:
+def ask(
+    pty: PtyProcess,
+    prog: Program,
+    replay: ReplayProcess,
+    tokens: list[str],
+    marker: str,
+    rate: float,
+    timeout: float,
+    after: float = 0.0,
+) -> dict[str, Any]:
     """Type a question, press the send key, wait for the answer ending with ``marker``; its figures."""
     replay.serve(tokens, rate=rate)
     question = f"bench question {next(PROMPTS)}"
@@ -246,15 +268,22 @@ def ask(pty: PtyProcess, prog: Program, replay: ReplayProcess, tokens: list[str]
     times, requests, disconnects = replay.timing()
     screen = pty.screen.text()
     result: dict[str, Any] = {
-        "tokens": len(tokens), "rate": rate, "done": done, "progress_blocks": progress(screen),
-        "blocks": blocks_in(tokens), "first_s": seen["first"] - sent if "first" in seen else None,
+        "tokens": len(tokens),
+        "rate": rate,
+        "done": done,
+        "progress_blocks": progress(screen),
+        "blocks": blocks_in(tokens),
+        "first_s": seen["first"] - sent if "first" in seen else None,
         "marker_s": seen["marker"] - sent if "marker" in seen else None,
-        "answered_s": ended - sent if done else None, "cpu_s": meter.cpu_seconds(),
-        "terminal_bytes": pty.bytes - bytes0, "harness_cpu_s": time.process_time() - harness0,
+        "answered_s": ended - sent if done else None,
+        "cpu_s": meter.cpu_seconds(),
+        "terminal_bytes": pty.bytes - bytes0,
+        "harness_cpu_s": time.process_time() - harness0,
         "rss_mib": (status_kib(pty.proc.pid, "VmRSS") or 0) / 1024,
         "peak_rss_mib": (status_kib(pty.proc.pid, "VmHWM") or 0) / 1024,
         "server": {k: (v - sent if v is not None else None) for k, v in times.items()},
-        "requests": requests, "disconnects": disconnects,
+        "requests": requests,
+        "disconnects": disconnects,
     }
     if rate and times.get("mark_next") is not None:  # the marker's write returned at most one gap before
         wrote = max(times["mark_next"] - 1.0 / rate, times["mark_out"] or 0.0)
@@ -286,8 +315,15 @@ def stop(pty: PtyProcess) -> None:
 # ---- the three phases ---------------------------------------------------------------------------------------
 
 
-def full_speed(out: dict[str, Any], progs: dict[str, Program], replay: ReplayProcess, sizes: list[int], runs: int,
-               timeouts: dict[str, float], after: float) -> None:
+def full_speed(
+    out: dict[str, Any],
+    progs: dict[str, Program],
+    replay: ReplayProcess,
+    sizes: list[int],
+    runs: int,
+    timeouts: dict[str, float],
+    after: float,
+) -> None:
     out.update({name: {str(n): [] for n in sizes} for name in progs})
     gave_up: set[tuple[str, int]] = set()
     for run in range(runs):
@@ -300,8 +336,9 @@ def full_speed(out: dict[str, Any], progs: dict[str, Program], replay: ReplayPro
                 print(f"  full speed, run {run + 1}/{runs}: {name}, {n:,} tokens …", flush=True)
                 pty = launch(prog, replay)
                 try:
-                    res = ask(pty, prog, replay, markdown_tokens(n, MARKER, seed=n + run), MARKER, 0.0,
-                              timeouts[name], after)
+                    res = ask(
+                        pty, prog, replay, markdown_tokens(n, MARKER, seed=n + run), MARKER, 0.0, timeouts[name], after
+                    )
                 finally:
                     stop(pty)
                 out[name][str(n)].append(res)
@@ -310,8 +347,14 @@ def full_speed(out: dict[str, Any], progs: dict[str, Program], replay: ReplayPro
                     gave_up.add((name, n))  # no second try of what timed out: say so, go on
 
 
-def sustained(out: dict[str, Any], progs: dict[str, Program], replay: ReplayProcess, rates: list[int],
-              seconds: float, lag_limit: float) -> None:
+def sustained(
+    out: dict[str, Any],
+    progs: dict[str, Program],
+    replay: ReplayProcess,
+    rates: list[int],
+    seconds: float,
+    lag_limit: float,
+) -> None:
     out.update({name: {} for name in progs})
     behind: set[str] = set()
     for i, rate in enumerate(rates):
@@ -325,8 +368,15 @@ def sustained(out: dict[str, Any], progs: dict[str, Program], replay: ReplayProc
             print(f"  sustained: {name}, {rate:,} tokens/s for {seconds:.0f} s ({n:,} tokens) …", flush=True)
             pty = launch(prog, replay)
             try:
-                res = ask(pty, prog, replay, markdown_tokens(n, MARKER, seed=rate), MARKER, float(rate),
-                          seconds + lag_limit + 5.0)
+                res = ask(
+                    pty,
+                    prog,
+                    replay,
+                    markdown_tokens(n, MARKER, seed=rate),
+                    MARKER,
+                    float(rate),
+                    seconds + lag_limit + 5.0,
+                )
             finally:
                 stop(pty)
             out[name][str(rate)] = res
@@ -335,8 +385,9 @@ def sustained(out: dict[str, Any], progs: dict[str, Program], replay: ReplayProc
                 behind.add(name)
 
 
-def memory(out: list[dict[str, Any]], prog: Program, replay: ReplayProcess, answers: int, tokens: int,
-           timeout: float) -> None:
+def memory(
+    out: list[dict[str, Any]], prog: Program, replay: ReplayProcess, answers: int, tokens: int, timeout: float
+) -> None:
     pty = launch(prog, replay)
     try:
         out.append({"answer": 0, "rss_mib": (status_kib(pty.proc.pid, "VmRSS") or 0) / 1024})
@@ -358,12 +409,19 @@ def memory(out: list[dict[str, Any]], prog: Program, replay: ReplayProcess, answ
 def describe(res: dict[str, Any]) -> str:
     if not res["done"]:
         gone = res.get("exit_status")
-        return (f"NOT DONE: block {res['progress_blocks']} of {res['blocks']} on screen "
-                + (f"when the program ended (exit status {gone})" if gone is not None else
-                   f"at the time limit ({res['cpu_s']:.1f} CPU-s)"))
+        return f"NOT DONE: block {res['progress_blocks']} of {res['blocks']} on screen " + (
+            f"when the program ended (exit status {gone})"
+            if gone is not None
+            else f"at the time limit ({res['cpu_s']:.1f} CPU-s)"
+        )
     shown = [f"[{res['stats_line']}]"] if res.get("stats_line") else []
-    parts = [f"marker {res['marker_s']:.2f} s", *shown, f"answered {res['answered_s']:.2f} s",
-             f"CPU {res['cpu_s']:.1f} s", f"peak RSS {res['peak_rss_mib']:.1f} MiB"]
+    parts = [
+        f"marker {res['marker_s']:.2f} s",
+        *shown,
+        f"answered {res['answered_s']:.2f} s",
+        f"CPU {res['cpu_s']:.1f} s",
+        f"peak RSS {res['peak_rss_mib']:.1f} MiB",
+    ]
     if res.get("lag_s") is not None:
         parts.insert(0, f"lag {res['lag_s']:.2f} s (server sent for {res['server_send_s']:.1f} s)")
     if res.get("cpu_after_s") is not None:
@@ -394,16 +452,25 @@ def table(report: dict[str, Any], names: list[str], keep_up: float) -> str:
     full = report.get("full_speed") or {}
     for n in report["settings"]["sizes"] if full else []:
         runs = {name: full[name][str(n)] for name in names}
-        timed_out = [("> {:.0f} s".format(report["settings"]["timeouts"][nm]) if any(not r["done"] for r in runs[nm])
-                      else "") for nm in names]
-        add(f"{n:,} tokens, full speed: Enter to marker (s)", [med([r["marker_s"] for r in runs[nm]]) for nm in names],
-            2, timed_out)
+        timed_out = [
+            ("> {:.0f} s".format(report["settings"]["timeouts"][nm]) if any(not r["done"] for r in runs[nm]) else "")
+            for nm in names
+        ]
+        add(
+            f"{n:,} tokens, full speed: Enter to marker (s)",
+            [med([r["marker_s"] for r in runs[nm]]) for nm in names],
+            2,
+            timed_out,
+        )
         add("  Enter to answer complete (s)", [med([r["answered_s"] for r in runs[nm]]) for nm in names], 2, timed_out)
         add("  first block on screen (s)", [med([r["first_s"] for r in runs[nm]]) for nm in names], 2)
         add("  CPU, process tree (CPU-s)", [med([r["cpu_s"] for r in runs[nm] if r["done"]]) for nm in names], 1)
         add("  peak RSS (MiB)", [med([r["peak_rss_mib"] for r in runs[nm] if r["done"]]) for nm in names], 1)
-        add("  terminal output (KiB)", [med([r["terminal_bytes"] / 1024 for r in runs[nm] if r["done"]])
-                                        for nm in names], 0)
+        add(
+            "  terminal output (KiB)",
+            [med([r["terminal_bytes"] / 1024 for r in runs[nm] if r["done"]]) for nm in names],
+            0,
+        )
         add("  CPU in the 5 s after (CPU-s)", [med([r.get("cpu_after_s") for r in runs[nm]]) for nm in names], 2)
     paced = report.get("sustained") or {}
     best: dict[str, int | None] = {nm: None for nm in names}
@@ -424,14 +491,19 @@ def table(report: dict[str, Any], names: list[str], keep_up: float) -> str:
                     best[nm] = max(best[nm] or 0, rate)
         add(f"{rate:,} tokens/s for 10 s: lag after last frame (s)", vals, 2, notes)
     if paced:
-        rows.append((f"highest rate kept up (lag < {keep_up} s)",
-                     [f"{best[nm]:,}" if best[nm] else "none" for nm in names], ""))
+        rows.append(
+            (f"highest rate kept up (lag < {keep_up} s)", [f"{best[nm]:,}" if best[nm] else "none" for nm in names], "")
+        )
     mem = report.get("memory") or []
     for res in mem[1:]:
         total = res["answer"] * report["settings"]["memory_tokens"] // 1000
-        rows.append((f"memory: RSS after answer {res['answer']} ({total}k tokens in the chat, MiB)",
-                     [fmt(res.get("rss_settled_mib"), 1) if res["done"] else "incomplete"]
-                     + ["-"] * (len(names) - 1), ""))
+        rows.append(
+            (
+                f"memory: RSS after answer {res['answer']} ({total}k tokens in the chat, MiB)",
+                [fmt(res.get("rss_settled_mib"), 1) if res["done"] else "incomplete"] + ["-"] * (len(names) - 1),
+                "",
+            )
+        )
     width = max(len(r[0]) for r in rows) if rows else 40
     head = f"{'':{width}}" + "".join(f"  {nm:>10}" for nm in names) + ("    ratio" if len(names) > 1 else "")
     lines = [head, "-" * len(head)]
@@ -453,8 +525,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rates", default="1000,2000,5000,10000,20000", help="paced rates, tokens/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each paced stream (default 10)")
     parser.add_argument("--keep-up", type=float, default=0.5, help="lag under which a rate is kept up (default 0.5)")
-    parser.add_argument("--lag-limit", type=float, default=60.0,
-                        help="give up on a paced answer this long after its stream should end (default 60)")
+    parser.add_argument(
+        "--lag-limit",
+        type=float,
+        default=60.0,
+        help="give up on a paced answer this long after its stream should end (default 60)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="jetconsole: seconds for one answer")
     parser.add_argument("--elia-timeout", type=float, default=240.0, help="elia: seconds for one answer")
     parser.add_argument("--after", type=float, default=5.0, help="seconds of CPU measured after each full answer")
@@ -490,30 +566,49 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if "full" in args.phases:
                 print("full speed …", flush=True)
-                full_speed(report.setdefault("full_speed", {}), progs, replay, args.sizes, args.runs, timeouts,
-                           args.after)
+                full_speed(
+                    report.setdefault("full_speed", {}), progs, replay, args.sizes, args.runs, timeouts, args.after
+                )
             if "sustained" in args.phases:
                 print("sustained rates …", flush=True)
-                sustained(report.setdefault("sustained", {}), progs, replay, args.rates, args.seconds,
-                          args.lag_limit)
+                sustained(report.setdefault("sustained", {}), progs, replay, args.rates, args.seconds, args.lag_limit)
             if "memory" in args.phases and "jetconsole" in progs:
                 print("memory …", flush=True)
-                memory(report.setdefault("memory", []), progs["jetconsole"], replay, args.memory_answers,
-                       args.memory_tokens, args.timeout)
+                memory(
+                    report.setdefault("memory", []),
+                    progs["jetconsole"],
+                    replay,
+                    args.memory_answers,
+                    args.memory_tokens,
+                    args.timeout,
+                )
         except StepFailed as exc:
             error = {"error": str(exc), "screen": exc.screen}
             print(f"!! {exc}\n{exc.screen}", file=sys.stderr, flush=True)
         except KeyboardInterrupt:
             error = {"error": "interrupted (Ctrl-C or SIGTERM): the figures so far are kept", "screen": ""}
             print("\ninterrupted: programs and the replay server stopped", file=sys.stderr)
-    report = {**report_header("chat_render_vs_elia", started, load_start, args, timeouts=timeouts,
-                              terminal=f"{COLS}x{ROWS} xterm-256color", versions=versions,
-                              commands={n: p.argv for n, p in progs.items()}), **report, "failure": error}
+    report = {
+        **report_header(
+            "chat_render_vs_elia",
+            started,
+            load_start,
+            args,
+            timeouts=timeouts,
+            terminal=f"{COLS}x{ROWS} xterm-256color",
+            versions=versions,
+            commands={n: p.argv for n, p in progs.items()},
+        ),
+        **report,
+        "failure": error,
+    }
     out = save_report(report, args.output)
     print()
     print(table(report, args.programs, args.keep_up))
-    print(f"(medians of {args.runs} runs; ratio = {' / '.join(args.programs)}; load average "
-          f"{load_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)")
+    print(
+        f"(medians of {args.runs} runs; ratio = {' / '.join(args.programs)}; load average "
+        f"{load_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)"
+    )
     print(f"\nresults: {out}")
     return 1 if error else 0
 

@@ -96,8 +96,13 @@ def read_jetconsole(req: ChatRequest, client: httpx.Client | None, fresh: bool =
     if stream.status != "done":
         raise RuntimeError(f"jetconsole's stream ended {stream.status}: {stream.clock.error}")
     own = stream.clock.stats().ttft
-    return {"ttft": None if first is None else first - t0, "tokens": tokens, "first": first, "last": last,
-            "own_ttft": own}
+    return {
+        "ttft": None if first is None else first - t0,
+        "tokens": tokens,
+        "first": first,
+        "last": last,
+        "own_ttft": own,
+    }
 
 
 def read_app_worker(req: ChatRequest, store: ChatStore) -> dict[str, Any]:
@@ -109,8 +114,12 @@ def read_app_worker(req: ChatRequest, store: ChatStore) -> dict[str, Any]:
     ended: list[Any] = []
     run_answer(stream, lambda c, r: None, lambda status, stats: ended.append(stats), store, message_id)
     stats = ended[0]
-    return {"ttft": stats.ttft, "tokens": stats.completion_tokens, "first": stream.clock.first,
-            "last": stream.clock.last}
+    return {
+        "ttft": stats.ttft,
+        "tokens": stats.completion_tokens,
+        "first": stream.clock.first,
+        "last": stream.clock.last,
+    }
 
 
 # ---- the runs ----------------------------------------------------------------------------------------------
@@ -122,8 +131,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "p90": percentile(values, 0.9),
-            "max": max(values), "n": len(values)}
+    return {
+        "min": min(values),
+        "median": statistics.median(values),
+        "p90": percentile(values, 0.9),
+        "max": max(values),
+        "n": len(values),
+    }
 
 
 def ttft_runs(url: str, model: str, max_tokens: int, runs: int, warmup: int) -> dict[str, Any]:
@@ -143,8 +157,10 @@ def ttft_runs(url: str, model: str, max_tokens: int, runs: int, warmup: int) -> 
         for i in range(warmup + runs):
             for mode in ("fresh", "shared"):
                 pair = [f"bare/{mode}", f"jetconsole/{mode}"]
-                for name in [*(pair if i % 2 == 0 else reversed(pair)), *(["jetconsole/app"] if mode == "shared"
-                                                                           else [])]:
+                for name in [
+                    *(pair if i % 2 == 0 else reversed(pair)),
+                    *(["jetconsole/app"] if mode == "shared" else []),
+                ]:
                     sample = readers[name]()  # ttft None: the answer had no token (a random-weight model can
                     if i >= warmup:  # stop at once); that round's pair is left out of the differences
                         samples[name].append(sample)
@@ -163,10 +179,12 @@ def ttft_runs(url: str, model: str, max_tokens: int, runs: int, warmup: int) -> 
     for mode in ("fresh", "shared"):
         pairs = zip(samples[f"jetconsole/{mode}"], samples[f"bare/{mode}"], strict=True)
         diffs = [(j["ttft"] - b["ttft"]) * 1000 for j, b in pairs if j["ttft"] is not None and b["ttft"] is not None]
-        out["difference_ms"][mode] = {**summary(diffs), "of_medians": out["readers"][f"jetconsole/{mode}"]["median"]
-                                      - out["readers"][f"bare/{mode}"]["median"],
-                                      "ratio_of_medians": out["readers"][f"jetconsole/{mode}"]["median"]
-                                      / out["readers"][f"bare/{mode}"]["median"]}
+        out["difference_ms"][mode] = {
+            **summary(diffs),
+            "of_medians": out["readers"][f"jetconsole/{mode}"]["median"] - out["readers"][f"bare/{mode}"]["median"],
+            "ratio_of_medians": out["readers"][f"jetconsole/{mode}"]["median"]
+            / out["readers"][f"bare/{mode}"]["median"],
+        }
     return out
 
 
@@ -197,23 +215,34 @@ def decode_runs(replay: ReplayProcess, tokens: int, runs: int) -> dict[str, Any]
     finally:
         store.close()
         tmp.cleanup()
-    return {name: {"tokens_per_s": statistics.median(s["tokens_per_s"] for s in got),
-                   "wall_s": statistics.median(s["wall_s"] for s in got), "runs": got}
-            for name, got in sorted(out.items(), key=lambda item: list(readers).index(item[0]))}
+    return {
+        name: {
+            "tokens_per_s": statistics.median(s["tokens_per_s"] for s in got),
+            "wall_s": statistics.median(s["wall_s"] for s in got),
+            "runs": got,
+        }
+        for name, got in sorted(out.items(), key=lambda item: list(readers).index(item[0]))
+    }
 
 
 # ---- report -------------------------------------------------------------------------------------------------
 
 
 def table(ttft: dict[str, Any], decode: dict[str, Any], where: str, tokens: int) -> str:
-    lines = [f"TTFT from just before the request, ms ({where})",
-             f"{'reader':24}{'min':>8}{'median':>9}{'p90':>9}{'max':>9}"]
+    lines = [
+        f"TTFT from just before the request, ms ({where})",
+        f"{'reader':24}{'min':>8}{'median':>9}{'p90':>9}{'max':>9}",
+    ]
     for name, s in ttft["readers"].items():
-        lines.append(f"{name:24}{s['min']:8.2f}{s['median']:9.2f}{s['p90']:9.2f}{s['max']:9.2f}"
-                     + (f"   ({s['no_token']} answers without a token left out)" if s["no_token"] else ""))
+        lines.append(
+            f"{name:24}{s['min']:8.2f}{s['median']:9.2f}{s['p90']:9.2f}{s['max']:9.2f}"
+            + (f"   ({s['no_token']} answers without a token left out)" if s["no_token"] else "")
+        )
     for mode, d in ttft["difference_ms"].items():
-        lines.append(f"jetconsole - bare, {mode:6}: median of paired differences {d['median']:+.2f} ms "
-                     f"(p90 {d['p90']:+.2f}), of medians {d['of_medians']:+.2f} ms, ratio {d['ratio_of_medians']:.3f}x")
+        lines.append(
+            f"jetconsole - bare, {mode:6}: median of paired differences {d['median']:+.2f} ms "
+            f"(p90 {d['p90']:+.2f}), of medians {d['of_medians']:+.2f} ms, ratio {d['ratio_of_medians']:.3f}x"
+        )
     own = ttft["readers"]["jetconsole/app"].get("stats_line_median")
     if own is not None:
         lines.append(f"jetconsole's own TTFT figure (its stats line) for jetconsole/app, median: {own:.2f} ms")
@@ -231,8 +260,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--url", help="a real OpenAI-compatible server (…/v1) for the TTFT part")
     parser.add_argument("--model", help="its model id (with --url)")
     parser.add_argument("--max-tokens", type=int, default=200, help="answer length for TTFT (default 200)")
-    parser.add_argument("--first-delay", type=float, default=0.05,
-                        help="replay server's seconds before the first frame (default 0.05)")
+    parser.add_argument(
+        "--first-delay", type=float, default=0.05, help="replay server's seconds before the first frame (default 0.05)"
+    )
     parser.add_argument("--decode-tokens", type=int, default=20_000, help="decode stream length (default 20000)")
     parser.add_argument("--decode-runs", type=int, default=3, help="decode runs of each reader (default 3)")
     parser.add_argument("--output", type=Path, help="JSON file (default benchmarks/results/chat_ttft_overhead-…)")
@@ -259,8 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         decode = decode_runs(replay, args.decode_tokens, args.decode_runs)
     finally:
         replay.close()
-    report = {**report_header("chat_ttft_overhead", started, load_start, args, server=where,
-                              httpx=httpx.__version__), "ttft_ms": ttft, "decode": decode}
+    report = {
+        **report_header("chat_ttft_overhead", started, load_start, args, server=where, httpx=httpx.__version__),
+        "ttft_ms": ttft,
+        "decode": decode,
+    }
     out = save_report(report, args.output)
     print()
     print(table(ttft, decode, where, args.decode_tokens))

@@ -103,8 +103,7 @@ class Contender:
     def stats_shown(self, screen: str) -> bool:
         """Every idle container's row shows a CPU figure (``0%``, ``0.00%``)."""
         lines = self.list_lines(screen)
-        return all(any(name in line and re.search(r"\s\d+(?:\.\d+)?%", line) for line in lines)
-                   for name in IDLE_NAMES)
+        return all(any(name in line and re.search(r"\s\d+(?:\.\d+)?%", line) for line in lines) for name in IDLE_NAMES)
 
 
 class StepFailed(RuntimeError):
@@ -166,14 +165,22 @@ class Jetconsole(Contender):
     def to_list(self, pty: PtyProcess) -> None:
         wait_for(pty, "dashboard footer", lambda s: "c Containers" in s.splitlines()[-1])
         press(pty, b"c")
-        wait_for(pty, "Containers screen with the idle containers",
-                 lambda s: s.startswith(" Containers ·") and set(IDLE_NAMES) <= set(self.table_rows(s)))
+        wait_for(
+            pty,
+            "Containers screen with the idle containers",
+            lambda s: s.startswith(" Containers ·") and set(IDLE_NAMES) <= set(self.table_rows(s)),
+        )
 
     def open_flood(self, pty: PtyProcess) -> None:
         select_row(pty, settled_rows(pty, self.table_rows, FLOOD_NAME), FLOOD_NAME)
         press(pty, ENTER)
-        wait_for(pty, f"Logs · {FLOOD_NAME} following", lambda s: s.startswith(f" Logs · {FLOOD_NAME}\n")
-                 and (self.lines_read(s) or 0) > 1000 and self._following(s))
+        wait_for(
+            pty,
+            f"Logs · {FLOOD_NAME} following",
+            lambda s: (
+                s.startswith(f" Logs · {FLOOD_NAME}\n") and (self.lines_read(s) or 0) > 1000 and self._following(s)
+            ),
+        )
 
     @staticmethod
     def _following(screen: str) -> bool:
@@ -198,12 +205,12 @@ class Lazydocker(Contender):
     @classmethod
     def panel_rows(cls, screen: str) -> list[str]:
         """Names in the containers panel (``running  bench-idle-1 0.00%  local/bus``), top to bottom."""
-        lines = [line[:cls.SIDE] for line in screen.splitlines()]
+        lines = [line[: cls.SIDE] for line in screen.splitlines()]
         top = next((i for i, line in enumerate(lines) if re.match(r"╭─(\[\d\]─)?Containers", line)), None)
         if top is None:
             return []
         names = []
-        for line in lines[top + 1:]:
+        for line in lines[top + 1 :]:
             if line.startswith("╰"):
                 break
             fields = line.strip("│ ").split()
@@ -212,21 +219,23 @@ class Lazydocker(Contender):
         return names
 
     def list_lines(self, screen: str) -> list[str]:
-        return [line[:self.SIDE] for line in screen.splitlines()]
+        return [line[: self.SIDE] for line in screen.splitlines()]
 
     @classmethod
     def main_panel(cls, screen: str) -> list[str]:
-        return [line[cls.SIDE + 1:COLS - 1].strip() for line in screen.splitlines()[1:ROWS - 2]]
+        return [line[cls.SIDE + 1 : COLS - 1].strip() for line in screen.splitlines()[1 : ROWS - 2]]
 
     def to_list(self, pty: PtyProcess) -> None:
-        wait_for(pty, "containers panel with the idle containers",
-                 lambda s: set(IDLE_NAMES) <= set(self.panel_rows(s)))
+        wait_for(pty, "containers panel with the idle containers", lambda s: set(IDLE_NAMES) <= set(self.panel_rows(s)))
 
     def open_flood(self, pty: PtyProcess) -> None:
         select_row(pty, settled_rows(pty, self.panel_rows, FLOOD_NAME), FLOOD_NAME)
         # its log in the main panel: a screenful of seq's numbers (the idle containers log nothing)
-        wait_for(pty, f"{FLOOD_NAME}'s log in the main panel",
-                 lambda s: sum(line.isdigit() for line in self.main_panel(s)) >= 20)
+        wait_for(
+            pty,
+            f"{FLOOD_NAME}'s log in the main panel",
+            lambda s: sum(line.isdigit() for line in self.main_panel(s)) >= 20,
+        )
 
     @staticmethod
     def _menu(screen: str) -> bool:
@@ -267,8 +276,14 @@ class Result:
     error_screen: str = ""
 
 
-def measure(pty: PtyProcess, meter: TreeMeter, daemon_pid: int, seconds: float,
-            contender: Contender, watch: Callable[[], bool] | None = None) -> Window:
+def measure(
+    pty: PtyProcess,
+    meter: TreeMeter,
+    daemon_pid: int,
+    seconds: float,
+    contender: Contender,
+    watch: Callable[[], bool] | None = None,
+) -> Window:
     """The figures of the next ``seconds``; ``meter`` keeps the peak RSS over the whole run.
 
     ``watch`` is called after each read (it returns False: the window runs its full length).
@@ -343,8 +358,14 @@ def run_contender(contender: Contender, docker: DockerBench, args: argparse.Name
         stats_watch()
         pty.pump_for(args.settle, stats_watch)
         print(f"{contender.name}: idle for {args.seconds:.0f} s …", flush=True)
-        result.idle = measure(pty, meter, docker.daemon_pid, args.seconds, contender,
-                              stats_watch if result.stats_shown_s is None else None)
+        result.idle = measure(
+            pty,
+            meter,
+            docker.daemon_pid,
+            args.seconds,
+            contender,
+            stats_watch if result.stats_shown_s is None else None,
+        )
         print(f"{contender.name}: flood container, open its log", flush=True)
         docker.start_flood()
         contender.open_flood(pty)
@@ -365,8 +386,6 @@ def run_contender(contender: Contender, docker: DockerBench, args: argparse.Name
             ACTIVE.remove(pty)
             docker.remove_flood()
     return result
-
-
 
 
 # ---- the private dockerd and its containers -----------------------------------------------------------------
@@ -401,8 +420,9 @@ class DockerBench:
             self._run(name, ["sleep", "1000000"])
 
     def _run(self, name: str, cmd: list[str]) -> None:
-        cid = self.api.create_container(self.image, cmd, name=name,
-                                        host_config=self.api.create_host_config(network_mode="none"))["Id"]
+        cid = self.api.create_container(
+            self.image, cmd, name=name, host_config=self.api.create_host_config(network_mode="none")
+        )["Id"]
         self.api.start(cid)
 
     def start_flood(self) -> None:
@@ -435,8 +455,13 @@ def latency_stats(presses: list[dict[str, Any]]) -> dict[str, Any] | None:
     for p in presses:
         if p["ms"] is not None:
             by_key.setdefault(p["key"], []).append(p["ms"])
-    return {"median": statistics.median(values), "max": max(values), "min": min(values), "n": len(values),
-            "by_key": {k: {"median": statistics.median(v), "max": max(v), "n": len(v)} for k, v in by_key.items()}}
+    return {
+        "median": statistics.median(values),
+        "max": max(values),
+        "min": min(values),
+        "n": len(values),
+        "by_key": {k: {"median": statistics.median(v), "max": max(v), "n": len(v)} for k, v in by_key.items()},
+    }
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -458,14 +483,26 @@ def table(results: dict[str, Result], seconds: float) -> str:
     for phase, title in (("idle", "idle, 4 containers listed"), ("flood", "following a 10k lines/s log")):
         rows += [
             (f"{title}: CPU (CPU-s per minute)", get(a, phase, "cpu_s_per_min"), get(b, phase, "cpu_s_per_min"), 2),
-            ("  peak RSS, main process (MiB)", get(a, phase, "peak_rss_main_mib"),
-             get(b, phase, "peak_rss_main_mib"), 1),
-            ("  peak RSS, process tree (MiB)", get(a, phase, "peak_rss_tree_mib"),
-             get(b, phase, "peak_rss_tree_mib"), 1),
+            (
+                "  peak RSS, main process (MiB)",
+                get(a, phase, "peak_rss_main_mib"),
+                get(b, phase, "peak_rss_main_mib"),
+                1,
+            ),
+            (
+                "  peak RSS, process tree (MiB)",
+                get(a, phase, "peak_rss_tree_mib"),
+                get(b, phase, "peak_rss_tree_mib"),
+                1,
+            ),
             ("  terminal output (bytes/s)", get(a, phase, "bytes_per_s"), get(b, phase, "bytes_per_s"), 0),
             ("  terminal writes (bursts/s)", get(a, phase, "bursts_per_s"), get(b, phase, "bursts_per_s"), 1),
-            ("  dockerd+containerd CPU (CPU-s/min)", get(a, phase, "daemon_cpu_s_per_min"),
-             get(b, phase, "daemon_cpu_s_per_min"), 2),
+            (
+                "  dockerd+containerd CPU (CPU-s/min)",
+                get(a, phase, "daemon_cpu_s_per_min"),
+                get(b, phase, "daemon_cpu_s_per_min"),
+                2,
+            ),
         ]
     rows.insert(0, ("start-up to CPU figures on every row (s)", a.stats_shown_s, b.stats_shown_s, 1))
     rows += [
@@ -478,8 +515,10 @@ def table(results: dict[str, Result], seconds: float) -> str:
         ratio = f"{x / y:.2f}x" if x is not None and y else "n/a"
         lines.append(f"{label:{width}}  {_fmt(x, digits):>10}  {_fmt(y, digits):>10}  {ratio:>7}")
     n = max(len(a.key_latency_ms), len(b.key_latency_ms))
-    lines.append(f"(windows of {seconds:.0f} s; {n} presses each: jetconsole space (pause/follow), lazydocker "
-                 "x/esc (menu open/close); ratio = jetconsole / lazydocker)")
+    lines.append(
+        f"(windows of {seconds:.0f} s; {n} presses each: jetconsole space (pause/follow), lazydocker "
+        "x/esc (menu open/close); ratio = jetconsole / lazydocker)"
+    )
     for res in (a, b):
         stats = latency_stats(res.key_latency_ms)
         if stats:
@@ -488,10 +527,13 @@ def table(results: dict[str, Result], seconds: float) -> str:
     rate = get(a, "flood", "log_lines_per_s")
     if rate is not None:
         lines.append(f"jetconsole read {rate:,.0f} log lines/s during the flood window (its own counter)")
-    harness = [f"{p} {_fmt(get(a, p, 'harness_cpu_s_per_min'), 2)} / {_fmt(get(b, p, 'harness_cpu_s_per_min'), 2)}"
-               for p in ("idle", "flood")]
-    lines.append(f"this script's own CPU meanwhile (reading the pty, CPU-s/min, jetconsole / lazydocker): "
-                 f"{'; '.join(harness)}")
+    harness = [
+        f"{p} {_fmt(get(a, p, 'harness_cpu_s_per_min'), 2)} / {_fmt(get(b, p, 'harness_cpu_s_per_min'), 2)}"
+        for p in ("idle", "flood")
+    ]
+    lines.append(
+        f"this script's own CPU meanwhile (reading the pty, CPU-s/min, jetconsole / lazydocker): {'; '.join(harness)}"
+    )
     for res in (a, b):
         if res.error:
             lines.append(f"!! {res.program}: {res.error}")
@@ -511,9 +553,13 @@ def contenders(tmp: Path, url: str) -> list[Contender]:
     config.write_text(f'[endpoints]\ndocker_host = "{url}"\n\n[telemetry]\nsource = "procfs"\n')
     home = tmp / "lazydocker"
     home.mkdir()
-    env = {"DOCKER_HOST": url, "XDG_CONFIG_HOME": str(home / "config"),
-           "XDG_STATE_HOME": str(home / "state"), "XDG_CACHE_HOME": str(home / "cache"),
-           "CONFIG_DIR": str(home / "config" / "lazydocker")}
+    env = {
+        "DOCKER_HOST": url,
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "CONFIG_DIR": str(home / "config" / "lazydocker"),
+    }
     lazydocker = find_lazydocker()
     assert lazydocker is not None  # main checked
     return [
@@ -525,13 +571,15 @@ def contenders(tmp: Path, url: str) -> list[Contender]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="each measuring window (default 30)")
-    parser.add_argument("--settle", type=float, default=3.0,
-                        help="seconds on a screen before its window opens (default 3)")
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds on a screen before its window opens (default 3)"
+    )
     parser.add_argument("--presses", type=int, default=10, help="key presses for the latency (default 10)")
     parser.add_argument("--press-gap", type=float, default=0.5, help="seconds between key presses (default 0.5)")
     parser.add_argument("--lazydocker-first", action="store_true", help="run lazydocker before jetconsole")
-    parser.add_argument("--output", type=Path,
-                        help="JSON file (default benchmarks/results/containers_vs_lazydocker-<time>.json)")
+    parser.add_argument(
+        "--output", type=Path, help="JSON file (default benchmarks/results/containers_vs_lazydocker-<time>.json)"
+    )
     return parser.parse_args(argv)
 
 
@@ -554,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="jetconsole-bench-") as tmp:
         docker = DockerBench()
         try:
+
             def close_docker() -> None:
                 print("stopping the private dockerd …", flush=True)
                 docker.close()
@@ -567,16 +616,27 @@ def main(argv: list[str] | None = None) -> int:
                 for prog in progs:
                     time.sleep(2.0)  # the last one's flood container is gone, the daemon quiet again
                     results[prog.name] = run_contender(prog, docker, args)
-                daemon_procs = {Path(f"/proc/{p}/comm").read_text().strip() for p in process_tree(docker.daemon_pid)
-                                if Path(f"/proc/{p}/comm").exists()}
+                daemon_procs = {
+                    Path(f"/proc/{p}/comm").read_text().strip()
+                    for p in process_tree(docker.daemon_pid)
+                    if Path(f"/proc/{p}/comm").exists()
+                }
         except KeyboardInterrupt:
             print("\ninterrupted: programs, containers and dockerd stopped", file=sys.stderr)
             return 130
     report = {
-        **report_header("containers_vs_lazydocker", started, load_start, args,
-                        order=[p.name for p in progs], commands={p.name: p.argv for p in progs},
-                        terminal=f"{COLS}x{ROWS} xterm-256color", idle_containers=list(IDLE_NAMES),
-                        flood=FLOOD_SCRIPT, daemon_processes=sorted(daemon_procs)),
+        **report_header(
+            "containers_vs_lazydocker",
+            started,
+            load_start,
+            args,
+            order=[p.name for p in progs],
+            commands={p.name: p.argv for p in progs},
+            terminal=f"{COLS}x{ROWS} xterm-256color",
+            idle_containers=list(IDLE_NAMES),
+            flood=FLOOD_SCRIPT,
+            daemon_processes=sorted(daemon_procs),
+        ),
         "summary": {name: {"key_latency_ms": latency_stats(r.key_latency_ms)} for name, r in results.items()},
         "results": {name: asdict(r) for name, r in results.items()},
     }

@@ -39,8 +39,14 @@ def cli_snapshot() -> tuple[dict[str, Any] | None, float]:
     env = {k: v for k, v in os.environ.items() if k != "JETCONSOLE_CONFIG"}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "console", "--source", "auto", "snapshot", "--json"],
-                         capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "console", "--source", "auto", "snapshot", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+    )
     took = time.perf_counter() - t0
     print(f"$ python -m console --source auto snapshot --json   (rc {out.returncode}, {took:.2f} s)")
     print(out.stdout.rstrip())
@@ -72,8 +78,18 @@ def raw_memory() -> dict[str, Any]:
     finally:
         nv.nvmlShutdown()
     try:
-        smi = subprocess.run(["nvidia-smi", "-i", "0", "--query-gpu=memory.used,memory.reserved,memory.total",
-                              "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=30)
+        smi = subprocess.run(
+            [
+                "nvidia-smi",
+                "-i",
+                "0",
+                "--query-gpu=memory.used,memory.reserved,memory.total",
+                "--format=csv,noheader,nounits",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         raw["smi_used_reserved_total_mib"] = smi.stdout.strip() or smi.stderr.strip()
     except (OSError, subprocess.SubprocessError) as exc:
         raw["smi_used_reserved_total_mib"] = f"n/a: {exc}"
@@ -81,15 +97,19 @@ def raw_memory() -> dict[str, Any]:
 
 
 def raw_line(label: str, raw: dict[str, Any]) -> str:
-    return (f"{'':<12} raw NVML ({label}): v1 used {mib(raw.get('v1_used'))}, v2 used {mib(raw.get('v2_used'))} "
-            f"+ reserved {mib(raw.get('v2_reserved'))}; nvidia-smi used,reserved,total MiB "
-            f"{raw.get('smi_used_reserved_total_mib')}")
+    return (
+        f"{'':<12} raw NVML ({label}): v1 used {mib(raw.get('v1_used'))}, v2 used {mib(raw.get('v2_used'))} "
+        f"+ reserved {mib(raw.get('v2_reserved'))}; nvidia-smi used,reserved,total MiB "
+        f"{raw.get('smi_used_reserved_total_mib')}"
+    )
 
 
 def gpu0_line(label: str, snap: TelemetrySnapshot) -> str:
     g = snap.gpus[0]
-    return (f"{label:<12} mem_used {mib(g.mem_used):>12} / {mib(g.mem_total)}  load {g.load}%  "
-            f"{g.temp_c} C  {g.power_w} W  {g.freq_mhz}/{g.max_freq_mhz} MHz  processes {len(snap.processes)}")
+    return (
+        f"{label:<12} mem_used {mib(g.mem_used):>12} / {mib(g.mem_total)}  load {g.load}%  "
+        f"{g.temp_c} C  {g.power_w} W  {g.freq_mhz}/{g.max_freq_mhz} MHz  processes {len(snap.processes)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,9 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         before = source.sample()
         g = before.gpus[0]
         board = before.board
-        result.update(device=g.name, gpus=len(before.gpus), driver=board and board.driver,
-                      cuda=board and board.cuda, mem_total=g.mem_total, unified=g.unified, before=g.mem_used,
-                      idle_processes=[asdict(p) for p in before.processes])
+        result.update(
+            device=g.name,
+            gpus=len(before.gpus),
+            driver=board and board.driver,
+            cuda=board and board.cuda,
+            mem_total=g.mem_total,
+            unified=g.unified,
+            before=g.mem_used,
+            idle_processes=[asdict(p) for p in before.processes],
+        )
         print(f"device {g.name}  driver {result['driver']}  CUDA {result['cuda']}  GPUs {len(before.gpus)}")
         print(gpu0_line("before", before))
         result["raw_before"] = raw_memory()
@@ -135,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"holder unavailable: {exc}")
             return 1
         t_ready = time.monotonic()
-        result.update(backend=backend, holder_pid=child.pid, holder_gib=args.gib,
-                      holder_ready_s=round(t_ready - t_start, 3))
+        result.update(
+            backend=backend, holder_pid=child.pid, holder_gib=args.gib, holder_ready_s=round(t_ready - t_start, 3)
+        )
         try:
             entry, snap = None, before
             while time.monotonic() - t_ready < 15:
@@ -145,11 +173,16 @@ def main(argv: list[str] | None = None) -> int:
                 if entry and (entry.gpu_mem or 0) >= args.gib * GIB * 0.75:
                     break
                 time.sleep(0.1)
-            result.update(listed_after_ready_s=round(time.monotonic() - t_ready, 3),
-                          with_holder=snap.gpus[0].mem_used, holder_entry=entry and asdict(entry),
-                          processes_with_holder=[asdict(p) for p in snap.processes])
-            print(f"holder ({backend}, {args.gib} GiB) pid {child.pid} ready after {t_ready - t_start:.2f} s; "
-                  f"listed {result['listed_after_ready_s']:.2f} s later")
+            result.update(
+                listed_after_ready_s=round(time.monotonic() - t_ready, 3),
+                with_holder=snap.gpus[0].mem_used,
+                holder_entry=entry and asdict(entry),
+                processes_with_holder=[asdict(p) for p in snap.processes],
+            )
+            print(
+                f"holder ({backend}, {args.gib} GiB) pid {child.pid} ready after {t_ready - t_start:.2f} s; "
+                f"listed {result['listed_after_ready_s']:.2f} s later"
+            )
             print(gpu0_line("with holder", snap))
             result["raw_with_holder"] = raw_memory()
             print(raw_line("with holder", result["raw_with_holder"]))
@@ -170,17 +203,26 @@ def main(argv: list[str] | None = None) -> int:
             if pid_gone_s is not None and released_s is not None:
                 break
             time.sleep(0.05)
-        result.update(after=snap.gpus[0].mem_used, reap_s=round(t_reaped - t_kill, 3),
-                      pid_gone_after_kill_s=pid_gone_s and round(pid_gone_s, 3),
-                      released_after_kill_s=released_s and round(released_s, 3))
+        result.update(
+            after=snap.gpus[0].mem_used,
+            reap_s=round(t_reaped - t_kill, 3),
+            pid_gone_after_kill_s=pid_gone_s and round(pid_gone_s, 3),
+            released_after_kill_s=released_s and round(released_s, 3),
+        )
         print(gpu0_line("after", snap))
         result["raw_after"] = raw_memory()
         print(raw_line("after", result["raw_after"]))
-        print(f"kill -> reaped {t_reaped - t_kill:.3f} s; pid gone from NVML after "
-              f"{'never' if pid_gone_s is None else f'{pid_gone_s:.3f} s'}; memory back after "
-              f"{'never' if released_s is None else f'{released_s:.3f} s'} (polling every 50 ms)")
-        ok = (entry is not None and (entry.gpu_mem or 0) >= 1.5 * GIB and pid_gone_s is not None
-              and released_s is not None)
+        print(
+            f"kill -> reaped {t_reaped - t_kill:.3f} s; pid gone from NVML after "
+            f"{'never' if pid_gone_s is None else f'{pid_gone_s:.3f} s'}; memory back after "
+            f"{'never' if released_s is None else f'{released_s:.3f} s'} (polling every 50 ms)"
+        )
+        ok = (
+            entry is not None
+            and (entry.gpu_mem or 0) >= 1.5 * GIB
+            and pid_gone_s is not None
+            and released_s is not None
+        )
         result["ok"] = ok
     finally:
         source.close()

@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     started, load_start = time.time(), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jetconsole-hud-bench-") as tmp:
         config = Path(tmp) / "config.toml"
-        config.write_text(f'[general]\nrefresh_interval = 1.0\n[endpoints]\nservers = ["http://127.0.0.1:9/v1"]\n'
-                          f'[hud]\nhelp_flag_file = "{tmp}/help-flag"\n[doctor]\ninterval = 300\n')
+        config.write_text(
+            f'[general]\nrefresh_interval = 1.0\n[endpoints]\nservers = ["http://127.0.0.1:9/v1"]\n'
+            f'[hud]\nhelp_flag_file = "{tmp}/help-flag"\n[doctor]\ninterval = 300\n'
+        )
         progs = programs(config)
         figures: dict[str, dict[str, float]] = {}
         try:
@@ -108,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
                             m.sample()
                 span = time.monotonic() - t0
                 for n, p in procs.items():
-                    figures[n] = {"bytes_per_min": (p.bytes - bytes0[n]) / span * 60,
-                                  "cpu_s_per_min": meters[n].cpu_seconds() / span * 60}
+                    figures[n] = {
+                        "bytes_per_min": (p.bytes - bytes0[n]) / span * 60,
+                        "cpu_s_per_min": meters[n].cpu_seconds() / span * 60,
+                    }
                 hud_screen = procs["hud"].screen.text()
                 for p in procs.values():
                     p.stop()
@@ -117,18 +121,22 @@ def main(argv: list[str] | None = None) -> int:
             print("\ninterrupted: programs and emulator stopped", file=sys.stderr)
             return 130
     base = figures["jtop"]
-    report = {**report_header("hud_idle", started, load_start, args, terminal=f"{COLS}x{ROWS} xterm-256color",
-                              refresh_s=1.0),
-              "figures": figures,
-              "ratios_to_jtop": {n: {k: (v / base[k] if base[k] else None) for k, v in f.items()}
-                                 for n, f in figures.items()},
-              "hud_screen_at_end": hud_screen}
+    report = {
+        **report_header("hud_idle", started, load_start, args, terminal=f"{COLS}x{ROWS} xterm-256color", refresh_s=1.0),
+        "figures": figures,
+        "ratios_to_jtop": {
+            n: {k: (v / base[k] if base[k] else None) for k, v in f.items()} for n, f in figures.items()
+        },
+        "hud_screen_at_end": hud_screen,
+    }
     out = save_report(report, args.output)
     print(f"\n{'program':<10} {'bytes/min':>12} {'CPU s/min':>10} {'bytes vs jtop':>14} {'CPU vs jtop':>12}")
     for n, f in figures.items():
         r = report["ratios_to_jtop"][n]  # type: ignore[index]
-        print(f"{n:<10} {f['bytes_per_min']:>12,.0f} {f['cpu_s_per_min']:>10.2f} "
-              f"{r['bytes_per_min'] or 0:>13.2f}x {r['cpu_s_per_min'] or 0:>11.2f}x")
+        print(
+            f"{n:<10} {f['bytes_per_min']:>12,.0f} {f['cpu_s_per_min']:>10.2f} "
+            f"{r['bytes_per_min'] or 0:>13.2f}x {r['cpu_s_per_min'] or 0:>11.2f}x"
+        )
     print(f"\nresults: {out}")
     return 0
 

@@ -38,7 +38,7 @@ def main() -> int:
         splitter = MarkdownSplitter(target=target)
         pieces, tails, started = 0, 0.0, time.perf_counter()
         for i in range(0, len(tokens), args.batch):
-            for piece in splitter.feed("".join(tokens[i:i + args.batch])):
+            for piece in splitter.feed("".join(tokens[i : i + args.batch])):
                 piece_lines(console, console.options, piece)
                 pieces += 1
             t = time.perf_counter()
@@ -48,8 +48,10 @@ def main() -> int:
             piece_lines(console, console.options, piece)
             pieces += 1
         total = time.perf_counter() - started
-        print(f"target {target:5d}: {pieces:4d} pieces, {total:5.2f} s in all "
-              f"({total / len(tokens) * 1e6:4.1f} us/token), of which tails {tails:5.2f} s")
+        print(
+            f"target {target:5d}: {pieces:4d} pieces, {total:5.2f} s in all "
+            f"({total / len(tokens) * 1e6:4.1f} us/token), of which tails {tails:5.2f} s"
+        )
     return 0
 
 

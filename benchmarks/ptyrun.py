@@ -93,10 +93,10 @@ class Screen:
     def _scroll(self, n: int, top: int | None = None) -> None:
         """Scroll the region from ``top`` to the bottom margin up by n (down when n < 0)."""
         top = self.top if top is None else top
-        region = self.grid[top:self.bottom + 1]
+        region = self.grid[top : self.bottom + 1]
         blank = [[" "] * self.cols for _ in range(min(abs(n), len(region)))]
         region = region[n:] + blank if n > 0 else blank + region[:n]
-        self.grid[top:self.bottom + 1] = region[:self.bottom + 1 - top]
+        self.grid[top : self.bottom + 1] = region[: self.bottom + 1 - top]
 
     def _index(self) -> None:
         if self.row == self.bottom:
@@ -129,7 +129,7 @@ class Screen:
 
     def _erase(self, row: int, start: int, end: int) -> None:
         line = self.grid[row]
-        line[max(start, 0):max(end, 0)] = [" "] * (min(end, self.cols) - max(start, 0))
+        line[max(start, 0) : max(end, 0)] = [" "] * (min(end, self.cols) - max(start, 0))
 
     # ---- one token ----------------------------------------------------------------------------------------
     def _apply(self, m: re.Match[str]) -> None:
@@ -228,12 +228,12 @@ class Screen:
             return
         elif final == "@":
             line = self.grid[self.row]
-            line[self.col:self.col] = [" "] * arg()
-            del line[self.cols:]
+            line[self.col : self.col] = [" "] * arg()
+            del line[self.cols :]
             return
         elif final == "P":
             line = self.grid[self.row]
-            del line[self.col:self.col + arg()]
+            del line[self.col : self.col + arg()]
             line.extend([" "] * (self.cols - len(line)))
             return
         elif final in "LM" and self.top <= self.row <= self.bottom:
@@ -273,7 +273,6 @@ class Screen:
             self._erase(r, 0, self.cols)
 
 
-
 # ---- /proc accounting -----------------------------------------------------------------------------------------
 
 
@@ -282,7 +281,7 @@ def _stat_fields(pid: int) -> list[str] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return raw[raw.rindex(")") + 2:].split()  # fields from 3 (state) on
+    return raw[raw.rindex(")") + 2 :].split()  # fields from 3 (state) on
 
 
 def process_tree(root: int) -> list[int]:
@@ -344,7 +343,6 @@ class TreeMeter:
         return sum(self.last[p] - self.first[p] for p in self.last) / CLK_TCK
 
 
-
 # ---- running one program in a pty -----------------------------------------------------------------------------
 
 
@@ -363,8 +361,15 @@ class PtyProcess:
         full_env.update(env or {})
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd or ROOT, env=full_env, close_fds=True,
-            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd or ROOT,
+            env=full_env,
+            close_fds=True,
+            start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )
         os.close(slave)
         self.screen = Screen()
@@ -439,13 +444,13 @@ class PtyProcess:
         return took
 
 
-
 ACTIVE: list[PtyProcess] = []  # programs in a pty now: stop_leftovers ends what is left
 
 
 def interrupt_on_signals() -> None:
     """SIGTERM (and SIGINT, also when started in the background with it ignored) raise
     KeyboardInterrupt, so the clean-up blocks run."""
+
     def raise_interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
@@ -477,8 +482,9 @@ def shielded() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous[1])
 
 
-def report_header(name: str, started: float, load_start: tuple[float, float, float],
-                  args: object, **settings: object) -> dict[str, object]:
+def report_header(
+    name: str, started: float, load_start: tuple[float, float, float], args: object, **settings: object
+) -> dict[str, object]:
     """The common head of a benchmark's JSON: what ran, when, on which machine, with what."""
     import platform
 
@@ -486,8 +492,13 @@ def report_header(name: str, started: float, load_start: tuple[float, float, flo
         "benchmark": name,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_start": load_start,
+            "loadavg_end": os.getloadavg(),
+        },
         "settings": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, **settings},
     }
 

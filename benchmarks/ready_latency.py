@@ -47,13 +47,17 @@ def first_200(url: str, stop: threading.Event, out: list[float]) -> None:
 
 async def one_run(daemon: PrivateDockerd, workdir: Path) -> float:
     port = free_port()
-    script = (echo_lines(STARTUP, port) + f"; sleep 2; mkdir -p /www; echo ok > /www/health; "
-              f"httpd -f -p 127.0.0.1:{port} -h /www")
+    script = (
+        echo_lines(STARTUP, port) + f"; sleep 2; mkdir -p /www; echo ok > /www/health; "
+        f"httpd -f -p 127.0.0.1:{port} -h /www"
+    )
     import json
 
-    toml = (f'[endpoints]\ndocker_host = "{daemon.url}"\n[telemetry]\nsource = "procfs"\n'
-            f'[presets.fake]\nbase = "custom"\nimage = "{BUSYBOX_IMAGE}"\nport = {port}\nruntime = ""\n'
-            f'container_name = "ready-{port}"\ncommand = {json.dumps(["sh", "-c", script])}\n')
+    toml = (
+        f'[endpoints]\ndocker_host = "{daemon.url}"\n[telemetry]\nsource = "procfs"\n'
+        f'[presets.fake]\nbase = "custom"\nimage = "{BUSYBOX_IMAGE}"\nport = {port}\nruntime = ""\n'
+        f'container_name = "ready-{port}"\ncommand = {json.dumps(["sh", "-c", script])}\n'
+    )
     path = workdir / f"config-{port}.toml"
     path.write_text(toml)
     config = cfg.load(str(path))
@@ -62,8 +66,9 @@ async def one_run(daemon: PrivateDockerd, workdir: Path) -> float:
     host = ProcfsSource()
     host.open()
     snapshot = host.sample()
-    app = JetconsoleApp(config, load_themes(), remember_theme=False,
-                        discover_fn=lambda: fixed_discovery([snapshot], name="procfs"))
+    app = JetconsoleApp(
+        config, load_themes(), remember_theme=False, discover_fn=lambda: fixed_discovery([snapshot], name="procfs")
+    )
     health_at: list[float] = []
     stop = threading.Event()
     async with app.run_test(size=(140, 50)) as pilot:
@@ -72,8 +77,9 @@ async def one_run(daemon: PrivateDockerd, workdir: Path) -> float:
         assert isinstance(screen, LaunchScreen)
         screen.query_one("#presets").highlighted = list(screen.presets).index("fake")
         await pilot.pause(0.1)
-        watcher = threading.Thread(target=first_200, args=(f"http://127.0.0.1:{port}/health", stop, health_at),
-                                   daemon=True)
+        watcher = threading.Thread(
+            target=first_200, args=(f"http://127.0.0.1:{port}/health", stop, health_at), daemon=True
+        )
         watcher.start()
         await pilot.press("ctrl+s")
         deadline = time.monotonic() + 60
@@ -104,8 +110,10 @@ def main() -> int:
     finally:
         daemon.cleanup()
     ms = sorted(g * 1000 for g in gaps)
-    print(f"/health 200 -> Ready on screen, {args.runs} runs: min {ms[0]:.0f} ms, median "
-          f"{statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms")
+    print(
+        f"/health 200 -> Ready on screen, {args.runs} runs: min {ms[0]:.0f} ms, median "
+        f"{statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms"
+    )
     return 0
 
 

@@ -105,8 +105,6 @@ class RunResult:
     error: str = ""
 
 
-
-
 def run_once(program: Program, idle: float = 0.0, settle: float = 0.0, vary: bool = False) -> RunResult:
     """One start of ``program``; with ``idle`` > 0 it also measures the idle window after the first live frame."""
     result = RunResult(program.name)
@@ -218,9 +216,15 @@ def write_atomic(path: Path, text: str) -> None:
 def emulated_service(log_path: Path, timeout: float = 60.0) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``tests.realparts.jetson_emulator serve`` until the block ends; SIGTERM, then SIGKILL."""
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"], cwd=ROOT,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     try:
         deadline = time.monotonic() + timeout
         while b"jtop emulator: ready" not in log_path.read_bytes():
@@ -290,8 +294,14 @@ def table(summary: dict[str, Any], idle_window: float, static: bool) -> str:
     rows: list[tuple[str, float | None, float | None, int]] = []
     for part in ("min", "median", "max"):
         rows.append((f"start-up to live frame, {part} (s)", stat(a, "live_s", part), stat(b, "live_s", part), 3))
-    rows.append(("start-up to first paint, median (s)", stat(a, "first_paint_s", "median"),
-                 stat(b, "first_paint_s", "median"), 3))
+    rows.append(
+        (
+            "start-up to first paint, median (s)",
+            stat(a, "first_paint_s", "median"),
+            stat(b, "first_paint_s", "median"),
+            3,
+        )
+    )
     rows.append(("quit after 'q', median (s)", stat(a, "exit_s", "median"), stat(b, "exit_s", "median"), 3))
     rows += [
         ("idle CPU (CPU-s per minute)", idle_value(a, "idle_cpu_s_per_min"), idle_value(b, "idle_cpu_s_per_min"), 2),
@@ -299,8 +309,7 @@ def table(summary: dict[str, Any], idle_window: float, static: bool) -> str:
         ("peak RSS, process tree (MiB)", idle_value(a, "peak_rss_tree_mib"), idle_value(b, "peak_rss_tree_mib"), 1),
         ("idle terminal output (bytes/s)", idle_value(a, "idle_bytes_per_s"), idle_value(b, "idle_bytes_per_s"), 0),
         ("  … its last 10 s (bytes/s)", last_slice(a), last_slice(b), 0),
-        ("idle terminal writes (bursts/s)", idle_value(a, "idle_bursts_per_s"), idle_value(b, "idle_bursts_per_s"),
-         1),
+        ("idle terminal writes (bursts/s)", idle_value(a, "idle_bursts_per_s"), idle_value(b, "idle_bursts_per_s"), 1),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"{'':{width}}  {'jetconsole':>10}  {'jtop':>10}  {'ratio':>7}", "-" * (width + 35)]
@@ -309,8 +318,10 @@ def table(summary: dict[str, Any], idle_window: float, static: bool) -> str:
         lines.append(f"{label:{width}}  {_fmt(x, digits):>10}  {_fmt(y, digits):>10}  {ratio:>7}")
     runs = max(a["live_s"]["n"] if a["live_s"] else 0, b["live_s"]["n"] if b["live_s"] else 0)
     readings = "constant readings" if static else "one power rail swinging"
-    lines.append(f"({runs} start-ups each, alternating; idle window {idle_window:.0f} s at 1 s refresh, "
-                 f"{readings}; ratio = jetconsole / jtop)")
+    lines.append(
+        f"({runs} start-ups each, alternating; idle window {idle_window:.0f} s at 1 s refresh, "
+        f"{readings}; ratio = jetconsole / jtop)"
+    )
     for name, entry in summary.items():
         if entry["never_live"]:
             lines.append(f"!! {name}: {entry['never_live']} run(s) never showed a live frame")
@@ -324,12 +335,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed start-ups per program (default 5)")
     parser.add_argument("--seconds", type=float, default=60.0, help="idle window per program (default 60)")
-    parser.add_argument("--settle", type=float, default=3.0,
-                        help="seconds after the first live frame before the idle window opens (default 3)")
-    parser.add_argument("--gap", type=float, default=4.5,
-                        help="seconds between starts, so the service has stopped sampling (default 4.5)")
-    parser.add_argument("--static", action="store_true",
-                        help="keep every emulated reading constant in the idle window (default: one power rail swings)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=3.0,
+        help="seconds after the first live frame before the idle window opens (default 3)",
+    )
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=4.5,
+        help="seconds between starts, so the service has stopped sampling (default 4.5)",
+    )
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="keep every emulated reading constant in the idle window (default: one power rail swings)",
+    )
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed first start of each program")
     parser.add_argument("--output", type=Path, help="JSON file (default benchmarks/results/startup_idle-<time>.json)")
     return parser.parse_args(argv)
@@ -338,15 +360,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
-        print("startup_idle: needs root (the emulated jtop service writes /fake_sys and /run/jtop.sock)",
-              file=sys.stderr)
+        print(
+            "startup_idle: needs root (the emulated jtop service writes /fake_sys and /run/jtop.sock)", file=sys.stderr
+        )
         return 2
     from tests.realparts.jetson_emulator import service_running
 
     if service_running():
-        print("startup_idle: a jtop service already listens on /run/jtop.sock; this benchmark runs its own "
-              "emulated service and will not measure against another. Stop it first "
-              "(sudo systemctl stop jtop.service, or end the emulator that holds the socket).", file=sys.stderr)
+        print(
+            "startup_idle: a jtop service already listens on /run/jtop.sock; this benchmark runs its own "
+            "emulated service and will not measure against another. Stop it first "
+            "(sudo systemctl stop jtop.service, or end the emulator that holds the socket).",
+            file=sys.stderr,
+        )
         return 2
     interrupt_on_signals()
     started, load_start = time.time(), os.getloadavg()
@@ -369,8 +395,11 @@ def main(argv: list[str] | None = None) -> int:
                         time.sleep(args.gap)  # every timed start meets a service that has stopped sampling
                         res = run_once(prog)
                         runs.append(res)
-                        print(f"run {i + 1}/{args.runs} {prog.name:<10} live after {_fmt(res.live_s, 3)} s"
-                              f"{'  ' + res.error if res.error else ''}", flush=True)
+                        print(
+                            f"run {i + 1}/{args.runs} {prog.name:<10} live after {_fmt(res.live_s, 3)} s"
+                            f"{'  ' + res.error if res.error else ''}",
+                            flush=True,
+                        )
                 for prog in progs:
                     print(f"idle: {prog.name} for {args.settle:.0f}+{args.seconds:.0f} s …", flush=True)
                     idle[prog.name] = run_once(prog, idle=args.seconds, settle=args.settle, vary=not args.static)
@@ -379,8 +408,9 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     summary = summarize(runs, idle, [p.name for p in progs])
     report = {
-        **report_header("startup_idle", started, load_start, args,
-                        terminal=f"{COLS}x{ROWS} xterm-256color", refresh_s=1.0),
+        **report_header(
+            "startup_idle", started, load_start, args, terminal=f"{COLS}x{ROWS} xterm-256color", refresh_s=1.0
+        ),
         "commands": {p.name: p.argv for p in progs},
         "summary": summary,
         "runs": [asdict(r) | {"live_screen": None} for r in runs],

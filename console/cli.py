@@ -22,26 +22,46 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jetconsole", description="Terminal console for serving LLMs on "
-                                     "Jetson, DGX Spark and NVIDIA GPUs.")
+    parser = argparse.ArgumentParser(
+        prog="jetconsole", description="Terminal console for serving LLMs on Jetson, DGX Spark and NVIDIA GPUs."
+    )
     parser.add_argument("--version", action="version", version=f"jetconsole {__version__}")
-    parser.add_argument("--config", metavar="PATH", help=f"config file (else ${cfg.ENV_VAR}, then the user "
-                        "config dir, then built-in defaults)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help=f"config file (else ${cfg.ENV_VAR}, then the user config dir, then built-in defaults)",
+    )
     parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
-    parser.add_argument("--screen", choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud",
-                                                  "bench"),
-                        default="dashboard",
-                        help="the screen to start on (Esc goes back to the dashboard)")
-    parser.add_argument("--hud", action="store_true", help="start in the HUD: big figures for a workshop LCD "
-                        "(the same as --screen hud)")
-    parser.add_argument("--ascii", action="store_true", help="no block characters: the HUD's digits, bars and "
-                        "sparklines in ASCII (automatic with TERM=linux, vt*, dumb, or a locale that is not UTF-8)")
-    parser.add_argument("--kiosk", action="store_true", help="the HUD alone: no quitting, no palette, no other "
-                        "screens (what --serve runs for each browser)")
-    parser.add_argument("--serve", metavar="HOST:PORT", help="serve the HUD as a web page for a kiosk browser "
-                        "(textual-serve), e.g. --hud --serve 0.0.0.0:8080")
-    parser.add_argument("--public-url", metavar="URL", help="with --serve: the URL browsers reach this machine on "
-                        "(default http://THIS_IP:PORT)")
+    parser.add_argument(
+        "--screen",
+        choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench"),
+        default="dashboard",
+        help="the screen to start on (Esc goes back to the dashboard)",
+    )
+    parser.add_argument(
+        "--hud", action="store_true", help="start in the HUD: big figures for a workshop LCD (the same as --screen hud)"
+    )
+    parser.add_argument(
+        "--ascii",
+        action="store_true",
+        help="no block characters: the HUD's digits, bars and "
+        "sparklines in ASCII (automatic with TERM=linux, vt*, dumb, or a locale that is not UTF-8)",
+    )
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="the HUD alone: no quitting, no palette, no other screens (what --serve runs for each browser)",
+    )
+    parser.add_argument(
+        "--serve",
+        metavar="HOST:PORT",
+        help="serve the HUD as a web page for a kiosk browser (textual-serve), e.g. --hud --serve 0.0.0.0:8080",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="with --serve: the URL browsers reach this machine on (default http://THIS_IP:PORT)",
+    )
     sub = parser.add_subparsers(dest="command")
     flag = sub.add_parser("help-flag", help="raise or lower the workshop help flag every HUD on this device shows")
     flag.add_argument("state", choices=("on", "off", "status"))
@@ -51,8 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     run = sub.add_parser("launch", help="launch a server from a preset and follow it to Ready")
     run.add_argument("preset", help="preset name (built-in or [presets.NAME] in config.toml)")
-    run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a preset setting, e.g. --set model=Qwen/Qwen3-8B (repeatable)")
+    run.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset setting, e.g. --set model=Qwen/Qwen3-8B (repeatable)",
+    )
     run.add_argument("--dry-run", action="store_true", help="print the docker run line and preflight only")
     run.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for Ready (default 1800)")
     ask = sub.add_parser("chat", help="ask the server one question; the answer streams to stdout")
@@ -64,21 +90,43 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="end with one JSON object: answer, ttft, tok/s, tokens")
     from console.doctor.command import add_arguments as doctor_arguments
 
-    doctor_arguments(sub.add_parser("doctor", help="check Docker, daemon.json, disk, tiktoken, the stack; "
-                                    "exit 0 good, 1 warnings, 2 failures"))
+    doctor_arguments(
+        sub.add_parser(
+            "doctor", help="check Docker, daemon.json, disk, tiktoken, the stack; exit 0 good, 1 warnings, 2 failures"
+        )
+    )
     from console.bench.command import add_arguments as bench_arguments
 
-    bench_arguments(sub.add_parser("bench", help="measure served models as vllm bench serve does: TTFT, TPOT, "
-                                   "ITL, tok/s; compare configurations; save JSON and CSV"))
+    bench_arguments(
+        sub.add_parser(
+            "bench",
+            help="measure served models as vllm bench serve does: TTFT, TPOT, "
+            "ITL, tok/s; compare configurations; save JSON and CSV",
+        )
+    )
     size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
-    size.add_argument("--config", dest="model_config", metavar="CONFIG_JSON",
-                      help="the model's config.json, or the directory holding it")
-    size.add_argument("--params", metavar="N", help="parameters: 8B, 70b, 1.5B, 500M or 8e9 (default: estimated "
-                      "from a dense model's config.json)")
-    size.add_argument("--quant", metavar="Q", help="weight format: bf16, fp16, fp8, int8, awq, gptq, int4, nvfp4, "
-                      "mxfp4, fp32 (default: the config's quantization_config, else its dtype)")
-    size.add_argument("--context", metavar="N", help="tokens per sequence (default: the config's "
-                      "max_position_embeddings, at most 32768)")
+    size.add_argument(
+        "--config",
+        dest="model_config",
+        metavar="CONFIG_JSON",
+        help="the model's config.json, or the directory holding it",
+    )
+    size.add_argument(
+        "--params",
+        metavar="N",
+        help="parameters: 8B, 70b, 1.5B, 500M or 8e9 (default: estimated from a dense model's config.json)",
+    )
+    size.add_argument(
+        "--quant",
+        metavar="Q",
+        help="weight format: bf16, fp16, fp8, int8, awq, gptq, int4, nvfp4, "
+        "mxfp4, fp32 (default: the config's quantization_config, else its dtype)",
+    )
+    size.add_argument(
+        "--context",
+        metavar="N",
+        help="tokens per sequence (default: the config's max_position_embeddings, at most 32768)",
+    )
     size.add_argument("--concurrency", metavar="N", default="1", help="sequences at full context (default 1)")
     size.add_argument("--kv-dtype", choices=("auto", "fp8"), default="auto", help="the server's --kv-cache-dtype")
     size.add_argument("--util", metavar="U", default="0.9", help="gpu-memory-utilization to check (default 0.9)")
@@ -153,16 +201,25 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("LINES", None)
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
 
-    doctor = None if args.kiosk else DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval,
-                                                 config.doctor_restart_cmd)
+    doctor = (
+        None
+        if args.kiosk
+        else DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval, config.doctor_restart_cmd)
+    )
     plain = args.ascii or ascii_only(dict(os.environ), locale.getpreferredencoding(False))
     if plain:
         from console import formatting
 
         formatting.use_ascii(True)  # the dashboard's bars and sparklines too
-    JetconsoleApp(replace(config, telemetry_source=source), themes, discover_fn=discovery.result,
-                  start_screen="hud" if args.hud or args.kiosk else args.screen, doctor=doctor, ascii_only=plain,
-                  kiosk=args.kiosk).run()
+    JetconsoleApp(
+        replace(config, telemetry_source=source),
+        themes,
+        discover_fn=discovery.result,
+        start_screen="hud" if args.hud or args.kiosk else args.screen,
+        doctor=doctor,
+        ascii_only=plain,
+        kiosk=args.kiosk,
+    ).run()
     return 0
 
 

@@ -57,8 +57,15 @@ def bar(fraction: float, width: int = 24) -> str:
     return "#" * done + "-" * (width - done)
 
 
-def launch(config: cfg.Config, name: str, settings: list[str], dry_run: bool, timeout: float,
-           out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def launch(
+    config: cfg.Config,
+    name: str,
+    settings: list[str],
+    dry_run: bool,
+    timeout: float,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
     available = config.all_presets()
     if name not in available:
         print(f"jetconsole: unknown preset {name!r} (known: {', '.join(sorted(available))})", file=err)
@@ -74,11 +81,15 @@ def launch(config: cfg.Config, name: str, settings: list[str], dry_run: bool, ti
     if source is None:
         return EXIT_DOCKER
     try:
-        checks = preflight.run_checks(plan, source, util=preset.gpu_memory_utilization,
-                                      max_model_len=preset.max_model_len, **_memory())
+        checks = preflight.run_checks(
+            plan, source, util=preset.gpu_memory_utilization, max_model_len=preset.max_model_len, **_memory()
+        )
         for c in checks:
-            print(f"preflight {c.level:>4}  {c.name:<10} {c.detail}" + (f"\n{'':26}→ {c.fix}" if c.fix and
-                                                                     c.level != preflight.OK else ""), file=out)
+            print(
+                f"preflight {c.level:>4}  {c.name:<10} {c.detail}"
+                + (f"\n{'':26}→ {c.fix}" if c.fix and c.level != preflight.OK else ""),
+                file=out,
+            )
         if preflight.blocking(checks):
             print("jetconsole: preflight failed; nothing was started", file=err)
             return EXIT_PREFLIGHT

@@ -77,6 +77,7 @@ def _number(lo: float, hi: float) -> Check:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return f"expected a number, got {type(v).__name__} {v!r}"
         return None if lo <= v <= hi else f"must be between {lo:g} and {hi:g}, got {v!r}"
+
     return check
 
 
@@ -85,6 +86,7 @@ def _integer(lo: int, hi: int) -> Check:
         if isinstance(v, bool) or not isinstance(v, int):
             return f"expected an integer, got {type(v).__name__} {v!r}"
         return None if lo <= v <= hi else f"must be between {lo} and {hi}, got {v!r}"
+
     return check
 
 
@@ -95,6 +97,7 @@ def _string(choices: tuple[str, ...] | None = None) -> Check:
         if choices and v not in choices:
             return f"expected one of {', '.join(choices)}, got {v!r}"
         return None
+
     return check
 
 
@@ -107,14 +110,17 @@ def _url_list(v: Any) -> str | None:
 
 def _key_table(v: Any) -> str | None:
     if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
-        return f"expected a table of URL = \"env:NAME\" or key strings, got {v!r}"
+        return f'expected a table of URL = "env:NAME" or key strings, got {v!r}'
     bad = [u for u in v if not re.match(r"^https?://\S+$", u)]
     return f"not an http(s) URL: {bad[0]!r}" if bad else None
 
 
 def _levels(v: Any) -> str | None:
-    if not isinstance(v, list) or not v or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4096
-                                                  for n in v):
+    if (
+        not isinstance(v, list)
+        or not v
+        or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4096 for n in v)
+    ):
         return f"expected a list of whole numbers from 1 to 4096, e.g. [1, 4, 16], got {v!r}"
     return None
 
@@ -203,30 +209,40 @@ def _validate(data: dict[str, Any], text: str, path: Path | None, themes: set[st
             for binding, keys in body.items():
                 line = find_line(text, "keys", binding)
                 if binding not in BINDING_IDS:
-                    raise ConfigError(path, line, f"keys.{binding}",
-                                      f"unknown binding id (known: {', '.join(sorted(BINDING_IDS))})")
+                    raise ConfigError(
+                        path, line, f"keys.{binding}", f"unknown binding id (known: {', '.join(sorted(BINDING_IDS))})"
+                    )
                 if not isinstance(keys, str) or not keys.strip():
                     raise ConfigError(path, line, f"keys.{binding}", f"expected a key name string, got {keys!r}")
             values["keys"] = dict(body)
             continue
         if section not in SCHEMA:
-            raise ConfigError(path, find_line(text, section), section,
-                              f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys', 'presets']))})")
+            raise ConfigError(
+                path,
+                find_line(text, section),
+                section,
+                f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys', 'presets']))})",
+            )
         if not isinstance(body, dict):
             raise ConfigError(path, find_line(text, section), section, "must be a table")
         for key, value in body.items():
             line = find_line(text, section, key)
             if key not in SCHEMA[section]:
-                raise ConfigError(path, line, f"{section}.{key}",
-                                  f"unknown key (known in [{section}]: {', '.join(SCHEMA[section])})")
+                raise ConfigError(
+                    path, line, f"{section}.{key}", f"unknown key (known in [{section}]: {', '.join(SCHEMA[section])})"
+                )
             attribute, check = SCHEMA[section][key]
             problem = check(value)
             if problem:
                 raise ConfigError(path, line, f"{section}.{key}", problem)
             values[attribute] = tuple(value) if isinstance(value, list) else _plain(value)
     if themes is not None and "theme" in values and values["theme"] not in themes:
-        raise ConfigError(path, find_line(text, "ui", "theme"), "ui.theme",
-                          f"unknown theme {values['theme']!r} (known: {', '.join(sorted(themes))})")
+        raise ConfigError(
+            path,
+            find_line(text, "ui", "theme"),
+            "ui.theme",
+            f"unknown theme {values['theme']!r} (known: {', '.join(sorted(themes))})",
+        )
     return values
 
 
@@ -257,8 +273,7 @@ def locate(explicit: str | None = None, env: dict[str, str] | None = None) -> Pa
     return candidate if candidate.is_file() else None
 
 
-def load(explicit: str | None = None, env: dict[str, str] | None = None,
-         themes: set[str] | None = None) -> Config:
+def load(explicit: str | None = None, env: dict[str, str] | None = None, themes: set[str] | None = None) -> Config:
     """Load by the search order; a named file that is missing is an error."""
     path = locate(explicit, env)
     if path is None:

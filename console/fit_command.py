@@ -38,8 +38,14 @@ MEMINFO_ENV = "JETCONSOLE_MEMINFO"  # a meminfo file to read instead of the devi
 CONTEXT_CAP = 32768  # default context: max_position_embeddings, at most this
 UMA_CEILING = 0.85  # domain.md §6: keep headroom for the OS where the GPU shares system RAM
 _SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-_MOE_OR_UNUSUAL = ("num_local_experts", "n_routed_experts", "num_experts", "kv_lora_rank", "text_config",
-                   "vision_config")
+_MOE_OR_UNUSUAL = (
+    "num_local_experts",
+    "n_routed_experts",
+    "num_experts",
+    "kv_lora_rank",
+    "text_config",
+    "vision_config",
+)
 
 
 class FitError(ValueError):
@@ -152,34 +158,55 @@ def device_memory(meminfo: str | Path | None = None) -> DeviceMemory:
     if not total:
         raise FitError(f"{path} has no MemTotal")
     available = info.get("MemAvailable", info.get("MemFree", 0))
-    return DeviceMemory(total, available, f"{path}: system RAM, which the GPU shares on Jetson and DGX Spark",
-                        unified=True)
+    return DeviceMemory(
+        total, available, f"{path}: system RAM, which the GPU shares on Jetson and DGX Spark", unified=True
+    )
 
 
 def _round_len(tokens: int) -> int:
     return tokens - tokens % 1024 if tokens >= 1024 else tokens - tokens % 16
 
 
-def fit_args(*, config: str | None = None, params: str | None = None, quant: str | None = None,
-             context: str | None = None, concurrency: str | None = None, kv_dtype: str = "auto",
-             util: str | None = None) -> argparse.Namespace:
+def fit_args(
+    *,
+    config: str | None = None,
+    params: str | None = None,
+    quant: str | None = None,
+    context: str | None = None,
+    concurrency: str | None = None,
+    kv_dtype: str = "auto",
+    util: str | None = None,
+) -> argparse.Namespace:
     """The arguments ``jetconsole fit`` parses, from text fields (the fit screen's form); blank means default."""
 
     def given(text: str | None) -> str | None:
         return text.strip() if text and text.strip() else None
 
-    return argparse.Namespace(command="fit", model_config=given(config), params=given(params), quant=given(quant),
-                              context=given(context), concurrency=given(concurrency) or "1", kv_dtype=kv_dtype,
-                              util=given(util) or "0.9", json=False)
+    return argparse.Namespace(
+        command="fit",
+        model_config=given(config),
+        params=given(params),
+        quant=given(quant),
+        context=given(context),
+        concurrency=given(concurrency) or "1",
+        kv_dtype=kv_dtype,
+        util=given(util) or "0.9",
+        json=False,
+    )
 
 
 def command_line(args: argparse.Namespace) -> str:
     """The ``jetconsole fit ...`` line that checks the same thing (defaults left out), quoted for a shell."""
     argv = ["jetconsole", "fit"]
-    for flag, value, default in (("--config", args.model_config, None), ("--params", args.params, None),
-                                 ("--quant", args.quant, None), ("--context", args.context, None),
-                                 ("--concurrency", args.concurrency, "1"), ("--kv-dtype", args.kv_dtype, "auto"),
-                                 ("--util", args.util, "0.9")):
+    for flag, value, default in (
+        ("--config", args.model_config, None),
+        ("--params", args.params, None),
+        ("--quant", args.quant, None),
+        ("--context", args.context, None),
+        ("--concurrency", args.concurrency, "1"),
+        ("--kv-dtype", args.kv_dtype, "auto"),
+        ("--util", args.util, "0.9"),
+    ):
         text = str(value).strip() if value is not None else ""
         if text and text != default:
             argv += [flag, text]
@@ -192,8 +219,12 @@ def report(args: argparse.Namespace, meminfo: str | Path | None = None) -> dict[
     return evaluate(args, config_path, config, partial(device_memory, meminfo))
 
 
-def evaluate(args: argparse.Namespace, config_path: Path | None, config: dict[str, Any] | None,
-             memory: Callable[[], DeviceMemory]) -> dict[str, Any]:
+def evaluate(
+    args: argparse.Namespace,
+    config_path: Path | None,
+    config: dict[str, Any] | None,
+    memory: Callable[[], DeviceMemory],
+) -> dict[str, Any]:
     """``report`` once the config.json is read: pure but for ``memory()``, called after the flags are checked.
 
     The fit screen reads the config and the memory in a worker and calls this with what it read.
@@ -216,34 +247,46 @@ def evaluate(args: argparse.Namespace, config_path: Path | None, config: dict[st
             quant = normalize_quant(args.quant)
         except ValueError:
             accepted = ", ".join(BYTES_PER_PARAM)
-            raise FitError(f"--quant: unknown weight format {args.quant!r}; accepted are {accepted} "
-                           "(and spellings such as bfloat16, awq_marlin, modelopt_fp4)") from None
+            raise FitError(
+                f"--quant: unknown weight format {args.quant!r}; accepted are {accepted} "
+                "(and spellings such as bfloat16, awq_marlin, modelopt_fp4)"
+            ) from None
     elif layout is not None:
         quant = weight_format(config or {})
         if layout.quant is None and isinstance((config or {}).get("quantization_config"), Mapping):
-            notes.append(f"quantization_config of {config_path} not understood: weights sized as {quant}; "
-                         "give --quant")
+            notes.append(f"quantization_config of {config_path} not understood: weights sized as {quant}; give --quant")
     else:
         quant = "bf16"
     max_pos = layout.max_position_embeddings if layout else None
-    context = (_number("--context", args.context, int) if args.context
-               else min(max_pos or CONTEXT_CAP, CONTEXT_CAP))
+    context = _number("--context", args.context, int) if args.context else min(max_pos or CONTEXT_CAP, CONTEXT_CAP)
     if max_pos and context > max_pos:
-        notes.append(f"--context {context} is beyond max_position_embeddings {max_pos}: vLLM refuses a longer "
-                     "--max-model-len unless rope scaling extends it")
+        notes.append(
+            f"--context {context} is beyond max_position_embeddings {max_pos}: vLLM refuses a longer "
+            "--max-model-len unless rope scaling extends it"
+        )
     concurrency = _number("--concurrency", args.concurrency, int)
     util = _number("--util", args.util, float)
     if util > 1:
         raise FitError(f"--util: gpu-memory-utilization is a fraction of total memory in (0, 1], got {args.util}")
     if layout is None:
-        notes.append("no --config: the KV cache is not counted (it needs num_hidden_layers, "
-                     "num_key_value_heads and head_dim from the model's config.json)")
+        notes.append(
+            "no --config: the KV cache is not counted (it needs num_hidden_layers, "
+            "num_key_value_heads and head_dim from the model's config.json)"
+        )
 
     mem = memory()
 
     def check(u: float) -> Any:
-        return fit(kv=layout if layout is not None else 0, max_model_len=context, util=u, mem_total=mem.total,
-                   mem_available=mem.available, params_b=params / 1e9, quant=quant, concurrency=concurrency)
+        return fit(
+            kv=layout if layout is not None else 0,
+            max_model_len=context,
+            util=u,
+            mem_total=mem.total,
+            mem_available=mem.available,
+            params_b=params / 1e9,
+            quant=quant,
+            concurrency=concurrency,
+        )
 
     result = check(util)
     ceiling = util_for_free(mem.available, mem.total)
@@ -257,8 +300,10 @@ def evaluate(args: argparse.Namespace, config_path: Path | None, config: dict[st
         rec_util = ceiling if rec_len >= 16 else None
         rec_len = rec_len if rec_len >= 16 else 0
     if result.fits:
-        reason = (f"needs {size(result.need)} of the {size(result.budget)} budget (gpu-memory-utilization "
-                  f"{util:g} × {size(mem.total)}), and {size(mem.available)} is available")
+        reason = (
+            f"needs {size(result.need)} of the {size(result.budget)} budget (gpu-memory-utilization "
+            f"{util:g} × {size(mem.total)}), and {size(mem.available)} is available"
+        )
     else:
         reason = "; ".join(result.reasons)
     if result.fits and util > UMA_CEILING and mem.unified:
@@ -273,10 +318,18 @@ def evaluate(args: argparse.Namespace, config_path: Path | None, config: dict[st
         "bytes_per_param": BYTES_PER_PARAM[quant],
         "weights_bytes": result.weights,
         "kv_dtype": args.kv_dtype,
-        "kv_layout": None if layout is None else {
-            "layers": layout.num_layers, "kv_heads": layout.num_kv_heads, "head_dim": layout.head_dim,
-            "mla_dim": layout.mla_dim, "dtype_bytes": layout.dtype_bytes, "sliding_window": layout.sliding_window,
-            "sliding_layers": layout.sliding_layers, "max_position_embeddings": max_pos},
+        "kv_layout": None
+        if layout is None
+        else {
+            "layers": layout.num_layers,
+            "kv_heads": layout.num_kv_heads,
+            "head_dim": layout.head_dim,
+            "mla_dim": layout.mla_dim,
+            "dtype_bytes": layout.dtype_bytes,
+            "sliding_window": layout.sliding_window,
+            "sliding_layers": layout.sliding_layers,
+            "max_position_embeddings": max_pos,
+        },
         "kv_bytes_per_token": layout.bytes_per_token if kv_known else None,
         "context": context,
         "concurrency": concurrency,
@@ -304,8 +357,10 @@ def _kv_detail(r: dict[str, Any]) -> str:
     dtype = f"{k['dtype_bytes']} B (kv-dtype {r['kv_dtype']})"
     if k["mla_dim"] is not None:
         return f"{k['layers']} layers × latent {k['mla_dim']} × {dtype} = {r['kv_bytes_per_token']:,} B"
-    text = (f"2 × {k['layers']} layers × {k['kv_heads']} KV heads × head_dim {k['head_dim']} × {dtype}"
-            f" = {r['kv_bytes_per_token']:,} B")
+    text = (
+        f"2 × {k['layers']} layers × {k['kv_heads']} KV heads × head_dim {k['head_dim']} × {dtype}"
+        f" = {r['kv_bytes_per_token']:,} B"
+    )
     if k["sliding_layers"]:
         text += f"; {k['sliding_layers']} layers keep {k['sliding_window']} tokens"
     return text
@@ -314,20 +369,33 @@ def _kv_detail(r: dict[str, Any]) -> str:
 def table_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(label, size, how it was reached) for each figure: the table ``fit`` prints and the fit screen shows."""
     seqs = "1 sequence" if r["concurrency"] == 1 else f"{r['concurrency']} sequences"
-    rows = [("weights", size(r["weights_bytes"]),
-             f"{r['params'] / 1e9:.2f}B params ({r['params_source']}) × {r['bytes_per_param']:g} B ({r['quant']})")]
+    rows = [
+        (
+            "weights",
+            size(r["weights_bytes"]),
+            f"{r['params'] / 1e9:.2f}B params ({r['params_source']}) × {r['bytes_per_param']:g} B ({r['quant']})",
+        )
+    ]
     if r["kv_layout"] is not None:
-        rows += [("KV cache per token", size(r["kv_bytes_per_token"]), _kv_detail(r)),
-                 ("KV cache", size(r["kv_cache_bytes"]), f"{r['context']} tokens × {seqs}")]
+        rows += [
+            ("KV cache per token", size(r["kv_bytes_per_token"]), _kv_detail(r)),
+            ("KV cache", size(r["kv_cache_bytes"]), f"{r['context']} tokens × {seqs}"),
+        ]
     else:
         rows.append(("KV cache", "?", "not counted: no --config"))
     rows += [
-        ("overhead", size(r["overhead_bytes"]),
-         f"activations {DEFAULT_ACTIVATIONS / GIB:g} GiB + CUDA graphs {DEFAULT_CUDA_GRAPHS / GIB:g} GiB"),
+        (
+            "overhead",
+            size(r["overhead_bytes"]),
+            f"activations {DEFAULT_ACTIVATIONS / GIB:g} GiB + CUDA graphs {DEFAULT_CUDA_GRAPHS / GIB:g} GiB",
+        ),
         ("total need", size(r["need_bytes"]), ""),
         ("budget", size(r["budget_bytes"]), f"gpu-memory-utilization {r['util']:g} × {size(r['mem_total_bytes'])}"),
-        ("device memory", size(r["mem_total_bytes"]),
-         f"total, {size(r['mem_available_bytes'])} available: {r['memory_source']}"),
+        (
+            "device memory",
+            size(r["mem_total_bytes"]),
+            f"total, {size(r['mem_available_bytes'])} available: {r['memory_source']}",
+        ),
         ("fits", "yes" if r["fits"] else "NO", r["reason"]),
     ]
     return rows
@@ -352,8 +420,10 @@ def capacity(r: dict[str, Any]) -> str | None:
     """What else the budget holds, where it fits and the KV cache is known."""
     if r["longest_context"] is None or not r["fits"]:
         return None
-    return (f"this budget holds {r['max_concurrency_at_context']} sequences of {r['context']} tokens, "
-            f"or {r['concurrency']} of up to {r['longest_context']}")
+    return (
+        f"this budget holds {r['max_concurrency_at_context']} sequences of {r['context']} tokens, "
+        f"or {r['concurrency']} of up to {r['longest_context']}"
+    )
 
 
 def as_text(r: dict[str, Any]) -> str:
@@ -368,8 +438,9 @@ def as_text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None,
-        meminfo: str | Path | None = None) -> int:
+def run(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None, meminfo: str | Path | None = None
+) -> int:
     """``jetconsole fit``: 0 fits, 1 does not fit, 2 bad input (one line on stderr)."""
     try:
         r = report(args, meminfo)

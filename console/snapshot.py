@@ -48,12 +48,15 @@ def as_text(discovery: Discovery, s: TelemetrySnapshot | None) -> str:
         if s.cpu and s.cpu.cores:
             lines.append("cores " + " ".join(fmt.pct(c.load) for c in s.cpu.cores))
         for g in s.gpus:
-            lines.append(f"gpu {g.name}: {fmt.pct(g.load)} {fmt.mhz(g.freq_mhz)} mem {fmt.gpu_memory_text(g)}"
-                         f" {fmt.celsius(g.temp_c)} {fmt.watts(g.power_w)}")
+            lines.append(
+                f"gpu {g.name}: {fmt.pct(g.load)} {fmt.mhz(g.freq_mhz)} mem {fmt.gpu_memory_text(g)}"
+                f" {fmt.celsius(g.temp_c)} {fmt.watts(g.power_w)}"
+            )
         lines.append(f"ram {fmt.memory_text(s.memory)}  swap {fmt.swap_text(s.memory)}")
         if s.power:
-            lines.append(f"power {fmt.watts(s.power.total_w)} " +
-                         " ".join(f"{r.name}={r.watts:.1f}W" for r in s.power.rails))
+            lines.append(
+                f"power {fmt.watts(s.power.total_w)} " + " ".join(f"{r.name}={r.watts:.1f}W" for r in s.power.rails)
+            )
         for t in s.temps:
             lines.append(f"temp {t.name} {fmt.celsius(t.celsius)}")
         for p in s.processes:
@@ -61,6 +64,8 @@ def as_text(discovery: Discovery, s: TelemetrySnapshot | None) -> str:
     else:
         lines.append("no telemetry source produced a sample")
     for st in discovery.report.statuses:
-        lines.append(f"source {st.name}: {'ok' if st.active else 'missing'} - {st.detail}"
-                     + (f" ({st.hint})" if st.hint and not st.active else ""))
+        lines.append(
+            f"source {st.name}: {'ok' if st.active else 'missing'} - {st.detail}"
+            + (f" ({st.hint})" if st.hint and not st.active else "")
+        )
     return "\n".join(lines)

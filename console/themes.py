@@ -9,8 +9,18 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-COLOR_KEYS = ("primary", "secondary", "accent", "warning", "error", "success",
-              "foreground", "background", "surface", "panel")
+COLOR_KEYS = (
+    "primary",
+    "secondary",
+    "accent",
+    "warning",
+    "error",
+    "success",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+)
 DEFAULT_THEME = "jetconsole-dark"
 
 
@@ -44,8 +54,9 @@ def load_theme(path: Path) -> ThemeSpec:
     missing = [k for k in ("primary", "background", "foreground") if k not in colors]
     unknown = [k for k in colors if k not in COLOR_KEYS]
     if missing or unknown or not isinstance(data.get("name"), str):
-        raise ThemeError(f"{path}: needs name and colors.primary/background/foreground; "
-                         f"missing {missing}, unknown {unknown}")
+        raise ThemeError(
+            f"{path}: needs name and colors.primary/background/foreground; missing {missing}, unknown {unknown}"
+        )
     return ThemeSpec(name=data["name"], dark=bool(data.get("dark", True)), colors=dict(colors), path=path)
 
 

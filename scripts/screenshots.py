@@ -1,6 +1,6 @@
 """Regenerate screenshots/ from the real app with fixed data (the recorded Orin reading).
 
-    /opt/jetconsole/bin/python scripts/screenshots.py     (or .venv/bin/python)
+/opt/jetconsole/bin/python scripts/screenshots.py     (or .venv/bin/python)
 """
 
 from __future__ import annotations
@@ -36,9 +36,17 @@ async def main() -> None:
     OUT.mkdir(exist_ok=True)
     orin = snapshot_from_jtop(orin_reading(), now=1_800_000_000.0)
     series = ramp(orin)
-    host = dataclasses.replace(orin, sources=("procfs",), gpus=(), emc=None, power=None, fans=(), power_mode=None,
-                               processes=(), board=dataclasses.replace(orin.board, model=None, l4t=None,
-                                                                       jetpack=None, cuda=None, soc=None))
+    host = dataclasses.replace(
+        orin,
+        sources=("procfs",),
+        gpus=(),
+        emc=None,
+        power=None,
+        fans=(),
+        power_mode=None,
+        processes=(),
+        board=dataclasses.replace(orin.board, model=None, l4t=None, jetpack=None, cuda=None, soc=None),
+    )
     await shoot("dashboard-120x40", frozen_app(series, REPORT), (120, 40))
     await shoot("dashboard-80x24", frozen_app(series, REPORT), (80, 24))
     await shoot("plain-box-80x24", frozen_app([host], PLAIN_REPORT), (80, 24), ("tab", "tab"))
@@ -86,9 +94,14 @@ async def doctor_shots(series) -> None:
 
         def app():
             # the shot is taken while the fix asks; closing the app answers no, so nothing is run or written
-            setup = DoctorSetup(Probe(daemon_json=path), interval=0, checks=Checks(SNAPSHOT_CHECKS),
-                                audit=lambda event, data: None, restart_cmd="systemctl restart docker",
-                                clock=lambda: 1795000000.0)
+            setup = DoctorSetup(
+                Probe(daemon_json=path),
+                interval=0,
+                checks=Checks(SNAPSHOT_CHECKS),
+                audit=lambda event, data: None,
+                restart_cmd="systemctl restart docker",
+                clock=lambda: 1795000000.0,
+            )
             return frozen_app(series, REPORT, doctor=setup)
 
         await shoot("dashboard-doctor-banner-120x40", app(), (120, 40))
@@ -100,8 +113,7 @@ async def doctor_shots(series) -> None:
     thor = DeviceMemory(128787600 * 1024, 120000000 * 1024, "Jetson AGX Thor: system RAM (unified)", unified=True)
     fit = frozen_app(series, REPORT)
     async with fit.run_test(size=(120, 40)) as pilot:
-        await fit.push_screen(FitScreen(params="8B", quant="nvfp4", context=65536, concurrency=4,
-                                        memory=lambda: thor))
+        await fit.push_screen(FitScreen(params="8B", quant="nvfp4", context=65536, concurrency=4, memory=lambda: thor))
         await pilot.pause(1.0)
         (OUT / "fit-120x40.svg").write_text(fit.export_screenshot(title="jetconsole — fit-120x40"))
     print("wrote screenshots/fit-120x40.svg")
@@ -123,10 +135,12 @@ async def bench_shots(series) -> None:
         print(f"wrote screenshots/{name}.svg")
 
 
-ANSWER = ("Jetson **AGX Thor** serves this model with vLLM. Three things decide how fast:\n\n"
-          "1. the *quantisation* (FP8 or FP4 weights),\n2. the KV-cache size (`--gpu-memory-utilization`),\n"
-          "3. speculative decoding.\n\n```sh\nvllm serve Qwen/Qwen3-8B --max-model-len 32768\n```\n\n"
-          "Model output is text: \x1b[31mthis escape\x1b[0m shows, it does not colour your terminal.")
+ANSWER = (
+    "Jetson **AGX Thor** serves this model with vLLM. Three things decide how fast:\n\n"
+    "1. the *quantisation* (FP8 or FP4 weights),\n2. the KV-cache size (`--gpu-memory-utilization`),\n"
+    "3. speculative decoding.\n\n```sh\nvllm serve Qwen/Qwen3-8B --max-model-len 32768\n```\n\n"
+    "Model output is text: \x1b[31mthis escape\x1b[0m shows, it does not colour your terminal."
+)
 
 
 async def chat_shots(series) -> None:
@@ -146,16 +160,24 @@ async def chat_shots(series) -> None:
         config = Config(servers=(srv.url,), chat_store=f"{tmp}/chats.sqlite3", refresh_interval=0.5)
 
         def app(screen: str = "dashboard") -> JetconsoleApp:
-            a = JetconsoleApp(config, load_themes(), remember_theme=False, watch_docker=False, start_screen=screen,
-                              discover_fn=lambda: Discovery(sources=[], report=REPORT))
+            a = JetconsoleApp(
+                config,
+                load_themes(),
+                remember_theme=False,
+                watch_docker=False,
+                start_screen=screen,
+                discover_fn=lambda: Discovery(sources=[], report=REPORT),
+            )
             a.docker.failed("no Docker socket at /var/run/docker.sock", "install Docker (apt-get install docker.io)")
             a.state.set_sources(["jtop"], REPORT)
             for snap in series:
                 a.state.add(snap)
             return a
 
-        question = (*[{" ": "space", "?": "question_mark"}.get(c, c) for c in "What limits decode speed on Thor?"],
-                    "enter")
+        question = (
+            *[{" ": "space", "?": "question_mark"}.get(c, c) for c in "What limits decode speed on Thor?"],
+            "enter",
+        )
         await shoot_after("chat-120x40", app("chat"), (120, 40), question, ("f4",))
         await shoot_after("dashboard-chat-120x40", app(), (120, 40), ("a", *question), ())
         await shoot_after("conversations-120x40", app("chat"), (120, 40), (), ("ctrl+o",))
@@ -185,21 +207,50 @@ def with_containers(app):
     from console.containers.model import ContainerInfo, ContainerStats
 
     rows = (
-        ContainerInfo("a" * 64, "vllm", "nvcr.io/nvidia/vllm:25.09-py3", "running", "Up 2 hours (healthy)",
-                      health="healthy", runtime="nvidia", restart_policy="unless-stopped", network="host",
-                      labels={"jetconsole.preset": "vllm-thor"}, pids=(5579,)),
-        ContainerInfo("b" * 64, "open-webui", "ghcr.io/open-webui/open-webui:main", "running", "Up 2 hours",
-                      runtime="runc", restart_policy="always", network="host",
-                      labels={"jetconsole.preset": "open-webui"}),
-        ContainerInfo("c" * 64, "sglang-test", "dustynv/sglang:r36.4.0", "exited", "Exited (1) 3 hours ago",
-                      runtime="nvidia"),
-        ContainerInfo("d" * 64, "postgres", "postgres:16", "running", "Up 5 days", ports=("5432/tcp",),
-                      runtime="runc", restart_policy="always"),
+        ContainerInfo(
+            "a" * 64,
+            "vllm",
+            "nvcr.io/nvidia/vllm:25.09-py3",
+            "running",
+            "Up 2 hours (healthy)",
+            health="healthy",
+            runtime="nvidia",
+            restart_policy="unless-stopped",
+            network="host",
+            labels={"jetconsole.preset": "vllm-thor"},
+            pids=(5579,),
+        ),
+        ContainerInfo(
+            "b" * 64,
+            "open-webui",
+            "ghcr.io/open-webui/open-webui:main",
+            "running",
+            "Up 2 hours",
+            runtime="runc",
+            restart_policy="always",
+            network="host",
+            labels={"jetconsole.preset": "open-webui"},
+        ),
+        ContainerInfo(
+            "c" * 64, "sglang-test", "dustynv/sglang:r36.4.0", "exited", "Exited (1) 3 hours ago", runtime="nvidia"
+        ),
+        ContainerInfo(
+            "d" * 64,
+            "postgres",
+            "postgres:16",
+            "running",
+            "Up 5 days",
+            ports=("5432/tcp",),
+            runtime="runc",
+            restart_policy="always",
+        ),
     )
     app.docker.listed(rows)
-    app.docker.stats = {rows[0].id: ContainerStats(rows[0].id, 112.0, 3 * 2**30, 62 * 2**30),
-                        rows[1].id: ContainerStats(rows[1].id, 0.4, 612 * 2**20, 62 * 2**30),
-                        rows[3].id: ContainerStats(rows[3].id, 1.2, 88 * 2**20, 62 * 2**30)}
+    app.docker.stats = {
+        rows[0].id: ContainerStats(rows[0].id, 112.0, 3 * 2**30, 62 * 2**30),
+        rows[1].id: ContainerStats(rows[1].id, 0.4, 612 * 2**20, 62 * 2**30),
+        rows[3].id: ContainerStats(rows[3].id, 1.2, 88 * 2**20, 62 * 2**30),
+    }
     return app
 
 

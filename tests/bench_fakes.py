@@ -24,6 +24,7 @@ class FakePower:
         class State:
             def summary(self) -> str:
                 return f"nvpmodel {mode} (id {mode_id}), jetson_clocks off"
+
         state = State()
         state.mode = mode  # type: ignore[attr-defined]
         return state

@@ -53,11 +53,13 @@ class FixedSource:
 def fixed_discovery(snapshots: list[TelemetrySnapshot], name: str = "jtop") -> Discovery:
     return Discovery(
         sources=[FixedSource(name, snapshots)],
-        report=SourceReport((
-            SourceStatus(name, True, "in use"),
-            SourceStatus("nvml", False, "not needed: jtop reads the GPU"),
-            SourceStatus("docker", False, "no Docker socket at /var/run/docker.sock", "install Docker"),
-        )),
+        report=SourceReport(
+            (
+                SourceStatus(name, True, "in use"),
+                SourceStatus("nvml", False, "not needed: jtop reads the GPU"),
+                SourceStatus("docker", False, "no Docker socket at /var/run/docker.sock", "install Docker"),
+            )
+        ),
     )
 
 

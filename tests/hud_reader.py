@@ -36,8 +36,11 @@ def decode(lines: list[str], scale: int = 1) -> str:
         for c in ORDER:
             glyph = FONT[c]
             w = len(glyph[0])
-            if x + w <= width and all(small[r][x:x + w] == [p == "#" for p in glyph[r]] for r in range(5)) \
-                    and (x + w == width or not any(row[x + w] for row in small)):
+            if (
+                x + w <= width
+                and all(small[r][x : x + w] == [p == "#" for p in glyph[r]] for r in range(5))
+                and (x + w == width or not any(row[x + w] for row in small))
+            ):
                 out += c
                 x += w
                 break
@@ -52,10 +55,10 @@ def tile(screen: str, label: str, scale: int = 1) -> str:
     for i, row in enumerate(rows):
         col = row.find(label)
         if col >= 0:
-            rest = row[col + len(label):]
+            rest = row[col + len(label) :]
             end = col + len(label) + (len(rest) - len(rest.lstrip())) if rest.strip() else None  # the next label
             height = (5 * scale + 1) // 2
-            body = [r[col:end] for r in rows[i + 1:i + 1 + height]]
+            body = [r[col:end] for r in rows[i + 1 : i + 1 + height]]
             return decode([_digits_only(r) for r in body], scale)
     raise ValueError(f"{label!r} not on the screen")
 

@@ -24,8 +24,14 @@ from typing import Any
 
 TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"
 MODEL = "replay"
-UNKNOWN_MODEL = {"error": {"message": "The model `nope` does not exist. Valid aliases: tiny.", "type": "NotFoundError",
-                           "param": "model", "code": 404}}  # vLLM 0.32's words (domain.md §4.3)
+UNKNOWN_MODEL = {
+    "error": {
+        "message": "The model `nope` does not exist. Valid aliases: tiny.",
+        "type": "NotFoundError",
+        "param": "model",
+        "code": 404,
+    }
+}  # vLLM 0.32's words (domain.md §4.3)
 
 
 @dataclass
@@ -41,20 +47,30 @@ class Script:
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> str:
     """One vLLM-style ``chat.completion.chunk`` payload."""
     choices = [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
-    return json.dumps({"id": "chatcmpl-replay", "object": "chat.completion.chunk", "created": 0, "model": MODEL,
-                       "choices": choices, **extra})
+    return json.dumps(
+        {
+            "id": "chatcmpl-replay",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": MODEL,
+            "choices": choices,
+            **extra,
+        }
+    )
 
 
-def token_frames(tokens: list[str], reasoning: list[str] | None = None, finish: str = "stop",
-                 prompt_tokens: int = 10) -> list[str]:
+def token_frames(
+    tokens: list[str], reasoning: list[str] | None = None, finish: str = "stop", prompt_tokens: int = 10
+) -> list[str]:
     """A whole stream like vLLM 0.32 sends it: role, reasoning, content, finish, usage, [DONE]."""
     frames = [chunk({"role": "assistant", "content": ""})]
     frames += [chunk({"reasoning": r}) for r in reasoning or []]
     frames += [chunk({"content": t}) for t in tokens]
     frames.append(chunk({}, finish))
     n = len(tokens) + len(reasoning or [])
-    frames.append(chunk(None, usage={"prompt_tokens": prompt_tokens, "completion_tokens": n,
-                                     "total_tokens": prompt_tokens + n}))
+    frames.append(
+        chunk(None, usage={"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n})
+    )
     frames.append("[DONE]")
     return frames
 
@@ -62,7 +78,7 @@ def token_frames(tokens: list[str], reasoning: list[str] | None = None, finish: 
 def transcript(name: str) -> list[str]:
     """The data payloads of a file in tests/data/transcripts (``#`` lines are its label)."""
     text = (TRANSCRIPTS / name).read_text(encoding="utf-8")
-    return [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    return [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
 
 
 class ReplayServer:
@@ -94,8 +110,17 @@ class ReplayServer:
                 elif self.path == "/version":
                     self._send(200, json.dumps({"version": "replay"}))
                 elif self.path == "/v1/models":
-                    self._send(200, json.dumps({"object": "list", "data": [
-                        {"id": MODEL, "object": "model", "owned_by": "replay", "max_model_len": 32768}]}))
+                    self._send(
+                        200,
+                        json.dumps(
+                            {
+                                "object": "list",
+                                "data": [
+                                    {"id": MODEL, "object": "model", "owned_by": "replay", "max_model_len": 32768}
+                                ],
+                            }
+                        ),
+                    )
                 elif self.path == "/metrics" and server.metrics:
                     self._send(200, server.metrics, "text/plain; version=0.0.4")
                 else:
@@ -157,8 +182,9 @@ if __name__ == "__main__":
 
     with ReplayServer() as srv:
         n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-        srv.script = Script(frames=token_frames([f" tok{i}" for i in range(n)]), rate=float(sys.argv[2])
-                            if len(sys.argv) > 2 else 0.0)
+        srv.script = Script(
+            frames=token_frames([f" tok{i}" for i in range(n)]), rate=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+        )
         print(f"replaying {n} tokens at {srv.url}; Ctrl-C stops", flush=True)
         try:
             while True:

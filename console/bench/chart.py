@@ -17,8 +17,9 @@ def bar(fraction: float, width: int, ascii_only: bool = False) -> str:
     return "█" * full + (EIGHTHS[part] if part else "")
 
 
-def chart_lines(report: BenchReport, key: str, concurrency: int, baseline: str = "", width: int = 80,
-                ascii_only: bool = False) -> list[str]:
+def chart_lines(
+    report: BenchReport, key: str, concurrency: int, baseline: str = "", width: int = 80, ascii_only: bool = False
+) -> list[str]:
     """``name  ████████  123.4 ms  +5.0% worse`` for each result at ``concurrency``."""
     heading, unit, better = metric_info(key)
     rows = [r for r in report.results if r.concurrency == concurrency]

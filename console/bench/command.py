@@ -43,30 +43,69 @@ CHART_METRICS = ("output_throughput", "ttft.p50", "tpot.p50")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--endpoint", action="append", default=[], metavar="[LABEL=]URL",
-                   help="a served configuration to measure, e.g. FP8=http://127.0.0.1:8000 (repeatable; "
-                   "default: the first of [endpoints] servers)")
+    p.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="[LABEL=]URL",
+        help="a served configuration to measure, e.g. FP8=http://127.0.0.1:8000 (repeatable; "
+        "default: the first of [endpoints] servers)",
+    )
     p.add_argument("--model", default="", help="model id on every endpoint (default: the first /v1/models lists)")
     p.add_argument("--trials", type=int, help="trials per configuration and concurrency (default [bench] trials, 5)")
-    p.add_argument("--concurrency", metavar="N[,N...]", help="requests in flight, e.g. 1,4,16 (default [bench] "
-                   "concurrency)")
-    p.add_argument("--prompts", metavar="FILE", help="JSON Lines as vllm bench serve's custom dataset "
-                   "({\"prompt\":..., \"output_tokens\":...}) or prompts separated by blank lines")
-    p.add_argument("--requests", type=int, default=0, metavar="N", help="requests per trial (default: the prompt "
-                   "count, at least twice the concurrency)")
-    p.add_argument("--warmups", type=int, default=2, metavar="N", help="warm-up requests per configuration, "
-                   "left out of the figures (default 2)")
-    p.add_argument("--max-tokens", type=int, metavar="N", help="max tokens of every answer (default: each "
-                   "prompt's own; 256 for the workshop prompt)")
+    p.add_argument(
+        "--concurrency", metavar="N[,N...]", help="requests in flight, e.g. 1,4,16 (default [bench] concurrency)"
+    )
+    p.add_argument(
+        "--prompts",
+        metavar="FILE",
+        help="JSON Lines as vllm bench serve's custom dataset "
+        '({"prompt":..., "output_tokens":...}) or prompts separated by blank lines',
+    )
+    p.add_argument(
+        "--requests",
+        type=int,
+        default=0,
+        metavar="N",
+        help="requests per trial (default: the prompt count, at least twice the concurrency)",
+    )
+    p.add_argument(
+        "--warmups",
+        type=int,
+        default=2,
+        metavar="N",
+        help="warm-up requests per configuration, left out of the figures (default 2)",
+    )
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        metavar="N",
+        help="max tokens of every answer (default: each prompt's own; 256 for the workshop prompt)",
+    )
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the server's)")
-    p.add_argument("--ignore-eos", action="store_true", help="every answer exactly max tokens long (vLLM and "
-                   "SGLang): the same work for every configuration")
-    p.add_argument("--power-ab", metavar="A,B", help="run the whole bench under each power mode (nvpmodel name "
-                   "or ID, clocks-on, clocks-off) through jtop; the original mode is restored afterwards")
-    p.add_argument("--baseline", default="", metavar="LABEL", help="the configuration the others are compared "
-                   "with (default: the first)")
-    p.add_argument("--compare", nargs="+", metavar="RESULT_JSON", help="show saved results side by side "
-                   "instead of running (e.g. one file per precision)")
+    p.add_argument(
+        "--ignore-eos",
+        action="store_true",
+        help="every answer exactly max tokens long (vLLM and SGLang): the same work for every configuration",
+    )
+    p.add_argument(
+        "--power-ab",
+        metavar="A,B",
+        help="run the whole bench under each power mode (nvpmodel name "
+        "or ID, clocks-on, clocks-off) through jtop; the original mode is restored afterwards",
+    )
+    p.add_argument(
+        "--baseline",
+        default="",
+        metavar="LABEL",
+        help="the configuration the others are compared with (default: the first)",
+    )
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="RESULT_JSON",
+        help="show saved results side by side instead of running (e.g. one file per precision)",
+    )
     p.add_argument("--out", metavar="DIR", help="where to save the JSON and CSV (default [bench] results_dir)")
     p.add_argument("--no-save", action="store_true", help="do not save the results")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON instead of the table")
@@ -122,10 +161,18 @@ def plan_from(args: argparse.Namespace, config: cfg.Config) -> BenchPlan:
     from console.bench.powerab import parse_specs
 
     modes = parse_specs(args.power_ab) if args.power_ab else ()
-    return BenchPlan(targets=tuple(parse_targets(args.endpoint, config, args.model)), prompts=tuple(prompts),
-                     prompts_source=str(source) if source else "built-in", concurrency=levels, trials=trials,
-                     warmups=args.warmups, requests=args.requests, temperature=args.temperature,
-                     ignore_eos=args.ignore_eos, power_modes=modes)
+    return BenchPlan(
+        targets=tuple(parse_targets(args.endpoint, config, args.model)),
+        prompts=tuple(prompts),
+        prompts_source=str(source) if source else "built-in",
+        concurrency=levels,
+        trials=trials,
+        warmups=args.warmups,
+        requests=args.requests,
+        temperature=args.temperature,
+        ignore_eos=args.ignore_eos,
+        power_modes=modes,
+    )
 
 
 def results_dir(config: cfg.Config, override: str | None = None) -> Path:
@@ -158,15 +205,35 @@ def table_rows(report: rp.BenchReport, baseline: str = "") -> list[tuple[str, ..
         m = r.median
         base = rp.baseline_for(report.results, baseline, r.concurrency)
         ch = "baseline" if base is r else rp.change_text(rp.change(r, base, "output_throughput"), "higher")
-        rows.append((r.name, str(r.concurrency), *(_triple(getattr(m, d)) for d in ("ttft", "tpot", "itl")),
-                     f"{m.e2el.p50 * 1000:,.0f}", f"{m.output_throughput:,.1f}", f"{m.request_throughput:.2f}",
-                     f"{m.tokens_per_joule:.2f}" if m.tokens_per_joule else "-",
-                     f"{m.failed}" if m.failed else "0", ch))
+        rows.append(
+            (
+                r.name,
+                str(r.concurrency),
+                *(_triple(getattr(m, d)) for d in ("ttft", "tpot", "itl")),
+                f"{m.e2el.p50 * 1000:,.0f}",
+                f"{m.output_throughput:,.1f}",
+                f"{m.request_throughput:.2f}",
+                f"{m.tokens_per_joule:.2f}" if m.tokens_per_joule else "-",
+                f"{m.failed}" if m.failed else "0",
+                ch,
+            )
+        )
     return rows
 
 
-TABLE_HEADS = ("config", "conc", "TTFT ms p50/95/99", "TPOT ms p50/95/99", "ITL ms p50/95/99", "E2E ms p50",
-               "out tok/s", "req/s", "tok/J", "failed", "tok/s vs baseline")
+TABLE_HEADS = (
+    "config",
+    "conc",
+    "TTFT ms p50/95/99",
+    "TPOT ms p50/95/99",
+    "ITL ms p50/95/99",
+    "E2E ms p50",
+    "out tok/s",
+    "req/s",
+    "tok/J",
+    "failed",
+    "tok/s vs baseline",
+)
 
 
 def table_text(report: rp.BenchReport, baseline: str = "") -> str:
@@ -176,12 +243,16 @@ def table_text(report: rp.BenchReport, baseline: str = "") -> str:
     from rich.table import Table
 
     rows = table_rows(report, baseline)
-    table = Table(title=f"median of {report.settings.get('trials', '?')} trials", pad_edge=False,
-                  box=box.ASCII if use_ascii() else box.SIMPLE)
+    table = Table(
+        title=f"median of {report.settings.get('trials', '?')} trials",
+        pad_edge=False,
+        box=box.ASCII if use_ascii() else box.SIMPLE,
+    )
     for i, head in enumerate(TABLE_HEADS):
         widest = max([len(head)] + [len(r[i]) for r in rows])
-        table.add_column(head, justify="left" if i in (0, len(TABLE_HEADS) - 1) else "right", no_wrap=True,
-                         min_width=widest)
+        table.add_column(
+            head, justify="left" if i in (0, len(TABLE_HEADS) - 1) else "right", no_wrap=True, min_width=widest
+        )
     for row in rows:
         table.add_row(*row)
     width = sum(max([len(h)] + [len(r[i]) for r in rows]) + 3 for i, h in enumerate(TABLE_HEADS))
@@ -226,8 +297,10 @@ class _Reporter:
         elif isinstance(event, Progress):
             eta = f", ETA {event.eta_s:.0f} s" if event.eta_s is not None else ""
             what = "warm-up" if event.phase == "warm-up" else f"trial {event.trial}/{event.trials}"
-            line = (f"{event.name} c={event.concurrency} {what}: {event.done}/{event.total} requests "
-                    f"({event.overall_done}/{event.overall_total} in all{eta})")
+            line = (
+                f"{event.name} c={event.concurrency} {what}: {event.done}/{event.total} requests "
+                f"({event.overall_done}/{event.overall_total} in all{eta})"
+            )
             if self.tty:
                 now = time.monotonic()
                 if now - self.last > 0.1 or event.done == event.total:
@@ -257,8 +330,10 @@ class _Telemetry:
         self.state.set_sources([s.name for s in found.sources], found.report)
         self.first = threading.Event()
         self._lock = threading.Lock()
-        self.pollers = [Poller(s, config.refresh_interval, self._sample, lambda _name, _msg: None, opened=True)
-                        for s in found.sources]
+        self.pollers = [
+            Poller(s, config.refresh_interval, self._sample, lambda _name, _msg: None, opened=True)
+            for s in found.sources
+        ]
         for poller in self.pollers:
             threading.Thread(target=poller.run, daemon=True, name=f"bench-{poller.source.name}").start()
 
@@ -280,8 +355,9 @@ class _Telemetry:
             poller.stop()
 
 
-def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO | None = None,
-        err: TextIO | None = None) -> int:
+def run(
+    args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     if args.compare:
@@ -308,12 +384,21 @@ def run(args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO |
     meter = PowerMeter()
     telemetry = _Telemetry(meter, config, source)
     telemetry.first.wait(3.0)  # the device's name and power mode come from the first sample
-    run_ = BenchRun(plan, _Reporter(err), meter, JtopPower() if plan.power_modes else None,
-                    context=lambda t: server_context(t.endpoint, t.model, config.docker_host),
-                    device=lambda: device_context(telemetry.latest, meter.what))
-    print(f"bench: {len(plan.targets)} configuration(s), concurrency {','.join(map(str, plan.concurrency))}, "
-          f"{plan.trials} trials, {len(plan.prompts)} prompts ({plan.prompts_source}); "
-          f"{plan.total_requests()} requests in all. Ctrl-C cancels.", file=err, flush=True)
+    run_ = BenchRun(
+        plan,
+        _Reporter(err),
+        meter,
+        JtopPower() if plan.power_modes else None,
+        context=lambda t: server_context(t.endpoint, t.model, config.docker_host),
+        device=lambda: device_context(telemetry.latest, meter.what),
+    )
+    print(
+        f"bench: {len(plan.targets)} configuration(s), concurrency {','.join(map(str, plan.concurrency))}, "
+        f"{plan.trials} trials, {len(plan.prompts)} prompts ({plan.prompts_source}); "
+        f"{plan.total_requests()} requests in all. Ctrl-C cancels.",
+        file=err,
+        flush=True,
+    )
     holder: list[rp.BenchReport] = []
     finished = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can return early on 3.11
 

@@ -23,7 +23,7 @@ TIMEOUT = 5.0
 
 
 def server_version(endpoint: Endpoint) -> str:
-    """"sglang X" from /get_server_info, else "vllm X" from /version, else ""."""
+    """ "sglang X" from /get_server_info, else "vllm X" from /version, else ""."""
     for path, name in (("/get_server_info", "sglang"), ("/version", "vllm")):
         try:
             resp = httpx.get(endpoint.root + path, headers=endpoint.headers(), timeout=TIMEOUT)
@@ -128,8 +128,15 @@ def server_context(endpoint: Endpoint, model: str = "", docker_host: str = "") -
     launch, by = launch_from_docker(endpoint.url, docker_host)
     if not launch:
         launch, by = launch_from_process(endpoint.url)
-    return ServerContext(url=endpoint.url, model=model_id, server=server_version(endpoint), model_root=root,
-                         max_model_len=max_len, launch=launch, launched_by=by)
+    return ServerContext(
+        url=endpoint.url,
+        model=model_id,
+        server=server_version(endpoint),
+        model_root=root,
+        max_model_len=max_len,
+        launch=launch,
+        launched_by=by,
+    )
 
 
 def device_context(snap: TelemetrySnapshot | None, power_source: str = "") -> DeviceContext:
@@ -138,8 +145,15 @@ def device_context(snap: TelemetrySnapshot | None, power_source: str = "") -> De
     if snap is None:
         return DeviceContext(hostname=hostname, device=os.uname().machine, power_source=power_source)
     board = snap.board
-    device = (board.model if board and board.model else "") or ", ".join(g.name for g in snap.gpus) \
+    device = (
+        (board.model if board and board.model else "")
+        or ", ".join(g.name for g in snap.gpus)
         or f"{os.uname().machine} (no GPU telemetry)"
-    return DeviceContext(hostname=(board.hostname if board and board.hostname else hostname), device=device,
-                         power_mode=snap.power_mode.name if snap.power_mode else "",
-                         jetson_clocks=snap.jetson_clocks, power_source=power_source)
+    )
+    return DeviceContext(
+        hostname=(board.hostname if board and board.hostname else hostname),
+        device=device,
+        power_mode=snap.power_mode.name if snap.power_mode else "",
+        jetson_clocks=snap.jetson_clocks,
+        power_source=power_source,
+    )

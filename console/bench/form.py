@@ -42,8 +42,12 @@ class BenchForm:
 
     @classmethod
     def defaults(cls, config: cfg.Config) -> BenchForm:
-        return cls(endpoints=" ".join(config.servers), trials=str(config.bench_trials),
-                   concurrency=",".join(map(str, config.bench_concurrency)), prompts=config.bench_prompts)
+        return cls(
+            endpoints=" ".join(config.servers),
+            trials=str(config.bench_trials),
+            concurrency=",".join(map(str, config.bench_concurrency)),
+            prompts=config.bench_prompts,
+        )
 
 
 class FormError(ValueError):
@@ -95,8 +99,9 @@ def plan_from_form(form: BenchForm, config: cfg.Config, warmups: int = WARMUPS) 
     else:
         targets = check("endpoints", lambda: parse_targets(specs, config, form.model.strip()))
     trials = check("trials", lambda: _whole(form.trials, "trials", config.bench_trials))
-    levels = check("concurrency", lambda: parse_levels(form.concurrency) if form.concurrency.strip()
-                   else config.bench_concurrency)
+    levels = check(
+        "concurrency", lambda: parse_levels(form.concurrency) if form.concurrency.strip() else config.bench_concurrency
+    )
     max_tokens = check("max_tokens", lambda: _whole(form.max_tokens, "max tokens", None))
     modes = check("power_ab", lambda: parse_specs(form.power_ab) if form.power_ab.strip() else ())
     source = form.prompts.strip() or config.bench_prompts
@@ -105,27 +110,36 @@ def plan_from_form(form: BenchForm, config: cfg.Config, warmups: int = WARMUPS) 
     if baseline and targets is not None and modes is not None:
         names = [t.label for t in targets] + [f"{t.label} @{m}" for t in targets for m in modes]
         if baseline not in names:
-            problems.append(("baseline", f"baseline {baseline!r} is not one of the configurations: "
-                                         f"{', '.join(names)}"))
+            problems.append(("baseline", f"baseline {baseline!r} is not one of the configurations: {', '.join(names)}"))
     if problems:
         raise FormError(problems)
     assert targets is not None and prompts is not None and levels is not None and trials is not None
     if max_tokens is not None:
         prompts = [Prompt(p.text, max_tokens) for p in prompts]
-    return BenchPlan(targets=tuple(targets), prompts=tuple(prompts), prompts_source=source or "built-in",
-                     concurrency=tuple(levels), trials=trials, warmups=warmups, ignore_eos=form.ignore_eos,
-                     power_modes=tuple(modes or ()))
+    return BenchPlan(
+        targets=tuple(targets),
+        prompts=tuple(prompts),
+        prompts_source=source or "built-in",
+        concurrency=tuple(levels),
+        trials=trials,
+        warmups=warmups,
+        ignore_eos=form.ignore_eos,
+        power_modes=tuple(modes or ()),
+    )
 
 
 def power_change_text(modes: tuple[str, ...], now: str) -> str:
     """What a power A/B will do, in order, for the question asked before it starts."""
+
     def what(spec: str) -> str:
         return f"jetson_clocks {'on' if CLOCKS[spec] else 'off'}" if spec in CLOCKS else f"nvpmodel mode {spec}"
 
     steps = "\n".join(f"  {i}. switch to {what(m)}, then run the whole bench" for i, m in enumerate(modes, 1))
-    return (f"now: {now}\n{steps}\n  {len(modes) + 1}. put back {now}\n"
-            "The original mode is restored at the end, also when the bench fails or is cancelled. "
-            "A mode change can take a few seconds; some need a reboot and are refused.")
+    return (
+        f"now: {now}\n{steps}\n  {len(modes) + 1}. put back {now}\n"
+        "The original mode is restored at the end, also when the bench fails or is cancelled. "
+        "A mode change can take a few seconds; some need a reboot and are refused."
+    )
 
 
 # ---- saved runs -------------------------------------------------------------------------------------------
@@ -159,8 +173,16 @@ class SavedRun:
     def text(self) -> str:
         """Everything a filter matches on."""
         r = self.report
-        return " ".join([self.path.name, self.started, self.labels, f"unreadable: {self.error}" if self.error else "",
-                         r.device.device if r else "", r.device.hostname if r else ""])
+        return " ".join(
+            [
+                self.path.name,
+                self.started,
+                self.labels,
+                f"unreadable: {self.error}" if self.error else "",
+                r.device.device if r else "",
+                r.device.hostname if r else "",
+            ]
+        )
 
 
 def read_report(path: Path) -> rp.BenchReport:

@@ -65,6 +65,8 @@ class JtopPower:
             if original.clocks is not None and now.clocks != original.clocks:
                 done.append("restored " + power.set_clocks(original.clocks, self.factory, self.socket_path).line())
         except Exception as exc:  # noqa: BLE001 - say it: the user must put the mode back by hand
-            done.append(f"could NOT restore the power mode ({original.summary()}): {exc}; "
-                        f"set it back with: sudo nvpmodel -m {original.mode_id}")
+            done.append(
+                f"could NOT restore the power mode ({original.summary()}): {exc}; "
+                f"set it back with: sudo nvpmodel -m {original.mode_id}"
+            )
         return done or [f"power mode unchanged at the end: {original.summary()}"]

@@ -22,18 +22,26 @@ class Prompt:
 
 #: The Thor workshop's baseline prompt (GTC DC 2025, "Baseline prompt & measurements") first,
 #: then shorter and longer ones so the set has a spread of prompt and answer lengths.
-WORKSHOP_PROMPT = ("Write a 5-sentence paragraph explaining the main benefit of using Jetson Thor for an "
-                   "autonomous robotics developer.")
+WORKSHOP_PROMPT = (
+    "Write a 5-sentence paragraph explaining the main benefit of using Jetson Thor for an "
+    "autonomous robotics developer."
+)
 BUILTIN: tuple[Prompt, ...] = (
     Prompt(WORKSHOP_PROMPT, 256),
     Prompt("What is the capital of France? Answer in one word.", 16),
     Prompt("List three differences between FP16, FP8 and FP4 weights for LLM inference, one line each.", 128),
-    Prompt("Explain speculative decoding to a robotics engineer: what the draft model does, what the target "
-           "model verifies, and why the output is unchanged. Use about 150 words.", 256),
-    Prompt("Summarize the following log and say what failed and what to do next:\n"
-           + "\n".join(f"(APIServer pid=92) INFO: step {i}: loaded shard {i} of 15 in 1.6 s" for i in range(1, 16))
-           + "\nValueError: Free memory on device (14.45/122.82 GiB) on startup is less than desired GPU "
-           "memory utilization (0.7, 85.98 GiB)", 192),
+    Prompt(
+        "Explain speculative decoding to a robotics engineer: what the draft model does, what the target "
+        "model verifies, and why the output is unchanged. Use about 150 words.",
+        256,
+    ),
+    Prompt(
+        "Summarize the following log and say what failed and what to do next:\n"
+        + "\n".join(f"(APIServer pid=92) INFO: step {i}: loaded shard {i} of 15 in 1.6 s" for i in range(1, 16))
+        + "\nValueError: Free memory on device (14.45/122.82 GiB) on startup is less than desired GPU "
+        "memory utilization (0.7, 85.98 GiB)",
+        192,
+    ),
     Prompt("Write a Python function that returns the n-th Fibonacci number iteratively, with a docstring.", 160),
 )
 
@@ -62,8 +70,9 @@ def _jsonl(text: str, source: str, default_max_tokens: int) -> list[Prompt]:
         try:
             row = json.loads(line)
         except ValueError as exc:
-            raise PromptFileError(f"{where}: not JSON ({exc}); each line is one object like "
-                                  '{"prompt": "...", "output_tokens": 128}') from exc
+            raise PromptFileError(
+                f'{where}: not JSON ({exc}); each line is one object like {{"prompt": "...", "output_tokens": 128}}'
+            ) from exc
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
             raise PromptFileError(f'{where}: each line needs a non-empty "prompt" string')
         tokens = row.get("output_tokens", default_max_tokens)

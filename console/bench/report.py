@@ -70,6 +70,7 @@ class BenchReport:
 
 # ---- JSON ---------------------------------------------------------------------------------
 
+
 def to_dict(report: BenchReport) -> dict[str, Any]:
     return {"schema": SCHEMA, **asdict(report)}
 
@@ -95,15 +96,28 @@ def from_dict(data: dict[str, Any]) -> BenchReport:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ValueError(f"not a jetconsole bench result (schema {SCHEMA!r} expected)")
     try:
-        results = tuple(ConfigResult(label=r["label"], concurrency=int(r["concurrency"]),
-                                     server=ServerContext(**r["server"]),
-                                     trials=tuple(_trial(t) for t in r["trials"]), median=_trial(r["median"]),
-                                     power_mode=r.get("power_mode", ""),
-                                     spec_decode=SpecDecode(**r["spec_decode"]) if r.get("spec_decode") else None)
-                        for r in data["results"])
-        return BenchReport(started=data["started"], finished=data["finished"], tool=data["tool"],
-                           device=DeviceContext(**data["device"]), settings=dict(data.get("settings") or {}),
-                           results=results, cancelled=bool(data.get("cancelled")), notes=tuple(data.get("notes") or ()))
+        results = tuple(
+            ConfigResult(
+                label=r["label"],
+                concurrency=int(r["concurrency"]),
+                server=ServerContext(**r["server"]),
+                trials=tuple(_trial(t) for t in r["trials"]),
+                median=_trial(r["median"]),
+                power_mode=r.get("power_mode", ""),
+                spec_decode=SpecDecode(**r["spec_decode"]) if r.get("spec_decode") else None,
+            )
+            for r in data["results"]
+        )
+        return BenchReport(
+            started=data["started"],
+            finished=data["finished"],
+            tool=data["tool"],
+            device=DeviceContext(**data["device"]),
+            settings=dict(data.get("settings") or {}),
+            results=results,
+            cancelled=bool(data.get("cancelled")),
+            notes=tuple(data.get("notes") or ()),
+        )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"bench result is missing or has a wrong field: {exc}") from exc
 
@@ -118,22 +132,35 @@ def merge(reports: list[BenchReport]) -> BenchReport:
     for r in reports:
         for label in {res.label for res in r.results}:
             seen[label] = seen.get(label, 0) + 1
-    renamed = [tuple(replace(res, label=f"{res.label} ({r.started[:19]})") if seen[res.label] > 1 else res
-                     for res in r.results) for r in reports]
-    return BenchReport(started=min(r.started for r in reports), finished=max(r.finished for r in reports),
-                       tool=first.tool, device=first.device, settings=first.settings,
-                       results=tuple(res for group in renamed for res in group),
-                       cancelled=any(r.cancelled for r in reports),
-                       notes=tuple(n for r in reports for n in r.notes))
+    renamed = [
+        tuple(
+            replace(res, label=f"{res.label} ({r.started[:19]})") if seen[res.label] > 1 else res for res in r.results
+        )
+        for r in reports
+    ]
+    return BenchReport(
+        started=min(r.started for r in reports),
+        finished=max(r.finished for r in reports),
+        tool=first.tool,
+        device=first.device,
+        settings=first.settings,
+        results=tuple(res for group in renamed for res in group),
+        cancelled=any(r.cancelled for r in reports),
+        notes=tuple(n for r in reports for n in r.notes),
+    )
 
 
 # ---- what it ran on, as text ----------------------------------------------------------------
 
+
 def device_line(report: BenchReport) -> str:
     """``NVIDIA Jetson AGX Orin on thor-07, MAXN; energy from …`` (the CLI's and the screen's heading)."""
     d = report.device
-    return (f"{d.device or '?'} on {d.hostname or '?'}" + (f", {d.power_mode}" if d.power_mode else "")
-            + (f"; energy from {d.power_source}" if d.power_source else "; no power telemetry: no energy figures"))
+    return (
+        f"{d.device or '?'} on {d.hostname or '?'}"
+        + (f", {d.power_mode}" if d.power_mode else "")
+        + (f"; energy from {d.power_source}" if d.power_source else "; no power telemetry: no energy figures")
+    )
 
 
 def server_lines(report: BenchReport) -> list[str]:
@@ -143,14 +170,18 @@ def server_lines(report: BenchReport) -> list[str]:
         if r.label not in seen:
             seen.add(r.label)
             s = r.server
-            lines.append(f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
-                         + (f"; {s.launched_by}: {s.launch}" if s.launch else ""))
+            lines.append(
+                f"  {r.label}: {s.model} on {s.url} ({s.server or 'server version unknown'})"
+                + (f"; {s.launched_by}: {s.launch}" if s.launch else "")
+            )
     for r in report.results:
         sd = r.spec_decode
         if sd is not None and sd.acceptance_rate is not None and sd.acceptance_length is not None:
-            lines.append(f"  {r.name} at concurrency {r.concurrency}: speculative decoding accepted "
-                         f"{sd.acceptance_rate:.0%} of {sd.draft_tokens:,} draft tokens, "
-                         f"{sd.acceptance_length:.2f} tokens per step")
+            lines.append(
+                f"  {r.name} at concurrency {r.concurrency}: speculative decoding accepted "
+                f"{sd.acceptance_rate:.0%} of {sd.draft_tokens:,} draft tokens, "
+                f"{sd.acceptance_length:.2f} tokens per step"
+            )
     return lines
 
 
@@ -159,13 +190,17 @@ def server_lines(report: BenchReport) -> list[str]:
 #: (key, heading, unit, better): what the table, chart and CSV show.  ``better`` is
 #: "lower" for latencies, "higher" for throughputs.
 METRICS: tuple[tuple[str, str, str, str], ...] = (
-    ("ttft.p50", "TTFT p50", "ms", "lower"), ("ttft.p95", "TTFT p95", "ms", "lower"),
+    ("ttft.p50", "TTFT p50", "ms", "lower"),
+    ("ttft.p95", "TTFT p95", "ms", "lower"),
     ("ttft.p99", "TTFT p99", "ms", "lower"),
-    ("tpot.p50", "TPOT p50", "ms", "lower"), ("tpot.p95", "TPOT p95", "ms", "lower"),
+    ("tpot.p50", "TPOT p50", "ms", "lower"),
+    ("tpot.p95", "TPOT p95", "ms", "lower"),
     ("tpot.p99", "TPOT p99", "ms", "lower"),
-    ("itl.p50", "ITL p50", "ms", "lower"), ("itl.p95", "ITL p95", "ms", "lower"),
+    ("itl.p50", "ITL p50", "ms", "lower"),
+    ("itl.p95", "ITL p95", "ms", "lower"),
     ("itl.p99", "ITL p99", "ms", "lower"),
-    ("e2el.p50", "E2E p50", "ms", "lower"), ("e2el.p99", "E2E p99", "ms", "lower"),
+    ("e2el.p50", "E2E p50", "ms", "lower"),
+    ("e2el.p99", "E2E p99", "ms", "lower"),
     ("output_throughput", "out tok/s", "tok/s", "higher"),
     ("request_throughput", "req/s", "req/s", "higher"),
     ("tokens_per_joule", "tok/J", "tok/J", "higher"),
@@ -189,8 +224,9 @@ def value(metrics: TrialMetrics, key: str) -> float | None:
     return getattr(metrics, key)
 
 
-def baseline_for(results: tuple[ConfigResult, ...] | list[ConfigResult], baseline: str,
-                 concurrency: int) -> ConfigResult | None:
+def baseline_for(
+    results: tuple[ConfigResult, ...] | list[ConfigResult], baseline: str, concurrency: int
+) -> ConfigResult | None:
     """The baseline's result at this concurrency: matched by name, then label; the first result otherwise."""
     same = [r for r in results if r.concurrency == concurrency]
     for r in same:
@@ -206,7 +242,7 @@ def change(result: ConfigResult, base: ConfigResult | None, key: str) -> float |
 
 
 def change_text(rel: float | None, better: str) -> str:
-    """"+12.3% better" style, the sign of the figure and whether that is good."""
+    """ "+12.3% better" style, the sign of the figure and whether that is good."""
     if rel is None:
         return ""
     if abs(rel) < 0.0005:
@@ -217,9 +253,28 @@ def change_text(rel: float | None, better: str) -> str:
 
 # ---- CSV ----------------------------------------------------------------------------------
 
-CSV_CONTEXT = ("label", "power_mode", "concurrency", "trials", "completed", "failed", "url", "model", "server",
-               "model_root", "max_model_len", "launched_by", "launch", "hostname", "device", "device_power_mode",
-               "jetson_clocks", "started", "spec_acceptance_rate", "spec_acceptance_length")
+CSV_CONTEXT = (
+    "label",
+    "power_mode",
+    "concurrency",
+    "trials",
+    "completed",
+    "failed",
+    "url",
+    "model",
+    "server",
+    "model_root",
+    "max_model_len",
+    "launched_by",
+    "launch",
+    "hostname",
+    "device",
+    "device_power_mode",
+    "jetson_clocks",
+    "started",
+    "spec_acceptance_rate",
+    "spec_acceptance_length",
+)
 
 
 def to_csv(report: BenchReport, baseline: str = "") -> str:
@@ -227,18 +282,38 @@ def to_csv(report: BenchReport, baseline: str = "") -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     figures = [k for k in METRIC_KEYS]
-    writer.writerow([*CSV_CONTEXT, *(f"{k}_{metric_info(k)[1].replace('/', '_per_')}" for k in figures),
-                     *(f"{k}_vs_baseline" for k in figures)])
+    writer.writerow(
+        [
+            *CSV_CONTEXT,
+            *(f"{k}_{metric_info(k)[1].replace('/', '_per_')}" for k in figures),
+            *(f"{k}_vs_baseline" for k in figures),
+        ]
+    )
     for r in report.results:
         base = baseline_for(report.results, baseline, r.concurrency)
         m = r.median
-        context = [r.label, r.power_mode, r.concurrency, len(r.trials), m.completed, m.failed, r.server.url,
-                   r.server.model, r.server.server, r.server.model_root, r.server.max_model_len or "",
-                   r.server.launched_by, r.server.launch, report.device.hostname, report.device.device,
-                   r.power_mode or report.device.power_mode,
-                   "" if report.device.jetson_clocks is None else report.device.jetson_clocks, report.started,
-                   _fmt(r.spec_decode.acceptance_rate if r.spec_decode else None, 4),
-                   _fmt(r.spec_decode.acceptance_length if r.spec_decode else None, 3)]
+        context = [
+            r.label,
+            r.power_mode,
+            r.concurrency,
+            len(r.trials),
+            m.completed,
+            m.failed,
+            r.server.url,
+            r.server.model,
+            r.server.server,
+            r.server.model_root,
+            r.server.max_model_len or "",
+            r.server.launched_by,
+            r.server.launch,
+            report.device.hostname,
+            report.device.device,
+            r.power_mode or report.device.power_mode,
+            "" if report.device.jetson_clocks is None else report.device.jetson_clocks,
+            report.started,
+            _fmt(r.spec_decode.acceptance_rate if r.spec_decode else None, 4),
+            _fmt(r.spec_decode.acceptance_length if r.spec_decode else None, 3),
+        ]
         values = [_fmt(value(m, k)) for k in figures]
         changes = [_fmt(change(r, base, k), 4) if base is not r else "" for k in figures]
         writer.writerow([*context, *values, *changes])

@@ -60,15 +60,23 @@ class BenchPlan:
         return per_target * len(self.targets) * max(len(self.power_modes), 1)
 
     def settings(self) -> dict[str, Any]:
-        return {"trials": self.trials, "concurrency": list(self.concurrency), "warmups": self.warmups,
-                "requests_per_trial": {str(c): self.requests_at(c) for c in self.concurrency},
-                "prompts": self.prompts_source, "prompt_count": len(self.prompts),
-                "max_tokens": sorted({p.max_tokens for p in self.prompts}), "temperature": self.temperature,
-                "ignore_eos": self.ignore_eos, "power_modes": list(self.power_modes),
-                "targets": [{"label": t.label, "url": t.endpoint.url, "model": t.model} for t in self.targets]}
+        return {
+            "trials": self.trials,
+            "concurrency": list(self.concurrency),
+            "warmups": self.warmups,
+            "requests_per_trial": {str(c): self.requests_at(c) for c in self.concurrency},
+            "prompts": self.prompts_source,
+            "prompt_count": len(self.prompts),
+            "max_tokens": sorted({p.max_tokens for p in self.prompts}),
+            "temperature": self.temperature,
+            "ignore_eos": self.ignore_eos,
+            "power_modes": list(self.power_modes),
+            "targets": [{"label": t.label, "url": t.endpoint.url, "model": t.model} for t in self.targets],
+        }
 
 
 # ---- events ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -119,10 +127,15 @@ class _Counter:
 class BenchRun:
     """One bench, run once.  ``context`` and ``device`` are injectable for tests without a Docker or jtop."""
 
-    def __init__(self, plan: BenchPlan, on_event: Callable[[object], None] | None = None,
-                 meter: PowerMeter | None = None, power: PowerControl | None = None,
-                 context: Callable[[Target], ServerContext] | None = None,
-                 device: Callable[[], DeviceContext] | None = None) -> None:
+    def __init__(
+        self,
+        plan: BenchPlan,
+        on_event: Callable[[object], None] | None = None,
+        meter: PowerMeter | None = None,
+        power: PowerControl | None = None,
+        context: Callable[[Target], ServerContext] | None = None,
+        device: Callable[[], DeviceContext] | None = None,
+    ) -> None:
         if plan.trials < 1 or not plan.concurrency or min(plan.concurrency) < 1 or not plan.targets or not plan.prompts:
             raise ValueError("a bench needs a target, a prompt, one trial or more and concurrency of 1 or more")
         self.plan = plan
@@ -183,9 +196,16 @@ class BenchRun:
                 for line in self.power.restore(original):
                     self._note(line)
                 device = replace(self.device(), power_mode=getattr(original, "mode", None) or "")
-        return BenchReport(started=started, finished=_now(), tool=f"jetconsole {__version__}", device=device,
-                           settings=self.plan.settings(), results=tuple(results), cancelled=self.cancelled,
-                           notes=tuple(self.notes))
+        return BenchReport(
+            started=started,
+            finished=_now(),
+            tool=f"jetconsole {__version__}",
+            device=device,
+            settings=self.plan.settings(),
+            results=tuple(results),
+            cancelled=self.cancelled,
+            notes=tuple(self.notes),
+        )
 
     def _target(self, target: Target, mode: str, results: list[ConfigResult]) -> None:
         name = f"{target.label} @{mode}" if mode else target.label
@@ -199,8 +219,9 @@ class BenchRun:
         except asyncio.CancelledError:
             pass
 
-    async def _configuration(self, target: Target, server: ServerContext, name: str, mode: str,
-                             results: list[ConfigResult]) -> None:
+    async def _configuration(
+        self, target: Target, server: ServerContext, name: str, mode: str, results: list[ConfigResult]
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         try:
@@ -215,35 +236,50 @@ class BenchRun:
                 for i in range(1, self.plan.trials + 1):
                     specs = self._specs(server.model, self.plan.requests_at(c))
                     t0, m0 = time.perf_counter(), time.monotonic()
-                    records = await self._batch(target.endpoint, specs, c,
-                                                lambda d, t, c=c, i=i: self._progress("trial", name, c, i, d, t))
+                    records = await self._batch(
+                        target.endpoint, specs, c, lambda d, t, c=c, i=i: self._progress("trial", name, c, i, d, t)
+                    )
                     duration, m1 = time.perf_counter() - t0, time.monotonic()
                     energy = self.meter.joules(m0, m1) if self.meter is not None else None
                     metrics = summarize(records, duration, energy)
                     trials.append(metrics)
                     self.on_event(TrialDone(name, c, i, metrics))
                     if metrics.completed == 0:
-                        self._note(f"{name} at concurrency {c}: every request failed: "
-                                   f"{metrics.errors[0] if metrics.errors else '?'}", error=True)
+                        self._note(
+                            f"{name} at concurrency {c}: every request failed: "
+                            f"{metrics.errors[0] if metrics.errors else '?'}",
+                            error=True,
+                        )
                         break
                 spec = specdecode.delta(metrics_before, await _scrape(target.endpoint))
-                results.append(ConfigResult(target.label, c, server, tuple(trials), median_of_trials(trials), mode,
-                                            spec))
+                results.append(
+                    ConfigResult(target.label, c, server, tuple(trials), median_of_trials(trials), mode, spec)
+                )
         finally:
             self._loop = self._task = None
 
     def _specs(self, model: str, count: int) -> list[RequestSpec]:
         prompts = self.plan.prompts
-        return [RequestSpec(model, prompts[i % len(prompts)].text, prompts[i % len(prompts)].max_tokens,
-                            self.plan.temperature, self.plan.ignore_eos) for i in range(count)]
+        return [
+            RequestSpec(
+                model,
+                prompts[i % len(prompts)].text,
+                prompts[i % len(prompts)].max_tokens,
+                self.plan.temperature,
+                self.plan.ignore_eos,
+            )
+            for i in range(count)
+        ]
 
-    async def _batch(self, endpoint: Endpoint, specs: list[RequestSpec], concurrency: int,
-                     progress: Callable[[int, int], None]) -> list[RequestRecord]:
+    async def _batch(
+        self, endpoint: Endpoint, specs: list[RequestSpec], concurrency: int, progress: Callable[[int, int], None]
+    ) -> list[RequestRecord]:
         """Every request at once behind a semaphore of ``concurrency`` (vllm bench: rate inf, max-concurrency)."""
         sem = asyncio.Semaphore(concurrency)
         done = 0
         progress(0, len(specs))
         async with new_client(concurrency) as client:
+
             async def one(spec: RequestSpec) -> RequestRecord:
                 nonlocal done
                 async with sem:
@@ -259,8 +295,11 @@ class BenchRun:
         elapsed = time.monotonic() - self._count.started
         left = self._count.total - self._count.done
         eta = elapsed / self._count.done * left if self._count.done else None
-        self.on_event(Progress(phase, name, c, trial, self.plan.trials, done, total, self._count.done,
-                               self._count.total, eta, elapsed))
+        self.on_event(
+            Progress(
+                phase, name, c, trial, self.plan.trials, done, total, self._count.done, self._count.total, eta, elapsed
+            )
+        )
 
 
 async def _scrape(endpoint: Endpoint) -> str | None:

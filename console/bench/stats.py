@@ -66,8 +66,14 @@ class Distribution:
     def of(cls, values: Sequence[float]) -> Distribution:
         if not values:
             return cls()
-        return cls(mean=statistics.fmean(values), median=percentile(values, 50), p50=percentile(values, 50),
-                   p95=percentile(values, 95), p99=percentile(values, 99), count=len(values))
+        return cls(
+            mean=statistics.fmean(values),
+            median=percentile(values, 50),
+            p50=percentile(values, 50),
+            p95=percentile(values, 95),
+            p99=percentile(values, 99),
+            count=len(values),
+        )
 
 
 @dataclass(frozen=True)
@@ -116,16 +122,24 @@ def summarize(records: Sequence[RequestRecord], duration: float, energy_j: float
         completed += 1
     dur = duration if duration > 0 else float("nan")
     return TrialMetrics(
-        completed=completed, failed=len(records) - completed, duration=duration,
-        total_input=total_input, total_output=total_output,
+        completed=completed,
+        failed=len(records) - completed,
+        duration=duration,
+        total_input=total_input,
+        total_output=total_output,
         request_throughput=completed / dur if duration > 0 else 0.0,
         output_throughput=total_output / dur if duration > 0 else 0.0,
         total_token_throughput=(total_input + total_output) / dur if duration > 0 else 0.0,
-        ttft=Distribution.of(ttfts), tpot=Distribution.of(tpots), itl=Distribution.of(itls),
-        e2el=Distribution.of(e2els), errors=tuple(dict.fromkeys(errors)), energy_j=energy_j,
+        ttft=Distribution.of(ttfts),
+        tpot=Distribution.of(tpots),
+        itl=Distribution.of(itls),
+        e2el=Distribution.of(e2els),
+        errors=tuple(dict.fromkeys(errors)),
+        energy_j=energy_j,
         avg_power_w=energy_j / duration if energy_j is not None and duration > 0 else None,
         tokens_per_joule=total_output / energy_j if energy_j and total_output else None,
-        joules_per_token=energy_j / total_output if energy_j and total_output else None)
+        joules_per_token=energy_j / total_output if energy_j and total_output else None,
+    )
 
 
 def _median(values: Sequence[float]) -> float:
@@ -133,8 +147,16 @@ def _median(values: Sequence[float]) -> float:
 
 
 def _median_dist(dists: Sequence[Distribution]) -> Distribution:
-    return Distribution(**{f.name: (int(_median([getattr(d, f.name) for d in dists])) if f.name == "count"
-                                    else _median([getattr(d, f.name) for d in dists])) for f in fields(Distribution)})
+    return Distribution(
+        **{
+            f.name: (
+                int(_median([getattr(d, f.name) for d in dists]))
+                if f.name == "count"
+                else _median([getattr(d, f.name) for d in dists])
+            )
+            for f in fields(Distribution)
+        }
+    )
 
 
 def median_of_trials(trials: Sequence[TrialMetrics]) -> TrialMetrics:
@@ -150,18 +172,26 @@ def median_of_trials(trials: Sequence[TrialMetrics]) -> TrialMetrics:
     def energy(name: str) -> float | None:
         values = [getattr(t, name) for t in trials]
         return None if None in values else _median(values)
+
     return TrialMetrics(
-        completed=sum(t.completed for t in trials), failed=sum(t.failed for t in trials),
+        completed=sum(t.completed for t in trials),
+        failed=sum(t.failed for t in trials),
         duration=_median([t.duration for t in trials]),
-        total_input=sum(t.total_input for t in trials), total_output=sum(t.total_output for t in trials),
+        total_input=sum(t.total_input for t in trials),
+        total_output=sum(t.total_output for t in trials),
         request_throughput=_median([t.request_throughput for t in trials]),
         output_throughput=_median([t.output_throughput for t in trials]),
         total_token_throughput=_median([t.total_token_throughput for t in trials]),
-        ttft=_median_dist([t.ttft for t in trials]), tpot=_median_dist([t.tpot for t in trials]),
-        itl=_median_dist([t.itl for t in trials]), e2el=_median_dist([t.e2el for t in trials]),
+        ttft=_median_dist([t.ttft for t in trials]),
+        tpot=_median_dist([t.tpot for t in trials]),
+        itl=_median_dist([t.itl for t in trials]),
+        e2el=_median_dist([t.e2el for t in trials]),
         errors=tuple(dict.fromkeys(e for t in trials for e in t.errors)),
-        energy_j=energy("energy_j"), avg_power_w=energy("avg_power_w"),
-        tokens_per_joule=energy("tokens_per_joule"), joules_per_token=energy("joules_per_token"))
+        energy_j=energy("energy_j"),
+        avg_power_w=energy("avg_power_w"),
+        tokens_per_joule=energy("tokens_per_joule"),
+        joules_per_token=energy("joules_per_token"),
+    )
 
 
 def relative_change(value: float | None, baseline: float | None) -> float | None:

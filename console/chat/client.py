@@ -53,8 +53,12 @@ class ModelInfo:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ModelInfo:
         """One entry of ``/v1/models``' ``data``."""
-        return cls(str(row.get("id", "?")), row.get("max_model_len"), str(row.get("owned_by") or ""),
-                   str(row.get("root") or ""))
+        return cls(
+            str(row.get("id", "?")),
+            row.get("max_model_len"),
+            str(row.get("owned_by") or ""),
+            str(row.get("root") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,10 @@ def request_body(req: ChatRequest) -> dict[str, Any]:
 
 def unreachable(url: str, exc: Exception) -> str:
     reason = str(exc) or type(exc).__name__
-    return (f"cannot reach {url}: {reason}. Is the server running and listening there? "
-            "The Servers panel shows its container; check the URL in config.toml [endpoints].")
+    return (
+        f"cannot reach {url}: {reason}. Is the server running and listening there? "
+        "The Servers panel shows its container; check the URL in config.toml [endpoints]."
+    )
 
 
 class ChatStream:
@@ -177,8 +183,10 @@ class ChatStream:
 
     def _cut(self, exc: Exception) -> str:
         what = "the server stopped sending" if isinstance(exc, httpx.ReadTimeout) else "the stream was cut"
-        return (f"{what} after {self.clock.chunks} chunks ({type(exc).__name__}: {exc}); "
-                "the partial answer is kept. Check the server's log (did the engine die?).")
+        return (
+            f"{what} after {self.clock.chunks} chunks ({type(exc).__name__}: {exc}); "
+            "the partial answer is kept. Check the server's log (did the engine die?)."
+        )
 
     def _finish(self, saw_done: bool) -> None:
         now = time.monotonic()

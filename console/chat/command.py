@@ -23,15 +23,34 @@ EXIT_UNREACHABLE, EXIT_SERVER_ERROR, EXIT_INTERRUPTED = 3, 5, 130
 
 def result_json(text: str, reasoning: str, model: str, status: str, clock: AnswerClock) -> str:
     s = clock.stats()
-    return json.dumps({"answer": text, "reasoning": reasoning, "model": model, "status": status,
-                       "ttft_s": s.ttft, "decode_tok_s": s.decode_tps, "prompt_tokens": s.prompt_tokens,
-                       "completion_tokens": s.completion_tokens, "finish_reason": s.finish_reason,
-                       "error": s.error, "total_s": s.total})
+    return json.dumps(
+        {
+            "answer": text,
+            "reasoning": reasoning,
+            "model": model,
+            "status": status,
+            "ttft_s": s.ttft,
+            "decode_tok_s": s.decode_tps,
+            "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens,
+            "finish_reason": s.finish_reason,
+            "error": s.error,
+            "total_s": s.total,
+        }
+    )
 
 
-def chat(config: cfg.Config, prompt: str, endpoint_url: str | None = None, model: str | None = None,
-         system: str | None = None, as_json: bool = False, max_tokens: int | None = None,
-         out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def chat(
+    config: cfg.Config,
+    prompt: str,
+    endpoint_url: str | None = None,
+    model: str | None = None,
+    system: str | None = None,
+    as_json: bool = False,
+    max_tokens: int | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
     configured = endpoints(config.servers, config.api_keys)
     if endpoint_url:
         wanted = v1_url(endpoint_url)
@@ -52,8 +71,15 @@ def chat(config: cfg.Config, prompt: str, endpoint_url: str | None = None, model
             return EXIT_UNREACHABLE
         model = models[0].id
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-    request = ChatRequest(endpoint, model, tuple(messages), config.chat_temperature, config.chat_top_p,
-                          max_tokens or config.chat_max_tokens, dict(config.chat_extra_body))
+    request = ChatRequest(
+        endpoint,
+        model,
+        tuple(messages),
+        config.chat_temperature,
+        config.chat_top_p,
+        max_tokens or config.chat_max_tokens,
+        dict(config.chat_extra_body),
+    )
     stream = ChatStream(request)
     content: list[str] = []
     reasoning: list[str] = []

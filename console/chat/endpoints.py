@@ -54,8 +54,9 @@ class Endpoint:
         return self.url + (f" (key: {self.key_source})" if self.key_source else "")
 
 
-def endpoints(servers: tuple[str, ...], api_keys: Mapping[str, str],
-              env: Mapping[str, str] | None = None) -> list[Endpoint]:
+def endpoints(
+    servers: tuple[str, ...], api_keys: Mapping[str, str], env: Mapping[str, str] | None = None
+) -> list[Endpoint]:
     """Configured servers with their keys; ``api_keys`` maps a URL (with or without /v1) to a key spec."""
     by_url = {v1_url(u): spec for u, spec in api_keys.items()}
     out = []

@@ -20,8 +20,11 @@ def _when(stamp: float) -> str:
 
 
 def _setting(value: Any) -> str:
-    return value if isinstance(value, str) and "\n" not in value and len(value) <= 80 else \
-        json.dumps(value, ensure_ascii=False)
+    return (
+        value
+        if isinstance(value, str) and "\n" not in value and len(value) <= 80
+        else json.dumps(value, ensure_ascii=False)
+    )
 
 
 def _code(text: str) -> str:
@@ -86,8 +89,9 @@ def to_markdown(conv: Conversation) -> str:
     if conv.created:
         meta.append(f"**Created:** {_when(conv.created)}")
     if conv.settings:
-        meta.append("**Settings:** " + ", ".join(f"{key} = {_code(_setting(value))}"
-                                                  for key, value in conv.settings.items()))
+        meta.append(
+            "**Settings:** " + ", ".join(f"{key} = {_code(_setting(value))}" for key, value in conv.settings.items())
+        )
     blocks = [f"# {_one_line(conv.title) or 'Untitled chat'}"]
     if meta:
         blocks.append(" · ".join(meta))

@@ -55,8 +55,15 @@ class MarkdownSplitter:
         return [rest] if rest else []
 
     def _add_line(self, line: str, done: list[str]) -> None:
-        if (self._fence is None and self._size >= self.target and self._lines and not self._lines[-1].strip()
-                and line[:1] not in (" ", "\t") and line.strip() and not LIST_ITEM.match(line)):
+        if (
+            self._fence is None
+            and self._size >= self.target
+            and self._lines
+            and not self._lines[-1].strip()
+            and line[:1] not in (" ", "\t")
+            and line.strip()
+            and not LIST_ITEM.match(line)
+        ):
             done.append(self._take())  # the blank line before ended a block, and this line starts one
         m = FENCE.match(line)
         if m:

@@ -62,8 +62,14 @@ def hand_over_interval(chars: int, elapsed: float, batch_s: float = BATCH_S) -> 
     return max(batch_s, FAST_BATCH_S) if fast else batch_s
 
 
-def run_answer(stream: ChatStream, on_text: OnText, on_end: OnEnd, store: Sink | None = None,
-               message_id: int | None = None, batch_s: float = BATCH_S) -> None:
+def run_answer(
+    stream: ChatStream,
+    on_text: OnText,
+    on_end: OnEnd,
+    store: Sink | None = None,
+    message_id: int | None = None,
+    batch_s: float = BATCH_S,
+) -> None:
     """Read ``stream`` to its end; never raises (a store failure ends the answer with an error)."""
     pending = _Pending()
     store_error: list[str] = []

@@ -26,8 +26,13 @@ class ChatSettings:
     extra_body: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"system_prompt": self.system_prompt, "temperature": self.temperature, "top_p": self.top_p,
-                "max_tokens": self.max_tokens, "extra_body": self.extra_body}
+        return {
+            "system_prompt": self.system_prompt,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "extra_body": self.extra_body,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], default: ChatSettings) -> ChatSettings:
@@ -39,9 +44,9 @@ class SettingsError(ValueError):
     """A setting typed in the settings form that cannot be used: which one and why."""
 
 
-def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens: str,
-                   extra_body: str) -> ChatSettings:
+def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens: str, extra_body: str) -> ChatSettings:
     """The settings form's text fields into settings; empty numbers mean the server's default."""
+
     def number(name: str, text: str, lo: float, hi: float) -> float | None:
         if not text.strip():
             return None
@@ -62,8 +67,13 @@ def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens:
         raise SettingsError(f"extra body: not JSON: {exc}") from exc
     if not isinstance(extra, dict):
         raise SettingsError('extra body: must be a JSON object, e.g. {"chat_template_kwargs": {}}')
-    return ChatSettings(system_prompt, number("temperature", temperature, 0, 2), number("top_p", top_p, 0, 1),
-                        int(tokens) if tokens is not None else None, extra)
+    return ChatSettings(
+        system_prompt,
+        number("temperature", temperature, 0, 2),
+        number("top_p", top_p, 0, 1),
+        int(tokens) if tokens is not None else None,
+        extra,
+    )
 
 
 @dataclass
@@ -94,8 +104,15 @@ class ChatSession:
                 turns.append({"role": m.role, "content": m.content})
         if extra_user is not None:
             turns.append({"role": "user", "content": extra_user})
-        return ChatRequest(self.endpoint, self.model, tuple(turns), self.settings.temperature, self.settings.top_p,
-                           self.settings.max_tokens, dict(self.settings.extra_body))
+        return ChatRequest(
+            self.endpoint,
+            self.model,
+            tuple(turns),
+            self.settings.temperature,
+            self.settings.top_p,
+            self.settings.max_tokens,
+            dict(self.settings.extra_body),
+        )
 
     def begin(self, question: str, answer_id: int) -> None:
         self.messages.append(ChatMessage("user", question))
@@ -143,8 +160,10 @@ def stats_line(stats: MessageStats | None, status: str = "done") -> str:
     if stats.decode_tps is not None:
         parts.append(f"{stats.decode_tps:.1f} tok/s")
     if stats.prompt_tokens is not None or stats.completion_tokens is not None:
-        parts.append(f"{stats.prompt_tokens if stats.prompt_tokens is not None else '?'}+"
-                     f"{stats.completion_tokens if stats.completion_tokens is not None else '?'} tokens")
+        parts.append(
+            f"{stats.prompt_tokens if stats.prompt_tokens is not None else '?'}+"
+            f"{stats.completion_tokens if stats.completion_tokens is not None else '?'} tokens"
+        )
     reason = {"abort": "stopped (Esc)"}.get(stats.finish_reason or "", stats.finish_reason)
     if reason:
         parts.append(reason)

@@ -138,7 +138,8 @@ class ChatStore:
             if head and head != _SQLITE_HEADER:
                 raise StoreError(
                     f"{where} is not a SQLite database, so it cannot hold chats. It was left as it is: "
-                    "move or rename it, or pass another path, and jetconsole starts a new store.")
+                    "move or rename it, or pass another path, and jetconsole starts a new store."
+                )
         try:
             conn = sqlite3.connect(where, check_same_thread=False, isolation_level=None, timeout=10.0)
         except sqlite3.Error as exc:
@@ -157,15 +158,18 @@ class ChatStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the chat store {where} is damaged or not a database ({exc}). It was left as it is: "
-                "move it aside (keep it if its chats matter) and jetconsole starts a new store.") from exc
+                "move it aside (keep it if its chats matter) and jetconsole starts a new store."
+            ) from exc
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the chat store {where} has schema version {version}, newer than this jetconsole knows "
-                f"({SCHEMA_VERSION}). Upgrade jetconsole, or use another path; the file was left as it is.")
+                f"({SCHEMA_VERSION}). Upgrade jetconsole, or use another path; the file was left as it is."
+            )
         if version == 0 and tables:
             raise StoreError(
                 f"{where} is a SQLite database of something else (tables: {', '.join(sorted(tables))}). "
-                "It was left as it is: pass another path for the chat store.")
+                "It was left as it is: pass another path for the chat store."
+            )
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -243,19 +247,28 @@ class ChatStore:
 
     # -- conversations -----------------------------------------------------------------------------------------
 
-    def new_conversation(self, title: str, endpoint: str = "", model: str = "",
-                         settings: dict[str, Any] | None = None) -> int:
+    def new_conversation(
+        self, title: str, endpoint: str = "", model: str = "", settings: dict[str, Any] | None = None
+    ) -> int:
         """Create an empty conversation and return its id."""
         blob = json.dumps(settings or {}, ensure_ascii=False)
         with self._tx() as conn:
             now = self._now()
             cur = conn.execute(
                 "INSERT INTO conversations (title, created, updated, endpoint, model, settings) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (title, now, now, endpoint, model, blob))
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, endpoint, model, blob),
+            )
             return int(cur.lastrowid or 0)
 
-    def update_settings(self, conv_id: int, *, endpoint: str | None = None, model: str | None = None,
-                        settings: dict[str, Any] | None = None) -> None:
+    def update_settings(
+        self,
+        conv_id: int,
+        *,
+        endpoint: str | None = None,
+        model: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         """Change what is given (``settings`` replaces the whole dict); KeyError for an unknown id.
 
         Does not move the conversation in the newest-first list: only messages do.
@@ -284,8 +297,9 @@ class ChatStore:
         with self._tx() as conn:
             self._need_conversation(conn, conv_id)
             gone = {mid for (mid,) in conn.execute("SELECT id FROM messages WHERE conversation_id = ?", (conv_id,))}
-            conn.execute("DELETE FROM chunks WHERE message_id IN "
-                         "(SELECT id FROM messages WHERE conversation_id = ?)", (conv_id,))
+            conn.execute(
+                "DELETE FROM chunks WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)", (conv_id,)
+            )
             conn.execute("DELETE FROM messages WHERE conversation_id = ?", (conv_id,))
             conn.execute("DELETE FROM conversations WHERE id = ?", (conv_id,))
             self._live -= gone
@@ -304,18 +318,30 @@ class ChatStore:
                 "  (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), "
                 "  (SELECT substr(m.content, 1, ?) FROM messages m "
                 "     WHERE m.conversation_id = c.id AND m.role = 'user' ORDER BY m.id LIMIT 1) "
-                "FROM conversations c ORDER BY c.updated DESC, c.id DESC", (SNIPPET_LEN * 4,)).fetchall()
+                "FROM conversations c ORDER BY c.updated DESC, c.id DESC",
+                (SNIPPET_LEN * 4,),
+            ).fetchall()
             if not needle:
-                return [ConversationSummary(id=cid, title=title, updated=updated, model=model,
-                                            message_count=count, snippet=_snippet(first or ""))
-                        for cid, title, updated, model, count, first in rows]
+                return [
+                    ConversationSummary(
+                        id=cid,
+                        title=title,
+                        updated=updated,
+                        model=model,
+                        message_count=count,
+                        snippet=_snippet(first or ""),
+                    )
+                    for cid, title, updated, model, count, first in rows
+                ]
             # the first matching message of each conversation: finished text in SQL, unfinished from its chunks
             first_hit: dict[int, tuple[int, str]] = {}
             for cid, mid, content, reasoning in conn.execute(
-                    "SELECT conversation_id, id, content, reasoning FROM messages "
-                    "WHERE id IN (SELECT min(id) FROM messages "
-                    "             WHERE jc_match(content, ?1) OR jc_match(reasoning, ?1) "
-                    "             GROUP BY conversation_id)", (needle,)):
+                "SELECT conversation_id, id, content, reasoning FROM messages "
+                "WHERE id IN (SELECT min(id) FROM messages "
+                "             WHERE jc_match(content, ?1) OR jc_match(reasoning, ?1) "
+                "             GROUP BY conversation_id)",
+                (needle,),
+            ):
                 first_hit[cid] = (mid, content if _matches(content, needle) else reasoning)
             for cid, mid, text in self._unfinished_texts(conn):  # content before reasoning, per message
                 if _matches(text, needle) and (cid not in first_hit or mid < first_hit[cid][0]):
@@ -328,8 +354,11 @@ class ChatStore:
                 snippet = _snippet(first or "")
             else:
                 continue
-            result.append(ConversationSummary(id=cid, title=title, updated=updated, model=model,
-                                              message_count=count, snippet=snippet))
+            result.append(
+                ConversationSummary(
+                    id=cid, title=title, updated=updated, model=model, message_count=count, snippet=snippet
+                )
+            )
         return result
 
     @staticmethod
@@ -337,8 +366,9 @@ class ChatStore:
         """(conversation id, message id, text) of chunks not yet folded in: content, then reasoning."""
         texts: dict[tuple[int, int, str], list[str]] = {}
         for cid, mid, kind, text in conn.execute(
-                "SELECT m.conversation_id, k.message_id, k.kind, k.text FROM chunks k "
-                "JOIN messages m ON m.id = k.message_id ORDER BY k.id"):
+            "SELECT m.conversation_id, k.message_id, k.kind, k.text FROM chunks k "
+            "JOIN messages m ON m.id = k.message_id ORDER BY k.id"
+        ):
             texts.setdefault((cid, mid, kind), []).append(text)
         for (cid, mid, _kind), parts in sorted(texts.items(), key=lambda item: item[0][2] != "content"):
             yield cid, mid, "".join(parts)
@@ -350,16 +380,23 @@ class ChatStore:
         left ``streaming`` by a process that died comes back rebuilt from its chunks as ``interrupted``.
         """
         with self._read() as conn:
-            row = conn.execute("SELECT id, title, created, updated, endpoint, model, settings "
-                               "FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+            row = conn.execute(
+                "SELECT id, title, created, updated, endpoint, model, settings FROM conversations WHERE id = ?",
+                (conv_id,),
+            ).fetchone()
             if row is None:
                 raise KeyError(f"no conversation {conv_id}")
-            rows = conn.execute("SELECT id, role, content, reasoning, status, stats, created FROM messages "
-                                "WHERE conversation_id = ? ORDER BY id", (conv_id,)).fetchall()
+            rows = conn.execute(
+                "SELECT id, role, content, reasoning, status, stats, created FROM messages "
+                "WHERE conversation_id = ? ORDER BY id",
+                (conv_id,),
+            ).fetchall()
             pending: dict[int, dict[str, list[str]]] = {}
             for mid, kind, text in conn.execute(
-                    "SELECT message_id, kind, text FROM chunks WHERE message_id IN "
-                    "(SELECT id FROM messages WHERE conversation_id = ?) ORDER BY id", (conv_id,)):
+                "SELECT message_id, kind, text FROM chunks WHERE message_id IN "
+                "(SELECT id FROM messages WHERE conversation_id = ?) ORDER BY id",
+                (conv_id,),
+            ):
                 pending.setdefault(mid, {"content": [], "reasoning": []}).setdefault(kind, []).append(text)
             live = set(self._live)
         messages = []
@@ -370,17 +407,40 @@ class ChatStore:
                 reasoning += "".join(parts.get("reasoning", ()))
             if status == "streaming" and mid not in live:
                 status = "interrupted"
-            messages.append(ChatMessage(role=role, content=content, reasoning=reasoning, status=status,
-                                        stats=MessageStats.from_dict(json.loads(stats)) if stats else None,
-                                        id=mid, created=created))
+            messages.append(
+                ChatMessage(
+                    role=role,
+                    content=content,
+                    reasoning=reasoning,
+                    status=status,
+                    stats=MessageStats.from_dict(json.loads(stats)) if stats else None,
+                    id=mid,
+                    created=created,
+                )
+            )
         cid, title, created, updated, endpoint, model, settings = row
-        return Conversation(id=cid, title=title, created=created, updated=updated, endpoint=endpoint,
-                            model=model, settings=json.loads(settings or "{}"), messages=tuple(messages))
+        return Conversation(
+            id=cid,
+            title=title,
+            created=created,
+            updated=updated,
+            endpoint=endpoint,
+            model=model,
+            settings=json.loads(settings or "{}"),
+            messages=tuple(messages),
+        )
 
     # -- messages ----------------------------------------------------------------------------------------------
 
-    def add_message(self, conv_id: int, role: str, content: str, reasoning: str = "", status: str = "done",
-                    stats: MessageStats | None = None) -> int:
+    def add_message(
+        self,
+        conv_id: int,
+        role: str,
+        content: str,
+        reasoning: str = "",
+        status: str = "done",
+        stats: MessageStats | None = None,
+    ) -> int:
         """Store a complete message (user, system, or a whole assistant answer) and return its id.
 
         KeyError for an unknown conversation; ValueError for an unknown status or ``streaming`` (use
@@ -394,7 +454,9 @@ class ChatStore:
             now = self._now()
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, reasoning, status, stats, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", (conv_id, role, content, reasoning, status, blob, now))
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conv_id, role, content, reasoning, status, blob, now),
+            )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conv_id))
             return int(cur.lastrowid or 0)
 
@@ -405,7 +467,8 @@ class ChatStore:
             now = self._now()
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, status, created) VALUES (?, ?, 'streaming', ?)",
-                (conv_id, role, now))
+                (conv_id, role, now),
+            )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conv_id))
             message_id = int(cur.lastrowid or 0)
             self._live.add(message_id)
@@ -443,8 +506,9 @@ class ChatStore:
                     raise ValueError(f"message {message_id} is {row[0]}, not streaming")
             try:  # autocommit: one statement, one transaction (and one release of the GIL, not three)
                 values = ", ".join(["(?, ?, ?)"] * len(rows))
-                conn.execute(f"INSERT INTO chunks (message_id, kind, text) VALUES {values}",
-                             [v for row in rows for v in row])
+                conn.execute(
+                    f"INSERT INTO chunks (message_id, kind, text) VALUES {values}", [v for row in rows for v in row]
+                )
             except sqlite3.Error as exc:
                 raise StoreError(f"chat store {self.path}: {exc}") from exc
 
@@ -462,12 +526,15 @@ class ChatStore:
                 self._live.discard(message_id)
                 raise KeyError(f"no message {message_id}")
             parts: dict[str, list[str]] = {"content": [], "reasoning": []}
-            for kind, text in conn.execute("SELECT kind, text FROM chunks WHERE message_id = ? ORDER BY id",
-                                           (message_id,)):
+            for kind, text in conn.execute(
+                "SELECT kind, text FROM chunks WHERE message_id = ? ORDER BY id", (message_id,)
+            ):
                 parts.setdefault(kind, []).append(text)
-            conn.execute("UPDATE messages SET content = content || ?, reasoning = reasoning || ?, status = ?, "
-                         "stats = ? WHERE id = ?",
-                         ("".join(parts["content"]), "".join(parts["reasoning"]), status, blob, message_id))
+            conn.execute(
+                "UPDATE messages SET content = content || ?, reasoning = reasoning || ?, status = ?, "
+                "stats = ? WHERE id = ?",
+                ("".join(parts["content"]), "".join(parts["reasoning"]), status, blob, message_id),
+            )
             conn.execute("DELETE FROM chunks WHERE message_id = ?", (message_id,))
             self._touch(conn, row[0])
             self._live.discard(message_id)

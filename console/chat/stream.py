@@ -40,7 +40,7 @@ class SSEDecoder:
         out: list[str] = []
         text = self._partial + text
         held = "\r" if text.endswith("\r") else ""  # maybe half of a CRLF: wait for the next read
-        lines = text[:len(text) - len(held)].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = text[: len(text) - len(held)].replace("\r\n", "\n").replace("\r", "\n").split("\n")
         self._partial = lines.pop() + held
         for line in lines:
             self._line(line, out)
@@ -110,8 +110,11 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
             events.append(StreamEvent("finish", choice["finish_reason"]))
     usage = chunk.get("usage")
     if isinstance(usage, dict):
-        events.append(StreamEvent("usage", prompt_tokens=usage.get("prompt_tokens"),
-                                  completion_tokens=usage.get("completion_tokens")))
+        events.append(
+            StreamEvent(
+                "usage", prompt_tokens=usage.get("prompt_tokens"), completion_tokens=usage.get("completion_tokens")
+            )
+        )
     return events
 
 

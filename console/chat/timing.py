@@ -50,5 +50,9 @@ class AnswerClock:
         return MessageStats(
             ttft=None if self.first is None else self.first - self.sent,
             total=None if self.ended is None else self.ended - self.sent,
-            prompt_tokens=self.prompt_tokens, completion_tokens=tokens, decode_tps=tps,
-            finish_reason=self.finish_reason, error=self.error)
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=tokens,
+            decode_tps=tps,
+            finish_reason=self.finish_reason,
+            error=self.error,
+        )

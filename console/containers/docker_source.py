@@ -38,11 +38,15 @@ def explain(exc: BaseException, url: str) -> DockerUnavailable:
     text = f"{type(exc).__name__}: {exc}"
     path = url.removeprefix("unix://")
     if isinstance(exc, PermissionError) or "Permission denied" in text or "PermissionError" in text:
-        return DockerUnavailable(f"permission denied on {path}",
-                                 "add your user to the docker group: sudo usermod -aG docker $USER, then log in again")
+        return DockerUnavailable(
+            f"permission denied on {path}",
+            "add your user to the docker group: sudo usermod -aG docker $USER, then log in again",
+        )
     if url.startswith("unix://") and not os.path.exists(path):
-        return DockerUnavailable(f"no Docker socket at {path}",
-                                 "install Docker (apt-get install docker.io) or start it: sudo systemctl start docker")
+        return DockerUnavailable(
+            f"no Docker socket at {path}",
+            "install Docker (apt-get install docker.io) or start it: sudo systemctl start docker",
+        )
     if "Connection refused" in text or "ConnectionRefused" in text:
         return DockerUnavailable(f"Docker daemon not answering at {url}", "sudo systemctl restart docker")
     return DockerUnavailable(f"Docker unreachable at {url}: {text}", "check sudo systemctl status docker")
@@ -225,8 +229,9 @@ class DockerSource:
         except docker.errors.NotFound as exc:
             raise ContainerGone(container_id) from exc
 
-    def act(self, action: str, container_id: str, name: str = "", dry_run: bool = False,
-            timeout: int = 10) -> ActionResult:
+    def act(
+        self, action: str, container_id: str, name: str = "", dry_run: bool = False, timeout: int = 10
+    ) -> ActionResult:
         """start / stop / restart / remove; never raises for Docker errors: the result says."""
         import docker.errors
 
@@ -260,7 +265,7 @@ def describe(action: str, target: str, timeout: int = 10) -> str:
         "stop": f"Stop {target}: SIGTERM, then SIGKILL after {timeout} s. The container and its data stay.",
         "restart": f"Restart {target}: stop (SIGTERM, SIGKILL after {timeout} s), then start again.",
         "remove": f"Remove {target}: kill it if running and delete the container and its writable layer. "
-                  "Named volumes and the image stay. This cannot be undone.",
+        "Named volumes and the image stay. This cannot be undone.",
     }[action]
 
 

@@ -25,6 +25,7 @@ FORM_FIELDS: tuple[tuple[str, str], ...] = (
 
 def form_values(p: Preset) -> dict[str, str]:
     """Each form field's text for a preset."""
+
     def text(key: str) -> str:
         value = getattr(p, key)
         if value is None:
@@ -36,6 +37,7 @@ def form_values(p: Preset) -> dict[str, str]:
         if key == "speculative_config" and not isinstance(value, str):
             return json.dumps(value)
         return str(value)
+
     return {key: text(key) for key, _ in FORM_FIELDS}
 
 

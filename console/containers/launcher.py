@@ -46,9 +46,14 @@ def create_and_start(source: DockerSource, plan: LaunchPlan) -> str:
         port_bindings=kw.get("ports"),
     )
     created = api.create_container(
-        kw["image"], command=kw.get("command"), environment=kw.get("environment"), name=kw.get("name"),
-        labels=kw.get("labels"), host_config=host_config,
-        ports=list(kw["ports"]) if kw.get("ports") else None)
+        kw["image"],
+        command=kw.get("command"),
+        environment=kw.get("environment"),
+        name=kw.get("name"),
+        labels=kw.get("labels"),
+        host_config=host_config,
+        ports=list(kw["ports"]) if kw.get("ports") else None,
+    )
     api.start(created["Id"])
     return created["Id"]
 
@@ -62,9 +67,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def track(source: DockerSource, container_id: str, health_url: str | None,
-          on_event: Callable[[LaunchEvent], None], stop: threading.Event | None = None,
-          timeout: float = 1800.0, clock: Callable[[], float] = time.monotonic) -> LaunchEvent:
+def track(
+    source: DockerSource,
+    container_id: str,
+    health_url: str | None,
+    on_event: Callable[[LaunchEvent], None],
+    stop: threading.Event | None = None,
+    timeout: float = 1800.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> LaunchEvent:
     """Follow the log and ``/health`` until Ready, exit, timeout or ``stop``; returns the last event."""
     stop = stop or threading.Event()
     lines: queue.Queue[str | None] = queue.Queue()
@@ -101,8 +112,10 @@ def track(source: DockerSource, container_id: str, health_url: str | None,
             if line is None:  # the container's output ended: it exited
                 code = _exit_code(source, container_id)
                 found = diagnose(recent)
-                return _final(on_event, LaunchEvent("exited", state, found,
-                                                    f"the container exited (code {code}) before it was ready"))
+                return _final(
+                    on_event,
+                    LaunchEvent("exited", state, found, f"the container exited (code {code}) before it was ready"),
+                )
             now = clock()
             if line:
                 recent.append(line)
@@ -120,11 +133,11 @@ def track(source: DockerSource, container_id: str, health_url: str | None,
                 next_health = now + (HEALTH_SOON_S if soon else HEALTH_EVERY_S)
                 if _healthy(health_url):
                     state = health_ok(state, now)
-                    return _final(on_event, LaunchEvent("ready", state, None,
-                                                        f"ready in {now - started:.1f} s"))
+                    return _final(on_event, LaunchEvent("ready", state, None, f"ready in {now - started:.1f} s"))
             if now - started > timeout:
-                return _final(on_event, LaunchEvent("timeout", state, diagnose(recent),
-                                                    f"not ready after {timeout:.0f} s"))
+                return _final(
+                    on_event, LaunchEvent("timeout", state, diagnose(recent), f"not ready after {timeout:.0f} s")
+                )
     finally:
         try:
             stream.close()

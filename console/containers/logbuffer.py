@@ -72,7 +72,7 @@ class LogBuffer:
 
     def lines(self, start: int = 0, count: int | None = None) -> list[LogLine]:
         items = list(self._lines)
-        chosen = items[start:] if count is None else items[start:start + count]
+        chosen = items[start:] if count is None else items[start : start + count]
         first = self.first_number + start
         return [LogLine(first + i, text) for i, text in enumerate(chosen)]
 

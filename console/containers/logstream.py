@@ -28,7 +28,7 @@ def demux(buffer: bytearray) -> tuple[bytes, bytearray]:
         if end - pos - HEADER.size < length:
             break
         start = pos + HEADER.size
-        out.append(buffer[start:start + length])
+        out.append(buffer[start : start + length])
         pos = start + length
     return b"".join(out), buffer[pos:]
 
@@ -47,7 +47,7 @@ def dechunk(buffer: bytearray) -> tuple[bytes, bytearray, bool]:
         start = eol + 2
         if end < start + size + 2:
             break
-        out.append(buffer[start:start + size])
+        out.append(buffer[start : start + size])
         pos = start + size + 2
     return b"".join(out), buffer[pos:], False
 

@@ -51,12 +51,22 @@ def weights_bytes(snapshot: Path) -> int:
     return sum(p.stat().st_size for p in snapshot.glob("*.safetensors"))
 
 
-def memory_check(plan: LaunchPlan, snapshot: Path | None, mem_total: int | None, mem_available: int | None,
-                 util: float | None, max_model_len: int | None) -> tuple[Check, FitResult | None]:
+def memory_check(
+    plan: LaunchPlan,
+    snapshot: Path | None,
+    mem_total: int | None,
+    mem_available: int | None,
+    util: float | None,
+    max_model_len: int | None,
+) -> tuple[Check, FitResult | None]:
     if snapshot is None:
-        return Check("memory fit", WARN, f"{plan.model} is not in the local Hugging Face cache: the container "
-                     "will download it; the fit cannot be estimated before that",
-                     "download it first (huggingface-cli download MODEL) to get an estimate"), None
+        return Check(
+            "memory fit",
+            WARN,
+            f"{plan.model} is not in the local Hugging Face cache: the container "
+            "will download it; the fit cannot be estimated before that",
+            "download it first (huggingface-cli download MODEL) to get an estimate",
+        ), None
     if mem_total is None:
         return Check("memory fit", WARN, "GPU memory total unknown (no telemetry source)"), None
     try:
@@ -64,13 +74,21 @@ def memory_check(plan: LaunchPlan, snapshot: Path | None, mem_total: int | None,
         layout = kv_layout_from_config(config)
         length = max_model_len or int(config.get("max_position_embeddings") or 4096)
         weights = weights_bytes(snapshot)
-        result = fit(kv=layout, max_model_len=length, util=util or 0.9, mem_total=mem_total,
-                     mem_available=mem_available, weights_bytes=weights or None,
-                     params_b=None if weights else 1.0)
+        result = fit(
+            kv=layout,
+            max_model_len=length,
+            util=util or 0.9,
+            mem_total=mem_total,
+            mem_available=mem_available,
+            weights_bytes=weights or None,
+            params_b=None if weights else 1.0,
+        )
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         return Check("memory fit", WARN, f"cannot estimate from {snapshot}/config.json: {exc}"), None
-    detail = (f"needs about {result.need / GIB:.1f} GiB (weights {result.weights / GIB:.1f}, KV for {length} tokens "
-              f"{result.kv / GIB:.1f}); budget {result.budget / GIB:.1f} GiB")
+    detail = (
+        f"needs about {result.need / GIB:.1f} GiB (weights {result.weights / GIB:.1f}, KV for {length} tokens "
+        f"{result.kv / GIB:.1f}); budget {result.budget / GIB:.1f} GiB"
+    )
     if result.fits:
         return Check("memory fit", OK, detail), result
     fix = "; ".join(result.reasons)
@@ -79,9 +97,15 @@ def memory_check(plan: LaunchPlan, snapshot: Path | None, mem_total: int | None,
     return Check("memory fit", FAIL, detail, fix), result
 
 
-def run_checks(plan: LaunchPlan, source: DockerSource, host_env: dict[str, str] | None = None,
-               mem_total: int | None = None, mem_available: int | None = None,
-               util: float | None = None, max_model_len: int | None = None) -> list[Check]:
+def run_checks(
+    plan: LaunchPlan,
+    source: DockerSource,
+    host_env: dict[str, str] | None = None,
+    mem_total: int | None = None,
+    mem_available: int | None = None,
+    util: float | None = None,
+    max_model_len: int | None = None,
+) -> list[Check]:
     """Every check; never raises for a failed check (the list says)."""
     import docker.errors
 
@@ -92,45 +116,81 @@ def run_checks(plan: LaunchPlan, source: DockerSource, host_env: dict[str, str] 
         size = image.get("Size", 0) / GIB
         checks.append(Check("image", OK, f"{plan.image} present locally ({size:.1f} GiB)"))
     except docker.errors.ImageNotFound:
-        checks.append(Check("image", FAIL, f"{plan.image} is not on this machine",
-                            f"docker pull {plan.image} (several GB: do it before the workshop)"))
+        checks.append(
+            Check(
+                "image",
+                FAIL,
+                f"{plan.image} is not on this machine",
+                f"docker pull {plan.image} (several GB: do it before the workshop)",
+            )
+        )
     names = {c.name: c for c in source.containers()}
     if plan.name and plan.name in names:
         other = names[plan.name]
-        checks.append(Check("name", FAIL, f"a container named {plan.name} exists ({other.state})",
-                            "remove it in Containers (d) or --set container_name=OTHER"))
+        checks.append(
+            Check(
+                "name",
+                FAIL,
+                f"a container named {plan.name} exists ({other.state})",
+                "remove it in Containers (d) or --set container_name=OTHER",
+            )
+        )
     elif plan.name:
         checks.append(Check("name", OK, f"{plan.name} is free"))
     for port in plan.ports:
         if port_free(port):
             checks.append(Check("port", OK, f"port {port} is free"))
         else:
-            checks.append(Check("port", FAIL, f"port {port} is already in use on this host",
-                                f"stop what listens there (ss -ltnp 'sport = :{port}') or --set port=OTHER"))
+            checks.append(
+                Check(
+                    "port",
+                    FAIL,
+                    f"port {port} is already in use on this host",
+                    f"stop what listens there (ss -ltnp 'sport = :{port}') or --set port=OTHER",
+                )
+            )
     if plan.runtime:
-        runtimes = (source.info().get("Runtimes") or {})
+        runtimes = source.info().get("Runtimes") or {}
         if plan.runtime in runtimes:
             checks.append(Check("runtime", OK, f"Docker has the {plan.runtime} runtime"))
         else:
-            checks.append(Check("runtime", FAIL, f"Docker has no {plan.runtime!r} runtime "
-                                f"(known: {', '.join(sorted(runtimes)) or 'none'})",
-                                "sudo nvidia-ctk runtime configure --runtime=docker --set-as-default "
-                                "&& sudo systemctl restart docker"))
+            checks.append(
+                Check(
+                    "runtime",
+                    FAIL,
+                    f"Docker has no {plan.runtime!r} runtime (known: {', '.join(sorted(runtimes)) or 'none'})",
+                    "sudo nvidia-ctk runtime configure --runtime=docker --set-as-default "
+                    "&& sudo systemctl restart docker",
+                )
+            )
     for mount in plan.mounts:
         if mount.is_volume:
             continue
         if Path(mount.source).exists():
             checks.append(Check("mount", OK, f"{mount.source} exists"))
         else:
-            checks.append(Check("mount", WARN, f"{mount.source} does not exist: Docker would create it owned "
-                                "by root", f"mkdir -p {mount.source}"))
+            checks.append(
+                Check(
+                    "mount",
+                    WARN,
+                    f"{mount.source} does not exist: Docker would create it owned by root",
+                    f"mkdir -p {mount.source}",
+                )
+            )
     for name in plan.unset:
-        checks.append(Check("env", WARN, f"${name} is not set in your environment",
-                            f"export {name}=... before launching (gated models need HF_TOKEN)"))
+        checks.append(
+            Check(
+                "env",
+                WARN,
+                f"${name} is not set in your environment",
+                f"export {name}=... before launching (gated models need HF_TOKEN)",
+            )
+        )
     if plan.kind in ("vllm", "sglang") and plan.model:
         hf_home = Path(env.get("HF_HOME") or Path(env.get("HOME", "/root")) / ".cache" / "huggingface")
-        check, _result = memory_check(plan, hf_snapshot(plan.model, hf_home), mem_total, mem_available,
-                                      util, max_model_len)
+        check, _result = memory_check(
+            plan, hf_snapshot(plan.model, hf_home), mem_total, mem_available, util, max_model_len
+        )
         checks.append(check)
     return checks
 

@@ -37,10 +37,25 @@ OPENWEBUI_UI_PORT = 8080  # Open WebUI's own port with --network=host
 OPENWEBUI_URL_ENV = "OPENAI_API_BASE_URL"
 
 # docker's --ulimit names (the same set the engine accepts).
-ULIMIT_NAMES = frozenset({
-    "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
-    "rss", "rtprio", "rttime", "sigpending", "stack",
-})
+ULIMIT_NAMES = frozenset(
+    {
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    }
+)
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOST_REF = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
@@ -201,8 +216,10 @@ def _str(v: Any) -> str:
 
 def _opt(convert: Convert) -> Convert:
     """An optional value: the empty string clears it (TOML has no null)."""
+
     def inner(v: Any) -> Any:
         return None if v == "" else convert(v)
+
     return inner
 
 
@@ -213,6 +230,7 @@ def _int(lo: int, hi: int) -> Convert:
         if not lo <= v <= hi:
             raise ValueError(f"must be between {lo} and {hi}, got {v}")
         return v
+
     return inner
 
 
@@ -230,6 +248,7 @@ def _matching(pattern: re.Pattern[str], what: str) -> Convert:
         if not pattern.match(s):
             raise ValueError(f"not a valid {what}: {s!r}")
         return s
+
     return inner
 
 
@@ -279,7 +298,7 @@ def parse_volume(spec: str) -> tuple[str, str, bool]:
     """``"host:container[:ro|rw]"`` -> (host, container, read_only); ValueError when malformed."""
     parts = spec.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-        raise ValueError(f"expected \"host:container[:ro]\", got {spec!r}")
+        raise ValueError(f'expected "host:container[:ro]", got {spec!r}')
     host, target = parts[0], parts[1]
     mode = parts[2] if len(parts) == 3 else "rw"
     if mode not in ("ro", "rw"):
@@ -308,18 +327,19 @@ def _env_value(name: str, v: Any, stored: bool) -> str:
     if not _ENV_NAME.match(name):
         raise ValueError(f"not an environment variable name: {name!r}")
     if not isinstance(v, str):
-        raise ValueError(f"expected a string (quote numbers: \"1\"), got {_type_name(v)}")
+        raise ValueError(f'expected a string (quote numbers: "1"), got {_type_name(v)}')
     if v.startswith("$") and host_ref(v) is None:
-        raise ValueError(f"a host variable reference is \"$NAME\" or \"${{NAME}}\", got {v!r}")
+        raise ValueError(f'a host variable reference is "$NAME" or "${{NAME}}", got {v!r}')
     if stored and v and host_ref(v) is None and is_secret(name):
-        raise ValueError(f"a secret must not be stored in the config; write \"${name}\" to read it "
-                         "from the environment at launch")
+        raise ValueError(
+            f'a secret must not be stored in the config; write "${name}" to read it from the environment at launch'
+        )
     return v
 
 
 def _env(v: Any, stored: bool = True) -> dict[str, str]:
     if not isinstance(v, dict):
-        raise ValueError(f"expected a table of NAME = \"value\", got {_type_name(v)}")
+        raise ValueError(f'expected a table of NAME = "value", got {_type_name(v)}')
     return {k: _env_value(k, val, stored) for k, val in v.items()}
 
 
@@ -331,17 +351,17 @@ def parse_ulimit(name: str, value: str) -> tuple[int, int]:
     try:
         numbers = [int(p) for p in parts]
     except ValueError:
-        raise ValueError(f"{name}: expected \"limit\" or \"soft:hard\" integers, got {value!r}") from None
+        raise ValueError(f'{name}: expected "limit" or "soft:hard" integers, got {value!r}') from None
     if len(numbers) == 1:
         return numbers[0], numbers[0]
     if len(numbers) == 2:
         return numbers[0], numbers[1]
-    raise ValueError(f"{name}: expected \"limit\" or \"soft:hard\", got {value!r}")
+    raise ValueError(f'{name}: expected "limit" or "soft:hard", got {value!r}')
 
 
 def _ulimit_value(name: str, v: Any) -> str:
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise ValueError(f"expected \"soft:hard\" or an integer, got {_type_name(v)}")
+        raise ValueError(f'expected "soft:hard" or an integer, got {_type_name(v)}')
     text = str(v)
     parse_ulimit(name, text)
     return text
@@ -349,7 +369,7 @@ def _ulimit_value(name: str, v: Any) -> str:
 
 def _ulimits(v: Any) -> dict[str, str]:
     if not isinstance(v, dict):
-        raise ValueError(f"expected a table of name = \"soft:hard\", got {_type_name(v)}")
+        raise ValueError(f'expected a table of name = "soft:hard", got {_type_name(v)}')
     return {k: _ulimit_value(k, val) for k, val in v.items()}
 
 
@@ -417,17 +437,27 @@ def check(preset: Preset) -> list[tuple[str, str]]:
     """Problems that involve several fields, as (key, message); empty when the preset is sound."""
     problems: list[tuple[str, str]] = []
     if preset.kind != "custom" and preset.command:
-        problems.append(("command", f"command is for kind \"custom\"; kind {preset.kind!r} builds its own "
-                                    "(use extra_args to add flags)"))
+        problems.append(
+            (
+                "command",
+                f'command is for kind "custom"; kind {preset.kind!r} builds its own (use extra_args to add flags)',
+            )
+        )
     if preset.kind == "sglang" and preset.speculative_config:
-        problems.append(("speculative_config", "speculative_config is vLLM's --speculative-config; for SGLang "
-                                               "put --speculative-algorithm ... in extra_args"))
+        problems.append(
+            (
+                "speculative_config",
+                "speculative_config is vLLM's --speculative-config; for SGLang "
+                "put --speculative-algorithm ... in extra_args",
+            )
+        )
     if preset.image and not _IMAGE.match(preset.image):
         problems.append(("image", f"not a valid image reference: {preset.image!r}"))
     return problems
 
 
 # --- config.toml [presets.NAME] -----------------------------------------------------------
+
 
 def _line(text: str, name: str, key: str | None = None, sub: str | None = None) -> int | None:
     """The line of ``key`` in ``[presets.NAME]`` (or of ``[presets.NAME.sub]``'s ``key``).
@@ -446,8 +476,9 @@ def _line(text: str, name: str, key: str | None = None, sub: str | None = None) 
     return line if line is not None else find_line(text, "presets", name)
 
 
-def parse_presets(data: Mapping[str, Any], text: str, path: Path | None = None,
-                  builtins: Mapping[str, Preset] | None = None) -> dict[str, Preset]:
+def parse_presets(
+    data: Mapping[str, Any], text: str, path: Path | None = None, builtins: Mapping[str, Preset] | None = None
+) -> dict[str, Preset]:
     """Validate the ``presets`` table of config.toml (``{NAME: {key: value}}``).
 
     Returns the built-ins with the user's presets applied (a user table named like a
@@ -477,7 +508,7 @@ def parse_presets(data: Mapping[str, Any], text: str, path: Path | None = None,
             if base_name == name and name in builtins:
                 base = builtins[name]
             elif base_name in resolving:
-                chain = " -> ".join([*resolving[resolving.index(base_name):], base_name])
+                chain = " -> ".join([*resolving[resolving.index(base_name) :], base_name])
                 raise ConfigError(path, line, f"{where}.base", f"presets inherit in a circle: {chain}")
             elif base_name in data:
                 base = resolve(base_name)
@@ -485,8 +516,9 @@ def parse_presets(data: Mapping[str, Any], text: str, path: Path | None = None,
                 base = builtins[base_name]
             else:
                 known = sorted({*builtins, *data} - {name})
-                raise ConfigError(path, line, f"{where}.base",
-                                  f"unknown preset {base_name!r} (known: {', '.join(known)})")
+                raise ConfigError(
+                    path, line, f"{where}.base", f"unknown preset {base_name!r} (known: {', '.join(known)})"
+                )
         start = base if base is not None else Preset(name=name)
         changes: dict[str, Any] = {}
         for key, value in body.items():
@@ -494,17 +526,22 @@ def parse_presets(data: Mapping[str, Any], text: str, path: Path | None = None,
                 continue
             line = _line(text, name, key)
             if key not in FIELDS:
-                raise ConfigError(path, line, f"{where}.{key}",
-                                  f"unknown key (known in [presets.NAME]: base, {', '.join(FIELDS)})")
+                raise ConfigError(
+                    path, line, f"{where}.{key}", f"unknown key (known in [presets.NAME]: base, {', '.join(FIELDS)})"
+                )
             if key in ("env", "ulimits") and isinstance(value, Mapping):  # merged with the base's
                 merged = dict(getattr(start, key))
                 for sub_key, sub_value in value.items():
                     try:
-                        merged[sub_key] = (_env_value(sub_key, sub_value, stored=True) if key == "env"
-                                           else _ulimit_value(sub_key, sub_value))
+                        merged[sub_key] = (
+                            _env_value(sub_key, sub_value, stored=True)
+                            if key == "env"
+                            else _ulimit_value(sub_key, sub_value)
+                        )
                     except ValueError as exc:
-                        raise ConfigError(path, _line(text, name, sub_key, key), f"{where}.{key}.{sub_key}",
-                                          str(exc)) from None
+                        raise ConfigError(
+                            path, _line(text, name, sub_key, key), f"{where}.{key}.{sub_key}", str(exc)
+                        ) from None
                 changes[key] = merged
                 continue
             try:
@@ -525,6 +562,7 @@ def parse_presets(data: Mapping[str, Any], text: str, path: Path | None = None,
 
 
 # --- --set key=value -------------------------------------------------------------------------
+
 
 def parse_set(items: Iterable[str]) -> dict[str, str]:
     """``["port=8001", "env.FOO=bar"]`` -> ``{"port": "8001", "env.FOO": "bar"}``."""
@@ -571,6 +609,7 @@ def apply_overrides(preset: Preset, settings: Mapping[str, str]) -> Preset:
 
 
 # --- the launch plan ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Mount:
@@ -663,8 +702,17 @@ def _serve_command(p: Preset) -> list[str]:
             cmd += ["--speculative-config", p.speculative_config]
         return cmd + list(p.extra_args)
     if p.kind == "sglang":
-        cmd = ["python3", "-m", "sglang.launch_server", "--model-path", p.model, "--host", "0.0.0.0",
-               "--port", str(p.port)]
+        cmd = [
+            "python3",
+            "-m",
+            "sglang.launch_server",
+            "--model-path",
+            p.model,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(p.port),
+        ]
         if p.served_model_name:
             cmd += ["--served-model-name", p.served_model_name]
         if p.gpu_memory_utilization is not None:
@@ -698,9 +746,9 @@ def plan(preset: Preset, host_env: Mapping[str, str]) -> LaunchPlan:
         key, message = problems[0]
         raise ValueError(f"preset {preset.name!r}: {key}: {message}")
     if not preset.image:
-        raise ValueError(f"preset {preset.name!r} has no image: set image = \"repo/name:tag\" (--set image=...)")
+        raise ValueError(f'preset {preset.name!r} has no image: set image = "repo/name:tag" (--set image=...)')
     if preset.kind in ("vllm", "sglang") and not preset.model.strip():
-        raise ValueError(f"preset {preset.name!r} has no model: set model = \"org/name\" (--set model=...)")
+        raise ValueError(f'preset {preset.name!r} has no model: set model = "org/name" (--set model=...)')
 
     env: dict[str, str] = {}
     host_vars: dict[str, str] = {}
@@ -765,6 +813,7 @@ def plan(preset: Preset, host_env: Mapping[str, str]) -> LaunchPlan:
 
 
 # --- rendering -------------------------------------------------------------------------------
+
 
 class _HostRef(str):
     """An ``-e NAME=$VAR`` token: the shell line quotes it so the shell expands ``$VAR``."""
@@ -854,8 +903,7 @@ def sdk_kwargs(plan: LaunchPlan) -> dict[str, Any]:
     if plan.name:
         kwargs["name"] = plan.name
     if plan.mounts:
-        kwargs["volumes"] = {m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
-                             for m in plan.mounts}
+        kwargs["volumes"] = {m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in plan.mounts}
     if plan.runtime:
         kwargs["runtime"] = plan.runtime
     if plan.shm_size:
@@ -870,4 +918,3 @@ def sdk_kwargs(plan: LaunchPlan) -> dict[str, Any]:
     if plan.publish:
         kwargs["ports"] = {f"{port}/tcp": port for port in plan.ports}
     return kwargs
-

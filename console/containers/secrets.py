@@ -16,27 +16,31 @@ MASK = "••••"
 # in a log would garble it while protecting nothing a real credential looks like.
 MIN_TEXT_SECRET_LEN = 4
 
-_EXACT = frozenset({
-    "HF_TOKEN",
-    "HUGGING_FACE_HUB_TOKEN",
-    "HUGGINGFACE_TOKEN",
-    "HUGGINGFACEHUB_API_TOKEN",
-    "NGC_API_KEY",
-    "NGC_CLI_API_KEY",
-    "OPENAI_API_KEY",
-    "VLLM_API_KEY",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "WEBUI_SECRET_KEY",
-    "TOKEN",
-    "API_KEY",
-    "APIKEY",
-})
+_EXACT = frozenset(
+    {
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HUGGINGFACE_TOKEN",
+        "HUGGINGFACEHUB_API_TOKEN",
+        "NGC_API_KEY",
+        "NGC_CLI_API_KEY",
+        "OPENAI_API_KEY",
+        "VLLM_API_KEY",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "WEBUI_SECRET_KEY",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+    }
+)
 
 # Names that match a pattern below but are switches, not credentials.
-_NOT_SECRET = frozenset({
-    "HF_HUB_DISABLE_IMPLICIT_TOKEN",
-})
+_NOT_SECRET = frozenset(
+    {
+        "HF_HUB_DISABLE_IMPLICIT_TOKEN",
+    }
+)
 
 _PATTERNS = (
     re.compile(r"_TOKEN$"),  # GITHUB_TOKEN, WANDB_TOKEN (not MAX_TOKENS, not TOKENIZERS_PARALLELISM)

@@ -31,21 +31,34 @@ def sort_key(kind: str, stats: dict[str, ContainerStats]):
         if kind == "image":
             return (c.image, c.name)
         return (c.name,)
+
     return key
 
 
-def rows(containers: tuple[ContainerInfo, ...], stats: dict[str, ContainerStats], needle: str = "",
-         sort: str = "name") -> list[tuple[str, list[str]]]:
+def rows(
+    containers: tuple[ContainerInfo, ...], stats: dict[str, ContainerStats], needle: str = "", sort: str = "name"
+) -> list[tuple[str, list[str]]]:
     chosen = sorted((c for c in containers if matches(c, needle)), key=sort_key(sort, stats))
     out = []
     for c in chosen:
         s = stats.get(c.id) if c.running else None
-        out.append((c.id, [
-            c.name, c.state,
-            fmt.pct(s.cpu_pct) if s and s.cpu_pct is not None else "",
-            fmt.size(s.mem_used) if s and s.mem_used is not None else "",
-            c.health or "", c.status, c.image, ", ".join(c.ports) or "", c.runtime or "", c.restart_policy or "",
-        ]))
+        out.append(
+            (
+                c.id,
+                [
+                    c.name,
+                    c.state,
+                    fmt.pct(s.cpu_pct) if s and s.cpu_pct is not None else "",
+                    fmt.size(s.mem_used) if s and s.mem_used is not None else "",
+                    c.health or "",
+                    c.status,
+                    c.image,
+                    ", ".join(c.ports) or "",
+                    c.runtime or "",
+                    c.restart_policy or "",
+                ],
+            )
+        )
     return out
 
 

@@ -119,6 +119,7 @@ class ContainerWatcher:
                 return None
 
         with ThreadPoolExecutor(max_workers=STATS_WORKERS, thread_name_prefix="jetconsole-stats") as pool:
+
             def pause() -> float:  # new containers get their first (CPU-less) reading at once
                 known = self._running_ids and all(cid in previous for cid in self._running_ids)
                 return self.stats_interval if known else 0.5

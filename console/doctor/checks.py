@@ -77,10 +77,16 @@ def check_docker(probe: Probe) -> Check:
     finally:
         src.close()
     info = probe.docker_info or {}
-    return Check("docker", "Docker reachable", OK,
-                 (f"Docker {version.get('Version', '?')} (API {version.get('ApiVersion', '?')}) at {src.url}",
-                  f"default runtime {info.get('DefaultRuntime', '?')}; runtimes "
-                  f"{', '.join(sorted(info.get('Runtimes') or {})) or 'none'}"))
+    return Check(
+        "docker",
+        "Docker reachable",
+        OK,
+        (
+            f"Docker {version.get('Version', '?')} (API {version.get('ApiVersion', '?')}) at {src.url}",
+            f"default runtime {info.get('DefaultRuntime', '?')}; runtimes "
+            f"{', '.join(sorted(info.get('Runtimes') or {})) or 'none'}",
+        ),
+    )
 
 
 def has_nvidia_gpu(probe: Probe) -> bool:
@@ -90,24 +96,46 @@ def has_nvidia_gpu(probe: Probe) -> bool:
 def check_daemon_json(probe: Probe) -> Check:
     title = "daemon.json: NVIDIA runtime is the default"
     if not has_nvidia_gpu(probe):
-        return Check("daemon-json", title, SKIP, ("no NVIDIA GPU here (" +
-                     ", ".join(str(p) for p in probe.gpu_markers) + " absent): containers need no NVIDIA runtime",))
+        return Check(
+            "daemon-json",
+            title,
+            SKIP,
+            (
+                "no NVIDIA GPU here ("
+                + ", ".join(str(p) for p in probe.gpu_markers)
+                + " absent): containers need no NVIDIA runtime",
+            ),
+        )
     try:
         plan = plan_fix(probe.daemon_json)
     except DaemonJsonError as exc:
-        return Check("daemon-json", title, FAIL, (str(exc),), f"correct {probe.daemon_json} by hand, then run "
-                     "jetconsole doctor --fix daemon-json")
+        return Check(
+            "daemon-json",
+            title,
+            FAIL,
+            (str(exc),),
+            f"correct {probe.daemon_json} by hand, then run jetconsole doctor --fix daemon-json",
+        )
     where = str(probe.daemon_json) + ("" if plan.old_text is not None else " (missing)")
     if plan.state.ok:
-        return Check("daemon-json", title, OK, (f"{where}: runtimes.nvidia.path = {plan.state.path!r}, "
-                                                 'default-runtime = "nvidia"',))
+        return Check(
+            "daemon-json",
+            title,
+            OK,
+            (f'{where}: runtimes.nvidia.path = {plan.state.path!r}, default-runtime = "nvidia"',),
+        )
     info = probe.docker_info or {}
     seen = tuple(f"{where}: {p}" for p in plan.state.problems())
     if info:
         seen += (f"docker info: default runtime {info.get('DefaultRuntime', '?')}",)
     seen += ("containers get no GPU: NVML errors, torch.cuda.is_available() False",)
-    return Check("daemon-json", title, FAIL, seen,
-                 "jetconsole doctor --fix daemon-json (shows the diff, asks, backs up, restarts Docker, verifies)")
+    return Check(
+        "daemon-json",
+        title,
+        FAIL,
+        seen,
+        "jetconsole doctor --fix daemon-json (shows the diff, asks, backs up, restarts Docker, verifies)",
+    )
 
 
 def parse_tegra_release(text: str) -> str | None:
@@ -158,16 +186,20 @@ def system_stack(probe: Probe) -> Any:
     cuda, source = read_cuda(probe), str(probe.cuda_version)
     if cuda is None and probe.use_nvml:
         cuda, source = driver_cuda(), "the NVIDIA driver (NVML)"
-    return SystemStack(cuda=cuda, cuda_source=source if cuda else "", l4t=read_l4t(probe),
-                       has_gpu=has_nvidia_gpu(probe))
+    return SystemStack(
+        cuda=cuda, cuda_source=source if cuda else "", l4t=read_l4t(probe), has_gpu=has_nvidia_gpu(probe)
+    )
 
 
 def check_stack(probe: Probe) -> Check:
     seen: list[str] = []
     if probe.tegra_release.exists():
         l4t = read_l4t(probe)
-        seen.append(f"L4T {l4t} (JetPack {jetpack_for(l4t) or 'unknown'})" if l4t else
-                    f"{probe.tegra_release}: no R<major> REVISION line")
+        seen.append(
+            f"L4T {l4t} (JetPack {jetpack_for(l4t) or 'unknown'})"
+            if l4t
+            else f"{probe.tegra_release}: no R<major> REVISION line"
+        )
     else:
         seen.append(f"not a Jetson ({probe.tegra_release} absent)")
     cuda = read_cuda(probe)
@@ -198,13 +230,23 @@ def check_tiktoken(probe: Probe) -> Check:
     title = "gpt-oss: tiktoken encodings available offline"
     base = probe.env.get("TIKTOKEN_ENCODINGS_BASE", "")
     if not base:
-        return Check("tiktoken", title, SKIP, ("TIKTOKEN_ENCODINGS_BASE is not set; only gpt-oss needs it",),
-                     "to serve gpt-oss: put " + " and ".join(TIKTOKEN_FILES) + " in a directory and set "
-                     "TIKTOKEN_ENCODINGS_BASE to it (a launch preset's tiktoken_dir mounts it)")
+        return Check(
+            "tiktoken",
+            title,
+            SKIP,
+            ("TIKTOKEN_ENCODINGS_BASE is not set; only gpt-oss needs it",),
+            "to serve gpt-oss: put " + " and ".join(TIKTOKEN_FILES) + " in a directory and set "
+            "TIKTOKEN_ENCODINGS_BASE to it (a launch preset's tiktoken_dir mounts it)",
+        )
     missing = [f for f in TIKTOKEN_FILES if not (Path(base) / f).is_file()]
     if missing:
-        return Check("tiktoken", title, FAIL, (f"TIKTOKEN_ENCODINGS_BASE={base}", f"missing: {', '.join(missing)}"),
-                     f"download {', '.join(missing)} into {base} (from openaipublic.blob.core.windows.net/encodings)")
+        return Check(
+            "tiktoken",
+            title,
+            FAIL,
+            (f"TIKTOKEN_ENCODINGS_BASE={base}", f"missing: {', '.join(missing)}"),
+            f"download {', '.join(missing)} into {base} (from openaipublic.blob.core.windows.net/encodings)",
+        )
     return Check("tiktoken", title, OK, (f"TIKTOKEN_ENCODINGS_BASE={base}", "both files present"))
 
 
@@ -237,7 +279,7 @@ def check_disk(probe: Probe, model: Any = None) -> Check:
     hf = hub_cache(probe.env)
     docker_root = Path((probe.docker_info or {}).get("DockerRootDir") or "/var/lib/docker")
     remaining = None if model is None else model.remaining
-    lands = (model.where if model is not None and model.where is not None else hf)
+    lands = model.where if model is not None and model.where is not None else hf
     places = [("Hugging Face cache", hf), ("Docker data root", docker_root)]
     if remaining and model.local:
         places.append(("Model directory", lands))
@@ -267,13 +309,21 @@ def check_disk(probe: Probe, model: Any = None) -> Check:
         seen.append(line)
         if status == FAIL or (status == WARN and worst == OK):
             worst = status
-    fix = "" if worst == OK else ("free space: docker image prune, docker builder prune, or remove models from the "
-                                  "Hugging Face cache (huggingface-cli delete-cache)")
+    fix = (
+        ""
+        if worst == OK
+        else (
+            "free space: docker image prune, docker builder prune, or remove models from the "
+            "Hugging Face cache (huggingface-cli delete-cache)"
+        )
+    )
     if remaining is None:
         title = f"Disk space for models and images (warn < {DISK_WARN_GIB} GiB, fail < {DISK_FAIL_GIB} GiB)"
     else:
-        title = (f"Disk space for {model.name} and images (left after the download: warn < {DISK_IMAGE_GIB} GiB, "
-                 f"fail < {DISK_FAIL_GIB} GiB)")
+        title = (
+            f"Disk space for {model.name} and images (left after the download: warn < {DISK_IMAGE_GIB} GiB, "
+            f"fail < {DISK_FAIL_GIB} GiB)"
+        )
     return Check("disk", title, worst, tuple(seen), fix)
 
 
@@ -287,9 +337,16 @@ def run_all(probe: Probe | None = None) -> list[Check]:
         model = measure(probe.model, probe.env)
     from console.doctor.power import check_power  # deferred: power.py imports this module
 
-    return [check_docker(probe), check_daemon_json(probe), check_stack(probe), *check_targets(probe),
-            check_tiktoken(probe), check_disk(probe, model), check_memory(probe),
-            check_power(socket_path=probe.jtop_socket)]
+    return [
+        check_docker(probe),
+        check_daemon_json(probe),
+        check_stack(probe),
+        *check_targets(probe),
+        check_tiktoken(probe),
+        check_disk(probe, model),
+        check_memory(probe),
+        check_power(socket_path=probe.jtop_socket),
+    ]
 
 
 def check_memory(probe: Probe) -> Check:
@@ -312,8 +369,10 @@ def check_memory(probe: Probe) -> Check:
     running = (probe.docker_info or {}).get("ContainersRunning")
     if running == 0:
         if held(now, probe.baseline_gib):
-            seen.append(f"no container runs, yet memory is above the baseline ({probe.baseline_gib:g} GiB"
-                        + (f", GPU {GPU_BASELINE_GIB:g} GiB)" if now.gpu is not None and now.gpu.total else ")"))
+            seen.append(
+                f"no container runs, yet memory is above the baseline ({probe.baseline_gib:g} GiB"
+                + (f", GPU {GPU_BASELINE_GIB:g} GiB)" if now.gpu is not None and now.gpu.total else ")")
+            )
             return Check("memory", title, WARN, tuple(seen), fix)
     elif running:
         seen.append(f"{running} container(s) running: their memory is expected")

@@ -41,26 +41,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--daemon-json", type=Path, default=None, help="default /etc/docker/daemon.json")
     parser.add_argument("--restart-cmd", default="", help="how to restart Docker (default: systemctl restart docker)")
     parser.add_argument("--verify-image", default=None, help="image to start after the fix (default: smallest local)")
-    parser.add_argument("--recover-memory", action="store_true",
-                        help="stuck-memory wizard: stop/remove inference containers, end orphaned vLLM holders, "
-                        "drop caches, restart Docker, one confirmed step at a time")
+    parser.add_argument(
+        "--recover-memory",
+        action="store_true",
+        help="stuck-memory wizard: stop/remove inference containers, end orphaned vLLM holders, "
+        "drop caches, restart Docker, one confirmed step at a time",
+    )
     parser.add_argument("--steps", default=",".join(STEPS), help=f"wizard steps to offer (default {','.join(STEPS)})")
-    parser.add_argument("--holders", default="", metavar="PID,...",
-                        help="wizard: of the holders found, end only these pids (default: every one listed)")
-    parser.add_argument("--baseline-gib", type=float, default=DEFAULT_BASELINE_GIB,
-                        help="memory in use expected with nothing served (default 6)")
-    parser.add_argument("--python", metavar="PATH", default="",
-                        help="also check this Python environment's torch: CPU-only build, CUDA major, GLIBCXX, ABI")
-    parser.add_argument("--image", metavar="IMAGE", default="",
-                        help="also check this local image's torch (runs python3 in it: --rm, no network)")
-    parser.add_argument("--model", metavar="REPO_OR_DIR", default="",
-                        help="count this model (HF repo id in the cache, or a local directory) in the disk check")
+    parser.add_argument(
+        "--holders",
+        default="",
+        metavar="PID,...",
+        help="wizard: of the holders found, end only these pids (default: every one listed)",
+    )
+    parser.add_argument(
+        "--baseline-gib",
+        type=float,
+        default=DEFAULT_BASELINE_GIB,
+        help="memory in use expected with nothing served (default 6)",
+    )
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        default="",
+        help="also check this Python environment's torch: CPU-only build, CUDA major, GLIBCXX, ABI",
+    )
+    parser.add_argument(
+        "--image",
+        metavar="IMAGE",
+        default="",
+        help="also check this local image's torch (runs python3 in it: --rm, no network)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="REPO_OR_DIR",
+        default="",
+        help="count this model (HF repo id in the cache, or a local directory) in the disk check",
+    )
     add_power_arguments(parser)
 
 
 def run(args: argparse.Namespace, docker_host: str = "") -> int:
-    probe = Probe(docker_host=docker_host, python=args.python, image=args.image, model=args.model,
-                  baseline_gib=args.baseline_gib)
+    probe = Probe(
+        docker_host=docker_host, python=args.python, image=args.image, model=args.model, baseline_gib=args.baseline_gib
+    )
     if args.daemon_json is not None:
         probe.daemon_json = args.daemon_json
     if args.fix == "daemon-json":
@@ -95,8 +119,10 @@ def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
         return 0
     restart = restart_command(args.restart_cmd)
     print(plan.diff, end="")
-    print(f"plan: back up {plan.path}, write it, restart Docker "
-          f"({' '.join(restart) if restart else 'no way known: pass --restart-cmd'}), verify, roll back on failure")
+    print(
+        f"plan: back up {plan.path}, write it, restart Docker "
+        f"({' '.join(restart) if restart else 'no way known: pass --restart-cmd'}), verify, roll back on failure"
+    )
     if args.dry_run:
         return 1
     if restart is None:
@@ -105,8 +131,7 @@ def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
     if not args.yes and input("apply? [y/N] ").strip().lower() not in ("y", "yes"):
         print("nothing changed")
         return 1
-    result = apply_fix(plan, run_command(restart), docker_verifier(probe.docker_host or None, args.verify_image),
-                       audit)
+    result = apply_fix(plan, run_command(restart), docker_verifier(probe.docker_host or None, args.verify_image), audit)
     for step in result.steps:
         print(f"  {step}")
     if not result.ok:

@@ -97,13 +97,15 @@ def write_atomic(path: Path, text: str, like: os.stat_result | None) -> None:
         os.close(dir_fd)
 
 
-def apply_fix(plan: FixPlan, restart: Callable[[], None], verify: Callable[[], str | None],
-              audit: Audit | None = None) -> FixResult:
+def apply_fix(
+    plan: FixPlan, restart: Callable[[], None], verify: Callable[[], str | None], audit: Audit | None = None
+) -> FixResult:
     """Back up, write, restart, verify; roll back (old file, restart again) when restart or verify fails."""
     log = audit or (lambda _event, _data: None)
     if not plan.needed:
-        return FixResult(True, [f"{plan.path}: the nvidia runtime is defined and the default; nothing written, "
-                                "Docker not restarted"])
+        return FixResult(
+            True, [f"{plan.path}: the nvidia runtime is defined and the default; nothing written, Docker not restarted"]
+        )
     result = FixResult(False)
     if not os.access(plan.path.parent, os.W_OK):
         result.error = f"cannot write to {plan.path.parent}: run as root (sudo jetconsole doctor --fix daemon-json)"
@@ -134,8 +136,9 @@ def apply_fix(plan: FixPlan, restart: Callable[[], None], verify: Callable[[], s
     return result
 
 
-def _roll_back(plan: FixPlan, like: os.stat_result | None, restart: Callable[[], None], result: FixResult,
-               log: Audit) -> None:
+def _roll_back(
+    plan: FixPlan, like: os.stat_result | None, restart: Callable[[], None], result: FixResult, log: Audit
+) -> None:
     if plan.old_text is None:
         plan.path.unlink(missing_ok=True)
     else:
@@ -168,6 +171,7 @@ def run_command(argv: list[str], timeout: float = 120.0) -> Callable[[], None]:
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise RuntimeError(f"{shlex.join(argv)} exited {done.returncode}: {' / '.join(tail)}")
+
     return run
 
 

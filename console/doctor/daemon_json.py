@@ -65,8 +65,9 @@ class RuntimeState:
         if not self.defined:
             out.append('no "nvidia" entry under "runtimes"')
         if self.default != RUNTIME:
-            out.append(f'"default-runtime" is {json.dumps(self.default) if self.default else "unset (runc)"}, '
-                       'not "nvidia"')
+            out.append(
+                f'"default-runtime" is {json.dumps(self.default) if self.default else "unset (runc)"}, not "nvidia"'
+            )
         return out
 
 
@@ -74,8 +75,11 @@ def runtime_state(config: dict[str, Any]) -> RuntimeState:
     runtimes = config.get("runtimes") or {}
     entry = runtimes.get(RUNTIME)
     default = config.get("default-runtime")
-    return RuntimeState(isinstance(entry, dict), default if isinstance(default, str) else None,
-                        entry.get("path") if isinstance(entry, dict) else None)
+    return RuntimeState(
+        isinstance(entry, dict),
+        default if isinstance(default, str) else None,
+        entry.get("path") if isinstance(entry, dict) else None,
+    )
 
 
 def fixed(config: dict[str, Any], runtime_path: str = RUNTIME_PATH) -> dict[str, Any]:
@@ -98,6 +102,5 @@ def render(config: dict[str, Any], like: str | None = None) -> str:
 def diff(old: str | None, new: str, path: str) -> str:
     """A unified diff of the change (``old`` None: the file is created)."""
     before = (old or "").splitlines(keepends=True)
-    lines = difflib.unified_diff(before, new.splitlines(keepends=True),
-                                 "/dev/null" if old is None else path, path)
+    lines = difflib.unified_diff(before, new.splitlines(keepends=True), "/dev/null" if old is None else path, path)
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

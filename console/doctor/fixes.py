@@ -31,10 +31,12 @@ def fix_daemon_json(setup: DoctorSetup, ask: Ask, say: Say) -> bool:
     if restart is None:
         say("no way to restart Docker here (no systemd): set [doctor] restart_cmd in config.toml; nothing written")
         return False
-    text = (f"{plan.diff}\nThen: back up {plan.path} with a timestamp, write it atomically, restart Docker "
-            f"({' '.join(restart)}), check that the default runtime is nvidia and a container starts, "
-            "and put the old file back if not.\nRestarting Docker stops running containers (your inference "
-            "server too) unless daemon.json has \"live-restore\": true.")
+    text = (
+        f"{plan.diff}\nThen: back up {plan.path} with a timestamp, write it atomically, restart Docker "
+        f"({' '.join(restart)}), check that the default runtime is nvidia and a container starts, "
+        "and put the old file back if not.\nRestarting Docker stops running containers (your inference "
+        'server too) unless daemon.json has "live-restore": true.'
+    )
     if not ask(f"Fix {plan.path}?", text):
         say("nothing changed")
         return False
@@ -66,8 +68,7 @@ def fix_memory(setup: DoctorSetup, ask: Ask, say: Say) -> bool:
     try:
         for line in wizard.survey_lines():
             say(line)
-        return wizard.run(STEPS, lambda step, what: ask(f"Recovery step: {step}", what), say,
-                          setup.probe.baseline_gib)
+        return wizard.run(STEPS, lambda step, what: ask(f"Recovery step: {step}", what), say, setup.probe.baseline_gib)
     finally:
         wizard.close()
 
@@ -79,13 +80,17 @@ def fix_power(setup: DoctorSetup, ask: Ask, say: Say) -> bool:
     try:
         state = read_power(socket_path=socket)
         mode = state.mode is not None and state.best and state.mode != state.best
-        plan = ([f"nvpmodel {state.mode} -> {state.best}"] if mode else []) + \
-            (["jetson_clocks on"] if state.clocks is False else [])
+        plan = ([f"nvpmodel {state.mode} -> {state.best}"] if mode else []) + (
+            ["jetson_clocks on"] if state.clocks is False else []
+        )
         if not plan:
             say(f"nothing to do: {state.summary()}")
             return True
-        if not ask("Switch power mode?", f"now: {state.summary()}\nplan: {'; '.join(plan)}\n{NEVER_REBOOTS}: "
-                   "a mode nvpmodel can only apply at boot is reported, not applied."):
+        if not ask(
+            "Switch power mode?",
+            f"now: {state.summary()}\nplan: {'; '.join(plan)}\n{NEVER_REBOOTS}: "
+            "a mode nvpmodel can only apply at boot is reported, not applied.",
+        ):
             say("nothing changed")
             return False
         results = to_serving(socket_path=socket, audit=setup.audit)
@@ -99,7 +104,9 @@ def fix_power(setup: DoctorSetup, ask: Ask, say: Say) -> bool:
 
 
 FIXES: dict[str, Callable[[DoctorSetup, Ask, Say], bool]] = {
-    "daemon-json": fix_daemon_json, "memory": fix_memory, "power": fix_power,
+    "daemon-json": fix_daemon_json,
+    "memory": fix_memory,
+    "power": fix_power,
 }
 
 

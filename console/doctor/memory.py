@@ -98,11 +98,16 @@ class MemoryFigures:
 
     def line(self) -> str:
         nvmap = f", NvMap {self.nvmap / GIB:.1f} GiB" if self.nvmap is not None else ""
-        gpu = (f"; GPU {self.gpu.used / GIB:.2f} GiB of {self.gpu.total / GIB:.1f} GiB (NVML)"
-               if self.gpu is not None and self.gpu.total else "")
+        gpu = (
+            f"; GPU {self.gpu.used / GIB:.2f} GiB of {self.gpu.total / GIB:.1f} GiB (NVML)"
+            if self.gpu is not None and self.gpu.total
+            else ""
+        )
         shared = f", GPU shared {self.shared / GIB:.2f} GiB (jtop)" if self.shared is not None else ""
-        return (f"used {self.used / GIB:.2f} GiB of {self.total / GIB:.1f} GiB (MemTotal - MemAvailable){nvmap}"
-                f"{shared}{gpu}")
+        return (
+            f"used {self.used / GIB:.2f} GiB of {self.total / GIB:.1f} GiB (MemTotal - MemAvailable){nvmap}"
+            f"{shared}{gpu}"
+        )
 
 
 GpuRead = Callable[[], "GpuMemory | None"]
@@ -111,8 +116,9 @@ GpuRead = Callable[[], "GpuMemory | None"]
 def figures(proc: Path = Path("/proc"), gpu: GpuRead = gpu_reading, shared: SharedRead = jtop_shared) -> MemoryFigures:
     """Memory now: /proc/meminfo, NVML's GPUs (``gpu``) and jtop's shared GPU memory (``shared``)."""
     info = parse_meminfo((proc / "meminfo").read_text())
-    return MemoryFigures(info.get("MemTotal", 0), info.get("MemAvailable", 0), info.get("NvMapMemUsed"), gpu(),
-                         shared())
+    return MemoryFigures(
+        info.get("MemTotal", 0), info.get("MemAvailable", 0), info.get("NvMapMemUsed"), gpu(), shared()
+    )
 
 
 @dataclass(frozen=True)
@@ -188,8 +194,9 @@ def _served(proc: Path, ppid: int) -> tuple[str, bool]:
     return parent, False
 
 
-def find_holders(proc: Path = Path("/proc"), include_served: bool = False,
-                 gpu: GpuMemory | None = None) -> list[Holder]:
+def find_holders(
+    proc: Path = Path("/proc"), include_served: bool = False, gpu: GpuMemory | None = None
+) -> list[Holder]:
     """vLLM engine and worker processes with no vLLM server above them (their server died or was killed),
     and, with an NVML reading ``gpu``, every other process holding GPU memory that is neither under a live
     server nor in a container.  ``include_served`` lists engines under a live server too (not to be
@@ -215,14 +222,17 @@ def find_holders(proc: Path = Path("/proc"), include_served: bool = False,
         if not vllm and (served or in_container(proc, pid)):
             continue  # the containers step handles it
         name = cmd.split()[0] if vllm else (cmd[:60] or f"pid {pid}")
-        out.append(Holder(pid, start, name, _rss(proc, pid), ppid, parent, gpu_pids.get(pid, 0),
-                          "orphan" if vllm else "gpu"))
+        out.append(
+            Holder(pid, start, name, _rss(proc, pid), ppid, parent, gpu_pids.get(pid, 0), "orphan" if vllm else "gpu")
+        )
     return sorted(out, key=lambda h: (-h.gpu, -h.rss))
 
 
-def end_holder(holder: Holder, wait_s: float = 10.0, proc: Path = Path("/proc"),
-               log: Callable[[str], None] = lambda _line: None) -> str:
+def end_holder(
+    holder: Holder, wait_s: float = 10.0, proc: Path = Path("/proc"), log: Callable[[str], None] = lambda _line: None
+) -> str:
     """SIGTERM, then SIGKILL after ``wait_s``; only if pid and start time still name the listed process."""
+
     def same() -> bool:
         st = _stat(proc, holder.pid)
         return st is not None and st[1] == holder.start

@@ -39,9 +39,11 @@ class ModelSize:
             return f"size of {self.name} unknown: {self.source}"
         if self.local and not self.remaining:
             return f"{self.name}: {self.total / GIB:.1f} GiB of weights on disk ({self.source})"
-        return (f"{self.name}: {self.total / GIB:.1f} GiB of weights ({self.source}), "
-                f"{self.present / GIB:.1f} GiB {'on disk' if self.local else 'cached'}, "
-                f"{(self.remaining or 0) / GIB:.1f} GiB to download")
+        return (
+            f"{self.name}: {self.total / GIB:.1f} GiB of weights ({self.source}), "
+            f"{self.present / GIB:.1f} GiB {'on disk' if self.local else 'cached'}, "
+            f"{(self.remaining or 0) / GIB:.1f} GiB to download"
+        )
 
 
 def hub_cache(env: Mapping[str, str]) -> Path:
@@ -137,28 +139,45 @@ def measure(model: str, env: Mapping[str, str] | None = None) -> ModelSize:
             return ModelSize(str(path), size, size, f"{files} weight file{'s' if files != 1 else ''}", True, path)
         indexed = _index_total(path)
         if indexed:
-            return ModelSize(str(path), indexed, 0, "no weight files yet; model.safetensors.index.json total_size",
-                             True, path)
+            return ModelSize(
+                str(path), indexed, 0, "no weight files yet; model.safetensors.index.json total_size", True, path
+            )
         total, how = _from_config(path)
-        return ModelSize(str(path), total, 0, f"no weight files in {path}; {how}" if total is None else
-                         f"no weight files yet; {how}", True, path)
+        return ModelSize(
+            str(path),
+            total,
+            0,
+            f"no weight files in {path}; {how}" if total is None else f"no weight files yet; {how}",
+            True,
+            path,
+        )
     if model.count("/") != 1 or model.startswith(("/", ".", "~")):
         return ModelSize(model, None, 0, f"{model} is neither a directory nor a Hugging Face repo id (org/name)")
     repo = repo_dir(hub_cache(env), model)
     snap = _snapshot(repo) if repo.is_dir() else None
     if snap is None:
-        return ModelSize(model, None, 0, f"not in the Hugging Face cache ({repo} absent) and no network lookup is "
-                         "made; download it first or pass a local directory", where=repo)
+        return ModelSize(
+            model,
+            None,
+            0,
+            f"not in the Hugging Face cache ({repo} absent) and no network lookup is "
+            "made; download it first or pass a local directory",
+            where=repo,
+        )
     present, files = _weights(snap)
     indexed = _index_total(snap)
     if indexed:
-        return ModelSize(model, max(indexed, present), present, "model.safetensors.index.json total_size",
-                         where=repo)
-    partial = any(p.name.endswith(".incomplete") for p in (repo / "blobs").glob("*")) if (repo / "blobs").is_dir() \
-        else False
+        return ModelSize(model, max(indexed, present), present, "model.safetensors.index.json total_size", where=repo)
+    partial = (
+        any(p.name.endswith(".incomplete") for p in (repo / "blobs").glob("*")) if (repo / "blobs").is_dir() else False
+    )
     if files and not partial:
-        return ModelSize(model, present, present, f"{files} cached weight file{'s' if files != 1 else ''}",
-                         where=repo)
+        return ModelSize(model, present, present, f"{files} cached weight file{'s' if files != 1 else ''}", where=repo)
     total, how = _from_config(snap)
-    return ModelSize(model, None if total is None else max(total, present), present,
-                     how if total is not None else f"cached only in part; {how}", where=repo)
+    return ModelSize(
+        model,
+        None if total is None else max(total, present),
+        present,
+        how if total is not None else f"cached only in part; {how}",
+        where=repo,
+    )

@@ -100,8 +100,9 @@ class PowerState:
         if self.clocks is None:
             return "jetson_clocks not available"
         state = "on" if self.clocks else "off"
-        return f"jetson_clocks {state}" + (f" ({self.clocks_status})" if self.clocks_status not in
-                                           ("", "running", "inactive") else "")
+        return f"jetson_clocks {state}" + (
+            f" ({self.clocks_status})" if self.clocks_status not in ("", "running", "inactive") else ""
+        )
 
     def summary(self) -> str:
         return f"{self.mode_text()}, {self.clocks_text()}"
@@ -141,8 +142,10 @@ def judge(state: PowerState) -> Check:
         return Check("power", TITLE, SKIP, ("jtop reports neither nvpmodel nor jetson_clocks on this board",))
     seen = [state.mode_text() + (f"; {state.modes_text()}" if state.modes else ""), state.clocks_text()]
     if marked := state.reboot_marked():
-        seen.append(f"jtop marks {', '.join(marked)} as needing a reboot (different GPU power gating, or "
-                    "nvpmodel refused it without one)")
+        seen.append(
+            f"jtop marks {', '.join(marked)} as needing a reboot (different GPU power gating, or "
+            "nvpmodel refused it without one)"
+        )
     best = state.best
     at_max = state.mode is None or state.mode == best
     clocks_ok = state.clocks is None or state.clocks
@@ -151,15 +154,16 @@ def judge(state: PowerState) -> Check:
     if not at_max:
         seen.append(f"serving wants {best}: lower modes cap CPU/GPU/memory clocks")
     if not clocks_ok:
-        seen.append("jetson_clocks off: CPU/GPU/memory clocks follow the load instead of staying at the mode's "
-                    "maximum")
+        seen.append("jetson_clocks off: CPU/GPU/memory clocks follow the load instead of staying at the mode's maximum")
     parts = (["--power-mode", str(best)] if not at_max else []) + (["--clocks", "on"] if not clocks_ok else [])
     fix = "jetconsole doctor " + " ".join(parts)
     if not at_max:
         best_id = state.modes.index(best) if best in state.modes else 0
         if best in marked:
-            fix += (f"; jtop says {best} needs a reboot: run sudo nvpmodel -m {best_id} and answer YES "
-                    f"(the board reboots; {NEVER_REBOOTS})")
+            fix += (
+                f"; jtop says {best} needs a reboot: run sudo nvpmodel -m {best_id} and answer YES "
+                f"(the board reboots; {NEVER_REBOOTS})"
+            )
         else:
             fix += f" (nvpmodel may still ask for a reboot when the mode changes online CPUs; {NEVER_REBOOTS})"
     if not clocks_ok and state.clocks_status == "uncontrolled":
@@ -171,22 +175,27 @@ def judge(state: PowerState) -> Check:
 
 
 @contextmanager
-def connect(factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET,
-            interval: float = 0.5) -> Iterator[Any]:
+def connect(
+    factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET, interval: float = 0.5
+) -> Iterator[Any]:
     """A started jtop client, closed afterwards.  ``socket_path`` None: do not look for the socket."""
     if socket_path and not os.path.exists(socket_path):
-        raise PowerUnavailable(f"no jtop service ({socket_path} absent): not a Jetson, or jetson-stats is not "
-                               "installed", "on a Jetson: sudo pip3 install jetson-stats && sudo systemctl "
-                               "restart jtop.service", skip=True)
+        raise PowerUnavailable(
+            f"no jtop service ({socket_path} absent): not a Jetson, or jetson-stats is not installed",
+            "on a Jetson: sudo pip3 install jetson-stats && sudo systemctl restart jtop.service",
+            skip=True,
+        )
     if factory is None:
         try:
             from jtop import jtop  # deferred: only Jetsons pay for the import
         except ImportError as exc:  # pragma: no cover - jetson-stats is a dependency
-            raise PowerUnavailable(f"jetson-stats not importable: {exc}", "pip install jetson-stats",
-                                   skip=True) from exc
+            raise PowerUnavailable(
+                f"jetson-stats not importable: {exc}", "pip install jetson-stats", skip=True
+            ) from exc
 
         def factory() -> Any:
             return jtop(interval=interval)
+
     client = factory()
     try:
         try:
@@ -198,8 +207,10 @@ def connect(factory: Callable[[], Any] | None = None, socket_path: str | None = 
             client = factory()
             client.start()
     except Exception as exc:  # jtop raises JtopException for permissions, version skew
-        raise PowerUnavailable(f"jtop service refused the connection: {exc}",
-                               "add your user to the jtop group (sudo usermod -aG jtop $USER)") from exc
+        raise PowerUnavailable(
+            f"jtop service refused the connection: {exc}",
+            "add your user to the jtop group (sudo usermod -aG jtop $USER)",
+        ) from exc
     try:
         yield client
     finally:
@@ -232,12 +243,16 @@ def read_state(j: Any) -> PowerState:
         except KeyError:  # no reading yet
             pass
         default = nvp.get_default() or {}
-        fields.update(modes=tuple(nvp.models), default=default.get("name"),
-                      mode_ok=tuple(bool(s) for s in (nvp.status or ())), mode_busy=bool(nvp.is_running()))
+        fields.update(
+            modes=tuple(nvp.models),
+            default=default.get("name"),
+            mode_ok=tuple(bool(s) for s in (nvp.status or ())),
+            mode_busy=bool(nvp.is_running()),
+        )
     jc = j.jetson_clocks
     if jc is not None:
         fields.update(clocks=bool(jc), clocks_status=str(jc.status or ""), clocks_config=bool(jc.is_config()))
-    hardware = ((getattr(j, "board", None) or {}).get("hardware") or {})
+    hardware = (getattr(j, "board", None) or {}).get("hardware") or {}
     fields["board"] = str(hardware.get("Model", ""))
     return PowerState(**fields)
 
@@ -278,15 +293,20 @@ def read_power(factory: Callable[[], Any] | None = None, socket_path: str | None
         return read_state(j)
 
 
-def set_mode(target: str | int, factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET,
-             timeout: float = 30.0) -> ChangeResult:
+def set_mode(
+    target: str | int,
+    factory: Callable[[], Any] | None = None,
+    socket_path: str | None = JTOP_SOCKET,
+    timeout: float = 30.0,
+) -> ChangeResult:
     """Ask jtop for ``target`` (name or ID), wait, read back.  Never forces, never reboots."""
     with connect(factory, socket_path) as j:
         return change_mode(j, target, timeout)
 
 
-def set_clocks(on: bool, factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET,
-               timeout: float = 20.0) -> ChangeResult:
+def set_clocks(
+    on: bool, factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET, timeout: float = 20.0
+) -> ChangeResult:
     """Switch jetson_clocks through jtop, wait, read back."""
     with connect(factory, socket_path) as j:
         return change_clocks(j, on, timeout)
@@ -319,13 +339,29 @@ def change_mode(j: Any, target: str | int, timeout: float = 30.0) -> ChangeResul
     if state.mode_id == mode_id:
         return ChangeResult("mode", name, before, state, True, message=f"{before.mode} -> {state.mode}")
     if not state.ok_for(mode_id):
-        why = ("jtop marked it as needing a reboot before the attempt (different GPU power gating)" if predicted
-               else "nvpmodel refused it without a reboot")
-        return ChangeResult("mode", name, before, state, False, True,
-                            f"still {state.mode}: {why}; to apply it run sudo nvpmodel -m {mode_id} and answer "
-                            f"YES (the board reboots); {NEVER_REBOOTS}")
-    return ChangeResult("mode", name, before, state, False,
-                        message=f"still {state.mode} after {timeout:.0f} s; jtop did not report a result")
+        why = (
+            "jtop marked it as needing a reboot before the attempt (different GPU power gating)"
+            if predicted
+            else "nvpmodel refused it without a reboot"
+        )
+        return ChangeResult(
+            "mode",
+            name,
+            before,
+            state,
+            False,
+            True,
+            f"still {state.mode}: {why}; to apply it run sudo nvpmodel -m {mode_id} and answer "
+            f"YES (the board reboots); {NEVER_REBOOTS}",
+        )
+    return ChangeResult(
+        "mode",
+        name,
+        before,
+        state,
+        False,
+        message=f"still {state.mode} after {timeout:.0f} s; jtop did not report a result",
+    )
 
 
 def change_clocks(j: Any, on: bool, timeout: float = 20.0) -> ChangeResult:
@@ -336,10 +372,16 @@ def change_clocks(j: Any, on: bool, timeout: float = 20.0) -> ChangeResult:
     if before.clocks == on:
         return ChangeResult("clocks", target, before, before, True, message=f"already {target}")
     if not on and not before.clocks_config:
-        return ChangeResult("clocks", target, before, before, False,
-                            message="jtop has no stored clock config (jetson_clocks was on before jtop started), "
-                            "so it cannot restore the clocks: run sudo jetson_clocks --restore with a saved "
-                            "config, or reboot")
+        return ChangeResult(
+            "clocks",
+            target,
+            before,
+            before,
+            False,
+            message="jtop has no stored clock config (jetson_clocks was on before jtop started), "
+            "so it cannot restore the clocks: run sudo jetson_clocks --restore with a saved "
+            "config, or reboot",
+        )
     deadline = time.monotonic() + timeout
     state = before
     while state.clocks_status in BUSY_CLOCKS and time.monotonic() < deadline:
@@ -350,14 +392,18 @@ def change_clocks(j: Any, on: bool, timeout: float = 20.0) -> ChangeResult:
         if state.clocks == on and state.clocks_status not in BUSY_CLOCKS:
             break
     if state.clocks == on:
-        return ChangeResult("clocks", target, before, state, True, message=f"{before.clocks_text()} -> "
-                            f"{state.clocks_text()}")
-    return ChangeResult("clocks", target, before, state, False,
-                        message=f"{state.clocks_text()} after {timeout:.0f} s")
+        return ChangeResult(
+            "clocks", target, before, state, True, message=f"{before.clocks_text()} -> {state.clocks_text()}"
+        )
+    return ChangeResult("clocks", target, before, state, False, message=f"{state.clocks_text()} after {timeout:.0f} s")
 
 
-def to_serving(factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET,
-               audit: Callable[[str, dict[str, Any]], None] | None = None, timeout: float = 30.0) -> list[ChangeResult]:
+def to_serving(
+    factory: Callable[[], Any] | None = None,
+    socket_path: str | None = JTOP_SOCKET,
+    audit: Callable[[str, dict[str, Any]], None] | None = None,
+    timeout: float = 30.0,
+) -> list[ChangeResult]:
     """The Doctor screen's fix: the highest mode (``max_mode``), then jetson_clocks on; what each did.
 
     Never forces or reboots: a mode nvpmodel refuses comes back with ``reboot_needed``.
@@ -369,14 +415,25 @@ def to_serving(factory: Callable[[], Any] | None = None, socket_path: str | None
             r = change_mode(j, before.best, timeout)
             results.append(r)
             if audit:
-                audit("power.mode", {"from": r.before.mode, "to": r.target, "after": r.after.mode, "ok": r.ok,
-                                     "reboot_needed": r.reboot_needed, "message": r.message})
+                audit(
+                    "power.mode",
+                    {
+                        "from": r.before.mode,
+                        "to": r.target,
+                        "after": r.after.mode,
+                        "ok": r.ok,
+                        "reboot_needed": r.reboot_needed,
+                        "message": r.message,
+                    },
+                )
         if read_state(j).clocks is False:
             r = change_clocks(j, True, timeout)
             results.append(r)
             if audit:
-                audit("power.clocks", {"from": r.before.clocks, "to": True, "after": r.after.clocks, "ok": r.ok,
-                                       "message": r.message})
+                audit(
+                    "power.clocks",
+                    {"from": r.before.clocks, "to": True, "after": r.after.clocks, "ok": r.ok, "message": r.message},
+                )
     return results
 
 
@@ -385,15 +442,25 @@ def to_serving(factory: Callable[[], Any] | None = None, socket_path: str | None
 
 def add_power_arguments(parser: argparse.ArgumentParser) -> None:
     """``--power-mode`` and ``--clocks`` (``--yes``/``--dry-run`` are the doctor's own)."""
-    parser.add_argument("--power-mode", metavar="NAME|ID", default=None,
-                        help="switch the nvpmodel power mode through jtop (asks first; never reboots)")
-    parser.add_argument("--clocks", choices=["on", "off"], default=None,
-                        help="switch jetson_clocks through jtop (asks first)")
+    parser.add_argument(
+        "--power-mode",
+        metavar="NAME|ID",
+        default=None,
+        help="switch the nvpmodel power mode through jtop (asks first; never reboots)",
+    )
+    parser.add_argument(
+        "--clocks", choices=["on", "off"], default=None, help="switch jetson_clocks through jtop (asks first)"
+    )
 
 
-def power_command(args: argparse.Namespace, factory: Callable[[], Any] | None = None,
-                  socket_path: str | None = JTOP_SOCKET, ask: Callable[[str], str] = input,
-                  audit: Callable[[str, dict[str, Any]], None] | None = None, timeout: float = 30.0) -> int:
+def power_command(
+    args: argparse.Namespace,
+    factory: Callable[[], Any] | None = None,
+    socket_path: str | None = JTOP_SOCKET,
+    ask: Callable[[str], str] = input,
+    audit: Callable[[str, dict[str, Any]], None] | None = None,
+    timeout: float = 30.0,
+) -> int:
     """``jetconsole doctor --power-mode NAME|ID [--clocks on|off] [--yes] [--dry-run]``.
 
     0 applied (or nothing to do); 1 a reboot is needed, declined, or a dry run; 2 could not.
@@ -422,8 +489,15 @@ def _answer(ask: Callable[[str], str], question: str) -> str:
         return ""
 
 
-def _run(j: Any, args: argparse.Namespace, want_mode: str | None, want_clocks: str | None,
-         ask: Callable[[str], str], audit: Callable[[str, dict[str, Any]], None], timeout: float) -> int:
+def _run(
+    j: Any,
+    args: argparse.Namespace,
+    want_mode: str | None,
+    want_clocks: str | None,
+    ask: Callable[[str], str],
+    audit: Callable[[str, dict[str, Any]], None],
+    timeout: float,
+) -> int:
     before = read_state(j)
     print(f"power (through jtop{', ' + before.board if before.board else ''}): {before.summary()}")
     if before.modes:
@@ -433,8 +507,9 @@ def _run(j: Any, args: argparse.Namespace, want_mode: str | None, want_clocks: s
         if want_mode is not None:
             mode_id, name = resolve_mode(before, want_mode)
             if mode_id != before.mode_id:
-                note = (f" (jtop marks {name} as needing a reboot: expect a refusal)" if not before.ok_for(mode_id)
-                        else "")
+                note = (
+                    f" (jtop marks {name} as needing a reboot: expect a refusal)" if not before.ok_for(mode_id) else ""
+                )
                 plan.append(("mode", mode_id, f"set nvpmodel {before.mode} -> {name} (id {mode_id}){note}"))
         if want_clocks is not None:
             on = want_clocks == "on"
@@ -464,12 +539,29 @@ def _run(j: Any, args: argparse.Namespace, want_mode: str | None, want_clocks: s
         if what == "mode":
             print(f"switching to {before.modes[value]} (waiting for jtop, up to {timeout:.0f} s)...", flush=True)
             result = change_mode(j, value, timeout)
-            audit("power.mode", {"from": result.before.mode, "to": result.target, "after": result.after.mode,
-                                 "ok": result.ok, "reboot_needed": result.reboot_needed, "message": result.message})
+            audit(
+                "power.mode",
+                {
+                    "from": result.before.mode,
+                    "to": result.target,
+                    "after": result.after.mode,
+                    "ok": result.ok,
+                    "reboot_needed": result.reboot_needed,
+                    "message": result.message,
+                },
+            )
         else:
             result = change_clocks(j, value, timeout)
-            audit("power.clocks", {"from": result.before.clocks, "to": value, "after": result.after.clocks,
-                                   "ok": result.ok, "message": result.message})
+            audit(
+                "power.clocks",
+                {
+                    "from": result.before.clocks,
+                    "to": value,
+                    "after": result.after.clocks,
+                    "ok": result.ok,
+                    "message": result.message,
+                },
+            )
         print(f"  {result.line()}")
         results.append(result)
     after = read_state(j)

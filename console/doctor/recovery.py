@@ -57,18 +57,33 @@ class Recovery:
             out.append(("stop", f"stop the inference containers: {names}"))
             out.append(("remove", f"remove them: {names}"))
         if "holders" in steps and self.holders:
-            out.append(("holders", "end the listed holders (SIGTERM, SIGKILL after 10 s): " +
-                        "; ".join(h.line() for h in self.holders)))
+            out.append(
+                (
+                    "holders",
+                    "end the listed holders (SIGTERM, SIGKILL after 10 s): "
+                    + "; ".join(h.line() for h in self.holders),
+                )
+            )
         if "caches" in steps:
             out.append(("caches", "drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches)"))
         if "docker" in steps:
-            out.append(("docker", f"restart Docker ({restart})" if restart else
-                        "restart Docker: no way known here (no systemd; pass --restart-cmd): skipped"))
+            out.append(
+                (
+                    "docker",
+                    f"restart Docker ({restart})"
+                    if restart
+                    else "restart Docker: no way known here (no systemd; pass --restart-cmd): skipped",
+                )
+            )
         return out
 
 
-def survey(docker_containers: Callable[[], list[Container]] | None, proc: Path = Path("/proc"),
-           gpu: GpuRead = gpu_reading, shared: SharedRead = jtop_shared) -> Recovery:
+def survey(
+    docker_containers: Callable[[], list[Container]] | None,
+    proc: Path = Path("/proc"),
+    gpu: GpuRead = gpu_reading,
+    shared: SharedRead = jtop_shared,
+) -> Recovery:
     """Measure and list the holders and inference containers (``docker_containers`` None: Docker unreachable)."""
     before = figures(proc, gpu, shared)
     return Recovery(before, find_holders(proc, gpu=before.gpu), docker_containers() if docker_containers else [])
@@ -80,10 +95,18 @@ def held(now: MemoryFigures, baseline_gib: float, gpu_baseline_gib: float = GPU_
     return now.used > baseline_gib * GIB or gpu
 
 
-def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
-        act: dict[str, Callable[[], str]], say: Callable[[str], None], restart: str | None = None,
-        proc: Path = Path("/proc"), baseline_gib: float = DEFAULT_BASELINE_GIB, gpu: GpuRead = gpu_reading,
-        shared: SharedRead = jtop_shared) -> bool:
+def run(
+    rec: Recovery,
+    steps: tuple[str, ...],
+    ask: Callable[[str, str], bool],
+    act: dict[str, Callable[[], str]],
+    say: Callable[[str], None],
+    restart: str | None = None,
+    proc: Path = Path("/proc"),
+    baseline_gib: float = DEFAULT_BASELINE_GIB,
+    gpu: GpuRead = gpu_reading,
+    shared: SharedRead = jtop_shared,
+) -> bool:
     """Run the planned steps that ``ask`` confirms; returns True when memory is back under the baseline.
 
     ``act``: "stop", "remove", "docker" -> a callable doing it and saying what it did.
@@ -106,15 +129,20 @@ def run(rec: Recovery, steps: tuple[str, ...], ask: Callable[[str, str], bool],
             done = act[step]()
         after = figures(proc, gpu, shared)
         rec.log.append(f"{step}: {done}")
-        say(f"✓ {done}\n    before: {before.line()}\n    after:  {after.line()} "
-            f"({freed(before, after)})")
+        say(f"✓ {done}\n    before: {before.line()}\n    after:  {after.line()} ({freed(before, after)})")
     final = figures(proc, gpu, shared)
     ok = not held(final, baseline_gib)
     gpu_base = f", GPU {GPU_BASELINE_GIB:g} GiB" if final.gpu is not None and final.gpu.total else ""
     kept = find_holders(proc, gpu=final.gpu) if not ok else []
-    verdict = ("memory is back to the baseline" if ok else
-               "memory is still held by holders left running: " + "; ".join(h.line() for h in kept) +
-               " (end them, or reboot)" if kept else "memory is still held: a reboot is needed to free it")
+    verdict = (
+        "memory is back to the baseline"
+        if ok
+        else "memory is still held by holders left running: "
+        + "; ".join(h.line() for h in kept)
+        + " (end them, or reboot)"
+        if kept
+        else "memory is still held: a reboot is needed to free it"
+    )
     say(f"now {final.line()}; baseline {baseline_gib:g} GiB{gpu_base}: {verdict}")
     return ok
 

@@ -45,8 +45,15 @@ class DoctorSetup:
         try:
             return self.checks(dataclasses.replace(self.probe, docker_info=None))
         except Exception as exc:  # noqa: BLE001 - a broken check is itself a finding, never a crash
-            return [Check("doctor", "Doctor checks ran", FAIL, (f"{type(exc).__name__}: {exc}",),
-                          "report this with `jetconsole doctor --json`")]
+            return [
+                Check(
+                    "doctor",
+                    "Doctor checks ran",
+                    FAIL,
+                    (f"{type(exc).__name__}: {exc}",),
+                    "report this with `jetconsole doctor --json`",
+                )
+            ]
 
 
 # check id -> what Enter does on the Doctor screen

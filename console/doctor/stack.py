@@ -27,7 +27,7 @@ MARKER = "JETCONSOLE-STACK "
 PROBE_TIMEOUT = 180.0  # importing a CUDA torch and initialising the GPU can take a minute on a Jetson
 
 # Runs in the target's own Python (3.6 or newer): standard library only, one JSON line out.
-SNIPPET = r'''
+SNIPPET = r"""
 import json, os, re, sys, sysconfig
 out = {"python": sys.version.split()[0], "soabi": sysconfig.get_config_var("SOABI") or "",
        "abiflags": getattr(sys, "abiflags", ""), "executable": sys.executable}
@@ -104,7 +104,7 @@ if path:
         lib["error"] = "%s: %s" % (type(e).__name__, e)
 out["libstdcxx"] = lib
 print("JETCONSOLE-STACK " + json.dumps(out), flush=True)
-'''
+"""
 
 
 class StackProbeError(Exception):
@@ -145,12 +145,13 @@ class SystemStack:
 
 # ---- parsing (pure) ---------------------------------------------------------------------------
 
+
 def parse_output(stdout: str) -> dict[str, Any] | None:
     """The probe's JSON from everything the target printed (torch may print warnings first)."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
             try:
-                data = json.loads(line[len(MARKER):])
+                data = json.loads(line[len(MARKER) :])
             except ValueError:
                 return None
             return data if isinstance(data, dict) else None
@@ -200,8 +201,16 @@ def py_version_of(tag: str) -> str:
 
 
 # GCC release that introduced each GLIBCXX_ version (libstdc++ manual, "ABI Policy and Guidelines").
-GCC_FOR_GLIBCXX = {"3.4.26": "9.1", "3.4.28": "10.1", "3.4.29": "11.1", "3.4.30": "12.1", "3.4.31": "13.1",
-                   "3.4.32": "13.2", "3.4.33": "14.1", "3.4.34": "15.1"}
+GCC_FOR_GLIBCXX = {
+    "3.4.26": "9.1",
+    "3.4.28": "10.1",
+    "3.4.29": "11.1",
+    "3.4.30": "12.1",
+    "3.4.31": "13.1",
+    "3.4.32": "13.2",
+    "3.4.33": "14.1",
+    "3.4.34": "15.1",
+}
 # libstdc++ of the Ubuntu releases JetPack is built on: JP6 = 22.04 (GCC 12), JP7 = 24.04 (GCC 14).
 UBUNTU_FOR_GLIBCXX = {"3.4.30": "22.04 (JetPack 6)", "3.4.33": "24.04 (JetPack 7)"}
 
@@ -216,11 +225,14 @@ def torch_install_hint(system: SystemStack, target: Target) -> str:
     major = system.cuda_major
     if target.kind == "image":
         if system.jetson and major == 13:
-            return ("use an image with a CUDA-13 torch built for Jetson Thor, e.g. nvcr.io/nvidia/vllm:25.09-py3, "
-                    "and run it with --runtime nvidia")
+            return (
+                "use an image with a CUDA-13 torch built for Jetson Thor, e.g. nvcr.io/nvidia/vllm:25.09-py3, "
+                "and run it with --runtime nvidia"
+            )
         if system.jetson:
-            return ("use a Jetson image for this JetPack (Orin JP6: dustynv/vllm:r36.4.0) and run it with "
-                    "--runtime nvidia")
+            return (
+                "use a Jetson image for this JetPack (Orin JP6: dustynv/vllm:r36.4.0) and run it with --runtime nvidia"
+            )
         if major:
             return f"use an image whose torch is built for CUDA {major} (vllm/vllm-openai; -cu129 tags are CUDA 12)"
         return "use an image whose torch is a CUDA build for this machine's driver"
@@ -233,8 +245,10 @@ def torch_install_hint(system: SystemStack, target: Target) -> str:
         return f"{pip} --index-url https://download.pytorch.org/whl/cu130"
     if major == 12:
         return f"{pip} --index-url https://download.pytorch.org/whl/cu126 (or cu128/cu129 for a newer CUDA 12 driver)"
-    return (f"{pip} from an index for this machine's CUDA: download.pytorch.org/whl/cu1XX, or the Jetson AI Lab "
-            "index (pypi.jetson-ai-lab.io) on a Jetson")
+    return (
+        f"{pip} from an index for this machine's CUDA: download.pytorch.org/whl/cu1XX, or the Jetson AI Lab "
+        "index (pypi.jetson-ai-lab.io) on a Jetson"
+    )
 
 
 def _last_line(text: str) -> str:
@@ -244,12 +258,17 @@ def _last_line(text: str) -> str:
 
 # ---- judging (pure) ---------------------------------------------------------------------------
 
+
 def judge(target: Target, data: dict[str, Any], system: SystemStack) -> list[Check]:
     """The stack checks for one target from its probe JSON: torch build, torch CUDA, libstdc++, Python ABI."""
     torch = data.get("torch") or {}
     error = str(torch.get("error") or "")
-    return [torch_build(target, data, system), torch_cuda(target, torch, system),
-            glibcxx(target, data.get("libstdcxx") or {}, error), python_abi(target, data, error)]
+    return [
+        torch_build(target, data, system),
+        torch_cuda(target, torch, system),
+        glibcxx(target, data.get("libstdcxx") or {}, error),
+        python_abi(target, data, error),
+    ]
 
 
 def torch_build(target: Target, data: dict[str, Any], system: SystemStack) -> Check:
@@ -258,21 +277,38 @@ def torch_build(target: Target, data: dict[str, Any], system: SystemStack) -> Ch
     fix = torch_install_hint(system, target)
     py = f"Python {data.get('python', '?')} at {data.get('executable', target.name)}"
     if not torch.get("found"):
-        return Check("torch-build", title, WARN, (py, "torch not installed: vLLM cannot run in this environment"),
-                     fix)
+        return Check("torch-build", title, WARN, (py, "torch not installed: vLLM cannot run in this environment"), fix)
     version = torch.get("version") or torch.get("dist_version")
     where = f"torch {version or '(version unknown)'} at {torch.get('location', '?')}"
     if torch.get("error"):
-        return Check("torch-build", title, FAIL, (py, where, f"import torch failed: {_last_line(torch['error'])}"),
-                     _explained(torch["error"], data) or fix)
+        return Check(
+            "torch-build",
+            title,
+            FAIL,
+            (py, where, f"import torch failed: {_last_line(torch['error'])}"),
+            _explained(torch["error"], data) or fix,
+        )
     version = str(version or "")
     if torch.get("cuda") is None or "+cpu" in version:
-        seen = (py, where, f"torch.version.cuda is {torch.get('cuda')!r}: a CPU-only build",
-                "vLLM on it finds no GPU ('Failed to infer device type')")
+        seen = (
+            py,
+            where,
+            f"torch.version.cuda is {torch.get('cuda')!r}: a CPU-only build",
+            "vLLM on it finds no GPU ('Failed to infer device type')",
+        )
         if system.has_gpu:
             return Check("torch-build", title, FAIL, seen, fix)
-        return Check("torch-build", title, WARN, (*seen, "no NVIDIA GPU on this machine, so nothing is lost here; "
-                                                  "on a GPU machine this environment would run on the CPU"), fix)
+        return Check(
+            "torch-build",
+            title,
+            WARN,
+            (
+                *seen,
+                "no NVIDIA GPU on this machine, so nothing is lost here; "
+                "on a GPU machine this environment would run on the CPU",
+            ),
+            fix,
+        )
     return Check("torch-build", title, OK, (py, where, f"built for CUDA {torch['cuda']}"))
 
 
@@ -288,17 +324,32 @@ def _explained(error: str, data: dict[str, Any]) -> str:
 def torch_cuda(target: Target, torch: dict[str, Any], system: SystemStack) -> Check:
     title = f"torch's CUDA major matches the system ({target.label})"
     fix = torch_install_hint(system, target)
-    sys_line = (f"system CUDA {system.cuda} ({system.cuda_source})" if system.cuda
-                else "system CUDA unknown (no CUDA toolkit version file, no NVIDIA driver)")
+    sys_line = (
+        f"system CUDA {system.cuda} ({system.cuda_source})"
+        if system.cuda
+        else "system CUDA unknown (no CUDA toolkit version file, no NVIDIA driver)"
+    )
     error = str(torch.get("error") or "")
     wanted = missing_cudart(error)
     if wanted is not None:
-        return Check("torch-cuda", title, FAIL, (f"import torch: {_last_line(error)}",
-                                                 f"torch needs the CUDA {wanted} runtime, which is not present",
-                                                 sys_line), fix)
+        return Check(
+            "torch-cuda",
+            title,
+            FAIL,
+            (
+                f"import torch: {_last_line(error)}",
+                f"torch needs the CUDA {wanted} runtime, which is not present",
+                sys_line,
+            ),
+            fix,
+        )
     if not torch.get("found") or error:
-        return Check("torch-cuda", title, SKIP, ("no torch to compare" if not torch.get("found")
-                                                 else "torch does not import (see above)", sys_line))
+        return Check(
+            "torch-cuda",
+            title,
+            SKIP,
+            ("no torch to compare" if not torch.get("found") else "torch does not import (see above)", sys_line),
+        )
     built = torch.get("cuda")
     if built is None:
         return Check("torch-cuda", title, SKIP, ("CPU-only torch: no CUDA to compare", sys_line))
@@ -306,37 +357,62 @@ def torch_cuda(target: Target, torch: dict[str, Any], system: SystemStack) -> Ch
     seen = [f"torch {torch.get('version', '?')} built for CUDA {built}", sys_line]
     available = torch.get("cuda_available")
     if smajor is None:
-        return Check("torch-cuda", title, SKIP if not system.has_gpu else WARN, tuple(seen),
-                     "" if not system.has_gpu else "install the CUDA toolkit or driver to compare")
+        return Check(
+            "torch-cuda",
+            title,
+            SKIP if not system.has_gpu else WARN,
+            tuple(seen),
+            "" if not system.has_gpu else "install the CUDA toolkit or driver to compare",
+        )
     if tmajor is not None and tmajor > smajor:
-        seen.append(f"a CUDA {tmajor} build on a CUDA {smajor} system: libcudart.so.{tmajor} missing or "
-                    "'The NVIDIA driver on your system is too old'")
+        seen.append(
+            f"a CUDA {tmajor} build on a CUDA {smajor} system: libcudart.so.{tmajor} missing or "
+            "'The NVIDIA driver on your system is too old'"
+        )
         return Check("torch-cuda", title, FAIL, tuple(seen), fix)
     if tmajor is not None and tmajor < smajor:
         if system.jetson:
-            seen.append(f"a CUDA {tmajor} build on a CUDA {smajor} Jetson: no kernels for this GPU "
-                        "(Thor is sm_110 on CUDA 13; cu12x torch fails every op)")
+            seen.append(
+                f"a CUDA {tmajor} build on a CUDA {smajor} Jetson: no kernels for this GPU "
+                "(Thor is sm_110 on CUDA 13; cu12x torch fails every op)"
+            )
             return Check("torch-cuda", title, FAIL, tuple(seen), fix)
-        seen.append(f"a CUDA {tmajor} build runs on a CUDA {smajor} driver by compatibility, but vLLM ≥0.20 "
-                    f"wheels and images are CUDA {smajor}")
+        seen.append(
+            f"a CUDA {tmajor} build runs on a CUDA {smajor} driver by compatibility, but vLLM ≥0.20 "
+            f"wheels and images are CUDA {smajor}"
+        )
         return Check("torch-cuda", title, WARN, tuple(seen), fix)
     if available is False and system.has_gpu:
-        seen.append("torch.cuda.is_available() is False although an NVIDIA GPU is here"
-                    + (f": {torch['cuda_error']}" if torch.get("cuda_error") else ""))
-        return Check("torch-cuda", title, WARN, tuple(seen),
-                     "images: run with --runtime nvidia (doctor's daemon.json check); venvs: check the driver "
-                     "(nvidia-smi) and that the user may open /dev/nvidia*")
-    seen.append("torch.cuda.is_available() is " + str(bool(available))
-                + ("" if available or system.has_gpu else " (no NVIDIA GPU here)"))
+        seen.append(
+            "torch.cuda.is_available() is False although an NVIDIA GPU is here"
+            + (f": {torch['cuda_error']}" if torch.get("cuda_error") else "")
+        )
+        return Check(
+            "torch-cuda",
+            title,
+            WARN,
+            tuple(seen),
+            "images: run with --runtime nvidia (doctor's daemon.json check); venvs: check the driver "
+            "(nvidia-smi) and that the user may open /dev/nvidia*",
+        )
+    seen.append(
+        "torch.cuda.is_available() is "
+        + str(bool(available))
+        + ("" if available or system.has_gpu else " (no NVIDIA GPU here)")
+    )
     return Check("torch-cuda", title, OK, tuple(seen))
 
 
 def glibcxx(target: Target, lib: dict[str, Any], error: str) -> Check:
     title = f"C++ runtime has the GLIBCXX versions torch needs ({target.label})"
     offers = lib.get("glibcxx_max")
-    have = (f"libstdc++ {lib['path']} offers up to GLIBCXX_{offers}{gcc_note(offers)}" if lib.get("path") and offers
-            else f"libstdc++ {lib['path']}: no GLIBCXX_ versions read" if lib.get("path")
-            else f"no libstdc++.so.6 found ({lib.get('error') or 'not loadable'})")
+    have = (
+        f"libstdc++ {lib['path']} offers up to GLIBCXX_{offers}{gcc_note(offers)}"
+        if lib.get("path") and offers
+        else f"libstdc++ {lib['path']}: no GLIBCXX_ versions read"
+        if lib.get("path")
+        else f"no libstdc++.so.6 found ({lib.get('error') or 'not loadable'})"
+    )
     missing = missing_versions(error)
     if not missing:
         return Check("glibcxx", title, OK if lib.get("path") else SKIP, (have,))
@@ -344,33 +420,48 @@ def glibcxx(target: Target, lib: dict[str, Any], error: str) -> Check:
     needs_cxx = [v for tag, v, _by in missing if tag == "GLIBCXX"]
     needs_c = [v for tag, v, _by in missing if tag == "GLIBC"]
     for tag, v, by in missing:
-        seen.append(f"needs {tag}_{v}{gcc_note(v) if tag == 'GLIBCXX' else ''}"
-                    + (f", required by {by}" if by else ""))
+        seen.append(f"needs {tag}_{v}{gcc_note(v) if tag == 'GLIBCXX' else ''}" + (f", required by {by}" if by else ""))
     seen.append(have)
     if needs_c:
         newest = max(needs_c, key=version_key)
-        fix = (f"this {'image' if target.kind == 'image' else 'system'}'s C library is older than the one the "
-               f"binaries were built on (needs GLIBC_{newest}): use an image on the OS they were built for "
-               "(JP7 = Ubuntu 24.04, JP6 = 22.04) or wheels built for this one")
+        fix = (
+            f"this {'image' if target.kind == 'image' else 'system'}'s C library is older than the one the "
+            f"binaries were built on (needs GLIBC_{newest}): use an image on the OS they were built for "
+            "(JP7 = Ubuntu 24.04, JP6 = 22.04) or wheels built for this one"
+        )
         return Check("glibcxx", title, FAIL, tuple(seen), fix)
     newest = max(needs_cxx, key=version_key)
     if offers and version_key(offers) >= version_key(newest):
-        seen.append(f"{lib['path']} has GLIBCXX_{newest}, so another, older libstdc++ is loaded first "
-                    "(LD_LIBRARY_PATH, a conda env, or a library bundled with a package)")
+        seen.append(
+            f"{lib['path']} has GLIBCXX_{newest}, so another, older libstdc++ is loaded first "
+            "(LD_LIBRARY_PATH, a conda env, or a library bundled with a package)"
+        )
         python = target.name if target.kind == "python" else "python3"
-        fix = (f"find the older libstdc++.so.6 the loader takes first (LD_DEBUG=libs {python} -c 'import torch') "
-               "and remove it from LD_LIBRARY_PATH or the environment")
+        fix = (
+            f"find the older libstdc++.so.6 the loader takes first (LD_DEBUG=libs {python} -c 'import torch') "
+            "and remove it from LD_LIBRARY_PATH or the environment"
+        )
         return Check("glibcxx", title, FAIL, tuple(seen), fix)
-    ubuntu = next((u for v, u in sorted(UBUNTU_FOR_GLIBCXX.items(), key=lambda kv: version_key(kv[0]))
-                   if version_key(v) >= version_key(newest)), None)
+    ubuntu = next(
+        (
+            u
+            for v, u in sorted(UBUNTU_FOR_GLIBCXX.items(), key=lambda kv: version_key(kv[0]))
+            if version_key(v) >= version_key(newest)
+        ),
+        None,
+    )
     if target.kind == "image":
-        fix = (f"the image's OS is older than the one torch was built on: use an image on Ubuntu "
-               f"{ubuntu or 'a newer release'}, or a torch built for this image's OS")
+        fix = (
+            f"the image's OS is older than the one torch was built on: use an image on Ubuntu "
+            f"{ubuntu or 'a newer release'}, or a torch built for this image's OS"
+        )
     else:
-        fix = (f"give this environment a libstdc++ with GLIBCXX_{newest}: conda install -c conda-forge "
-               f"'libstdcxx-ng>={GCC_FOR_GLIBCXX.get(newest, '13').split('.')[0]}' and put $CONDA_PREFIX/lib first in "
-               f"LD_LIBRARY_PATH; or run it in a container on Ubuntu {ubuntu or 'a newer release'}; or install a "
-               "torch built for this OS")
+        fix = (
+            f"give this environment a libstdc++ with GLIBCXX_{newest}: conda install -c conda-forge "
+            f"'libstdcxx-ng>={GCC_FOR_GLIBCXX.get(newest, '13').split('.')[0]}' and put $CONDA_PREFIX/lib first in "
+            f"LD_LIBRARY_PATH; or run it in a container on Ubuntu {ubuntu or 'a newer release'}; or install a "
+            "torch built for this OS"
+        )
     return Check("glibcxx", title, FAIL, tuple(seen), fix)
 
 
@@ -391,29 +482,49 @@ def python_abi(target: Target, data: dict[str, Any], error: str) -> Check:
     python = target.name if target.kind == "python" else "python3"
     other = _abi_mismatch(data)
     if other:
-        seen.append(f"torch at {torch.get('location', '?')} holds extensions for {', '.join(other)}, this Python is "
-                    f"{own}")
+        seen.append(
+            f"torch at {torch.get('location', '?')} holds extensions for {', '.join(other)}, this Python is {own}"
+        )
         if error:
             seen.append(f"import torch: {_last_line(error)}")
         versions = " or ".join(f"python{py_version_of(t)}" for t in other)
-        return Check("python-abi", title, FAIL, tuple(seen),
-                     f"install torch with this interpreter ({python} -m pip install --force-reinstall torch) so pip "
-                     f"picks the {own} wheel, or run it with {versions}; never share site-packages between Pythons")
+        return Check(
+            "python-abi",
+            title,
+            FAIL,
+            tuple(seen),
+            f"install torch with this interpreter ({python} -m pip install --force-reinstall torch) so pip "
+            f"picks the {own} wheel, or run it with {versions}; never share site-packages between Pythons",
+        )
     sym = undefined_symbol(error)
     if sym is not None:
         symbol, where = sym
         seen.append(f"import torch: {_last_line(error)}")
         if re.match(r"_?Py", symbol):
-            seen.append(f"{where or 'an extension'} calls the CPython API {symbol}, which Python "
-                        f"{data.get('python', '?')} lacks: it was compiled for another Python version")
-            return Check("python-abi", title, FAIL, tuple(seen),
-                         f"reinstall the package with this interpreter ({python} -m pip install --force-reinstall "
-                         "--no-cache-dir torch), or use the Python it was built for")
-        seen.append(f"{where or 'an extension'} needs {symbol}, which the library it links against lacks: it was built "
-                    "against a different torch (or C++ library) version")
-        return Check("python-abi", title, FAIL, tuple(seen),
-                     f"install torch and its extensions (torchvision, torchaudio, vllm, flash-attn) as one matching "
-                     f"set from the same index: {python} -m pip install --force-reinstall torch torchvision ...")
+            seen.append(
+                f"{where or 'an extension'} calls the CPython API {symbol}, which Python "
+                f"{data.get('python', '?')} lacks: it was compiled for another Python version"
+            )
+            return Check(
+                "python-abi",
+                title,
+                FAIL,
+                tuple(seen),
+                f"reinstall the package with this interpreter ({python} -m pip install --force-reinstall "
+                "--no-cache-dir torch), or use the Python it was built for",
+            )
+        seen.append(
+            f"{where or 'an extension'} needs {symbol}, which the library it links against lacks: it was built "
+            "against a different torch (or C++ library) version"
+        )
+        return Check(
+            "python-abi",
+            title,
+            FAIL,
+            tuple(seen),
+            f"install torch and its extensions (torchvision, torchaudio, vllm, flash-attn) as one matching "
+            f"set from the same index: {python} -m pip install --force-reinstall torch torchvision ...",
+        )
     if not torch.get("found"):
         return Check("python-abi", title, OK, (*seen, "no torch to check"))
     tags = torch.get("ext_tags") or []
@@ -427,30 +538,37 @@ def probe_failed(target: Target, exc: StackProbeError) -> Check:
 
 # ---- running the probe (I/O) ------------------------------------------------------------------
 
+
 def probe_python(python: str, timeout: float = PROBE_TIMEOUT, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run the snippet with ``python`` (an interpreter path, a venv's bin/python)."""
     try:
         done = subprocess.run([python, "-c", SNIPPET], capture_output=True, text=True, timeout=timeout, env=env)
     except FileNotFoundError:
-        raise StackProbeError(f"{python}: no such interpreter", "pass the path of a Python, e.g. "
-                              "/path/to/venv/bin/python") from None
+        raise StackProbeError(
+            f"{python}: no such interpreter", "pass the path of a Python, e.g. /path/to/venv/bin/python"
+        ) from None
     except PermissionError:
         raise StackProbeError(f"{python}: not executable", "pass the path of a Python interpreter") from None
     except OSError as exc:
         raise StackProbeError(f"{python}: cannot run it: {exc}", "pass the path of a Python interpreter") from None
     except subprocess.TimeoutExpired:
-        raise StackProbeError(f"{python}: the probe did not finish in {timeout:.0f} s (import torch hung?)",
-                              f"run {python} -c 'import torch' by hand to see where it stops") from None
+        raise StackProbeError(
+            f"{python}: the probe did not finish in {timeout:.0f} s (import torch hung?)",
+            f"run {python} -c 'import torch' by hand to see where it stops",
+        ) from None
     data = parse_output(done.stdout)
     if data is None:
-        raise StackProbeError(f"{python} exited with {done.returncode} without a result: "
-                              f"{_last_line(done.stderr or done.stdout) or 'no output'}",
-                              "is it a Python 3.6+ interpreter?")
+        raise StackProbeError(
+            f"{python} exited with {done.returncode} without a result: "
+            f"{_last_line(done.stderr or done.stdout) or 'no output'}",
+            "is it a Python 3.6+ interpreter?",
+        )
     return data
 
 
-def probe_image(image: str, docker_host: str = "", timeout: float = PROBE_TIMEOUT,
-                runtime: str | None = "auto") -> tuple[dict[str, Any], str]:
+def probe_image(
+    image: str, docker_host: str = "", timeout: float = PROBE_TIMEOUT, runtime: str | None = "auto"
+) -> tuple[dict[str, Any], str]:
     """Run the snippet as ``docker run --rm --network none --entrypoint python3 IMAGE -c SNIPPET``.
 
     ``runtime="auto"`` uses the nvidia runtime when the daemon has one (without it, torch sees
@@ -483,8 +601,13 @@ def _run_in_image(src: Any, image: str, timeout: float, runtime: str | None) -> 
     how = f"docker run --rm --network none --entrypoint python3{f' --runtime {runtime}' if runtime else ''} {image}"
     host_config = api.create_host_config(network_mode="none", runtime=runtime)
     try:
-        created = api.create_container(image, command=["-c", SNIPPET], entrypoint=["python3"],
-                                       host_config=host_config, labels={"jetconsole.doctor": "stack-probe"})
+        created = api.create_container(
+            image,
+            command=["-c", SNIPPET],
+            entrypoint=["python3"],
+            host_config=host_config,
+            labels={"jetconsole.doctor": "stack-probe"},
+        )
     except docker.errors.APIError as exc:
         raise StackProbeError(f"{how}: {exc.explanation or exc}", "") from None
     cid = created["Id"]
@@ -494,8 +617,10 @@ def _run_in_image(src: Any, image: str, timeout: float, runtime: str | None) -> 
         except docker.errors.APIError as exc:
             text = str(exc.explanation or exc)
             if "executable file not found" in text or "no such file or directory" in text:
-                raise StackProbeError(f"image {image} has no python3 on its PATH ({_last_line(text)})",
-                                      "probe an image that ships Python (vLLM and PyTorch images do)") from None
+                raise StackProbeError(
+                    f"image {image} has no python3 on its PATH ({_last_line(text)})",
+                    "probe an image that ships Python (vLLM and PyTorch images do)",
+                ) from None
             raise StackProbeError(f"{how}: {text}", "") from None
         try:
             status = api.wait(cid, timeout=timeout).get("StatusCode")
@@ -505,8 +630,9 @@ def _run_in_image(src: Any, image: str, timeout: float, runtime: str | None) -> 
         data = parse_output(stdout)
         if data is None:
             stderr = api.logs(cid, stdout=False, stderr=True).decode(errors="replace")
-            raise StackProbeError(f"{how} exited with {status} without a result: "
-                                  f"{_last_line(stderr or stdout) or 'no output'}", "")
+            raise StackProbeError(
+                f"{how} exited with {status} without a result: {_last_line(stderr or stdout) or 'no output'}", ""
+            )
         return data, how
     finally:
         try:
@@ -515,8 +641,9 @@ def _run_in_image(src: Any, image: str, timeout: float, runtime: str | None) -> 
             pass
 
 
-def stack_checks(target: Target, system: SystemStack, docker_host: str = "",
-                 timeout: float = PROBE_TIMEOUT) -> list[Check]:
+def stack_checks(
+    target: Target, system: SystemStack, docker_host: str = "", timeout: float = PROBE_TIMEOUT
+) -> list[Check]:
     """Probe the target and judge it; a probe that cannot run is one failing check."""
     try:
         if target.kind == "image":
@@ -527,5 +654,4 @@ def stack_checks(target: Target, system: SystemStack, docker_host: str = "",
         return [probe_failed(target, exc)]
     checks = judge(target, data, system)
     first = checks[0]
-    return [Check(first.id, first.title, first.status, (f"probed with {how}", *first.evidence), first.fix),
-            *checks[1:]]
+    return [Check(first.id, first.title, first.status, (f"probed with {how}", *first.evidence), first.fix), *checks[1:]]

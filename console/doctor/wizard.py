@@ -45,8 +45,13 @@ class Wizard:
         out += [f"  inference container: {c.name} ({c.image})" for c in self.rec.containers]
         return out
 
-    def run(self, steps: tuple[str, ...], ask: Callable[[str, str], bool], say: Callable[[str], None],
-            baseline_gib: float = recovery.DEFAULT_BASELINE_GIB) -> bool:
+    def run(
+        self,
+        steps: tuple[str, ...],
+        ask: Callable[[str, str], bool],
+        say: Callable[[str], None],
+        baseline_gib: float = recovery.DEFAULT_BASELINE_GIB,
+    ) -> bool:
         """Each planned step that ``ask`` confirms (audited); True when memory is back under the baseline."""
 
         def confirmed(step: str, what: str) -> bool:
@@ -55,10 +60,20 @@ class Wizard:
             return yes
 
         try:
-            return recovery.run(self.rec, steps, confirmed, {"stop": lambda: self._act("stop"),
-                                                             "remove": lambda: self._act("remove"),
-                                                             "docker": self._restart_docker},
-                                say, self.restart_text, baseline_gib=baseline_gib, shared=self.shared)
+            return recovery.run(
+                self.rec,
+                steps,
+                confirmed,
+                {
+                    "stop": lambda: self._act("stop"),
+                    "remove": lambda: self._act("remove"),
+                    "docker": self._restart_docker,
+                },
+                say,
+                self.restart_text,
+                baseline_gib=baseline_gib,
+                shared=self.shared,
+            )
         finally:  # what was done is audited even when a later step fails (EPERM on a root-owned holder)
             for line in self.rec.log:
                 self.audit("memory.action", {"line": line})
@@ -67,8 +82,9 @@ class Wizard:
         said = []
         for c in self.rec.containers:
             result = self.source.act(action, c.id, c.name)  # type: ignore[union-attr]
-            self.audit(f"memory.{action}", {"container": c.name, "id": c.id, "ok": result.ok,
-                                            "message": result.message})
+            self.audit(
+                f"memory.{action}", {"container": c.name, "id": c.id, "ok": result.ok, "message": result.message}
+            )
             said.append(result.message)
         return "; ".join(said)
 
@@ -81,8 +97,9 @@ class Wizard:
             self.source.close()
 
 
-def open_wizard(docker_host: str, audit: Audit, restart_cmd: str = "", pids: set[int] | None = None,
-                jtop_socket: str = JTOP_SOCKET) -> Wizard:
+def open_wizard(
+    docker_host: str, audit: Audit, restart_cmd: str = "", pids: set[int] | None = None, jtop_socket: str = JTOP_SOCKET
+) -> Wizard:
     """Survey now; ``pids``: of the holders found, keep only these (None: every one listed)."""
     from console.containers.model import ContainerInfo
     from console.servers.registry import container_url

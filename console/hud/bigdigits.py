@@ -28,11 +28,22 @@ FONT: dict[str, tuple[str, ...]] = {  # 5 pixel rows; "#" set
     " ": ("  ", "  ", "  ", "  ", "  "),
 }
 SEVEN: dict[str, tuple[str, str, str]] = {  # ASCII at scale 1: three rows
-    "0": (" _ ", "| |", "|_|"), "1": ("   ", "  |", "  |"), "2": (" _ ", " _|", "|_ "),
-    "3": (" _ ", " _|", " _|"), "4": ("   ", "|_|", "  |"), "5": (" _ ", "|_ ", " _|"),
-    "6": (" _ ", "|_ ", "|_|"), "7": (" _ ", "  |", "  |"), "8": (" _ ", "|_|", "|_|"),
-    "9": (" _ ", "|_|", " _|"), ".": (" ", " ", "."), ":": (" ", ".", "."), "-": ("   ", " _ ", "   "),
-    "/": ("  ", " /", "/ "), "%": ("  ", "o/", "/o"), " ": ("  ", "  ", "  "),
+    "0": (" _ ", "| |", "|_|"),
+    "1": ("   ", "  |", "  |"),
+    "2": (" _ ", " _|", "|_ "),
+    "3": (" _ ", " _|", " _|"),
+    "4": ("   ", "|_|", "  |"),
+    "5": (" _ ", "|_ ", " _|"),
+    "6": (" _ ", "|_ ", "|_|"),
+    "7": (" _ ", "  |", "  |"),
+    "8": (" _ ", "|_|", "|_|"),
+    "9": (" _ ", "|_|", " _|"),
+    ".": (" ", " ", "."),
+    ":": (" ", ".", "."),
+    "-": ("   ", " _ ", "   "),
+    "/": ("  ", " /", "/ "),
+    "%": ("  ", "o/", "/o"),
+    " ": ("  ", "  ", "  "),
 }
 HALF = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
 
@@ -68,8 +79,10 @@ def render(text: str, scale: int = 1, ascii_only: bool = False) -> list[str]:
         return ["".join("#" if p else " " for p in row).rstrip() for row in grid]
     if len(grid) % 2:
         grid.append([False] * len(grid[0]) if grid and grid[0] else [])
-    return ["".join(HALF[(a, b)] for a, b in zip(top, bottom, strict=True)).rstrip()
-            for top, bottom in zip(grid[::2], grid[1::2], strict=True)]
+    return [
+        "".join(HALF[(a, b)] for a, b in zip(top, bottom, strict=True)).rstrip()
+        for top, bottom in zip(grid[::2], grid[1::2], strict=True)
+    ]
 
 
 def size(text: str, scale: int = 1, ascii_only: bool = False) -> tuple[int, int]:

@@ -75,8 +75,9 @@ def tiles(snap: TelemetrySnapshot | None, status: ServerStatus | None) -> tuple[
         used, total = (mem.used, mem.total) if mem else (None, None)
     hot = snap.hottest if snap else None
     temp = hot.celsius if hot else None
-    watts = snap.power.total_w if snap and snap.power and snap.power.total_w is not None else \
-        (gpu.power_w if gpu else None)
+    watts = (
+        snap.power.total_w if snap and snap.power and snap.power.total_w is not None else (gpu.power_w if gpu else None)
+    )
     requests = "-" if running is None else f"{running}/{waiting or 0}"
     memory = "-" if used is None or not total else f"{used / GIB:.0f}/{total / GIB:.0f}"
     mem_pct = 100 * used / total if used is not None and total else None
@@ -90,8 +91,9 @@ def tiles(snap: TelemetrySnapshot | None, status: ServerStatus | None) -> tuple[
     )
 
 
-def server_state(row: ServerRow | None, status: ServerStatus | None,
-                 startup: LaunchEvent | None) -> tuple[str, str, str]:
+def server_state(
+    row: ServerRow | None, status: ServerStatus | None, startup: LaunchEvent | None
+) -> tuple[str, str, str]:
     """(state, model, detail) of the server the HUD follows."""
     if row is None:
         return NONE, "", "no inference container or endpoint"
@@ -112,8 +114,11 @@ def server_state(row: ServerRow | None, status: ServerStatus | None,
             return STARTING, model or row.name, f"{startup.state.progress:.0%} {startup.state.title}{cause}"
     if c is not None:
         return STARTING, model or row.name, "container running, server not answering yet"
-    return DOWN, model or row.name, "not answering" + (f" ({status.error.split(': ', 1)[-1]})"
-                                                      if status is not None and status.error else "")
+    return (
+        DOWN,
+        model or row.name,
+        "not answering" + (f" ({status.error.split(': ', 1)[-1]})" if status is not None and status.error else ""),
+    )
 
 
 def pick_server(rows: list[ServerRow], selected_url: str | None) -> ServerRow | None:
@@ -125,7 +130,14 @@ def pick_server(rows: list[ServerRow], selected_url: str | None) -> ServerRow | 
     return next((r for r in with_url if r.url == selected_url), with_url[0] if with_url else None)
 
 
-def build(snap: TelemetrySnapshot | None, row: ServerRow | None, status: ServerStatus | None,
-          startup: LaunchEvent | None, host: str, ip: str, help_flag: bool) -> HudView:
+def build(
+    snap: TelemetrySnapshot | None,
+    row: ServerRow | None,
+    status: ServerStatus | None,
+    startup: LaunchEvent | None,
+    host: str,
+    ip: str,
+    help_flag: bool,
+) -> HudView:
     state, model, detail = server_state(row, status, startup)
     return HudView(host, ip, model, state, detail, tiles(snap, status), help_flag)

@@ -37,9 +37,11 @@ class Diagnosis:
 
 
 # "(EngineCore_DP0 pid=123) ERROR 11-23 04:00:00 [core.py:12] " and docker's "2025-11-23T04:00:00.1Z ".
-_PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z?\s+)?(?:\((?P<proc>[\w.-]+) pid=\d+\)\s+)?"
-                     r"(?:(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+"
-                     r"\[[^\]]*\]\s?)?")
+_PREFIX = re.compile(
+    r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z?\s+)?(?:\((?P<proc>[\w.-]+) pid=\d+\)\s+)?"
+    r"(?:(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+"
+    r"\[[^\]]*\]\s?)?"
+)
 # Used with .match(line, pos): no "^", which would only match at the very start of the line.
 _EXCEPTION = re.compile(r"(?:Traceback \(most recent call last\)|[\w.]*(?:Error|Exception)(?::|$))")
 
@@ -47,21 +49,27 @@ _EXCEPTION = re.compile(r"(?:Traceback \(most recent call last\)|[\w.]*(?:Error|
 def strip_prefix(line: str) -> str:
     """The message of a log line without vLLM's ``(Proc pid=N) LEVEL date [file:line]`` prefix."""
     m = _PREFIX.match(line)
-    return line[m.end():] if m else line
+    return line[m.end() :] if m else line
 
 
-NVIDIA_RUNTIME_FIX = ("sudo nvidia-ctk runtime configure --runtime=docker --set-as-default"
-                      " && sudo systemctl restart docker")
+NVIDIA_RUNTIME_FIX = (
+    "sudo nvidia-ctk runtime configure --runtime=docker --set-as-default && sudo systemctl restart docker"
+)
 NVIDIA_RUNTIME_TEST = "docker run --rm --runtime=nvidia nvcr.io/nvidia/cuda:13.0.0-runtime-ubuntu24.04 nvidia-smi"
 DROP_CACHES = "sync; echo 3 > /proc/sys/vm/drop_caches"
 TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings"
-TIKTOKEN_DOWNLOAD = (f"mkdir -p tiktoken_encodings && wget -O tiktoken_encodings/o200k_base.tiktoken "
-                     f"{TIKTOKEN_URL}/o200k_base.tiktoken && wget -O tiktoken_encodings/cl100k_base.tiktoken "
-                     f"{TIKTOKEN_URL}/cl100k_base.tiktoken")
+TIKTOKEN_DOWNLOAD = (
+    f"mkdir -p tiktoken_encodings && wget -O tiktoken_encodings/o200k_base.tiktoken "
+    f"{TIKTOKEN_URL}/o200k_base.tiktoken && wget -O tiktoken_encodings/cl100k_base.tiktoken "
+    f"{TIKTOKEN_URL}/cl100k_base.tiktoken"
+)
 
-_RUNTIME_ACTION = FixAction("command", command=NVIDIA_RUNTIME_FIX,
-                            description="Make nvidia Docker's default runtime (writes /etc/docker/daemon.json) and "
-                                        f"restart Docker; then test with: {NVIDIA_RUNTIME_TEST}")
+_RUNTIME_ACTION = FixAction(
+    "command",
+    command=NVIDIA_RUNTIME_FIX,
+    description="Make nvidia Docker's default runtime (writes /etc/docker/daemon.json) and "
+    f"restart Docker; then test with: {NVIDIA_RUNTIME_TEST}",
+)
 
 
 @dataclass(frozen=True)
@@ -84,12 +92,17 @@ def _free_memory(g: dict[str, str]) -> dict[str, object]:
     suggested = util_for_free(free, total)
     held = ""
     if suggested < 0.1:
-        held = (f" Only {free / total:.0%} of the memory is free, so something else holds it: stop other GPU "
-                "processes (look for leftover VLLM::EngineCore / VLLM::Worker), on unified memory drop caches "
-                f"(`{DROP_CACHES}`), restart Docker, and reboot as the last resort. A launch at {suggested:g} "
-                "starts but leaves little room for the model.")
-    action = FixAction("relaunch", {"gpu_memory_utilization": suggested},
-                       description=f"Relaunch with gpu-memory-utilization {suggested:g} (was {util:g})")
+        held = (
+            f" Only {free / total:.0%} of the memory is free, so something else holds it: stop other GPU "
+            "processes (look for leftover VLLM::EngineCore / VLLM::Worker), on unified memory drop caches "
+            f"(`{DROP_CACHES}`), restart Docker, and reboot as the last resort. A launch at {suggested:g} "
+            "starts but leaves little room for the model."
+        )
+    action = FixAction(
+        "relaunch",
+        {"gpu_memory_utilization": suggested},
+        description=f"Relaunch with gpu-memory-utilization {suggested:g} (was {util:g})",
+    )
     return {"suggested": f"{suggested:g}", "held": held, "action": action}
 
 
@@ -99,8 +112,12 @@ def _max_len(g: dict[str, str]) -> dict[str, object]:
     if est <= 0:
         return {"seq": seq, "estimate": "", "set_len": "Lower --max-model-len", "action": None}
     action = FixAction("relaunch", {"max_model_len": est}, description=f"Relaunch with max-model-len {est}")
-    return {"seq": seq, "estimate": f"; vLLM estimates {est} tokens fit",
-            "set_len": f"Set --max-model-len to {est} or less", "action": action}
+    return {
+        "seq": seq,
+        "estimate": f"; vLLM estimates {est} tokens fit",
+        "set_len": f"Set --max-model-len to {est} or less",
+        "action": action,
+    }
 
 
 def _driver(g: dict[str, str]) -> dict[str, object]:
@@ -110,8 +127,10 @@ def _driver(g: dict[str, str]) -> dict[str, object]:
 
 def _worker_died(g: dict[str, str]) -> str:
     if g.get("code") in ("-9", "137"):
-        return (f" Exit code {g['code']} means it was killed (SIGKILL), most often by the kernel's out-of-memory "
-                "killer: check `dmesg`.")
+        return (
+            f" Exit code {g['code']} means it was killed (SIGKILL), most often by the kernel's out-of-memory "
+            "killer: check `dmesg`."
+        )
     return ""
 
 
@@ -179,14 +198,15 @@ _CAUSES: dict[str, _Cause] = {
         "or a bad file.",
         "Download o200k_base.tiktoken and cl100k_base.tiktoken into one folder, mount it into the container and "
         "set TIKTOKEN_ENCODINGS_BASE to that folder; then no network is used.",
-        FixAction("command", command=TIKTOKEN_DOWNLOAD,
-                  description="Download the two tiktoken files; mount the folder and set TIKTOKEN_ENCODINGS_BASE "
-                              "to it"),
+        FixAction(
+            "command",
+            command=TIKTOKEN_DOWNLOAD,
+            description="Download the two tiktoken files; mount the folder and set TIKTOKEN_ENCODINGS_BASE to it",
+        ),
     ),
     "cuda-library-missing": _Cause(
         "CUDA {major} runtime library missing",
-        "Something in the image was built for CUDA {major} (libcudart.so.{major}), but that CUDA runtime is not "
-        "there.",
+        "Something in the image was built for CUDA {major} (libcudart.so.{major}), but that CUDA runtime is not there.",
         "Use an image whose CUDA major matches: CUDA 13 on Thor and DGX Spark, CUDA 12.6 on Orin (JetPack 6). "
         "Do not pip-upgrade vLLM or torch inside the image.",
     ),
@@ -233,8 +253,11 @@ _CAUSES: dict[str, _Cause] = {
         "No space left on the disk, usually the Hugging Face cache or Docker's /var/lib/docker.",
         "Free space: check `df -h` on the HF cache and Docker root, and remove unused images with "
         "`docker system prune`.",
-        FixAction("command", command="df -h /var/lib/docker ~/.cache/huggingface; docker system prune",
-                  description="Show free space, then offer to remove stopped containers and unused images"),
+        FixAction(
+            "command",
+            command="df -h /var/lib/docker ~/.cache/huggingface; docker system prune",
+            description="Show free space, then offer to remove stopped containers and unused images",
+        ),
     ),
     "sglang-not-enough-memory": _Cause(
         "SGLang: no memory left for the KV pool",
@@ -257,15 +280,24 @@ _WRAPPER = "engine-failed"
 # (cause key, regex, weak).  Weak signatures are normal on some machines (NVML on Jetson Orin) and only
 # count when nothing specific matched and the log shows a failure.  Order matters within a line.
 _SIGNATURES: tuple[tuple[str, str, bool], ...] = (
-    ("free-memory-below-utilization",
-     r"Free memory on device (?:\S+ )?\((?P<free>[\d.]+)/(?P<total>[\d.]+) GiB\) on startup is less than desired "
-     r"GPU memory utilization \((?P<util>[\d.]+), (?P<asked>[\d.]+) GiB\)", False),
-    ("max-len-does-not-fit",
-     r"To serve at least one request with the models?'s max seq len \((?P<seq>[\d,]+)\), \(?(?P<need>[\d.]+) GiB "
-     r"KV cache is needed.*?estimated maximum model length is (?P<est>[\d,]+)", False),
-    ("max-len-does-not-fit",
-     r"To serve at least one request with the models?'s max seq len \((?P<seq>[\d,]+)\), \(?(?P<need>[\d.]+) GiB "
-     r"KV cache is needed", False),
+    (
+        "free-memory-below-utilization",
+        r"Free memory on device (?:\S+ )?\((?P<free>[\d.]+)/(?P<total>[\d.]+) GiB\) on startup is less than desired "
+        r"GPU memory utilization \((?P<util>[\d.]+), (?P<asked>[\d.]+) GiB\)",
+        False,
+    ),
+    (
+        "max-len-does-not-fit",
+        r"To serve at least one request with the models?'s max seq len \((?P<seq>[\d,]+)\), \(?(?P<need>[\d.]+) GiB "
+        r"KV cache is needed.*?estimated maximum model length is (?P<est>[\d,]+)",
+        False,
+    ),
+    (
+        "max-len-does-not-fit",
+        r"To serve at least one request with the models?'s max seq len \((?P<seq>[\d,]+)\), \(?(?P<need>[\d.]+) GiB "
+        r"KV cache is needed",
+        False,
+    ),
     ("max-len-does-not-fit", r"estimated maximum model length is (?P<est>[\d,]+)", False),  # a wrapped message
     ("no-kv-cache-memory", r"No available memory for the cache blocks", False),
     ("out-of-memory", r"Failed to load model - not enough GPU memory", False),
@@ -297,8 +329,11 @@ _SIGNATURES: tuple[tuple[str, str, bool], ...] = (
     ("disk-full", r"\[Errno 28\] No space left on device", False),
     ("disk-full", r"(?i:no space left on device)", False),
     ("sglang-not-enough-memory", r"Not enough memory\. Please try to increase --mem-fraction-static", False),
-    ("port-in-use", r"\[Errno 98\] (?:error while attempting to bind on address .*: )?[Aa]ddress already in use",
-     False),
+    (
+        "port-in-use",
+        r"\[Errno 98\] (?:error while attempting to bind on address .*: )?[Aa]ddress already in use",
+        False,
+    ),
     ("port-in-use", r"Bind for \S+ failed: port is already allocated", False),
 )
 
@@ -314,7 +349,8 @@ _WRAPPERS: tuple[str, ...] = (
 )
 
 _TABLE: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
-    (key, re.compile(rx), weak) for key, rx, weak in _SIGNATURES)
+    (key, re.compile(rx), weak) for key, rx, weak in _SIGNATURES
+)
 _WRAPPER_TABLE: tuple[re.Pattern[str], ...] = tuple(re.compile(rx) for rx in _WRAPPERS)
 
 
@@ -333,8 +369,14 @@ def _render(key: str, m: re.Match[str], evidence: str) -> Diagnosis:
             derived = extra.pop("action")
             action = derived if isinstance(derived, FixAction) else None
         values.update({k: str(v) for k, v in extra.items()})
-    return Diagnosis(key=key, title=cause.title.format_map(values), explanation=cause.explanation.format_map(values),
-                     evidence=evidence, fix=cause.fix.format_map(values), action=action)
+    return Diagnosis(
+        key=key,
+        title=cause.title.format_map(values),
+        explanation=cause.explanation.format_map(values),
+        evidence=evidence,
+        fix=cause.fix.format_map(values),
+        action=action,
+    )
 
 
 def _match(line: str) -> tuple[Diagnosis, bool] | None:

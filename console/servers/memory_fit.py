@@ -201,9 +201,14 @@ def kv_layout_from_config(config: Mapping[str, Any], kv_cache_dtype: str = "auto
             raise ValueError(f"unknown kv cache dtype {kv_cache_dtype!r}: known are auto, {', '.join(_KV_DTYPE_BYTES)}")
         kv_bytes = _KV_DTYPE_BYTES[kv_cache_dtype]
     window, sliding_layers = _sliding(merged, num_layers)
-    common = dict(dtype_bytes=kv_bytes, sliding_window=window, sliding_layers=sliding_layers, dtype=dtype,
-                  quant=_quant_from(config) or _quant_from(merged),
-                  max_position_embeddings=merged.get("max_position_embeddings"))
+    common = dict(
+        dtype_bytes=kv_bytes,
+        sliding_window=window,
+        sliding_layers=sliding_layers,
+        dtype=dtype,
+        quant=_quant_from(config) or _quant_from(merged),
+        max_position_embeddings=merged.get("max_position_embeddings"),
+    )
     if merged.get("kv_lora_rank"):
         mla_dim = int(merged["kv_lora_rank"]) + int(_require(merged, "qk_rope_head_dim"))
         return KvLayout(num_layers, 1, mla_dim, mla_dim=mla_dim, **common)
@@ -288,17 +293,23 @@ def fit(
     room = budget - w - overhead
     reasons: list[str] = []
     if room <= 0:
-        reasons.append(f"the weights ({_gib(w)}) and overhead ({_gib(overhead)}) already take the whole budget of "
-                       f"{_gib(budget)} (gpu-memory-utilization {util:g} of {_gib(mem_total)}): nothing is left for "
-                       "the KV cache; quantize, use a smaller model or raise gpu-memory-utilization")
+        reasons.append(
+            f"the weights ({_gib(w)}) and overhead ({_gib(overhead)}) already take the whole budget of "
+            f"{_gib(budget)} (gpu-memory-utilization {util:g} of {_gib(mem_total)}): nothing is left for "
+            "the KV cache; quantize, use a smaller model or raise gpu-memory-utilization"
+        )
     elif need > budget:
         seqs = "one sequence" if concurrency == 1 else f"{concurrency} sequences"
         verb = "needs" if concurrency == 1 else "need"
-        reasons.append(f"needs {_gib(need)} but gpu-memory-utilization {util:g} of {_gib(mem_total)} gives "
-                       f"{_gib(budget)}: {seqs} of {max_model_len} tokens {verb} {_gib(kv_total)} of KV cache")
+        reasons.append(
+            f"needs {_gib(need)} but gpu-memory-utilization {util:g} of {_gib(mem_total)} gives "
+            f"{_gib(budget)}: {seqs} of {max_model_len} tokens {verb} {_gib(kv_total)} of KV cache"
+        )
     if mem_available is not None and budget > mem_available:
-        reasons.append(f"util × total ({_gib(budget)}) exceeds available memory ({_gib(mem_available)}): "
-                       "drop caches or stop other GPU work")
+        reasons.append(
+            f"util × total ({_gib(budget)}) exceeds available memory ({_gib(mem_available)}): "
+            "drop caches or stop other GPU work"
+        )
     max_conc = room // per_seq if room > 0 and per_seq > 0 else 0
     suggested = math.ceil(need / mem_total * 100 - 1e-9) / 100
     return FitResult(

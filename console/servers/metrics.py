@@ -69,8 +69,9 @@ class Scrape:
     @property
     def models(self) -> tuple[str, ...]:
         """The ``model_name`` label values seen, sorted."""
-        return tuple(sorted({lb["model_name"] for series in self.samples.values() for lb, _ in series
-                             if "model_name" in lb}))
+        return tuple(
+            sorted({lb["model_name"] for series in self.samples.values() for lb, _ in series if "model_name" in lb})
+        )
 
 
 def parse(text: str) -> Scrape:
@@ -125,8 +126,11 @@ NAMES = {
         kv=("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
         prompt=("vllm:prompt_tokens_total",),
         gen=("vllm:generation_tokens_total",),
-        prefix_queries=("vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total",
-                        "vllm:gpu_prefix_cache_queries"),
+        prefix_queries=(
+            "vllm:prefix_cache_queries_total",
+            "vllm:gpu_prefix_cache_queries_total",
+            "vllm:gpu_prefix_cache_queries",
+        ),
         prefix_hits=("vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits"),
         preempt=("vllm:num_preemptions_total",),
         ttft=("vllm:time_to_first_token_seconds",),
@@ -147,7 +151,6 @@ NAMES = {
         itl=("sglang:inter_token_latency_seconds",),
     ),
 }
-
 
 
 _SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
@@ -175,6 +178,7 @@ def keep_known(text: str) -> str:
         if _base(name) in KNOWN_FAMILIES:
             kept.append(line)
     return "\n".join(kept) + "\n"
+
 
 @dataclass(frozen=True)
 class ServerMetrics:

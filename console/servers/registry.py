@@ -51,8 +51,10 @@ def server_rows(containers: tuple[ContainerInfo, ...], configured: tuple[str, ..
     Row URLs are ``canonical`` (localhost written 127.0.0.1): the app keys polls and the
     chat's selection by them.
     """
-    rows = [ServerRow(c.id, c.name, container_url(c), c)
-            for c in sorted((c for c in containers if is_inference(c)), key=lambda c: (not c.running, c.name))]
+    rows = [
+        ServerRow(c.id, c.name, container_url(c), c)
+        for c in sorted((c for c in containers if is_inference(c)), key=lambda c: (not c.running, c.name))
+    ]
     for url in configured:
         if not any(r.url == canonical(url) for r in rows):
             name = v1_url(url).removeprefix("http://").removesuffix("/v1")

@@ -126,8 +126,9 @@ def _advance(state: StartupState, phase: str, t: float) -> StartupState:
         return state
     started = dict(state.phase_started)
     started.setdefault(phase, t)
-    return replace(state, phase=phase, phase_started=started,
-                   started_at=state.started_at if state.started_at is not None else t)
+    return replace(
+        state, phase=phase, phase_started=started, started_at=state.started_at if state.started_at is not None else t
+    )
 
 
 def feed(state: StartupState, line: str, t: float) -> StartupState:
@@ -164,8 +165,13 @@ def health_ok(state: StartupState, t: float) -> StartupState:
         return state
     started = dict(state.phase_started)
     started.setdefault("ready", t)
-    return replace(state, phase="ready", ready_at=t, phase_started=started,
-                   started_at=state.started_at if state.started_at is not None else t)
+    return replace(
+        state,
+        phase="ready",
+        ready_at=t,
+        phase_started=started,
+        started_at=state.started_at if state.started_at is not None else t,
+    )
 
 
 def track(lines: list[tuple[float, str]]) -> StartupState:

@@ -37,8 +37,12 @@ def docker_status(docker_host: str = "") -> SourceStatus:
     path = host.removeprefix("unix://") or DEFAULT_DOCKER_SOCKET
     if os.path.exists(path):
         return SourceStatus("docker", True, f"socket {path}")
-    return SourceStatus("docker", False, f"no Docker socket at {path}",
-                        "install Docker (apt-get install docker.io) or set endpoints.docker_host")
+    return SourceStatus(
+        "docker",
+        False,
+        f"no Docker socket at {path}",
+        "install Docker (apt-get install docker.io) or set endpoints.docker_host",
+    )
 
 
 @dataclass
@@ -57,8 +61,7 @@ def _try(source: TelemetrySource) -> SourceStatus:
     return SourceStatus(source.name, True, "in use")
 
 
-def discover(choice: str = "auto", interval: float = 1.0, docker_host: str = "",
-             proc_root: str = "/") -> Discovery:
+def discover(choice: str = "auto", interval: float = 1.0, docker_host: str = "", proc_root: str = "/") -> Discovery:
     """Open the sources for ``choice``; returns the open ones in priority order."""
     if choice not in CHOICES:
         raise ValueError(f"telemetry source must be one of {', '.join(CHOICES)}")
@@ -83,8 +86,8 @@ def discover(choice: str = "auto", interval: float = 1.0, docker_host: str = "",
         if status.active:
             opened.append(nvml)
     elif choice == "procfs":
-        statuses.append(SourceStatus("jtop", False, "off: telemetry.source = \"procfs\""))
-        statuses.append(SourceStatus("nvml", False, "off: telemetry.source = \"procfs\""))
+        statuses.append(SourceStatus("jtop", False, 'off: telemetry.source = "procfs"'))
+        statuses.append(SourceStatus("nvml", False, 'off: telemetry.source = "procfs"'))
     if not any(s.name == "jtop" for s in opened):
         procfs = ProcfsSource(proc_root)
         status = _try(procfs)

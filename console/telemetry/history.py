@@ -77,8 +77,7 @@ class History:
         start_bucket = -(-first // size)
         end_bucket = added // size
         values = list(series)
-        return [max(values[b * size - first:(b + 1) * size - first]) for b in range(start_bucket, end_bucket)]
+        return [max(values[b * size - first : (b + 1) * size - first]) for b in range(start_bucket, end_bucket)]
 
     def __len__(self) -> int:
         return max(len(d) for d in self._series.values())
-

@@ -144,8 +144,9 @@ def _temps(data: dict[str, Any]) -> tuple[TempSensor, ...]:
     for name, sensor in data.items():
         if not sensor.get("online", True) or sensor.get("temp", -256) <= -256:
             continue
-        temps.append(TempSensor(name=name, celsius=float(sensor["temp"]), max_c=sensor.get("max"),
-                                crit_c=sensor.get("crit")))
+        temps.append(
+            TempSensor(name=name, celsius=float(sensor["temp"]), max_c=sensor.get("max"), crit_c=sensor.get("crit"))
+        )
     return tuple(temps)
 
 
@@ -153,8 +154,14 @@ def _fans(data: dict[str, Any]) -> tuple[Fan, ...]:
     fans = []
     for name, fan in data.items():
         speed, rpm = fan.get("speed") or [], fan.get("rpm") or []
-        fans.append(Fan(name=name, speed_pct=speed[0] if speed else None, rpm=int(rpm[0]) if rpm else None,
-                        profile=fan.get("profile")))
+        fans.append(
+            Fan(
+                name=name,
+                speed_pct=speed[0] if speed else None,
+                rpm=int(rpm[0]) if rpm else None,
+                profile=fan.get("profile"),
+            )
+        )
     return tuple(fans)
 
 
@@ -164,8 +171,17 @@ def _processes(rows: list[list[Any]]) -> tuple[GpuProcess, ...]:
     for row in rows:
         if len(row) < 10:
             continue
-        procs.append(GpuProcess(pid=int(row[0]), user=row[1], gpu=row[2], cpu_pct=row[6],
-                                rss=int(row[7]) * KIB, gpu_mem=int(row[8]) * KIB, name=str(row[9])))
+        procs.append(
+            GpuProcess(
+                pid=int(row[0]),
+                user=row[1],
+                gpu=row[2],
+                cpu_pct=row[6],
+                rss=int(row[7]) * KIB,
+                gpu_mem=int(row[8]) * KIB,
+                name=str(row[9]),
+            )
+        )
     return tuple(sorted(procs, key=lambda p: -(p.gpu_mem or 0)))
 
 
@@ -199,9 +215,7 @@ def snapshot_from_jtop(reading: dict[str, Any], now: float | None = None) -> Tel
         power=_power(reading.get("power") or {}),
         temps=_temps(reading.get("temperature") or {}),
         fans=_fans(reading.get("fan") or {}),
-        power_mode=PowerMode(name=nvp["name"], id=nvp.get("id"), modes=tuple(nvp.get("models", ())))
-        if nvp
-        else None,
+        power_mode=PowerMode(name=nvp["name"], id=nvp.get("id"), modes=tuple(nvp.get("models", ()))) if nvp else None,
         jetson_clocks=reading.get("jetson_clocks"),
         board=_board(reading.get("board") or {}),
         processes=_processes(reading.get("processes") or []),

@@ -46,8 +46,13 @@ def snapshot_from_nvml(reading: dict[str, Any], now: float | None = None) -> Tel
                 continue
             seen.add(proc["pid"])
             procs.append(
-                GpuProcess(pid=proc["pid"], name=proc.get("name") or "?", gpu_mem=proc.get("used"),
-                           user=proc.get("user"), gpu=str(dev["index"]))
+                GpuProcess(
+                    pid=proc["pid"],
+                    name=proc.get("name") or "?",
+                    gpu_mem=proc.get("used"),
+                    user=proc.get("user"),
+                    gpu=str(dev["index"]),
+                )
             )
     return TelemetrySnapshot(
         time=now if now is not None else time.time(),
@@ -126,26 +131,30 @@ def nvml_reading(nv: Any) -> dict[str, Any]:
         for getter in (nv.nvmlDeviceGetComputeRunningProcesses, nv.nvmlDeviceGetGraphicsRunningProcesses):
             for p in q(getter, h) or []:
                 used = p.usedGpuMemory
-                processes.append({
-                    "pid": p.pid,
-                    "used": used if isinstance(used, int) and used < 2**63 else None,
-                    "name": _proc_name(p.pid),
-                    "user": _proc_user(p.pid),
-                })
-        devices.append({
-            "index": index,
-            "name": text(q(nv.nvmlDeviceGetName, h)) or "NVIDIA GPU",
-            "util": float(util.gpu) if util is not None else None,
-            "clock_mhz": q(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_GRAPHICS),
-            "max_clock_mhz": q(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_GRAPHICS),
-            "memory": mem,
-            "unified": unified,
-            "temp_c": q(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
-            "power_mw": q(nv.nvmlDeviceGetPowerUsage, h),
-            "power_limit_mw": q(nv.nvmlDeviceGetEnforcedPowerLimit, h),
-            "fan_pct": q(nv.nvmlDeviceGetFanSpeed, h),
-            "processes": processes,
-        })
+                processes.append(
+                    {
+                        "pid": p.pid,
+                        "used": used if isinstance(used, int) and used < 2**63 else None,
+                        "name": _proc_name(p.pid),
+                        "user": _proc_user(p.pid),
+                    }
+                )
+        devices.append(
+            {
+                "index": index,
+                "name": text(q(nv.nvmlDeviceGetName, h)) or "NVIDIA GPU",
+                "util": float(util.gpu) if util is not None else None,
+                "clock_mhz": q(nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_GRAPHICS),
+                "max_clock_mhz": q(nv.nvmlDeviceGetMaxClockInfo, h, nv.NVML_CLOCK_GRAPHICS),
+                "memory": mem,
+                "unified": unified,
+                "temp_c": q(nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
+                "power_mw": q(nv.nvmlDeviceGetPowerUsage, h),
+                "power_limit_mw": q(nv.nvmlDeviceGetEnforcedPowerLimit, h),
+                "fan_pct": q(nv.nvmlDeviceGetFanSpeed, h),
+                "processes": processes,
+            }
+        )
     cuda = q(nv.nvmlSystemGetCudaDriverVersion)
     return {
         "driver": text(q(nv.nvmlSystemGetDriverVersion)),

@@ -192,5 +192,3 @@ class ProcfsSource:
 
     def close(self) -> None:
         self._prev = {}
-
-

@@ -95,11 +95,20 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
     START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench")
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, config: cfg.Config, themes: dict[str, ThemeSpec],
-                 discover_fn: DiscoverFn | None = None, remember_theme: bool = True,
-                 watch_docker: bool = True, start_screen: str = "dashboard",
-                 poll_servers: bool = True, doctor: DoctorSetup | None = None, ascii_only: bool = False,
-                 hud_sources: bool = True, kiosk: bool = False) -> None:
+    def __init__(
+        self,
+        config: cfg.Config,
+        themes: dict[str, ThemeSpec],
+        discover_fn: DiscoverFn | None = None,
+        remember_theme: bool = True,
+        watch_docker: bool = True,
+        start_screen: str = "dashboard",
+        poll_servers: bool = True,
+        doctor: DoctorSetup | None = None,
+        ascii_only: bool = False,
+        hud_sources: bool = True,
+        kiosk: bool = False,
+    ) -> None:
         """``doctor``: what the doctor's checks run with (None: they do not run; tests with fixed frames).
         ``ascii_only``: the terminal cannot show block characters (TERM=linux): the HUD draws ASCII digits.
         ``hud_sources``: read the help flag and this host's name and address (off: tests with fixed frames).
@@ -111,7 +120,8 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         self.state = TelemetryState(config.history_seconds, config.refresh_interval)
         self.paused = False
         self._discover_fn = discover_fn or partial(
-            discover, config.telemetry_source, config.refresh_interval, config.docker_host)
+            discover, config.telemetry_source, config.refresh_interval, config.docker_host
+        )
         self._pollers: list[Poller] = []
         self._remember_theme = remember_theme
         self._theme_ready = False
@@ -150,10 +160,15 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             self.push_screen(HudScreen(self.ascii_only))  # nothing underneath: Esc has nowhere to go
         else:
             self.push_screen(DashboardScreen())
-            start = {"chat": lambda: self.push_screen(ChatScreen()), "doctor": self.action_doctor,
-                     "fit": self.action_fit, "hud": self.action_hud, "bench": self.action_bench,
-                     "containers": lambda: self.push_screen("containers"),
-                     "telemetry": lambda: self.push_screen("telemetry")}.get(self.start_screen)
+            start = {
+                "chat": lambda: self.push_screen(ChatScreen()),
+                "doctor": self.action_doctor,
+                "fit": self.action_fit,
+                "hud": self.action_hud,
+                "bench": self.action_bench,
+                "containers": lambda: self.push_screen("containers"),
+                "telemetry": lambda: self.push_screen("telemetry"),
+            }.get(self.start_screen)
             if start is not None:
                 start()
         self._spawn(self._discover, "jetconsole-discover")
@@ -167,7 +182,8 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
                 self.docker.url,
                 on_list=lambda cs: self.post_message(ContainersListed(cs)),
                 on_stats=lambda st: self.post_message(ContainerStatsUpdated(st)),
-                on_error=lambda reason, hint: self.post_message(DockerFailed(reason, hint)))
+                on_error=lambda reason, hint: self.post_message(DockerFailed(reason, hint)),
+            )
             self._spawn(self._watcher.run, "jetconsole-docker")
 
     @staticmethod
@@ -178,8 +194,12 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         try:
             found = self._discover_fn()
         except Exception as exc:  # noqa: BLE001 - shown in the Sources panel, never fatal
-            status = SourceStatus("telemetry", False, f"discovery failed: {type(exc).__name__}: {exc}",
-                                  "report this with `jetconsole snapshot --json`")
+            status = SourceStatus(
+                "telemetry",
+                False,
+                f"discovery failed: {type(exc).__name__}: {exc}",
+                "report this with `jetconsole snapshot --json`",
+            )
             found = Discovery(sources=[], report=SourceReport((status,)))
         self.post_message(SourcesDiscovered(found))
 
@@ -187,10 +207,13 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         found = message.discovery
         self.state.set_sources([s.name for s in found.sources], found.report)
         for source in found.sources:
-            poller = Poller(source, self.config.refresh_interval,
-                            on_sample=lambda snap: self.post_message(TelemetrySampled(snap)),
-                            on_error=lambda name, err: self.post_message(SourceFailed(name, err)),
-                            opened=True)
+            poller = Poller(
+                source,
+                self.config.refresh_interval,
+                on_sample=lambda snap: self.post_message(TelemetrySampled(snap)),
+                on_error=lambda name, err: self.post_message(SourceFailed(name, err)),
+                opened=True,
+            )
             self._pollers.append(poller)
             self._spawn(poller.run, f"jetconsole-poll-{source.name}")
         self._refresh_screen()
@@ -311,8 +334,9 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         self._spawn(work, f"jetconsole-logs-{follower}")
         return follower
 
-    def launch_server(self, run_id: int, plan: LaunchPlan, preset: Preset, launch: bool,
-                      remove_first: str | None = None) -> None:
+    def launch_server(
+        self, run_id: int, plan: LaunchPlan, preset: Preset, launch: bool, remove_first: str | None = None
+    ) -> None:
         """Preflight, then (when ``launch``) create, start and follow; reports as messages.
 
         ``remove_first``: a failed container of an earlier try, removed before the preflight.
@@ -325,10 +349,14 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
                 if remove_first:
                     source.act("remove", remove_first)
                 mem = self.state.merged.memory if self.state.merged else None
-                checks = preflight.run_checks(plan, source, util=preset.gpu_memory_utilization,
-                                              max_model_len=preset.max_model_len,
-                                              mem_total=mem.total if mem else None,
-                                              mem_available=mem.available if mem else None)
+                checks = preflight.run_checks(
+                    plan,
+                    source,
+                    util=preset.gpu_memory_utilization,
+                    max_model_len=preset.max_model_len,
+                    mem_total=mem.total if mem else None,
+                    mem_available=mem.available if mem else None,
+                )
                 blocked = bool(preflight.blocking(checks))
                 self.post_message(PreflightDone(run_id, checks, blocked, launch))
                 if blocked or not launch:
@@ -362,8 +390,12 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             return  # a follower of a server started elsewhere (hud_control): no Launch screen's business
         for screen in self.screen_stack:
             if isinstance(screen, LaunchScreen):
-                screen.launch_event(message.run_id, message.event, message.message,  # type: ignore[arg-type]
-                                    message.container)
+                screen.launch_event(
+                    message.run_id,
+                    message.event,
+                    message.message,  # type: ignore[arg-type]
+                    message.container,
+                )
 
     def on_log_lines(self, message: LogLines) -> None:
         for screen in self.screen_stack:
@@ -458,12 +490,16 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             for target in (screen, *panes, self):
                 if hasattr(target, spec.method):
                     keys = self.keymap_overrides.get(spec.id, spec.keys).split(",")[0]
-                    yield SystemCommand(spec.description, f"{spec.id} ({keys})",
-                                        partial(self.call_later, target.run_action, spec.action))
+                    yield SystemCommand(
+                        spec.description,
+                        f"{spec.id} ({keys})",
+                        partial(self.call_later, target.run_action, spec.action),
+                    )
                     break
         for name in sorted(self.theme_specs):
-            yield SystemCommand(f"Theme: {name}", "Switch theme (remembered in your config)",
-                                partial(setattr, self, "theme", name))
+            yield SystemCommand(
+                f"Theme: {name}", "Switch theme (remembered in your config)", partial(setattr, self, "theme", name)
+            )
 
     def toggle_pause(self) -> None:
         """Freeze or resume the screen; samples and history keep coming."""

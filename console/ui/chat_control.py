@@ -23,8 +23,13 @@ from console.ui.messages import ChatEnded, ChatModels, ChatStored, ChatText
 
 def settings_from_config(config: object) -> ChatSettings:
     c = config
-    return ChatSettings(c.chat_system_prompt, c.chat_temperature, c.chat_top_p,  # type: ignore[attr-defined]
-                        c.chat_max_tokens, dict(c.chat_extra_body))  # type: ignore[attr-defined]
+    return ChatSettings(
+        c.chat_system_prompt,
+        c.chat_temperature,
+        c.chat_top_p,  # type: ignore[attr-defined]
+        c.chat_max_tokens,
+        dict(c.chat_extra_body),
+    )  # type: ignore[attr-defined]
 
 
 class ChatControl:
@@ -193,8 +198,10 @@ class ChatControl:
             self.notify("Asking the server for its models…", timeout=2)  # type: ignore[attr-defined]
             self.fetch_models()
             return
-        options = [(f"{m.id}" + (f"  · max_model_len {m.max_model_len}" if m.max_model_len else ""), m.id)
-                   for m in self.chat.models]
+        options = [
+            (f"{m.id}" + (f"  · max_model_len {m.max_model_len}" if m.max_model_len else ""), m.id)
+            for m in self.chat.models
+        ]
 
         def chosen(model: str | None) -> None:
             if model:
@@ -209,12 +216,16 @@ class ChatControl:
 
         rows = [r for r in self.server_rows() if r.url]  # type: ignore[attr-defined]
         if not rows:
-            self.notify("No servers: add one to config.toml [endpoints] servers, or launch one (c, n).",  # type: ignore[attr-defined]
-                        severity="warning")
+            self.notify(
+                "No servers: add one to config.toml [endpoints] servers, or launch one (c, n).",  # type: ignore[attr-defined]
+                severity="warning",
+            )
             return
         options = [(f"{r.name} · {r.url}", r.url) for r in rows]
-        self.push_screen(PickScreen("Chat with which server?", options, self.selected_url),  # type: ignore[attr-defined]
-                         lambda url: url and self.select_server(url))
+        self.push_screen(
+            PickScreen("Chat with which server?", options, self.selected_url),  # type: ignore[attr-defined]
+            lambda url: url and self.select_server(url),
+        )
 
     # ---- settings ---------------------------------------------------------------------------
     def edit_settings(self) -> None:
@@ -251,8 +262,11 @@ class ChatControl:
         if not chat.model:
             status = self.selected_status()  # type: ignore[attr-defined]
             why = status.error if status is not None and not status.reachable else "it listed no models yet"
-            self.notify(f"No model to ask at {chat.endpoint.url}: {why}. F2 asks /v1/models again.",  # type: ignore[attr-defined]
-                        severity="error", timeout=8)
+            self.notify(
+                f"No model to ask at {chat.endpoint.url}: {why}. F2 asks /v1/models again.",  # type: ignore[attr-defined]
+                severity="error",
+                timeout=8,
+            )
             return False
         self._answers += 1
         answer = self._answers
@@ -278,10 +292,13 @@ class ChatControl:
                 except (StoreError, KeyError, ValueError) as exc:
                     self.post_message(ChatStored("failed", text=f"this answer is not saved: {exc}"))  # type: ignore[attr-defined]
                     store = None
-            run_answer(stream,
-                       lambda c, r: self.post_message(ChatText(answer, c, r)),  # type: ignore[attr-defined]
-                       lambda status, stats: self.post_message(ChatEnded(answer, status, stats)),  # type: ignore[attr-defined]
-                       store, message_id)
+            run_answer(
+                stream,
+                lambda c, r: self.post_message(ChatText(answer, c, r)),  # type: ignore[attr-defined]
+                lambda status, stats: self.post_message(ChatEnded(answer, status, stats)),  # type: ignore[attr-defined]
+                store,
+                message_id,
+            )
 
         self._spawn(work, f"jetconsole-chat-{answer}")  # type: ignore[attr-defined]
         return True

@@ -95,8 +95,15 @@ class DoctorControl:
                 reboot_offer = check_id == "memory" and not ok
             except Exception as exc:  # noqa: BLE001 - daemon gone mid-fix, jtop dropped: say it, never crash
                 say(f"stopped: {type(exc).__name__}: {exc}")
-            self.post_message(DoctorProgress(check_id, "done" if ok else "not fixed", done=True, ok=ok,  # type: ignore[attr-defined]
-                                             reboot=reboot_offer))
+            self.post_message(
+                DoctorProgress(
+                    check_id,
+                    "done" if ok else "not fixed",
+                    done=True,
+                    ok=ok,  # type: ignore[attr-defined]
+                    reboot=reboot_offer,
+                )
+            )
 
         self._spawn(work, f"jetconsole-fix-{check_id}")  # type: ignore[attr-defined]
 
@@ -104,16 +111,21 @@ class DoctorControl:
         from console.ui.screens.confirm import StrictConfirmScreen
 
         reply: Future[bool] = message.reply  # type: ignore[assignment]
-        self.push_screen(StrictConfirmScreen(message.title, message.text),  # type: ignore[attr-defined]
-                         lambda yes: reply.done() or reply.set_result(bool(yes)))
+        self.push_screen(
+            StrictConfirmScreen(message.title, message.text),  # type: ignore[attr-defined]
+            lambda yes: reply.done() or reply.set_result(bool(yes)),
+        )
 
     def on_doctor_progress(self, message: DoctorProgress) -> None:
         self._doctor_line(message.line)
         if not message.done:
             return
         self.doctor_fixing = None
-        self.notify(f"{message.fix}: {'fixed' if message.ok else 'not fixed; the log says why'}",  # type: ignore[attr-defined]
-                    severity="information" if message.ok else "warning", timeout=5)
+        self.notify(
+            f"{message.fix}: {'fixed' if message.ok else 'not fixed; the log says why'}",  # type: ignore[attr-defined]
+            severity="information" if message.ok else "warning",
+            timeout=5,
+        )
         self.rerun_doctor()
         if message.reboot:
             self._offer_reboot()
@@ -137,8 +149,10 @@ class DoctorControl:
             setup = self.doctor_setup
             self._spawn(lambda: reboot(setup, self._doctor_line_from_thread), "jetconsole-reboot")  # type: ignore[attr-defined, arg-type]
 
-        self.push_screen(AskScreen("Memory is still held. Type reboot and Enter to reboot now; Esc leaves it."),  # type: ignore[attr-defined]
-                         typed)
+        self.push_screen(
+            AskScreen("Memory is still held. Type reboot and Enter to reboot now; Esc leaves it."),  # type: ignore[attr-defined]
+            typed,
+        )
 
     def _doctor_line_from_thread(self, line: str) -> None:
         self.post_message(DoctorProgress("reboot", line))  # type: ignore[attr-defined]

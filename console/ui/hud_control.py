@@ -111,8 +111,13 @@ class HudControl:
             source = DockerSource(self.docker.url)  # type: ignore[attr-defined]
             try:
                 source.open()
-                track(source, container_id, f"{root}/health",
-                      lambda e: self.post_message(LaunchProgress(FOLLOWER_RUN, e, container=container_id)), stop)  # type: ignore[attr-defined]
+                track(
+                    source,
+                    container_id,
+                    f"{root}/health",
+                    lambda e: self.post_message(LaunchProgress(FOLLOWER_RUN, e, container=container_id)),
+                    stop,
+                )  # type: ignore[attr-defined]
             except DockerUnavailable:
                 pass
             except Exception:  # noqa: BLE001 - the container went away mid-follow: the next listing says so

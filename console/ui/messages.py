@@ -188,8 +188,7 @@ class BenchPlanned(Message):
     """The form read into a plan (a ``BenchPlan``) with the power mode now when it is an A/B, or the
     form's problems ((field, text) pairs)."""
 
-    def __init__(self, plan: object | None, problems: list[tuple[str, str]] | None = None,
-                 power_now: str = "") -> None:
+    def __init__(self, plan: object | None, problems: list[tuple[str, str]] | None = None, power_now: str = "") -> None:
         super().__init__()
         self.plan, self.problems, self.power_now = plan, problems or [], power_now
 

@@ -63,8 +63,17 @@ def serve(address: str, config: str | None, source: str | None, public_url: str 
         name = primary_ip() if host in ("0.0.0.0", "::") else host
         public_url = f"http://{'[' + name + ']' if ':' in name else name}:{port}"
     templates = offline_templates(Path(user_cache_dir("jetconsole")) / "serve-templates")
-    print(f"jetconsole: serving the HUD on {public_url} (open {public_url}/?fontsize=24 in the kiosk browser; "
-          "Ctrl+C stops)", flush=True)
-    Server(child_command(config, source), host=host, port=port, title="jetconsole HUD", public_url=public_url,
-           templates_path=str(templates)).serve()
+    print(
+        f"jetconsole: serving the HUD on {public_url} (open {public_url}/?fontsize=24 in the kiosk browser; "
+        "Ctrl+C stops)",
+        flush=True,
+    )
+    Server(
+        child_command(config, source),
+        host=host,
+        port=port,
+        title="jetconsole HUD",
+        public_url=public_url,
+        templates_path=str(templates),
+    ).serve()
     return 0

@@ -20,13 +20,23 @@ def live_app(snapshots: list[TelemetrySnapshot], config: Config | None = None, *
     return JetconsoleApp(config, load_themes(), discover_fn=lambda: fixed_discovery(snapshots), **kw)
 
 
-def frozen_app(history: list[TelemetrySnapshot], report: SourceReport, config: Config | None = None,
-               **kw) -> JetconsoleApp:
+def frozen_app(
+    history: list[TelemetrySnapshot], report: SourceReport, config: Config | None = None, **kw
+) -> JetconsoleApp:
     """The app with no live source and a pre-filled state: identical frames every run."""
-    app = JetconsoleApp(config or Config(), load_themes(), remember_theme=False, watch_docker=False, poll_servers=False,
-                        discover_fn=lambda: Discovery(sources=[], report=report), **kw)
-    app.docker.failed("no Docker socket at /var/run/docker.sock",
-                      "install Docker (apt-get install docker.io) or set endpoints.docker_host")
+    app = JetconsoleApp(
+        config or Config(),
+        load_themes(),
+        remember_theme=False,
+        watch_docker=False,
+        poll_servers=False,
+        discover_fn=lambda: Discovery(sources=[], report=report),
+        **kw,
+    )
+    app.docker.failed(
+        "no Docker socket at /var/run/docker.sock",
+        "install Docker (apt-get install docker.io) or set endpoints.docker_host",
+    )
     names = list(dict.fromkeys(n for s in history for n in s.sources))
     app.state.set_sources(names, report)
     for snap in history:

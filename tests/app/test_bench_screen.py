@@ -33,16 +33,30 @@ from tests.replay import ReplayServer, Script, token_frames
 
 
 def _dist(ms: float) -> Distribution:
-    return Distribution(mean=ms / 1000, median=ms / 1000, p50=ms / 1000, p95=ms * 1.3 / 1000, p99=ms * 1.6 / 1000,
-                        count=12)
+    return Distribution(
+        mean=ms / 1000, median=ms / 1000, p50=ms / 1000, p95=ms * 1.3 / 1000, p99=ms * 1.6 / 1000, count=12
+    )
 
 
 def _metrics(tok_s: float, ttft_ms: float, tpot_ms: float, tok_j: float | None) -> TrialMetrics:
-    return TrialMetrics(completed=12, failed=0, duration=30.0, total_input=600, total_output=round(tok_s * 30),
-                        request_throughput=tok_s / 200, output_throughput=tok_s, total_token_throughput=tok_s + 20,
-                        ttft=_dist(ttft_ms), tpot=_dist(tpot_ms), itl=_dist(tpot_ms * 0.98),
-                        e2el=_dist(ttft_ms + 200 * tpot_ms), energy_j=round(tok_s * 30 / tok_j, 1) if tok_j else None,
-                        avg_power_w=None, tokens_per_joule=tok_j, joules_per_token=1 / tok_j if tok_j else None)
+    return TrialMetrics(
+        completed=12,
+        failed=0,
+        duration=30.0,
+        total_input=600,
+        total_output=round(tok_s * 30),
+        request_throughput=tok_s / 200,
+        output_throughput=tok_s,
+        total_token_throughput=tok_s + 20,
+        ttft=_dist(ttft_ms),
+        tpot=_dist(tpot_ms),
+        itl=_dist(tpot_ms * 0.98),
+        e2el=_dist(ttft_ms + 200 * tpot_ms),
+        energy_j=round(tok_s * 30 / tok_j, 1) if tok_j else None,
+        avg_power_w=None,
+        tokens_per_joule=tok_j,
+        joules_per_token=1 / tok_j if tok_j else None,
+    )
 
 
 WORKSHOP = ("FP16", "FP8", "NVFP4", "NVFP4+EAGLE")
@@ -50,20 +64,29 @@ WORKSHOP = ("FP16", "FP8", "NVFP4", "NVFP4+EAGLE")
 
 def sample_report(started: str = "2025-10-14T09:30:00+00:00", labels: tuple[str, ...] = WORKSHOP) -> BenchReport:
     """Fixed figures (no live timing): for snapshots and screenshots."""
-    figures = {"FP16": (14.2, 88.0, 70.1, 0.41), "FP8": (25.3, 71.0, 39.4, 0.72), "NVFP4": (41.8, 64.0, 23.8, 1.18),
-               "NVFP4+EAGLE": (63.5, 69.0, 15.7, 1.64)}
+    figures = {
+        "FP16": (14.2, 88.0, 70.1, 0.41),
+        "FP8": (25.3, 71.0, 39.4, 0.72),
+        "NVFP4": (41.8, 64.0, 23.8, 1.18),
+        "NVFP4+EAGLE": (63.5, 69.0, 15.7, 1.64),
+    }
     results = []
     for i, label in enumerate(labels):
-        server = ServerContext(url=f"http://127.0.0.1:{8000 + i}/v1", model=f"Qwen3-8B-{label}", server="vllm 0.11.0",
-                               max_model_len=8192)
+        server = ServerContext(
+            url=f"http://127.0.0.1:{8000 + i}/v1", model=f"Qwen3-8B-{label}", server="vllm 0.11.0", max_model_len=8192
+        )
         for c, scale in ((1, 1.0), (4, 3.1)):
             tok_s, ttft, tpot, tok_j = figures[label]
             m = _metrics(tok_s * scale, ttft * (1.4 if c == 4 else 1.0), tpot * (1.1 if c == 4 else 1.0), tok_j * scale)
             results.append(ConfigResult(label, c, server, (m, m, m), m))
-    return BenchReport(started=started, finished=started.replace("09:30", "09:52"), tool="jetconsole 0.1.0",
-                       device=DeviceContext("thor-01", "NVIDIA Jetson AGX Thor", "MAXN", True,
-                                            "board power (sum of the rails)"),
-                       settings={"trials": 3, "concurrency": [1, 4]}, results=tuple(results))
+    return BenchReport(
+        started=started,
+        finished=started.replace("09:30", "09:52"),
+        tool="jetconsole 0.1.0",
+        device=DeviceContext("thor-01", "NVIDIA Jetson AGX Thor", "MAXN", True, "board power (sum of the rails)"),
+        settings={"trials": 3, "concurrency": [1, 4]},
+        results=tuple(results),
+    )
 
 
 def _prompts(tmp_path: Path) -> Path:
@@ -73,9 +96,14 @@ def _prompts(tmp_path: Path) -> Path:
 
 
 def _config(tmp_path: Path, *servers: str, **kw: object) -> Config:
-    values: dict[str, object] = {"bench_results_dir": str(tmp_path / "results"), "bench_trials": 1,
-                                 "bench_concurrency": (1, 2), "bench_prompts": str(_prompts(tmp_path)),
-                                 "refresh_interval": 0.2, **kw}
+    values: dict[str, object] = {
+        "bench_results_dir": str(tmp_path / "results"),
+        "bench_trials": 1,
+        "bench_concurrency": (1, 2),
+        "bench_prompts": str(_prompts(tmp_path)),
+        "refresh_interval": 0.2,
+        **kw,
+    }
     return Config(servers=servers or ("http://127.0.0.1:9/v1",), **values)  # type: ignore[arg-type]
 
 
@@ -102,17 +130,42 @@ def test_form_defaults_and_every_problem_named(tmp_path: Path) -> None:
     config = _config(tmp_path, "http://127.0.0.1:8000/v1")
     form = bf.BenchForm.defaults(config)
     assert (form.endpoints, form.trials, form.concurrency) == ("http://127.0.0.1:8000/v1", "1", "1,2")
-    plan = bf.plan_from_form(bf.BenchForm(endpoints="A=http://h:1, B=http://h:2", trials="2", concurrency="4,1",
-                                          max_tokens="7", ignore_eos=True, baseline="B"), config)
+    plan = bf.plan_from_form(
+        bf.BenchForm(
+            endpoints="A=http://h:1, B=http://h:2",
+            trials="2",
+            concurrency="4,1",
+            max_tokens="7",
+            ignore_eos=True,
+            baseline="B",
+        ),
+        config,
+    )
     assert [t.label for t in plan.targets] == ["A", "B"] and plan.concurrency == (4, 1) and plan.trials == 2
     assert {p.max_tokens for p in plan.prompts} == {7} and plan.ignore_eos and plan.prompts_source.endswith(".jsonl")
     with pytest.raises(bf.FormError) as err:
-        bf.plan_from_form(bf.BenchForm(endpoints="ftp://x", trials="0", concurrency="0,x", prompts="/nonexistent/p",
-                                       max_tokens="-1", power_ab="MAXN", baseline="Z"), config)
+        bf.plan_from_form(
+            bf.BenchForm(
+                endpoints="ftp://x",
+                trials="0",
+                concurrency="0,x",
+                prompts="/nonexistent/p",
+                max_tokens="-1",
+                power_ab="MAXN",
+                baseline="Z",
+            ),
+            config,
+        )
     assert err.value.fields == {"endpoints", "trials", "concurrency", "prompts", "max_tokens", "power_ab"}
     text = str(err.value)
-    for words in ("not an http(s) URL", "trials must be a whole number", "whole numbers separated by commas",
-                  "cannot read it", "max tokens must be", "two modes or more"):
+    for words in (
+        "not an http(s) URL",
+        "trials must be a whole number",
+        "whole numbers separated by commas",
+        "cannot read it",
+        "max tokens must be",
+        "two modes or more",
+    ):
         assert words in text
     with pytest.raises(bf.FormError, match="baseline 'Z' is not one of the configurations: A"):
         bf.plan_from_form(bf.BenchForm(endpoints="A=http://h:1", baseline="Z"), config)
@@ -279,10 +332,17 @@ async def test_saved_runs_listed_selected_and_compared(tmp_path: Path) -> None:
         assert _cells(screen, "#bench-saved")[0][0] == "*" and _cells(screen, "#bench-saved")[1][0] == "*"
         await pilot.press("c")
         assert screen.view == "results"
-        assert [(r[0], r[1]) for r in _cells(screen)] == [("NVFP4", "1"), ("NVFP4", "4"), ("FP16", "1"), ("FP16", "4"),
-                                                          ("FP8", "1"), ("FP8", "4")]
+        assert [(r[0], r[1]) for r in _cells(screen)] == [
+            ("NVFP4", "1"),
+            ("NVFP4", "4"),
+            ("FP16", "1"),
+            ("FP16", "4"),
+            ("FP8", "1"),
+            ("FP8", "4"),
+        ]
         assert screen.query_one("#bench-results-head").text.startswith(
-            "comparing 2 saved runs: bench-b.json, bench-a.json")
+            "comparing 2 saved runs: bench-b.json, bench-a.json"
+        )
         assert "out tok/s at concurrency 4" in screen.query_one("#bench-charts").text
         # the broken one, opened alone: said, nothing lost
         await pilot.press("f4")
@@ -303,8 +363,10 @@ async def test_power_ab_asks_first_and_no_changes_nothing(tmp_path: Path, answer
         app = frozen_app([], REPORT, _config(tmp_path, srv.url, bench_concurrency=(1,)))
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
-            screen = BenchScreen(form=bf.BenchForm(endpoints=srv.url, trials="1", concurrency="1",
-                                                   power_ab="MAXN,clocks-on"), power=lambda: power)
+            screen = BenchScreen(
+                form=bf.BenchForm(endpoints=srv.url, trials="1", concurrency="1", power_ab="MAXN,clocks-on"),
+                power=lambda: power,
+            )
             await app.push_screen(screen)
             await pilot.press("f5")
             await wait_for(pilot, lambda: isinstance(app.screen, StrictConfirmScreen))
@@ -339,8 +401,12 @@ async def test_start_screen_palette_help_and_escape(tmp_path: Path) -> None:
         await pilot.press("B")
         await wait_for(pilot, lambda: isinstance(app.screen, BenchScreen))
         await pilot.press("f3", "question_mark")
-        help_ids = {str(r[2]) for r in (app.screen.query_one(DataTable).get_row_at(i)
-                                        for i in range(app.screen.query_one(DataTable).row_count))}
+        help_ids = {
+            str(r[2])
+            for r in (
+                app.screen.query_one(DataTable).get_row_at(i) for i in range(app.screen.query_one(DataTable).row_count)
+            )
+        }
         assert {"dashboard.bench", "bench.run", "bench.compare", "bench.baseline"} <= help_ids
 
 
@@ -362,6 +428,7 @@ def _results_app():
     async def show(pilot) -> None:
         await app.push_screen(BenchScreen(report=sample_report(), baseline="FP16"))
         await pilot.pause(0.2)
+
     return app, show
 
 

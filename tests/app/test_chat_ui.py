@@ -68,8 +68,9 @@ async def ask(pilot, question: str, wait: bool = True) -> None:
 # ---- the server, the head, asking -----------------------------------------------------------------------------
 
 
-async def test_server_row_ready_and_chat_head(srv: ReplayServer, tmp_path: Path,
-                                              orin_snapshot: TelemetrySnapshot) -> None:
+async def test_server_row_ready_and_chat_head(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -98,8 +99,9 @@ async def test_a_focuses_the_chat_input(srv: ReplayServer, tmp_path: Path, orin_
         assert srv.requests == []  # nothing sent before Enter
 
 
-async def test_question_streams_a_markdown_answer_with_its_figures(srv: ReplayServer, tmp_path: Path,
-                                                                  orin_snapshot: TelemetrySnapshot) -> None:
+async def test_question_streams_a_markdown_answer_with_its_figures(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     tokens = ["Some ", "**bold**", " text", " and", " more"] + [f" w{i}" for i in range(12)]
     srv.script = Script(frames=token_frames(tokens, prompt_tokens=9), rate=20)
     app = make_app(srv, tmp_path, orin_snapshot)
@@ -129,8 +131,7 @@ async def test_question_streams_a_markdown_answer_with_its_figures(srv: ReplaySe
         assert chat.summary.text == f"Chat: {MODEL} · 1 questions (a: ask)"
 
 
-async def test_escape_stops_a_slow_answer(srv: ReplayServer, tmp_path: Path,
-                                          orin_snapshot: TelemetrySnapshot) -> None:
+async def test_escape_stops_a_slow_answer(srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot) -> None:
     srv.script = Script(frames=token_frames([f" w{i}" for i in range(200)]), rate=10)
     before = srv.disconnects
     app = make_app(srv, tmp_path, orin_snapshot)
@@ -155,8 +156,9 @@ async def test_escape_stops_a_slow_answer(srv: ReplayServer, tmp_path: Path,
     assert (saved.status, saved.content) == ("stopped", answer.content)
 
 
-async def test_reasoning_is_collapsed_and_f4_shows_it(srv: ReplayServer, tmp_path: Path,
-                                                      orin_snapshot: TelemetrySnapshot) -> None:
+async def test_reasoning_is_collapsed_and_f4_shows_it(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     srv.script = Script(frames=transcript("vllm-0.32-qwen3-reasoning.sse"))
     app = make_app(srv, tmp_path, orin_snapshot, start_screen="chat")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -179,8 +181,9 @@ async def test_reasoning_is_collapsed_and_f4_shows_it(srv: ReplayServer, tmp_pat
         assert app.chat.messages[-1].reasoning == "The user asks for 2+2. That is 4."
 
 
-async def test_no_reasoning_no_reasoning_box(srv: ReplayServer, tmp_path: Path,
-                                             orin_snapshot: TelemetrySnapshot) -> None:
+async def test_no_reasoning_no_reasoning_box(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -190,7 +193,8 @@ async def test_no_reasoning_no_reasoning_box(srv: ReplayServer, tmp_path: Path,
 
 
 async def test_error_midstream_keeps_the_partial_answer_and_shows_the_error(
-        srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot) -> None:
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     srv.script = Script(frames=transcript("vllm-0.32-error-midstream.sse"))
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -199,14 +203,16 @@ async def test_error_midstream_keeps_the_partial_answer_and_shows_the_error(
         chat = pane(app)
         shown = screen_text(chat)
         assert "Partial answer kept" in shown
-        assert ("⚠ EngineCore encountered an issue. See stack trace (above) for the root cause. "
-                "(InternalServerError)") in shown
+        assert (
+            "⚠ EngineCore encountered an issue. See stack trace (above) for the root cause. (InternalServerError)"
+        ) in shown
         assert chat.query(".chat-error")
         assert app.chat.messages[-1].status == "error"
 
 
-async def test_control_characters_show_as_pictures(srv: ReplayServer, tmp_path: Path,
-                                                   orin_snapshot: TelemetrySnapshot) -> None:
+async def test_control_characters_show_as_pictures(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     srv.script = Script(frames=transcript("control-characters.sse"))
     app = make_app(srv, tmp_path, orin_snapshot, start_screen="chat")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -221,8 +227,9 @@ async def test_control_characters_show_as_pictures(srv: ReplayServer, tmp_path: 
         assert app.chat.messages[-1].content.startswith("plain \x1b[31m")  # kept exact, shown safe
 
 
-async def test_unknown_model_404_is_shown_inline(srv: ReplayServer, tmp_path: Path,
-                                                 orin_snapshot: TelemetrySnapshot) -> None:
+async def test_unknown_model_404_is_shown_inline(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     srv.script = Script(status=404, body=json.dumps(UNKNOWN_MODEL))
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -237,8 +244,9 @@ async def test_unknown_model_404_is_shown_inline(srv: ReplayServer, tmp_path: Pa
 # ---- the Chat screen ---------------------------------------------------------------------------------------------
 
 
-async def test_f6_zooms_to_the_chat_screen_and_back(srv: ReplayServer, tmp_path: Path,
-                                                    orin_snapshot: TelemetrySnapshot) -> None:
+async def test_f6_zooms_to_the_chat_screen_and_back(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     """The Chat screen shows the same conversation and the Server panel; F6 again goes back."""
     srv.script = Script(frames=token_frames(["Zoomed", " answer"]))
     app = make_app(srv, tmp_path, orin_snapshot)
@@ -275,8 +283,9 @@ async def test_f6_zooms_to_the_chat_screen_and_back(srv: ReplayServer, tmp_path:
         assert [m["content"] for m in body["messages"]] == ["Before zoom", "Zoomed answer", "On the chat screen"]
 
 
-async def test_f6_while_an_answer_streams_shows_it_once(srv: ReplayServer, tmp_path: Path,
-                                                         orin_snapshot: TelemetrySnapshot) -> None:
+async def test_f6_while_an_answer_streams_shows_it_once(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     tokens = [f" w{i}" for i in range(30)]
     srv.script = Script(frames=token_frames(tokens), rate=6)  # 5 s: time to zoom in the middle
     app = make_app(srv, tmp_path, orin_snapshot)
@@ -307,8 +316,9 @@ async def test_f6_while_an_answer_streams_shows_it_once(srv: ReplayServer, tmp_p
         assert back.source == "".join(tokens) and "10+30 tokens" in screen_text(pane(app))
 
 
-async def test_escape_with_nothing_streaming_leaves_the_chat(srv: ReplayServer, tmp_path: Path,
-                                                             orin_snapshot: TelemetrySnapshot) -> None:
+async def test_escape_with_nothing_streaming_leaves_the_chat(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     app = make_app(srv, tmp_path, orin_snapshot, start_screen="chat")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -327,8 +337,9 @@ async def history_rows(pilot, table: DataTable, n: int) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def test_conversations_search_rename_export_delete(srv: ReplayServer, tmp_path: Path,
-                                                         orin_snapshot: TelemetrySnapshot) -> None:
+async def test_conversations_search_rename_export_delete(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -385,8 +396,9 @@ async def test_conversations_search_rename_export_delete(srv: ReplayServer, tmp_
         await wait_for(pilot, lambda: app.chat.messages == [])  # the open conversation was the deleted one
 
 
-async def test_delete_can_be_cancelled_and_enter_opens(srv: ReplayServer, tmp_path: Path,
-                                                       orin_snapshot: TelemetrySnapshot) -> None:
+async def test_delete_can_be_cancelled_and_enter_opens(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -413,8 +425,9 @@ async def test_delete_can_be_cancelled_and_enter_opens(srv: ReplayServer, tmp_pa
 # ---- settings and model ------------------------------------------------------------------------------------------
 
 
-async def test_settings_reject_bad_values_and_apply_good_ones(srv: ReplayServer, tmp_path: Path,
-                                                              orin_snapshot: TelemetrySnapshot) -> None:
+async def test_settings_reject_bad_values_and_apply_good_ones(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -429,8 +442,9 @@ async def test_settings_reject_bad_values_and_apply_good_ones(srv: ReplayServer,
         error = str(dialog.query_one("#settings-error").render())
         assert error == "⚠ temperature: must be between 0 and 2"
         assert "⚠ temperature: must be between 0 and 2" in screen_text(dialog)
-        await pilot.press("shift+tab", *"Answer in French.", "tab", *"0.25", "tab", "tab", *"64", "tab",
-                          *'{"top_k": 7}', "ctrl+s")
+        await pilot.press(
+            "shift+tab", *"Answer in French.", "tab", *"0.25", "tab", "tab", *"64", "tab", *'{"top_k": 7}', "ctrl+s"
+        )
         await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
         assert app.chat.settings.temperature == 0.25 and app.chat.settings.max_tokens == 64
         await pilot.pause(0.1)
@@ -438,12 +452,15 @@ async def test_settings_reject_bad_values_and_apply_good_ones(srv: ReplayServer,
         await ask(pilot, "Bonjour")
         body = srv.requests[-1]
         assert (body["temperature"], body["top_p"], body["max_tokens"], body["top_k"]) == (0.25, 1.0, 64, 7)
-        assert body["messages"] == [{"role": "system", "content": "Answer in French."},
-                                    {"role": "user", "content": "Bonjour"}]
+        assert body["messages"] == [
+            {"role": "system", "content": "Answer in French."},
+            {"role": "user", "content": "Bonjour"},
+        ]
 
 
-async def test_settings_escape_changes_nothing(srv: ReplayServer, tmp_path: Path,
-                                               orin_snapshot: TelemetrySnapshot) -> None:
+async def test_settings_escape_changes_nothing(
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
+) -> None:
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -455,8 +472,7 @@ async def test_settings_escape_changes_nothing(srv: ReplayServer, tmp_path: Path
         assert app.chat.settings == before
 
 
-async def test_f2_lists_the_servers_models(srv: ReplayServer, tmp_path: Path,
-                                           orin_snapshot: TelemetrySnapshot) -> None:
+async def test_f2_lists_the_servers_models(srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot) -> None:
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
@@ -485,7 +501,8 @@ def test_shown_count_keeps_the_last_turns_within_both_budgets(monkeypatch) -> No
 
 
 async def test_old_turns_leave_the_pane_past_the_budget_and_stay_in_the_conversation(
-        srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot, monkeypatch) -> None:
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot, monkeypatch
+) -> None:
     from console.ui.widgets import chat_pane
 
     monkeypatch.setattr(chat_pane, "SHOWN_CHARS", 300)
@@ -513,7 +530,8 @@ async def test_old_turns_leave_the_pane_past_the_budget_and_stay_in_the_conversa
 
 
 async def test_reasoning_counts_against_the_budget_as_the_answer_ends_as_on_reload(
-        srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot, monkeypatch) -> None:
+    srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot, monkeypatch
+) -> None:
     from console.ui.widgets import chat_pane
 
     monkeypatch.setattr(chat_pane, "SHOWN_CHARS", 300)

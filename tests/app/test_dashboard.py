@@ -85,7 +85,7 @@ async def test_help_lists_bindings_and_user_keymap_applies(orin_snapshot: Teleme
 
 async def test_palette_switches_theme_and_remembers_it(tmp_path: Path, orin_snapshot: TelemetrySnapshot) -> None:
     path = tmp_path / "config.toml"
-    path.write_text("# my settings\n[ui]\ntheme = \"jetconsole-dark\"\n")
+    path.write_text('# my settings\n[ui]\ntheme = "jetconsole-dark"\n')
     config = dataclasses.replace(load(str(path), themes=theme_names()), refresh_interval=0.2)
     app = live_app([orin_snapshot], config)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -172,8 +172,11 @@ async def test_palette_lists_every_bound_action(orin_snapshot: TelemetrySnapshot
             if screen_key:
                 await pilot.press(screen_key)
             titles = {c.title for c in app.get_system_commands(app.screen)}
-            expected = {s.description for s in ALL_BINDINGS if s.action != "command_palette"
-                        and (hasattr(app.screen, s.method) or hasattr(app, s.method))}
+            expected = {
+                s.description
+                for s in ALL_BINDINGS
+                if s.action != "command_palette" and (hasattr(app.screen, s.method) or hasattr(app, s.method))
+            }
             assert expected <= titles
             assert {"Quit", "Help", "Theme: high-contrast"} <= titles
         assert "Filter processes" in titles and "Back" in titles  # the telemetry screen's own
@@ -194,8 +197,9 @@ async def test_discovery_that_raises_is_reported_not_fatal() -> None:
     def broken():
         raise PermissionError("cannot open /dev/nvidiactl")
 
-    app = JetconsoleApp(Config(refresh_interval=0.2), load_themes(), discover_fn=broken, remember_theme=False,
-                        watch_docker=False)
+    app = JetconsoleApp(
+        Config(refresh_interval=0.2), load_themes(), discover_fn=broken, remember_theme=False, watch_docker=False
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.screen.query_one(SourcesPanel)
         await wait_for(pilot, lambda: "discovery failed: PermissionError" in panel.body.text)

@@ -23,16 +23,34 @@ from tests.app.helpers import frozen_app, wait_for
 from tests.app.test_snapshots import REPORT
 
 DOCKER_OK = Check("docker", "Docker reachable", OK, ("Docker 28.5.2 (API 1.51) at unix:///var/run/docker.sock",))
-DAEMON_FAIL = Check("daemon-json", "daemon.json: nvidia runtime is the default", FAIL,
-                    ("/etc/docker/daemon.json: no default-runtime (Docker uses runc)",),
-                    "jetconsole doctor --fix daemon-json")
-TIKTOKEN_WARN = Check("tiktoken", "gpt-oss tiktoken files", WARN, ("TIKTOKEN_ENCODINGS_BASE is not set",),
-                      "download o200k_base.tiktoken and cl100k_base.tiktoken; export TIKTOKEN_ENCODINGS_BASE=DIR")
-POWER_WARN = Check("power", "Power: highest mode, jetson_clocks on", WARN, ("nvpmodel MODE_30W (id 2)",),
-                   "jetconsole doctor --power-mode MAXN")
-MEMORY_FAIL = Check("memory", "Memory: nothing stuck after servers stopped", FAIL,
-                    ("used 40.0 GiB of 122.8 GiB", "holder: pid 4242 VLLM::EngineCore 12.0 GiB (orphan)"),
-                    "jetconsole doctor --recover-memory")
+DAEMON_FAIL = Check(
+    "daemon-json",
+    "daemon.json: nvidia runtime is the default",
+    FAIL,
+    ("/etc/docker/daemon.json: no default-runtime (Docker uses runc)",),
+    "jetconsole doctor --fix daemon-json",
+)
+TIKTOKEN_WARN = Check(
+    "tiktoken",
+    "gpt-oss tiktoken files",
+    WARN,
+    ("TIKTOKEN_ENCODINGS_BASE is not set",),
+    "download o200k_base.tiktoken and cl100k_base.tiktoken; export TIKTOKEN_ENCODINGS_BASE=DIR",
+)
+POWER_WARN = Check(
+    "power",
+    "Power: highest mode, jetson_clocks on",
+    WARN,
+    ("nvpmodel MODE_30W (id 2)",),
+    "jetconsole doctor --power-mode MAXN",
+)
+MEMORY_FAIL = Check(
+    "memory",
+    "Memory: nothing stuck after servers stopped",
+    FAIL,
+    ("used 40.0 GiB of 122.8 GiB", "holder: pid 4242 VLLM::EngineCore 12.0 GiB (orphan)"),
+    "jetconsole doctor --recover-memory",
+)
 STACK_SKIP = Check("stack", "Software stack", SKIP, ("not a Jetson",))
 
 
@@ -65,8 +83,10 @@ def banner(app) -> str:
 def test_banner_names_the_first_failure_and_the_key() -> None:
     assert banner_text([DOCKER_OK, TIKTOKEN_WARN]) is None  # warnings raise no banner
     text = banner_text([DOCKER_OK, DAEMON_FAIL, TIKTOKEN_WARN, MEMORY_FAIL], key="D")
-    assert text == ("✗ Doctor: daemon.json: nvidia runtime is the default — /etc/docker/daemon.json: no "
-                    "default-runtime (Docker uses runc) (+1 more failing) · D: open the fix")
+    assert text == (
+        "✗ Doctor: daemon.json: nvidia runtime is the default — /etc/docker/daemon.json: no "
+        "default-runtime (Docker uses runc) (+1 more failing) · D: open the fix"
+    )
     assert first_problem([DOCKER_OK, TIKTOKEN_WARN, MEMORY_FAIL]) == 2
     assert first_problem([DOCKER_OK, TIKTOKEN_WARN]) == 1
     assert first_problem([DOCKER_OK]) == 0
@@ -264,8 +284,9 @@ def utc(monkeypatch):
 
 
 def snapshot_app():
-    setup = DoctorSetup(interval=0, checks=Checks(SNAPSHOT_CHECKS), audit=lambda event, data: None,
-                        clock=lambda: 1795000000.0)
+    setup = DoctorSetup(
+        interval=0, checks=Checks(SNAPSHOT_CHECKS), audit=lambda event, data: None, clock=lambda: 1795000000.0
+    )
     return frozen_app([], REPORT, doctor=setup)
 
 

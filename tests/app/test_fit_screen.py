@@ -35,9 +35,17 @@ from tests.app.test_snapshots import REPORT
 MEMINFO = "MemTotal:       128787600 kB\nMemFree:        100000000 kB\nMemAvailable:   120000000 kB\n"
 # Llama-3.1-8B's attention and size fields (meta-llama/Llama-3.1-8B-Instruct config.json).
 LLAMA_31_8B = {
-    "architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336,
-    "max_position_embeddings": 131072, "model_type": "llama", "num_attention_heads": 32, "num_hidden_layers": 32,
-    "num_key_value_heads": 8, "head_dim": 128, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "max_position_embeddings": 131072,
+    "model_type": "llama",
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
     "vocab_size": 128256,
 }
 THOR = DeviceMemory(128787600 * 1024, 120000000 * 1024, "Thor, fixed for the test: system RAM", unified=True)
@@ -100,11 +108,28 @@ async def type_into(pilot, field: str, value: str) -> None:
 
 
 def test_form_arguments_and_command_line_round_trip(llama: Path, meminfo: Path) -> None:
-    args = fit_args(config=f" {llama} ", params="8B", quant="nvfp4", context="65536", concurrency=" 4",
-                    kv_dtype="fp8", util="")
+    args = fit_args(
+        config=f" {llama} ", params="8B", quant="nvfp4", context="65536", concurrency=" 4", kv_dtype="fp8", util=""
+    )
     line = command_line(args)
-    assert line == shlex.join(["jetconsole", "fit", "--config", str(llama), "--params", "8B", "--quant", "nvfp4",
-                               "--context", "65536", "--concurrency", "4", "--kv-dtype", "fp8"])
+    assert line == shlex.join(
+        [
+            "jetconsole",
+            "fit",
+            "--config",
+            str(llama),
+            "--params",
+            "8B",
+            "--quant",
+            "nvfp4",
+            "--context",
+            "65536",
+            "--concurrency",
+            "4",
+            "--kv-dtype",
+            "fp8",
+        ]
+    )
     parsed = build_parser().parse_args(shlex.split(line)[1:])
     assert report(parsed, meminfo) == report(args, meminfo)
     assert command_line(fit_args(params="8B")) == "jetconsole fit --params 8B"  # defaults left out
@@ -154,20 +179,33 @@ async def test_reads_happen_off_the_event_loop(llama: Path) -> None:
 
 
 async def test_prefilled_fields_and_precision_changes_weights(llama: Path, meminfo: Path) -> None:
-    screen = FitScreen(config_path=str(llama), params="8B", context=65536, concurrency=2,
-                       memory=partial(device_memory, meminfo))
+    screen = FitScreen(
+        config_path=str(llama), params="8B", context=65536, concurrency=2, memory=partial(device_memory, meminfo)
+    )
     async with FitApp(screen).run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: screen.report is not None)
-        assert_shows(screen, cli(meminfo, "--config", str(llama), "--params", "8B", "--context", "65536",
-                                 "--concurrency", "2"))
+        assert_shows(
+            screen, cli(meminfo, "--config", str(llama), "--params", "8B", "--context", "65536", "--concurrency", "2")
+        )
         bf16 = screen.report["weights_bytes"]
         select = screen.query_one("#fit-quant", Select)
         select.focus()
         await pilot.press("enter")  # open the list; "from config.json" is highlighted
         await pilot.press(*["down"] * 8, "enter")  # BF16 FP16 FP8 INT8 INT4 AWQ GPTQ NVFP4
         await wait_for(pilot, lambda: screen.report["quant"] == "nvfp4")
-        r = cli(meminfo, "--config", str(llama), "--params", "8B", "--context", "65536", "--concurrency", "2",
-                "--quant", "nvfp4")
+        r = cli(
+            meminfo,
+            "--config",
+            str(llama),
+            "--params",
+            "8B",
+            "--context",
+            "65536",
+            "--concurrency",
+            "2",
+            "--quant",
+            "nvfp4",
+        )
         assert_shows(screen, r)
         assert r["weights_bytes"] == int(8e9 * 0.5625) < bf16
         assert "--quant nvfp4" in text(screen, "flags")
@@ -175,14 +213,28 @@ async def test_prefilled_fields_and_precision_changes_weights(llama: Path, memin
         kv.focus()
         await pilot.press("enter", "down", "enter")  # auto -> fp8
         await wait_for(pilot, lambda: screen.report["kv_dtype"] == "fp8")
-        r = cli(meminfo, "--config", str(llama), "--params", "8B", "--context", "65536", "--concurrency", "2",
-                "--quant", "nvfp4", "--kv-dtype", "fp8")
+        r = cli(
+            meminfo,
+            "--config",
+            str(llama),
+            "--params",
+            "8B",
+            "--context",
+            "65536",
+            "--concurrency",
+            "2",
+            "--quant",
+            "nvfp4",
+            "--kv-dtype",
+            "fp8",
+        )
         assert_shows(screen, r)
         assert r["kv_bytes_per_token"] == 65536 and "--kv-cache-dtype fp8" in text(screen, "flags")
 
 
-async def test_malformed_config_names_the_path_and_loses_nothing(llama: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_malformed_config_names_the_path_and_loses_nothing(
+    llama: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # short relative paths to type; the messages name them as typed
     bad = Path("bad") / "config.json"
     bad.parent.mkdir()
@@ -282,8 +334,16 @@ async def test_tab_walks_the_fields_and_esc_closes(llama: Path) -> None:
         for _ in range(8):
             order.append(app.focused.id)
             await pilot.press("tab")
-        assert order == ["fit-config", "fit-params", "fit-quant", "fit-context", "fit-concurrency", "fit-kv",
-                         "fit-util", "fit-results"]
+        assert order == [
+            "fit-config",
+            "fit-params",
+            "fit-quant",
+            "fit-context",
+            "fit-concurrency",
+            "fit-kv",
+            "fit-util",
+            "fit-results",
+        ]
         await pilot.press("f2")
         assert app.clipboard == vllm_flags(screen.report)
         await pilot.press("f3")
@@ -321,8 +381,9 @@ def test_fit_screen_120x40(snap_compare, orin_snapshot, tmp_path: Path, monkeypa
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
-def test_fit_screen_does_not_fit_80x24(snap_compare, orin_snapshot, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fit_screen_does_not_fit_80x24(
+    snap_compare, orin_snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app, run_before = _snapshot_app(orin_snapshot, tmp_path, monkeypatch, params="70B")
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 

@@ -19,15 +19,22 @@ from console.ui.screens.hud import HudScreen, HudTile
 from tests.app.helpers import frozen_app, ramp, wait_for
 from tests.app.test_snapshots import REPORT
 
-READY = ServerStatus("http://127.0.0.1:8000", True, 200, version="0.32.0", models=(ModelInfo("qwen3-8b"),),
-                     metrics=ServerMetrics(running=3, waiting=1, gen_tps=41.7))
+READY = ServerStatus(
+    "http://127.0.0.1:8000",
+    True,
+    200,
+    version="0.32.0",
+    models=(ModelInfo("qwen3-8b"),),
+    metrics=ServerMetrics(running=3, waiting=1, gen_tps=41.7),
+)
 GONE = ServerStatus("http://127.0.0.1:8000", False, error="ConnectError: [Errno 111] Connection refused")
 
 
 def hud_app(orin_snapshot, flag: Path, status: ServerStatus | None = READY, help_on: bool = False, **config):
     snap = dataclasses.replace(orin_snapshot, temps=(TempSensor("cpu", 51.4), TempSensor("gpu", 63.6)))
-    app = frozen_app(ramp(snap), REPORT, Config(hud_help_flag_file=str(flag), **config), start_screen="hud",
-                     hud_sources=False)
+    app = frozen_app(
+        ramp(snap), REPORT, Config(hud_help_flag_file=str(flag), **config), start_screen="hud", hud_sources=False
+    )
     app.host_name, app.host_ip, app.help_flag = "thor-07", "10.20.0.107", help_on
     if status is not None:
         app.server_status[app.server_rows()[0].url] = status
@@ -133,8 +140,9 @@ async def test_ascii_hud_has_no_block_characters(orin_snapshot, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(("size", "scale", "columns"), [((40, 60), 1, 1), ((200, 60), 3, 2), ((60, 100), 2, 1)])
-async def test_portrait_and_large_screens_show_every_figure_at_once(orin_snapshot, tmp_path: Path, size,
-                                                                    scale: int, columns: int) -> None:
+async def test_portrait_and_large_screens_show_every_figure_at_once(
+    orin_snapshot, tmp_path: Path, size, scale: int, columns: int
+) -> None:
     app = hud_app(orin_snapshot, tmp_path / "flag")
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.plan is not None)
@@ -175,8 +183,19 @@ async def test_startup_followers_follow_each_start_once(orin_snapshot, tmp_path:
     app.watch_docker = True
 
     def listing(started: str, cid: str = "a" * 64) -> None:
-        app.docker.listed((ContainerInfo(cid, "vllm", "vllm/vllm-openai", "running", "Up 1 minute",
-                                         started_at=started, labels={URL_LABEL: "http://127.0.0.1:8001/v1"}),))
+        app.docker.listed(
+            (
+                ContainerInfo(
+                    cid,
+                    "vllm",
+                    "vllm/vllm-openai",
+                    "running",
+                    "Up 1 minute",
+                    started_at=started,
+                    labels={URL_LABEL: "http://127.0.0.1:8001/v1"},
+                ),
+            )
+        )
 
     async with app.run_test(size=(80, 24)) as pilot:
         listing("2026-11-23T10:00:00Z")

@@ -11,18 +11,22 @@ from console.config import Config
 from console.telemetry.model import SourceReport, SourceStatus
 from tests.app.helpers import frozen_app, ramp
 
-REPORT = SourceReport((
-    SourceStatus("jtop", True, "in use"),
-    SourceStatus("nvml", False, "not needed: jtop reads the GPU"),
-    SourceStatus("procfs", False, "not needed: jtop reads CPU and memory"),
-    SourceStatus("docker", False, "no Docker socket at /var/run/docker.sock", "install Docker"),
-))
-PLAIN_REPORT = SourceReport((
-    SourceStatus("jtop", False, "no jtop service (/run/jtop.sock missing)", "on a Jetson: systemctl start jtop"),
-    SourceStatus("nvml", False, "NVML unavailable: NVML Shared Library Not Found", "no NVIDIA driver here"),
-    SourceStatus("procfs", True, "in use"),
-    SourceStatus("docker", False, "no Docker socket at /var/run/docker.sock", "install Docker"),
-))
+REPORT = SourceReport(
+    (
+        SourceStatus("jtop", True, "in use"),
+        SourceStatus("nvml", False, "not needed: jtop reads the GPU"),
+        SourceStatus("procfs", False, "not needed: jtop reads CPU and memory"),
+        SourceStatus("docker", False, "no Docker socket at /var/run/docker.sock", "install Docker"),
+    )
+)
+PLAIN_REPORT = SourceReport(
+    (
+        SourceStatus("jtop", False, "no jtop service (/run/jtop.sock missing)", "on a Jetson: systemctl start jtop"),
+        SourceStatus("nvml", False, "NVML unavailable: NVML Shared Library Not Found", "no NVIDIA driver here"),
+        SourceStatus("procfs", True, "in use"),
+        SourceStatus("docker", False, "no Docker socket at /var/run/docker.sock", "install Docker"),
+    )
+)
 
 
 def test_dashboard_120x40(snap_compare, orin_snapshot) -> None:
@@ -35,9 +39,17 @@ def test_dashboard_80x24(snap_compare, orin_snapshot) -> None:
 
 def test_plain_linux_box_80x24(snap_compare, orin_snapshot) -> None:
     """No Jetson, no GPU, no Docker: what is there, and what is missing and why."""
-    host = dataclasses.replace(orin_snapshot, sources=("procfs",), gpus=(), emc=None, power=None, fans=(),
-                               power_mode=None, processes=(), board=dataclasses.replace(
-                                   orin_snapshot.board, model=None, l4t=None, jetpack=None, cuda=None, soc=None))
+    host = dataclasses.replace(
+        orin_snapshot,
+        sources=("procfs",),
+        gpus=(),
+        emc=None,
+        power=None,
+        fans=(),
+        power_mode=None,
+        processes=(),
+        board=dataclasses.replace(orin_snapshot.board, model=None, l4t=None, jetpack=None, cuda=None, soc=None),
+    )
     app = frozen_app([host], PLAIN_REPORT)
     assert snap_compare(app, terminal_size=(80, 24), press=["tab", "tab"])
 

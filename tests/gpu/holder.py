@@ -73,8 +73,9 @@ def hold(backend: str, nbytes: int, device: int) -> tuple[str, Any]:
     return "cuda", hold_cuda(nbytes, device)
 
 
-def start_holder(gib: float = 2.0, backend: str = "auto", device: int = 0,
-                 timeout: float = 120.0) -> tuple[subprocess.Popen[str], str]:
+def start_holder(
+    gib: float = 2.0, backend: str = "auto", device: int = 0, timeout: float = 120.0
+) -> tuple[subprocess.Popen[str], str]:
     """Run this file as a child; return it and its backend once its memory is allocated.
 
     Raises ``Unavailable`` where the backend cannot run, RuntimeError where the child
@@ -82,7 +83,9 @@ def start_holder(gib: float = 2.0, backend: str = "auto", device: int = 0,
     """
     child = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--gib", str(gib), "--backend", backend, "--device", str(device)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + timeout
     assert child.stdout is not None

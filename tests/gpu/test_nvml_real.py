@@ -115,8 +115,13 @@ def test_sample_reports_every_gpu(nvml: NvmlSource, nv: Any) -> None:
     assert snap.board.driver and re.fullmatch(r"\d+\.\d+(\.\d+)*", snap.board.driver), snap.board
     assert snap.board.cuda and re.fullmatch(r"\d+\.\d+", snap.board.cuda), snap.board
     if shutil.which("nvidia-smi"):
-        smi = subprocess.run(["nvidia-smi", "--query-gpu=driver_version,name", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+        smi = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version,name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.splitlines()
         assert smi[0].split(",")[0].strip() == snap.board.driver
         assert [line.split(",", 1)[1].strip() for line in smi] == [g.name.split(": ", 1)[1] for g in snap.gpus]
 
@@ -181,8 +186,14 @@ def test_discover_auto_picks_nvml_and_procfs() -> None:
 def test_cli_snapshot_json() -> None:
     env = {k: v for k, v in os.environ.items() if k != "JETCONSOLE_CONFIG"}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
-    out = subprocess.run([sys.executable, "-m", "console", "--source", "auto", "snapshot", "--json"],
-                         capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "console", "--source", "auto", "snapshot", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     active = {s["name"] for s in doc["sources"] if s["active"]}

@@ -26,8 +26,9 @@ from tests.gpu.holder import start_holder
 REPO = Path(__file__).resolve().parents[2]
 HOLD_GIB = 2.0
 _GPU = gpu_reading()
-pytestmark = pytest.mark.skipif(_GPU is None or not _GPU.total,
-                                reason="no NVIDIA driver/NVML with a discrete GPU here; run on a GPU host")
+pytestmark = pytest.mark.skipif(
+    _GPU is None or not _GPU.total, reason="no NVIDIA driver/NVML with a discrete GPU here; run on a GPU host"
+)
 
 
 def wait_gpu(pid: int, present: bool, timeout: float = 20.0) -> int:
@@ -62,12 +63,35 @@ def test_wizard_finds_the_gpu_holder_through_nvml_and_frees_it(tmp_path: Path) -
         check = check_memory(Probe())
         assert check.status == FAIL and any(f"pid {holder.pid}" in line for line in check.evidence), check
 
-        env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "XDG_STATE_HOME": str(tmp_path),
-               "PYTHONPATH": str(REPO)}
-        done = subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor",
-                               "--recover-memory", "--steps", "holders", "--holders", str(holder.pid),
-                               "--baseline-gib", "100000", "--yes"],
-                              capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
+        env = {
+            **os.environ,
+            "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+            "XDG_STATE_HOME": str(tmp_path),
+            "PYTHONPATH": str(REPO),
+        }
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "console.cli",
+                "--config",
+                "/dev/null",
+                "doctor",
+                "--recover-memory",
+                "--steps",
+                "holders",
+                "--holders",
+                str(holder.pid),
+                "--baseline-gib",
+                "100000",
+                "--yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=REPO,
+        )
         print(f"holder backend {backend}, pid {holder.pid}\n{done.stdout}{done.stderr}")
         listed_line = next(line for line in done.stdout.splitlines() if f"holder: pid {holder.pid}" in line)
         shown = float(re.search(r"GPU ([\d.]+) GiB \(NVML\)", listed_line).group(1))  # type: ignore[union-attr]

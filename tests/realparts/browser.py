@@ -45,11 +45,22 @@ async def _load(url: str, width: int, height: int, settle_s: float, timeout: flo
 
     port = free_port()
     profile = tempfile.mkdtemp(prefix="jetconsole-chromium-")
-    proc = subprocess.Popen([chromium() or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                             "--disable-dev-shm-usage",  # containers give /dev/shm 64 MB
-                             "--no-first-run", f"--remote-debugging-port={port}", f"--user-data-dir={profile}",
-                             f"--window-size={width},{height}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            chromium() or "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",  # containers give /dev/shm 64 MB
+            "--no-first-run",
+            f"--remote-debugging-port={port}",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     page = Page()
     started = time.monotonic()
     try:
@@ -79,12 +90,16 @@ async def _load(url: str, width: int, height: int, settle_s: float, timeout: flo
                         return msg.get("result", msg)
 
             await call("Network.enable")
-            await call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                       mobile=False)
+            await call(
+                "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+            )
             await call("Page.navigate", url=url)
             while True:  # textual.js adds "-first-byte" to <body> when the app's first output arrives
-                r = await call("Runtime.evaluate", returnByValue=True,
-                               expression="!!(document.body && document.body.classList.contains('-first-byte'))")
+                r = await call(
+                    "Runtime.evaluate",
+                    returnByValue=True,
+                    expression="!!(document.body && document.body.classList.contains('-first-byte'))",
+                )
                 if r.get("result", {}).get("value"):
                     break
                 if time.monotonic() - started > timeout:

@@ -44,8 +44,13 @@ def _keep_log(proc: subprocess.Popen[str]) -> None:
 
 
 def start_emulator() -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     seen = []
     assert proc.stdout is not None

@@ -233,19 +233,31 @@ def write_tree(root: Path = FAKE_ROOT, gpu_load: int = 900) -> None:
             _write(freq / name, value)
     gpu_dir = root / "devices/platform" / GPU_NAME / "devfreq" / GPU_NAME
     _write(gpu_dir / "device/of_node/name", "gpu")
-    for name, value in {"cur_freq": "816000000", "max_freq": "1300500000", "min_freq": "306000000",
-                        "governor": "nvhost_podgov"}.items():
+    for name, value in {
+        "cur_freq": "816000000",
+        "max_freq": "1300500000",
+        "min_freq": "306000000",
+        "governor": "nvhost_podgov",
+    }.items():
         _write(gpu_dir / name, value)
-    for name, value in {"railgate_enable": "0", "tpc_pg_mask": "0", "enable_3d_scaling": "1",
-                        "load": str(gpu_load)}.items():
+    for name, value in {
+        "railgate_enable": "0",
+        "tpc_pg_mask": "0",
+        "enable_3d_scaling": "1",
+        "load": str(gpu_load),
+    }.items():
         _write(gpu_dir / "device" / name, value)
     link = root / "class/devfreq" / GPU_NAME
     link.parent.mkdir(parents=True, exist_ok=True)
     if not link.is_symlink():
         link.symlink_to(gpu_dir)
     emc = root / "kernel/debug/bpmp/debug/clk/emc"
-    for name, value in {"rate": "3199000000", "max_rate": "3199000000", "min_rate": "204000000",
-                        "mrq_rate_locked": "3199000000"}.items():
+    for name, value in {
+        "rate": "3199000000",
+        "max_rate": "3199000000",
+        "min_rate": "204000000",
+        "mrq_rate_locked": "3199000000",
+    }.items():
         _write(emc / name, value)
     _write(root / "kernel/actmon_avg_activity/mc_all", "250000")
     fan = root / "class/hwmon/hwmon27"
@@ -316,9 +328,10 @@ def install_fakes(workdir: Path, root: Path = FAKE_ROOT) -> Path:
     state.mkdir(parents=True, exist_ok=True)
     (state / "nvpmodel-mode").write_text(str(INITIAL_MODE))
     fields = {"python": sys.executable, "state": str(state), "root": str(root)}
-    for name, text in (("nvpmodel", NVPMODEL.format(modes=MODES, default=DEFAULT_MODE, initial=INITIAL_MODE,
-                                                    **fields)),
-                       ("jetson_clocks", JETSON_CLOCKS.format(ncpu=NUM_CPU, gpu=GPU_NAME, **fields))):
+    for name, text in (
+        ("nvpmodel", NVPMODEL.format(modes=MODES, default=DEFAULT_MODE, initial=INITIAL_MODE, **fields)),
+        ("jetson_clocks", JETSON_CLOCKS.format(ncpu=NUM_CPU, gpu=GPU_NAME, **fields)),
+    ):
         (bindir / name).write_text(text)
         (bindir / name).chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     _write(root / POINTER, json.dumps({"bin": str(bindir), "state": str(state)}))

@@ -31,10 +31,26 @@ class PrivateDockerd:
             self.config.write_text("{}\n")
         log = (self.dir / "dockerd.log").open("ab")
         self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
-             "--pidfile", str(self.dir / "docker.pid"), "--host", self.url, "--config-file", str(self.config),
-             "--bridge", "none", "--iptables=false"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "dockerd",
+                "--data-root",
+                str(self.dir / "data"),
+                "--exec-root",
+                str(self.dir / "exec"),
+                "--pidfile",
+                str(self.dir / "docker.pid"),
+                "--host",
+                self.url,
+                "--config-file",
+                str(self.config),
+                "--bridge",
+                "none",
+                "--iptables=false",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         import docker
 

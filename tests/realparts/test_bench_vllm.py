@@ -44,21 +44,43 @@ def counter(url: str, name: str) -> float:
 
 
 def bench(command: str, config: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([command, "--config", str(config), "bench", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [command, "--config", str(config), "bench", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
-def test_two_configurations_measured_compared_and_saved(installed_command: str, vllm_endpoint, seq1_server,
-                                                        tmp_path: Path) -> None:
+def test_two_configurations_measured_compared_and_saved(
+    installed_command: str, vllm_endpoint, seq1_server, tmp_path: Path
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[telemetry]\nsource = "procfs"\n')
     out = tmp_path / "results"
     urls = (vllm_endpoint.url, seq1_server.url)
     tokens_before = [counter(u, "vllm:generation_tokens_total") for u in urls]
     done_before = [counter(u, "vllm:request_success_total") for u in urls]
-    proc = bench(installed_command, config, "--endpoint", f"A={urls[0]}", "--endpoint", f"SEQ1={urls[1]}",
-                 "--concurrency", "1,4", "--trials", "2", "--requests", "8", "--warmups", "1",
-                 "--max-tokens", str(MAX_TOKENS), "--ignore-eos", "--baseline", "A", "--out", str(out))
+    proc = bench(
+        installed_command,
+        config,
+        "--endpoint",
+        f"A={urls[0]}",
+        "--endpoint",
+        f"SEQ1={urls[1]}",
+        "--concurrency",
+        "1,4",
+        "--trials",
+        "2",
+        "--requests",
+        "8",
+        "--warmups",
+        "1",
+        "--max-tokens",
+        str(MAX_TOKENS),
+        "--ignore-eos",
+        "--baseline",
+        "A",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     saved = sorted(out.glob("bench-*.json"))
     assert len(saved) == 1 and saved[0].with_suffix(".csv").is_file()
@@ -100,13 +122,35 @@ def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_
     prompts.write_text('{"prompt": "Hello", "output_tokens": 1000}\n')
     url = vllm_endpoint.url
     tokens0 = counter(url, "vllm:generation_tokens_total")
-    proc = subprocess.Popen([installed_command, "--config", str(config), "bench", "--endpoint", url,
-                             "--concurrency", "2", "--trials", "5", "--requests", "2", "--warmups", "0",
-                             "--prompts", str(prompts), "--ignore-eos", "--out", str(tmp_path / "r")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            # as from a terminal: a suite started in the background (sh … &) ignores SIGINT,
-                            # and a child would inherit that and never see the Ctrl-C
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [
+            installed_command,
+            "--config",
+            str(config),
+            "bench",
+            "--endpoint",
+            url,
+            "--concurrency",
+            "2",
+            "--trials",
+            "5",
+            "--requests",
+            "2",
+            "--warmups",
+            "0",
+            "--prompts",
+            str(prompts),
+            "--ignore-eos",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: a suite started in the background (sh … &) ignores SIGINT,
+        # and a child would inherit that and never see the Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     # two answers of 1000 tokens take several seconds here; the server's gauges can lag behind its engine
     # under load (the burst mode in benchmarks/README.md), so a running request or 4 s, whichever comes first
     deadline = time.monotonic() + 4
@@ -141,15 +185,32 @@ def orin_at_50w(jtop_service) -> Iterator[None]:
     assert set_mode("MAXN").ok and set_clocks(False).ok
 
 
-def test_power_ab_with_energy_restores_the_mode(installed_command: str, vllm_endpoint, orin_at_50w,
-                                                tmp_path: Path) -> None:
+def test_power_ab_with_energy_restores_the_mode(
+    installed_command: str, vllm_endpoint, orin_at_50w, tmp_path: Path
+) -> None:
     if os.geteuid() != 0:
         pytest.fail("the jtop service fixture needs root")
     config = tmp_path / "config.toml"
     config.write_text('[telemetry]\nsource = "jtop"\n')
-    proc = bench(installed_command, config, "--endpoint", f"A={vllm_endpoint.url}", "--concurrency", "1",
-                 "--trials", "1", "--requests", "3", "--max-tokens", "8", "--power-ab", "MAXN,clocks-on",
-                 "--out", str(tmp_path / "r"), "--json")
+    proc = bench(
+        installed_command,
+        config,
+        "--endpoint",
+        f"A={vllm_endpoint.url}",
+        "--concurrency",
+        "1",
+        "--trials",
+        "1",
+        "--requests",
+        "3",
+        "--max-tokens",
+        "8",
+        "--power-ab",
+        "MAXN,clocks-on",
+        "--out",
+        str(tmp_path / "r"),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     assert [r["power_mode"] for r in report["results"]] == ["MAXN", "clocks-on"]

@@ -123,8 +123,12 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
     """Ask on the dashboard, watch the answer stream and its figures; stop a long one with Esc."""
     from tests.app.helpers import live_app
 
-    config = Config(refresh_interval=0.5, servers=(f"{vllm_endpoint.url}/v1",), chat_max_tokens=48,
-                    chat_store=str(tmp_path / "chats.sqlite3"))
+    config = Config(
+        refresh_interval=0.5,
+        servers=(f"{vllm_endpoint.url}/v1",),
+        chat_max_tokens=48,
+        chat_store=str(tmp_path / "chats.sqlite3"),
+    )
     app = live_app([orin_snapshot], config, poll_servers=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.chat.model == SERVED_NAME, timeout=15)
@@ -165,8 +169,12 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
 def test_cli_chat_json_against_the_real_server(vllm_endpoint, installed_command, tmp_path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[endpoints]\nservers = ["{vllm_endpoint.url}/v1"]\n')
-    proc = subprocess.run([installed_command, "--config", str(cfg), "chat", "Say hi", "--max-tokens", "16", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [installed_command, "--config", str(cfg), "chat", "Say hi", "--max-tokens", "16", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["model"] == SERVED_NAME and result["completion_tokens"] == 16

@@ -29,16 +29,25 @@ def docker_api(dockerd):
 
 
 def start(api, name: str, script: str, **kw) -> str:
-    cid = api.create_container(BUSYBOX_IMAGE, ["sh", "-c", script], name=name,
-                               environment=kw.get("environment"), labels=kw.get("labels"),
-                               host_config=api.create_host_config(network_mode="none"))["Id"]
+    cid = api.create_container(
+        BUSYBOX_IMAGE,
+        ["sh", "-c", script],
+        name=name,
+        environment=kw.get("environment"),
+        labels=kw.get("labels"),
+        host_config=api.create_host_config(network_mode="none"),
+    )["Id"]
     api.start(cid)
     return cid
 
 
 def app_for(dockerd, orin_snapshot) -> JetconsoleApp:
-    return JetconsoleApp(Config(refresh_interval=0.5, docker_host=dockerd.url), load_themes(), remember_theme=False,
-                         discover_fn=lambda: fixed_discovery([orin_snapshot]))
+    return JetconsoleApp(
+        Config(refresh_interval=0.5, docker_host=dockerd.url),
+        load_themes(),
+        remember_theme=False,
+        discover_fn=lambda: fixed_discovery([orin_snapshot]),
+    )
 
 
 def names(app) -> list[str]:
@@ -112,8 +121,11 @@ async def test_inspect_masks_secrets(dockerd, docker_api, orin_snapshot) -> None
 
 
 async def test_logs_follow_search_errors(dockerd, docker_api, orin_snapshot) -> None:
-    start(docker_api, "jc-talk", "echo INFO start; echo 'ERROR \x1b[31mboom\x1b[0m'; echo INFO Loading weights; "
-                                 "echo INFO done; sleep 300")
+    start(
+        docker_api,
+        "jc-talk",
+        "echo INFO start; echo 'ERROR \x1b[31mboom\x1b[0m'; echo INFO Loading weights; echo INFO done; sleep 300",
+    )
     app = app_for(dockerd, orin_snapshot)
     async with app.run_test(size=(160, 40)) as pilot:
         await open_on(pilot, app, "jc-talk")

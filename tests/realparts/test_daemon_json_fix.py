@@ -69,13 +69,24 @@ def info(daemon: PrivateDockerd) -> dict:
 
 def fix(daemon: PrivateDockerd, restart: Restarts, events: list) -> tuple[FixPlan, object]:
     plan = plan_fix(daemon.config, runtime_path=str(daemon.shim))  # type: ignore[attr-defined]
-    result = apply_fix(plan, restart, docker_verifier(daemon.url, BUSYBOX_IMAGE),
-                       audit=lambda event, data: events.append(event))
+    result = apply_fix(
+        plan, restart, docker_verifier(daemon.url, BUSYBOX_IMAGE), audit=lambda event, data: events.append(event)
+    )
     return plan, result
 
 
-@pytest.mark.parametrize("before", [None, "{}\n", "", json.dumps(
-    {"log-driver": "json-file", "log-opts": {"max-size": "10m"}, "runtimes": {"custom": {"path": "runc"}}}, indent=2)])
+@pytest.mark.parametrize(
+    "before",
+    [
+        None,
+        "{}\n",
+        "",
+        json.dumps(
+            {"log-driver": "json-file", "log-opts": {"max-size": "10m"}, "runtimes": {"custom": {"path": "runc"}}},
+            indent=2,
+        ),
+    ],
+)
 def test_fix_makes_nvidia_the_default_and_keeps_everything_else(daemon: PrivateDockerd, before: str | None) -> None:
     reset(daemon, before)
     assert info(daemon)["DefaultRuntime"] == "runc"
@@ -86,8 +97,9 @@ def test_fix_makes_nvidia_the_default_and_keeps_everything_else(daemon: PrivateD
     assert restart.calls == 1 and not result.rolled_back
     after = json.loads(daemon.config.read_text())
     old = json.loads(before) if before and before.strip() else {}
-    assert {k: v for k, v in after.items() if k not in ("runtimes", "default-runtime")} == \
-        {k: v for k, v in old.items() if k not in ("runtimes", "default-runtime")}
+    assert {k: v for k, v in after.items() if k not in ("runtimes", "default-runtime")} == {
+        k: v for k, v in old.items() if k not in ("runtimes", "default-runtime")
+    }
     assert after["runtimes"] == {**old.get("runtimes", {}), "nvidia": {"args": [], "path": str(daemon.shim)}}
     assert after["default-runtime"] == "nvidia"
     real = info(daemon)  # Docker's own word
@@ -103,8 +115,12 @@ def test_fix_makes_nvidia_the_default_and_keeps_everything_else(daemon: PrivateD
 
 
 def test_already_right_changes_nothing_and_does_not_restart(daemon: PrivateDockerd) -> None:
-    good = json.dumps({"runtimes": {"nvidia": {"args": [], "path": str(daemon.shim)}},
-                       "default-runtime": "nvidia"}, indent=4) + "\n"
+    good = (
+        json.dumps(
+            {"runtimes": {"nvidia": {"args": [], "path": str(daemon.shim)}}, "default-runtime": "nvidia"}, indent=4
+        )
+        + "\n"
+    )
     reset(daemon, good)
     stamp = daemon.config.stat().st_mtime_ns
     restart = Restarts(daemon)
@@ -177,20 +193,34 @@ def test_doctor_command_reads_the_real_daemon(daemon: PrivateDockerd) -> None:
     reset(daemon, '{"log-level": "info"}\n')
     gpu = daemon.dir / "nvidia0"
     gpu.touch()
-    code = ("import sys, json; from pathlib import Path; from console.doctor.checks import Probe, run_all, exit_code;"
-            f"p = Probe(docker_host={daemon.url!r}, daemon_json=Path({str(daemon.config)!r}), "
-            f"gpu_markers=(Path({str(gpu)!r}),));"
-            "cs = run_all(p); print(json.dumps([c.to_dict() for c in cs])); sys.exit(exit_code(cs))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import sys, json; from pathlib import Path; from console.doctor.checks import Probe, run_all, exit_code;"
+        f"p = Probe(docker_host={daemon.url!r}, daemon_json=Path({str(daemon.config)!r}), "
+        f"gpu_markers=(Path({str(gpu)!r}),));"
+        "cs = run_all(p); print(json.dumps([c.to_dict() for c in cs])); sys.exit(exit_code(cs))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     checks = {c["id"]: c for c in json.loads(done.stdout)}
     assert done.returncode == 2
     version = docker.DockerClient(base_url=daemon.url).version()["Version"]
     assert checks["docker"]["status"] == "ok" and checks["docker"]["evidence"][0].startswith(f"Docker {version} ")
     assert "default runtime runc" in checks["docker"]["evidence"][1]
-    assert checks["daemon-json"]["status"] == "fail" and "docker info: default runtime runc" in \
-        checks["daemon-json"]["evidence"]
+    assert (
+        checks["daemon-json"]["status"] == "fail"
+        and "docker info: default runtime runc" in checks["daemon-json"]["evidence"]
+    )
     fix(daemon, Restarts(daemon), [])
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert {c["id"]: c["status"] for c in json.loads(done.stdout)}["daemon-json"] == "ok"

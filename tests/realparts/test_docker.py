@@ -23,9 +23,13 @@ def source(dockerd) -> DockerSource:
 
 def run_busybox(src: DockerSource, name: str, script: str, **kw) -> str:
     config = src.api.create_container(
-        BUSYBOX_IMAGE, ["sh", "-c", script], name=name, labels={"jetconsole.test": "1"},
+        BUSYBOX_IMAGE,
+        ["sh", "-c", script],
+        name=name,
+        labels={"jetconsole.test": "1"},
         environment=kw.pop("environment", None),
-        host_config=src.api.create_host_config(network_mode="none", restart_policy={"Name": "unless-stopped"}))
+        host_config=src.api.create_host_config(network_mode="none", restart_policy={"Name": "unless-stopped"}),
+    )
     src.api.start(config["Id"])
     return config["Id"]
 
@@ -59,8 +63,12 @@ def test_events_follow_changes(source: DockerSource) -> None:
 
 
 def test_logs_follow_and_inspect_masks_secrets(source: DockerSource) -> None:
-    cid = run_busybox(source, "jc-logs", "echo first; echo second; sleep 300",
-                      environment={"HF_TOKEN": "hf_secretvalue123", "MODEL": "tiny"})
+    cid = run_busybox(
+        source,
+        "jc-logs",
+        "echo first; echo second; sleep 300",
+        environment={"HF_TOKEN": "hf_secretvalue123", "MODEL": "tiny"},
+    )
     assert wait_until(lambda: b"second" in b"".join(source.logs(cid, follow=False)), timeout=10)
     data = source.inspect(cid)
     env = dict(e.split("=", 1) for e in data["Config"]["Env"])
@@ -108,7 +116,8 @@ def test_missing_socket_and_daemon_gone_mid_call(tmp_path) -> None:
         src.open()
         daemon.stop()
         result = src.act("start", "0123456789ab", "x")
-        assert not result.ok and ("not answering" in result.message or "unreachable" in result.message
-                                  or "no Docker socket" in result.message), result.message
+        assert not result.ok and (
+            "not answering" in result.message or "unreachable" in result.message or "no Docker socket" in result.message
+        ), result.message
     finally:
         daemon.cleanup()

@@ -28,8 +28,14 @@ def gpu_probe(tmp_path: Path, **kw) -> Probe:
 
 
 def app_for(setup: DoctorSetup, docker_host: str = "") -> JetconsoleApp:
-    return JetconsoleApp(Config(docker_host=docker_host), load_themes(), remember_theme=False, watch_docker=False,
-                         poll_servers=False, doctor=setup)
+    return JetconsoleApp(
+        Config(docker_host=docker_host),
+        load_themes(),
+        remember_theme=False,
+        watch_docker=False,
+        poll_servers=False,
+        doctor=setup,
+    )
 
 
 def status(app: JetconsoleApp, check_id: str) -> str | None:
@@ -51,8 +57,14 @@ async def test_daemon_json_fixed_from_the_doctor_screen(daemon, tmp_path: Path) 
     events: list[str] = []
     restarts = Restarts(daemon)
     probe = gpu_probe(tmp_path, docker_host=daemon.url, daemon_json=daemon.config)
-    setup = DoctorSetup(probe, interval=0, runtime_path=str(daemon.shim), restart=restarts,
-                        verify_image=BUSYBOX_IMAGE, audit=lambda event, data: events.append(event))
+    setup = DoctorSetup(
+        probe,
+        interval=0,
+        runtime_path=str(daemon.shim),
+        restart=restarts,
+        verify_image=BUSYBOX_IMAGE,
+        audit=lambda event, data: events.append(event),
+    )
     app = app_for(setup, daemon.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: status(app, "daemon-json") == FAIL, timeout=30)
@@ -85,8 +97,10 @@ async def test_malformed_daemon_json_is_refused_from_the_screen(daemon, tmp_path
     daemon.config.write_text(broken)
     restarts = Restarts(daemon)
     probe = gpu_probe(tmp_path, docker_host=daemon.url, daemon_json=daemon.config)
-    app = app_for(DoctorSetup(probe, interval=0, runtime_path=str(daemon.shim), restart=restarts,
-                              audit=lambda event, data: None), daemon.url)
+    app = app_for(
+        DoctorSetup(probe, interval=0, runtime_path=str(daemon.shim), restart=restarts, audit=lambda event, data: None),
+        daemon.url,
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: status(app, "daemon-json") == FAIL, timeout=30)
         await open_doctor_on(pilot, app, "daemon-json")
@@ -98,10 +112,17 @@ async def test_malformed_daemon_json_is_refused_from_the_screen(daemon, tmp_path
     assert daemon.config.read_text() == broken and restarts.calls == 0
 
 
-async def test_memory_wizard_from_the_screen_ends_only_listed_holders(processes: dict[str, int],  # noqa: F811
-                                                                      tmp_path: Path) -> None:
-    probe = Probe(docker_host=f"unix://{tmp_path}/no-docker.sock", daemon_json=tmp_path / "daemon.json",
-                  jtop_socket=str(tmp_path / "no-jtop.sock"), use_nvml=False, baseline_gib=1000)
+async def test_memory_wizard_from_the_screen_ends_only_listed_holders(
+    processes: dict[str, int],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    probe = Probe(
+        docker_host=f"unix://{tmp_path}/no-docker.sock",
+        daemon_json=tmp_path / "daemon.json",
+        jtop_socket=str(tmp_path / "no-jtop.sock"),
+        use_nvml=False,
+        baseline_gib=1000,
+    )
     events: list[tuple[str, dict]] = []
     setup = DoctorSetup(probe, interval=0, restart_cmd="true", audit=lambda event, data: events.append((event, data)))
     app = app_for(setup)
@@ -111,8 +132,9 @@ async def test_memory_wizard_from_the_screen_ends_only_listed_holders(processes:
         await open_doctor_on(pilot, app, "memory")
         await pilot.press("enter")
         while True:  # answer each step: yes to ending the holders, no to the rest
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) or app.doctor_fixing is None,
-                           timeout=60)
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen) or app.doctor_fixing is None, timeout=60
+            )
             if app.doctor_fixing is None:
                 break
             question = app.screen

@@ -35,9 +35,11 @@ def mem_total_gib() -> int:
 
 def write_config(tmp_path: Path, dockerd, vllm_endpoint, page_seconds: float = 2) -> Path:
     config = tmp_path / "config.toml"
-    config.write_text(f'[endpoints]\ndocker_host = "{dockerd.url}"\nservers = ["{vllm_endpoint.url}/v1"]\n'
-                      f'[hud]\npage_seconds = {page_seconds}\nhelp_flag_file = "{tmp_path / "help-flag"}"\n'
-                      "[doctor]\ninterval = 0\n")
+    config.write_text(
+        f'[endpoints]\ndocker_host = "{dockerd.url}"\nservers = ["{vllm_endpoint.url}/v1"]\n'
+        f'[hud]\npage_seconds = {page_seconds}\nhelp_flag_file = "{tmp_path / "help-flag"}"\n'
+        "[doctor]\ninterval = 0\n"
+    )
     return config
 
 
@@ -46,14 +48,27 @@ def scale_for(width: int, height: int, ascii_only: bool = False) -> int:
 
 
 @pytest.mark.parametrize("size", [(40, 12), (80, 24), (160, 48)])
-def test_installed_hud_in_tmux(tmux: str, installed_command: str, jtop_service, dockerd, vllm_endpoint,
-                               tmp_path: Path, size: tuple[int, int]) -> None:
+def test_installed_hud_in_tmux(
+    tmux: str, installed_command: str, jtop_service, dockerd, vllm_endpoint, tmp_path: Path, size: tuple[int, int]
+) -> None:
     config = write_config(tmp_path, dockerd, vllm_endpoint)
     session = f"jc-hud-{size[0]}-{os.getpid()}"
     emu.gpu_load_path().write_text("900")
-    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]),
-                    f"TERM=xterm-256color COLUMNS=100 LINES=30 {installed_command} --config {config} --hud"],
-                   check=True)  # stale $COLUMNS/$LINES (a shell rc exports them) must not pin the size
+    subprocess.run(
+        [
+            tmux,
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            str(size[0]),
+            "-y",
+            str(size[1]),
+            f"TERM=xterm-256color COLUMNS=100 LINES=30 {installed_command} --config {config} --hud",
+        ],
+        check=True,
+    )  # stale $COLUMNS/$LINES (a shell rc exports them) must not pin the size
     try:
         screen = wait_screen(tmux, session, socket.gethostname(), "READY", SERVED_NAME, timeout=60)
         seen = set()
@@ -84,18 +99,33 @@ def test_installed_hud_in_tmux(tmux: str, installed_command: str, jtop_service, 
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
 
 
-def test_installed_hud_under_term_linux_is_ascii(tmux: str, installed_command: str, jtop_service, dockerd,
-                                                 vllm_endpoint, tmp_path: Path) -> None:
+def test_installed_hud_under_term_linux_is_ascii(
+    tmux: str, installed_command: str, jtop_service, dockerd, vllm_endpoint, tmp_path: Path
+) -> None:
     config = write_config(tmp_path, dockerd, vllm_endpoint)
     session = f"jc-hud-linux-{os.getpid()}"
-    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"TERM=linux {installed_command} --config {config} --hud"], check=True)
+    subprocess.run(
+        [
+            tmux,
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            f"TERM=linux {installed_command} --config {config} --hud",
+        ],
+        check=True,
+    )
     try:
         screen = wait_screen(tmux, session, "READY", "GPU", "POWER", timeout=60)
         assert not set(screen) & BLOCKS, screen
         assert "|_|" in screen or " _ " in screen  # seven-segment ASCII digits
-        styled = subprocess.run([tmux, "capture-pane", "-p", "-e", "-t", session], capture_output=True,
-                                text=True).stdout
+        styled = subprocess.run(
+            [tmux, "capture-pane", "-p", "-e", "-t", session], capture_output=True, text=True
+        ).stdout
         assert "\x1b[" in styled and not re.search(r"\x1b\[[0-9;]*[34]8;[25];", styled)  # 16 colours only
         subprocess.run([tmux, "send-keys", "-t", session, "Escape"], check=True)  # the dashboard, same terminal
         dashboard = wait_screen(tmux, session, "Telemetry", "CPU", timeout=30)
@@ -106,15 +136,21 @@ def test_installed_hud_under_term_linux_is_ascii(tmux: str, installed_command: s
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
 
 
-def test_served_hud_in_headless_chromium(installed_command: str, jtop_service, dockerd, vllm_endpoint,
-                                         tmp_path: Path) -> None:
+def test_served_hud_in_headless_chromium(
+    installed_command: str, jtop_service, dockerd, vllm_endpoint, tmp_path: Path
+) -> None:
     if chromium() is None:
         pytest.fail("chromium is not installed (scripts/test.sh installs it)")
     config = write_config(tmp_path, dockerd, vllm_endpoint)
     port = free_port()
     env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    server = subprocess.Popen([installed_command, "--config", str(config), "--hud", "--serve", f"127.0.0.1:{port}"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [installed_command, "--config", str(config), "--hud", "--serve", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         line = server.stdout.readline()  # type: ignore[union-attr]
         assert f"serving the HUD on http://127.0.0.1:{port}" in line, line
@@ -156,8 +192,8 @@ def _png_rows(png: bytes) -> list[list[tuple[int, int, int]]]:
     pos, idat, width = 8, b"", 0
     channels = 4
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        data = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        data = png[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, _height, depth, color = struct.unpack(">IIBB", data[:10])
             assert depth == 8 and color in (2, 6)
@@ -169,7 +205,7 @@ def _png_rows(png: bytes) -> list[list[tuple[int, int, int]]]:
     stride = width * channels
     rows, prev = [], bytearray(stride)
     for y in range(len(raw) // (stride + 1)):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - channels] if i >= channels else 0
             b, c = prev[i], prev[i - channels] if i >= channels else 0
@@ -183,7 +219,7 @@ def _png_rows(png: bytes) -> list[list[tuple[int, int, int]]]:
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append([tuple(line[x:x + 3]) for x in range(0, stride, channels)])
+        rows.append([tuple(line[x : x + 3]) for x in range(0, stride, channels)])
         prev = line
     return rows  # type: ignore[return-value]
 
@@ -192,14 +228,28 @@ if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
 
 
-def test_installed_hud_survives_the_jtop_service_restarting(tmux: str, installed_command: str, jtop_service,
-                                                            dockerd, vllm_endpoint, tmp_path: Path) -> None:
+def test_installed_hud_survives_the_jtop_service_restarting(
+    tmux: str, installed_command: str, jtop_service, dockerd, vllm_endpoint, tmp_path: Path
+) -> None:
     """The telemetry source goes away and comes back: the HUD follows the new readings, no key pressed."""
     config = write_config(tmp_path, dockerd, vllm_endpoint)
     session = f"jc-hud-restart-{os.getpid()}"
     emu.gpu_load_path().write_text("900")
-    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"TERM=xterm-256color {installed_command} --config {config} --hud"], check=True)
+    subprocess.run(
+        [
+            tmux,
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            f"TERM=xterm-256color {installed_command} --config {config} --hud",
+        ],
+        check=True,
+    )
     scale = scale_for(80, 24)
     try:
         wait_screen(tmux, session, "READY", "GPU", timeout=60)

@@ -63,13 +63,17 @@ async def test_service_restart_is_survived(jtop_service) -> None:
         assert "failed" in app.screen.query_one(SourcesPanel).body.text
         jtop_service.restart()
         seen = app.state.merged.time if app.state.merged else 0
-        await wait_for(pilot, lambda: "jtop" not in app.state.errors
-                       and app.state.merged is not None and app.state.merged.time > seen, timeout=45)
+        await wait_for(
+            pilot,
+            lambda: "jtop" not in app.state.errors and app.state.merged is not None and app.state.merged.time > seen,
+            timeout=45,
+        )
 
 
 def test_snapshot_command_json(jtop_service, installed_command) -> None:
-    out = subprocess.run([installed_command, "snapshot", "--json"], capture_output=True, text=True, timeout=60,
-                         check=True)
+    out = subprocess.run(
+        [installed_command, "snapshot", "--json"], capture_output=True, text=True, timeout=60, check=True
+    )
     doc = json.loads(out.stdout)
     assert doc["schema"] == 1
     assert {s["name"]: s["active"] for s in doc["sources"]}["jtop"] is True

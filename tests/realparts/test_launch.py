@@ -38,9 +38,11 @@ FAILING = [
 
 
 def config_with(dockerd, tmp_path: Path, script: str, port: int, runtime: str = "") -> cfg.Config:
-    toml = (f'[endpoints]\ndocker_host = "{dockerd.url}"\n\n[presets.fake]\nbase = "custom"\n'
-            f'image = "{BUSYBOX_IMAGE}"\nport = {port}\nruntime = "{runtime}"\ncontainer_name = "fake-server"\n'
-            f"command = {_toml_list(['sh', '-c', script])}\n")
+    toml = (
+        f'[endpoints]\ndocker_host = "{dockerd.url}"\n\n[presets.fake]\nbase = "custom"\n'
+        f'image = "{BUSYBOX_IMAGE}"\nport = {port}\nruntime = "{runtime}"\ncontainer_name = "fake-server"\n'
+        f"command = {_toml_list(['sh', '-c', script])}\n"
+    )
     path = tmp_path / "config.toml"
     path.write_text(toml)
     return cfg.load(str(path))
@@ -68,16 +70,23 @@ def cleanup(dockerd):
 
 def test_launch_follows_to_ready_only_when_health_answers(dockerd, tmp_path, cleanup) -> None:
     port = free_port()
-    script = (echo_lines(STARTUP, port) + f"; mkdir -p /www; sleep 1; echo ok > /www/health; "
-              f"httpd -f -p 127.0.0.1:{port} -h /www")
+    script = (
+        echo_lines(STARTUP, port) + f"; mkdir -p /www; sleep 1; echo ok > /www/health; "
+        f"httpd -f -p 127.0.0.1:{port} -h /www"
+    )
     config = config_with(dockerd, tmp_path, script, port)
     out, err = io.StringIO(), io.StringIO()
     code = commands.launch(config, "fake", [], dry_run=False, timeout=60, out=out, err=err)
     text = out.getvalue()
     assert code == 0, text + err.getvalue()
     assert "preflight   ok  image" in text and f"port {port} is free" in text
-    for title in ("Resolving model", "Loading weights", "Sizing KV cache", "Starting API server",
-                  "Waiting for /health"):
+    for title in (
+        "Resolving model",
+        "Loading weights",
+        "Sizing KV cache",
+        "Starting API server",
+        "Waiting for /health",
+    ):
         assert title in text
     assert "Ready: ready in" in text
     assert text.index("Waiting for /health") < text.index("Ready:")
@@ -101,8 +110,7 @@ def test_preflight_stops_a_launch_that_cannot_work(dockerd, tmp_path, cleanup) -
     with socket.socket() as busy:  # the port is taken too
         busy.bind(("0.0.0.0", port))
         busy.listen()
-        code = commands.launch(config, "fake", ["image=local/absent:1"], dry_run=False, timeout=30, out=out,
-                               err=err)
+        code = commands.launch(config, "fake", ["image=local/absent:1"], dry_run=False, timeout=30, out=out, err=err)
     text = out.getvalue()
     assert code == commands.EXIT_PREFLIGHT, text + err.getvalue()
     assert "local/absent:1 is not on this machine" in text and "docker pull local/absent:1" in text
@@ -118,8 +126,9 @@ def test_preflight_stops_a_launch_that_cannot_work(dockerd, tmp_path, cleanup) -
 def test_containers_command_lists(dockerd, tmp_path, cleanup) -> None:
     src = DockerSource(dockerd.url)
     src.open()
-    cid = src.api.create_container(BUSYBOX_IMAGE, ["sleep", "60"], name="jc-listed",
-                                   host_config=src.api.create_host_config(network_mode="none"))["Id"]
+    cid = src.api.create_container(
+        BUSYBOX_IMAGE, ["sleep", "60"], name="jc-listed", host_config=src.api.create_host_config(network_mode="none")
+    )["Id"]
     src.api.start(cid)
     src.close()
     config = cfg.Config(docker_host=dockerd.url)
@@ -128,5 +137,9 @@ def test_containers_command_lists(dockerd, tmp_path, cleanup) -> None:
     assert "jc-listed" in out.getvalue() and "running" in out.getvalue()
     out = io.StringIO()
     assert commands.containers(config, as_json=True, out=out) == 0 and '"name": "jc-listed"' in out.getvalue()
-    assert commands.containers(cfg.Config(docker_host=f"unix://{tmp_path}/no.sock"), False,
-                               out=io.StringIO(), err=io.StringIO()) == commands.EXIT_DOCKER
+    assert (
+        commands.containers(
+            cfg.Config(docker_host=f"unix://{tmp_path}/no.sock"), False, out=io.StringIO(), err=io.StringIO()
+        )
+        == commands.EXIT_DOCKER
+    )

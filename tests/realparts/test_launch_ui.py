@@ -13,8 +13,9 @@ from tests.realparts.test_launch import FAILING, STARTUP, cleanup, config_with, 
 
 
 def launch_app(config, orin_snapshot) -> JetconsoleApp:
-    return JetconsoleApp(config, load_themes(), remember_theme=False,
-                         discover_fn=lambda: fixed_discovery([orin_snapshot]))
+    return JetconsoleApp(
+        config, load_themes(), remember_theme=False, discover_fn=lambda: fixed_discovery([orin_snapshot])
+    )
 
 
 async def open_launch(pilot, app) -> LaunchScreen:
@@ -51,8 +52,12 @@ async def test_launch_screen_to_ready(dockerd, tmp_path, cleanup, orin_snapshot)
         assert "Ready" in row
 
 
-async def test_launch_screen_shows_diagnosis_and_applies_fix(dockerd, tmp_path, cleanup,  # noqa: F811
-                                                             orin_snapshot) -> None:
+async def test_launch_screen_shows_diagnosis_and_applies_fix(
+    dockerd,
+    tmp_path,
+    cleanup,  # noqa: F811
+    orin_snapshot,
+) -> None:
     port = free_port()
     app = launch_app(config_with(dockerd, tmp_path, echo_lines(FAILING, port) + "; exit 1", port), orin_snapshot)
     async with app.run_test(size=(140, 50)) as pilot:

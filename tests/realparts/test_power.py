@@ -85,8 +85,15 @@ def test_clocks_survive_a_mode_switch(orin) -> None:
 
 def run_cli(*argv: str, state_home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XDG_STATE_HOME": str(state_home)}
-    return subprocess.run([sys.executable, "-m", "console.doctor.power", *argv], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "console.doctor.power", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_cli_dry_run_then_yes(orin, tmp_path) -> None:

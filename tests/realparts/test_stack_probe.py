@@ -52,8 +52,7 @@ EXT_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX")  # .cpython-311-x86_64-linux
 PY_IMAGE = "local/python-glibcxx:test"
 NO_GPU = SystemStack()
 # A CPython API newer than the running interpreter, by its version.
-NEWER_API = {(3, 10): "PyType_GetDict", (3, 11): "PyType_GetDict", (3, 12): "PyLong_AsInt",
-             (3, 13): "PyLong_AsInt32"}
+NEWER_API = {(3, 10): "PyType_GetDict", (3, 11): "PyType_GetDict", (3, 12): "PyLong_AsInt", (3, 13): "PyLong_AsInt32"}
 
 
 def by_id(found: list) -> dict:
@@ -79,7 +78,8 @@ def host_glibcxx_max() -> tuple[str, Path]:
     """The highest GLIBCXX_ version of the libstdc++ this host's loader finds (read independently of the probe)."""
     out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
     m = re.search(r"libstdc\+\+\.so\.6 \(libc6,x86-64\) => (\S+)", out) or re.search(
-        r"libstdc\+\+\.so\.6 \([^)]*\) => (\S+)", out)
+        r"libstdc\+\+\.so\.6 \([^)]*\) => (\S+)", out
+    )
     assert m, out
     path = Path(m.group(1))
     found = set(re.findall(rb"GLIBCXX_(\d+\.\d+\.\d+)", path.read_bytes()))
@@ -99,13 +99,23 @@ def glibcxx_torch(gcc: str, site: Path, work: Path, version: str) -> Path:
     stub = work / "stub"
     stub.mkdir(parents=True, exist_ok=True)
     (stub / "v.map").write_text(f"GLIBCXX_{version} {{ global: _ZSt21ios_base_library_initv; }};\n")
-    compile_so(gcc, stub / "libstdc++.so.6", "void _ZSt21ios_base_library_initv(void) {}\n",
-               "-Wl,-soname,libstdc++.so.6", f"-Wl,--version-script={stub / 'v.map'}")
+    compile_so(
+        gcc,
+        stub / "libstdc++.so.6",
+        "void _ZSt21ios_base_library_initv(void) {}\n",
+        "-Wl,-soname,libstdc++.so.6",
+        f"-Wl,--version-script={stub / 'v.map'}",
+    )
     pkg = site / "torch"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("from torch._C import *  # noqa: F403\n")
-    compile_so(gcc, pkg / f"_C{EXT_SUFFIX}", "extern void _ZSt21ios_base_library_initv(void);\n"
-               "void jc_init(void) { _ZSt21ios_base_library_initv(); }\n", f"-L{stub}", "-l:libstdc++.so.6")
+    compile_so(
+        gcc,
+        pkg / f"_C{EXT_SUFFIX}",
+        "extern void _ZSt21ios_base_library_initv(void);\nvoid jc_init(void) { _ZSt21ios_base_library_initv(); }\n",
+        f"-L{stub}",
+        "-l:libstdc++.so.6",
+    )
     return pkg
 
 
@@ -119,6 +129,7 @@ def fresh_venv(path: Path) -> tuple[str, Path]:
 
 
 # ---- Python environments ------------------------------------------------------------------------
+
 
 def test_vllm_cpu_venv_is_reported_as_a_cpu_only_torch() -> None:
     need(Path(VLLM_PYTHON).exists(), f"no vLLM venv at {VLLM_VENV} (run scripts/install-vllm-cpu.sh)")
@@ -136,13 +147,29 @@ def test_vllm_cpu_venv_is_reported_as_a_cpu_only_torch() -> None:
 
 def test_doctor_command_with_python_flag_on_the_vllm_venv(tmp_path: Path) -> None:
     need(Path(VLLM_PYTHON).exists(), f"no vLLM venv at {VLLM_VENV} (run scripts/install-vllm-cpu.sh)")
-    done = subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--json",
-                           "--python", VLLM_PYTHON], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--json", "--python", VLLM_PYTHON],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
+    )
     out = json.loads(done.stdout)
     checks = {c["id"]: c for c in out["checks"]}
-    assert [c["id"] for c in out["checks"]] == ["docker", "daemon-json", "stack", "torch-build", "torch-cuda",
-                                               "glibcxx", "python-abi", "tiktoken", "disk", "memory", "power"]
+    assert [c["id"] for c in out["checks"]] == [
+        "docker",
+        "daemon-json",
+        "stack",
+        "torch-build",
+        "torch-cuda",
+        "glibcxx",
+        "python-abi",
+        "tiktoken",
+        "disk",
+        "memory",
+        "power",
+    ]
     assert "torch.version.cuda is None: a CPU-only build" in checks["torch-build"]["evidence"]
     assert done.returncode == out["exit_code"] == 2  # Docker is unreachable here on purpose
 
@@ -167,8 +194,10 @@ def test_glibcxx_too_old_for_the_extension(gcc: str, tmp_path: Path) -> None:
     c = found["glibcxx"]
     assert c.status == FAIL
     assert any(e.startswith(f"needs GLIBCXX_{version}") for e in c.evidence), c.evidence
-    assert any(e.startswith("libstdc++ ") and e.split()[1].endswith(lib.resolve().name)
-               and f"offers up to GLIBCXX_{have}" in e for e in c.evidence), (c.evidence, lib)
+    assert any(
+        e.startswith("libstdc++ ") and e.split()[1].endswith(lib.resolve().name) and f"offers up to GLIBCXX_{have}" in e
+        for e in c.evidence
+    ), (c.evidence, lib)
     assert "libstdcxx-ng" in c.fix
     assert found["torch-build"].status == FAIL and found["torch-build"].fix.startswith("see the C++ runtime")
 
@@ -180,8 +209,9 @@ def test_extension_built_for_a_newer_python_undefined_symbol(gcc: str, tmp_path:
     pkg = site / "torch"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("from torch._C import *  # noqa: F403\n")
-    compile_so(gcc, pkg / f"_C{EXT_SUFFIX}", f"extern void *{symbol}(void *);\n"
-               f"void *jc_use(void) {{ return {symbol}(0); }}\n")
+    compile_so(
+        gcc, pkg / f"_C{EXT_SUFFIX}", f"extern void *{symbol}(void *);\nvoid *jc_use(void) {{ return {symbol}(0); }}\n"
+    )
     found = by_id(stack_checks(Target("python", python), NO_GPU))
     c = found["python-abi"]
     assert c.status == FAIL, c
@@ -211,20 +241,30 @@ def test_extension_needing_a_missing_cuda_runtime(gcc: str, tmp_path: Path) -> N
     major = 14 if present.endswith(".13") else 13
     stub = tmp_path / "stub"
     stub.mkdir()
-    compile_so(gcc, stub / f"libcudart.so.{major}", "int cudaRuntimeGetVersion(int *v) { *v = 0; return 0; }\n",
-               f"-Wl,-soname,libcudart.so.{major}")
+    compile_so(
+        gcc,
+        stub / f"libcudart.so.{major}",
+        "int cudaRuntimeGetVersion(int *v) { *v = 0; return 0; }\n",
+        f"-Wl,-soname,libcudart.so.{major}",
+    )
     python, site = fresh_venv(tmp_path / "venv")
     pkg = site / "torch"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("from torch._C import *  # noqa: F403\n")
-    compile_so(gcc, pkg / f"_C{EXT_SUFFIX}", "int cudaRuntimeGetVersion(int *);\n"
-               "int jc_v(void) { int v; return cudaRuntimeGetVersion(&v); }\n", f"-L{stub}", f"-l:libcudart.so.{major}")
+    compile_so(
+        gcc,
+        pkg / f"_C{EXT_SUFFIX}",
+        "int cudaRuntimeGetVersion(int *);\nint jc_v(void) { int v; return cudaRuntimeGetVersion(&v); }\n",
+        f"-L{stub}",
+        f"-l:libcudart.so.{major}",
+    )
     system = SystemStack(cuda="12.6", cuda_source="test", l4t="36.4.7", has_gpu=True)
     found = by_id(stack_checks(Target("python", python), system))
     c = found["torch-cuda"]
     assert c.status == FAIL, c
-    assert (f"import torch: ImportError: libcudart.so.{major}: cannot open shared object file: "
-            "No such file or directory") in c.evidence
+    assert (
+        f"import torch: ImportError: libcudart.so.{major}: cannot open shared object file: No such file or directory"
+    ) in c.evidence
     assert f"torch needs the CUDA {major} runtime, which is not present" in c.evidence
 
 
@@ -236,6 +276,7 @@ def test_probe_of_something_that_is_not_python(tmp_path: Path) -> None:
 
 
 # ---- images through the private dockerd ---------------------------------------------------------
+
 
 def ldd_paths(*files: Path) -> set[Path]:
     """The libraries (and the loader) these ELF files load, as ldd resolves them on this host."""
@@ -252,8 +293,14 @@ def ldd_paths(*files: Path) -> set[Path]:
 def python_image_tar(out: Path, extra: dict[str, Path]) -> Path:
     """A root file system holding this host's Python (interpreter, libraries, stdlib) and ``extra`` files."""
     exe = Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
-    paths = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix,
-                                      "installed_base": sys.base_prefix, "installed_platbase": sys.base_prefix})
+    paths = sysconfig.get_paths(
+        vars={
+            "base": sys.base_prefix,
+            "platbase": sys.base_prefix,
+            "installed_base": sys.base_prefix,
+            "installed_platbase": sys.base_prefix,
+        }
+    )
     stdlib = Path(paths["stdlib"])
     dynload = Path(paths["platstdlib"]) / "lib-dynload"
     ctypes_so = next(dynload.glob("_ctypes.*.so"), None) or next(stdlib.rglob("_ctypes.*.so"))
@@ -262,7 +309,7 @@ def python_image_tar(out: Path, extra: dict[str, Path]) -> Path:
 
     def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         parts = Path(info.name).parts
-        return None if any(p in skip for p in parts[len(stdlib.parts) - 1:]) else info
+        return None if any(p in skip for p in parts[len(stdlib.parts) - 1 :]) else info
 
     with tarfile.open(out, "w") as tar:
         for folder in ("tmp", "proc", "sys", "dev", "etc", "usr/bin"):
@@ -339,9 +386,14 @@ def test_image_without_python_and_missing_image(dockerd) -> None:
 
 def test_doctor_command_with_image_flag(dockerd, python_image: tuple[str, str]) -> None:
     image, _version = python_image
-    done = subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--json",
-                           "--image", image], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env={**os.environ, "DOCKER_HOST": dockerd.url})
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--json", "--image", image],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "DOCKER_HOST": dockerd.url},
+    )
     out = json.loads(done.stdout)
     checks = {c["id"]: c for c in out["checks"]}
     assert checks["docker"]["status"] == "ok" and checks["glibcxx"]["status"] == "fail"
@@ -350,6 +402,7 @@ def test_doctor_command_with_image_flag(dockerd, python_image: tuple[str, str]) 
 
 
 # ---- model size against a real model directory -------------------------------------------------
+
 
 def test_model_size_of_the_tiny_model_local_cached_and_estimated(vllm_model: Path, tmp_path: Path) -> None:
     """The tiny Llama made with transformers: its safetensors, the same files in an HF cache, and its config."""
@@ -373,8 +426,13 @@ def test_model_size_of_the_tiny_model_local_cached_and_estimated(vllm_model: Pat
     guessed = measure("tiny/llama", {"HF_HUB_CACHE": str(tmp_path / "hub")})
     assert guessed.source.startswith("estimated from config.json")
     assert abs(guessed.total - real) / real < 0.05, (guessed, real)
-    done = subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--json",
-                           "--model", str(vllm_model)], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock", "HOME": str(tmp_path)})
+    done = subprocess.run(
+        [sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--json", "--model", str(vllm_model)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/none.sock", "HOME": str(tmp_path)},
+    )
     disk = {c["id"]: c for c in json.loads(done.stdout)["checks"]}["disk"]
     assert disk["evidence"][0] == local.line() and disk["title"].startswith(f"Disk space for {vllm_model} and images")

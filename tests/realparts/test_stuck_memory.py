@@ -17,29 +17,34 @@ import pytest
 
 from console.doctor.memory import GIB, end_holder, figures, find_holders
 
-HOLD = ("import signal, sys, time\n"
-        "block = bytearray(int(sys.argv[1]) << 20)\n"
-        "for i in range(0, len(block), 4096): block[i] = 1\n"  # touch every page: RSS, not just a mapping
-        "if sys.argv[2] == 'stubborn': signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(600)\n")
+HOLD = (
+    "import signal, sys, time\n"
+    "block = bytearray(int(sys.argv[1]) << 20)\n"
+    "for i in range(0, len(block), 4096): block[i] = 1\n"  # touch every page: RSS, not just a mapping
+    "if sys.argv[2] == 'stubborn': signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(600)\n"
+)
 
 
 def spawn(argv0: str, mib: int, mode: str = "polite") -> subprocess.Popen[str]:
-    proc = subprocess.Popen([argv0, "-c", HOLD, str(mib), mode], executable=sys.executable, stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [argv0, "-c", HOLD, str(mib), mode], executable=sys.executable, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
 
 def orphan(argv0: str, mib: int, mode: str) -> int:
     """A holder whose parent (a stand-in for the API server) has exited: it is re-parented, as after a crash."""
-    code = ("import subprocess, sys\n"
-            f"p = subprocess.Popen([{argv0!r}, '-c', {HOLD!r}, '{mib}', '{mode}'], executable=sys.executable, "
-            "stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, "
-            "start_new_session=True)\n"
-            "assert p.stdout.readline().strip() == 'ready'\n"
-            "print(p.pid, flush=True)\n")
+    code = (
+        "import subprocess, sys\n"
+        f"p = subprocess.Popen([{argv0!r}, '-c', {HOLD!r}, '{mib}', '{mode}'], executable=sys.executable, "
+        "stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, "
+        "start_new_session=True)\n"
+        "assert p.stdout.readline().strip() == 'ready'\n"
+        "print(p.pid, flush=True)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     return int(out.stdout.strip())
 
@@ -63,15 +68,21 @@ def processes() -> Iterator[dict[str, int]]:
         keep.append(unrelated)
         made["unrelated"] = unrelated.pid
         # an engine under a live server: a parent whose command line says "vllm serve"
-        server = subprocess.Popen(["vllm serve tiny", "-c", "import subprocess, sys, time\n"
-                                   f"subprocess.Popen(['VLLM::EngineCore', '-c', {HOLD!r}, '50', 'polite'], "
-                                   "stdout=subprocess.DEVNULL, "
-                                   f"executable={sys.executable!r})\ntime.sleep(600)"], executable=sys.executable)
+        server = subprocess.Popen(
+            [
+                "vllm serve tiny",
+                "-c",
+                "import subprocess, sys, time\n"
+                f"subprocess.Popen(['VLLM::EngineCore', '-c', {HOLD!r}, '50', 'polite'], "
+                "stdout=subprocess.DEVNULL, "
+                f"executable={sys.executable!r})\ntime.sleep(600)",
+            ],
+            executable=sys.executable,
+        )
         keep.append(server)
         made["server"] = server.pid
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(
-                h.ppid == server.pid for h in find_holders(include_served=True)):
+        while time.monotonic() < deadline and not any(h.ppid == server.pid for h in find_holders(include_served=True)):
             time.sleep(0.2)
         yield made
     finally:
@@ -101,8 +112,11 @@ def test_only_the_orphaned_engines_are_listed_and_ended(processes: dict[str, int
     assert end_holder(orphan, wait_s=5, log=lines.append).endswith("ended by SIGTERM")
     stubborn = listed[processes["stubborn"]]
     assert end_holder(stubborn, wait_s=1, log=lines.append).endswith("ended by SIGKILL")
-    assert lines == [f"SIGTERM {orphan.pid} VLLM::EngineCore", f"SIGTERM {stubborn.pid} VLLM::Worker_TP1",
-                     f"SIGKILL {stubborn.pid} VLLM::Worker_TP1"]
+    assert lines == [
+        f"SIGTERM {orphan.pid} VLLM::EngineCore",
+        f"SIGTERM {stubborn.pid} VLLM::Worker_TP1",
+        f"SIGKILL {stubborn.pid} VLLM::Worker_TP1",
+    ]
     assert not alive(orphan.pid) and not alive(stubborn.pid)
     assert alive(processes["unrelated"]) and alive(processes["server"])
     assert not {processes["orphan"], processes["stubborn"]} & {h.pid for h in find_holders()}
@@ -125,9 +139,15 @@ def test_a_pid_that_no_longer_names_the_listed_process_is_left_alone(processes: 
 
 def run_doctor(*args: str, answers: str = "", state: Path = Path("/nonexistent")) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "XDG_STATE_HOME": str(state)}
-    return subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--recover-memory",
-                           *args], input=answers, capture_output=True, text=True, timeout=120, env=env,
-                          cwd=Path(__file__).resolve().parents[2])
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", "--recover-memory", *args],
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def test_wizard_dry_run_plans_and_changes_nothing(processes: dict[str, int]) -> None:
@@ -141,8 +161,9 @@ def test_wizard_dry_run_plans_and_changes_nothing(processes: dict[str, int]) -> 
 
 def test_wizard_asks_each_step_and_ends_only_the_listed_holders(processes: dict[str, int], tmp_path: Path) -> None:
     mine = f"{processes['orphan']},{processes['stubborn']}"  # not an engine another test left orphaned
-    done = run_doctor("--steps", "holders,caches", "--holders", mine, "--baseline-gib", "1000", answers="y\nn\n",
-                      state=tmp_path)
+    done = run_doctor(
+        "--steps", "holders,caches", "--holders", mine, "--baseline-gib", "1000", answers="y\nn\n", state=tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert f"pid {processes['orphan']} VLLM::EngineCore: ended by SIGTERM" in out
@@ -164,8 +185,9 @@ def test_gpu_processes_from_an_nvml_reading_are_holders_unless_served(processes:
 
     served = next(h.pid for h in find_holders(include_served=True) if h.ppid == processes["server"])
     gone_pid = 4_000_000  # above pid_max: never a process here
-    gpu = GpuMemory(5 * GIB, 80 * GIB, {processes["unrelated"]: 2 * GIB, processes["orphan"]: GIB,
-                                        served: 3 * GIB, gone_pid: GIB})
+    gpu = GpuMemory(
+        5 * GIB, 80 * GIB, {processes["unrelated"]: 2 * GIB, processes["orphan"]: GIB, served: 3 * GIB, gone_pid: GIB}
+    )
     listed = {h.pid: h for h in find_holders(gpu=gpu)}
     other = listed[processes["unrelated"]]
     assert other.kind == "gpu" and other.gpu == 2 * GIB and "python3-unrelated-holder" in other.name
@@ -210,19 +232,33 @@ def test_a_worker_under_a_live_servers_engine_is_not_a_holder() -> None:
     not the server, and must still count as served (a suite run once found the wizard ending a live server's
     worker: the parent alone was checked)."""
     python = sys.executable  # named literally: a process started as "VLLM::…" has no sys.executable of its own
-    engine = ("import subprocess, time\n"
-              f"subprocess.Popen(['VLLM::Worker_TP0', '-c', {HOLD!r}, '20', 'polite'], executable={python!r}, "
-              "stdout=subprocess.DEVNULL)\ntime.sleep(600)\n")
-    server = subprocess.Popen(["vllm serve tiny", "-c", "import subprocess, time\n"
-                               f"subprocess.Popen(['VLLM::EngineCore', '-c', {engine!r}], executable={python!r})\n"
-                               "time.sleep(600)\n"], executable=python, start_new_session=True)
+    engine = (
+        "import subprocess, time\n"
+        f"subprocess.Popen(['VLLM::Worker_TP0', '-c', {HOLD!r}, '20', 'polite'], executable={python!r}, "
+        "stdout=subprocess.DEVNULL)\ntime.sleep(600)\n"
+    )
+    server = subprocess.Popen(
+        [
+            "vllm serve tiny",
+            "-c",
+            "import subprocess, time\n"
+            f"subprocess.Popen(['VLLM::EngineCore', '-c', {engine!r}], executable={python!r})\n"
+            "time.sleep(600)\n",
+        ],
+        executable=python,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(h.name == "VLLM::Worker_TP0" and "VLLM::EngineCore" in h.parent
-                                                      for h in find_holders(include_served=True)):
+        while time.monotonic() < deadline and not any(
+            h.name == "VLLM::Worker_TP0" and "VLLM::EngineCore" in h.parent for h in find_holders(include_served=True)
+        ):
             time.sleep(0.2)
-        worker = next(h for h in find_holders(include_served=True) if h.name == "VLLM::Worker_TP0"
-                      and "VLLM::EngineCore" in h.parent)
+        worker = next(
+            h
+            for h in find_holders(include_served=True)
+            if h.name == "VLLM::Worker_TP0" and "VLLM::EngineCore" in h.parent
+        )
         assert worker.pid not in {h.pid for h in find_holders()}  # served: never offered to the wizard
         assert all(h.name != "VLLM::EngineCore" or h.ppid != server.pid for h in find_holders())
         os.killpg(server.pid, signal.SIGKILL)  # the server and its tree die together here; its engine's worker

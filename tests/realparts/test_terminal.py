@@ -30,14 +30,16 @@ def alive(tmux: str, session: str) -> bool:
 
 
 @pytest.mark.parametrize(("term", "size"), [("xterm-256color", (120, 40)), ("linux", (80, 24))])
-def test_first_frame_help_and_quit(tmux: str, installed_command: str, tmp_path: Path, term: str,
-                                   size: tuple[int, int]) -> None:
+def test_first_frame_help_and_quit(
+    tmux: str, installed_command: str, tmp_path: Path, term: str, size: tuple[int, int]
+) -> None:
     session = f"jc-{term}-{os.getpid()}"
     config = tmp_path / "config.toml"
-    config.write_text("[telemetry]\nsource = \"procfs\"\n")
+    config.write_text('[telemetry]\nsource = "procfs"\n')
     env_cmd = f"TERM={term} XDG_CONFIG_HOME={tmp_path} {installed_command} --config {config}"
-    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), env_cmd],
-                   check=True)
+    subprocess.run(
+        [tmux, "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), env_cmd], check=True
+    )
     try:
         screen = wait_screen(tmux, session, "Telemetry", "telemetry: procfs", "RAM")
         assert "[ok] procfs" in screen or "procfs ok" in screen
@@ -56,14 +58,15 @@ def test_first_frame_help_and_quit(tmux: str, installed_command: str, tmp_path: 
 
 def test_bad_config_exits_non_zero_with_the_line(installed_command: str, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text("[general]\nrefresh_interval = \"soon\"\n")
+    config.write_text('[general]\nrefresh_interval = "soon"\n')
     out = subprocess.run([installed_command, "--config", str(config)], capture_output=True, text=True, timeout=30)
     assert out.returncode == 2
     assert f"{config}:2: general.refresh_interval: expected a number" in out.stderr
 
 
 def test_plain_box_snapshot_says_what_is_missing(installed_command: str) -> None:
-    out = subprocess.run([installed_command, "--source", "procfs", "snapshot"], capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(
+        [installed_command, "--source", "procfs", "snapshot"], capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0, out.stderr
     assert "source procfs: ok" in out.stdout and "ram " in out.stdout

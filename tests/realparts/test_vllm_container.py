@@ -76,9 +76,16 @@ def test_vllm_container_startup_tracked_to_ready(dockerd, vllm_model) -> None:
             assert state.details["max_model_len"] == "1024"
             assert state.details["version"] == "0.32.0"
 
-            reply = http.post("/v1/chat/completions", timeout=60, json={
-                "model": SERVED_NAME, "max_tokens": 8, "stream": False,
-                "messages": [{"role": "user", "content": "Hello!"}]})
+            reply = http.post(
+                "/v1/chat/completions",
+                timeout=60,
+                json={
+                    "model": SERVED_NAME,
+                    "max_tokens": 8,
+                    "stream": False,
+                    "messages": [{"role": "user", "content": "Hello!"}],
+                },
+            )
             assert reply.status_code == 200, reply.text
             body = reply.json()
             assert body["model"] == SERVED_NAME and body["usage"]["completion_tokens"] >= 1

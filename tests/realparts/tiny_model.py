@@ -54,21 +54,39 @@ def build(out: Path, size: str = "tiny") -> Path:
     raw = Tokenizer(models.BPE(unk_token="<unk>"))
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=512, special_tokens=SPECIAL, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=512,
+        special_tokens=SPECIAL,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     raw.train_from_iterator(SENTENCES * 4, trainer=trainer)
-    tok = PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
-                                  pad_token="<pad>", model_max_length=1024)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        model_max_length=1024,
+    )
     tok.chat_template = CHAT_TEMPLATE
     tok.save_pretrained(out)
 
     torch.manual_seed(0)
     hidden, intermediate, layers, heads, kv_heads = SIZES[size]
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
-        num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=1024,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-        tie_word_embeddings=False, torch_dtype="float32",
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+        max_position_embeddings=1024,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=False,
+        torch_dtype="float32",
     )
     model = LlamaForCausalLM(config)
     model.save_pretrained(out, safe_serialization=True)
@@ -85,13 +103,24 @@ def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300, 
     dir = Path(dir)
     tmp = dir.parent / "tmp"  # torch makes torchinductor_<user> in TMPDIR: keep it out of /tmp
     tmp.mkdir(parents=True, exist_ok=True)
-    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/local/bin:/usr/bin:/bin",
-           "HOME": str(dir.parent / "home"), "TMPDIR": str(tmp)}
-    proc = subprocess.run([python, str(Path(__file__).resolve()), str(dir), size], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(dir.parent / "home"),
+        "TMPDIR": str(tmp),
+    }
+    proc = subprocess.run(
+        [python, str(Path(__file__).resolve()), str(dir), size],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     if proc.returncode != 0 or not (dir / "model.safetensors").exists():
-        raise RuntimeError(f"tiny model build failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n"
-                           f"{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"tiny model build failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+        )
     return dir
 
 

@@ -73,12 +73,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(model_dir: Path | str, port: int, python: str = VLLM_PYTHON,
-                   extra: tuple[str, ...] = ()) -> list[str]:
+def server_command(
+    model_dir: Path | str, port: int, python: str = VLLM_PYTHON, extra: tuple[str, ...] = ()
+) -> list[str]:
     """``extra``: more server flags, for a second served configuration (``--max-num-seqs 1``)."""
-    return [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
-            "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port),
-            "--max-model-len", str(MAX_MODEL_LEN), "--dtype", "float32", *extra]
+    return [
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model_dir),
+        "--served-model-name",
+        SERVED_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-model-len",
+        str(MAX_MODEL_LEN),
+        "--dtype",
+        "float32",
+        *extra,
+    ]
 
 
 def container_kwargs(model_dir: Path | str, port: int, name: str) -> dict[str, Any]:
@@ -101,8 +117,12 @@ def container_kwargs(model_dir: Path | str, port: int, name: str) -> dict[str, A
         "name": name,
         "environment": {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home), "TMPDIR": str(tmp)},
         "labels": dict(PRESET_LABEL),
-        "host_config": {"binds": {"/": {"bind": "/host", "mode": "rw"}}, "network_mode": "host",
-                        "pid_mode": "host", "tmpfs": {"/host/dev/shm": "size=2g"}},
+        "host_config": {
+            "binds": {"/": {"bind": "/host", "mode": "rw"}},
+            "network_mode": "host",
+            "pid_mode": "host",
+            "tmpfs": {"/host/dev/shm": "size=2g"},
+        },
     }
 
 
@@ -198,8 +218,13 @@ class VllmProcess:
     and benchmarks: ``python -m tests.realparts.vllm_server serve [PORT]``.
     """
 
-    def __init__(self, model_dir: Path | str, port: int | None = None, extra: tuple[str, ...] = (),
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path | str,
+        port: int | None = None,
+        extra: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.model_dir = Path(model_dir)
         self.extra = extra
         self.env = env or {}
@@ -214,11 +239,22 @@ class VllmProcess:
         home, tmp = work_dirs(self.model_dir)
         for folder in (home, tmp):
             folder.mkdir(exist_ok=True)
-        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(home),
-               "TMPDIR": str(tmp), **self.env}
+        env = {
+            **os.environ,
+            "VLLM_CPU_KVCACHE_SPACE": "1",
+            "HF_HUB_OFFLINE": "1",
+            "HOME": str(home),
+            "TMPDIR": str(tmp),
+            **self.env,
+        }
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(server_command(self.model_dir, self.port, extra=self.extra), env=env,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                server_command(self.model_dir, self.port, extra=self.extra),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

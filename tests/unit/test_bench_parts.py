@@ -40,13 +40,16 @@ def test_plain_text_blocks() -> None:
     assert [p.text for p in got] == ["first prompt\nstill first", "second"]
 
 
-@pytest.mark.parametrize(("text", "where", "what"), [
-    ('{"prompt": "a"}\n{"prompt": "b",\n', ":2:", "not JSON"),
-    ('{"prompt": "a"}\n{"text": "b"}\n', ":2:", '"prompt"'),
-    ('{"prompt": "a", "output_tokens": 0}\n', ":1:", "output_tokens"),
-    ('{"prompt": "a", "output_tokens": "many"}\n', ":1:", "output_tokens"),
-    ("\n  \n", "", "no prompts"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ('{"prompt": "a"}\n{"prompt": "b",\n', ":2:", "not JSON"),
+        ('{"prompt": "a"}\n{"text": "b"}\n', ":2:", '"prompt"'),
+        ('{"prompt": "a", "output_tokens": 0}\n', ":1:", "output_tokens"),
+        ('{"prompt": "a", "output_tokens": "many"}\n', ":1:", "output_tokens"),
+        ("\n  \n", "", "no prompts"),
+    ],
+)
 def test_bad_prompt_files_say_line_and_what(tmp_path, text: str, where: str, what: str) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text(text)
@@ -97,20 +100,42 @@ def test_watts_from_rails_total_else_gpu_board_power() -> None:
 # ---- report --------------------------------------------------------------------------------
 
 
-def _result(label: str, concurrency: int, ttft: float, tokens: int, duration: float,
-            energy: float | None = None, mode: str = "") -> rp.ConfigResult:
-    trial = summarize([RequestRecord(ok=True, ttft=ttft, itl=[0.01] * (tokens - 1), latency=ttft + 0.01 * (tokens - 1),
-                                     output_tokens=tokens, prompt_tokens=5)], duration, energy)
-    server = rp.ServerContext(url="http://127.0.0.1:8000/v1", model=label.lower(), server="vllm 0.32.0",
-                              launch="vllm serve m --port 8000", launched_by="process 1")
+def _result(
+    label: str, concurrency: int, ttft: float, tokens: int, duration: float, energy: float | None = None, mode: str = ""
+) -> rp.ConfigResult:
+    trial = summarize(
+        [
+            RequestRecord(
+                ok=True,
+                ttft=ttft,
+                itl=[0.01] * (tokens - 1),
+                latency=ttft + 0.01 * (tokens - 1),
+                output_tokens=tokens,
+                prompt_tokens=5,
+            )
+        ],
+        duration,
+        energy,
+    )
+    server = rp.ServerContext(
+        url="http://127.0.0.1:8000/v1",
+        model=label.lower(),
+        server="vllm 0.32.0",
+        launch="vllm serve m --port 8000",
+        launched_by="process 1",
+    )
     return rp.ConfigResult(label, concurrency, server, (trial,), median_of_trials([trial]), mode)
 
 
 def _report(*results: rp.ConfigResult) -> rp.BenchReport:
-    return rp.BenchReport(started="2026-11-23T20:00:00+00:00", finished="2026-11-23T20:01:00+00:00",
-                          tool="jetconsole 0.0", device=rp.DeviceContext("thor", "NVIDIA Jetson AGX Thor", "MAXN",
-                                                                         True, "board power"),
-                          settings={"trials": 1}, results=results)
+    return rp.BenchReport(
+        started="2026-11-23T20:00:00+00:00",
+        finished="2026-11-23T20:01:00+00:00",
+        tool="jetconsole 0.0",
+        device=rp.DeviceContext("thor", "NVIDIA Jetson AGX Thor", "MAXN", True, "board power"),
+        settings={"trials": 1},
+        results=results,
+    )
 
 
 def test_json_round_trip_keeps_everything() -> None:
@@ -179,8 +204,12 @@ def eighths(line: str) -> int:
 
 
 def test_chart_scales_to_the_largest_and_marks_the_baseline() -> None:
-    report = _report(_result("FP16", 1, 0.2, 100, 4.0), _result("FP8", 1, 0.1, 100, 2.0),
-                     _result("FP4", 1, 0.05, 100, 1.0), _result("FP4", 4, 0.05, 100, 1.0))
+    report = _report(
+        _result("FP16", 1, 0.2, 100, 4.0),
+        _result("FP8", 1, 0.1, 100, 2.0),
+        _result("FP4", 1, 0.05, 100, 1.0),
+        _result("FP4", 4, 0.05, 100, 1.0),
+    )
     lines = chart_lines(report, "output_throughput", 1, "FP16", width=60)
     assert lines[0].startswith("out tok/s at concurrency 1 (higher is better)")
     fp16, fp8, fp4 = (eighths(line) for line in lines[1:])
@@ -195,12 +224,15 @@ def test_chart_scales_to_the_largest_and_marks_the_baseline() -> None:
 
 # ---- speculative decoding --------------------------------------------------------------------
 
+
 def _spec_metrics(drafts: int, draft_tokens: int, accepted: int) -> str:
     lines = []
-    for name, value in (("num_drafts", drafts), ("num_draft_tokens", draft_tokens),
-                        ("num_accepted_tokens", accepted)):
-        lines += [f"# HELP vllm:spec_decode_{name} x", f"# TYPE vllm:spec_decode_{name} counter",
-                  f'vllm:spec_decode_{name}_total{{engine="0",model_name="m"}} {value}.0']
+    for name, value in (("num_drafts", drafts), ("num_draft_tokens", draft_tokens), ("num_accepted_tokens", accepted)):
+        lines += [
+            f"# HELP vllm:spec_decode_{name} x",
+            f"# TYPE vllm:spec_decode_{name} counter",
+            f'vllm:spec_decode_{name}_total{{engine="0",model_name="m"}} {value}.0',
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -228,5 +260,8 @@ def test_spec_decode_is_saved_and_shown() -> None:
     assert rp.from_dict(json.loads(rp.to_json(report))) == report
     row = list(csv.DictReader(io.StringIO(rp.to_csv(report))))[1]
     assert (row["spec_acceptance_rate"], row["spec_acceptance_length"]) == ("0.6000", "4.000")
-    assert any("FP4+EAGLE3 at concurrency 1: speculative decoding accepted 60% of 500 draft tokens, 4.00 tokens "
-               "per step" in line for line in rp.server_lines(report))
+    assert any(
+        "FP4+EAGLE3 at concurrency 1: speculative decoding accepted 60% of 500 draft tokens, 4.00 tokens "
+        "per step" in line
+        for line in rp.server_lines(report)
+    )

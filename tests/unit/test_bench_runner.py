@@ -28,6 +28,7 @@ def one(url: str, spec: RequestSpec) -> object:
     async def go() -> object:
         async with new_client(1) as client:
             return await send(client, Endpoint(url), spec)
+
     return asyncio.run(go())
 
 
@@ -36,8 +37,7 @@ SPEC = RequestSpec("replay", "hi", 5, temperature=0.0, ignore_eos=True)
 
 def test_timing_follows_vllm_bench_chunk_rules() -> None:
     with ReplayServer() as srv:
-        srv.script = Script(frames=token_frames([f"t{i}" for i in range(5)], prompt_tokens=7), rate=20,
-                            first_delay=0.2)
+        srv.script = Script(frames=token_frames([f"t{i}" for i in range(5)], prompt_tokens=7), rate=20, first_delay=0.2)
         rec = one(srv.url, SPEC)
         body = srv.requests[0]
     assert rec.ok and rec.error == ""
@@ -55,8 +55,10 @@ def test_timing_follows_vllm_bench_chunk_rules() -> None:
 
 def test_http_error_keeps_the_servers_words() -> None:
     with ReplayServer() as srv:
-        srv.script = Script(status=404, body=json.dumps({"error": {"message": "The model `x` does not exist.",
-                                                                   "type": "NotFoundError"}}))
+        srv.script = Script(
+            status=404,
+            body=json.dumps({"error": {"message": "The model `x` does not exist.", "type": "NotFoundError"}}),
+        )
         rec = one(srv.url, SPEC)
     assert not rec.ok and "does not exist" in rec.error
 
@@ -65,9 +67,13 @@ def test_cut_stream_and_error_frame_fail_the_request() -> None:
     with ReplayServer() as srv:
         srv.script = Script(frames=token_frames(["a", "b", "c"]), cut_after=3)
         cut = one(srv.url, SPEC)
-        srv.script = Script(frames=[chunk({"role": "assistant", "content": ""}),
-                                    json.dumps({"object": "error", "message": "engine died", "type": "InternalError"}),
-                                    "[DONE]"])
+        srv.script = Script(
+            frames=[
+                chunk({"role": "assistant", "content": ""}),
+                json.dumps({"object": "error", "message": "engine died", "type": "InternalError"}),
+                "[DONE]",
+            ]
+        )
         frame = one(srv.url, SPEC)
         srv.script = Script(frames=["[DONE]"])
         empty = one(srv.url, SPEC)
@@ -89,8 +95,12 @@ def _context(target: Target) -> ServerContext:
 
 
 def _plan(*urls: str, **kw: object) -> BenchPlan:
-    fields = {"prompts": (Prompt("a", 4), Prompt("b", 4), Prompt("c", 4)), "concurrency": (1, 2), "trials": 2,
-              "warmups": 1}
+    fields = {
+        "prompts": (Prompt("a", 4), Prompt("b", 4), Prompt("c", 4)),
+        "concurrency": (1, 2),
+        "trials": 2,
+        "warmups": 1,
+    }
     fields.update(kw)
     targets = tuple(Target(f"T{i}", Endpoint(u)) for i, u in enumerate(urls))
     return BenchPlan(targets=targets, **fields)  # type: ignore[arg-type]
@@ -120,8 +130,9 @@ def test_runner_measures_every_configuration_and_level() -> None:
 def test_an_unreachable_configuration_is_skipped_and_said() -> None:
     events: list[object] = []
     with ReplayServer() as srv:
-        report = BenchRun(_plan("http://127.0.0.1:9", srv.url, trials=1, concurrency=(1,)), events.append,
-                          context=_context).run()
+        report = BenchRun(
+            _plan("http://127.0.0.1:9", srv.url, trials=1, concurrency=(1,)), events.append, context=_context
+        ).run()
     assert [r.label for r in report.results] == ["T1"]
     notes = [e for e in events if isinstance(e, Note) and e.error]
     assert notes and notes[0].text.startswith("T0: skipped: cannot reach")
@@ -137,6 +148,7 @@ def test_cancel_closes_the_streams_and_keeps_finished_trials() -> None:
             if isinstance(e, Progress) and e.phase == "trial":
                 progress.append(e)
                 started.set()
+
         run = BenchRun(_plan(srv.url, warmups=0, concurrency=(2,)), on, context=_context)
         holder: list[object] = []
         worker = threading.Thread(target=lambda: holder.append(run.run()))
@@ -164,20 +176,23 @@ def test_cancel_closes_the_streams_and_keeps_finished_trials() -> None:
 def test_power_ab_runs_each_mode_and_always_restores() -> None:
     with ReplayServer() as srv:
         power = FakePower()
-        report = BenchRun(_plan(srv.url, trials=1, concurrency=(1,), power_modes=("30W", "MAXN")),
-                          power=power, context=_context).run()
+        report = BenchRun(
+            _plan(srv.url, trials=1, concurrency=(1,), power_modes=("30W", "MAXN")), power=power, context=_context
+        ).run()
         assert power.calls == ["30W", "MAXN", "restore"]
         assert [r.name for r in report.results] == ["T0 @30W", "T0 @MAXN"]
         assert "restored MAXN" in report.notes
         failing = FakePower(fail_on="MAXN")
-        report = BenchRun(_plan(srv.url, trials=1, concurrency=(1,), power_modes=("30W", "MAXN")),
-                          power=failing, context=_context).run()
+        report = BenchRun(
+            _plan(srv.url, trials=1, concurrency=(1,), power_modes=("30W", "MAXN")), power=failing, context=_context
+        ).run()
     assert failing.calls == ["30W", "MAXN", "restore"]
     assert [r.name for r in report.results] == ["T0 @30W"]
     assert any("cannot switch to MAXN" in n for n in report.notes)
 
 
 # ---- the command -----------------------------------------------------------------------------
+
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = cli.main(["--config", "/dev/null", "--source", "procfs", "bench", *args])
@@ -191,9 +206,23 @@ def test_cli_runs_saves_and_compares(tmp_path: Path, capsys: pytest.CaptureFixtu
     with ReplayServer() as a, ReplayServer() as b:
         a.script = Script(frames=token_frames(["x", "y", "z"]), rate=100)
         b.script = Script(frames=token_frames(["x", "y", "z"]), rate=400)
-        code, out, err = _cli(capsys, "--endpoint", f"SLOW={a.url}", "--endpoint", f"FAST={b.url}",
-                              "--trials", "2", "--concurrency", "1", "--prompts", str(prompts), "--out",
-                              str(tmp_path / "res"), "--baseline", "SLOW")
+        code, out, err = _cli(
+            capsys,
+            "--endpoint",
+            f"SLOW={a.url}",
+            "--endpoint",
+            f"FAST={b.url}",
+            "--trials",
+            "2",
+            "--concurrency",
+            "1",
+            "--prompts",
+            str(prompts),
+            "--out",
+            str(tmp_path / "res"),
+            "--baseline",
+            "SLOW",
+        )
     assert code == 0, err
     assert "SLOW" in out and "FAST" in out and "baseline" in out and "out tok/s at concurrency 1" in out
     fast_row = next(line for line in out.splitlines() if line.lstrip().startswith("FAST ") and " 1 " in line)
@@ -208,17 +237,21 @@ def test_cli_runs_saves_and_compares(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 0 and json.loads(out)["results"][1]["label"] == "FAST"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--concurrency", "0,4"], "concurrency levels must be 1 or more"),
-    (["--concurrency", "a"], "whole numbers"),
-    (["--prompts", "/nonexistent/p.jsonl"], "cannot read"),
-    (["--endpoint", "X=ftp://h"], "not an http(s) URL"),
-    (["--endpoint", "A=http://h:1", "--endpoint", "A=http://h:2"], "same label"),
-    (["--power-ab", "MAXN"], "two modes or more"),
-    (["--trials", "0"], "--trials"),
-])
-def test_cli_bad_input_is_exit_2_with_the_reason(capsys: pytest.CaptureFixture[str], args: list[str],
-                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concurrency", "0,4"], "concurrency levels must be 1 or more"),
+        (["--concurrency", "a"], "whole numbers"),
+        (["--prompts", "/nonexistent/p.jsonl"], "cannot read"),
+        (["--endpoint", "X=ftp://h"], "not an http(s) URL"),
+        (["--endpoint", "A=http://h:1", "--endpoint", "A=http://h:2"], "same label"),
+        (["--power-ab", "MAXN"], "two modes or more"),
+        (["--trials", "0"], "--trials"),
+    ],
+)
+def test_cli_bad_input_is_exit_2_with_the_reason(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     code, out, err = _cli(capsys, *args)
     assert code == 2 and message in err and out == ""
 

@@ -33,8 +33,12 @@ def test_percentile_is_numpys_linear_method() -> None:
 
 
 def test_summarize_matches_vllm_calculate_metrics() -> None:
-    records = [rec(0.1, [0.02, 0.03], 0.15, 3, 10), rec(0.2, [0.05], 0.25, 2, 20),
-               RequestRecord(ok=False, error="HTTP 500"), rec(0.3, [], 0.3, 1, 5)]
+    records = [
+        rec(0.1, [0.02, 0.03], 0.15, 3, 10),
+        rec(0.2, [0.05], 0.25, 2, 20),
+        RequestRecord(ok=False, error="HTTP 500"),
+        rec(0.3, [], 0.3, 1, 5),
+    ]
     m = summarize(records, 1.0)
     assert (m.completed, m.failed, m.total_input, m.total_output) == (3, 1, 35, 6)
     assert (m.request_throughput, m.output_throughput, m.total_token_throughput) == pytest.approx((3.0, 6.0, 41.0))
@@ -71,8 +75,10 @@ def test_energy_figures() -> None:
 
 
 def test_median_of_trials_takes_each_figures_median() -> None:
-    trials = [summarize([rec(t, [0.01], t + 0.01, 2)], d, energy_j=e)
-              for t, d, e in ((0.1, 1.0, 10.0), (0.5, 2.0, 30.0), (0.2, 4.0, 20.0))]
+    trials = [
+        summarize([rec(t, [0.01], t + 0.01, 2)], d, energy_j=e)
+        for t, d, e in ((0.1, 1.0, 10.0), (0.5, 2.0, 30.0), (0.2, 4.0, 20.0))
+    ]
     m = median_of_trials(trials)
     assert m.ttft.p50 == pytest.approx(0.2)
     assert m.output_throughput == pytest.approx(1.0)  # 2/1, 2/2, 2/4 -> median 1.0

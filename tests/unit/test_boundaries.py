@@ -51,6 +51,5 @@ def test_logic_modules_load_without_textual_or_heavy_sdks() -> None:
         "heavy = {'textual', 'docker', 'httpx', 'pynvml', 'jtop'} & {m.split('.')[0] for m in sys.modules}\n"
         "print(sorted(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=PACKAGE.parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
     assert out.stdout.strip() == "[]"

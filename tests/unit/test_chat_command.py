@@ -22,11 +22,19 @@ from tests.replay import MODEL, UNKNOWN_MODEL, ReplayServer, Script, chunk, toke
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
 def ask(config: Config, prompt: str = "hi", **kw) -> tuple[int, str, str]:
     out, err = StringIO(), StringIO()
-    code = chat(config, prompt, kw.pop("endpoint_url", None), kw.pop("model", None), kw.pop("system", None),
-                kw.pop("as_json", False), kw.pop("max_tokens", None), out=out, err=err)
+    code = chat(
+        config,
+        prompt,
+        kw.pop("endpoint_url", None),
+        kw.pop("model", None),
+        kw.pop("system", None),
+        kw.pop("as_json", False),
+        kw.pop("max_tokens", None),
+        out=out,
+        err=err,
+    )
     assert not kw
     return code, out.getvalue(), err.getvalue()
 
@@ -71,8 +79,9 @@ def no_models_server() -> Iterator[str]:
 
 
 def test_streams_the_answer_and_ends_with_json(srv: ReplayServer) -> None:
-    srv.script = Script(frames=token_frames(["Hello", " world", "!"], reasoning=["think", "ing"], prompt_tokens=21),
-                        rate=10)
+    srv.script = Script(
+        frames=token_frames(["Hello", " world", "!"], reasoning=["think", "ing"], prompt_tokens=21), rate=10
+    )
     code, out, err = ask(Config(servers=(srv.url,)), as_json=True)
     assert code == 0
     lines = out.splitlines()
@@ -80,9 +89,17 @@ def test_streams_the_answer_and_ends_with_json(srv: ReplayServer) -> None:
     assert err == "thinking"  # reasoning to stderr, nothing else
     result = json.loads(lines[1])
     assert (result["answer"], result["reasoning"], result["model"], result["status"]) == (
-        "Hello world!", "thinking", MODEL, "done")
+        "Hello world!",
+        "thinking",
+        MODEL,
+        "done",
+    )
     assert (result["prompt_tokens"], result["completion_tokens"], result["finish_reason"], result["error"]) == (
-        21, 5, "stop", None)
+        21,
+        5,
+        "stop",
+        None,
+    )
     # frames 100 ms apart: the first token (frame 1) about 0.1 s after sending, the last (frame 5) 0.4 s later
     assert 0.05 < result["ttft_s"] < 0.5
     assert result["decode_tok_s"] == pytest.approx((5 - 1) / 0.4, rel=0.3)
@@ -90,8 +107,13 @@ def test_streams_the_answer_and_ends_with_json(srv: ReplayServer) -> None:
 
 
 def test_request_carries_config_and_options(srv: ReplayServer) -> None:
-    config = Config(servers=(srv.url,), chat_temperature=0.3, chat_top_p=0.9, chat_max_tokens=77,
-                    chat_extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+    config = Config(
+        servers=(srv.url,),
+        chat_temperature=0.3,
+        chat_top_p=0.9,
+        chat_max_tokens=77,
+        chat_extra_body={"chat_template_kwargs": {"enable_thinking": False}},
+    )
     code, out, _ = ask(config, "What is 2+2?", system="Be brief.", max_tokens=5)
     assert code == 0 and out == "Hello!\n"
     body = srv.requests[-1]
@@ -112,7 +134,7 @@ def test_endpoint_option_overrides_the_configured_servers(srv: ReplayServer) -> 
 
 
 def test_json_is_the_last_line_even_for_a_multi_line_answer(srv: ReplayServer) -> None:
-    srv.script = Script(frames=token_frames(["line one\n", "line two\n\n", "{\"not\": \"json result\"}"]))
+    srv.script = Script(frames=token_frames(["line one\n", "line two\n\n", '{"not": "json result"}']))
     code, out, _ = ask(Config(servers=(srv.url,)), as_json=True)
     assert code == 0
     assert last_json(out)["answer"] == 'line one\nline two\n\n{"not": "json result"}'
@@ -224,14 +246,22 @@ def test_cli_subprocess_json(srv: ReplayServer, tmp_path: Path) -> None:
     srv.script = Script(frames=token_frames(["Hi", " there"], prompt_tokens=4))
     cfgfile = tmp_path / "config.toml"
     cfgfile.write_text(f'[endpoints]\nservers = ["{srv.url}"]\n[chat]\nmax_tokens = 33\n')
-    proc = subprocess.run([sys.executable, "-m", "console.cli", "--config", str(cfgfile), "chat", "hi", "--json"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "console.cli", "--config", str(cfgfile), "chat", "hi", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("Hi there\n")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (result["answer"], result["model"], result["status"], result["finish_reason"]) == (
-        "Hi there", MODEL, "done", "stop")
+        "Hi there",
+        MODEL,
+        "done",
+        "stop",
+    )
     assert (result["prompt_tokens"], result["completion_tokens"]) == (4, 2)
     assert result["ttft_s"] is not None and result["ttft_s"] >= 0
-    assert srv.requests[-1]["max_tokens"] == 33 and srv.requests[-1]["messages"] == [{"role": "user",
-                                                                                      "content": "hi"}]
+    assert srv.requests[-1]["max_tokens"] == 33 and srv.requests[-1]["messages"] == [{"role": "user", "content": "hi"}]

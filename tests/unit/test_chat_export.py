@@ -11,24 +11,41 @@ from console.chat.export import export_filename, from_json, to_json, to_markdown
 from console.chat.model import ChatMessage, Conversation, MessageStats
 from console.chat.store import ChatStore
 
-STATS = MessageStats(ttft=0.2345, total=3.5, prompt_tokens=17, completion_tokens=120, decode_tps=36.789,
-                     finish_reason="stop")
+STATS = MessageStats(
+    ttft=0.2345, total=3.5, prompt_tokens=17, completion_tokens=120, decode_tps=36.789, finish_reason="stop"
+)
 
 
 def _conv(**kw) -> Conversation:
     base = dict(
-        id=7, title="Why is the sky blue?", created=1_700_000_000.25, updated=1_700_000_100.5,
-        endpoint="http://spark:8000/v1", model="Qwen/Qwen3-8B",
+        id=7,
+        title="Why is the sky blue?",
+        created=1_700_000_000.25,
+        updated=1_700_000_100.5,
+        endpoint="http://spark:8000/v1",
+        model="Qwen/Qwen3-8B",
         settings={"system_prompt": "Be brief.\nUse SI units.", "temperature": 0.6, "extra_body": {"top_k": 20}},
         messages=(
             ChatMessage("system", "Be brief.", id=1, created=1_700_000_000.5),
             ChatMessage("user", "Why is the sky blue?", id=2, created=1_700_000_001.0),
-            ChatMessage("assistant", "Rayleigh scattering.", reasoning="Short wavelengths scatter more.",
-                        stats=STATS, id=3, created=1_700_000_002.0),
+            ChatMessage(
+                "assistant",
+                "Rayleigh scattering.",
+                reasoning="Short wavelengths scatter more.",
+                stats=STATS,
+                id=3,
+                created=1_700_000_002.0,
+            ),
             ChatMessage("user", "And sunsets?", id=4, created=1_700_000_050.0),
             ChatMessage("assistant", "Longer path thro", status="interrupted", id=5, created=1_700_000_051.0),
-            ChatMessage("assistant", "", status="error", id=6, created=1_700_000_060.0,
-                        stats=MessageStats(ttft=None, finish_reason="error", error="CUDA out of memory")),
+            ChatMessage(
+                "assistant",
+                "",
+                status="error",
+                id=6,
+                created=1_700_000_060.0,
+                stats=MessageStats(ttft=None, finish_reason="error", error="CUDA out of memory"),
+            ),
         ),
     )
     base.update(kw)
@@ -44,7 +61,13 @@ def test_markdown_layout() -> None:
     assert "temperature = `0.6`" in meta and 'extra_body = `{"top_k": 20}`' in meta
     assert '"Be brief.\\nUse SI units."' in meta  # a multi-line setting stays on the line
     assert [ln for ln in lines if ln.startswith("## ")] == [
-        "## System", "## User", "## Assistant", "## User", "## Assistant (interrupted)", "## Assistant (error)"]
+        "## System",
+        "## User",
+        "## Assistant",
+        "## User",
+        "## Assistant (interrupted)",
+        "## Assistant (error)",
+    ]
     assert "<details><summary>Reasoning</summary>\n\nShort wavelengths scatter more.\n\n</details>" in md
     assert md.index("</details>") < md.index("Rayleigh scattering.")
     stats = next(ln for ln in lines if "TTFT" in ln)
@@ -57,8 +80,13 @@ def test_markdown_layout() -> None:
 
 
 def test_markdown_minimal_and_hostile_text() -> None:
-    conv = _conv(title="", endpoint="", model="", settings={}, messages=(
-        ChatMessage("assistant", "ok", reasoning="a </details> inside"),))
+    conv = _conv(
+        title="",
+        endpoint="",
+        model="",
+        settings={},
+        messages=(ChatMessage("assistant", "ok", reasoning="a </details> inside"),),
+    )
     md = to_markdown(conv)
     assert md.startswith("# Untitled chat\n\n") and "Model" not in md
     assert md.count("</details>") == 1 and "&lt;/details&gt;" in md
@@ -87,23 +115,33 @@ def test_json_round_trip_from_the_store(tmp_path: Path) -> None:
     assert from_json(to_json(conv)) == conv
 
 
-@pytest.mark.parametrize("text", ["not json", "[]", '{"format": "something"}',
-                                  '{"format": "jetconsole-chat", "version": 99, "id": 1}',
-                                  '{"format": "jetconsole-chat", "version": 1}',
-                                  '{"format": "jetconsole-chat", "version": 1, "id": 1, "messages": [{}]}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        '{"format": "something"}',
+        '{"format": "jetconsole-chat", "version": 99, "id": 1}',
+        '{"format": "jetconsole-chat", "version": 1}',
+        '{"format": "jetconsole-chat", "version": 1, "id": 1, "messages": [{}]}',
+    ],
+)
 def test_from_json_rejects_what_is_not_an_export(text: str) -> None:
     with pytest.raises(ValueError):
         from_json(text)
 
 
-@pytest.mark.parametrize(("title", "expected"), [
-    ("Why is the sky blue?", "Why-is-the-sky-blue-7.md"),
-    ("../../etc/passwd", "etcpasswd-7.md"),
-    ("a/b\\c:d*e\"f<g>h|i\x00j\x1bk\nl", "abcdefghi-j-k-l-7.md"),
-    ("", "chat-7.md"),
-    ("...", "chat-7.md"),
-    ("Übersetzung – 日本語", "Übersetzung-日本語-7.md"),
-])
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Why is the sky blue?", "Why-is-the-sky-blue-7.md"),
+        ("../../etc/passwd", "etcpasswd-7.md"),
+        ('a/b\\c:d*e"f<g>h|i\x00j\x1bk\nl', "abcdefghi-j-k-l-7.md"),
+        ("", "chat-7.md"),
+        ("...", "chat-7.md"),
+        ("Übersetzung – 日本語", "Übersetzung-日本語-7.md"),
+    ],
+)
 def test_export_filename_is_safe(title: str, expected: str) -> None:
     assert export_filename(_conv(title=title), "md") == expected
 

@@ -85,7 +85,12 @@ def test_whole_answer_in_batches_saved_and_timed(srv: ReplayServer, store: ChatS
     assert stats.decode_tps == pytest.approx(99 / (99 / 250), rel=0.35)  # 100 tokens at 250 frames/s
     saved = store.load(conv).messages[-1]
     assert (saved.id, saved.role, saved.content, saved.reasoning, saved.status) == (
-        mid, "assistant", "".join(tokens), "".join(thoughts), "done")
+        mid,
+        "assistant",
+        "".join(tokens),
+        "".join(thoughts),
+        "done",
+    )
     assert saved.stats == stats
 
 
@@ -116,8 +121,9 @@ def test_error_frame_ends_error_with_the_servers_message(srv: ReplayServer, stor
     run_answer(stream_for(srv), rec.text, rec.end, store, mid)
     status, stats = rec.ended[0]
     assert (status, rec.content) == ("error", "Partial answer kept")
-    assert stats.error == ("EngineCore encountered an issue. See stack trace (above) for the root cause. "
-                           "(InternalServerError)")
+    assert stats.error == (
+        "EngineCore encountered an issue. See stack trace (above) for the root cause. (InternalServerError)"
+    )
     assert store.load(conv).messages[-1].content == "Partial answer kept"
 
 
@@ -160,8 +166,7 @@ class UnfinishableStore(ChatStore):
         raise OSError(30, "Read-only file system")
 
 
-def test_finish_failure_keeps_the_status_and_says_the_answer_was_not_saved(srv: ReplayServer,
-                                                                          tmp_path: Path) -> None:
+def test_finish_failure_keeps_the_status_and_says_the_answer_was_not_saved(srv: ReplayServer, tmp_path: Path) -> None:
     store = UnfinishableStore(tmp_path / "c.sqlite3")
     try:
         _, mid = new_answer(store)

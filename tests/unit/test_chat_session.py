@@ -41,15 +41,21 @@ def u(content: str) -> ChatMessage:
 
 
 def test_request_puts_the_system_prompt_first_and_the_new_question_last() -> None:
-    s = session(settings=ChatSettings(system_prompt="Be brief.", temperature=0.3, top_p=0.8, max_tokens=99,
-                                      extra_body={"top_k": 5}))
+    s = session(
+        settings=ChatSettings(
+            system_prompt="Be brief.", temperature=0.3, top_p=0.8, max_tokens=99, extra_body={"top_k": 5}
+        )
+    )
     s.messages = [u("q1"), a("a1")]
     r = s.request("q2")
     assert isinstance(r, ChatRequest)
-    assert r.messages == ({"role": "system", "content": "Be brief."}, {"role": "user", "content": "q1"},
-                          {"role": "assistant", "content": "a1"}, {"role": "user", "content": "q2"})
-    assert (r.endpoint, r.model, r.temperature, r.top_p, r.max_tokens, r.extra) == (EP, "m", 0.3, 0.8, 99,
-                                                                                    {"top_k": 5})
+    assert r.messages == (
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "q2"},
+    )
+    assert (r.endpoint, r.model, r.temperature, r.top_p, r.max_tokens, r.extra) == (EP, "m", 0.3, 0.8, 99, {"top_k": 5})
 
 
 def test_request_without_system_prompt_has_no_system_turn() -> None:
@@ -60,12 +66,29 @@ def test_request_without_system_prompt_has_no_system_turn() -> None:
 
 def test_request_leaves_out_failed_and_empty_answers_keeps_stopped_ones() -> None:
     s = session()
-    s.messages = [u("q1"), a("half an answer", "error"), u("q2"), a("", "done"), u("q3"), a("partial", "stopped"),
-                  u("q4"), a("left by a crash", "interrupted"), u("q5"), a("full", "done")]
+    s.messages = [
+        u("q1"),
+        a("half an answer", "error"),
+        u("q2"),
+        a("", "done"),
+        u("q3"),
+        a("partial", "stopped"),
+        u("q4"),
+        a("left by a crash", "interrupted"),
+        u("q5"),
+        a("full", "done"),
+    ]
     sent = s.request("q6").messages
     assert [(m["role"], m["content"]) for m in sent] == [
-        ("user", "q1"), ("user", "q2"), ("user", "q3"), ("assistant", "partial"), ("user", "q4"),
-        ("user", "q5"), ("assistant", "full"), ("user", "q6")]
+        ("user", "q1"),
+        ("user", "q2"),
+        ("user", "q3"),
+        ("assistant", "partial"),
+        ("user", "q4"),
+        ("user", "q5"),
+        ("assistant", "full"),
+        ("user", "q6"),
+    ]
 
 
 def test_request_extra_is_a_copy() -> None:
@@ -113,8 +136,15 @@ def test_begin_clears_text_left_from_an_earlier_answer() -> None:
 
 
 def test_load_drops_system_turns_and_takes_the_conversation_settings() -> None:
-    conv = Conversation(5, "T", 0.0, 0.0, model="other", settings={"temperature": 0.1, "unknown": 1},
-                        messages=(ChatMessage("system", "S"), u("q"), a("x")))
+    conv = Conversation(
+        5,
+        "T",
+        0.0,
+        0.0,
+        model="other",
+        settings={"temperature": 0.1, "unknown": 1},
+        messages=(ChatMessage("system", "S"), u("q"), a("x")),
+    )
     s = session()
     s.load(conv, ChatSettings(top_p=0.5))
     assert (s.conversation_id, s.title, s.model) == (5, "T", "other")
@@ -144,8 +174,9 @@ def test_title_from() -> None:
 
 
 def test_stats_line_everything_known() -> None:
-    s = MessageStats(ttft=0.0414, total=2.0, prompt_tokens=19, completion_tokens=40, decode_tps=35.24,
-                     finish_reason="length")
+    s = MessageStats(
+        ttft=0.0414, total=2.0, prompt_tokens=19, completion_tokens=40, decode_tps=35.24, finish_reason="length"
+    )
     assert stats_line(s) == "TTFT 41 ms · 35.2 tok/s · 19+40 tokens · length"
 
 
@@ -172,21 +203,24 @@ def test_parse_settings_valid_and_empty_means_server_default() -> None:
     assert parse_settings("", "2", "1", "1", "").temperature == 2.0  # bounds included
 
 
-@pytest.mark.parametrize(("fields", "words"), [
-    ({"temperature": "hot"}, "temperature: not a number: 'hot'"),
-    ({"temperature": "2.5"}, "temperature: must be between 0 and 2"),
-    ({"temperature": "-0.1"}, "temperature: must be between 0 and 2"),
-    ({"temperature": "nan"}, "temperature: must be between 0 and 2"),
-    ({"top_p": "1.01"}, "top_p: must be between 0 and 1"),
-    ({"top_p": "x"}, "top_p: not a number: 'x'"),
-    ({"max_tokens": "0"}, "max_tokens: must be between 1 and"),
-    ({"max_tokens": "12.5"}, "max_tokens: must be a whole number"),
-    ({"max_tokens": "many"}, "max_tokens: not a number: 'many'"),
-    ({"max_tokens": "inf"}, "max_tokens: must be between 1 and"),
-    ({"extra_body": "{broken"}, "extra body: not JSON"),
-    ({"extra_body": "[1, 2]"}, "extra body: must be a JSON object"),
-    ({"extra_body": '"text"'}, "extra body: must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"temperature": "hot"}, "temperature: not a number: 'hot'"),
+        ({"temperature": "2.5"}, "temperature: must be between 0 and 2"),
+        ({"temperature": "-0.1"}, "temperature: must be between 0 and 2"),
+        ({"temperature": "nan"}, "temperature: must be between 0 and 2"),
+        ({"top_p": "1.01"}, "top_p: must be between 0 and 1"),
+        ({"top_p": "x"}, "top_p: not a number: 'x'"),
+        ({"max_tokens": "0"}, "max_tokens: must be between 1 and"),
+        ({"max_tokens": "12.5"}, "max_tokens: must be a whole number"),
+        ({"max_tokens": "many"}, "max_tokens: not a number: 'many'"),
+        ({"max_tokens": "inf"}, "max_tokens: must be between 1 and"),
+        ({"extra_body": "{broken"}, "extra body: not JSON"),
+        ({"extra_body": "[1, 2]"}, "extra body: must be a JSON object"),
+        ({"extra_body": '"text"'}, "extra body: must be a JSON object"),
+    ],
+)
 def test_parse_settings_errors_name_the_field(fields: dict[str, str], words: str) -> None:
     values = {"system_prompt": "", "temperature": "0.7", "top_p": "1", "max_tokens": "512", "extra_body": ""}
     values.update(fields)
@@ -205,13 +239,16 @@ def test_settings_round_trip_through_dict() -> None:
 # ---- endpoints and keys -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("url", "v1", "root"), [
-    ("http://h:8000", "http://h:8000/v1", "http://h:8000"),
-    ("http://h:8000/", "http://h:8000/v1", "http://h:8000"),
-    ("http://h:8000/v1", "http://h:8000/v1", "http://h:8000"),
-    ("http://h:8000/v1/", "http://h:8000/v1", "http://h:8000"),
-    ("https://proxy.example/llm/v1", "https://proxy.example/llm/v1", "https://proxy.example/llm"),
-])
+@pytest.mark.parametrize(
+    ("url", "v1", "root"),
+    [
+        ("http://h:8000", "http://h:8000/v1", "http://h:8000"),
+        ("http://h:8000/", "http://h:8000/v1", "http://h:8000"),
+        ("http://h:8000/v1", "http://h:8000/v1", "http://h:8000"),
+        ("http://h:8000/v1/", "http://h:8000/v1", "http://h:8000"),
+        ("https://proxy.example/llm/v1", "https://proxy.example/llm/v1", "https://proxy.example/llm"),
+    ],
+)
 def test_v1_and_root_urls(url: str, v1: str, root: str) -> None:
     assert v1_url(url) == v1
     assert root_url(url) == root
@@ -237,11 +274,16 @@ def test_resolve_key_reads_the_process_environment(monkeypatch: pytest.MonkeyPat
 def test_endpoints_with_keys_by_url_with_or_without_v1() -> None:
     env = {"K1": "sk-one"}
     keys = {"http://a:8000": "env:K1", "http://b:8000/v1": "sk-literal-two", "http://c:8000/v1": "env:NOPE"}
-    eps = endpoints(("http://a:8000/v1", "http://b:8000", "http://c:8000/v1/", "http://d:8000", "http://a:8000"),
-                    keys, env)
+    eps = endpoints(
+        ("http://a:8000/v1", "http://b:8000", "http://c:8000/v1/", "http://d:8000", "http://a:8000"), keys, env
+    )
     assert [e.url for e in eps] == ["http://a:8000/v1", "http://b:8000/v1", "http://c:8000/v1", "http://d:8000/v1"]
-    assert [(e.api_key, e.key_source) for e in eps] == [("sk-one", "env:K1"), ("sk-literal-two", "config"),
-                                                       (None, "env:NOPE"), (None, "")]
+    assert [(e.api_key, e.key_source) for e in eps] == [
+        ("sk-one", "env:K1"),
+        ("sk-literal-two", "config"),
+        (None, "env:NOPE"),
+        (None, ""),
+    ]
     assert eps[0].headers() == {"Authorization": "Bearer sk-one"}
     assert eps[2].headers() == {} and eps[3].headers() == {}
     assert eps[0].label == "http://a:8000/v1 (key: env:K1)" and eps[3].label == "http://d:8000/v1"
@@ -249,8 +291,11 @@ def test_endpoints_with_keys_by_url_with_or_without_v1() -> None:
 
 
 def test_key_never_in_repr_or_str() -> None:
-    eps = endpoints(("http://a:8000/v1", "http://b:8000/v1"), {"http://a:8000/v1": "env:K", "http://b:8000/v1":
-                                                                "sk-literal-in-config"}, {"K": "sk-from-env-var"})
+    eps = endpoints(
+        ("http://a:8000/v1", "http://b:8000/v1"),
+        {"http://a:8000/v1": "env:K", "http://b:8000/v1": "sk-literal-in-config"},
+        {"K": "sk-from-env-var"},
+    )
     s = session()
     s.endpoint = eps[1]
     shown = " ".join([repr(eps), str(eps[0]), str(eps[1]), eps[0].label, eps[1].label, repr(s), repr(s.request("q"))])
@@ -262,24 +307,32 @@ def test_key_never_in_repr_or_str() -> None:
 # ---- [chat] and [endpoints] in config ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "line", "key", "words"), [
-    ("[chat]\nsystem_prompt = 3\n", 2, "chat.system_prompt", "expected a string"),
-    ("[chat]\ntemperature = 2.5\n", 2, "chat.temperature", "between 0 and 2"),
-    ("[chat]\ntemperature = \"warm\"\n", 2, "chat.temperature", "expected a number"),
-    ("[chat]\n# sampling\ntop_p = 1.5\n", 3, "chat.top_p", "between 0 and 1"),
-    ("[chat]\nmax_tokens = 0\n", 2, "chat.max_tokens", "between 1 and 1000000"),
-    ("[chat]\nmax_tokens = 12.5\n", 2, "chat.max_tokens", "expected an integer"),
-    ("[chat]\nmax_tokens = true\n", 2, "chat.max_tokens", "expected an integer"),
-    ("[chat]\nextra_body = \"enable_thinking=false\"\n", 2, "chat.extra_body", "expected a table"),
-    ("[chat]\nstore = 5\n", 2, "chat.store", "expected a string"),
-    ("[chat]\ntemperature = 0.5\nseed = 1\n", 3, "chat.seed", "unknown key"),
-    ("[endpoints]\napi_keys = \"env:VLLM_API_KEY\"\n", 2, "endpoints.api_keys", "expected a table"),
-    ("[endpoints]\napi_keys = { \"http://h:8000/v1\" = 42 }\n", 2, "endpoints.api_keys", "expected a table"),
-    ("[endpoints]\nservers = []\napi_keys = { \"h:8000\" = \"sk\" }\n", 3, "endpoints.api_keys",
-     "not an http(s) URL: 'h:8000'"),
-])
-def test_chat_and_api_key_errors_name_file_line_and_key(tmp_path: Path, text: str, line: int, key: str,
-                                                        words: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        ("[chat]\nsystem_prompt = 3\n", 2, "chat.system_prompt", "expected a string"),
+        ("[chat]\ntemperature = 2.5\n", 2, "chat.temperature", "between 0 and 2"),
+        ('[chat]\ntemperature = "warm"\n', 2, "chat.temperature", "expected a number"),
+        ("[chat]\n# sampling\ntop_p = 1.5\n", 3, "chat.top_p", "between 0 and 1"),
+        ("[chat]\nmax_tokens = 0\n", 2, "chat.max_tokens", "between 1 and 1000000"),
+        ("[chat]\nmax_tokens = 12.5\n", 2, "chat.max_tokens", "expected an integer"),
+        ("[chat]\nmax_tokens = true\n", 2, "chat.max_tokens", "expected an integer"),
+        ('[chat]\nextra_body = "enable_thinking=false"\n', 2, "chat.extra_body", "expected a table"),
+        ("[chat]\nstore = 5\n", 2, "chat.store", "expected a string"),
+        ("[chat]\ntemperature = 0.5\nseed = 1\n", 3, "chat.seed", "unknown key"),
+        ('[endpoints]\napi_keys = "env:VLLM_API_KEY"\n', 2, "endpoints.api_keys", "expected a table"),
+        ('[endpoints]\napi_keys = { "http://h:8000/v1" = 42 }\n', 2, "endpoints.api_keys", "expected a table"),
+        (
+            '[endpoints]\nservers = []\napi_keys = { "h:8000" = "sk" }\n',
+            3,
+            "endpoints.api_keys",
+            "not an http(s) URL: 'h:8000'",
+        ),
+    ],
+)
+def test_chat_and_api_key_errors_name_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str, words: str
+) -> None:
     path = tmp_path / "config.toml"
     with pytest.raises(cfg.ConfigError) as err:
         cfg.parse(text, path)
@@ -289,10 +342,12 @@ def test_chat_and_api_key_errors_name_file_line_and_key(tmp_path: Path, text: st
 
 
 def test_chat_and_api_keys_valid(tmp_path: Path) -> None:
-    text = ("[endpoints]\nservers = [\"http://a:8000/v1\"]\n"
-            "api_keys = { \"http://a:8000/v1\" = \"env:VLLM_API_KEY\" }\n"
-            "[chat]\nsystem_prompt = \"Be brief.\"\ntemperature = 0\ntop_p = 0.9\nmax_tokens = 64\n"
-            "extra_body = { chat_template_kwargs = { enable_thinking = false } }\nstore = \"~/chats.sqlite3\"\n")
+    text = (
+        '[endpoints]\nservers = ["http://a:8000/v1"]\n'
+        'api_keys = { "http://a:8000/v1" = "env:VLLM_API_KEY" }\n'
+        '[chat]\nsystem_prompt = "Be brief."\ntemperature = 0\ntop_p = 0.9\nmax_tokens = 64\n'
+        'extra_body = { chat_template_kwargs = { enable_thinking = false } }\nstore = "~/chats.sqlite3"\n'
+    )
     c = cfg.parse(text, tmp_path / "c.toml")
     assert c.api_keys == {"http://a:8000/v1": "env:VLLM_API_KEY"}
     assert (c.chat_system_prompt, c.chat_temperature, c.chat_top_p, c.chat_max_tokens) == ("Be brief.", 0, 0.9, 64)
@@ -302,7 +357,7 @@ def test_chat_and_api_keys_valid(tmp_path: Path) -> None:
 
 
 def test_api_keys_written_as_a_sub_table_error_has_a_line(tmp_path: Path) -> None:
-    text = "[endpoints]\nservers = [\"http://a:8000/v1\"]\n\n[endpoints.api_keys]\n\"a:8000\" = \"sk\"\n"
+    text = '[endpoints]\nservers = ["http://a:8000/v1"]\n\n[endpoints.api_keys]\n"a:8000" = "sk"\n'
     with pytest.raises(cfg.ConfigError) as err:
         cfg.parse(text, tmp_path / "config.toml")
     assert err.value.key == "endpoints.api_keys"

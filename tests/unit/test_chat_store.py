@@ -44,14 +44,23 @@ def test_round_trip(store: ChatStore) -> None:
     cid = store.new_conversation("First", endpoint="http://h:8000/v1", model="qwen", settings=settings)
     store.add_message(cid, "system", "Be brief.")
     store.add_message(cid, "user", "Hi ✓")
-    stats = MessageStats(ttft=0.123, total=2.5, prompt_tokens=12, completion_tokens=40, decode_tps=16.1,
-                         finish_reason="stop")
+    stats = MessageStats(
+        ttft=0.123, total=2.5, prompt_tokens=12, completion_tokens=40, decode_tps=16.1, finish_reason="stop"
+    )
     aid = store.add_message(cid, "assistant", "Hello!", reasoning="think", stats=stats)
     conv = store.load(cid)
-    assert (conv.id, conv.title, conv.endpoint, conv.model, conv.settings) == \
-        (cid, "First", "http://h:8000/v1", "qwen", settings)
-    assert [(m.role, m.content, m.status) for m in conv.messages] == \
-        [("system", "Be brief.", "done"), ("user", "Hi ✓", "done"), ("assistant", "Hello!", "done")]
+    assert (conv.id, conv.title, conv.endpoint, conv.model, conv.settings) == (
+        cid,
+        "First",
+        "http://h:8000/v1",
+        "qwen",
+        settings,
+    )
+    assert [(m.role, m.content, m.status) for m in conv.messages] == [
+        ("system", "Be brief.", "done"),
+        ("user", "Hi ✓", "done"),
+        ("assistant", "Hello!", "done"),
+    ]
     answer = conv.messages[-1]
     assert answer.id == aid and answer.reasoning == "think" and answer.stats == stats
     assert conv.messages[0].stats is None
@@ -177,8 +186,12 @@ def test_streaming_folds_chunks_in_order(store: ChatStore) -> None:
     stats = MessageStats(ttft=0.05, completion_tokens=50, finish_reason="length")
     store.finish_message(mid, "stopped", stats)
     done = store.load(cid).messages[0]
-    assert (done.content, done.reasoning, done.status, done.stats) == \
-        (mid_way.content, mid_way.reasoning, "stopped", stats)
+    assert (done.content, done.reasoning, done.status, done.stats) == (
+        mid_way.content,
+        mid_way.reasoning,
+        "stopped",
+        stats,
+    )
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("SELECT count(*) FROM chunks").fetchone()[0] == 0
         assert conn.execute("SELECT content FROM messages WHERE id = ?", (mid,)).fetchone()[0] == done.content
@@ -195,8 +208,17 @@ def test_streaming_folds_chunks_in_order(store: ChatStore) -> None:
 def test_append_many_is_one_commit_with_runs_of_a_kind_joined(store: ChatStore) -> None:
     cid = store.new_conversation("s")
     mid = store.start_message(cid)
-    store.append_many(mid, [("reasoning", "a"), ("reasoning", "b"), ("content", "c"), ("content", ""),
-                            ("content", "d"), ("reasoning", "e")])
+    store.append_many(
+        mid,
+        [
+            ("reasoning", "a"),
+            ("reasoning", "b"),
+            ("content", "c"),
+            ("content", ""),
+            ("content", "d"),
+            ("reasoning", "e"),
+        ],
+    )
     store.append_many(mid, [])
     store.append_many(mid, [("content", "")])
     with sqlite3.connect(store.path) as conn:
@@ -247,10 +269,13 @@ def test_newer_schema_version_is_refused_and_left_alone(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("payload", [
-    b"this is my shopping list, not a database\n" * 100,
-    b"SQLite format 3\x00" + bytes(range(256)) * 64,  # the right magic, garbage after it
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"this is my shopping list, not a database\n" * 100,
+        b"SQLite format 3\x00" + bytes(range(256)) * 64,  # the right magic, garbage after it
+    ],
+)
 def test_corrupt_file_is_refused_and_byte_identical(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "chats.sqlite3"
     path.write_bytes(payload)
@@ -323,8 +348,13 @@ while True:
 
 def test_kill_9_while_streaming_keeps_every_acknowledged_chunk(tmp_path: Path) -> None:
     path = tmp_path / "crash.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(path)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASH_SCRIPT, str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline().split()

@@ -147,12 +147,19 @@ def test_captured_tiny_stream() -> None:
     assert sum(e.kind == "content" for e in events) == 12  # one delta per token, as the usage says
 
 
-@pytest.mark.parametrize(("name", "reasoning", "content", "usage"), [
-    ("vllm-0.32-qwen3-reasoning.sse", "The user asks for 2+2. That is 4.", "**2 + 2 = 4**\n\n- addition\n- no carry",
-     (19, 11)),
-    ("vllm-0.32-gptoss-reasoning.sse", "analysis: check units.", "Thor has 128 GB.", (30, 7)),
-    ("vllm-0.11-reasoning-content.sse", "Thinking briefly.", "Answer: yes", (12, 5)),
-])
+@pytest.mark.parametrize(
+    ("name", "reasoning", "content", "usage"),
+    [
+        (
+            "vllm-0.32-qwen3-reasoning.sse",
+            "The user asks for 2+2. That is 4.",
+            "**2 + 2 = 4**\n\n- addition\n- no carry",
+            (19, 11),
+        ),
+        ("vllm-0.32-gptoss-reasoning.sse", "analysis: check units.", "Thor has 128 GB.", (30, 7)),
+        ("vllm-0.11-reasoning-content.sse", "Thinking briefly.", "Answer: yes", (12, 5)),
+    ],
+)
 def test_reasoning_field_old_and_new(name: str, reasoning: str, content: str, usage: tuple[int, int]) -> None:
     """``delta.reasoning`` (vLLM 0.32) and ``delta.reasoning_content`` (<= 0.11, SGLang) both count as reasoning."""
     events = events_of(name)
@@ -170,16 +177,16 @@ def test_error_frame_midstream() -> None:
     assert text_of(events, "content") == "Partial answer kept"
     assert [e.kind for e in events][-2:] == ["error", "done"]
     error = next(e for e in events if e.kind == "error")
-    assert error.text == ("EngineCore encountered an issue. See stack trace (above) for the root cause. "
-                          "(InternalServerError)")
+    assert error.text == (
+        "EngineCore encountered an issue. See stack trace (above) for the root cause. (InternalServerError)"
+    )
     assert not any(e.kind in ("finish", "usage") for e in events)
 
 
 def test_control_characters_are_passed_on_raw_by_the_parser() -> None:
     """Cleaning is the display's job (visible_controls); the parser keeps the model's bytes exactly."""
     content = text_of(events_of("control-characters.sse"), "content")
-    assert content == ("plain \x1b[31mred\x1b[0m \x1b[2J\x1b[H\x1b]0;pwned\x07bell\x07 \x9b31m c1"
-                       " [bold]markup[/bold]")
+    assert content == ("plain \x1b[31mred\x1b[0m \x1b[2J\x1b[H\x1b]0;pwned\x07bell\x07 \x9b31m c1 [bold]markup[/bold]")
 
 
 def test_chunk_events_both_reasoning_fields_in_one_delta_take_reasoning() -> None:
@@ -188,9 +195,13 @@ def test_chunk_events_both_reasoning_fields_in_one_delta_take_reasoning() -> Non
 
 
 def test_chunk_events_other_choices_and_empty_deltas_ignored() -> None:
-    c = {"choices": [{"index": 1, "delta": {"content": "other"}, "finish_reason": "stop"},
-                     {"index": 0, "delta": {"content": ""}, "finish_reason": None},
-                     {"index": 0, "delta": {"reasoning": None, "content": "mine"}}]}
+    c = {
+        "choices": [
+            {"index": 1, "delta": {"content": "other"}, "finish_reason": "stop"},
+            {"index": 0, "delta": {"content": ""}, "finish_reason": None},
+            {"index": 0, "delta": {"reasoning": None, "content": "mine"}},
+        ]
+    }
     assert [(e.kind, e.text) for e in chunk_events(c)] == [("content", "mine")]
     assert chunk_events({"choices": [], "usage": None}) == []
     assert chunk_events({"choices": None}) == []
@@ -220,19 +231,24 @@ def test_parse_data_flat_error_frame() -> None:
 
 # shared/reference/domain.md §4.3: real vLLM 0.32 bodies
 UNKNOWN_MODEL = "The model `nope` does not exist. Valid aliases: tiny."
-TOO_LONG = ("This model's maximum context length is 1024 tokens. However, your prompt contains at least 1025 input "
-            "tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input "
-            "prompt. (parameter=input_tokens, value=1025)")
+TOO_LONG = (
+    "This model's maximum context length is 1024 tokens. However, your prompt contains at least 1025 input "
+    "tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input "
+    "prompt. (parameter=input_tokens, value=1025)"
+)
 MAX_TOKENS = "max_tokens=5000 cannot be greater than max_model_len=1024. Please request fewer output tokens."
 ENGINE = "EngineCore encountered an issue. See stack trace (above) for the root cause."
 
 
-@pytest.mark.parametrize(("message", "kind", "param", "code"), [
-    (UNKNOWN_MODEL, "NotFoundError", "model", 404),
-    (TOO_LONG, "BadRequestError", None, 400),
-    (MAX_TOKENS, "BadRequestError", None, 400),
-    (ENGINE, "InternalServerError", None, 500),
-])
+@pytest.mark.parametrize(
+    ("message", "kind", "param", "code"),
+    [
+        (UNKNOWN_MODEL, "NotFoundError", "model", 404),
+        (TOO_LONG, "BadRequestError", None, 400),
+        (MAX_TOKENS, "BadRequestError", None, 400),
+        (ENGINE, "InternalServerError", None, 500),
+    ],
+)
 def test_error_text_nested_vllm(message: str, kind: str, param: str | None, code: int) -> None:
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     expected = f"{message} ({kind})"
@@ -281,8 +297,13 @@ def ev(kind: str, at: float, text: str = "", p: int | None = None, c: int | None
 
 def test_clock_ttft_and_decode_rate_from_usage() -> None:
     clock = AnswerClock(sent=100.0)
-    for e in (ev("reasoning", 100.25, "r"), ev("content", 101.0, "a"), ev("content", 102.25, "b"),
-              ev("finish", 102.3, "stop"), ev("usage", 102.3, p=17, c=31)):
+    for e in (
+        ev("reasoning", 100.25, "r"),
+        ev("content", 101.0, "a"),
+        ev("content", 102.25, "b"),
+        ev("finish", 102.3, "stop"),
+        ev("usage", 102.3, p=17, c=31),
+    ):
         clock.feed(e)
     clock.end(103.0)
     s = clock.stats()
@@ -367,16 +388,25 @@ def test_clock_over_a_real_transcript_with_arrival_times() -> None:
 
 
 def req(**kw) -> ChatRequest:
-    base = {"endpoint": Endpoint("http://h:8000/v1", "sk-secret"), "model": "m",
-            "messages": ({"role": "system", "content": "S"}, {"role": "user", "content": "Q"})}
+    base = {
+        "endpoint": Endpoint("http://h:8000/v1", "sk-secret"),
+        "model": "m",
+        "messages": ({"role": "system", "content": "S"}, {"role": "user", "content": "Q"}),
+    }
     return ChatRequest(**{**base, **kw})
 
 
 def test_request_body_basics() -> None:
     body = request_body(req(temperature=0.2, top_p=0.9, max_tokens=64))
-    assert body == {"model": "m", "messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
-                    "temperature": 0.2, "top_p": 0.9, "max_tokens": 64, "stream": True,
-                    "stream_options": {"include_usage": True}}
+    assert body == {
+        "model": "m",
+        "messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "max_tokens": 64,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     assert "sk-secret" not in json.dumps(body)  # the key goes in a header, never the body
 
 

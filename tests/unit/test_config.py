@@ -36,11 +36,11 @@ def test_shipped_config_documents_exactly_the_defaults() -> None:
         ("[general]\nrefresh_interval = 0.01\n", 2, "general.refresh_interval", "between 0.2 and 60"),
         ("[general]\nhistory_seconds = 1.5\n", 2, "general.history_seconds", "expected an integer"),
         ("[general]\n\n# c\nrefresh_rate = 1\n", 4, "general.refresh_rate", "unknown key"),
-        ("[telemetry]\nsource = \"gpu\"\n", 2, "telemetry.source", "auto, jtop, nvml, procfs"),
-        ("[ui]\ntheme = \"neon\"\n", 2, "ui.theme", "unknown theme 'neon'"),
-        ("[keys]\n\"app.quit\" = \"q\"\n\"app.explode\" = \"x\"\n", 3, "keys.app.explode", "unknown binding id"),
-        ("[keys]\n\"app.quit\" = 5\n", 2, "keys.app.quit", "key name string"),
-        ("[endpoints]\nservers = [\"localhost:8000\"]\n", 2, "endpoints.servers", "not an http(s) URL"),
+        ('[telemetry]\nsource = "gpu"\n', 2, "telemetry.source", "auto, jtop, nvml, procfs"),
+        ('[ui]\ntheme = "neon"\n', 2, "ui.theme", "unknown theme 'neon'"),
+        ('[keys]\n"app.quit" = "q"\n"app.explode" = "x"\n', 3, "keys.app.explode", "unknown binding id"),
+        ('[keys]\n"app.quit" = 5\n', 2, "keys.app.quit", "key name string"),
+        ('[endpoints]\nservers = ["localhost:8000"]\n', 2, "endpoints.servers", "not an http(s) URL"),
         ("[general]\nrefresh_interval = 1.0\n[gui]\nx = 1\n", 3, "gui", "unknown section"),
         ("[general]\nrefresh_interval = true\n", 2, "general.refresh_interval", "expected a number"),
     ],
@@ -87,7 +87,7 @@ def test_named_file_missing_is_an_error(tmp_path: Path) -> None:
 
 def test_remember_keeps_comments_and_other_keys(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_text("# mine\n[general]\nrefresh_interval = 2.0  # slow link\n\n[ui]\ntheme = \"jetconsole-dark\"\n")
+    path.write_text('# mine\n[general]\nrefresh_interval = 2.0  # slow link\n\n[ui]\ntheme = "jetconsole-dark"\n')
     config = cfg.load(str(path), themes=THEMES)
     cfg.remember(config, "ui", "theme", "high-contrast")
     text = path.read_text()

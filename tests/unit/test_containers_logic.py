@@ -20,21 +20,35 @@ def test_explanations_say_what_to_do(tmp_path) -> None:
 
 
 def test_cpu_and_memory_like_docker_stats() -> None:
-    raw = {"cpu_stats": {"cpu_usage": {"total_usage": 3_000}, "system_cpu_usage": 20_000, "online_cpus": 2},
-           "precpu_stats": {"cpu_usage": {"total_usage": 1_000}, "system_cpu_usage": 10_000},
-           "memory_stats": {"usage": 10_000, "limit": 100_000, "stats": {"inactive_file": 4_000}}}
+    raw = {
+        "cpu_stats": {"cpu_usage": {"total_usage": 3_000}, "system_cpu_usage": 20_000, "online_cpus": 2},
+        "precpu_stats": {"cpu_usage": {"total_usage": 1_000}, "system_cpu_usage": 10_000},
+        "memory_stats": {"usage": 10_000, "limit": 100_000, "stats": {"inactive_file": 4_000}},
+    }
     assert cpu_percent(raw) == 40.0  # 2000/10000 of the machine x 2 CPUs
     assert memory_used(raw) == (6_000, 100_000)
     assert cpu_percent({}) is None and memory_used({}) == (None, None)
 
 
 def test_list_row_mapping_filter_sort() -> None:
-    row = {"Id": "a" * 64, "Names": ["/vllm"], "Image": "nvcr.io/nvidia/vllm:25.09-py3", "State": "running",
-           "Status": "Up 3 minutes (healthy)", "Created": 1.0, "Labels": {},
-           "Ports": [{"PrivatePort": 8000, "PublicPort": 8000, "Type": "tcp", "IP": "0.0.0.0"}]}
+    row = {
+        "Id": "a" * 64,
+        "Names": ["/vllm"],
+        "Image": "nvcr.io/nvidia/vllm:25.09-py3",
+        "State": "running",
+        "Status": "Up 3 minutes (healthy)",
+        "Created": 1.0,
+        "Labels": {},
+        "Ports": [{"PrivatePort": 8000, "PublicPort": 8000, "Type": "tcp", "IP": "0.0.0.0"}],
+    }
     c = container_from_list(row, {"HostConfig": {"Runtime": "nvidia", "RestartPolicy": {"Name": "always"}}})
     assert (c.name, c.health, c.runtime, c.restart_policy, c.ports) == (
-        "vllm", "healthy", "nvidia", "always", ("0.0.0.0:8000->8000/tcp",))
+        "vllm",
+        "healthy",
+        "nvidia",
+        "always",
+        ("0.0.0.0:8000->8000/tcp",),
+    )
     other = ContainerInfo(id="b" * 64, name="db", image="postgres:16", state="exited", status="Exited (0)")
     stats = {c.id: ContainerStats(c.id, 50.0, 2**30, 2**34)}
     assert [k for k, _ in rows((other, c), stats, sort="cpu")] == [c.id, other.id]

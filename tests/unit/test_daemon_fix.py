@@ -28,8 +28,9 @@ class FakeClient:
         self.closed = True
 
 
-def fake_docker(monkeypatch: pytest.MonkeyPatch, down: int, runtime: str = "nvidia",
-                images: list | None = None) -> list[FakeClient]:
+def fake_docker(
+    monkeypatch: pytest.MonkeyPatch, down: int, runtime: str = "nvidia", images: list | None = None
+) -> list[FakeClient]:
     """A docker module whose first ``down`` clients cannot reach the daemon."""
     made: list[FakeClient] = []
 
@@ -47,7 +48,7 @@ def test_every_client_is_closed_once_docker_is_back(monkeypatch: pytest.MonkeyPa
     assert daemon_fix.docker_verifier("unix:///fake.sock")() is None  # no local image: no container run
     assert len(made) == 3 and all(c.closed for c in made)
     made = fake_docker(monkeypatch, down=0, runtime="runc")
-    assert "default runtime \"runc\"" in daemon_fix.docker_verifier(None)()
+    assert 'default runtime "runc"' in daemon_fix.docker_verifier(None)()
     assert [c.closed for c in made] == [True]
 
 

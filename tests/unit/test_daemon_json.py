@@ -10,8 +10,10 @@ from console.doctor.daemon_json import DaemonJsonError, diff, fixed, parse, rend
 
 
 def test_state_names_each_problem() -> None:
-    assert runtime_state({}).problems() == ['no "nvidia" entry under "runtimes"',
-                                            '"default-runtime" is unset (runc), not "nvidia"']
+    assert runtime_state({}).problems() == [
+        'no "nvidia" entry under "runtimes"',
+        '"default-runtime" is unset (runc), not "nvidia"',
+    ]
     half = {"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}, "default-runtime": "runc"}
     assert runtime_state(half).problems() == ['"default-runtime" is "runc", not "nvidia"']
     good = fixed({})
@@ -19,8 +21,10 @@ def test_state_names_each_problem() -> None:
 
 
 def test_fixed_keeps_other_keys_and_an_existing_nvidia_entry() -> None:
-    old = {"data-root": "/mnt/docker", "runtimes": {"nvidia": {"path": "/opt/nv/runtime", "runtimeArgs": ["-x"]},
-                                                   "crun": {"path": "crun"}}}
+    old = {
+        "data-root": "/mnt/docker",
+        "runtimes": {"nvidia": {"path": "/opt/nv/runtime", "runtimeArgs": ["-x"]}, "crun": {"path": "crun"}},
+    }
     new = fixed(old)
     assert new == {**old, "default-runtime": "nvidia"}
     assert old.get("default-runtime") is None  # the input is not changed
@@ -56,8 +60,11 @@ def test_render_keeps_the_files_indentation_so_the_diff_shows_only_the_change() 
 
     old = '{\n  "log-driver": "json-file",\n  "runtimes": {\n    "custom": {\n      "path": "runc"\n    }\n  }\n}\n'
     new = render(fixed(parse(old, "daemon.json")), old)
-    changed = [line for line in diff(old, new, "daemon.json").splitlines() if line[:1] in "+-" and line[:3] not in
-               ("---", "+++")]
+    changed = [
+        line
+        for line in diff(old, new, "daemon.json").splitlines()
+        if line[:1] in "+-" and line[:3] not in ("---", "+++")
+    ]
     assert '+  "default-runtime": "nvidia"' in changed
     assert not any("log-driver" in line for line in changed)  # untouched lines are not re-indented
     assert render({"a": 1}, '{\n\t"a": 0\n}\n') == '{\n\t"a": 1\n}\n'

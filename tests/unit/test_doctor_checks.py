@@ -32,8 +32,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def probe(tmp_path: Path, **kw) -> Probe:
     gpu = tmp_path / "nvidia0"
     gpu.touch()
-    return Probe(daemon_json=tmp_path / "daemon.json", tegra_release=tmp_path / "nv_tegra_release",
-                 cuda_version=tmp_path / "version.json", gpu_markers=(gpu,), env={"HOME": str(tmp_path)}, **kw)
+    return Probe(
+        daemon_json=tmp_path / "daemon.json",
+        tegra_release=tmp_path / "nv_tegra_release",
+        cuda_version=tmp_path / "version.json",
+        gpu_markers=(gpu,),
+        env={"HOME": str(tmp_path)},
+        **kw,
+    )
 
 
 def test_exit_codes() -> None:
@@ -99,8 +105,14 @@ def test_disk_thresholds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", *args],
-                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        timeout=60,
+    )
 
 
 def test_doctor_json_without_docker_fails_with_exit_2(tmp_path: Path) -> None:
@@ -120,18 +132,23 @@ def test_fix_refuses_a_malformed_file_and_dry_run_changes_nothing(tmp_path: Path
     target.write_text('{"log-level": "info"}\n')
     done = run_cli("--fix", "daemon-json", "--dry-run", "--daemon-json", str(target), env={})
     assert done.returncode == 1 and '+    "default-runtime": "nvidia"' in done.stdout and "plan: back up" in done.stdout
-    assert target.read_text() == '{"log-level": "info"}\n' and sorted(p.name for p in tmp_path.iterdir()) == \
-        ["daemon.json"]
+    assert target.read_text() == '{"log-level": "info"}\n' and sorted(p.name for p in tmp_path.iterdir()) == [
+        "daemon.json"
+    ]
 
 
 def test_gpu_reading_sums_devices_and_processes() -> None:
     from console.doctor.memory import GIB, gpu_from_reading
 
-    reading = {"devices": [
-        {"memory": {"used": 2 * GIB, "total": 80 * GIB}, "processes": [{"pid": 10, "used": 2 * GIB}]},
-        {"memory": {"used": GIB, "total": 80 * GIB},
-         "processes": [{"pid": 10, "used": GIB}, {"pid": 11, "used": None}]},
-    ]}
+    reading = {
+        "devices": [
+            {"memory": {"used": 2 * GIB, "total": 80 * GIB}, "processes": [{"pid": 10, "used": 2 * GIB}]},
+            {
+                "memory": {"used": GIB, "total": 80 * GIB},
+                "processes": [{"pid": 10, "used": GIB}, {"pid": 11, "used": None}],
+            },
+        ]
+    }
     gpu = gpu_from_reading(reading)
     assert gpu is not None and (gpu.used, gpu.total) == (3 * GIB, 160 * GIB)
     assert gpu.processes == {10: 3 * GIB, 11: 0}
@@ -171,7 +188,8 @@ def test_jtop_shared_gpu_memory_in_the_line_and_the_freed_figure() -> None:
 
     before = MemoryFigures(64 * GIB, 20 * GIB, 30 * GIB, shared=30 * GIB)
     after = MemoryFigures(64 * GIB, 58 * GIB, 2 * GIB, shared=2 * GIB)
-    assert before.line() == ("used 44.00 GiB of 64.0 GiB (MemTotal - MemAvailable), NvMap 30.0 GiB, "
-                             "GPU shared 30.00 GiB (jtop)")
+    assert before.line() == (
+        "used 44.00 GiB of 64.0 GiB (MemTotal - MemAvailable), NvMap 30.0 GiB, GPU shared 30.00 GiB (jtop)"
+    )
     assert freed(before, after) == "+38.00 GiB freed, GPU shared +28.00 GiB freed"
     assert "GPU shared" not in MemoryFigures(64 * GIB, 20 * GIB, None).line()  # no jtop service: not shown

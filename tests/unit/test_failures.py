@@ -24,120 +24,168 @@ WORKER = "(Worker pid=20164) ERROR 11-23 04:00:00 [multiproc_executor.py:953] "
 INFO = "(APIServer pid=20016) INFO 11-23 04:00:00 [__init__.py:295] "
 RED, RESET = "\x1b[1;31m", "\x1b[0m"
 
-THOR_FREE = ("ValueError: Free memory on device cuda:0 (14.45/122.82 GiB) on startup is less than desired GPU memory "
-             "utilization (0.7, 85.98 GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
-             "processes.")
+THOR_FREE = (
+    "ValueError: Free memory on device cuda:0 (14.45/122.82 GiB) on startup is less than desired GPU memory "
+    "utilization (0.7, 85.98 GiB). Decrease GPU memory utilization or reduce GPU memory used by other "
+    "processes."
+)
 
 # (expected key, a realistic line) — every alternative of every row in domain.md §2, plus the extras.
 SIGNATURES = [
     # Free memory below utilization: 0.32 (device token), 0.11 (none), coloured, with \r
     ("free-memory-below-utilization", ENGINE + THOR_FREE),
-    ("free-memory-below-utilization",
-     "ValueError: Free memory on device (61.05/119.7 GiB) on startup is less than desired GPU memory utilization "
-     "(0.52, 62.24 GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes."),
+    (
+        "free-memory-below-utilization",
+        "ValueError: Free memory on device (61.05/119.7 GiB) on startup is less than desired GPU memory utilization "
+        "(0.52, 62.24 GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes.",
+    ),
     ("free-memory-below-utilization", RED + ENGINE_32 + THOR_FREE + RESET + "\r"),
     # No memory for the cache blocks
-    ("no-kv-cache-memory",
-     ENGINE + "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
-     "initializing the engine."),
+    (
+        "no-kv-cache-memory",
+        ENGINE + "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
+        "initializing the engine.",
+    ),
     # Max seq len does not fit: 0.11 "models's", later "model's", commas, no opening parenthesis
-    ("max-len-does-not-fit",
-     ENGINE + "ValueError: To serve at least one request with the models's max seq len (40960), (5.62 GiB KV cache "
-     "is needed, which is larger than the available KV cache memory (4.50 GiB). Based on the available memory, the "
-     "estimated maximum model length is 32768. Try increasing `gpu_memory_utilization` or decreasing "
-     "`max_model_len` when initializing the engine."),
-    ("max-len-does-not-fit",
-     "ValueError: To serve at least one request with the model's max seq len (131072), (2.15 GiB KV cache is needed, "
-     "which is larger than the available KV cache memory (1.5 GiB). Based on the available memory, the estimated "
-     "maximum model length is 87808."),
-    ("max-len-does-not-fit",
-     "To serve at least one request with the model's max seq len (262144), 9.29 GiB KV cache is needed, which is "
-     "larger than the available KV cache memory (9.28 GiB). Based on the available memory, the estimated maximum "
-     "model length is 260800."),
+    (
+        "max-len-does-not-fit",
+        ENGINE + "ValueError: To serve at least one request with the models's max seq len (40960), (5.62 GiB KV cache "
+        "is needed, which is larger than the available KV cache memory (4.50 GiB). Based on the available memory, the "
+        "estimated maximum model length is 32768. Try increasing `gpu_memory_utilization` or decreasing "
+        "`max_model_len` when initializing the engine.",
+    ),
+    (
+        "max-len-does-not-fit",
+        "ValueError: To serve at least one request with the model's max seq len (131072), (2.15 GiB KV cache is needed, "
+        "which is larger than the available KV cache memory (1.5 GiB). Based on the available memory, the estimated "
+        "maximum model length is 87808.",
+    ),
+    (
+        "max-len-does-not-fit",
+        "To serve at least one request with the model's max seq len (262144), 9.29 GiB KV cache is needed, which is "
+        "larger than the available KV cache memory (9.28 GiB). Based on the available memory, the estimated maximum "
+        "model length is 260800.",
+    ),
     # OOM while loading
-    ("out-of-memory",
-     "(EngineCore pid=36704) ERROR 04-07 15:58:28 [gpu_model_runner.py:4818] Failed to load model - not enough GPU "
-     "memory. Try lowering --gpu-memory-utilization to free memory for weights, increasing --tensor-parallel-size, "
-     "or using --quantization."),
-    ("out-of-memory",
-     ENGINE + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 768.00 MiB. GPU 0 has a total capacity "
-     "of 95.01 GiB of which 438.31 MiB is free."),
+    (
+        "out-of-memory",
+        "(EngineCore pid=36704) ERROR 04-07 15:58:28 [gpu_model_runner.py:4818] Failed to load model - not enough GPU "
+        "memory. Try lowering --gpu-memory-utilization to free memory for weights, increasing --tensor-parallel-size, "
+        "or using --quantization.",
+    ),
+    (
+        "out-of-memory",
+        ENGINE + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 768.00 MiB. GPU 0 has a total capacity "
+        "of 95.01 GiB of which 438.31 MiB is free.",
+    ),
     # Memory profiling
-    ("memory-profiling-error",
-     ENGINE + "AssertionError: Error in memory profiling. Initial free memory 58.23 GiB, current free memory 59.34 "
-     "GiB. This happens when other processes sharing the same container release GPU memory while vLLM is profiling "
-     "during init."),
+    (
+        "memory-profiling-error",
+        ENGINE + "AssertionError: Error in memory profiling. Initial free memory 58.23 GiB, current free memory 59.34 "
+        "GiB. This happens when other processes sharing the same container release GPU memory while vLLM is profiling "
+        "during init.",
+    ),
     # std::bad_alloc (third-party Thor report)
     ("bad-alloc", "terminate called after throwing an instance of 'std::bad_alloc'"),
     # NVIDIA runtime missing: all four alternatives, and the docker-side messages
-    ("no-nvidia-runtime", "/usr/local/lib/python3.12/dist-packages/torch/cuda/__init__.py:63: UserWarning: Can't "
-                          "initialize NVML"),
+    (
+        "no-nvidia-runtime",
+        "/usr/local/lib/python3.12/dist-packages/torch/cuda/__init__.py:63: UserWarning: Can't initialize NVML",
+    ),
     ("no-nvidia-runtime", INFO + "Exception happens when checking CUDA platform: NVMLError_Unknown: Unknown Error"),
     ("no-nvidia-runtime", INFO + "Exception happens when checking CUDA platform: NVML Shared Library Not Found"),
-    ("no-nvidia-runtime",
-     API + "ValueError: Model architectures ['GptOssForCausalLM'] failed to be inspected. Please check the logs for "
-     "more details."),
-    ("no-nvidia-runtime",
-     'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].'),
+    (
+        "no-nvidia-runtime",
+        API + "ValueError: Model architectures ['GptOssForCausalLM'] failed to be inspected. Please check the logs for "
+        "more details.",
+    ),
+    (
+        "no-nvidia-runtime",
+        'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].',
+    ),
     ("no-nvidia-runtime", "docker: Error response from daemon: unknown or invalid runtime name: nvidia."),
     # Architecture not supported
-    ("architecture-not-supported",
-     API + "ValueError: Model architectures ['Qwen3NextForCausalLM'] are not supported for now. Supported "
-     "architectures: dict_keys(['AquilaModel', 'LlamaForCausalLM'])"),
+    (
+        "architecture-not-supported",
+        API + "ValueError: Model architectures ['Qwen3NextForCausalLM'] are not supported for now. Supported "
+        "architectures: dict_keys(['AquilaModel', 'LlamaForCausalLM'])",
+    ),
     # gpt-oss tiktoken: the four alternatives
     ("tiktoken-vocab", API + "openai_harmony.HarmonyError: error downloading or loading vocab file: request failed"),
     ("tiktoken-vocab", "Error: failed to download or load vocab file"),
     ("tiktoken-vocab", API + "RuntimeError: the env var TIKTOKEN_ENCODINGS_BASE is not set, or invalid"),
     ("tiktoken-vocab", "openai_harmony.HarmonyError: invalid tiktoken vocab file"),
     # CUDA library / driver / image mismatches
-    ("cuda-library-missing",
-     "ImportError: libcudart.so.13: cannot open shared object file: No such file or directory"),
-    ("driver-too-old",
-     "UserWarning: CUDA initialization: The NVIDIA driver on your system is too old (found version 12060). Please "
-     "update your GPU driver by downloading and installing a new version from the URL: http://www.nvidia.com/"),
-    ("image-needs-newer-cuda",
-     "docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI "
-     "runtime create failed: nvidia-container-cli: requirement error: unsatisfied condition: cuda>=13.0, please "
-     "update your driver to a newer version, or use an earlier cuda container: unknown."),
-    ("no-kernel-image",
-     WORKER + "torch.AcceleratorError: CUDA error: no kernel image is available for execution on the device"),
-    ("glibc-mismatch",
-     "ImportError: /lib/aarch64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by "
-     "/usr/local/lib/python3.12/dist-packages/vllm/_C.abi3.so)"),
+    ("cuda-library-missing", "ImportError: libcudart.so.13: cannot open shared object file: No such file or directory"),
+    (
+        "driver-too-old",
+        "UserWarning: CUDA initialization: The NVIDIA driver on your system is too old (found version 12060). Please "
+        "update your GPU driver by downloading and installing a new version from the URL: http://www.nvidia.com/",
+    ),
+    (
+        "image-needs-newer-cuda",
+        "docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI "
+        "runtime create failed: nvidia-container-cli: requirement error: unsatisfied condition: cuda>=13.0, please "
+        "update your driver to a newer version, or use an earlier cuda container: unknown.",
+    ),
+    (
+        "no-kernel-image",
+        WORKER + "torch.AcceleratorError: CUDA error: no kernel image is available for execution on the device",
+    ),
+    (
+        "glibc-mismatch",
+        "ImportError: /lib/aarch64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by "
+        "/usr/local/lib/python3.12/dist-packages/vllm/_C.abi3.so)",
+    ),
     ("glibc-mismatch", "/lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by ./vllm)"),
     # No CUDA platform
     ("no-cuda-platform", API + "RuntimeError: Failed to infer device type"),
     ("no-cuda-platform", INFO + "No platform detected, vLLM is running on UnspecifiedPlatform"),
     # Hugging Face access: the four alternatives
-    ("hf-access",
-     "huggingface_hub.errors.GatedRepoError: 403 Client Error. Cannot access gated repo for url "
-     "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/resolve/main/config.json."),
-    ("hf-access",
-     API + "OSError: You are trying to access a gated repo. Make sure to have access to it at "
-     "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct."),
-    ("hf-access",
-     "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
-     "https://huggingface.co/api/models/org/private-model"),
-    ("hf-access",
-     "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. (Request ID: Root=1-abc) Repository Not Found "
-     "for url: https://huggingface.co/api/models/no/such-model/revision/main."),
+    (
+        "hf-access",
+        "huggingface_hub.errors.GatedRepoError: 403 Client Error. Cannot access gated repo for url "
+        "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/resolve/main/config.json.",
+    ),
+    (
+        "hf-access",
+        API + "OSError: You are trying to access a gated repo. Make sure to have access to it at "
+        "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct.",
+    ),
+    (
+        "hf-access",
+        "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
+        "https://huggingface.co/api/models/org/private-model",
+    ),
+    (
+        "hf-access",
+        "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. (Request ID: Root=1-abc) Repository Not Found "
+        "for url: https://huggingface.co/api/models/no/such-model/revision/main.",
+    ),
     # Disk full: both alternatives
     ("disk-full", WORKER + "OSError: [Errno 28] No space left on device"),
-    ("disk-full",
-     "docker: failed to register layer: write /var/lib/docker/overlay2/abc/diff/usr/lib/libx.so: "
-     "no space left on device."),
+    (
+        "disk-full",
+        "docker: failed to register layer: write /var/lib/docker/overlay2/abc/diff/usr/lib/libx.so: "
+        "no space left on device.",
+    ),
     # Extras: SGLang memory, port in use
-    ("sglang-not-enough-memory",
-     "[2025-11-23 04:00:00] RuntimeError: Not enough memory. Please try to increase --mem-fraction-static. Current "
-     "value: mem_fraction_static=0.6"),
-    ("port-in-use",
-     "ERROR:    [Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): address already in use"),
+    (
+        "sglang-not-enough-memory",
+        "[2025-11-23 04:00:00] RuntimeError: Not enough memory. Please try to increase --mem-fraction-static. Current "
+        "value: mem_fraction_static=0.6",
+    ),
+    (
+        "port-in-use",
+        "ERROR:    [Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): address already in use",
+    ),
     ("port-in-use", "OSError: [Errno 98] Address already in use"),
-    ("port-in-use",
-     "docker: Error response from daemon: driver failed programming external connectivity on endpoint vllm: "
-     "Bind for 0.0.0.0:8000 failed: port is already allocated."),
+    (
+        "port-in-use",
+        "docker: Error response from daemon: driver failed programming external connectivity on endpoint vllm: "
+        "Bind for 0.0.0.0:8000 failed: port is already allocated.",
+    ),
 ]
-
 
 
 def line_for(key: str, nth: int = 0) -> str:
@@ -147,16 +195,16 @@ def line_for(key: str, nth: int = 0) -> str:
 
 WRAPPERS = [
     API + "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): "
-          "{'EngineCore_0': 1}",
+    "{'EngineCore_0': 1}",
     ENGINE_32 + "EngineCore failed to start.",
     WORKER + "WorkerProc failed to start.",
     "(EngineCore_DP0 pid=253) ERROR 11-23 04:00:00 [multiproc_executor.py:316] Worker proc VllmWorker-0 died "
     "unexpectedly, shutting down executor.",
     ENGINE_32 + "EngineCore encountered a fatal error.",
     API + "vllm.v1.engine.exceptions.EngineDeadError: EngineCore encountered an issue. See stack trace (above) for "
-          "the root cause.",
+    "the root cause.",
     ENGINE_32 + "RuntimeError: Worker failed with error 'unhandled cudaError_t', please check the stack trace above "
-                "for the root cause",
+    "for the root cause",
 ]
 
 # The live vLLM 0.32 startup of domain.md §1, with the phases in between.
@@ -200,13 +248,13 @@ def vllm_failure(root: str) -> list[str]:
         ENGINE + "EngineCore failed to start.",
         ENGINE + "Traceback (most recent call last):",
         ENGINE + '  File "/usr/local/lib/python3.12/dist-packages/vllm/v1/engine/core.py", line 699, in '
-                 "run_engine_core",
+        "run_engine_core",
         ENGINE + "    engine_core = EngineCoreProc(*args, **kwargs)",
         ENGINE + root,
         "(APIServer pid=1) Traceback (most recent call last):",
         '(APIServer pid=1)   File "/usr/local/bin/vllm", line 10, in <module>',
         API + "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): "
-              "{'EngineCore_0': 1}",
+        "{'EngineCore_0': 1}",
     ]
 
 
@@ -243,8 +291,10 @@ def test_generic_failure_points_at_the_first_wrapper() -> None:
 
 
 def test_worker_killed_by_sigkill_mentions_the_oom_killer() -> None:
-    line = ("(EngineCore pid=9) ERROR 11-23 04:00:00 [multiproc_executor.py:316] Worker proc VllmWorker-0 died "
-            "unexpectedly, shutting down executor. (exit code: -9)")
+    line = (
+        "(EngineCore pid=9) ERROR 11-23 04:00:00 [multiproc_executor.py:316] Worker proc VllmWorker-0 died "
+        "unexpectedly, shutting down executor. (exit code: -9)"
+    )
     d = diagnose([line])
     assert d is not None and d.key == "engine-failed" and "dmesg" in d.explanation
     plain = match_line(WRAPPERS[3])
@@ -255,8 +305,9 @@ def test_thor_free_memory_example_computes_a_clamped_utilization() -> None:
     d = diagnose(vllm_failure(THOR_FREE))
     assert d is not None and d.key == "free-memory-below-utilization"
     # 14.45 / 122.82 = 0.1177; minus 2 % = 0.0977; floored to 0.09
-    assert d.action == FixAction("relaunch", {"gpu_memory_utilization": 0.09},
-                                 description="Relaunch with gpu-memory-utilization 0.09 (was 0.7)")
+    assert d.action == FixAction(
+        "relaunch", {"gpu_memory_utilization": 0.09}, description="Relaunch with gpu-memory-utilization 0.09 (was 0.7)"
+    )
     assert "14.45" in d.explanation and "122.82" in d.explanation and "85.98" in d.explanation
     assert "0.09" in d.fix
     assert DROP_CACHES in d.fix and "restart Docker" in d.fix and "reboot" in d.fix
@@ -276,9 +327,11 @@ def test_thor_free_memory_example_computes_a_clamped_utilization() -> None:
     ],
 )
 def test_free_memory_fix_is_computed(free: float, total: float, util: float, expected: float, held: bool) -> None:
-    line = (f"(EngineCore pid=1) ERROR 11-23 04:00:00 [core.py:1] ValueError: Free memory on device cuda:0 "
-            f"({free}/{total} GiB) on startup is less than desired GPU memory utilization ({util}, "
-            f"{util * total:.2f} GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes.")
+    line = (
+        f"(EngineCore pid=1) ERROR 11-23 04:00:00 [core.py:1] ValueError: Free memory on device cuda:0 "
+        f"({free}/{total} GiB) on startup is less than desired GPU memory utilization ({util}, "
+        f"{util * total:.2f} GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes."
+    )
     d = match_line(line)
     assert d is not None and d.action is not None
     assert d.action.kind == "relaunch" and d.action.settings == {"gpu_memory_utilization": expected}
@@ -293,24 +346,30 @@ def test_free_memory_fix_is_computed(free: float, total: float, util: float, exp
         (line_for("max-len-does-not-fit"), 32768),
         (line_for("max-len-does-not-fit", 1), 87808),
         (line_for("max-len-does-not-fit", 2), 260800),
-        ("ValueError: To serve at least one request with the models's max seq len (16,384), (4.00 GiB KV cache is "
-         "needed, which is larger than the available KV cache memory (2.50 GiB). Based on the available memory, the "
-         "estimated maximum model length is 10,240. Try increasing `gpu_memory_utilization`", 10240),
+        (
+            "ValueError: To serve at least one request with the models's max seq len (16,384), (4.00 GiB KV cache is "
+            "needed, which is larger than the available KV cache memory (2.50 GiB). Based on the available memory, the "
+            "estimated maximum model length is 10,240. Try increasing `gpu_memory_utilization`",
+            10240,
+        ),
         ("(EngineCore pid=1) ERROR 11-23 04:00:00 [core.py:1] the estimated maximum model length is 432.", 432),
     ],
 )
 def test_max_len_fix_uses_the_estimate(line: str, expected: int) -> None:
     d = match_line(line)
     assert d is not None and d.key == "max-len-does-not-fit"
-    assert d.action == FixAction("relaunch", {"max_model_len": expected},
-                                 description=f"Relaunch with max-model-len {expected}")
+    assert d.action == FixAction(
+        "relaunch", {"max_model_len": expected}, description=f"Relaunch with max-model-len {expected}"
+    )
     assert str(expected) in d.fix and str(expected) in d.explanation
 
 
 def test_max_len_without_an_estimate_offers_no_relaunch() -> None:
-    d = match_line("ValueError: To serve at least one request with the model's max seq len (8192), (2.0 GiB KV cache "
-                   "is needed, which is larger than the available KV cache memory (0.45 GiB). Try increasing "
-                   "`gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.")
+    d = match_line(
+        "ValueError: To serve at least one request with the model's max seq len (8192), (2.0 GiB KV cache "
+        "is needed, which is larger than the available KV cache memory (0.45 GiB). Try increasing "
+        "`gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."
+    )
     assert d is not None and d.key == "max-len-does-not-fit" and d.action is None
     assert "8192" in d.explanation and "--max-model-len" in d.fix
 
@@ -412,7 +471,7 @@ def test_runtime_crash_reports_the_error_inside_the_wrapper() -> None:
         ENGINE_32 + "EngineCore encountered a fatal error.",
         ENGINE_32 + "Traceback (most recent call last):",
         ENGINE_32 + "RuntimeError: Worker failed with error 'CUDA out of memory. Tried to allocate 2.00 GiB', please "
-                    "check the stack trace above for the root cause",
+        "check the stack trace above for the root cause",
         "(APIServer pid=20016) ERROR 11-23 04:05:00 [serving.py:1] EngineCore encountered an issue. See stack trace "
         "(above) for the root cause.",
         "INFO:     Shutting down",
@@ -464,8 +523,10 @@ def test_strip_ansi(raw: str, clean: str) -> None:
     ("line", "message"),
     [
         (ENGINE + "ValueError: x", "ValueError: x"),
-        ("(VllmWorker-0 pid=7) INFO 01-02 03:04:05 [gpu_worker.py:760] Available KV cache memory: 5 GiB",
-         "Available KV cache memory: 5 GiB"),
+        (
+            "(VllmWorker-0 pid=7) INFO 01-02 03:04:05 [gpu_worker.py:760] Available KV cache memory: 5 GiB",
+            "Available KV cache memory: 5 GiB",
+        ),
         ("(Worker_TP1 pid=7) WARNING 01-02 03:04:05 [a.py:1] careful", "careful"),
         ("(EngineCore_DP0 pid=7) Traceback (most recent call last):", "Traceback (most recent call last):"),
         ("INFO 01-02 03:04:05 [api_server.py:1] old format", "old format"),

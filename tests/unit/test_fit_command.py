@@ -120,19 +120,35 @@ def write_config(tmp_path: Path, config: dict, name: str = "config.json") -> Pat
 # ---- parameters ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "count"), [
-    ("8e9", 8_000_000_000), ("8B", 8_000_000_000), ("70b", 70_000_000_000), ("1.5B", 1_500_000_000),
-    ("500M", 500_000_000), (" 0.6b ", 600_000_000), ("1T", 10**12), ("8_030_261_248", 8_030_261_248),
-    ("120G", 120_000_000_000),
-])
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("8e9", 8_000_000_000),
+        ("8B", 8_000_000_000),
+        ("70b", 70_000_000_000),
+        ("1.5B", 1_500_000_000),
+        ("500M", 500_000_000),
+        (" 0.6b ", 600_000_000),
+        ("1T", 10**12),
+        ("8_030_261_248", 8_030_261_248),
+        ("120G", 120_000_000_000),
+    ],
+)
 def test_params_accepts_counts_and_suffixes(text: str, count: int) -> None:
     assert parse_params(text) == count
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("abc", "cannot read 'abc'"), ("8X", "cannot read"), ("8", "write 8B for 8 billion"),
-    ("-8B", "write 8B"), ("inf", "write 8B"), ("B", "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("abc", "cannot read 'abc'"),
+        ("8X", "cannot read"),
+        ("8", "write 8B for 8 billion"),
+        ("-8B", "write 8B"),
+        ("inf", "write 8B"),
+        ("B", "cannot read"),
+    ],
+)
 def test_params_refuses_garbage_naming_the_flag(text: str, words: str) -> None:
     with pytest.raises(FitError, match="--params") as exc:
         parse_params(text)
@@ -152,8 +168,9 @@ def test_params_not_estimated_for_mixture_of_experts() -> None:
 # ---- the numbers -----------------------------------------------------------------------------------------------
 
 
-def test_llama_fits_on_thor_with_the_known_kv_size(capsys: pytest.CaptureFixture[str], llama: Path,
-                                                   meminfo: Path) -> None:
+def test_llama_fits_on_thor_with_the_known_kv_size(
+    capsys: pytest.CaptureFixture[str], llama: Path, meminfo: Path
+) -> None:
     code, r = fit_json(capsys, "--config", str(llama), "--params", "8B")
     assert code == 0
     assert r["config"] == str(llama / "config.json")
@@ -176,8 +193,19 @@ def test_llama_fits_on_thor_with_the_known_kv_size(capsys: pytest.CaptureFixture
 
 
 def test_fp8_kv_cache_halves_the_kv(capsys: pytest.CaptureFixture[str], llama: Path) -> None:
-    code, r = fit_json(capsys, "--config", str(llama / "config.json"), "--params", "8B", "--kv-dtype", "fp8",
-                       "--context", "131072", "--util", "0.8")
+    code, r = fit_json(
+        capsys,
+        "--config",
+        str(llama / "config.json"),
+        "--params",
+        "8B",
+        "--kv-dtype",
+        "fp8",
+        "--context",
+        "131072",
+        "--util",
+        "0.8",
+    )
     assert code == 0
     assert r["kv_bytes_per_token"] == 65536
     assert r["kv_cache_bytes"] == 131072 * 65536 == 8 * GIB
@@ -186,8 +214,7 @@ def test_fp8_kv_cache_halves_the_kv(capsys: pytest.CaptureFixture[str], llama: P
 
 
 def test_too_much_context_does_not_fit_and_says_what_would(capsys: pytest.CaptureFixture[str], llama: Path) -> None:
-    code, r = fit_json(capsys, "--config", str(llama), "--params", "8B", "--context", "131072",
-                       "--concurrency", "8")
+    code, r = fit_json(capsys, "--config", str(llama), "--params", "8B", "--context", "131072", "--concurrency", "8")
     assert code == 1
     assert r["kv_cache_bytes"] == 8 * 16 * GIB
     assert r["fits"] is False
@@ -204,8 +231,9 @@ def test_weights_alone_too_big_recommend_nothing(capsys: pytest.CaptureFixture[s
     assert (r["gpu_memory_utilization"], r["max_model_len"]) == (None, None)
 
 
-def test_memory_already_taken_lowers_the_recommended_util(capsys: pytest.CaptureFixture[str], llama: Path,
-                                                          meminfo: Path) -> None:
+def test_memory_already_taken_lowers_the_recommended_util(
+    capsys: pytest.CaptureFixture[str], llama: Path, meminfo: Path
+) -> None:
     meminfo.write_text("MemTotal: 128787600 kB\nMemAvailable: 64393800 kB\n")  # half available
     code, r = fit_json(capsys, "--config", str(llama), "--params", "8B")
     assert code == 1
@@ -251,9 +279,26 @@ def test_params_without_config_counts_weights_only(capsys: pytest.CaptureFixture
 
 def test_json_has_every_documented_key(capsys: pytest.CaptureFixture[str], llama: Path) -> None:
     _, r = fit_json(capsys, "--config", str(llama))
-    assert {"params", "quant", "bytes_per_param", "weights_bytes", "kv_bytes_per_token", "kv_cache_bytes",
-            "overhead_bytes", "need_bytes", "mem_total_bytes", "mem_available_bytes", "memory_source", "fits",
-            "reason", "gpu_memory_utilization", "max_model_len", "context", "concurrency", "kv_dtype"} <= set(r)
+    assert {
+        "params",
+        "quant",
+        "bytes_per_param",
+        "weights_bytes",
+        "kv_bytes_per_token",
+        "kv_cache_bytes",
+        "overhead_bytes",
+        "need_bytes",
+        "mem_total_bytes",
+        "mem_available_bytes",
+        "memory_source",
+        "fits",
+        "reason",
+        "gpu_memory_utilization",
+        "max_model_len",
+        "context",
+        "concurrency",
+        "kv_dtype",
+    } <= set(r)
 
 
 def test_human_table(capsys: pytest.CaptureFixture[str], llama: Path) -> None:
@@ -286,8 +331,9 @@ def test_meminfo_argument_wins_and_nvml_is_skipped(tmp_path: Path, monkeypatch: 
     assert json.loads(out.getvalue())["mem_total_bytes"] == GIB
 
 
-def test_discrete_gpu_memory_from_nvml(capsys: pytest.CaptureFixture[str], llama: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_discrete_gpu_memory_from_nvml(
+    capsys: pytest.CaptureFixture[str], llama: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(MEMINFO_ENV)
     h100 = DeviceMemory(85520809984, 85017493504, "GPU 0 (NVIDIA H100 80GB HBM3), from NVML", unified=False)
     monkeypatch.setattr(fit_command, "_nvml_memory", lambda: h100)
@@ -310,8 +356,9 @@ def test_nvml_memory_is_gpu_0_of_one_nvml_reading(monkeypatch: pytest.MonkeyPatc
 
     h100 = {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory": {"used": 0, "total": 80 * GIB, "free": 79 * GIB}}
     monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [h100, {**h100, "index": 1}]})
-    assert fit_command._nvml_memory() == DeviceMemory(80 * GIB, 79 * GIB, "GPU 0 of 2 (NVIDIA H100 80GB HBM3), "
-                                                      "from NVML", unified=False)
+    assert fit_command._nvml_memory() == DeviceMemory(
+        80 * GIB, 79 * GIB, "GPU 0 of 2 (NVIDIA H100 80GB HBM3), from NVML", unified=False
+    )
     gb10 = {"index": 0, "name": "NVIDIA GB10", "memory": None, "unified": True}
     monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [gb10]})
     assert fit_command._nvml_memory() is None  # unified memory: /proc/meminfo instead
@@ -334,8 +381,11 @@ def test_meminfo_without_memtotal(meminfo: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_no_params_and_no_config(capsys: pytest.CaptureFixture[str]) -> None:
-    assert fit(capsys) == (2, "", "jetconsole fit: --params is needed (e.g. --params 8B), or --config with the "
-                                  "model's config.json\n")
+    assert fit(capsys) == (
+        2,
+        "",
+        "jetconsole fit: --params is needed (e.g. --params 8B), or --config with the model's config.json\n",
+    )
 
 
 def test_malformed_config_names_file_line_and_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -346,31 +396,41 @@ def test_malformed_config_names_file_line_and_column(capsys: pytest.CaptureFixtu
     assert err == f"jetconsole fit: --config: {path} is not valid JSON: line 3, column 17: Expecting ':' delimiter\n"
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"num_attention_heads": 32, "hidden_size": 4096}, "'num_hidden_layers'"),
-    ({"num_hidden_layers": 32}, "'num_key_value_heads'"),
-    ({"num_hidden_layers": 32, "num_attention_heads": 32}, "'hidden_size'"),
-    ({"num_hidden_layers": 27, "kv_lora_rank": 512}, "'qk_rope_head_dim'"),
-])
-def test_config_lacking_a_key_names_it(capsys: pytest.CaptureFixture[str], tmp_path: Path, config: dict,
-                                       key: str) -> None:
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"num_attention_heads": 32, "hidden_size": 4096}, "'num_hidden_layers'"),
+        ({"num_hidden_layers": 32}, "'num_key_value_heads'"),
+        ({"num_hidden_layers": 32, "num_attention_heads": 32}, "'hidden_size'"),
+        ({"num_hidden_layers": 27, "kv_lora_rank": 512}, "'qk_rope_head_dim'"),
+    ],
+)
+def test_config_lacking_a_key_names_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, config: dict, key: str
+) -> None:
     path = write_config(tmp_path, config)
     code, out, err = fit(capsys, "--config", str(path), "--params", "8B")
     assert (code, out) == (2, "")
     assert err.startswith(f"jetconsole fit: --config: {path}: ") and key in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["--params", "8B", "--quant", "q4"], "--quant: unknown weight format 'q4'; accepted are fp32, bf16, fp16, fp8, "
-                                          "int8, awq, gptq, int4, nvfp4, mxfp4"),
-    (["--params", "8B", "--util", "1.5"], "--util: gpu-memory-utilization is a fraction"),
-    (["--params", "8B", "--util", "0"], "--util: must be positive"),
-    (["--params", "8B", "--context", "long"], "--context: 'long' is not an integer"),
-    (["--params", "8B", "--concurrency", "0"], "--concurrency: must be positive"),
-    (["--params", "8"], "--params: '8' is 8 parameters"),
-    (["--config", "/nonexistent/config.json"], "--config: cannot read /nonexistent/config.json"),
-    (["--config", "{config}"], "--params is needed: config.json has no 'vocab_size'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["--params", "8B", "--quant", "q4"],
+            "--quant: unknown weight format 'q4'; accepted are fp32, bf16, fp16, fp8, "
+            "int8, awq, gptq, int4, nvfp4, mxfp4",
+        ),
+        (["--params", "8B", "--util", "1.5"], "--util: gpu-memory-utilization is a fraction"),
+        (["--params", "8B", "--util", "0"], "--util: must be positive"),
+        (["--params", "8B", "--context", "long"], "--context: 'long' is not an integer"),
+        (["--params", "8B", "--concurrency", "0"], "--concurrency: must be positive"),
+        (["--params", "8"], "--params: '8' is 8 parameters"),
+        (["--config", "/nonexistent/config.json"], "--config: cannot read /nonexistent/config.json"),
+        (["--config", "{config}"], "--params is needed: config.json has no 'vocab_size'"),
+    ],
+)
 def test_bad_flags(capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], words: str) -> None:
     path = write_config(tmp_path, {"num_hidden_layers": 2, "num_attention_heads": 2, "hidden_size": 8})
     code, out, err = fit(capsys, *[a.replace("{config}", str(path)) for a in argv])
@@ -381,7 +441,8 @@ def test_bad_flags(capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: lis
 def test_config_that_is_not_an_object(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = write_config(tmp_path, [1, 2])
     assert fit(capsys, "--config", str(path), "--params", "8B")[2] == (
-        f"jetconsole fit: --config: {path} holds a JSON list, not an object\n")
+        f"jetconsole fit: --config: {path} holds a JSON list, not an object\n"
+    )
 
 
 def test_fit_config_flag_leaves_jetconsole_config_alone() -> None:
@@ -395,8 +456,14 @@ def test_fit_config_flag_leaves_jetconsole_config_alone() -> None:
 
 def _cli(*argv: str, meminfo: Path) -> subprocess.CompletedProcess[str]:
     env = os.environ | {MEMINFO_ENV: str(meminfo)}
-    return subprocess.run([sys.executable, "-m", "console.cli", "fit", *argv], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "fit", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_subprocess(llama: Path, meminfo: Path, tmp_path: Path) -> None:
@@ -408,5 +475,7 @@ def test_cli_subprocess(llama: Path, meminfo: Path, tmp_path: Path) -> None:
     bad.write_text('{"num_hidden_layers": 32,}')
     proc = _cli("--config", str(bad), "--params", "8B", meminfo=meminfo)
     assert (proc.returncode, proc.stdout) == (2, "")
-    assert proc.stderr == f"jetconsole fit: --config: {bad} is not valid JSON: line 1, column 26: " \
-                          "Expecting property name enclosed in double quotes\n"
+    assert (
+        proc.stderr == f"jetconsole fit: --config: {bad} is not valid JSON: line 1, column 26: "
+        "Expecting property name enclosed in double quotes\n"
+    )

@@ -18,11 +18,21 @@ def test_unchanged_form_changes_nothing() -> None:
 
 def test_edits_become_settings_that_apply() -> None:
     preset = BUILTIN_PRESETS["vllm-thor"]
-    values = form_values(preset) | {"model": "Qwen/Qwen3-8B", "port": "8001", "max_model_len": "8192",
-                                    "extra_args": "--reasoning-parser qwen3", "env": "VLLM_LOGGING_COLOR=0"}
+    values = form_values(preset) | {
+        "model": "Qwen/Qwen3-8B",
+        "port": "8001",
+        "max_model_len": "8192",
+        "extra_args": "--reasoning-parser qwen3",
+        "env": "VLLM_LOGGING_COLOR=0",
+    }
     settings = settings_from_form(values, preset)
-    assert settings == {"model": "Qwen/Qwen3-8B", "port": "8001", "max_model_len": "8192",
-                        "extra_args": "--reasoning-parser qwen3", "env.VLLM_LOGGING_COLOR": "0"}
+    assert settings == {
+        "model": "Qwen/Qwen3-8B",
+        "port": "8001",
+        "max_model_len": "8192",
+        "extra_args": "--reasoning-parser qwen3",
+        "env.VLLM_LOGGING_COLOR": "0",
+    }
     changed = apply_overrides(preset, settings)
     assert (changed.model, changed.port, changed.max_model_len) == ("Qwen/Qwen3-8B", 8001, 8192)
     assert changed.extra_args == ("--reasoning-parser", "qwen3") and changed.env["VLLM_LOGGING_COLOR"] == "0"

@@ -52,13 +52,16 @@ def test_ascii_digits_have_no_block_characters() -> None:
 TILES = tiles(None, None)
 
 
-@pytest.mark.parametrize(("size", "scale", "columns", "pages"), [
-    ((40, 10), 1, 1, 3),    # a 40x12 LCD less its two header rows: two figures a page, three pages
-    ((80, 22), 1, 2, 1),    # 80x24: all six at once
-    ((160, 46), 2, 2, 1),   # 160x48: bigger digits
-    ((40, 58), 1, 1, 1),    # portrait: one column, all six
-    ((40, 3), 0, 1, 2),     # too short for big digits: text rows, paged
-])
+@pytest.mark.parametrize(
+    ("size", "scale", "columns", "pages"),
+    [
+        ((40, 10), 1, 1, 3),  # a 40x12 LCD less its two header rows: two figures a page, three pages
+        ((80, 22), 1, 2, 1),  # 80x24: all six at once
+        ((160, 46), 2, 2, 1),  # 160x48: bigger digits
+        ((40, 58), 1, 1, 1),  # portrait: one column, all six
+        ((40, 3), 0, 1, 2),  # too short for big digits: text rows, paged
+    ],
+)
 def test_plan_at_workshop_sizes(size: tuple[int, int], scale: int, columns: int, pages: int) -> None:
     p = plan(TILES, *size)
     assert (p.scale, p.columns, len(p.pages)) == (scale, columns, pages)
@@ -94,11 +97,14 @@ def test_server_state_ready_starting_error_down() -> None:
     assert (state, model, detail) == (STARTING, "vllm", f"{phase.state.progress:.0%} Loading weights")
     oom = Diagnosis("oom", "CUDA out of memory", "", "", "", None)
     failed = LaunchEvent("exited", StartupState(phase="load"), oom, "exited")
-    assert server_state(dataclasses.replace(row, container=container(False, "Exited (1) 1 minute ago")),
-                        None, failed) == (ERROR, "vllm", "CUDA out of memory")
-    assert server_state(ServerRow(URL, "127.0.0.1:8000", URL), ServerStatus("http://127.0.0.1:8000", False,
-                        error="ConnectError: [Errno 111] Connection refused"), None) == \
-        (DOWN, "127.0.0.1:8000", "not answering ([Errno 111] Connection refused)")
+    assert server_state(
+        dataclasses.replace(row, container=container(False, "Exited (1) 1 minute ago")), None, failed
+    ) == (ERROR, "vllm", "CUDA out of memory")
+    assert server_state(
+        ServerRow(URL, "127.0.0.1:8000", URL),
+        ServerStatus("http://127.0.0.1:8000", False, error="ConnectError: [Errno 111] Connection refused"),
+        None,
+    ) == (DOWN, "127.0.0.1:8000", "not answering ([Errno 111] Connection refused)")
     assert server_state(None, None, None)[0] == NONE
     dead = ServerStatus("http://127.0.0.1:8000", True, 503)
     assert server_state(row, dead, None) == (ERROR, "vllm", "/health answered 503")
@@ -163,8 +169,14 @@ def test_help_flag_command_from_any_shell(tmp_path: Path) -> None:
     env = {"JETCONSOLE_HELP_FLAG": str(tmp_path / "flag"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "console", "--config", "/dev/null", "help-flag", *args],
-                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "console", "--config", "/dev/null", "help-flag", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+        )
 
     assert cli("status").returncode == 1
     on = cli("on")

@@ -31,7 +31,11 @@ def test_recorded_orin_reading(orin_snapshot) -> None:
     assert s.jetson_clocks is None  # the emulated Orin has no jetson_clocks binary
     b = s.board
     assert b is not None and (b.model, b.l4t, b.jetpack, b.soc) == (
-        "NVIDIA Jetson AGX Orin (emulated)", "36.4.0", "6.1", "tegra234")
+        "NVIDIA Jetson AGX Orin (emulated)",
+        "36.4.0",
+        "6.1",
+        "tegra234",
+    )
     proc = s.processes[0]
     assert (proc.name, proc.user, proc.gpu_mem) == ("python3", "root", 1048576 * 1024)
     assert s.memory is not None and s.memory.total > 0
@@ -43,18 +47,23 @@ def thor_reading() -> dict:
     r = copy.deepcopy(orin_reading())
     r["memory"]["RAM"].update({"shared": 48_000_000, "shared_label": "VRAM"})
     r["power"] = {
-        "rail": {"VDD_GPU": {"volt": 19000, "curr": 2000, "power": 38000, "avg": 37000, "online": True},
-                 "VDD_CPU_SOC_MSS": {"volt": 19000, "curr": 500, "power": 9500, "avg": 9000, "online": True},
-                 "OFFLINE": {"volt": 0, "curr": 0, "power": 0, "avg": 0, "online": False}},
+        "rail": {
+            "VDD_GPU": {"volt": 19000, "curr": 2000, "power": 38000, "avg": 37000, "online": True},
+            "VDD_CPU_SOC_MSS": {"volt": 19000, "curr": 500, "power": 9500, "avg": 9000, "online": True},
+            "OFFLINE": {"volt": 0, "curr": 0, "power": 0, "avg": 0, "online": False},
+        },
         "tot": {"volt": 19500, "curr": 3000, "power": 58500, "avg": 57000, "name": "VIN"},
     }
-    r["temperature"] = {"cpu": {"temp": 52.5, "max": 105.0, "crit": 107.0, "online": True},
-                        "gpu": {"temp": 61.0, "online": True},
-                        "tj": {"temp": -256, "online": False}}
+    r["temperature"] = {
+        "cpu": {"temp": 52.5, "max": 105.0, "crit": 107.0, "online": True},
+        "gpu": {"temp": 61.0, "online": True},
+        "tj": {"temp": -256, "online": False},
+    }
     r["jetson_clocks"] = True
     r["nvpmodel"] = {"name": "120W", "id": 1, "models": ["MAXN", "120W", "90W", "70W"]}
-    r["board"]["hardware"].update({"Model": "NVIDIA Jetson AGX Thor Developer Kit", "SoC": "tegra264",
-                                   "L4T": "38.2.0", "Jetpack": "7.0"})
+    r["board"]["hardware"].update(
+        {"Model": "NVIDIA Jetson AGX Thor Developer Kit", "SoC": "tegra264", "L4T": "38.2.0", "Jetpack": "7.0"}
+    )
     r["processes"] = [[4242, "root", "I", "Compute", 20, "S", 12.5, 2_000_000, 40_000_000, "VLLM::EngineCore"]]
     r["cpu"]["cpu"][7]["online"] = False
     return r

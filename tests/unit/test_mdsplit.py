@@ -15,7 +15,7 @@ def run(text: str, step: int, **kw: int) -> list[str]:
     s = MarkdownSplitter(**kw)
     pieces: list[str] = []
     for i in range(0, len(text), step):
-        pieces += s.feed(text[i:i + step])
+        pieces += s.feed(text[i : i + step])
     return pieces + s.finish()
 
 
@@ -79,8 +79,7 @@ def rendered(pieces: list[str], width: int = 80) -> list[str]:
     console = Console(width=width, color_system=None, file=io.StringIO())
     out: list[str] = []
     for i, piece in enumerate(pieces):
-        lines = ["".join(seg.text for seg in line).rstrip()
-                 for line in piece_lines(console, console.options, piece)]
+        lines = ["".join(seg.text for seg in line).rstrip() for line in piece_lines(console, console.options, piece)]
         if i and lines and gap_after(pieces[i - 1]):
             out.append("")
         out += lines

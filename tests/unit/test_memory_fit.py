@@ -111,8 +111,18 @@ QWEN2_7B = {  # sliding_window set but switched off
 
 @pytest.mark.parametrize(
     ("quant", "expected"),
-    [("fp32", 4.0), ("bf16", 2.0), ("fp16", 2.0), ("fp8", 1.0), ("int8", 1.0), ("awq", 0.52), ("gptq", 0.52),
-     ("int4", 0.52), ("nvfp4", 0.5625), ("mxfp4", 0.531)],
+    [
+        ("fp32", 4.0),
+        ("bf16", 2.0),
+        ("fp16", 2.0),
+        ("fp8", 1.0),
+        ("int8", 1.0),
+        ("awq", 0.52),
+        ("gptq", 0.52),
+        ("int4", 0.52),
+        ("nvfp4", 0.5625),
+        ("mxfp4", 0.531),
+    ],
 )
 def test_bytes_per_param_table(quant: str, expected: float) -> None:
     assert BYTES_PER_PARAM[quant] == pytest.approx(expected, abs=5e-4)
@@ -126,9 +136,22 @@ def test_group_quant_formats_include_their_scales() -> None:
 
 @pytest.mark.parametrize(
     ("name", "key"),
-    [("BF16", "bf16"), ("bfloat16", "bf16"), ("float16", "fp16"), ("half", "fp16"), ("float32", "fp32"),
-     ("FP8", "fp8"), ("fp8_e4m3", "fp8"), ("awq_marlin", "awq"), ("gptq-marlin", "gptq"), ("NVFP4", "nvfp4"),
-     ("modelopt_fp4", "nvfp4"), ("MXFP4", "mxfp4"), ("w4a16", "int4"), (" int8 ", "int8")],
+    [
+        ("BF16", "bf16"),
+        ("bfloat16", "bf16"),
+        ("float16", "fp16"),
+        ("half", "fp16"),
+        ("float32", "fp32"),
+        ("FP8", "fp8"),
+        ("fp8_e4m3", "fp8"),
+        ("awq_marlin", "awq"),
+        ("gptq-marlin", "gptq"),
+        ("NVFP4", "nvfp4"),
+        ("modelopt_fp4", "nvfp4"),
+        ("MXFP4", "mxfp4"),
+        ("w4a16", "int4"),
+        (" int8 ", "int8"),
+    ],
 )
 def test_normalize_quant_aliases(name: str, key: str) -> None:
     assert normalize_quant(name) == key
@@ -214,8 +237,13 @@ def test_head_dim_falls_back_to_hidden_over_heads() -> None:
 
 def test_explicit_head_dim_wins_and_null_falls_back() -> None:
     assert kv_layout_from_config(QWEN3_8B).head_dim == 128
-    gemma_like = {"head_dim": 256, "hidden_size": 3072, "num_attention_heads": 16, "num_hidden_layers": 28,
-                  "num_key_value_heads": 16}
+    gemma_like = {
+        "head_dim": 256,
+        "hidden_size": 3072,
+        "num_attention_heads": 16,
+        "num_hidden_layers": 28,
+        "num_key_value_heads": 16,
+    }
     assert kv_layout_from_config(gemma_like).head_dim == 256  # not 3072 / 16
     null = {**LLAMA_31_8B, "head_dim": None}
     assert kv_layout_from_config(null).head_dim == 128
@@ -263,8 +291,14 @@ def test_nested_text_config_gemma3() -> None:
 
 
 def test_sliding_window_without_hints_covers_every_layer() -> None:
-    mistral = {"hidden_size": 4096, "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8,
-               "sliding_window": 4096, "torch_dtype": "bfloat16"}
+    mistral = {
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "num_hidden_layers": 32,
+        "num_key_value_heads": 8,
+        "sliding_window": 4096,
+        "torch_dtype": "bfloat16",
+    }
     kv = kv_layout_from_config(mistral)
     assert kv.sliding_layers == 32 and kv.bytes_for(32768) == kv.bytes_for(4096)
 
@@ -334,8 +368,10 @@ def test_llama_8b_full_context_on_24_gib() -> None:
     assert r.need == r.weights + r.kv + r.overhead
     assert r.budget == math.ceil(0.9 * 24 * GIB)
     assert not r.fits
-    assert r.reasons == (f"needs {r.need / GIB:.1f} GiB but gpu-memory-utilization 0.9 of 24.0 GiB gives 21.6 GiB: "
-                         "one sequence of 131072 tokens needs 16.0 GiB of KV cache",)
+    assert r.reasons == (
+        f"needs {r.need / GIB:.1f} GiB but gpu-memory-utilization 0.9 of 24.0 GiB gives 21.6 GiB: "
+        "one sequence of 131072 tokens needs 16.0 GiB of KV cache",
+    )
     room = r.budget - r.weights - r.overhead
     assert r.max_concurrency_at_len == 0
     assert r.max_len_at_concurrency == room // LLAMA_KV
@@ -343,8 +379,9 @@ def test_llama_8b_full_context_on_24_gib() -> None:
 
 
 def test_llama_8b_short_context_fits_on_thor() -> None:
-    r = fit(params_b=8.03, kv=LLAMA_KV, max_model_len=8192, util=0.7, mem_total=THOR_TOTAL,
-            mem_available=int(110 * GIB))
+    r = fit(
+        params_b=8.03, kv=LLAMA_KV, max_model_len=8192, util=0.7, mem_total=THOR_TOTAL, mem_available=int(110 * GIB)
+    )
     assert r.fits and r.reasons == ()
     assert r.kv == GIB
     room = r.budget - r.weights - r.overhead
@@ -355,16 +392,25 @@ def test_llama_8b_short_context_fits_on_thor() -> None:
 
 
 def test_thor_budget_above_available_memory() -> None:
-    r = fit(params_b=8.03, kv=LLAMA_KV, max_model_len=8192, util=0.7, mem_total=THOR_TOTAL,
-            mem_available=int(14.45 * GIB))
+    r = fit(
+        params_b=8.03, kv=LLAMA_KV, max_model_len=8192, util=0.7, mem_total=THOR_TOTAL, mem_available=int(14.45 * GIB)
+    )
     assert not r.fits
-    assert r.reasons == ("util × total (86.0 GiB) exceeds available memory (14.4 GiB): drop caches or stop other "
-                         "GPU work",)
+    assert r.reasons == (
+        "util × total (86.0 GiB) exceeds available memory (14.4 GiB): drop caches or stop other GPU work",
+    )
 
 
 def test_both_reasons_can_apply() -> None:
-    r = fit(weights_bytes=80 * GIB, kv=LLAMA_KV, max_model_len=131072, util=0.7, mem_total=THOR_TOTAL,
-            mem_available=50 * GIB, concurrency=2)
+    r = fit(
+        weights_bytes=80 * GIB,
+        kv=LLAMA_KV,
+        max_model_len=131072,
+        util=0.7,
+        mem_total=THOR_TOTAL,
+        mem_available=50 * GIB,
+        concurrency=2,
+    )
     assert not r.fits and len(r.reasons) == 2
     assert r.reasons[0].startswith("needs 115.0 GiB but gpu-memory-utilization 0.7 of 122.8 GiB gives 86.0 GiB")
     assert "2 sequences of 131072 tokens need 32.0 GiB" in r.reasons[0]
@@ -396,8 +442,15 @@ def test_concurrency_multiplies_the_kv_cache() -> None:
 
 
 def test_overhead_is_configurable() -> None:
-    r = fit(weights_bytes=10 * GIB, kv=LLAMA_KV, max_model_len=8192, util=0.5, mem_total=32 * GIB,
-            activations=GIB, cuda_graphs=0)
+    r = fit(
+        weights_bytes=10 * GIB,
+        kv=LLAMA_KV,
+        max_model_len=8192,
+        util=0.5,
+        mem_total=32 * GIB,
+        activations=GIB,
+        cuda_graphs=0,
+    )
     assert r.overhead == GIB and r.need == 12 * GIB
     assert r.budget == 16 * GIB
     assert r.max_concurrency_at_len == 5  # 16 - 10 - 1 = 5 GiB of room, 1 GiB per 8192-token sequence

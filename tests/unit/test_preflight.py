@@ -9,8 +9,15 @@ from console.containers.preflight import FAIL, OK, WARN, hf_snapshot, memory_che
 from console.containers.presets import BUILTIN_PRESETS, apply_overrides, plan
 
 GIB = 2**30
-LLAMA_8B = {"num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "hidden_size": 4096,
-            "head_dim": 128, "torch_dtype": "bfloat16", "max_position_embeddings": 131072}
+LLAMA_8B = {
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "hidden_size": 4096,
+    "head_dim": 128,
+    "torch_dtype": "bfloat16",
+    "max_position_embeddings": 131072,
+}
 
 
 def snapshot(home: Path, model: str, weights: int) -> Path:

@@ -91,8 +91,9 @@ def test_source_over_fake_root(tmp_path: Path) -> None:
     root = _fake_root(tmp_path)
     src = ProcfsSource(root)
     src.open()
-    (root / "proc/stat").write_text(STAT.replace("cpu  100 0 100 700", "cpu  300 0 100 800")
-                                    .replace("cpu0 50 0 50 350", "cpu0 150 0 50 350"))
+    (root / "proc/stat").write_text(
+        STAT.replace("cpu  100 0 100 700", "cpu  300 0 100 800").replace("cpu0 50 0 50 350", "cpu0 150 0 50 350")
+    )
     snap = src.sample()
     assert snap.sources == ("procfs",)
     assert snap.cpu is not None and snap.cpu.load == pytest.approx(200 / 300 * 100)

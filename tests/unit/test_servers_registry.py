@@ -23,10 +23,25 @@ from tests.replay import MODEL, ReplayServer
 METRICS = Path(__file__).resolve().parents[1] / "data" / "metrics"
 
 
-def box(name: str = "c", image: str = "vllm/vllm-openai:latest", state: str = "running", ports: tuple[str, ...] = (),
-        command: str = "", labels: dict[str, str] | None = None, cid: str | None = None) -> ContainerInfo:
-    return ContainerInfo(id=cid or f"id-{name}", name=name, image=image, state=state, status="Up 1 minute",
-                         ports=ports, command=command, labels=labels or {})
+def box(
+    name: str = "c",
+    image: str = "vllm/vllm-openai:latest",
+    state: str = "running",
+    ports: tuple[str, ...] = (),
+    command: str = "",
+    labels: dict[str, str] | None = None,
+    cid: str | None = None,
+) -> ContainerInfo:
+    return ContainerInfo(
+        id=cid or f"id-{name}",
+        name=name,
+        image=image,
+        state=state,
+        status="Up 1 minute",
+        ports=ports,
+        command=command,
+        labels=labels or {},
+    )
 
 
 def free_port() -> int:
@@ -46,14 +61,18 @@ def sample(text: str, name: str) -> float:
 
 
 def test_url_label_wins() -> None:
-    c = box(ports=("0.0.0.0:8001->8000/tcp",), command="vllm serve m --port 8000",
-            labels={"jetconsole.url": "http://10.0.0.5:9000"})
+    c = box(
+        ports=("0.0.0.0:8001->8000/tcp",),
+        command="vllm serve m --port 8000",
+        labels={"jetconsole.url": "http://10.0.0.5:9000"},
+    )
     assert container_url(c) == "http://10.0.0.5:9000/v1"
     assert container_url(box(labels={"jetconsole.url": "http://h:1/v1/"})) == "http://h:1/v1"
 
 
-@pytest.mark.parametrize("ports", [("0.0.0.0:8001->8000/tcp",), (":::8001->8000/tcp", "0.0.0.0:8001->8000/tcp"),
-                                   ("8001->8000/tcp",)])
+@pytest.mark.parametrize(
+    "ports", [("0.0.0.0:8001->8000/tcp",), (":::8001->8000/tcp", "0.0.0.0:8001->8000/tcp"), ("8001->8000/tcp",)]
+)
 def test_published_port(ports: tuple[str, ...]) -> None:
     assert container_url(box(ports=ports)) == "http://127.0.0.1:8001/v1"
 
@@ -66,9 +85,14 @@ def test_published_port_of_the_server_port_not_another() -> None:
     assert container_url(s) == "http://127.0.0.1:31000/v1"
 
 
-@pytest.mark.parametrize("command", ["vllm serve Qwen/Qwen3-8B --port 8123 --max-model-len 4096",
-                                     "vllm serve Qwen/Qwen3-8B --port=8123",
-                                     "--port 8123"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "vllm serve Qwen/Qwen3-8B --port 8123 --max-model-len 4096",
+        "vllm serve Qwen/Qwen3-8B --port=8123",
+        "--port 8123",
+    ],
+)
 def test_port_from_the_command_on_host_network(command: str) -> None:
     assert container_url(box(command=command)) == "http://127.0.0.1:8123/v1"
 
@@ -83,26 +107,31 @@ def test_other_port_flags_are_not_the_server_port() -> None:
     assert container_url(c) == "http://127.0.0.1:8000/v1"
 
 
-@pytest.mark.parametrize(("image", "url"), [
-    ("nvcr.io/nvidia/vllm:25.09-py3", "http://127.0.0.1:8000/v1"),
-    ("dustynv/vllm:r36.4.0", "http://127.0.0.1:8000/v1"),
-    ("lmsysorg/sglang:v0.5.23-cu129", "http://127.0.0.1:30000/v1"),
-    ("dustynv/sglang:r36.4.0", "http://127.0.0.1:30000/v1"),
-    ("ollama/ollama:latest", None),
-])
+@pytest.mark.parametrize(
+    ("image", "url"),
+    [
+        ("nvcr.io/nvidia/vllm:25.09-py3", "http://127.0.0.1:8000/v1"),
+        ("dustynv/vllm:r36.4.0", "http://127.0.0.1:8000/v1"),
+        ("lmsysorg/sglang:v0.5.23-cu129", "http://127.0.0.1:30000/v1"),
+        ("dustynv/sglang:r36.4.0", "http://127.0.0.1:30000/v1"),
+        ("ollama/ollama:latest", None),
+    ],
+)
 def test_default_port_by_image(image: str, url: str | None) -> None:
     assert container_url(box(image=image)) == url
 
 
 def test_open_webui_has_no_openai_url() -> None:
-    ui = box(image="ghcr.io/open-webui/open-webui:main", ports=("0.0.0.0:3000->8080/tcp",),
-             command="bash start.sh --port 8080")
+    ui = box(
+        image="ghcr.io/open-webui/open-webui:main",
+        ports=("0.0.0.0:3000->8080/tcp",),
+        command="bash start.sh --port 8080",
+    )
     assert container_url(ui) is None
 
 
 def test_unknown_image_with_a_published_port() -> None:
-    assert container_url(box(image="ollama/ollama", ports=("0.0.0.0:11434->11434/tcp",))) == \
-        "http://127.0.0.1:11434/v1"
+    assert container_url(box(image="ollama/ollama", ports=("0.0.0.0:11434->11434/tcp",))) == "http://127.0.0.1:11434/v1"
     assert container_url(box(image="ollama/ollama", ports=("11434/tcp",))) is None  # exposed, not published
 
 
@@ -125,8 +154,12 @@ def test_containers_first_running_before_stopped_then_configured() -> None:
 
 def test_configured_endpoint_a_container_answers_on_is_not_listed_twice() -> None:
     c = box("vllm", command="vllm serve m --port 8000")
-    for configured in ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000", "http://localhost:8000/v1",
-                       "http://localhost:8000/"):
+    for configured in (
+        "http://127.0.0.1:8000/v1",
+        "http://127.0.0.1:8000",
+        "http://localhost:8000/v1",
+        "http://localhost:8000/",
+    ):
         rows = server_rows((c,), (configured,))
         assert [r.name for r in rows] == ["vllm"], configured
 
@@ -141,8 +174,10 @@ def test_localhost_and_loopback_other_ports_stay_apart() -> None:
 def test_configured_duplicates_collapse_and_a_container_without_url_keeps_its_row() -> None:
     ui = box("webui", image="ghcr.io/open-webui/open-webui:main")
     rows = server_rows((ui,), ("http://h:8000", "http://h:8000/v1/", "http://h:8000/v1"))
-    assert rows == [ServerRow("id-webui", "webui", None, ui), ServerRow("http://h:8000/v1", "h:8000",
-                                                                         "http://h:8000/v1")]
+    assert rows == [
+        ServerRow("id-webui", "webui", None, ui),
+        ServerRow("http://h:8000/v1", "h:8000", "http://h:8000/v1"),
+    ]
 
 
 def test_no_containers_no_configuration() -> None:
@@ -170,7 +205,8 @@ def test_container_row_uses_the_configured_key_for_the_same_url(monkeypatch: pyt
 
 
 def test_container_row_keeps_the_key_and_selection_of_a_configured_localhost_url(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("JC_KEY", "sk-configured")
     config = Config(servers=("http://localhost:8000/v1",), api_keys={"http://localhost:8000/v1": "env:JC_KEY"})
     host = _Host(config, (box("vllm"),))
@@ -183,18 +219,33 @@ def test_container_row_keeps_the_key_and_selection_of_a_configured_localhost_url
 # ---- servers/view.py --------------------------------------------------------------------------------------------
 
 EPT = Endpoint("http://h:8000/v1")
-FULL = ServerMetrics(flavor="vllm", running=2, waiting=1, kv_usage=0.423, prompt_tps=812.44, gen_tps=35.6,
-                     ttft_p50=0.0414, ttft_p95=0.2, itl_p50=0.021, itl_p95=0.05, prefix_hit_rate=0.5, preemptions=3,
-                     preemptions_recent=1)
+FULL = ServerMetrics(
+    flavor="vllm",
+    running=2,
+    waiting=1,
+    kv_usage=0.423,
+    prompt_tps=812.44,
+    gen_tps=35.6,
+    ttft_p50=0.0414,
+    ttft_p95=0.2,
+    itl_p50=0.021,
+    itl_p95=0.05,
+    prefix_hit_rate=0.5,
+    preemptions=3,
+    preemptions_recent=1,
+)
 
 
 def test_unreachable() -> None:
     down = ServerStatus("http://h:8000", False, error="ConnectError: [Errno 111] Connection refused")
     assert health_text(down) == "unreachable" and row_figures(down) == ""
     assert not down.ready and down.model is None
-    assert detail_lines(EPT, down) == ["http://h:8000", "health     unreachable",
-                                       "ConnectError: [Errno 111] Connection refused",
-                                       "Is it running? The dashboard's servers panel shows its container."]
+    assert detail_lines(EPT, down) == [
+        "http://h:8000",
+        "health     unreachable",
+        "ConnectError: [Errno 111] Connection refused",
+        "Is it running? The dashboard's servers panel shows its container.",
+    ]
 
 
 def test_not_polled_and_no_server() -> None:
@@ -209,8 +260,14 @@ def test_ready_with_metrics() -> None:
     assert health_text(st) == "Ready"
     assert row_figures(st) == "qwen run 2 wait 1 KV 42% gen 35.6 tok/s TTFT p50 41 ms ITL p50 21 ms hit 50% preempt 1"
     lines = detail_lines(EPT, st)
-    assert lines[:6] == ["http://h:8000", "health     Ready", "version    0.32.0",
-                         "model      qwen · max_model_len 32768", "model      draft", ""]
+    assert lines[:6] == [
+        "http://h:8000",
+        "health     Ready",
+        "version    0.32.0",
+        "model      qwen · max_model_len 32768",
+        "model      draft",
+        "",
+    ]
     assert lines[6:] == metrics_lines(FULL)
     assert "requests   running 2  waiting 1" in lines
     assert "KV cache   42%" in lines
@@ -232,8 +289,13 @@ def test_absent_and_unknown_figures() -> None:
 
 
 def test_no_metrics_shows_the_note() -> None:
-    st = ServerStatus("http://h:30000", True, 200, models=(ModelInfo("m"),),
-                      metrics_note="no /metrics (SGLang needs --enable-metrics)")
+    st = ServerStatus(
+        "http://h:30000",
+        True,
+        200,
+        models=(ModelInfo("m"),),
+        metrics_note="no /metrics (SGLang needs --enable-metrics)",
+    )
     assert row_figures(st) == "m"
     assert detail_lines(EPT, st)[-1] == "no /metrics (SGLang needs --enable-metrics)"
     assert detail_lines(EPT, ServerStatus("u", True, 200))[-1] == "no metrics"
@@ -255,8 +317,7 @@ def test_probe_replay_server_with_the_real_metrics_capture() -> None:
         try:
             st = probe.poll()
             assert st.url == f"http://127.0.0.1:{srv.port}"
-            assert (st.reachable, st.health, st.version, st.error, st.metrics_note) == (True, 200, "replay", None,
-                                                                                      None)
+            assert (st.reachable, st.health, st.version, st.error, st.metrics_note) == (True, 200, "replay", None, None)
             assert st.models == (ModelInfo(MODEL, 32768, "replay"),) and st.ready
             m = st.metrics
             assert m is not None and m.flavor == "vllm" and m.models == ("tiny",)
@@ -265,8 +326,9 @@ def test_probe_replay_server_with_the_real_metrics_capture() -> None:
             hits = sample(text, "vllm:prefix_cache_hits_total")
             queries = sample(text, "vllm:prefix_cache_queries_total")
             assert m.prefix_hit_rate == pytest.approx(hits / queries)
-            busier = re.sub(r'^(vllm:num_requests_running\{engine="0",model_name="tiny"\}) \S+$', r"\1 3.0", text,
-                            flags=re.M)
+            busier = re.sub(
+                r'^(vllm:num_requests_running\{engine="0",model_name="tiny"\}) \S+$', r"\1 3.0", text, flags=re.M
+            )
             assert busier != text
             srv.metrics = busier
             again = probe.poll()
@@ -327,4 +389,3 @@ def test_probe_closed_port() -> None:
     assert (st.health, st.version, st.models, st.metrics) == (None, None, (), None)
     assert st.error is not None and st.error.startswith("ConnectError")
     assert health_text(st) == "unreachable" and st.error in detail_lines(probe.endpoint, st)
-

@@ -34,15 +34,22 @@ from console.doctor.stack import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-GLIBCXX_ERROR = ("ImportError: /lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found "
-                 "(required by /tmp/jcx/pkg/torch/_C.cpython-311-x86_64-linux-gnu.so)")
-UNDEFINED_ERROR = ("ImportError: /tmp/jcx/abi2/torch/_C.cpython-311-x86_64-linux-gnu.so: undefined symbol: "
-                   "PyType_GetDict")
-CXX_UNDEFINED = ("ImportError: /venv/lib/python3.10/site-packages/torchvision/_C.so: undefined symbol: "
-                 "_ZN3c1017RegisterOperatorsD1Ev")
+GLIBCXX_ERROR = (
+    "ImportError: /lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found "
+    "(required by /tmp/jcx/pkg/torch/_C.cpython-311-x86_64-linux-gnu.so)"
+)
+UNDEFINED_ERROR = (
+    "ImportError: /tmp/jcx/abi2/torch/_C.cpython-311-x86_64-linux-gnu.so: undefined symbol: PyType_GetDict"
+)
+CXX_UNDEFINED = (
+    "ImportError: /venv/lib/python3.10/site-packages/torchvision/_C.so: undefined symbol: "
+    "_ZN3c1017RegisterOperatorsD1Ev"
+)
 CUDART_ERROR = "ImportError: libcudart.so.13: cannot open shared object file: No such file or directory"
-GLIBC_ERROR = ("ImportError: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found "
-               "(required by /venv/lib/python3.12/site-packages/torch/lib/libtorch_cpu.so)")
+GLIBC_ERROR = (
+    "ImportError: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found "
+    "(required by /venv/lib/python3.12/site-packages/torch/lib/libtorch_cpu.so)"
+)
 
 THOR = SystemStack(cuda="13.0.48", cuda_source="/usr/local/cuda/version.json", l4t="38.2.0", has_gpu=True)
 ORIN = SystemStack(cuda="12.6.68", cuda_source="/usr/local/cuda/version.json", l4t="36.4.7", has_gpu=True)
@@ -54,15 +61,32 @@ LIB_30 = {"path": "/usr/lib/aarch64-linux-gnu/libstdc++.so.6.0.30", "glibcxx_max
 LIB_33 = {"path": "/usr/lib/aarch64-linux-gnu/libstdc++.so.6.0.33", "glibcxx_max": "3.4.33"}
 
 
-def probe_json(torch: dict | None = None, lib: dict | None = None, soabi: str = "cpython-312-aarch64-linux-gnu",
-               python: str = "3.12.3") -> dict:
-    return {"python": python, "soabi": soabi, "abiflags": "", "executable": "/opt/venv/bin/python",
-            "torch": torch if torch is not None else {"found": False}, "libstdcxx": lib or LIB_33}
+def probe_json(
+    torch: dict | None = None,
+    lib: dict | None = None,
+    soabi: str = "cpython-312-aarch64-linux-gnu",
+    python: str = "3.12.3",
+) -> dict:
+    return {
+        "python": python,
+        "soabi": soabi,
+        "abiflags": "",
+        "executable": "/opt/venv/bin/python",
+        "torch": torch if torch is not None else {"found": False},
+        "libstdcxx": lib or LIB_33,
+    }
 
 
 def torch_ok(version: str = "2.9.0", cuda: str | None = "13.0", available: bool = True, **kw) -> dict:
-    return {"found": True, "location": "/opt/venv/lib/python3.12/site-packages/torch", "version": version,
-            "cuda": cuda, "cuda_available": available, "ext_tags": ["cpython-312-aarch64-linux-gnu"], **kw}
+    return {
+        "found": True,
+        "location": "/opt/venv/lib/python3.12/site-packages/torch",
+        "version": version,
+        "cuda": cuda,
+        "cuda_available": available,
+        "ext_tags": ["cpython-312-aarch64-linux-gnu"],
+        **kw,
+    }
 
 
 def by_id(found: list) -> dict:
@@ -70,6 +94,7 @@ def by_id(found: list) -> dict:
 
 
 # ---- parsing ------------------------------------------------------------------------------------
+
 
 def test_parse_output_finds_the_marker_line_after_warnings() -> None:
     out = "UserWarning: something torch said\n" + MARKER + json.dumps({"python": "3.11.7"}) + "\n"
@@ -80,28 +105,35 @@ def test_parse_output_finds_the_marker_line_after_warnings() -> None:
 
 def test_missing_versions_from_the_loader_messages() -> None:
     assert missing_versions(GLIBCXX_ERROR) == [
-        ("GLIBCXX", "3.4.32", "/tmp/jcx/pkg/torch/_C.cpython-311-x86_64-linux-gnu.so")]
+        ("GLIBCXX", "3.4.32", "/tmp/jcx/pkg/torch/_C.cpython-311-x86_64-linux-gnu.so")
+    ]
     assert missing_versions(GLIBC_ERROR)[0][:2] == ("GLIBC", "2.38")
     assert missing_versions("version `GLIBCXX_3.4.30' not found") == [("GLIBCXX", "3.4.30", "")]
     assert missing_versions(CUDART_ERROR) == []
 
 
 def test_undefined_symbol_cudart_and_tags() -> None:
-    assert undefined_symbol(UNDEFINED_ERROR) == ("PyType_GetDict",
-                                                  "/tmp/jcx/abi2/torch/_C.cpython-311-x86_64-linux-gnu.so")
+    assert undefined_symbol(UNDEFINED_ERROR) == (
+        "PyType_GetDict",
+        "/tmp/jcx/abi2/torch/_C.cpython-311-x86_64-linux-gnu.so",
+    )
     assert undefined_symbol(CXX_UNDEFINED)[0] == "_ZN3c1017RegisterOperatorsD1Ev"
     assert undefined_symbol(GLIBCXX_ERROR) is None
     assert missing_cudart(CUDART_ERROR) == 13
     assert missing_cudart("libcublas.so.12: cannot open shared object file: No such file or directory") == 12
     assert missing_cudart("libcudnn.so.9: cannot open shared object file") is None  # cuDNN 9, not CUDA 9
     assert missing_cudart(GLIBCXX_ERROR) is None
-    assert (cpython_tag("cpython-311-x86_64-linux-gnu"), cpython_tag("cpython-312"), cpython_tag("abi3")) == \
-        ("cp311", "cp312", None)
+    assert (cpython_tag("cpython-311-x86_64-linux-gnu"), cpython_tag("cpython-312"), cpython_tag("abi3")) == (
+        "cp311",
+        "cp312",
+        None,
+    )
     assert (cuda_major("13.0.48"), cuda_major("12.6"), cuda_major(None)) == (13, 12, None)
     assert (gcc_note("3.4.32"), gcc_note("3.4.30"), gcc_note("3.4.7")) == (" (GCC 13.2)", " (GCC 12.1)", "")
 
 
 # ---- torch build and CUDA -----------------------------------------------------------------------
+
 
 def test_cpu_only_torch_fails_on_a_gpu_machine_with_the_jetson_index() -> None:
     """vLLM #28669: a GB10/Thor user had torch 2.8.0+cpu and 'Is CUDA available: False'."""
@@ -155,8 +187,9 @@ def test_cuda_match_ok_and_gpu_not_visible_warns() -> None:
     assert good["torch-build"].evidence[-1] == "built for CUDA 13.0"
     unseen = by_id(judge(IMAGE, probe_json(torch_ok("2.9.0", "13.0", available=False)), THOR))["torch-cuda"]
     assert unseen.status == WARN and "--runtime nvidia" in unseen.fix
-    nogpu = by_id(judge(VENV, probe_json(torch_ok("2.9.0", "13.0", available=False)),
-                        SystemStack(cuda="13.0", cuda_source="x")))["torch-cuda"]
+    nogpu = by_id(
+        judge(VENV, probe_json(torch_ok("2.9.0", "13.0", available=False)), SystemStack(cuda="13.0", cuda_source="x"))
+    )["torch-cuda"]
     assert nogpu.status == OK and nogpu.evidence[-1].endswith("(no NVIDIA GPU here)")
     unknown = by_id(judge(VENV, probe_json(torch_ok("2.9.0", "13.0")), NO_GPU))["torch-cuda"]
     assert unknown.status == SKIP
@@ -172,16 +205,24 @@ def test_missing_cudart_is_a_cuda_mismatch() -> None:
 
 # ---- GLIBCXX ------------------------------------------------------------------------------------
 
+
 def test_glibcxx_missing_names_both_versions_and_the_conda_fix() -> None:
-    torch = {"found": True, "location": "/tmp/jcx/pkg/torch", "error": GLIBCXX_ERROR,
-             "ext_tags": ["cpython-311-x86_64-linux-gnu"]}
+    torch = {
+        "found": True,
+        "location": "/tmp/jcx/pkg/torch",
+        "error": GLIBCXX_ERROR,
+        "ext_tags": ["cpython-311-x86_64-linux-gnu"],
+    }
     found = by_id(judge(VENV, probe_json(torch, LIB_30, "cpython-311-x86_64-linux-gnu", "3.11.7"), NO_GPU))
     c = found["glibcxx"]
     assert c.status == FAIL
-    assert "needs GLIBCXX_3.4.32 (GCC 13.2), required by /tmp/jcx/pkg/torch/_C.cpython-311-x86_64-linux-gnu.so" \
+    assert (
+        "needs GLIBCXX_3.4.32 (GCC 13.2), required by /tmp/jcx/pkg/torch/_C.cpython-311-x86_64-linux-gnu.so"
         in c.evidence
-    assert "libstdc++ /usr/lib/aarch64-linux-gnu/libstdc++.so.6.0.30 offers up to GLIBCXX_3.4.30 (GCC 12.1)" \
-        in c.evidence
+    )
+    assert (
+        "libstdc++ /usr/lib/aarch64-linux-gnu/libstdc++.so.6.0.30 offers up to GLIBCXX_3.4.30 (GCC 12.1)" in c.evidence
+    )
     assert "libstdcxx-ng>=13" in c.fix and "LD_LIBRARY_PATH" in c.fix and "24.04" in c.fix
     assert found["torch-build"].fix == "see the C++ runtime (GLIBCXX) check below"
     assert found["python-abi"].status == OK
@@ -209,9 +250,14 @@ def test_no_libstdcxx_found_skips() -> None:
 
 # ---- Python ABI ---------------------------------------------------------------------------------
 
+
 def test_torch_for_another_python_is_named() -> None:
-    torch = {"found": True, "location": "/tmp/jcx/abi/torch", "error": "ModuleNotFoundError: No module named "
-             "'torch._C'", "ext_tags": ["cpython-312-x86_64-linux-gnu"]}
+    torch = {
+        "found": True,
+        "location": "/tmp/jcx/abi/torch",
+        "error": "ModuleNotFoundError: No module named 'torch._C'",
+        "ext_tags": ["cpython-312-x86_64-linux-gnu"],
+    }
     found = by_id(judge(VENV, probe_json(torch, LIB_30, "cpython-311-x86_64-linux-gnu", "3.11.7"), NO_GPU))
     c = found["python-abi"]
     assert c.status == FAIL
@@ -221,11 +267,16 @@ def test_torch_for_another_python_is_named() -> None:
 
 
 def test_undefined_python_symbol_and_undefined_cxx_symbol() -> None:
-    torch = {"found": True, "location": "/tmp/jcx/abi2/torch", "error": UNDEFINED_ERROR,
-             "ext_tags": ["cpython-311-x86_64-linux-gnu"]}
+    torch = {
+        "found": True,
+        "location": "/tmp/jcx/abi2/torch",
+        "error": UNDEFINED_ERROR,
+        "ext_tags": ["cpython-311-x86_64-linux-gnu"],
+    }
     c = by_id(judge(VENV, probe_json(torch, LIB_30, "cpython-311-x86_64-linux-gnu", "3.11.7"), NO_GPU))["python-abi"]
-    assert c.status == FAIL and any("calls the CPython API PyType_GetDict, which Python 3.11.7 lacks" in e
-                                    for e in c.evidence)
+    assert c.status == FAIL and any(
+        "calls the CPython API PyType_GetDict, which Python 3.11.7 lacks" in e for e in c.evidence
+    )
     torch = {"found": True, "location": "/v/torch", "error": CXX_UNDEFINED, "ext_tags": []}
     c = by_id(judge(VENV, probe_json(torch), THOR))["python-abi"]
     assert c.status == FAIL and "torchvision" in c.fix and any("different torch" in e for e in c.evidence)
@@ -238,6 +289,7 @@ def test_matching_abi_and_abi3_are_ok() -> None:
 
 
 # ---- model size and disk ------------------------------------------------------------------------
+
 
 def write(path: Path, size: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -273,8 +325,9 @@ def test_measure_local_dir_sums_weight_files(tmp_path: Path) -> None:
 def test_measure_hf_cache_partial_download_uses_the_index(tmp_path: Path) -> None:
     cache = tmp_path / "hub"
     index = json.dumps({"metadata": {"total_size": 16 * GIB}, "weight_map": {}})
-    hf_repo(cache, "Qwen/Qwen3-8B", {"model-00001-of-00004.safetensors": 4 * GIB},
-            {"model.safetensors.index.json": index})
+    hf_repo(
+        cache, "Qwen/Qwen3-8B", {"model-00001-of-00004.safetensors": 4 * GIB}, {"model.safetensors.index.json": index}
+    )
     size = measure("Qwen/Qwen3-8B", {"HF_HUB_CACHE": str(cache)})
     assert (size.total, size.present, size.remaining) == (16 * GIB, 4 * GIB, 12 * GIB)
     assert "12.0 GiB to download" in size.line()
@@ -283,9 +336,16 @@ def test_measure_hf_cache_partial_download_uses_the_index(tmp_path: Path) -> Non
 
 
 def test_measure_from_config_and_unknown(tmp_path: Path) -> None:
-    config = {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
-              "vocab_size": 128256, "intermediate_size": 14336, "tie_word_embeddings": False,
-              "torch_dtype": "bfloat16"}
+    config = {
+        "hidden_size": 4096,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "vocab_size": 128256,
+        "intermediate_size": 14336,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+    }
     hf_repo(tmp_path / "hub", "meta-llama/Llama-3.1-8B", {}, {"config.json": json.dumps(config)})
     size = measure("meta-llama/Llama-3.1-8B", {"HF_HUB_CACHE": str(tmp_path / "hub")})
     assert size.total is not None and 14.5 * GIB < size.total < 15.5 * GIB  # 8.0B parameters, 2 bytes each
@@ -304,15 +364,23 @@ def fixed_free(monkeypatch: pytest.MonkeyPatch, gib: float) -> None:
 
 def test_disk_counts_the_download_on_its_file_system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     p = Probe(env={"HOME": str(tmp_path)}, docker_info={"DockerRootDir": str(tmp_path / "docker")})
-    model = ModelSize("Qwen/Qwen3-8B", 16 * GIB, 0, "model.safetensors.index.json total_size",
-                      where=tmp_path / ".cache" / "huggingface" / "hub")
+    model = ModelSize(
+        "Qwen/Qwen3-8B",
+        16 * GIB,
+        0,
+        "model.safetensors.index.json total_size",
+        where=tmp_path / ".cache" / "huggingface" / "hub",
+    )
     fixed_free(monkeypatch, 20.0)
     c = check_disk(p, model)
     assert c.status == FAIL and "docker image prune" in c.fix
-    assert c.evidence[0] == ("Qwen/Qwen3-8B: 16.0 GiB of weights (model.safetensors.index.json total_size), "
-                             "0.0 GiB cached, 16.0 GiB to download")
-    assert c.evidence[1].endswith("20.0 GiB free (on the file system of " + str(tmp_path) +
-                                  "); after the 16.0 GiB download 4.0 GiB would be left")
+    assert c.evidence[0] == (
+        "Qwen/Qwen3-8B: 16.0 GiB of weights (model.safetensors.index.json total_size), "
+        "0.0 GiB cached, 16.0 GiB to download"
+    )
+    assert c.evidence[1].endswith(
+        "20.0 GiB free (on the file system of " + str(tmp_path) + "); after the 16.0 GiB download 4.0 GiB would be left"
+    )
     assert c.evidence[2].endswith("same file system as above")  # Docker's root: one file system, one verdict
     fixed_free(monkeypatch, 30.0)
     assert check_disk(p, model).status == WARN  # 14 GiB left: no room for a 20 GiB image
@@ -344,9 +412,16 @@ def test_disk_with_a_cached_or_unknown_model(tmp_path: Path, monkeypatch: pytest
 
 # ---- the command --------------------------------------------------------------------------------
 
+
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", *args],
-                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", "--config", "/dev/null", "doctor", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_doctor_python_flag_adds_the_target_checks_and_missing_interpreter_fails(tmp_path: Path) -> None:

@@ -73,16 +73,20 @@ def duration(seconds: float | None) -> str:
 def progress_text(e: Progress) -> str:
     step = "warm-up" if e.phase == "warm-up" else f"concurrency {e.concurrency} · trial {e.trial}/{e.trials}"
     eta = f" · ETA {duration(e.eta_s)}" if e.eta_s is not None else ""
-    return (f"{e.name} · {step} · {e.done}/{e.total} requests · {e.overall_done}/{e.overall_total} in all"
-            f"{eta} · {duration(e.elapsed_s)} elapsed")
+    return (
+        f"{e.name} · {step} · {e.done}/{e.total} requests · {e.overall_done}/{e.overall_total} in all"
+        f"{eta} · {duration(e.elapsed_s)} elapsed"
+    )
 
 
 def trial_text(e: TrialDone) -> str:
     m = e.metrics
     energy = f", {m.tokens_per_joule:.2f} tok/J" if m.tokens_per_joule else ""
-    return (f"last trial: {e.name} at concurrency {e.concurrency}, trial {e.trial}: {m.output_throughput:,.1f} "
-            f"out tok/s, TTFT p50 {m.ttft.p50 * 1000:,.1f} ms, TPOT p50 {m.tpot.p50 * 1000:,.1f} ms{energy}, "
-            f"{m.failed} failed")
+    return (
+        f"last trial: {e.name} at concurrency {e.concurrency}, trial {e.trial}: {m.output_throughput:,.1f} "
+        f"out tok/s, TTFT p50 {m.ttft.p50 * 1000:,.1f} ms, TPOT p50 {m.tpot.p50 * 1000:,.1f} ms{energy}, "
+        f"{m.failed} failed"
+    )
 
 
 def header_text(report: BenchReport) -> str:
@@ -96,8 +100,14 @@ class BenchScreen(FilterScreen):
     BINDINGS = bindings(BENCH_BINDINGS)
     FILTERED_TABLE = "#bench-saved"
 
-    def __init__(self, report: BenchReport | None = None, baseline: str = "", form: bf.BenchForm | None = None,
-                 power: Callable[[], PowerControl] | None = None, folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        report: BenchReport | None = None,
+        baseline: str = "",
+        form: bf.BenchForm | None = None,
+        power: Callable[[], PowerControl] | None = None,
+        folder: Path | None = None,
+    ) -> None:
         super().__init__()
         self.report = report
         self.report_source = "saved report" if report is not None else ""
@@ -132,13 +142,18 @@ class BenchScreen(FilterScreen):
                     for field, label, placeholder in FIELDS:
                         with Horizontal(classes="bench-row", id=f"row-{field}"):
                             yield Label(label, markup=False)
-                            yield Input(getattr(form, field), placeholder=placeholder, compact=True,
-                                        id=f"bench-{field}")
+                            yield Input(
+                                getattr(form, field), placeholder=placeholder, compact=True, id=f"bench-{field}"
+                            )
                         if field == "power_ab":
                             with Horizontal(classes="bench-row", id="row-ignore_eos"):
                                 yield Label(LABELS["ignore_eos"], markup=False)
-                                yield Checkbox("every answer exactly max tokens long (vLLM, SGLang)",
-                                               form.ignore_eos, compact=True, id="bench-ignore_eos")
+                                yield Checkbox(
+                                    "every answer exactly max tokens long (vLLM, SGLang)",
+                                    form.ignore_eos,
+                                    compact=True,
+                                    id="bench-ignore_eos",
+                                )
                     with Horizontal(classes="bench-row", id="row-start"):
                         yield Label("", markup=False)
                         yield Button("Run", id="bench-start", compact=True)
@@ -155,8 +170,7 @@ class BenchScreen(FilterScreen):
                 with VerticalScroll(id="bench-charts-box"):
                     yield LiveText("", id="bench-charts")
             with Vertical(id="bench-saved-view"):
-                yield Input(placeholder="filter: words in configurations, time, file, device (Esc clears)",
-                            id="filter")
+                yield Input(placeholder="filter: words in configurations, time, file, device (Esc clears)", id="filter")
                 yield LiveText("", id="bench-saved-status")
                 saved: DataTable = DataTable(id="bench-saved", cursor_type="row")
                 saved.add_columns("", "started (UTC)", "configurations", "conc", "trials", "file")
@@ -172,12 +186,15 @@ class BenchScreen(FilterScreen):
             box = self.query_one("#bench-ignore_eos", Checkbox)
             box.BUTTON_LEFT, box.BUTTON_RIGHT = "[", "]"
         self._show_known()
-        self._set_status(f"{self._key('bench.run')} or Run starts the bench · {self._key('bench.results')}: results "
-                         f"· {self._key('bench.saved')}: saved runs")
+        self._set_status(
+            f"{self._key('bench.run')} or Run starts the bench · {self._key('bench.results')}: results "
+            f"· {self._key('bench.saved')}: saved runs"
+        )
         self.query_one("#bench-progress-text", LiveText).set(
             f"Each configuration gets {bf.WARMUPS} warm-up requests, then the trials at each concurrency; the table "
             f"shows each figure's median over the trials. Results are saved as JSON and CSV in {self._results_dir()}. "
-            "Energy (tok/J) comes from the telemetry's power readings where there are any.")
+            "Energy (tok/J) comes from the telemetry's power readings where there are any."
+        )
         if self.report is not None:
             self._show_report()
             self.action_view("results")
@@ -252,8 +269,10 @@ class BenchScreen(FilterScreen):
     def action_run(self) -> None:
         if self.busy:
             running = self.busy in ("running", "cancelling")
-            self.notify(f"a bench is {self.busy}; {self._key('bench.back')} cancels it" if running
-                        else f"wait: {self.busy}…", timeout=3)
+            self.notify(
+                f"a bench is {self.busy}; {self._key('bench.back')} cancels it" if running else f"wait: {self.busy}…",
+                timeout=3,
+            )
             return
         form = self.form_values()
         self.busy = "planning"
@@ -305,8 +324,10 @@ class BenchScreen(FilterScreen):
         self.busy = "confirming"
         self._set_status("power A/B: waiting for your answer")
         title = f"Switch the power mode for an A/B bench ({' vs '.join(plan.power_modes)})?"
-        self.app.push_screen(StrictConfirmScreen(title, bf.power_change_text(plan.power_modes, message.power_now)),
-                             lambda yes: self._confirmed(plan, bool(yes)))
+        self.app.push_screen(
+            StrictConfirmScreen(title, bf.power_change_text(plan.power_modes, message.power_now)),
+            lambda yes: self._confirmed(plan, bool(yes)),
+        )
 
     def _confirmed(self, plan: BenchPlan, yes: bool) -> None:
         if yes:
@@ -323,9 +344,14 @@ class BenchScreen(FilterScreen):
         meter = self.meter
         docker_host = self.app.config.docker_host  # type: ignore[attr-defined]
         try:
-            run = BenchRun(plan, self._relay, meter, self._power if plan.power_modes else None,
-                           context=lambda t: server_context(t.endpoint, t.model, docker_host),
-                           device=lambda: device_context(self._latest, meter.what))
+            run = BenchRun(
+                plan,
+                self._relay,
+                meter,
+                self._power if plan.power_modes else None,
+                context=lambda t: server_context(t.endpoint, t.model, docker_host),
+                device=lambda: device_context(self._latest, meter.what),
+            )
         except ValueError as exc:
             self.busy = None
             self.refresh_bindings()
@@ -345,9 +371,11 @@ class BenchScreen(FilterScreen):
         modes = f" × power {' / '.join(plan.power_modes)}" if plan.power_modes else ""
         energy = f"energy from {meter.what}" if meter.has_samples else "no power telemetry yet: no energy figures"
         self.query_one("#bench-progress-text", LiveText).set("starting…")
-        self._set_status(f"running: {len(plan.targets)} configuration(s) × concurrency {levels} × {plan.trials} "
-                         f"trial(s){modes}, {plan.total_requests()} requests · {energy} · "
-                         f"{self._key('bench.back')} cancels")
+        self._set_status(
+            f"running: {len(plan.targets)} configuration(s) × concurrency {levels} × {plan.trials} "
+            f"trial(s){modes}, {plan.total_requests()} requests · {energy} · "
+            f"{self._key('bench.back')} cancels"
+        )
         self.action_view("form")
         self.refresh_bindings()
         self.bench_worker = self._run(run, self._results_dir(), self.form_values().baseline.strip())
@@ -418,8 +446,11 @@ class BenchScreen(FilterScreen):
             self._set_status(message.error)
             return
         self.saved_paths = tuple(message.paths)
-        saved = (f"saved {self.saved_paths[0]} and {self.saved_paths[1].name}" if self.saved_paths else
-                 message.error or "nothing to save")
+        saved = (
+            f"saved {self.saved_paths[0]} and {self.saved_paths[1].name}"
+            if self.saved_paths
+            else message.error or "nothing to save"
+        )
         if message.error:
             self._add_note(message.error, True)
         if report.cancelled:
@@ -461,9 +492,13 @@ class BenchScreen(FilterScreen):
         report = self.report
         if report is None:
             return
-        rows = [(f"{i}:{r.name}@{r.concurrency}",
-                 tuple(Text(row[k], justify="right") if j in NUMERIC else row[k] for j, k in enumerate(ORDER)))
-                for i, (r, row) in enumerate(zip(report.results, table_rows(report, self.baseline), strict=True))]
+        rows = [
+            (
+                f"{i}:{r.name}@{r.concurrency}",
+                tuple(Text(row[k], justify="right") if j in NUMERIC else row[k] for j, k in enumerate(ORDER)),
+            )
+            for i, (r, row) in enumerate(zip(report.results, table_rows(report, self.baseline), strict=True))
+        ]
         with self.app.batch_update():
             sync_rows(self.query_one("#bench-table", DataTable), rows)
             self._show_charts()
@@ -487,9 +522,12 @@ class BenchScreen(FilterScreen):
         ascii_only = bool(getattr(self.app, "ascii_only", False))
         metrics = CHART_METRICS if self.metric is None else (self.metric,)
         shown = ", ".join(metric_info(k)[0] for k in metrics)
-        head = [self.report_source, header_text(report),
-                f"baseline: {self._effective_baseline()} ({self._key('bench.baseline')}: next) · "
-                f"charts: {shown} ({self._key('bench.metric')}: next)"]
+        head = [
+            self.report_source,
+            header_text(report),
+            f"baseline: {self._effective_baseline()} ({self._key('bench.baseline')}: next) · "
+            f"charts: {shown} ({self._key('bench.metric')}: next)",
+        ]
         if report.cancelled:
             head.append("CANCELLED: only the trials that finished are shown")
         self.query_one("#bench-results-head", LiveText).set("\n".join(h for h in head if h))
@@ -524,7 +562,8 @@ class BenchScreen(FilterScreen):
             if self.report is None:
                 self.query_one("#bench-results-head", LiveText).set(
                     f"No results yet: {self._key('bench.run')} runs a bench, {self._key('bench.saved')} opens "
-                    "saved runs.")
+                    "saved runs."
+                )
             self.query_one("#bench-table").focus()
         elif name == "saved":
             self.query_one("#bench-saved").focus()
@@ -573,15 +612,30 @@ class BenchScreen(FilterScreen):
         for r in runs:
             trials = str(r.report.settings.get("trials", "?")) if r.report else ""
             what = r.labels if r.report else f"unreadable: {r.error}"
-            rows.append((str(r.path), ("*" if r.path in self.marked else "", r.started[:19].replace("T", " "),
-                                       what, r.levels, trials, r.path.name)))
+            rows.append(
+                (
+                    str(r.path),
+                    (
+                        "*" if r.path in self.marked else "",
+                        r.started[:19].replace("T", " "),
+                        what,
+                        r.levels,
+                        trials,
+                        r.path.name,
+                    ),
+                )
+            )
         sync_rows(self.query_one("#bench-saved", DataTable), rows)
         count = f"{len(runs)} of {len(self.saved_runs)}" if self.needle else str(len(self.saved_runs))
-        keys = (f"{self._key('bench.mark')}: select · {self._key('bench.compare')}: compare the selected "
-                f"({len(self.marked)}) · Enter: open one · {self._key('bench.filter')}: filter")
+        keys = (
+            f"{self._key('bench.mark')}: select · {self._key('bench.compare')}: compare the selected "
+            f"({len(self.marked)}) · Enter: open one · {self._key('bench.filter')}: filter"
+        )
         self.query_one("#bench-saved-status", LiveText).set(
-            f"{count} saved run(s) in {self._results_dir()}" + (f" · {self.saved_note}" if self.saved_note else "")
-            + f"\n{keys}")
+            f"{count} saved run(s) in {self._results_dir()}"
+            + (f" · {self.saved_note}" if self.saved_note else "")
+            + f"\n{keys}"
+        )
 
     def _cursor_run(self) -> bf.SavedRun | None:
         table = self.query_one("#bench-saved", DataTable)

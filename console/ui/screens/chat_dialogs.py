@@ -73,8 +73,10 @@ def _num(value: float | int | None) -> str:
 class SettingsScreen(ModalScreen[ChatSettings | None]):
     """System prompt, temperature, top_p, max_tokens and extra body fields (JSON)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="settings.cancel"),
-                Binding("ctrl+s", "save", "Save", id="settings.save")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="settings.cancel"),
+        Binding("ctrl+s", "save", "Save", id="settings.save"),
+    ]
 
     def __init__(self, settings: ChatSettings, max_model_len: int | None = None) -> None:
         super().__init__()
@@ -107,8 +109,13 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
 
     def action_save(self) -> None:
         try:
-            settings = parse_settings(self._value("system"), self._value("temperature"), self._value("top_p"),
-                                      self._value("max_tokens"), self._value("extra"))
+            settings = parse_settings(
+                self._value("system"),
+                self._value("temperature"),
+                self._value("top_p"),
+                self._value("max_tokens"),
+                self._value("extra"),
+            )
         except SettingsError as exc:
             self.query_one("#settings-error", Static).update(f"⚠ {exc}")
             return

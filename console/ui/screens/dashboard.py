@@ -72,16 +72,23 @@ class DashboardScreen(Screen):
         if snap is not None:
             self.query_one(TelemetryPanel).show(snap, state.history, missing_reasons(state))
         docker = self.app.docker  # type: ignore[attr-defined]
-        statuses = tuple(docker.status() if s.name == "docker" and self.app.watch_docker else s  # type: ignore[attr-defined]
-                         for s in state.statuses())
+        statuses = tuple(
+            docker.status() if s.name == "docker" and self.app.watch_docker else s  # type: ignore[attr-defined]
+            for s in state.statuses()
+        )
         self.query_one(SourcesPanel).show(statuses)
         live = docker.status()
         line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
         app = self.app
-        self.query_one(ServersPanel).show(app.server_rows(), app.server_status, docker.stats,  # type: ignore[attr-defined]
-                                          f"Docker: {line}", app.selected_url,  # type: ignore[attr-defined]
-                                          app.startups,  # type: ignore[attr-defined]
-                                          state.merged.processes if state.merged else ())
+        self.query_one(ServersPanel).show(
+            app.server_rows(),
+            app.server_status,
+            docker.stats,  # type: ignore[attr-defined]
+            f"Docker: {line}",
+            app.selected_url,  # type: ignore[attr-defined]
+            app.startups,  # type: ignore[attr-defined]
+            state.merged.processes if state.merged else (),
+        )
         status = app.selected_status()  # type: ignore[attr-defined]
         server = f"server: {health_text(status)} {row_figures(status)}" if app.chat.endpoint else ""  # type: ignore[attr-defined]
         self.query_one(ChatPane).show_head(app.chat, server)  # type: ignore[attr-defined]

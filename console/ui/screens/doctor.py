@@ -59,13 +59,19 @@ class DoctorScreen(FilterScreen):
         """A new run's results; the cursor stays on the check it was on."""
         self.checks = list(checks)
         table = self.query_one(DataTable)
-        rows = [(c.id, (MARK[c.status], STATUS_WORD[c.status], c.title, "fix" if in_app_fix(c) else ""))
-                for c in self.checks if self.matches(c)]
+        rows = [
+            (c.id, (MARK[c.status], STATUS_WORD[c.status], c.title, "fix" if in_app_fix(c) else ""))
+            for c in self.checks
+            if self.matches(c)
+        ]
         sync_rows(table, rows)
         if self._focus is not None and rows:
             ids = [k for k, _ in rows]
-            want = ids[first_problem([c for c in self.checks if self.matches(c)])] if self._focus == "problem" \
+            want = (
+                ids[first_problem([c for c in self.checks if self.matches(c)])]
+                if self._focus == "problem"
                 else self._focus
+            )
             if want in ids:
                 table.move_cursor(row=ids.index(want))
             self._focus = None
@@ -85,8 +91,11 @@ class DoctorScreen(FilterScreen):
         running = " · checking…" if app.doctor_running else ""  # type: ignore[attr-defined]
         self.query_one("#title", LiveText).set(
             f"Doctor · {counts['fail']} fail, {counts['warn']} warn, {counts['ok']} ok · last run {ran}"
-            + (f" (every {every:g} s)" if every else "") + running + busy
-            + (f" · filter: {self.needle}" if self.needle else ""))
+            + (f" (every {every:g} s)" if every else "")
+            + running
+            + busy
+            + (f" · filter: {self.needle}" if self.needle else "")
+        )
 
     def selected(self) -> Check | None:
         table = self.query_one(DataTable)
@@ -97,8 +106,9 @@ class DoctorScreen(FilterScreen):
 
     def _show_detail(self) -> None:
         check = self.selected()
-        self.query_one("#doctor-detail", LiveText).set(detail_text(check) if check else
-                                                       "No checks yet: they are running (r reruns).")
+        self.query_one("#doctor-detail", LiveText).set(
+            detail_text(check) if check else "No checks yet: they are running (r reruns)."
+        )
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._show_detail()
@@ -115,8 +125,10 @@ class DoctorScreen(FilterScreen):
         if check is None:
             return
         if not in_app_fix(check):
-            self.notify(f"{check.title}: " + (f"run {check.fix}" if check.fix and check.status != "ok"
-                                               else "nothing to fix"), timeout=5)
+            self.notify(
+                f"{check.title}: " + (f"run {check.fix}" if check.fix and check.status != "ok" else "nothing to fix"),
+                timeout=5,
+            )
             return
         self.app.doctor_fix(check.id)  # type: ignore[attr-defined]
 

@@ -67,16 +67,26 @@ _INPUTS: tuple[tuple[str, str, str, str], ...] = (
     ("concurrency", "sequences at full context", "--concurrency", "1"),
     ("util", "gpu-memory-utilization", "--util", "0.9"),
 )
-_FLAG_FIELD = {"--config": "config", "--params": "params", "--quant": "quant", "--context": "context",
-               "--concurrency": "concurrency", "--util": "util", "--kv-dtype": "kv"}
+_FLAG_FIELD = {
+    "--config": "config",
+    "--params": "params",
+    "--quant": "quant",
+    "--context": "context",
+    "--concurrency": "concurrency",
+    "--util": "util",
+    "--kv-dtype": "kv",
+}
 _VALUE_W = 31  # label and size columns of the figures, as ``jetconsole fit`` prints them
 
 
 def figures_text(r: dict[str, Any], width: int) -> str:
     """The CLI's table, each detail wrapped under itself to ``width`` columns."""
     detail_w = max(24, width - _VALUE_W - 2)
-    lines = textwrap.wrap(f"model config: {r['config']}", max(width, 40), subsequent_indent="  ",
-                          break_on_hyphens=False) if r["config"] else []
+    lines = (
+        textwrap.wrap(f"model config: {r['config']}", max(width, 40), subsequent_indent="  ", break_on_hyphens=False)
+        if r["config"]
+        else []
+    )
     for label, value, detail in table_rows(r):
         if label == "fits":
             continue  # the verdict line above says it
@@ -171,12 +181,25 @@ class FitScreen(Screen):
     }
     """
 
-    def __init__(self, config_path: str | Path | None = None, params: str | None = None, quant: str | None = None,
-                 context: str | int | None = None, concurrency: str | int | None = None, kv_dtype: str = "auto",
-                 util: str | float | None = None, memory: Callable[[], DeviceMemory] = device_memory) -> None:
+    def __init__(
+        self,
+        config_path: str | Path | None = None,
+        params: str | None = None,
+        quant: str | None = None,
+        context: str | int | None = None,
+        concurrency: str | int | None = None,
+        kv_dtype: str = "auto",
+        util: str | float | None = None,
+        memory: Callable[[], DeviceMemory] = device_memory,
+    ) -> None:
         super().__init__()
-        self._initial = {"config": config_path, "params": params, "context": context, "concurrency": concurrency,
-                         "util": util}
+        self._initial = {
+            "config": config_path,
+            "params": params,
+            "context": context,
+            "concurrency": concurrency,
+            "util": util,
+        }
         self._quant = quant.strip().lower() if quant else ""
         if self._quant not in {v for _, v in PRECISIONS}:  # "bfloat16", "awq_marlin", "modelopt_fp4" ...
             try:
@@ -222,10 +245,12 @@ class FitScreen(Screen):
 
     def _input_row(self, key: str, label: str, flag: str, placeholder: str) -> Horizontal:
         value = self._initial.get(key)
-        return Horizontal(Label(f"{label:<26}{flag}", markup=False),
-                          Input("" if value is None else str(value), placeholder=placeholder, compact=True,
-                                id=f"fit-{key}"),
-                          classes="fit-row", id=f"row-{key}")
+        return Horizontal(
+            Label(f"{label:<26}{flag}", markup=False),
+            Input("" if value is None else str(value), placeholder=placeholder, compact=True, id=f"fit-{key}"),
+            classes="fit-row",
+            id=f"row-{key}",
+        )
 
     def on_mount(self) -> None:
         self.query_one("#fit-config", Input).focus()
@@ -258,13 +283,20 @@ class FitScreen(Screen):
 
     def form_args(self) -> argparse.Namespace:
         """The form as ``jetconsole fit`` arguments."""
+
         def text(key: str) -> str:
             return self.query_one(f"#fit-{key}", Input).value
 
         quant, kv = self.query_one("#fit-quant", Select).value, self.query_one("#fit-kv", Select).value
-        return fit_args(config=text("config"), params=text("params"), quant=quant if isinstance(quant, str) else None,
-                        context=text("context"), concurrency=text("concurrency"),
-                        kv_dtype=kv if isinstance(kv, str) else "auto", util=text("util"))
+        return fit_args(
+            config=text("config"),
+            params=text("params"),
+            quant=quant if isinstance(quant, str) else None,
+            context=text("context"),
+            concurrency=text("concurrency"),
+            kv_dtype=kv if isinstance(kv, str) else "auto",
+            util=text("util"),
+        )
 
     def _recompute(self) -> None:
         """Read config.json again if its field changed (in a worker), else compute now."""
@@ -331,8 +363,9 @@ class FitScreen(Screen):
             return  # FitConfigRead computes
         args = self.form_args()
         if not args.params and not args.model_config:
-            self._show_error("Type the path of a model's config.json (or its directory), or a parameter count "
-                             "such as 8B.", hint=True)
+            self._show_error(
+                "Type the path of a model's config.json (or its directory), or a parameter count such as 8B.", hint=True
+            )
             return
         try:
             if self._config_error is not None:

@@ -17,8 +17,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
-            yield Static("Keys (remap by id in config.toml [keys]; every action is also in the palette)",
-                         classes="table-title", markup=False)
+            yield Static(
+                "Keys (remap by id in config.toml [keys]; every action is also in the palette)",
+                classes="table-title",
+                markup=False,
+            )
             table: DataTable = DataTable(id="help-keys", cursor_type="row")
             table.add_columns("keys", "action", "id")
             yield table

@@ -59,15 +59,29 @@ class HistoryScreen(FilterScreen):
         if needle != self.needle:
             return  # an older search's answer
         self.summaries = summaries
-        sync_rows(self.query_one(DataTable), [
-            (str(s.id), [s.title[:40], _when(s.updated), s.model[:20], str(s.message_count),
-                         " ".join(s.snippet.split())[:60]]) for s in summaries])
+        sync_rows(
+            self.query_one(DataTable),
+            [
+                (
+                    str(s.id),
+                    [
+                        s.title[:40],
+                        _when(s.updated),
+                        s.model[:20],
+                        str(s.message_count),
+                        " ".join(s.snippet.split())[:60],
+                    ],
+                )
+                for s in summaries
+            ],
+        )
         title = f"Conversations · {len(summaries)}"
         if needle:
             title += f" · search {needle!r}"
         self.query_one("#title", LiveText).set(title)
         self.query_one("#history-status", LiveText).set(
-            "" if summaries else ("Nothing matches." if needle else "No conversations yet: ask something first."))
+            "" if summaries else ("Nothing matches." if needle else "No conversations yet: ask something first.")
+        )
 
     def selected(self) -> ConversationSummary | None:
         table = self.query_one(DataTable)
@@ -105,10 +119,14 @@ class HistoryScreen(FilterScreen):
             if yes:
                 self.app.delete_conversation(chosen.id)  # type: ignore[attr-defined]
 
-        self.app.push_screen(ConfirmScreen(
-            f"Delete {chosen.title!r}?",
-            f"Deletes the conversation and its {chosen.message_count} messages from the store for good. "
-            "Export it first (e / j) to keep a copy."), done)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete {chosen.title!r}?",
+                f"Deletes the conversation and its {chosen.message_count} messages from the store for good. "
+                "Export it first (e / j) to keep a copy.",
+            ),
+            done,
+        )
 
     def action_export(self, fmt: str) -> None:
         chosen = self.selected()

@@ -109,13 +109,20 @@ class HudScreen(Screen):
         row = pick_server(rows, app.selected_url)  # type: ignore[attr-defined]
         status = app.server_status.get(row.url) if row is not None and row.url else None  # type: ignore[attr-defined]
         startup = app.startups.get(row.container.id) if row is not None and row.container else None  # type: ignore[attr-defined]
-        view = build(app.state.merged, row, status, startup, app.host_name, app.host_ip,  # type: ignore[attr-defined]
-                     app.help_flag)  # type: ignore[attr-defined]
+        view = build(
+            app.state.merged,
+            row,
+            status,
+            startup,
+            app.host_name,
+            app.host_ip,  # type: ignore[attr-defined]
+            app.help_flag,
+        )  # type: ignore[attr-defined]
         self.view = view
         help_box = self.query_one("#hud-help", LiveText)
         help_box.set_class(view.help, "-on")
         help_box.set_class(self.size.height >= 24, "-tall")
-        chrome = 2 + (((3 if self.size.height >= 24 else 1)) if view.help else 0)
+        chrome = 2 + ((3 if self.size.height >= 24 else 1) if view.help else 0)
         wanted = plan(view.tiles, self.size.width, max(1, self.size.height - chrome), self.ascii_only)
         laid_out = wanted != self.plan
         if laid_out:

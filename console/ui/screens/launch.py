@@ -37,8 +37,9 @@ def phase_lines(state: StartupState, now: float) -> str:
             mark = "·"
         took = f"{times[phase.key]:6.1f} s" if phase.key in times else ""
         out.append(f" {mark} {phase.title:<24}{took}")
-    details = ", ".join(f"{k} {v}" for k, v in state.details.items()
-                        if k in ("architecture", "shards", "model_gib", "kv_tokens", "url"))
+    details = ", ".join(
+        f"{k} {v}" for k, v in state.details.items() if k in ("architecture", "shards", "model_gib", "kv_tokens", "url")
+    )
     if details:
         out.append(f"   {details}")
     return "\n".join(out)
@@ -173,8 +174,12 @@ class LaunchScreen(Screen):
             if box:
                 box.first(Input).value = str(value)
         failed = self.container_id
-        self.notify("relaunching with " + ", ".join(f"{k}={v}" for k, v in d.action.settings.items())
-                    + (" (the failed container is removed first)" if failed else ""), timeout=6)
+        self.notify(
+            "relaunching with "
+            + ", ".join(f"{k}={v}" for k, v in d.action.settings.items())
+            + (" (the failed container is removed first)" if failed else ""),
+            timeout=6,
+        )
         self._start(launch=True, remove_first=failed)
 
     # ---- reports from the worker (routed by the app) ----------------------------------------
@@ -188,8 +193,7 @@ class LaunchScreen(Screen):
             text += "\nPreflight passed: starting…"
         self.query_one("#checks", LiveText).set(text)
 
-    def launch_event(self, run_id: int, event: LaunchEvent | None, message: str = "",
-                     container: str = "") -> None:
+    def launch_event(self, run_id: int, event: LaunchEvent | None, message: str = "", container: str = "") -> None:
         if run_id != self.run_id:
             return
         if container:
@@ -201,8 +205,11 @@ class LaunchScreen(Screen):
             return
         self.state = event.state
         bar.update(progress=round(event.state.progress * 100))
-        header = {"ready": f"Ready — {event.message}", "exited": f"Failed — {event.message}",
-                  "timeout": f"Not ready — {event.message}"}.get(event.kind, f"{event.state.title}…")
+        header = {
+            "ready": f"Ready — {event.message}",
+            "exited": f"Failed — {event.message}",
+            "timeout": f"Not ready — {event.message}",
+        }.get(event.kind, f"{event.state.title}…")
         self.query_one("#phases", LiveText).set(header + "\n" + phase_lines(event.state, time.monotonic()))
         if event.diagnosis is not None:
             self.diagnosis = event.diagnosis

@@ -57,8 +57,10 @@ class LogsScreen(Screen):
         self._status()
 
     def _status(self) -> None:
-        parts = [f"{self.buffer.total} lines ({len(self.buffer)} kept)",
-                 "following" if self.following else "PAUSED (space follows)"]
+        parts = [
+            f"{self.buffer.total} lines ({len(self.buffer)} kept)",
+            "following" if self.following else "PAUSED (space follows)",
+        ]
         if self.matches:
             parts.append(f"{len(self.matches)} matches")
         if self.at is not None:
@@ -117,8 +119,7 @@ class LogsScreen(Screen):
 
     def action_prev_match(self) -> None:
         before = self.at or self.buffer.total + 1
-        self._jump(next((n for n in reversed(self.matches) if n < before),
-                        self.matches[-1] if self.matches else None))
+        self._jump(next((n for n in reversed(self.matches) if n < before), self.matches[-1] if self.matches else None))
 
     def action_next_error(self) -> None:
         self._jump(self.buffer.next_error(self.at or 0))

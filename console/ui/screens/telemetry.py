@@ -33,18 +33,29 @@ def device_rows(s: TelemetrySnapshot) -> list[tuple[str, list[object]]]:
     b = s.board
     items: list[tuple[str, object]] = []
     if b:
-        items += [("model", b.model), ("module", b.module), ("SoC", b.soc), ("L4T", b.l4t),
-                  ("JetPack", b.jetpack), ("CUDA", b.cuda), ("driver", b.driver), ("kernel", b.kernel),
-                  ("host", b.hostname)]
+        items += [
+            ("model", b.model),
+            ("module", b.module),
+            ("SoC", b.soc),
+            ("L4T", b.l4t),
+            ("JetPack", b.jetpack),
+            ("CUDA", b.cuda),
+            ("driver", b.driver),
+            ("kernel", b.kernel),
+            ("host", b.hostname),
+        ]
     if s.power_mode:
         modes = ", ".join(s.power_mode.modes)
         items.append(("power mode", f"{s.power_mode.name} (id {s.power_mode.id})" + (f" of {modes}" if modes else "")))
     items.append(("jetson_clocks", fmt.NA if s.jetson_clocks is None else ("on" if s.jetson_clocks else "off")))
     m = s.memory
     if m:
-        items += [("RAM", fmt.memory_text(m)), ("RAM available", f"{fmt.gib(m.available)} GiB"),
-                  ("GPU shared RAM", f"{fmt.gib(m.gpu_shared)} GiB" if m.gpu_shared is not None else fmt.NA),
-                  ("swap", fmt.swap_text(m))]
+        items += [
+            ("RAM", fmt.memory_text(m)),
+            ("RAM available", f"{fmt.gib(m.available)} GiB"),
+            ("GPU shared RAM", f"{fmt.gib(m.gpu_shared)} GiB" if m.gpu_shared is not None else fmt.NA),
+            ("swap", fmt.swap_text(m)),
+        ]
     if s.emc:
         items.append(("EMC", f"{fmt.pct(s.emc.load)} at {fmt.mhz(s.emc.freq_mhz)} (max {fmt.mhz(s.emc.max_freq_mhz)})"))
     if s.power and s.power.total_w is not None:
@@ -58,32 +69,88 @@ def table_rows(s: TelemetrySnapshot, name: str, needle: str = "") -> list[tuple[
     if name == "device":
         return device_rows(s)
     if name == "cores":
-        return [(f"c{c.index}", [str(c.index + 1), fmt.pct(c.load) if c.online else "off", fmt.bar(c.load, 10),
-                                 fmt.mhz(c.freq_mhz), fmt.mhz(c.max_freq_mhz), c.governor or ""])
-                for c in (s.cpu.cores if s.cpu else ())]
+        return [
+            (
+                f"c{c.index}",
+                [
+                    str(c.index + 1),
+                    fmt.pct(c.load) if c.online else "off",
+                    fmt.bar(c.load, 10),
+                    fmt.mhz(c.freq_mhz),
+                    fmt.mhz(c.max_freq_mhz),
+                    c.governor or "",
+                ],
+            )
+            for c in (s.cpu.cores if s.cpu else ())
+        ]
     if name == "gpus":
-        return [(g.name, [g.name, fmt.pct(g.load), fmt.mhz(g.freq_mhz), fmt.gpu_memory_text(g),
-                          fmt.celsius(g.temp_c), fmt.watts(g.power_w)]) for g in s.gpus]
+        return [
+            (
+                g.name,
+                [
+                    g.name,
+                    fmt.pct(g.load),
+                    fmt.mhz(g.freq_mhz),
+                    fmt.gpu_memory_text(g),
+                    fmt.celsius(g.temp_c),
+                    fmt.watts(g.power_w),
+                ],
+            )
+            for g in s.gpus
+        ]
     if name == "rails":
+
         def num(v: float | None, unit: str) -> str:
             return fmt.NA if v is None else f"{v:.2f}{unit}"
-        return [(r.name, [r.name, num(r.volts, " V"), num(r.amps, " A"), num(r.watts, " W"),
-                          num(r.avg_watts, " W"), num(r.warn_amps, " A"), num(r.crit_amps, " A")])
-                for r in (s.power.rails if s.power else ())]
+
+        return [
+            (
+                r.name,
+                [
+                    r.name,
+                    num(r.volts, " V"),
+                    num(r.amps, " A"),
+                    num(r.watts, " W"),
+                    num(r.avg_watts, " W"),
+                    num(r.warn_amps, " A"),
+                    num(r.crit_amps, " A"),
+                ],
+            )
+            for r in (s.power.rails if s.power else ())
+        ]
     if name == "sensors":
         rows: list[tuple[str, list[object]]] = [
             (f"t:{t.name}", [t.name, fmt.celsius(t.celsius), fmt.celsius(t.max_c), fmt.celsius(t.crit_c)])
-            for t in s.temps]
-        rows += [(f"f:{f.name}", [f"fan {f.name}", " ".join(x for x in (
-            f"{f.speed_pct:.0f}%" if f.speed_pct is not None else "",
-            f"{f.rpm} rpm" if f.rpm is not None else "") if x) or fmt.NA, "", ""]) for f in s.fans]
+            for t in s.temps
+        ]
+        rows += [
+            (
+                f"f:{f.name}",
+                [
+                    f"fan {f.name}",
+                    " ".join(
+                        x
+                        for x in (
+                            f"{f.speed_pct:.0f}%" if f.speed_pct is not None else "",
+                            f"{f.rpm} rpm" if f.rpm is not None else "",
+                        )
+                        if x
+                    )
+                    or fmt.NA,
+                    "",
+                    "",
+                ],
+            )
+            for f in s.fans
+        ]
         return rows
     if name == "processes":
         needle = needle.lower()
-        return [(str(p.pid), [str(p.pid), p.user or "", p.name, fmt.size(p.gpu_mem),
-                              fmt.pct(p.cpu_pct), fmt.size(p.rss)])
-                for p in s.processes
-                if not needle or needle in f"{p.pid} {p.user or ''} {p.name}".lower()]
+        return [
+            (str(p.pid), [str(p.pid), p.user or "", p.name, fmt.size(p.gpu_mem), fmt.pct(p.cpu_pct), fmt.size(p.rss)])
+            for p in s.processes
+            if not needle or needle in f"{p.pid} {p.user or ''} {p.name}".lower()
+        ]
     raise KeyError(name)
 
 

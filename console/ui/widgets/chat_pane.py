@@ -74,8 +74,12 @@ class AnswerView(Vertical):
         return self._reasoning + self.body.source
 
     def compose(self) -> ComposeResult:
-        reasoning = Collapsible(Static(self._reasoning, markup=False, classes="chat-reasoning-text"),
-                                title="Reasoning", collapsed=not self._show_reasoning, classes="chat-reasoning")
+        reasoning = Collapsible(
+            Static(self._reasoning, markup=False, classes="chat-reasoning-text"),
+            title="Reasoning",
+            collapsed=not self._show_reasoning,
+            classes="chat-reasoning",
+        )
         reasoning.display = bool(self._reasoning)
         yield reasoning
         yield self.body
@@ -110,8 +114,9 @@ class ChatPane(Panel, can_focus=False):
         super().__init__("Chat", id=id)
         self.head = LiveText("", classes="chat-head")
         self.chat_log = VerticalScroll(classes="chat-log")
-        self.input = Input(placeholder="Ask… Enter sends · Esc stops · F2 model · F3 settings · ^O conversations",
-                           classes="chat-input")
+        self.input = Input(
+            placeholder="Ask… Enter sends · Esc stops · F2 model · F3 settings · ^O conversations", classes="chat-input"
+        )
         self._answer: AnswerView | None = None
         self._earlier = 0  # messages of the conversation not drawn (older than the budgets)
 
@@ -155,9 +160,10 @@ class ChatPane(Panel, can_focus=False):
         await self.chat_log.remove_children()
         self._answer = None
         texts = [m.content + m.reasoning for m in session.messages] + [partial[0] + partial[1]] * (
-            session.answering is not None)
+            session.answering is not None
+        )
         keep = shown_count(texts, at_least=2) - (session.answering is not None)
-        shown = session.messages[len(session.messages) - keep:] if keep > 0 else []
+        shown = session.messages[len(session.messages) - keep :] if keep > 0 else []
         self._earlier = len(session.messages) - len(shown)
         views: list[Static | AnswerView] = [Static(self._earlier_note(), classes="chat-note", markup=False)]
         views[0].display = self._earlier > 0
@@ -186,8 +192,9 @@ class ChatPane(Panel, can_focus=False):
         if self._answer is not None:
             await self._answer.end(message)
             if message.stats and message.stats.error:
-                await self.chat_log.mount(Static(f"⚠ {visible_controls(message.stats.error)}", classes="chat-error",
-                                            markup=False))
+                await self.chat_log.mount(
+                    Static(f"⚠ {visible_controls(message.stats.error)}", classes="chat-error", markup=False)
+                )
             self._answer = None
             await self._trim()
 
@@ -200,9 +207,9 @@ class ChatPane(Panel, can_focus=False):
         keep = shown_count([v.drawn for v in turns], at_least=2)  # the last question and its answer
         if keep >= len(turns):
             return
-        gone = turns[:len(turns) - keep]
+        gone = turns[: len(turns) - keep]
         last = self.chat_log.children.index(gone[-1])
-        drop = [v for v in self.chat_log.children[:last + 1] if not v.has_class("chat-note")]
+        drop = [v for v in self.chat_log.children[: last + 1] if not v.has_class("chat-note")]
         self._earlier += len(gone)
         await self.chat_log.remove_children(drop)
         note = self.chat_log.query_one(".chat-note", Static)
@@ -251,4 +258,3 @@ class ChatPane(Panel, can_focus=False):
 
     def focus_input(self) -> None:
         self.input.focus()
-

@@ -14,8 +14,9 @@ from console.ui.widgets.text import LiveText
 class MetricRow(Horizontal):
     DEFAULT_CLASSES = "metric-row"
 
-    def __init__(self, label: str, *, scale: tuple[float | None, float | None] = (0.0, 100.0),
-                 id: str | None = None) -> None:
+    def __init__(
+        self, label: str, *, scale: tuple[float | None, float | None] = (0.0, 100.0), id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self._label = label
         self._scale = scale

@@ -35,8 +35,14 @@ def state_text(c: ContainerInfo, event: LaunchEvent | None) -> str:
     return f"{event.state.title} {event.state.progress:.0%}"[:24]
 
 
-def server_line(row: ServerRow, status: ServerStatus | None, stats: dict[str, ContainerStats],
-                startups: dict[str, LaunchEvent], processes: tuple[GpuProcess, ...], selected: bool) -> str:
+def server_line(
+    row: ServerRow,
+    status: ServerStatus | None,
+    stats: dict[str, ContainerStats],
+    startups: dict[str, LaunchEvent],
+    processes: tuple[GpuProcess, ...],
+    selected: bool,
+) -> str:
     mark = "›" if selected else " "
     c = row.container
     if c is None:
@@ -55,8 +61,10 @@ def server_line(row: ServerRow, status: ServerStatus | None, stats: dict[str, Co
 
 
 class ServersPanel(Panel):
-    BINDINGS = [Binding("down,j", "move(1)", "Next server", show=False, id="servers.next"),
-                Binding("up,k", "move(-1)", "Previous server", show=False, id="servers.prev")]
+    BINDINGS = [
+        Binding("down,j", "move(1)", "Next server", show=False, id="servers.next"),
+        Binding("up,k", "move(-1)", "Previous server", show=False, id="servers.prev"),
+    ]
 
     def __init__(self, *, id: str | None = "servers") -> None:
         super().__init__("Servers", id=id)
@@ -67,17 +75,34 @@ class ServersPanel(Panel):
         yield self.summary
         yield self.body
 
-    def show(self, rows: list[ServerRow], statuses: dict[str, ServerStatus], stats: dict[str, ContainerStats],
-             docker_line: str, selected_url: str | None, startups: dict[str, LaunchEvent] | None = None,
-             processes: tuple[GpuProcess, ...] = ()) -> None:
+    def show(
+        self,
+        rows: list[ServerRow],
+        statuses: dict[str, ServerStatus],
+        stats: dict[str, ContainerStats],
+        docker_line: str,
+        selected_url: str | None,
+        startups: dict[str, LaunchEvent] | None = None,
+        processes: tuple[GpuProcess, ...] = (),
+    ) -> None:
         self.rows = rows
         startups = startups or {}
-        lines = [server_line(r, statuses.get(r.url) if r.url else None, stats, startups, processes,
-                             r.url is not None and r.url == selected_url) for r in rows]
+        lines = [
+            server_line(
+                r,
+                statuses.get(r.url) if r.url else None,
+                stats,
+                startups,
+                processes,
+                r.url is not None and r.url == selected_url,
+            )
+            for r in rows
+        ]
         running = sum(1 for r in rows if r.container is not None and r.container.running)
         ready = sum(1 for r in rows if r.url and statuses.get(r.url) and statuses[r.url].ready)
-        self.set_summary(f"Servers: {running} running, {ready} ready of {len(rows)}" if rows
-                         else f"Servers: {docker_line}")
+        self.set_summary(
+            f"Servers: {running} running, {ready} ready of {len(rows)}" if rows else f"Servers: {docker_line}"
+        )
         hint = "↑↓ choose the chat's server · Enter or c: all containers"
         if rows:
             self.body.set("\n".join(lines) + f"\n{hint}" + ("" if "running" in docker_line else f"\n{docker_line}"))

@@ -24,7 +24,7 @@ def core_bars(snapshot: TelemetrySnapshot, width: int) -> str:
         else:
             cells.append(f"{label} {fmt.bar(core.load, 6)}{fmt.pct(core.load):>4}")
     per_line = max(1, (width + 1) // 15)
-    rows = [" ".join(cells[i:i + per_line]) for i in range(0, len(cells), per_line)]
+    rows = [" ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
     return "\n".join(rows)
 
 
@@ -33,8 +33,10 @@ def process_lines(snapshot: TelemetrySnapshot, limit: int = 3) -> str:
     procs = snapshot.processes
     if not procs:
         return ""
-    lines = [f"GPU memory: {len(procs)} process{'es' if len(procs) > 1 else ''}"
-             + (f", top {limit} (t for all)" if len(procs) > limit else "")]
+    lines = [
+        f"GPU memory: {len(procs)} process{'es' if len(procs) > 1 else ''}"
+        + (f", top {limit} (t for all)" if len(procs) > limit else "")
+    ]
     for p in procs[:limit]:
         lines.append(f"  {p.pid:>7}  {fmt.size(p.gpu_mem):>10}  {p.name[:60]}")
     return "\n".join(lines)
