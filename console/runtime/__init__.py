@@ -1,0 +1,1 @@
+"""The headless runtime: services, events, one immutable state, commands. No Textual here."""
