@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from console.containers.model import ActionResult, ContainerInfo, ContainerStats
-from console.containers.secrets import mask_env
+from console.runtime.secrets import mask_env
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 ACTIONS = ("start", "stop", "restart", "remove")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from console.config import ConfigError, find_line
-from console.containers.secrets import is_secret, mask_env, mask_text
+from console.runtime.secrets import is_secret, mask_env, mask_text
 
 KINDS = ("vllm", "sglang", "openwebui", "custom")
 LABEL = "jetconsole.preset"

@@ -25,7 +25,7 @@ from console.containers.presets import (
     plan,
     sdk_kwargs,
 )
-from console.containers.secrets import MASK, is_secret, mask_env, mask_text, secret_values
+from console.runtime.secrets import MASK, is_secret, mask_env, mask_text, secret_values
 
 FAKE_TOKEN = "hf_FAKEfakeFAKE0123456789abcdef"
 HOST = {"HOME": "/home/ada", "HF_TOKEN": FAKE_TOKEN, "PATH": "/usr/bin"}
