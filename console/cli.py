@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     discovery = _discover_in_background(source, config)
-    from console.doctor.checks import Probe
+    from console.doctor.check import Probe
     from console.doctor.session import DoctorSetup
     from console.hud.terminal import ascii_only
 

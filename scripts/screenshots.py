@@ -80,7 +80,7 @@ async def doctor_shots(series) -> None:
     question for a real file (nothing is written: the shot is taken while it asks)."""
     import shutil
 
-    from console.doctor.checks import Probe
+    from console.doctor.check import Probe
     from console.doctor.session import DoctorSetup
     from console.fit_command import DeviceMemory
     from console.ui.screens.fit import FitScreen

@@ -10,61 +10,21 @@ listed rather than faked.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from console.containers.docker_source import DockerSource, DockerUnavailable
-from console.doctor.daemon_fix import DEFAULT_PATH, plan_fix
+from console.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe
+from console.doctor.daemon_fix import plan_fix
 from console.doctor.daemon_json import DaemonJsonError
 from console.doctor.model_size import hub_cache
 
-OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 GIB = 1 << 30
 DISK_WARN_GIB, DISK_FAIL_GIB = 50, 10  # an 8B BF16 model is 16 GiB; images are 10-20 GiB
 DISK_IMAGE_GIB = 20  # with the model's size known: room left for an image pull (vLLM images are 10-20 GiB)
 TIKTOKEN_FILES = ("o200k_base.tiktoken", "cl100k_base.tiktoken")
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    title: str
-    status: str  # ok | warn | fail | skip
-    evidence: tuple[str, ...] = ()
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "evidence": list(self.evidence)}
-
-
-@dataclass
-class Probe:
-    """Where the checks look; the defaults are the real machine."""
-
-    docker_host: str = ""
-    daemon_json: Path = DEFAULT_PATH
-    tegra_release: Path = Path("/etc/nv_tegra_release")
-    cuda_version: Path = Path("/usr/local/cuda/version.json")
-    gpu_markers: tuple[Path, ...] = (Path("/dev/nvidia0"), Path("/dev/nvgpu"), Path("/etc/nv_tegra_release"))
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    docker_info: dict[str, Any] | None = None  # filled by the Docker check, used by the disk check
-    use_nvml: bool = True  # ask the driver for its CUDA version when no toolkit version file is found
-    python: str = ""  # a Python environment whose torch stack to check (--python)
-    image: str = ""  # an image whose torch stack to check (--image)
-    model: str = ""  # an HF repo id or a local directory whose size the disk check counts (--model)
-    jtop_socket: str = "/run/jtop.sock"  # the power check asks the jtop service here
-    proc: Path = Path("/proc")  # the memory check reads meminfo and the processes here
-    baseline_gib: float = 6.0  # memory in use expected with nothing served (recovery.DEFAULT_BASELINE_GIB)
-
-
-def exit_code(checks: list[Check]) -> int:
-    """0 all good, 1 warnings, 2 failures."""
-    statuses = {c.status for c in checks}
-    return 2 if FAIL in statuses else 1 if WARN in statuses else 0
 
 
 def check_docker(probe: Probe) -> Check:
@@ -335,7 +295,7 @@ def run_all(probe: Probe | None = None) -> list[Check]:
         from console.doctor.model_size import measure
 
         model = measure(probe.model, probe.env)
-    from console.doctor.power import check_power  # deferred: power.py imports this module
+    from console.doctor.power import check_power
 
     return [
         check_docker(probe),

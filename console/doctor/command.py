@@ -6,31 +6,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
-from console.doctor.checks import FAIL, Probe, exit_code, run_all
+from console.doctor.audit import audit
+from console.doctor.check import FAIL, Probe, exit_code
+from console.doctor.checks import run_all
 from console.doctor.daemon_fix import apply_fix, docker_verifier, plan_fix, restart_command, run_command
 from console.doctor.daemon_json import DaemonJsonError
 from console.doctor.power import add_power_arguments
 from console.doctor.recovery import DEFAULT_BASELINE_GIB, STEPS
 
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "·"}
-
-
-def audit_path() -> Path:
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("jetconsole")) / "doctor-audit.log"
-
-
-def audit(event: str, data: dict[str, Any]) -> None:
-    """Append one JSON line per action to the audit log (the user state dir)."""
-    path = audit_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as f:
-        f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": event, **data}) + "\n")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.doctor.jtop_client import JTOP_SOCKET, PowerUnavailable, connect
 from console.telemetry.procfs import parse_meminfo
 
 GIB = 1 << 30
@@ -60,7 +61,6 @@ def gpu_reading() -> GpuMemory | None:
         return None
 
 
-JTOP_SOCKET = "/run/jtop.sock"
 SharedRead = Callable[[], "int | None"]
 
 
@@ -69,8 +69,6 @@ def jtop_shared(socket_path: str = JTOP_SOCKET) -> int | None:
     total from the nvmap table); None where there is no jtop service (not a Jetson) or it does not answer."""
     if not os.path.exists(socket_path):
         return None
-    from console.doctor.power import PowerUnavailable, connect  # deferred: power imports the checks
-
     try:
         with connect(socket_path=socket_path) as j:
             ram = (dict(j.memory or {}).get("RAM")) or {}

@@ -38,30 +38,21 @@ Thor's GPU power-gating mask, so there the reboot shows up only after the attemp
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from console.doctor.checks import OK, SKIP, WARN, Check
+from console.doctor.audit import audit as write_audit
+from console.doctor.check import OK, SKIP, WARN, Check
+from console.doctor.jtop_client import JTOP_SOCKET, PowerUnavailable, connect
 
-JTOP_SOCKET = "/run/jtop.sock"
 TITLE = "Power: nvpmodel at its highest mode, jetson_clocks on"
 BUSY_CLOCKS = ("booting", "activating", "deactivating")
 SETTLE_S = 3.0  # a refused switch leaves no trace but an unchanged mode: how long to watch for one
 NEVER_REBOOTS = "jetconsole never reboots and never forces a mode"
-
-
-class PowerUnavailable(Exception):
-    """No jtop to ask.  ``skip``: not a Jetson (nothing to check) rather than a broken service."""
-
-    def __init__(self, reason: str, hint: str = "", skip: bool = False) -> None:
-        super().__init__(reason)
-        self.reason, self.hint, self.skip = reason, hint, skip
 
 
 class PowerError(Exception):
@@ -171,66 +162,7 @@ def judge(state: PowerState) -> Check:
     return Check("power", TITLE, WARN, tuple(seen), fix)
 
 
-# --- the jtop client -------------------------------------------------------------------------
-
-
-@contextmanager
-def connect(
-    factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET, interval: float = 0.5
-) -> Iterator[Any]:
-    """A started jtop client, closed afterwards.  ``socket_path`` None: do not look for the socket."""
-    if socket_path and not os.path.exists(socket_path):
-        raise PowerUnavailable(
-            f"no jtop service ({socket_path} absent): not a Jetson, or jetson-stats is not installed",
-            "on a Jetson: sudo pip3 install jetson-stats && sudo systemctl restart jtop.service",
-            skip=True,
-        )
-    if factory is None:
-        try:
-            from jtop import jtop  # deferred: only Jetsons pay for the import
-        except ImportError as exc:  # pragma: no cover - jetson-stats is a dependency
-            raise PowerUnavailable(
-                f"jetson-stats not importable: {exc}", "pip install jetson-stats", skip=True
-            ) from exc
-
-        def factory() -> Any:
-            return jtop(interval=interval)
-
-    client = factory()
-    try:
-        try:
-            client.start()
-        except (BrokenPipeError, ConnectionResetError, EOFError):
-            # the service restarted since this thread last talked to it: multiprocessing keeps one
-            # connection per address and thread and reuses the dead one; drop it and try once more
-            _drop_stale_connection(socket_path or JTOP_SOCKET)
-            client = factory()
-            client.start()
-    except Exception as exc:  # jtop raises JtopException for permissions, version skew
-        raise PowerUnavailable(
-            f"jtop service refused the connection: {exc}",
-            "add your user to the jtop group (sudo usermod -aG jtop $USER)",
-        ) from exc
-    try:
-        yield client
-    finally:
-        try:
-            client.close()
-        except Exception:  # noqa: BLE001 - closing a dead connection; nothing to recover
-            pass
-
-
-def _drop_stale_connection(address: str) -> None:
-    from multiprocessing.managers import BaseProxy
-
-    tls = BaseProxy._address_to_local.get(address, (None,))[0]  # type: ignore[attr-defined]
-    conn = getattr(tls, "connection", None)
-    if conn is not None:
-        try:
-            conn.close()
-        except OSError:
-            pass
-        del tls.connection
+# --- reading and switching through the jtop client ---------------------------------------
 
 
 def read_state(j: Any) -> PowerState:
@@ -466,7 +398,7 @@ def power_command(
     0 applied (or nothing to do); 1 a reboot is needed, declined, or a dry run; 2 could not.
     """
     if audit is None:
-        from console.doctor.command import audit  # deferred: command.py imports this module
+        audit = write_audit
     want_mode, want_clocks = getattr(args, "power_mode", None), getattr(args, "clocks", None)
     if want_mode is None and want_clocks is None:
         print("nothing asked: pass --power-mode NAME|ID and/or --clocks on|off", file=sys.stderr)

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.doctor.checks import FAIL, OK, SKIP, WARN, Check, Probe, run_all
+from console.doctor.audit import audit
+from console.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe
+from console.doctor.checks import run_all
 from console.doctor.daemon_json import RUNTIME_PATH
 
 DEFAULT_INTERVAL_S = 300.0  # a full run asks Docker, NVML and jtop: cheap, but nothing changes by the second
@@ -21,8 +23,6 @@ Audit = Callable[[str, dict[str, Any]], None]
 
 
 def _audit(event: str, data: dict[str, Any]) -> None:
-    from console.doctor.command import audit  # deferred: command.py is the CLI
-
     audit(event, data)
 
 

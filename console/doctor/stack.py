@@ -21,7 +21,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from console.doctor.checks import FAIL, OK, SKIP, WARN, Check
+from console.doctor.check import FAIL, OK, SKIP, WARN, Check
 
 MARKER = "JETCONSOLE-STACK "
 PROBE_TIMEOUT = 180.0  # importing a CUDA torch and initialising the GPU can take a minute on a Jetson

@@ -13,7 +13,7 @@ import threading
 import pytest
 from textual.widgets import DataTable, RichLog
 
-from console.doctor.checks import FAIL, OK, SKIP, WARN, Check
+from console.doctor.check import FAIL, OK, SKIP, WARN, Check
 from console.doctor.session import DoctorSetup, banner_text, detail_text, first_problem, in_app_fix
 from console.ui.screens.chat_dialogs import AskScreen
 from console.ui.screens.confirm import ConfirmScreen

@@ -45,7 +45,8 @@ def wait_gpu(pid: int, present: bool, timeout: float = 20.0) -> int:
 
 
 def test_wizard_finds_the_gpu_holder_through_nvml_and_frees_it(tmp_path: Path) -> None:
-    from console.doctor.checks import FAIL, Probe, check_memory
+    from console.doctor.check import FAIL, Probe
+    from console.doctor.checks import check_memory
 
     holder, backend = start_holder(HOLD_GIB, "auto")
     bystander, _ = start_holder(0.5, "auto")

@@ -194,7 +194,8 @@ def test_doctor_command_reads_the_real_daemon(daemon: PrivateDockerd) -> None:
     gpu = daemon.dir / "nvidia0"
     gpu.touch()
     code = (
-        "import sys, json; from pathlib import Path; from console.doctor.checks import Probe, run_all, exit_code;"
+        "import sys, json; from pathlib import Path; from console.doctor.check import Probe, exit_code;"
+        "from console.doctor.checks import run_all;"
         f"p = Probe(docker_host={daemon.url!r}, daemon_json=Path({str(daemon.config)!r}), "
         f"gpu_markers=(Path({str(gpu)!r}),));"
         "cs = run_all(p); print(json.dumps([c.to_dict() for c in cs])); sys.exit(exit_code(cs))"

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from console.config import Config
-from console.doctor.checks import FAIL, OK, Probe
+from console.doctor.check import FAIL, OK, Probe
 from console.doctor.session import DoctorSetup
 from console.themes import load_themes
 from console.ui.app import JetconsoleApp

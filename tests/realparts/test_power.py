@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from console.doctor.checks import OK, WARN
+from console.doctor.check import OK, WARN
 from console.doctor.power import check_power, read_power, set_clocks, set_mode
 from tests.realparts import jetson_emulator as emu
 

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from console.doctor.checks import FAIL, OK, SKIP, WARN, Probe, system_stack
+from console.doctor.check import FAIL, OK, SKIP, WARN, Probe
+from console.doctor.checks import system_stack
 from console.doctor.stack import (
     StackProbeError,
     SystemStack,

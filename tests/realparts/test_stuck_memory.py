@@ -200,7 +200,8 @@ def test_gpu_processes_from_an_nvml_reading_are_holders_unless_served(processes:
 
 
 def test_memory_check_fails_on_an_orphan_and_names_the_wizard(processes: dict[str, int]) -> None:
-    from console.doctor.checks import FAIL, Probe, check_memory
+    from console.doctor.check import FAIL, Probe
+    from console.doctor.checks import check_memory
 
     check = check_memory(Probe(use_nvml=False))
     assert check.status == FAIL and "--recover-memory" in check.fix
@@ -209,7 +210,8 @@ def test_memory_check_fails_on_an_orphan_and_names_the_wizard(processes: dict[st
 
 def test_jtop_shared_gpu_memory_is_measured_with_the_rest(gpu_holder: int, tmp_path: Path) -> None:
     """On a Jetson the figures carry jtop's shared GPU memory: here the emulated nvmap table's 2 GiB holder."""
-    from console.doctor.checks import Probe, check_memory
+    from console.doctor.check import Probe
+    from console.doctor.checks import check_memory
     from console.doctor.memory import jtop_shared
     from console.doctor.recovery import freed
 

@@ -10,18 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from console.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe, exit_code
 from console.doctor.checks import (
-    FAIL,
-    OK,
-    SKIP,
-    WARN,
-    Check,
-    Probe,
     check_daemon_json,
     check_disk,
     check_stack,
     check_tiktoken,
-    exit_code,
     jetpack_for,
     parse_tegra_release,
 )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from console.doctor import power
-from console.doctor.checks import OK, SKIP, WARN
+from console.doctor.check import OK, SKIP, WARN
 from console.doctor.power import (
     PowerError,
     PowerState,

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from console.doctor import checks
-from console.doctor.checks import FAIL, OK, SKIP, WARN, Probe, check_disk
+from console.doctor.check import FAIL, OK, SKIP, WARN, Probe
+from console.doctor.checks import check_disk
 from console.doctor.model_size import GIB, ModelSize, estimate_from_config, hub_cache, measure
 from console.doctor.stack import (
     MARKER,

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, RichLog
 
-from console.doctor.checks import Check
+from console.doctor.check import Check
 from console.doctor.session import MARK, detail_text, first_problem, in_app_fix
 from console.keymap import DOCTOR_BINDINGS
 from console.ui.bindings import bindings
