@@ -5,11 +5,20 @@ a 20,000-token answer took 250 s to draw (80 tokens/s).  Statics of Rich Markdow
 better but still re-rendered every piece on every layout.  This is a line-API widget:
 finished pieces (``console.chat.mdsplit``) are rendered to strips once per width, only
 the short tail is rendered again per batch, and drawing touches only the visible lines.
+
+Text selection (mouse drag, then Ctrl+C) works through Textual's public line API: each drawn
+line carries its offsets (``Strip.apply_offsets``), ``get_selection`` extracts from the text as
+drawn and ``selection_updated`` redraws.  No helper here may take a name Textual's classes use
+(an old ``_render`` shadowed ``Widget._render`` and made Ctrl+C raise TypeError):
+tests/unit/test_no_textual_private_overrides.py keeps it so.
 """
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from rich.style import Style
 from textual.geometry import Size
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -41,7 +50,7 @@ class MarkdownStreamView(Widget):
         super().notify_style_update()
         self._style, self._shown = None, {}
         if self._dark is not None and self._dark != self._theme_dark():
-            # rendered for the other theme (code colours): _ensure renders every piece again
+            # rendered for the other theme (code colours): _ensure_width renders every piece again
             self._width, self._done_lines, self._rendered, self._tail_lines = -1, [], 0, []
 
     @property
@@ -52,7 +61,7 @@ class MarkdownStreamView(Widget):
     def line_count(self) -> int:
         return len(self._done_lines) + len(self._tail_lines)
 
-    def _render(self, text: str, width: int, after: int) -> list[Strip]:
+    def _piece_strips(self, text: str, width: int, after: int) -> list[Strip]:
         """The strips of the piece ``text`` drawn after the first ``after`` finished pieces."""
         if not text or width <= 0:
             return []
@@ -63,37 +72,54 @@ class MarkdownStreamView(Widget):
             lines.insert(0, Strip.blank(width))
         return lines
 
-    def _render_tail(self) -> None:
-        self._tail_lines = self._render(self._tail, self._width, len(self._pieces))
+    def _update_tail(self) -> None:
+        self._tail_lines = self._piece_strips(self._tail, self._width, len(self._pieces))
 
-    def _ensure(self, width: int) -> None:
+    def _ensure_width(self, width: int) -> None:
         """Render what is not rendered yet at ``width`` (everything again only when it changed)."""
         if width != self._width:
             self._width, self._done_lines, self._rendered, self._shown = width, [], 0, {}
-            self._render_tail()
+            self._update_tail()
         while self._rendered < len(self._pieces):
-            self._done_lines.extend(self._render(self._pieces[self._rendered], width, self._rendered))
+            self._done_lines.extend(self._piece_strips(self._pieces[self._rendered], width, self._rendered))
             self._rendered += 1
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        self._ensure(width)
+        self._ensure_width(width)
         return self.line_count
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        self._ensure(width)
-        if y in self._shown:
+        self._ensure_width(width)
+        selection = self.text_selection
+        span = selection.get_span(y) if selection is not None else None
+        if span is None and y in self._shown:
             return self._shown[y]
         if self._style is None:
             self._style = self.rich_style  # costly to compute; changes only with the CSS or theme
         done = len(self._done_lines)
         if y < done:
-            line = self._done_lines[y].crop_extend(0, width, self._style).apply_style(self._style)
+            source, finished = self._done_lines[y], True
+        elif y - done < len(self._tail_lines):
+            source, finished = self._tail_lines[y - done], False
+        else:
+            return Strip.blank(width, self._style)
+        line = source.crop_extend(0, width, self._style).apply_style(self._style)
+        if span is not None:
+            selected = self.screen.get_component_rich_style("screen--selection")
+            return _shade(line, *span, selected).apply_offsets(0, y)
+        line = line.apply_offsets(0, y)  # where a mouse drag starts and ends, for text selection
+        if finished:
             self._shown[y] = line
-            return line
-        if y - done < len(self._tail_lines):
-            return self._tail_lines[y - done].crop_extend(0, width, self._style).apply_style(self._style)
-        return Strip.blank(width, self._style)
+        return line
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text as drawn (the offsets ``render_line`` gave each cell)."""
+        text = "\n".join(line.text.rstrip() for line in (*self._done_lines, *self._tail_lines))
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()  # selected lines skip the _shown cache, so they draw shaded, then plain again
 
     async def add(self, text: str) -> None:
         """Append streamed text: finished pieces render once, the tail again."""
@@ -103,7 +129,7 @@ class MarkdownStreamView(Widget):
         self._pieces.extend(self._splitter.feed(text))
         self._tail = self._splitter.tail
         if self._width > 0:
-            self._render_tail()
+            self._update_tail()
         self.refresh(layout=True)
 
     async def finish(self) -> None:
@@ -111,3 +137,25 @@ class MarkdownStreamView(Widget):
         self._pieces.extend(self._splitter.finish())
         self._tail, self._tail_lines = "", []
         self.refresh(layout=True)
+
+
+def _shade(line: Strip, start: int, end: int, style: Style) -> Strip:
+    """``line`` with the characters ``start``..``end`` (-1: to the end) in ``style``.
+
+    Characters, not cells: ``Strip.apply_offsets`` and ``Selection`` count characters."""
+    segments: list[Segment] = []
+    x = 0
+    for text, seg_style, control in line:
+        n = len(text)
+        a, b = max(start - x, 0), n if end == -1 else min(end - x, n)
+        if control or a >= b:
+            segments.append(Segment(text, seg_style, control))
+        else:
+            shaded = seg_style + style if seg_style else style
+            segments.extend(
+                Segment(part, part_style)
+                for part, part_style in ((text[:a], seg_style), (text[a:b], shaded), (text[b:], seg_style))
+                if part
+            )
+        x += n
+    return Strip(segments, line.cell_length)
