@@ -16,7 +16,7 @@ from console import config as cfg
 from console.chat.client import ChatRequest, ChatStream, EndpointError, list_models
 from console.chat.endpoints import endpoints, v1_url
 from console.chat.timing import AnswerClock
-from console.textclean import visible_controls
+from console.runtime.sanitise import visible_controls
 
 EXIT_UNREACHABLE, EXIT_SERVER_ERROR, EXIT_INTERRUPTED = 3, 5, 130
 

@@ -12,18 +12,16 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from console.textclean import strip_ansi
+from console.runtime.sanitise import clean_log
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 ERROR = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback \(most recent call last\)|Exception|Error:)|\bE\d{4} ")
 MAX_LINE = 4000
 
 
 def clean(line: str) -> str:
-    """Printable text only: ANSI sequences removed, other control characters shown as '�'."""
-    if line.isprintable():  # the common case, checked in C: nothing to strip
-        return line[:MAX_LINE]
-    return CONTROL.sub("\ufffd", strip_ansi(line).replace("\t", "    "))[:MAX_LINE]
+    """Printable text only (the sanitiser's ``clean_log``: colour removed, other controls made
+    visible, tabs as spaces), cut at ``MAX_LINE``."""
+    return clean_log(line)[:MAX_LINE]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from console.textclean import strip_ansi
+from console.runtime.sanitise import strip_ansi
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from textual.widgets import Collapsible, Input, Static
 from console.chat.model import ChatMessage
 from console.chat.session import ChatSession, stats_line
 from console.keymap import CHAT_BINDINGS
-from console.textclean import visible_controls
+from console.runtime.sanitise import visible_controls
 from console.ui.bindings import bindings
 from console.ui.widgets.markdown_stream import MarkdownStreamView
 from console.ui.widgets.panel import Panel
