@@ -17,6 +17,7 @@ import httpx
 from console.bench.report import DeviceContext, ServerContext
 from console.chat.client import EndpointError, list_models
 from console.chat.endpoints import Endpoint, canonical
+from console.runtime.secrets import mask_argv, mask_command, mask_url
 from console.telemetry.model import TelemetrySnapshot
 
 TIMEOUT = 5.0
@@ -51,7 +52,8 @@ def pick_model(endpoint: Endpoint, wanted: str = "") -> tuple[str, str, int | No
 
 
 def launch_from_docker(url: str, docker_host: str = "") -> tuple[str, str]:
-    """(command, "container NAME (IMAGE)") of the running container that answers on ``url``."""
+    """(command, "container NAME (IMAGE)") of the running container that answers on ``url``; credentials
+    in the command (``--api-key X``, ``HF_TOKEN=X``) masked."""
     from console.containers.docker_source import DockerSource
     from console.servers.registry import container_url
 
@@ -60,7 +62,7 @@ def launch_from_docker(url: str, docker_host: str = "") -> tuple[str, str]:
         source.open()
         for c in source.containers():
             if c.running and container_url(c) == canonical(url):
-                return c.command, f"container {c.name} ({c.image})"
+                return mask_command(c.command), f"container {c.name} ({c.image})"
     except Exception:  # noqa: BLE001 - no Docker, or it went away: the process lookup may still answer
         pass
     finally:
@@ -83,7 +85,8 @@ def _listening_inodes(port: int, proc: Path) -> set[str]:
 
 
 def launch_from_process(url: str, proc: Path = Path("/proc")) -> tuple[str, str]:
-    """(command line, "process PID") of the local process listening on ``url``'s port."""
+    """(command line, "process PID") of the local process listening on ``url``'s port; credentials in it
+    (``--api-key X``, ``HF_TOKEN=X``) masked as the line is read."""
     parts = urlsplit(url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1", "0.0.0.0", socket.gethostname()):
         return "", ""
@@ -111,7 +114,7 @@ def launch_from_process(url: str, proc: Path = Path("/proc")) -> tuple[str, str]
     # parent does not hold it
     for pid, argv in sorted(holders.items()):
         if _ppid(proc, pid) not in holders:
-            return shlex.join(argv), f"process {pid}"
+            return shlex.join(mask_argv(argv)), f"process {pid}"
     return "", ""
 
 
@@ -129,7 +132,7 @@ def server_context(endpoint: Endpoint, model: str = "", docker_host: str = "") -
     if not launch:
         launch, by = launch_from_process(endpoint.url)
     return ServerContext(
-        url=endpoint.url,
+        url=mask_url(endpoint.url),
         model=model_id,
         server=server_version(endpoint),
         model_root=root,

@@ -15,6 +15,7 @@ from typing import Any
 
 from console.bench.specdecode import SpecDecode
 from console.bench.stats import Distribution, TrialMetrics, relative_change
+from console.runtime.secrets import mask_command, mask_data, mask_prose, mask_url
 
 SCHEMA = "jetconsole.bench/1"
 
@@ -68,11 +69,51 @@ class BenchReport:
     notes: tuple[str, ...] = ()
 
 
+# ---- secrets ------------------------------------------------------------------------------
+
+
+def _masked_label(label: str) -> str:
+    """A label made from a URL (``user:pass@host:8000``, no scheme) masked like the URL."""
+    if "://" not in label and "@" in label.split("/", 1)[0]:
+        return mask_url("http://" + label).removeprefix("http://")
+    return mask_prose(mask_url(label))
+
+
+def _masked_trial(t: TrialMetrics) -> TrialMetrics:
+    return replace(t, errors=tuple(mask_prose(e) for e in t.errors)) if t.errors else t
+
+
+def masked(report: BenchReport) -> BenchReport:
+    """The report with every credential masked: the launch line's ``--api-key X`` and ``HF_TOKEN=X``, a URL's
+    password or ``?api_key=``, and any in the settings, notes and server errors.
+
+    The context masks the launch line as it reads it; this is the writers' last guard, so no saved
+    report (JSON, CSV, ``--json``) can carry one whatever built the report.
+    """
+    results = tuple(
+        replace(
+            r,
+            label=_masked_label(r.label),
+            server=replace(r.server, url=mask_url(r.server.url), launch=mask_command(r.server.launch)),
+            trials=tuple(_masked_trial(t) for t in r.trials),
+            median=_masked_trial(r.median),
+        )
+        for r in report.results
+    )
+    return replace(
+        report,
+        settings=mask_data(report.settings),
+        results=results,
+        notes=tuple(mask_prose(n) for n in report.notes),
+    )
+
+
 # ---- JSON ---------------------------------------------------------------------------------
 
 
 def to_dict(report: BenchReport) -> dict[str, Any]:
-    return {"schema": SCHEMA, **asdict(report)}
+    """The report as saved, credentials masked (:func:`masked`)."""
+    return {"schema": SCHEMA, **asdict(masked(report))}
 
 
 def to_json(report: BenchReport) -> str:
@@ -165,6 +206,7 @@ def device_line(report: BenchReport) -> str:
 
 def server_lines(report: BenchReport) -> list[str]:
     """One line per configuration: model, URL, server version and the command line that started it."""
+    report = masked(report)  # what is shown is masked as what is saved
     lines, seen = [], set()
     for r in report.results:
         if r.label not in seen:
@@ -278,7 +320,9 @@ CSV_CONTEXT = (
 
 
 def to_csv(report: BenchReport, baseline: str = "") -> str:
-    """One row per result: context columns, then each figure's median and its change against the baseline."""
+    """One row per result: context columns, then each figure's median and its change against the baseline;
+    credentials masked (:func:`masked`)."""
+    report = masked(report)
     out = io.StringIO()
     writer = csv.writer(out)
     figures = [k for k in METRIC_KEYS]

@@ -1,14 +1,17 @@
-"""Secrets: which environment names hold credentials, and masking them for display.
+"""Secrets: which names hold credentials, and masking them wherever jetconsole shows or writes text.
 
 A masked value keeps none of its characters (not even a prefix): ``HF_TOKEN=••••``.
+Env mappings and lists (``mask_env``), known values in free text (``mask_text``), command
+lines as argv or as one string (``mask_argv``, ``mask_command``), URLs (``mask_url``), prose
+(``mask_prose``) and JSON-like data (``mask_data``).
 Pure functions; nothing here reads the process environment.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import overload
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, overload
 
 MASK = "••••"
 
@@ -109,3 +112,191 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
         return text
     pattern = re.compile("|".join(re.escape(v) for v in values))
     return pattern.sub(MASK, text)
+
+
+# ---- command lines, URLs and free text --------------------------------------------------------
+#
+# Values that are secret by where they stand rather than by a known value: the word after
+# ``--api-key``, the value of ``HF_TOKEN=...``, the password of ``https://user:pass@host``,
+# ``?api_key=...``.  Everything jetconsole writes to disk (bench reports, the audit log, the
+# chat store and its exports, remembered settings) goes through these first.
+
+# Long flags that take a credential but whose names ``is_secret`` does not match.
+_SECRET_FLAGS = frozenset({"API_KEYS", "PASSWD", "AUTH", "AUTH_TOKEN", "ACCESS_TOKEN", "SECRET"})
+# Flags whose names look secret but which are switches or take something else.
+_NOT_SECRET_FLAGS = frozenset({"PASSWORD_STDIN", "HF_HUB_DISABLE_IMPLICIT_TOKEN"})
+# Query parameters that carry a credential besides those ``is_secret`` matches.
+_SECRET_PARAMS = frozenset({"KEY", "SIG", "SIGNATURE", "AUTH", "ACCESS_TOKEN", "CODE"})
+
+_FLAG = re.compile(r"(?<![\w-])(?P<flag>--?[A-Za-z][\w-]*)(?P<sep>=|[ \t]+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
+_ENV_ANY = re.compile(r"(?<![\w\-?&./%])(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
+_ENV_UPPER = re.compile(r"(?<![\w\-?&./%])(?P<name>[A-Z_][A-Z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][\w+.-]*://)(?P<userinfo>[^\s/?#@'\"]+)@")
+_QUERY = re.compile(r"(?P<lead>[?&;])(?P<name>[\w.-]+)=(?P<value>[^&#\s'\"]+)")
+_KEYED = re.compile(
+    r"(?P<q>[\"'])(?P<name>[\w-]+)(?P=q)(?P<colon>\s*:\s*)(?P<vq>[\"'])(?P<value>(?:\\.|(?!(?P=vq))[^\\])*)(?P=vq)"
+)
+_BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)(?P<space>\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+# Credentials recognisable by their shape wherever they stand.
+_SHAPES = re.compile(
+    r"\b(?:hf_[A-Za-z0-9]{20,}"
+    r"|sk-[A-Za-z0-9_-]{16,}"
+    r"|nvapi-[A-Za-z0-9_-]{20,}"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|github_pat_\w{20,}"
+    r"|xox[abpr]-[A-Za-z0-9-]{10,}"
+    r"|AKIA[0-9A-Z]{16})"
+)
+
+
+def _name(word: str) -> str:
+    return word.lstrip("-").replace("-", "_").upper()
+
+
+def is_secret_flag(flag: str) -> bool:
+    """True for a command-line flag that takes a credential: ``--api-key``, ``--hf-token``, ``--password``."""
+    if not flag.startswith("--"):
+        return False  # short flags are too ambiguous (-p is a port, -k insecure)
+    name = _name(flag)
+    if not name or name in _NOT_SECRET_FLAGS:
+        return False
+    return name in _SECRET_FLAGS or is_secret(name)
+
+
+def _masked(value: str) -> str:
+    """MASK in place of ``value``, keeping its quotes; an empty value stays empty."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return f"{value[0]}{MASK}{value[0]}" if len(value) > 2 else value
+    return MASK if value else value
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its user info (``https://user:pass@host``) and secret query values masked.
+
+    A user name alone (``https://TOKEN@host``) is masked whole: it is how tokens are often passed.
+    """
+    return _mask_query(_mask_userinfo(url))
+
+
+def _mask_userinfo(text: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        user, colon, _password = m["userinfo"].partition(":")
+        return m["scheme"] + (f"{user}:{MASK}" if colon else MASK) + "@"
+
+    return _USERINFO.sub(sub, text)
+
+
+def _mask_query(text: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = _name(m["name"])
+        hidden = name in _SECRET_PARAMS or (is_secret(name) and name not in _NOT_SECRET)
+        return f"{m['lead']}{m['name']}={MASK}" if hidden else m[0]
+
+    return _QUERY.sub(sub, text)
+
+
+def _mask_env_assignments(text: str, pattern: re.Pattern[str]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        return f"{m['name']}={_masked(m['value'])}" if is_secret(m["name"]) else m[0]
+
+    return pattern.sub(sub, text)
+
+
+def _mask_keyed(text: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        if not m["value"] or not is_secret(_name(m["name"])):
+            return m[0]
+        return f"{m['q']}{m['name']}{m['q']}{m['colon']}{m['vq']}{MASK}{m['vq']}"
+
+    return _KEYED.sub(sub, text)
+
+
+def _mask_common(text: str, env: re.Pattern[str]) -> str:
+    text = _mask_userinfo(text)
+    text = _mask_query(text)
+    text = _mask_keyed(text)
+    text = _mask_env_assignments(text, env)
+    text = _BEARER.sub(lambda m: f"{m['scheme']}{m['space']}{MASK}", text)
+    return _SHAPES.sub(MASK, text)
+
+
+def _looks_like_a_credential(value: str) -> bool:
+    """For free text: ``--api-key to`` is prose, ``--api-key abc123def`` is a key."""
+    bare = value.strip("'\"")
+    return len(bare) >= 8 and any(c.isdigit() for c in bare)
+
+
+def _mask_flags(text: str, prose: bool) -> str:
+    def sub(m: re.Match[str]) -> str:
+        flag, sep, value = m["flag"], m["sep"], m["value"]
+        if not is_secret_flag(flag):
+            return m[0]
+        if sep != "=" and value.startswith("-"):
+            return m[0]  # ``--hf-token --port 8000``: the flag used as a switch
+        if prose and sep != "=" and not _looks_like_a_credential(value):
+            return m[0]
+        return f"{flag}{sep}{_masked(value)}"
+
+    return _FLAG.sub(sub, text)
+
+
+def mask_command(text: str) -> str:
+    """A shell-like command line with every credential in it masked, the rest kept as it is.
+
+    The value after a secret flag (``--api-key X``, ``--api-key=X``, ``--hf-token``, ``--token``,
+    ``--password``), secret env assignments (``HF_TOKEN=X vllm serve``, ``-e HF_TOKEN=X``,
+    ``--env OPENAI_API_KEY=X``), URL passwords and secret query values, ``"api_key": "X"`` in
+    inline JSON, ``Bearer X``, and values shaped like known tokens (``hf_…``, ``sk-…``).
+    """
+    return _mask_common(_mask_flags(text, prose=False), _ENV_ANY)
+
+
+def mask_prose(text: str) -> str:
+    """Free text (a chat message, an error, a note) with the credentials in it masked.
+
+    As :func:`mask_command`, but careful not to garble prose: an env assignment counts only
+    with an upper-case name (``HF_TOKEN=X``, not ``password=input()``) and the word after a
+    secret flag only when it looks like a key (``--api-key to vllm`` is left alone).
+    """
+    return _mask_common(_mask_flags(text, prose=True), _ENV_UPPER)
+
+
+def mask_argv(argv: Sequence[str]) -> list[str]:
+    """A copy of ``argv`` with every credential masked: the argument after a secret flag, the
+    value of ``--flag=X`` and of ``NAME=X`` (after ``-e``/``--env`` or as an env prefix), and
+    whatever :func:`mask_command` finds inside an argument (``bash -c "..."``, a URL)."""
+    out: list[str] = []
+    take_next = False
+    for arg in argv:
+        if take_next and not arg.startswith("-"):
+            out.append(MASK if arg else arg)
+            take_next = False
+            continue
+        take_next = "=" not in arg and is_secret_flag(arg)
+        out.append(mask_command(arg))
+    return out
+
+
+def mask_data(value: Any, text: Callable[[str], str] = mask_command) -> Any:
+    """JSON-like ``value`` (dicts, lists, strings, numbers) with every credential masked.
+
+    A dict entry whose key names a secret (``api_key``, ``HF_TOKEN``, ``password``) has its
+    value replaced by MASK whatever it holds (an empty one is kept); a list of strings is
+    masked as an argv (``["vllm", "serve", "--api-key", "X"]``); every other string through
+    ``text`` (:func:`mask_command`, or :func:`mask_prose` for what people wrote).
+    """
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if value_ and isinstance(k, str) and is_secret(_name(k)) else mask_data(value_, text))
+            for k, value_ in value.items()
+        }
+    if isinstance(value, list | tuple):
+        items = list(value)
+        if items and all(isinstance(i, str) for i in items):
+            masked: list[Any] = [text(a) if a == m else m for a, m in zip(items, mask_argv(items), strict=True)]
+        else:
+            masked = [mask_data(i, text) for i in items]
+        return tuple(masked) if isinstance(value, tuple) else masked
+    return value
