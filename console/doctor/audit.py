@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from console.runtime.secrets import mask_data
+
 
 def audit_path() -> Path:
     from platformdirs import user_state_dir
@@ -18,8 +20,13 @@ def audit_path() -> Path:
 
 
 def audit(event: str, data: dict[str, Any]) -> None:
-    """Append one JSON line per action to the audit log (the user state dir)."""
+    """Append one JSON line per action to the audit log (the user state dir).
+
+    Credentials in ``data`` are masked first (a command's ``--api-key X``, ``HF_TOKEN=X``, a holder's
+    command line, any ``token``/``api_key`` entry): the log keeps what was done, never a secret.
+    """
     path = audit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": event, **mask_data(data)}
     with path.open("a") as f:
-        f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": event, **data}) + "\n")
+        f.write(json.dumps(line) + "\n")
