@@ -10,36 +10,23 @@ requests or configurations failed, 130 cancelled.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from console import config as cfg
 from console.bench import report as rp
-from console.bench.chart import chart_lines
 from console.bench.energy import PowerMeter, watts_of
+from console.bench.plan import parse_levels, parse_targets
 from console.bench.prompts import BUILTIN, Prompt, PromptFileError, load_prompts
-from console.bench.runner import BenchPlan, BenchRun, Note, Progress, Target
-from console.chat.endpoints import endpoints, v1_url
+from console.bench.results import read_report, results_dir, save
+from console.bench.runner import BenchPlan, BenchRun, Note, Progress
+from console.bench.view import text_report
 from console.telemetry.model import TelemetrySnapshot
 
-
-def use_ascii() -> bool:
-    """Plain ASCII for the table and bars where the terminal cannot show box and block characters."""
-    import locale
-    import os
-
-    from console.hud.terminal import ascii_only
-
-    return ascii_only(dict(os.environ), sys.stdout.encoding or locale.getpreferredencoding(False))
-
-
 EXIT_BAD_INPUT, EXIT_NOTHING, EXIT_PARTIAL, EXIT_CANCELLED = 2, 3, 4, 130
-CHART_METRICS = ("output_throughput", "ttft.p50", "tpot.p50")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -111,39 +98,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the whole report as JSON instead of the table")
 
 
-def parse_levels(text: str) -> tuple[int, ...]:
-    try:
-        levels = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError as exc:
-        raise ValueError(f"concurrency must be whole numbers separated by commas, e.g. 1,4,16, not {text!r}") from exc
-    if not levels or min(levels) < 1:
-        raise ValueError(f"concurrency levels must be 1 or more, not {text!r}")
-    return tuple(dict.fromkeys(levels))
-
-
-def parse_targets(specs: list[str], config: cfg.Config, model: str) -> list[Target]:
-    """``[LABEL=]URL`` specs into targets, with keys from config; labels made unique."""
-    configured = {e.url: e for e in endpoints(config.servers, config.api_keys)}
-    if not specs:
-        if not configured:
-            raise ValueError("no server to measure: pass --endpoint URL or set [endpoints] servers")
-        specs = [next(iter(configured))]
-    targets: list[Target] = []
-    for spec in specs:
-        label, sep, url = spec.partition("=")
-        if not sep or "://" in label:
-            label, url = "", spec
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"not an http(s) URL: {url!r} (use LABEL=http://host:port)")
-        endpoint = configured.get(v1_url(url)) or endpoints((url,), config.api_keys)[0]
-        default = endpoint.url.removeprefix("http://").removeprefix("https://").removesuffix("/v1")
-        targets.append(Target(label or default, endpoint, model))
-    labels = [t.label for t in targets]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"two configurations have the same label: {labels}; name them LABEL=URL")
-    return targets
-
-
 def plan_from(args: argparse.Namespace, config: cfg.Config) -> BenchPlan:
     """The plan the arguments ask for; raises ValueError or PromptFileError with what to fix."""
     source = args.prompts or config.bench_prompts
@@ -173,113 +127,6 @@ def plan_from(args: argparse.Namespace, config: cfg.Config) -> BenchPlan:
         ignore_eos=args.ignore_eos,
         power_modes=modes,
     )
-
-
-def results_dir(config: cfg.Config, override: str | None = None) -> Path:
-    if override or config.bench_results_dir:
-        return Path(override or config.bench_results_dir).expanduser()
-    import platformdirs
-
-    return platformdirs.user_data_path("jetconsole") / "bench"
-
-
-def save(report: rp.BenchReport, folder: Path, baseline: str = "") -> tuple[Path, Path]:
-    """``bench-YYYYmmdd-HHMMSS.json`` and ``.csv`` in ``folder``; never overwrites."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = folder / f"bench-{stamp}"
-    n = 1
-    while base.with_suffix(".json").exists():
-        n += 1
-        base = folder / f"bench-{stamp}-{n}"
-    json_path, csv_path = base.with_suffix(".json"), base.with_suffix(".csv")
-    json_path.write_text(rp.to_json(report) + "\n", encoding="utf-8")
-    csv_path.write_text(rp.to_csv(report, baseline), encoding="utf-8")
-    return json_path, csv_path
-
-
-def table_rows(report: rp.BenchReport, baseline: str = "") -> list[tuple[str, ...]]:
-    """The comparison table's cells, medians in milliseconds (shared by the CLI and the Bench screen)."""
-    rows = []
-    for r in report.results:
-        m = r.median
-        base = rp.baseline_for(report.results, baseline, r.concurrency)
-        ch = "baseline" if base is r else rp.change_text(rp.change(r, base, "output_throughput"), "higher")
-        rows.append(
-            (
-                r.name,
-                str(r.concurrency),
-                *(_triple(getattr(m, d)) for d in ("ttft", "tpot", "itl")),
-                f"{m.e2el.p50 * 1000:,.0f}",
-                f"{m.output_throughput:,.1f}",
-                f"{m.request_throughput:.2f}",
-                f"{m.tokens_per_joule:.2f}" if m.tokens_per_joule else "-",
-                f"{m.failed}" if m.failed else "0",
-                ch,
-            )
-        )
-    return rows
-
-
-TABLE_HEADS = (
-    "config",
-    "conc",
-    "TTFT ms p50/95/99",
-    "TPOT ms p50/95/99",
-    "ITL ms p50/95/99",
-    "E2E ms p50",
-    "out tok/s",
-    "req/s",
-    "tok/J",
-    "failed",
-    "tok/s vs baseline",
-)
-
-
-def table_text(report: rp.BenchReport, baseline: str = "") -> str:
-    """The comparison table as text, every cell whole (no ellipsis at any width)."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    rows = table_rows(report, baseline)
-    table = Table(
-        title=f"median of {report.settings.get('trials', '?')} trials",
-        pad_edge=False,
-        box=box.ASCII if use_ascii() else box.SIMPLE,
-    )
-    for i, head in enumerate(TABLE_HEADS):
-        widest = max([len(head)] + [len(r[i]) for r in rows])
-        table.add_column(
-            head, justify="left" if i in (0, len(TABLE_HEADS) - 1) else "right", no_wrap=True, min_width=widest
-        )
-    for row in rows:
-        table.add_row(*row)
-    width = sum(max([len(h)] + [len(r[i]) for r in rows]) + 3 for i, h in enumerate(TABLE_HEADS))
-    console = Console(width=width, file=io.StringIO(), force_terminal=False, color_system=None)
-    console.print(table)
-    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
-
-
-def _triple(d: object) -> str:
-    return "/".join(f"{getattr(d, p) * 1000:.1f}" for p in ("p50", "p95", "p99"))
-
-
-def text_report(report: rp.BenchReport, baseline: str = "", width: int = 120) -> str:
-    lines = [rp.device_line(report), *rp.server_lines(report)]
-    if report.results:
-        lines.append(table_text(report, baseline).rstrip())
-    else:
-        lines.append("no trial finished: nothing measured")
-    levels = list(dict.fromkeys(r.concurrency for r in report.results))
-    if len({r.name for r in report.results}) > 1:
-        for c in levels:
-            for key in CHART_METRICS:
-                lines += ["", *chart_lines(report, key, c, baseline, min(width, 100), use_ascii())]
-    lines += [f"note: {n}" for n in report.notes]
-    if report.cancelled:
-        lines.append("CANCELLED: only the trials that finished are shown")
-    return "\n".join(lines)
 
 
 class _Reporter:
@@ -361,8 +208,6 @@ def run(
     out = out or sys.stdout
     err = err or sys.stderr
     if args.compare:
-        from console.bench.form import read_report
-
         reports = []
         for name in args.compare:
             try:

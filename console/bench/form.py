@@ -1,4 +1,4 @@
-"""The Bench screen's twin of ``jetconsole bench``'s arguments: plain values in, a plan out; and the saved runs.
+"""The Bench screen's twin of ``jetconsole bench``'s arguments: plain values in, a plan out;
 
 No Textual.  ``plan_from_form`` validates with the CLI's own parsers (``parse_targets``,
 ``parse_levels``, ``parse_specs``, ``load_prompts``) but names the field of every problem, so
@@ -8,17 +8,13 @@ a form can mark each one; it reads the prompt file, so call it from a worker thr
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from console import config as cfg
-from console.bench import report as rp
-from console.bench.command import parse_levels, parse_targets
+from console.bench.plan import parse_levels, parse_targets
 from console.bench.powerab import CLOCKS, parse_specs
 from console.bench.prompts import BUILTIN, Prompt, load_prompts
 from console.bench.runner import BenchPlan
@@ -140,89 +136,3 @@ def power_change_text(modes: tuple[str, ...], now: str) -> str:
         "The original mode is restored at the end, also when the bench fails or is cancelled. "
         "A mode change can take a few seconds; some need a reboot and are refused."
     )
-
-
-# ---- saved runs -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SavedRun:
-    """One JSON file of a results folder: its report, or why it cannot be read."""
-
-    path: Path
-    report: rp.BenchReport | None = None
-    error: str = ""
-    modified: str = ""  # the file's mtime, ISO 8601 UTC
-
-    @property
-    def started(self) -> str:
-        return self.report.started if self.report else self.modified
-
-    @property
-    def labels(self) -> str:
-        if self.report is None:
-            return ""
-        return ", ".join(dict.fromkeys(r.name for r in self.report.results)) or "(no results)"
-
-    @property
-    def levels(self) -> str:
-        if self.report is None:
-            return ""
-        return ",".join(str(c) for c in dict.fromkeys(r.concurrency for r in self.report.results))
-
-    def text(self) -> str:
-        """Everything a filter matches on."""
-        r = self.report
-        return " ".join(
-            [
-                self.path.name,
-                self.started,
-                self.labels,
-                f"unreadable: {self.error}" if self.error else "",
-                r.device.device if r else "",
-                r.device.hostname if r else "",
-            ]
-        )
-
-
-def read_report(path: Path) -> rp.BenchReport:
-    """A saved run; raises ValueError saying why it cannot be used."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise ValueError(f"cannot read it: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON (line {exc.lineno}: {exc.msg})") from exc
-    return rp.from_dict(data)
-
-
-def saved_runs(folder: Path) -> tuple[list[SavedRun], str]:
-    """Every ``*.json`` in ``folder``, newest first, and a word about the folder ("" when it is fine)."""
-    try:
-        files = [p for p in folder.iterdir() if p.suffix == ".json" and p.is_file()]
-    except FileNotFoundError:
-        return [], f"no saved runs yet: {folder} does not exist"
-    except OSError as exc:
-        return [], f"cannot list {folder}: {exc.strerror or exc}"
-    runs = []
-    for path in files:
-        try:
-            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
-        except OSError:
-            modified = ""
-        try:
-            runs.append(SavedRun(path, read_report(path), modified=modified))
-        except ValueError as exc:
-            runs.append(SavedRun(path, error=str(exc), modified=modified))
-    runs.sort(key=lambda r: (r.started, r.path.name), reverse=True)
-    return runs, "" if runs else f"no saved runs in {folder}"
-
-
-def compare(runs: list[SavedRun]) -> rp.BenchReport:
-    """Several saved runs side by side (pure); raises ValueError when one of them cannot be read."""
-    bad = [r for r in runs if r.report is None]
-    if bad:
-        raise ValueError("; ".join(f"{r.path.name}: {r.error}" for r in bad))
-    return rp.merge([r.report for r in runs if r.report is not None])

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input
 
 from console.bench import form as bf
 from console.bench import report as rp
+from console.bench import results as br
 from console.bench.report import BenchReport, ConfigResult, DeviceContext, ServerContext
 from console.bench.stats import Distribution, TrialMetrics
 from console.config import Config
@@ -177,17 +178,17 @@ def test_saved_runs_newest_first_and_unreadable_ones_said(tmp_path: Path) -> Non
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / "other.json").write_text('{"schema": "something/else"}')
     (tmp_path / "new.csv").write_text("ignored")
-    runs, note = bf.saved_runs(tmp_path)
+    runs, note = br.saved_runs(tmp_path)
     assert note == ""
     readable = [r.path.name for r in runs if r.report]
     assert readable == ["new.json", "old.json"]
     errors = {r.path.name: r.error for r in runs if not r.report}
     assert errors["broken.json"].startswith("not JSON") and "schema" in errors["other.json"]
-    assert bf.saved_runs(tmp_path / "missing") == ([], f"no saved runs yet: {tmp_path / 'missing'} does not exist")
-    merged = bf.compare([r for r in runs if r.report])
+    assert br.saved_runs(tmp_path / "missing") == ([], f"no saved runs yet: {tmp_path / 'missing'} does not exist")
+    merged = br.compare([r for r in runs if r.report])
     assert {r.label for r in merged.results} == {"FP16", "FP8"}
     with pytest.raises(ValueError, match=r"broken\.json: not JSON"):
-        bf.compare(runs)
+        br.compare(runs)
 
 
 # ---- Pilot ---------------------------------------------------------------------------------------------------------

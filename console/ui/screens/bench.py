@@ -6,6 +6,9 @@ and the power mode, the bench itself (``BenchRun.run``), saving, listing and rea
 energy figures come from a ``PowerMeter`` fed by the app's own telemetry pollers (``telemetry_taps``):
 no second connection to jtop or NVML.  Esc while a bench runs cancels it: the open requests are
 closed, the finished trials are shown and saved, and a power A/B puts the original mode back.
+
+The three views' widgets and the rows of its tables are ``console.ui.widgets.bench_views``; the lines of
+text are ``console.bench.view``'s, shared with the CLI.
 """
 
 from __future__ import annotations
@@ -14,83 +17,32 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Footer, Input, ProgressBar, Static
 from textual.worker import Worker
 
 from console.bench import form as bf
+from console.bench import results as br
 from console.bench.chart import chart_lines
-from console.bench.command import CHART_METRICS, TABLE_HEADS, results_dir, save, table_rows
 from console.bench.energy import PowerMeter, watts_of
-from console.bench.report import METRIC_KEYS, BenchReport, device_line, metric_info, server_lines
+from console.bench.report import METRIC_KEYS, BenchReport, metric_info, server_lines
 from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progress, TrialDone
+from console.bench.view import CHART_METRICS, duration, header_text, progress_text, trial_text
 from console.keymap import BENCH_BINDINGS
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings
 from console.ui.messages import BenchEvent, BenchFinished, BenchListed, BenchPlanned
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.bench_views import FIELDS, LABELS, form_view, result_rows, results_view, saved_rows, saved_view
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
 PROGRESS_EVERY_S = 0.1  # a fast server finishes hundreds of requests a second: at most 10 redraws
 NOTES_KEEP = 200
 VIEWS = ("form", "results", "saved")
-
-# field, label, placeholder
-FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("endpoints", "endpoints", "[LABEL=]URL ... e.g. FP16=http://127.0.0.1:8000/v1 FP8=http://127.0.0.1:8001/v1"),
-    ("model", "model", "blank: the first model each server lists"),
-    ("trials", "trials", "median of this many trials"),
-    ("concurrency", "concurrency", "requests in flight, e.g. 1,4,16"),
-    ("prompts", "prompt file", "blank: the built-in set (the workshop prompt and five more)"),
-    ("max_tokens", "max tokens", "blank: each prompt's own (256 for the workshop prompt)"),
-    ("power_ab", "power A/B", "blank: none; e.g. MAXN,30W or clocks-off,clocks-on (asks first)"),
-    ("baseline", "baseline", "blank: the first configuration"),
-)
-LABELS = {f: label for f, label, _ in FIELDS} | {"ignore_eos": "ignore EOS"}
-# TABLE_HEADS in the order shown: throughput and its change against the baseline first, so they are
-# on screen at 80 and 120 columns (the latency triples scroll in from the right)
-ORDER = (0, 1, 6, 10, 2, 3, 4, 5, 7, 8, 9)
-HEADS = tuple(TABLE_HEADS[i] for i in ORDER)
-NUMERIC = frozenset(i for i, head in enumerate(HEADS) if head not in ("config", "tok/s vs baseline"))
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
-
-
-def progress_text(e: Progress) -> str:
-    step = "warm-up" if e.phase == "warm-up" else f"concurrency {e.concurrency} · trial {e.trial}/{e.trials}"
-    eta = f" · ETA {duration(e.eta_s)}" if e.eta_s is not None else ""
-    return (
-        f"{e.name} · {step} · {e.done}/{e.total} requests · {e.overall_done}/{e.overall_total} in all"
-        f"{eta} · {duration(e.elapsed_s)} elapsed"
-    )
-
-
-def trial_text(e: TrialDone) -> str:
-    m = e.metrics
-    energy = f", {m.tokens_per_joule:.2f} tok/J" if m.tokens_per_joule else ""
-    return (
-        f"last trial: {e.name} at concurrency {e.concurrency}, trial {e.trial}: {m.output_throughput:,.1f} "
-        f"out tok/s, TTFT p50 {m.ttft.p50 * 1000:,.1f} ms, TPOT p50 {m.tpot.p50 * 1000:,.1f} ms{energy}, "
-        f"{m.failed} failed"
-    )
-
-
-def header_text(report: BenchReport) -> str:
-    return device_line(report) + f" · median of {report.settings.get('trials', '?')} trials"
 
 
 class BenchScreen(FilterScreen):
@@ -123,7 +75,7 @@ class BenchScreen(FilterScreen):
         self.status = ""
         self.notes: list[tuple[str, bool]] = []
         self.saved_paths: tuple[Path, ...] = ()
-        self.saved_runs: list[bf.SavedRun] = []
+        self.saved_runs: list[br.SavedRun] = []
         self.saved_note = "reading the saved runs…"
         self.marked: set[Path] = set()
         self._last_progress = 0.0
@@ -137,44 +89,9 @@ class BenchScreen(FilterScreen):
         yield LiveText("Bench", id="title")
         yield LiveText("", id="bench-status")
         with ContentSwitcher(initial="bench-form-view", id="bench-views"):
-            with Vertical(id="bench-form-view"):
-                with Vertical(id="bench-form"):
-                    for field, label, placeholder in FIELDS:
-                        with Horizontal(classes="bench-row", id=f"row-{field}"):
-                            yield Label(label, markup=False)
-                            yield Input(
-                                getattr(form, field), placeholder=placeholder, compact=True, id=f"bench-{field}"
-                            )
-                        if field == "power_ab":
-                            with Horizontal(classes="bench-row", id="row-ignore_eos"):
-                                yield Label(LABELS["ignore_eos"], markup=False)
-                                yield Checkbox(
-                                    "every answer exactly max tokens long (vLLM, SGLang)",
-                                    form.ignore_eos,
-                                    compact=True,
-                                    id="bench-ignore_eos",
-                                )
-                    with Horizontal(classes="bench-row", id="row-start"):
-                        yield Label("", markup=False)
-                        yield Button("Run", id="bench-start", compact=True)
-                        yield LiveText("", id="bench-known")
-                yield LiveText("", id="bench-error")
-                yield LiveText("", id="bench-progress-text")
-                yield ProgressBar(id="bench-progress", show_eta=False)
-                yield VerticalScroll(id="bench-notes")
-            with Vertical(id="bench-results-view"):
-                yield LiveText("", id="bench-results-head")
-                table: DataTable = DataTable(id="bench-table", cursor_type="row", zebra_stripes=True)
-                table.add_columns(*HEADS)
-                yield table
-                with VerticalScroll(id="bench-charts-box"):
-                    yield LiveText("", id="bench-charts")
-            with Vertical(id="bench-saved-view"):
-                yield Input(placeholder="filter: words in configurations, time, file, device (Esc clears)", id="filter")
-                yield LiveText("", id="bench-saved-status")
-                saved: DataTable = DataTable(id="bench-saved", cursor_type="row")
-                saved.add_columns("", "started (UTC)", "configurations", "conc", "trials", "file")
-                yield saved
+            yield from form_view(form)
+            yield from results_view()
+            yield from saved_view()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -382,7 +299,7 @@ class BenchScreen(FilterScreen):
 
     def _results_dir(self) -> Path:
         if self._folder is None:
-            self._folder = results_dir(self.app.config)  # type: ignore[attr-defined]
+            self._folder = br.results_dir(self.app.config)  # type: ignore[attr-defined]
         return self._folder
 
     def _relay(self, event: object) -> None:
@@ -405,7 +322,7 @@ class BenchScreen(FilterScreen):
         error = ""
         if report.results:
             try:
-                paths = save(report, folder, baseline)
+                paths = br.save(report, folder, baseline)
             except OSError as exc:
                 error = f"not saved: {exc}"
         self.post_message(BenchFinished(report, paths, error))
@@ -492,15 +409,8 @@ class BenchScreen(FilterScreen):
         report = self.report
         if report is None:
             return
-        rows = [
-            (
-                f"{i}:{r.name}@{r.concurrency}",
-                tuple(Text(row[k], justify="right") if j in NUMERIC else row[k] for j, k in enumerate(ORDER)),
-            )
-            for i, (r, row) in enumerate(zip(report.results, table_rows(report, self.baseline), strict=True))
-        ]
         with self.app.batch_update():
-            sync_rows(self.query_one("#bench-table", DataTable), rows)
+            sync_rows(self.query_one("#bench-table", DataTable), result_rows(report, self.baseline))
             self._show_charts()
 
     def _effective_baseline(self) -> str:
@@ -590,7 +500,7 @@ class BenchScreen(FilterScreen):
     @work(thread=True, exclusive=True, group="bench-list", exit_on_error=False)
     def _list_saved(self, folder: Path) -> None:
         try:
-            runs, note = bf.saved_runs(folder)
+            runs, note = br.saved_runs(folder)
         except Exception as exc:  # noqa: BLE001 - a folder that cannot be read is said, never fatal
             runs, note = [], f"cannot list {folder}: {exc}"
         self.post_message(BenchListed(runs, note))
@@ -601,31 +511,14 @@ class BenchScreen(FilterScreen):
         self.marked &= {r.path for r in self.saved_runs}
         self.show_state(None)
 
-    def _visible_runs(self) -> list[bf.SavedRun]:
+    def _visible_runs(self) -> list[br.SavedRun]:
         needle = self.needle.lower()
         return [r for r in self.saved_runs if not needle or needle in r.text().lower()]
 
     def show_state(self, _state: object = None) -> None:
         """The saved runs, filtered (also called on each telemetry sample and filter keystroke: diffed, cheap)."""
         runs = self._visible_runs()
-        rows = []
-        for r in runs:
-            trials = str(r.report.settings.get("trials", "?")) if r.report else ""
-            what = r.labels if r.report else f"unreadable: {r.error}"
-            rows.append(
-                (
-                    str(r.path),
-                    (
-                        "*" if r.path in self.marked else "",
-                        r.started[:19].replace("T", " "),
-                        what,
-                        r.levels,
-                        trials,
-                        r.path.name,
-                    ),
-                )
-            )
-        sync_rows(self.query_one("#bench-saved", DataTable), rows)
+        sync_rows(self.query_one("#bench-saved", DataTable), saved_rows(runs, self.marked))
         count = f"{len(runs)} of {len(self.saved_runs)}" if self.needle else str(len(self.saved_runs))
         keys = (
             f"{self._key('bench.mark')}: select · {self._key('bench.compare')}: compare the selected "
@@ -637,7 +530,7 @@ class BenchScreen(FilterScreen):
             + f"\n{keys}"
         )
 
-    def _cursor_run(self) -> bf.SavedRun | None:
+    def _cursor_run(self) -> br.SavedRun | None:
         table = self.query_one("#bench-saved", DataTable)
         if not table.row_count:
             return None
@@ -666,12 +559,12 @@ class BenchScreen(FilterScreen):
             run = self._cursor_run()
             self._open([run] if run else [])
 
-    def _open(self, runs: list[bf.SavedRun]) -> None:
+    def _open(self, runs: list[br.SavedRun]) -> None:
         if not runs:
             self.notify("no saved run selected", timeout=3)
             return
         try:
-            report = bf.compare(runs)
+            report = br.compare(runs)
         except ValueError as exc:
             self.notify(f"cannot compare: {exc}", severity="error", timeout=6)
             return
