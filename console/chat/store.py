@@ -8,6 +8,10 @@ rebuilt from them with status ``interrupted``.
 
 WAL with ``synchronous=NORMAL``: a commit survives the process being killed (the OS has the pages); only a
 power loss may drop the last few commits.
+
+Credentials are never written: every text a write brings (titles, messages, streamed chunks, settings
+such as ``extra_body``, the endpoint URL, an error in the stats) is masked on its way in
+(``console.runtime.secrets``). A secret split across two streamed chunks is masked when they are folded.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from console.chat.model import ChatMessage, Conversation, ConversationSummary, MessageStats
+from console.runtime.secrets import mask_data, mask_prose, mask_url
 
 SCHEMA_VERSION = 1
 STATUSES = frozenset({"done", "streaming", "stopped", "error", "interrupted"})
@@ -104,6 +109,14 @@ def _snippet(text: str, needle: str = "") -> str:
         end, start = len(text), max(0, len(text) - SNIPPET_LEN)
     piece = _one_line(text[start:end])
     return ("…" if start > 0 else "") + piece + ("…" if end < len(text) else "")
+
+
+def _settings_blob(settings: dict[str, Any]) -> str:
+    return json.dumps(mask_data(settings, mask_prose), ensure_ascii=False)
+
+
+def _stats_blob(stats: MessageStats | None) -> str | None:
+    return json.dumps(mask_data(stats.to_dict(), mask_prose)) if stats is not None else None
 
 
 class ChatStore:
@@ -251,13 +264,13 @@ class ChatStore:
         self, title: str, endpoint: str = "", model: str = "", settings: dict[str, Any] | None = None
     ) -> int:
         """Create an empty conversation and return its id."""
-        blob = json.dumps(settings or {}, ensure_ascii=False)
+        blob = _settings_blob(settings or {})
         with self._tx() as conn:
             now = self._now()
             cur = conn.execute(
                 "INSERT INTO conversations (title, created, updated, endpoint, model, settings) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (title, now, now, endpoint, model, blob),
+                (mask_prose(title), now, now, mask_url(endpoint), model, blob),
             )
             return int(cur.lastrowid or 0)
 
@@ -275,11 +288,11 @@ class ChatStore:
         """
         changes: dict[str, Any] = {}
         if endpoint is not None:
-            changes["endpoint"] = endpoint
+            changes["endpoint"] = mask_url(endpoint)
         if model is not None:
             changes["model"] = model
         if settings is not None:
-            changes["settings"] = json.dumps(settings, ensure_ascii=False)
+            changes["settings"] = _settings_blob(settings)
         with self._tx() as conn:
             self._need_conversation(conn, conv_id)
             if changes:
@@ -289,7 +302,10 @@ class ChatStore:
     def rename(self, conv_id: int, title: str) -> None:
         """Set the title; KeyError for an unknown id. Does not move it in the newest-first list."""
         with self._tx() as conn:
-            if conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conv_id)).rowcount == 0:
+            if (
+                conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (mask_prose(title), conv_id)).rowcount
+                == 0
+            ):
                 raise KeyError(f"no conversation {conv_id}")
 
     def delete(self, conv_id: int) -> None:
@@ -448,14 +464,14 @@ class ChatStore:
         """
         if status not in STATUSES or status == "streaming":
             raise ValueError(f"status must be one of {sorted(STATUSES - {'streaming'})}, not {status!r}")
-        blob = json.dumps(stats.to_dict()) if stats is not None else None
+        blob = _stats_blob(stats)
         with self._tx() as conn:
             self._need_conversation(conn, conv_id)
             now = self._now()
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, reasoning, status, stats, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conv_id, role, content, reasoning, status, blob, now),
+                (conv_id, role, mask_prose(content), mask_prose(reasoning), status, blob, now),
             )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conv_id))
             return int(cur.lastrowid or 0)
@@ -490,6 +506,7 @@ class ChatStore:
                 raise ValueError(f"kind must be 'content' or 'reasoning', not {kind!r}")
             if not text:
                 continue
+            text = mask_prose(text)
             if rows and rows[-1][1] == kind:
                 rows[-1] = (message_id, kind, rows[-1][2] + text)
             else:
@@ -519,7 +536,7 @@ class ChatStore:
         """
         if status not in STATUSES or status == "streaming":
             raise ValueError(f"status must be one of {sorted(STATUSES - {'streaming'})}, not {status!r}")
-        blob = json.dumps(stats.to_dict()) if stats is not None else None
+        blob = _stats_blob(stats)
         with self._tx() as conn:
             row = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
             if row is None:
@@ -533,7 +550,13 @@ class ChatStore:
             conn.execute(
                 "UPDATE messages SET content = content || ?, reasoning = reasoning || ?, status = ?, "
                 "stats = ? WHERE id = ?",
-                ("".join(parts["content"]), "".join(parts["reasoning"]), status, blob, message_id),
+                (
+                    mask_prose("".join(parts["content"])),
+                    mask_prose("".join(parts["reasoning"])),
+                    status,
+                    blob,
+                    message_id,
+                ),
             )
             conn.execute("DELETE FROM chunks WHERE message_id = ?", (message_id,))
             self._touch(conn, row[0])
