@@ -1,18 +1,42 @@
-"""A conversation as Markdown (to read or share) or JSON (everything, loads back with :func:`from_json`)."""
+"""A conversation as Markdown (to read or share) or JSON (everything, loads back with :func:`from_json`).
+
+Both mask every credential first (:func:`masked`): a store written before they were masked on the way
+in, or a conversation that never went through the store, exports none.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from console.chat.model import ChatMessage, Conversation, MessageStats
+from console.runtime.secrets import mask_data, mask_prose, mask_url
 
 JSON_FORMAT = "jetconsole-chat"
 JSON_VERSION = 1
 FILENAME_STEM_MAX = 60
+
+
+def _masked_message(msg: ChatMessage) -> ChatMessage:
+    stats = msg.stats
+    if stats is not None and stats.error:
+        stats = replace(stats, error=mask_prose(stats.error))
+    return replace(msg, content=mask_prose(msg.content), reasoning=mask_prose(msg.reasoning), stats=stats)
+
+
+def masked(conv: Conversation) -> Conversation:
+    """``conv`` with the credentials in its title, endpoint URL, settings and messages masked."""
+    return replace(
+        conv,
+        title=mask_prose(conv.title),
+        endpoint=mask_url(conv.endpoint),
+        settings=mask_data(conv.settings, mask_prose),
+        messages=tuple(_masked_message(m) for m in conv.messages),
+    )
 
 
 def _when(stamp: float) -> str:
@@ -79,8 +103,9 @@ def to_markdown(conv: Conversation) -> str:
     """Title heading, a line of model, endpoint, date and settings, then every message under a role heading.
 
     Reasoning goes in a collapsed ``<details>`` block; assistant answers end with their stats line; a status
-    other than ``done`` is shown next to the role.
+    other than ``done`` is shown next to the role. Credentials are masked (:func:`masked`).
     """
+    conv = masked(conv)
     meta = []
     if conv.model:
         meta.append(f"**Model:** {_code(conv.model)}")
@@ -100,7 +125,9 @@ def to_markdown(conv: Conversation) -> str:
 
 
 def to_json(conv: Conversation) -> str:
-    """Everything in the conversation, stats included, as indented JSON that :func:`from_json` reads back."""
+    """Everything in the conversation, stats included, as indented JSON that :func:`from_json` reads back;
+    credentials masked (:func:`masked`)."""
+    conv = masked(conv)
     data = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
