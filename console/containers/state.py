@@ -1,30 +1,35 @@
-"""What the app knows about Docker right now (pure)."""
+"""What the console knows about Docker right now (pure, immutable: changes return a new state)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from console.containers.model import ContainerInfo, ContainerStats
 from console.telemetry.model import SourceStatus
 
+_NO_STATS: MappingProxyType[str, ContainerStats] = MappingProxyType({})
 
-@dataclass
+
+@dataclass(frozen=True)
 class DockerState:
     url: str = ""
     containers: tuple[ContainerInfo, ...] = ()
-    stats: dict[str, ContainerStats] = field(default_factory=dict)
+    stats: MappingProxyType[str, ContainerStats] = field(default_factory=lambda: _NO_STATS)
     connected: bool = False
     error: str | None = None
     hint: str = ""
 
-    def listed(self, containers: tuple[ContainerInfo, ...]) -> None:
-        self.containers = containers
-        self.connected, self.error, self.hint = True, None, ""
+    def listed(self, containers: tuple[ContainerInfo, ...]) -> DockerState:
         live = {c.id for c in containers if c.running}
-        self.stats = {k: v for k, v in self.stats.items() if k in live}
+        stats = MappingProxyType({k: v for k, v in self.stats.items() if k in live})
+        return replace(self, containers=containers, stats=stats, connected=True, error=None, hint="")
 
-    def failed(self, reason: str, hint: str) -> None:
-        self.connected, self.error, self.hint = False, reason, hint
+    def with_stats(self, stats: dict[str, ContainerStats]) -> DockerState:
+        return replace(self, stats=MappingProxyType({**self.stats, **stats}))
+
+    def failed(self, reason: str, hint: str) -> DockerState:
+        return replace(self, connected=False, error=reason, hint=hint)
 
     def status(self) -> SourceStatus:
         if self.error:

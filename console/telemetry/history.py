@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from console.telemetry.model import TelemetrySnapshot
 
@@ -41,25 +41,32 @@ SERIES: dict[str, Callable[[TelemetrySnapshot], float | None]] = {
     "temp": hottest_c,
     "emc": lambda s: s.emc.load if s.emc else None,
 }
+_INDEX = {name: i for i, name in enumerate(SERIES)}
 
 
+@dataclass(frozen=True)
 class History:
-    """The last ``seconds`` of each series at one sample per ``interval``."""
+    """The last ``capacity`` samples of each series (immutable: ``add`` returns a new history)."""
 
-    def __init__(self, seconds: float = 300, interval: float = 1.0) -> None:
-        self.capacity = max(2, round(seconds / interval))
-        self._series: dict[str, deque[float]] = {name: deque(maxlen=self.capacity) for name in SERIES}
-        self._added: dict[str, int] = dict.fromkeys(SERIES, 0)  # samples ever added, per series
+    capacity: int = 300
+    series: tuple[tuple[float, ...], ...] = tuple(() for _ in SERIES)  # in SERIES order
+    added: tuple[int, ...] = tuple(0 for _ in SERIES)  # samples ever added, per series
 
-    def add(self, snapshot: TelemetrySnapshot) -> None:
-        for name, pick in SERIES.items():
+    @classmethod
+    def sized(cls, seconds: float = 300, interval: float = 1.0) -> History:
+        return cls(capacity=max(2, round(seconds / interval)))
+
+    def add(self, snapshot: TelemetrySnapshot) -> History:
+        series, added = list(self.series), list(self.added)
+        for i, pick in enumerate(SERIES.values()):
             value = pick(snapshot)
             if value is not None:
-                self._series[name].append(float(value))
-                self._added[name] += 1
+                series[i] = (*series[i][-(self.capacity - 1) :], float(value))
+                added[i] += 1
+        return History(self.capacity, tuple(series), tuple(added))
 
     def values(self, name: str) -> list[float]:
-        return list(self._series[name])
+        return list(self.series[_INDEX[name]])
 
     def buckets(self, name: str, width: int) -> list[float]:
         """The whole window in at most ``width`` points: the max of each bucket of samples.
@@ -71,13 +78,12 @@ class History:
         if width <= 0:
             return []
         size = max(1, -(-self.capacity // width))  # ceil
-        series = self._series[name]
-        added = self._added[name]
-        first = added - len(series)  # absolute index of series[0]
+        values = self.series[_INDEX[name]]
+        added = self.added[_INDEX[name]]
+        first = added - len(values)  # absolute index of values[0]
         start_bucket = -(-first // size)
         end_bucket = added // size
-        values = list(series)
         return [max(values[b * size - first : (b + 1) * size - first]) for b in range(start_bucket, end_bucket)]
 
     def __len__(self) -> int:
-        return max(len(d) for d in self._series.values())
+        return max(len(d) for d in self.series)

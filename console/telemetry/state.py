@@ -1,46 +1,61 @@
-"""What the app knows about telemetry: latest sample per source, merged view, history.
+"""What the console knows about telemetry: latest sample per source, merged view, history.
 
-Pure (no I/O, no Textual), so it is the same for the dashboard, the HUD and tests.
+Pure and immutable (no I/O, no Textual): each change returns a new state, so the runtime's
+reducer can hold it in the one ``ConsoleState`` and a paused screen can keep an old one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
 from console.telemetry.history import History
 from console.telemetry.model import SourceReport, SourceStatus, TelemetrySnapshot, merge
 
+_EMPTY: MappingProxyType[str, TelemetrySnapshot] = MappingProxyType({})
+_NO_ERRORS: MappingProxyType[str, str] = MappingProxyType({})
 
+
+@dataclass(frozen=True)
 class TelemetryState:
-    def __init__(self, history_seconds: float = 300, interval: float = 1.0) -> None:
-        self.history = History(history_seconds, interval)
-        self.order: list[str] = []  # source names in priority order
-        self.latest: dict[str, TelemetrySnapshot] = {}
-        self.errors: dict[str, str] = {}
-        self.report = SourceReport()
-        self.merged: TelemetrySnapshot | None = None
+    history: History = field(default_factory=History)
+    order: tuple[str, ...] = ()  # source names in priority order
+    latest: MappingProxyType[str, TelemetrySnapshot] = field(default_factory=lambda: _EMPTY)
+    errors: MappingProxyType[str, str] = field(default_factory=lambda: _NO_ERRORS)
+    report: SourceReport = field(default_factory=SourceReport)
+    merged: TelemetrySnapshot | None = None
 
-    def set_sources(self, order: list[str], report: SourceReport) -> None:
-        self.order = list(order)
-        self.report = report
+    @classmethod
+    def sized(cls, history_seconds: float = 300, interval: float = 1.0) -> TelemetryState:
+        return cls(history=History.sized(history_seconds, interval))
 
-    def add(self, snapshot: TelemetrySnapshot) -> TelemetrySnapshot:
-        """Record one source's sample; returns the new merged snapshot.
+    def with_sources(self, order: list[str] | tuple[str, ...], report: SourceReport) -> TelemetryState:
+        return replace(self, order=tuple(order), report=report)
+
+    def add(self, snapshot: TelemetrySnapshot) -> TelemetryState:
+        """The state with one source's sample recorded (``merged`` is the new merged snapshot).
 
         History advances once per sample of the highest-priority live source, so two
         sources at 1 s do not write two points a second.
         """
         name = snapshot.sources[0] if snapshot.sources else "?"
-        self.latest[name] = snapshot
-        self.errors.pop(name, None)
-        parts = [self.latest[n] for n in self.order if n in self.latest and n not in self.errors]
-        parts += [s for n, s in self.latest.items() if n not in self.order]
-        self.merged = merge(parts)
-        pacing = next((n for n in self.order if n in self.latest and n not in self.errors), name)
-        if name == pacing:
-            self.history.add(self.merged)
-        return self.merged
+        latest = {**self.latest, name: snapshot}
+        errors = {k: v for k, v in self.errors.items() if k != name}
+        parts = [latest[n] for n in self.order if n in latest and n not in errors]
+        parts += [s for n, s in latest.items() if n not in self.order]
+        merged = merge(parts)
+        pacing = next((n for n in self.order if n in latest and n not in errors), name)
+        history = self.history.add(merged) if name == pacing else self.history
+        return replace(
+            self,
+            history=history,
+            latest=MappingProxyType(latest),
+            errors=MappingProxyType(errors),
+            merged=merged,
+        )
 
-    def fail(self, source: str, message: str) -> None:
-        self.errors[source] = message
+    def fail(self, source: str, message: str) -> TelemetryState:
+        return replace(self, errors=MappingProxyType({**self.errors, source: message}))
 
     def statuses(self) -> tuple[SourceStatus, ...]:
         """The discovery report with live failures folded in."""

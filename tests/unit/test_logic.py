@@ -40,33 +40,33 @@ def test_merge_prefers_earlier_sources_field_by_field() -> None:
 
 
 def test_state_history_advances_once_per_primary_sample() -> None:
-    state = TelemetryState(history_seconds=10, interval=1.0)
+    state = TelemetryState.sized(10, 1.0)
     report = SourceReport((SourceStatus("nvml", True, "in use"), SourceStatus("procfs", True, "in use")))
-    state.set_sources(["nvml", "procfs"], report)
+    state = state.with_sources(["nvml", "procfs"], report)
     for i in range(3):
-        state.add(snap(i, "nvml", gpus=(Gpu("g", load=float(i)),)))
-        state.add(snap(i, "procfs", cpu=Cpu(load=5.0)))
+        state = state.add(snap(i, "nvml", gpus=(Gpu("g", load=float(i)),)))
+        state = state.add(snap(i, "procfs", cpu=Cpu(load=5.0)))
     assert state.history.values("gpu") == [0.0, 1.0, 2.0]
     assert len(state.history.values("cpu")) == 2  # cpu first known after the first procfs sample
-    state.fail("nvml", "NVMLError: GPU is lost")
+    state = state.fail("nvml", "NVMLError: GPU is lost")
     nvml_status = next(s for s in state.statuses() if s.name == "nvml")
     assert not nvml_status.active and "GPU is lost" in nvml_status.detail
-    state.add(snap(4, "procfs", cpu=Cpu(load=6.0)))
+    state = state.add(snap(4, "procfs", cpu=Cpu(load=6.0)))
     assert state.merged is not None and state.merged.gpus == ()  # a failed source's data is dropped
     assert state.history.values("cpu")[-1] == 6.0  # procfs paces history while nvml is down
 
 
 def test_history_is_bounded() -> None:
-    h = History(seconds=30, interval=0.5)
+    h = History.sized(30, 0.5)
     for i in range(200):
-        h.add(snap(i, "procfs", cpu=Cpu(load=float(i % 100))))
+        h = h.add(snap(i, "procfs", cpu=Cpu(load=float(i % 100))))
     assert h.capacity == 60 and len(h.values("cpu")) == 60 and h.values("cpu")[-1] == 99.0
 
 
 def test_power_and_temperature_series_fall_back_to_gpu_figures() -> None:
     h = History()
-    h.add(snap(1, "nvml", gpus=(Gpu("a", power_w=100.0, temp_c=60.0), Gpu("b", power_w=50.0, temp_c=70.0))))
-    h.add(snap(2, "jtop", power=Power(total_w=11.5), temps=(TempSensor("cpu", 48.0),)))
+    h = h.add(snap(1, "nvml", gpus=(Gpu("a", power_w=100.0, temp_c=60.0), Gpu("b", power_w=50.0, temp_c=70.0))))
+    h = h.add(snap(2, "jtop", power=Power(total_w=11.5), temps=(TempSensor("cpu", 48.0),)))
     assert h.values("power") == [150.0, 11.5] and h.values("temp") == [70.0, 48.0]
 
 
@@ -153,23 +153,23 @@ def test_poller_reports_failure_and_recovers(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_buckets_cover_the_window_and_move_once_per_bucket() -> None:
-    h = History(seconds=300, interval=1.0)  # capacity 300
+    h = History.sized(300, 1.0)  # capacity 300
     for i in range(12):
-        h.add(snap(i, "procfs", cpu=Cpu(load=float(i))))
+        h = h.add(snap(i, "procfs", cpu=Cpu(load=float(i))))
     assert h.buckets("cpu", 60) == [4.0, 9.0]  # buckets of 5 (max of each); 10 and 11 not complete
-    h.add(snap(12, "procfs", cpu=Cpu(load=50.0)))
+    h = h.add(snap(12, "procfs", cpu=Cpu(load=50.0)))
     assert h.buckets("cpu", 60) == [4.0, 9.0]  # unchanged until the bucket completes
     for i in range(13, 15):
-        h.add(snap(i, "procfs", cpu=Cpu(load=0.0)))
+        h = h.add(snap(i, "procfs", cpu=Cpu(load=0.0)))
     assert h.buckets("cpu", 60) == [4.0, 9.0, 50.0]
     assert h.buckets("cpu", 400) == [float(i) for i in range(12)] + [50.0, 0.0, 0.0]  # wide: 1 per point
     assert h.buckets("cpu", 0) == []
 
 
 def test_buckets_stay_aligned_when_old_samples_fall_out() -> None:
-    h = History(seconds=10, interval=1.0)  # capacity 10
+    h = History.sized(10, 1.0)  # capacity 10
     for i in range(23):
-        h.add(snap(i, "procfs", cpu=Cpu(load=float(i))))
+        h = h.add(snap(i, "procfs", cpu=Cpu(load=float(i))))
     # samples 13..22 remain; buckets of 2 aligned to 0: complete ones are (14,15)...(20,21)
     assert h.buckets("cpu", 5) == [15.0, 17.0, 19.0, 21.0]
 

@@ -1,0 +1,194 @@
+"""Frozen events: the only way a service tells the runtime something.
+
+State events are folded into ``ConsoleState`` by the reducer.  One-shot events (a notice, a
+question, a batch of log text, a launch's progress) change no state: the runtime hands them to
+its subscribers as they are.  Every string in an event that a server, container, device or file
+produced has been cleaned by ``console.runtime.sanitise`` where it was read.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from console.containers.launcher import LaunchEvent
+from console.containers.model import ActionResult, ContainerInfo, ContainerStats
+from console.doctor.check import Check
+from console.servers.probe import ServerStatus
+from console.telemetry.model import SourceReport, TelemetrySnapshot
+
+
+class Event:
+    """Base of every event (for ``isinstance`` and typing)."""
+
+
+# ---- telemetry ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourcesFound(Event):
+    order: tuple[str, ...]
+    report: SourceReport
+
+
+@dataclass(frozen=True)
+class Sampled(Event):
+    snapshot: TelemetrySnapshot
+
+
+@dataclass(frozen=True)
+class SourceFailed(Event):
+    source: str
+    error: str
+
+
+# ---- Docker ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContainersListed(Event):
+    containers: tuple[ContainerInfo, ...]
+
+
+@dataclass(frozen=True)
+class StatsUpdated(Event):
+    stats: tuple[tuple[str, ContainerStats], ...]
+
+
+@dataclass(frozen=True)
+class DockerFailed(Event):
+    reason: str
+    hint: str
+
+
+# ---- inference servers ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServersWatched(Event):
+    """The server URLs now polled (a URL no longer listed loses its last status)."""
+
+    urls: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ServerPolled(Event):
+    status: ServerStatus
+
+
+@dataclass(frozen=True)
+class ServerSelected(Event):
+    url: str | None
+
+
+@dataclass(frozen=True)
+class StartupProgress(Event):
+    """A phase of a container's start (a launch from here or a follower of one started elsewhere)."""
+
+    container: str
+    event: LaunchEvent
+
+
+# ---- HUD ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HelpFlagRead(Event):
+    on: bool
+
+
+@dataclass(frozen=True)
+class HostRead(Event):
+    host: str
+    ip: str
+
+
+# ---- doctor ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DoctorRunning(Event):
+    """A run of the checks was asked for."""
+
+
+@dataclass(frozen=True)
+class DoctorChecked(Event):
+    checks: tuple[Check, ...]
+    at: float
+    more: bool = False  # a rerun asked for during this run is still to come
+
+
+@dataclass(frozen=True)
+class FixStarted(Event):
+    check_id: str
+
+
+@dataclass(frozen=True)
+class FixLine(Event):
+    fix: str
+    line: str
+
+
+@dataclass(frozen=True)
+class FixEnded(Event):
+    fix: str
+    ok: bool
+    reboot: bool = False  # offer a reboot (memory still held)
+
+
+# ---- one-shot: handed to subscribers, no state ----------------------------------------------------
+@dataclass(frozen=True)
+class Notice(Event):
+    text: str
+    severity: str = "information"  # information | warning | error
+    timeout: float = 4.0
+
+
+@dataclass(frozen=True)
+class Ask(Event):
+    """A service waits for a yes/no; whoever shows it sets ``reply``.  ``strict``: only an explicit yes
+    (no default key) answers it; ``typed``: the answer is the word the user typed."""
+
+    title: str
+    text: str
+    reply: Future[Any]
+    strict: bool = True
+    typed: bool = False
+
+
+@dataclass(frozen=True)
+class ActionDone(Event):
+    result: ActionResult
+
+
+@dataclass(frozen=True)
+class InspectReady(Event):
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LogBatch(Event):
+    """A batch of log text for one follower (at most 5 a second; 2 during a flood)."""
+
+    follower: int
+    text: str
+    ended: str | None = None
+
+
+@dataclass(frozen=True)
+class PreflightDone(Event):
+    run_id: int
+    checks: tuple[Any, ...]
+    blocked: bool
+    launching: bool
+
+
+@dataclass(frozen=True)
+class LaunchProgress(Event):
+    run_id: int
+    event: LaunchEvent | None
+    message: str = ""
+    container: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceFailed(Event):
+    """A service raised: its name and what it said (shown, never fatal)."""
+
+    service: str
+    error: str
+
+
+ONE_SHOT = (Notice, Ask, ActionDone, InspectReady, LogBatch, PreflightDone, LaunchProgress, ServiceFailed)

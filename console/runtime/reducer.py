@@ -1,0 +1,68 @@
+"""The pure reducer: ``reduce(state, event) -> state``.  No I/O, no clocks, no Textual.
+
+An event that changes nothing (and every one-shot event) returns the very same state object,
+so subscribers can tell "nothing new" by identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+from console.chat.endpoints import canonical
+from console.runtime import events as ev
+from console.runtime.state import LOG_KEEP, ConsoleState
+
+
+def reduce(state: ConsoleState, event: ev.Event) -> ConsoleState:
+    """The state after ``event``."""
+    new = _apply(state, event)
+    return state if new is state else replace(new, version=state.version + 1)
+
+
+def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
+    match e:
+        case ev.SourcesFound(order, report):
+            return replace(s, telemetry=s.telemetry.with_sources(order, report))
+        case ev.Sampled(snapshot):
+            return replace(s, telemetry=s.telemetry.add(snapshot))
+        case ev.SourceFailed(source, error):
+            return replace(s, telemetry=s.telemetry.fail(source, error))
+        case ev.ContainersListed(containers):
+            return replace(s, docker=s.docker.listed(containers))
+        case ev.StatsUpdated(stats):
+            return replace(s, docker=s.docker.with_stats(dict(stats)))
+        case ev.DockerFailed(reason, hint):
+            return replace(s, docker=s.docker.failed(reason, hint))
+        case ev.ServersWatched(urls):
+            kept = MappingProxyType({u: st for u, st in s.servers.status.items() if u in urls})
+            return replace(s, servers=replace(s.servers, watched=urls, status=kept))
+        case ev.ServerPolled(status):
+            from_url = canonical(status.url)
+            if from_url not in s.servers.watched:
+                return s  # a late poll of a server no longer listed
+            status_by_url = MappingProxyType({**s.servers.status, from_url: status})
+            return replace(s, servers=replace(s.servers, status=status_by_url))
+        case ev.ServerSelected(url):
+            if url == s.servers.selected:
+                return s
+            return replace(s, servers=replace(s.servers, selected=url))
+        case ev.StartupProgress(container, event):
+            return replace(s, startups=MappingProxyType({**s.startups, container: event}))
+        case ev.HelpFlagRead(on):
+            return s if on == s.hud.help_flag else replace(s, hud=replace(s.hud, help_flag=on))
+        case ev.HostRead(host, ip):
+            return replace(s, hud=replace(s.hud, host=host, ip=ip))
+        case ev.DoctorRunning():
+            return replace(s, doctor=replace(s.doctor, running=True))
+        case ev.DoctorChecked(checks, at, more):
+            return replace(s, doctor=replace(s.doctor, checks=checks, at=at, running=more))
+        case ev.FixStarted(check_id):
+            return replace(s, doctor=replace(s.doctor, fixing=check_id))
+        case ev.FixLine(_, line):
+            return replace(s, doctor=replace(s.doctor, log=(*s.doctor.log, line)[-LOG_KEEP:]))
+        case ev.FixEnded(_, ok, _):
+            line = "done" if ok else "not fixed"
+            log = (*s.doctor.log, line)[-LOG_KEEP:]
+            return replace(s, doctor=replace(s.doctor, fixing=None, log=log))
+    return s

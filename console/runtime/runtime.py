@@ -1,0 +1,216 @@
+"""The runtime: owns every service and connection, folds their events into one ``ConsoleState``
+and hands each change to its subscribers (the Textual adapter, a CLI, a test).
+
+Headless: nothing here imports Textual.  ``send`` takes the typed commands of
+``console.runtime.commands``; ``ask`` is the one port for confirmations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from console import config as cfg
+from console.chat.endpoints import Endpoint, canonical, endpoints
+from console.containers.docker_source import docker_url
+from console.containers.state import DockerState
+from console.doctor.session import DoctorSetup
+from console.hud import helpflag
+from console.runtime import commands as cmd
+from console.runtime import events as ev
+from console.runtime.reducer import reduce
+from console.runtime.runner import Runner
+from console.runtime.services.docker import DockerService
+from console.runtime.services.doctor import DoctorService
+from console.runtime.services.hud import set_help_flag, start_hud_sources
+from console.runtime.services.servers import ServerWatch
+from console.runtime.services.startups import StartupFollowers
+from console.runtime.services.telemetry import start_discovery
+from console.runtime.state import ConsoleState, DoctorState, ServersState
+from console.servers.registry import ServerRow
+from console.telemetry.discovery import Discovery, discover
+from console.telemetry.state import TelemetryState
+
+Subscriber = Callable[[ConsoleState, ev.Event], None]
+AskPort = Callable[[str, str, bool], bool]
+WordPort = Callable[[str], "str | None"]
+ASK_POLL_S = 0.5
+
+
+class Runtime:
+    """One per process: start it, subscribe to it, send it commands, stop it."""
+
+    def __init__(
+        self,
+        config: cfg.Config,
+        *,
+        discover_fn: Callable[[], Discovery] | None = None,
+        watch_docker: bool = True,
+        poll_servers: bool = True,
+        doctor: DoctorSetup | None = None,
+        hud_sources: bool = True,
+        ask: AskPort | None = None,
+        ask_word: WordPort | None = None,
+    ) -> None:
+        """``ask``/``ask_word``: answer questions directly (a CLI's prompt); without them a question is an
+        ``Ask`` event that a subscriber answers through its ``reply`` future."""
+        self.config = config
+        self.runner = Runner(on_error=self._service_failed)
+        self.configured: tuple[Endpoint, ...] = tuple(endpoints(config.servers, config.api_keys))
+        selected = canonical(self.configured[0].url) if self.configured else None
+        self._state = ConsoleState(
+            telemetry=TelemetryState.sized(config.history_seconds, config.refresh_interval),
+            docker=DockerState(url=docker_url(config.docker_host)),
+            watch_docker=watch_docker,
+            servers=ServersState(selected=selected),
+            doctor=DoctorState(enabled=doctor is not None),
+        )
+        self._lock = threading.RLock()
+        self._subscribers: list[Subscriber] = []
+        self._stopping = threading.Event()
+        self._ask_port, self._word_port = ask, ask_word
+        self._discover = discover_fn or partial(
+            discover, config.telemetry_source, config.refresh_interval, config.docker_host
+        )
+        self.watch_docker = watch_docker
+        self.hud_sources = hud_sources
+        self.servers = ServerWatch(self, self.configured, config.refresh_interval, enabled=poll_servers)
+        self.startups = StartupFollowers(self, self._state.docker.url)
+        self.docker = DockerService(self, self._state.docker.url, self.startups.launched_here.add)
+        self.doctor = DoctorService(self, doctor) if doctor is not None else None
+
+    # ---- state and subscribers ------------------------------------------------------------------
+    @property
+    def state(self) -> ConsoleState:
+        return self._state
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber(state, event)`` after every event (in the emitting thread; keep it cheap)."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def emit(self, event: ev.Event) -> None:
+        """Fold ``event`` into the state, run what it sets off, and hand it to the subscribers."""
+        with self._lock:
+            before = self._state
+            self._state = state = reduce(before, event)
+            subscribers = list(self._subscribers)
+            for subscriber in subscribers:
+                subscriber(state, event)
+        if state is not before:
+            self._after(state, event)
+
+    def _after(self, state: ConsoleState, event: ev.Event) -> None:
+        """Services that follow the state: server probes follow the containers, startup followers
+        follow servers that are not ready."""
+        if isinstance(event, ev.ContainersListed):
+            self.servers.sync(state)
+            self._sync_startups()
+        elif isinstance(event, ev.ServerPolled) and not event.status.ready:
+            self._sync_startups()
+
+    def _sync_startups(self) -> None:
+        if self.watch_docker:
+            self.startups.sync(self._state, self.server_rows())
+
+    def _service_failed(self, name: str, exc: BaseException) -> None:
+        self.emit(ev.ServiceFailed(name, f"{type(exc).__name__}: {exc}"))
+
+    # ---- the ask port ------------------------------------------------------------------------------
+    def ask(self, title: str, text: str, strict: bool = True) -> bool:
+        if self._ask_port is not None:
+            return self._ask_port(title, text, strict)
+        return bool(self._wait(ev.Ask(title, text, Future(), strict=strict)))
+
+    def ask_word(self, text: str) -> str | None:
+        if self._word_port is not None:
+            return self._word_port(text)
+        answer = self._wait(ev.Ask("", text, Future(), strict=True, typed=True))
+        return answer if isinstance(answer, str) else None
+
+    def _wait(self, question: ev.Ask) -> Any:
+        self.emit(question)
+        while not self._stopping.is_set():
+            try:
+                return question.reply.result(timeout=ASK_POLL_S)
+            except TimeoutError:
+                continue
+        return None  # the runtime is stopping: a question left open is a no
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        start_discovery(self, self._discover, self.config.refresh_interval)
+        self.servers.sync(self._state)
+        if self.doctor is not None:
+            self.doctor.start()
+        if self.hud_sources:
+            start_hud_sources(self, self.help_flag_path())
+        if self.watch_docker:
+            self.docker.start_watcher()
+
+    def stop(self, timeout: float = 0.0) -> bool:
+        """Stop every service (and wait up to ``timeout`` for their threads)."""
+        self._stopping.set()
+        return self.runner.stop_all(timeout)
+
+    def idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no service is working (for tests and CLIs); False on timeout."""
+        return self.runner.idle(timeout)
+
+    # ---- views the UI and CLIs share ---------------------------------------------------------------
+    def server_rows(self, state: ConsoleState | None = None) -> list[ServerRow]:
+        return self.servers.rows(state or self._state)
+
+    def endpoint_for(self, url: str) -> Endpoint:
+        return self.servers.endpoint_for(url)
+
+    def help_flag_path(self) -> Path:
+        configured = self.config.hud_help_flag_file
+        return Path(configured).expanduser() if configured else helpflag.path()
+
+    # ---- commands ------------------------------------------------------------------------------------
+    def send(self, command: cmd.Command) -> Any:
+        """Carry out ``command``; returns what it starts (a log follower's id), else None."""
+        match command:
+            case cmd.ContainerAction(action, container_id, name):
+                self.docker.act(action, container_id, name)
+            case cmd.Inspect(container_id, name):
+                self.docker.inspect(container_id, name)
+            case cmd.FollowLogs(container_id, tail):
+                return self.docker.follow_logs(container_id, tail)
+            case cmd.StopLogs(follower):
+                self.docker.stop_logs(follower)
+            case cmd.Launch(run_id, plan, preset, launch, remove_first):
+                self.docker.launch(run_id, plan, preset, launch, remove_first)
+            case cmd.RefreshDocker():
+                self.docker.refresh()
+            case cmd.SetHelpFlag(on):
+                set_help_flag(self, on, self.help_flag_path())
+            case cmd.RerunDoctor():
+                if self.doctor is not None:
+                    self.doctor.rerun()
+            case cmd.ApplyFix(check_id):
+                return self.doctor.fix(check_id) if self.doctor is not None else False
+            case cmd.SelectServer(url):
+                self.emit(ev.ServerSelected(url))
+            case _:
+                raise TypeError(f"unknown command {command!r}")
+        return None
+
+
+def with_state(runtime: Runtime, state: ConsoleState) -> None:
+    """Tests and screenshots: replace the state wholesale (e.g. fixed frames), as if reduced."""
+    with runtime._lock:
+        runtime._state = replace(state, version=runtime._state.version + 1)

@@ -1,0 +1,208 @@
+"""Docker: the watcher (list on every event, stats on a timer), container actions, inspect, log
+followers and launches, each a service on the runner that only emits events."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from console.containers import preflight
+from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable
+from console.containers.launcher import create_and_start, track
+from console.containers.model import ActionResult
+from console.containers.presets import LaunchPlan, Preset
+from console.containers.watcher import ContainerWatcher
+from console.runtime import events as ev
+from console.runtime.hub import Hub
+from console.runtime.runner import Lifecycle
+
+LOG_BATCH_S = 0.2  # log text reaches the screen as at most 5 batches a second...
+LOG_FLOOD_BATCH_S = 0.5  # ...and 2 while a batch holds over 8 KiB: rendering is what a flood costs
+LOG_FLOOD_BYTES = 8192
+
+
+def _pump(stream: Iterable[bytes], chunks: queue.Queue[bytes | None], stop: threading.Event) -> None:
+    """Blocking reads of a log stream into a queue; None marks its end."""
+    try:
+        for chunk in stream:
+            chunks.put(chunk)
+            if stop.is_set():
+                break
+    except Exception:  # noqa: BLE001 - a cut stream ends like a finished one; the follower says so
+        pass
+    chunks.put(None)
+
+
+class DockerService:
+    def __init__(self, hub: Hub, url: str, on_launched: Callable[[str], None]) -> None:
+        self.hub = hub
+        self.url = url
+        self.on_launched = on_launched  # a container a launch from here follows itself
+        self.watcher: ContainerWatcher | None = None
+        self._next_follower = 0
+
+    def start_watcher(self) -> None:
+        watcher = ContainerWatcher(
+            self.url,
+            on_list=lambda cs: self.hub.emit(ev.ContainersListed(cs)),
+            on_stats=lambda st: self.hub.emit(ev.StatsUpdated(tuple(st.items()))),
+            on_error=lambda reason, hint: self.hub.emit(ev.DockerFailed(reason, hint)),
+        )
+        self.watcher = watcher
+
+        def run(life: Lifecycle) -> None:
+            with life.waiting():  # the watcher's loops wait on Docker's event stream
+                watcher.run()
+
+        self.hub.runner.spawn("docker", run).on_stop(watcher.stop)
+
+    def refresh(self) -> None:
+        if self.watcher is not None:
+            self.watcher.refresh()
+
+    def _with_source(self, name: str, work: Callable[[DockerSource, Lifecycle], None]) -> None:
+        source = DockerSource(self.url)
+        self.hub.runner.spawn(name, lambda life: work(source, life), cleanup=source.close)
+
+    def act(self, action: str, container_id: str, name: str) -> None:
+        def work(source: DockerSource, _life: Lifecycle) -> None:
+            try:
+                source.open()
+                result = source.act(action, container_id, name)
+            except DockerUnavailable as exc:
+                result = ActionResult(False, action, name, f"{exc} — {exc.hint}")
+            self.hub.emit(ev.ActionDone(result))
+            self.refresh()
+
+        self._with_source(f"action:{action}", work)
+
+    def inspect(self, container_id: str, name: str) -> None:
+        def work(source: DockerSource, _life: Lifecycle) -> None:
+            try:
+                source.open()
+                text = json.dumps(source.inspect(container_id), indent=2, sort_keys=True, default=str)
+            except ContainerGone:
+                text = f"{name} no longer exists."
+            except DockerUnavailable as exc:
+                text = f"{exc} — {exc.hint}"
+            self.hub.emit(ev.InspectReady(f"Inspect {name} (secrets masked)", text))
+
+        self._with_source("inspect", work)
+
+    def follow_logs(self, container_id: str, tail: int = 2000) -> int:
+        """Start following a container's log; batches arrive as ``LogBatch`` events for the returned id."""
+        self._next_follower += 1
+        follower = self._next_follower
+
+        def work(source: DockerSource, life: Lifecycle) -> None:
+            emit = self.hub.emit
+            chunks: queue.Queue[bytes | None] = queue.Queue()
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            ended = "closed"
+            try:
+                source.open()
+                stream = source.logs(container_id, tail=tail, follow=True)
+                self.hub.runner.spawn(
+                    f"logs-read:{follower}", lambda rl: _pump_waiting(rl, stream, chunks, life.stop_event)
+                )
+                pending: list[str] = []
+                last, interval = time.monotonic(), LOG_BATCH_S
+                while not life.stopped:
+                    try:
+                        with life.waiting():
+                            chunk = chunks.get(timeout=LOG_BATCH_S)
+                    except queue.Empty:
+                        chunk = b""
+                    if chunk is None:
+                        ended = "the container stopped"
+                        break
+                    if chunk:
+                        pending.append(decoder.decode(chunk))
+                    now = time.monotonic()
+                    if pending and (not chunk or now - last >= interval):  # quiet, or a batch's worth
+                        text = "".join(pending)
+                        interval = LOG_FLOOD_BATCH_S if len(text) > LOG_FLOOD_BYTES else LOG_BATCH_S
+                        emit(ev.LogBatch(follower, text))
+                        pending, last = [], now
+                if life.stopped:
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()
+                    return
+                pending.append(decoder.decode(b"", final=True))
+                emit(ev.LogBatch(follower, "".join(pending), ended=ended))
+            except ContainerGone:
+                emit(ev.LogBatch(follower, "", ended="the container was removed"))
+            except DockerUnavailable as exc:
+                emit(ev.LogBatch(follower, "", ended=f"{exc} — {exc.hint}"))
+            except Exception as exc:  # noqa: BLE001 - daemon gone mid-stream
+                emit(ev.LogBatch(follower, "", ended=f"{type(exc).__name__}: {exc}"))
+
+        self._with_source(f"logs:{follower}", work)
+        return follower
+
+    def stop_logs(self, follower: int) -> None:
+        self.hub.runner.stop(f"logs:{follower}")
+
+    def launch(
+        self,
+        run_id: int,
+        plan: LaunchPlan,
+        preset: Preset,
+        launch: bool,
+        remove_first: str | None = None,
+    ) -> None:
+        """Preflight, then (when ``launch``) create, start and follow; reports as events.
+
+        ``remove_first``: a failed container of an earlier try, removed before the preflight.
+        """
+
+        def work(source: DockerSource, life: Lifecycle) -> None:
+            emit = self.hub.emit
+            try:
+                source.open()
+                if remove_first:
+                    source.act("remove", remove_first)
+                mem = self.hub.state.telemetry.merged.memory if self.hub.state.telemetry.merged else None
+                checks = preflight.run_checks(
+                    plan,
+                    source,
+                    util=preset.gpu_memory_utilization,
+                    max_model_len=preset.max_model_len,
+                    mem_total=mem.total if mem else None,
+                    mem_available=mem.available if mem else None,
+                )
+                blocked = bool(preflight.blocking(checks))
+                emit(ev.PreflightDone(run_id, tuple(checks), blocked, launch))
+                if blocked or not launch:
+                    return
+                cid = create_and_start(source, plan)
+                self.on_launched(cid)  # its own tracker follows it below
+                self.refresh()
+                emit(ev.LaunchProgress(run_id, None, f"started {plan.name or cid[:12]}"))
+                health = f"{plan.url}/health" if plan.url else None
+
+                def progress(e: Any) -> None:
+                    emit(ev.StartupProgress(cid, e))
+                    emit(ev.LaunchProgress(run_id, e, container=cid))
+
+                with life.waiting():  # following a start is minutes of waiting
+                    track(source, cid, health, progress, life.stop_event)
+            except DockerUnavailable as exc:
+                emit(ev.LaunchProgress(run_id, None, f"{exc} — {exc.hint}"))
+            except Exception as exc:  # noqa: BLE001 - Docker refused (bad image, name taken…): say so
+                emit(ev.LaunchProgress(run_id, None, f"launch failed: {type(exc).__name__}: {exc}"))
+
+        self._with_source(f"launch:{run_id}", work)
+
+
+def _pump_waiting(
+    life: Lifecycle, stream: Iterable[bytes], chunks: queue.Queue[bytes | None], stop: threading.Event
+) -> None:
+    with life.waiting():  # blocked on the daemon's stream: waiting, not working
+        _pump(stream, chunks, stop)

@@ -1,0 +1,55 @@
+"""Inference servers: one probe service per known URL (configured, or an inference container's)."""
+
+from __future__ import annotations
+
+from console.chat.endpoints import Endpoint, canonical
+from console.runtime import events as ev
+from console.runtime.hub import Hub
+from console.runtime.runner import Lifecycle
+from console.runtime.state import ConsoleState
+from console.servers.probe import ServerProbe
+from console.servers.registry import ServerRow, server_rows
+
+UNREACHABLE_INTERVAL = 3.0
+
+
+class ServerWatch:
+    """Keeps one probe running per server URL the state knows of; stops those no longer listed."""
+
+    def __init__(self, hub: Hub, configured: tuple[Endpoint, ...], interval: float, enabled: bool = True) -> None:
+        self.hub = hub
+        self.configured = configured
+        self.interval = interval
+        self.enabled = enabled
+        self._running: set[str] = set()
+
+    def endpoint_for(self, url: str) -> Endpoint:
+        """A configured endpoint (with its key) or a bare one for a container's URL."""
+        return next((e for e in self.configured if canonical(e.url) == canonical(url)), Endpoint(canonical(url)))
+
+    def rows(self, state: ConsoleState) -> list[ServerRow]:
+        return server_rows(state.docker.containers, tuple(e.url for e in self.configured))
+
+    def sync(self, state: ConsoleState) -> None:
+        """One probe per known URL; probes of URLs no longer listed stop."""
+        wanted = {r.url for r in self.rows(state) if r.url} if self.enabled else set()
+        if wanted == self._running:
+            return
+        gone, new = self._running - wanted, wanted - self._running
+        self._running = set(wanted)
+        self.hub.emit(ev.ServersWatched(frozenset(wanted)))  # before the first poll, which it admits
+        for url in gone:
+            self.hub.runner.stop(f"server:{url}")
+        for url in sorted(new):
+            self._start(url)
+
+    def _start(self, url: str) -> None:
+        probe = ServerProbe(self.endpoint_for(url))
+
+        def step(life: Lifecycle) -> float:
+            status = probe.poll()
+            if not life.stopped:
+                self.hub.emit(ev.ServerPolled(status))
+            return self.interval if status.reachable else max(self.interval, UNREACHABLE_INTERVAL)
+
+        self.hub.runner.every(f"server:{url}", step, self.interval, cleanup=probe.close)

@@ -1,0 +1,67 @@
+"""``ConsoleState``: everything the console knows, in one immutable value.
+
+Only the reducer makes a new one; screens, CLIs and the agent read slices of it through pure
+view functions.  Keeping an old one is how a screen pauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from console.containers.launcher import LaunchEvent
+from console.containers.state import DockerState
+from console.doctor.check import Check
+from console.servers.probe import ServerStatus
+from console.telemetry.state import TelemetryState
+
+LOG_KEEP = 500  # lines of fix output kept for a Doctor screen opened later
+
+_NO_STATUS: MappingProxyType[str, ServerStatus] = MappingProxyType({})
+_NO_STARTUPS: MappingProxyType[str, LaunchEvent] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ServersState:
+    """The inference servers: the last poll of each watched URL, and the one the chat is bound to."""
+
+    # canonical URL -> last poll
+    status: MappingProxyType[str, ServerStatus] = field(default_factory=lambda: _NO_STATUS)
+    watched: frozenset[str] = frozenset()
+    selected: str | None = None
+
+    @property
+    def selected_status(self) -> ServerStatus | None:
+        return self.status.get(self.selected) if self.selected else None
+
+
+@dataclass(frozen=True)
+class HudFacts:
+    """The workshop help flag and this host's name and address."""
+
+    help_flag: bool = False
+    host: str = ""
+    ip: str = ""
+
+
+@dataclass(frozen=True)
+class DoctorState:
+    enabled: bool = False  # False: no checks run (tests with fixed frames, kiosk)
+    checks: tuple[Check, ...] = ()
+    at: float | None = None
+    running: bool = False
+    fixing: str | None = None
+    log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConsoleState:
+    version: int = 0  # one more for every event that changed the state
+    telemetry: TelemetryState = field(default_factory=TelemetryState)
+    docker: DockerState = field(default_factory=DockerState)
+    watch_docker: bool = True
+    servers: ServersState = field(default_factory=ServersState)
+    # container id -> its last start-up phase
+    startups: MappingProxyType[str, LaunchEvent] = field(default_factory=lambda: _NO_STARTUPS)
+    hud: HudFacts = field(default_factory=HudFacts)
+    doctor: DoctorState = field(default_factory=DoctorState)
