@@ -112,9 +112,9 @@ def launch_from_process(url: str, proc: Path = Path("/proc")) -> tuple[str, str]
                 continue
     # a forked child (an engine process) can hold its server's socket too: the server is the one whose
     # parent does not hold it
-    for pid, argv in sorted(holders.items()):
+    for pid, args in sorted(holders.items()):
         if _ppid(proc, pid) not in holders:
-            return shlex.join(mask_argv(argv)), f"process {pid}"
+            return shlex.join(mask_argv(args)), f"process {pid}"
     return "", ""
 
 
