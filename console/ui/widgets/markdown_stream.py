@@ -40,7 +40,7 @@ class MarkdownStreamView(Widget):
         self._rendered = 0  # how many pieces _done_lines holds
         self._tail_lines: list[Strip] = []
         self._shown: dict[int, Strip] = {}  # finished lines as drawn (cropped, styled): they never change
-        self._style = None
+        self._style: Style | None = None
         self._dark: bool | None = None  # the theme's dark flag the strips were rendered for
 
     def _theme_dark(self) -> bool:
