@@ -1,4 +1,9 @@
-"""Every key binding, by id (pure data).  Users remap ids in config.toml ``[keys]``."""
+"""Every key binding, by id (pure data).  Users remap ids in config.toml ``[keys]``.
+
+Every screen and widget takes its bindings from a table here through
+``console.ui.bindings.bindings``: no ``Binding`` is written anywhere else, so each one has an
+id that config.toml can remap and that ``?`` lists (tests/unit/test_bindings_by_id.py).
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,10 @@ DASHBOARD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.fit", "m", "fit", "Model fit"),
     BindingSpec("dashboard.hud", "H", "hud", "HUD"),
     BindingSpec("dashboard.bench", "B", "bench", "Bench", show=False),  # in ? and the palette: the footer is full
+)
+SERVERS_BINDINGS: tuple[BindingSpec, ...] = (  # the dashboard's servers panel, when it has focus
+    BindingSpec("servers.next", "down,j", "move(1)", "Next server", show=False),
+    BindingSpec("servers.prev", "up,k", "move(-1)", "Previous server", show=False),
 )
 HUD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("hud.help_flag", "h", "toggle_help", "Help flag"),
@@ -74,6 +83,12 @@ CHAT_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("chat.server", "f5", "pick_server", "Server"),
     BindingSpec("chat.zoom", "f6", "zoom_chat", "Full/back"),
 )
+PICK_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("pick.cancel", "escape", "cancel", "Cancel"),)
+ASK_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("ask.cancel", "escape", "cancel", "Cancel"),)
+SETTINGS_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("settings.cancel", "escape", "cancel", "Cancel"),
+    BindingSpec("settings.save", "ctrl+s", "save", "Save"),
+)
 HISTORY_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("history.back", "escape", "back", "Back"),
     BindingSpec("history.filter", "slash", "filter", "Search"),
@@ -99,6 +114,12 @@ CONTAINERS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("containers.remove", "d", "container('remove')", "Remove"),
     BindingSpec("containers.launch", "n", "launch", "New launch"),
 )
+LAUNCH_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("launch.back", "escape", "back", "Back"),
+    BindingSpec("launch.preflight", "ctrl+k", "preflight", "Preflight"),
+    BindingSpec("launch.launch", "ctrl+s", "launch", "Launch"),
+    BindingSpec("launch.fix", "f,ctrl+f", "apply_fix", "Apply the fix and relaunch", show=False),
+)
 LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.back", "escape", "back", "Back"),
     BindingSpec("logs.follow", "space", "toggle_follow", "Follow/pause"),
@@ -109,17 +130,41 @@ LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.prev_error", "E", "prev_error", "Previous error"),
     BindingSpec("logs.end", "G,end", "end", "End"),
 )
-ALL_BINDINGS = (
-    APP_BINDINGS
-    + DASHBOARD_BINDINGS
-    + DETAIL_BINDINGS
-    + CONTAINERS_BINDINGS
-    + LOGS_BINDINGS
-    + CHAT_BINDINGS
-    + HISTORY_BINDINGS
-    + DOCTOR_BINDINGS
-    + FIT_BINDINGS
-    + BENCH_BINDINGS
-    + HUD_BINDINGS
+CONFIRM_NO = BindingSpec("confirm.no", "n,escape", "answer(False)", "No")  # one id: both questions
+CONFIRM_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("confirm.yes", "y,enter", "answer(True)", "Yes"),
+    CONFIRM_NO,
+)
+# Changes to the system: only y says yes (the Enter that opened the question must not also answer it)
+STRICT_CONFIRM_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("confirm.strict_yes", "y", "answer(True)", "Yes (system changes)"),
+    CONFIRM_NO,
+)
+TEXT_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("text.close", "escape,q", "close", "Close"),)
+HELP_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("help.close", "escape,q,question_mark", "close", "Close help"),)
+# In the order ? lists them; a spec two screens share (confirm.no) once
+ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
+    dict.fromkeys(
+        APP_BINDINGS
+        + DASHBOARD_BINDINGS
+        + SERVERS_BINDINGS
+        + DETAIL_BINDINGS
+        + CONTAINERS_BINDINGS
+        + LAUNCH_BINDINGS
+        + LOGS_BINDINGS
+        + CHAT_BINDINGS
+        + PICK_BINDINGS
+        + ASK_BINDINGS
+        + SETTINGS_BINDINGS
+        + HISTORY_BINDINGS
+        + DOCTOR_BINDINGS
+        + FIT_BINDINGS
+        + BENCH_BINDINGS
+        + HUD_BINDINGS
+        + CONFIRM_BINDINGS
+        + STRICT_CONFIRM_BINDINGS
+        + TEXT_BINDINGS
+        + HELP_BINDINGS
+    )
 )
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)

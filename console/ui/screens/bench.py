@@ -19,7 +19,6 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Footer, Input, ProgressBar, Static
 from textual.worker import Worker
@@ -33,7 +32,7 @@ from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progre
 from console.bench.view import CHART_METRICS, duration, header_text, progress_text, trial_text
 from console.keymap import BENCH_BINDINGS
 from console.telemetry.model import TelemetrySnapshot
-from console.ui.bindings import bindings
+from console.ui.bindings import bindings, key_display
 from console.ui.messages import BenchEvent, BenchFinished, BenchListed, BenchPlanned
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.bench_views import FIELDS, LABELS, form_view, result_rows, results_view, saved_rows, saved_view
@@ -131,7 +130,7 @@ class BenchScreen(FilterScreen):
     def _key(self, binding: str) -> str:
         spec = next(s for s in BENCH_BINDINGS if s.id == binding)
         key = self.app.keymap_overrides.get(binding, spec.keys).split(",")[0].strip()  # type: ignore[attr-defined]
-        shown = self.app.get_key_display(Binding(key, ""))
+        shown = key_display(self.app, key)
         return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
 
     def _set_status(self, text: str) -> None:

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.chat.session import ChatSettings, SettingsError, parse_settings
+from console.keymap import ASK_BINDINGS, PICK_BINDINGS, SETTINGS_BINDINGS
+from console.ui.bindings import bindings
 
 
 class PickScreen(ModalScreen[str | None]):
     """Choose one (Enter), or Esc for none."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+    BINDINGS = bindings(PICK_BINDINGS)
 
     def __init__(self, title: str, options: list[tuple[str, str]], current: str | None = None) -> None:
         super().__init__()
@@ -46,7 +47,7 @@ class PickScreen(ModalScreen[str | None]):
 class AskScreen(ModalScreen[str | None]):
     """One line of text (rename): Enter keeps it, Esc cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask.cancel")]
+    BINDINGS = bindings(ASK_BINDINGS)
 
     def __init__(self, title: str, value: str = "") -> None:
         super().__init__()
@@ -73,10 +74,7 @@ def _num(value: float | int | None) -> str:
 class SettingsScreen(ModalScreen[ChatSettings | None]):
     """System prompt, temperature, top_p, max_tokens and extra body fields (JSON)."""
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="settings.cancel"),
-        Binding("ctrl+s", "save", "Save", id="settings.save"),
-    ]
+    BINDINGS = bindings(SETTINGS_BINDINGS)
 
     def __init__(self, settings: ChatSettings, max_model_len: int | None = None) -> None:
         super().__init__()

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.keymap import CONFIRM_BINDINGS, STRICT_CONFIRM_BINDINGS, TEXT_BINDINGS
+from console.ui.bindings import bindings
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
+    BINDINGS = bindings(CONFIRM_BINDINGS)
 
     HINT = "y / Enter: do it    n / Esc: cancel"
 
@@ -36,17 +35,14 @@ class StrictConfirmScreen(ConfirmScreen, inherit_bindings=False):
     opened the question, pressed twice or held, must not also answer it.  (``inherit_bindings`` is a class
     keyword: as a class attribute it was ignored and ConfirmScreen's Enter still said yes.)"""
 
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.strict_yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
+    BINDINGS = bindings(STRICT_CONFIRM_BINDINGS)
     HINT = "y: do it    n / Esc: cancel"
 
 
 class TextScreen(ModalScreen[None]):
     """Read-only text (inspect output) in a scrollable box; Esc closes."""
 
-    BINDINGS = [Binding("escape,q", "close", "Close", id="text.close")]
+    BINDINGS = bindings(TEXT_BINDINGS)
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()

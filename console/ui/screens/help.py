@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from console.keymap import ALL_BINDINGS
+from console.keymap import ALL_BINDINGS, HELP_BINDINGS, BindingSpec
+from console.ui.bindings import bindings, key_display
 from console.ui.widgets.sources_panel import status_lines
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = bindings(HELP_BINDINGS)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
@@ -27,16 +27,19 @@ class HelpScreen(ModalScreen[None]):
             yield table
             yield Static("Sources", classes="table-title", markup=False)
             yield Static(status_lines(self.app.state.statuses()), id="help-sources", markup=False)  # type: ignore[attr-defined]
-            yield Static("Esc, q or ? closes", markup=False)
+            yield Static(f"{self.shown_keys(HELP_BINDINGS[0])} closes", markup=False)
+
+    def shown_keys(self, spec: BindingSpec) -> str:
+        """The keys ``spec`` has now (the user's keymap first), as the footer writes them."""
+        keys = self.app.keymap_overrides.get(spec.id, spec.keys)  # type: ignore[attr-defined]
+        return ", ".join(key_display(self.app, k) for k in keys.split(","))
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        overrides = self.app.keymap_overrides  # type: ignore[attr-defined]
         for spec in ALL_BINDINGS:
-            keys = overrides.get(spec.id, spec.keys)
-            shown = ", ".join(self.app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
-            table.add_row(shown, spec.description, spec.id)
+            table.add_row(self.shown_keys(spec), spec.description, spec.id)
         table.focus()
 
-    async def action_dismiss(self, result: None = None) -> None:
+    def action_close(self) -> None:
+        # not Screen.action_dismiss: every screen has that one, so the palette would offer help.close everywhere
         self.dismiss(None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, ProgressBar
@@ -17,8 +16,10 @@ from console.containers import presets as ps
 from console.containers.form import FORM_FIELDS, form_values, settings_from_form
 from console.containers.launcher import LaunchEvent
 from console.containers.preflight import Check
+from console.keymap import LAUNCH_BINDINGS
 from console.servers.failures import Diagnosis
 from console.servers.startup import PHASES, StartupState
+from console.ui.bindings import bindings
 from console.ui.widgets.text import LiveText
 
 
@@ -65,12 +66,7 @@ def diagnosis_text(d: Diagnosis) -> str:
 
 
 class LaunchScreen(Screen):
-    BINDINGS = [
-        Binding("escape", "back", "Back", id="launch.back"),
-        Binding("ctrl+k", "preflight", "Preflight", id="launch.preflight"),
-        Binding("ctrl+s", "launch", "Launch", id="launch.launch"),
-        Binding("f,ctrl+f", "apply_fix", "Apply the fix and relaunch", id="launch.fix", show=False),
-    ]
+    BINDINGS = bindings(LAUNCH_BINDINGS)
 
     def __init__(self, preset: str | None = None) -> None:
         super().__init__()

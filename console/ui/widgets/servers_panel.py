@@ -10,16 +10,17 @@ follows it.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 
 from console.containers.launcher import LaunchEvent
 from console.containers.model import ContainerInfo, ContainerStats
 from console.containers.view import gpu_memory
 from console.formatting import pct, size
+from console.keymap import SERVERS_BINDINGS
 from console.servers.probe import ServerStatus
 from console.servers.registry import ServerRow
 from console.servers.view import health_text, row_figures
 from console.telemetry.model import GpuProcess
+from console.ui.bindings import bindings
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
 
@@ -61,10 +62,7 @@ def server_line(
 
 
 class ServersPanel(Panel):
-    BINDINGS = [
-        Binding("down,j", "move(1)", "Next server", show=False, id="servers.next"),
-        Binding("up,k", "move(-1)", "Previous server", show=False, id="servers.prev"),
-    ]
+    BINDINGS = bindings(SERVERS_BINDINGS)
 
     def __init__(self, *, id: str | None = "servers") -> None:
         super().__init__("Servers", id=id)
