@@ -17,22 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from console.config_error import ConfigError, find_line
 from console.keymap import BINDING_IDS
 from console.telemetry.discovery import CHOICES
 
 ENV_VAR = "JETCONSOLE_CONFIG"
 APP_NAME = "jetconsole"
-
-
-class ConfigError(Exception):
-    """A config problem a user can fix: where it is and what is wrong."""
-
-    def __init__(self, path: Path | None, line: int | None, key: str | None, message: str) -> None:
-        self.path, self.line, self.key, self.message = path, line, key, message
-        where = str(path) if path else "config"
-        if line:
-            where += f":{line}"
-        super().__init__(f"{where}: {key + ': ' if key else ''}{message}")
 
 
 @dataclass(frozen=True)
@@ -64,7 +54,7 @@ class Config:
 
     def all_presets(self) -> dict[str, Any]:
         """Launch presets: the built-ins with the user's ``[presets.NAME]`` applied."""
-        from console.containers.presets import BUILTIN_PRESETS
+        from console.containers.presets.builtin import BUILTIN_PRESETS
 
         return self.presets or dict(BUILTIN_PRESETS)
 
@@ -172,34 +162,11 @@ def _plain(value: Any) -> Any:
     return {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value
 
 
-def find_line(text: str, section: str, key: str | None = None) -> int | None:
-    """1-based line of ``key`` inside ``[section]`` (or of the header when key is None)."""
-    current = ""
-    header_line = sub_line = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        m = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
-        if m and not stripped.startswith("[["):
-            current = m.group(1).strip().strip('"')
-            if current == section:
-                header_line = number
-                if key is None:
-                    return number
-            elif key is not None and current == f"{section}.{key}":
-                sub_line = number  # the key written as a table of its own: [section.key]
-            continue
-        if current == section and key is not None:
-            km = re.match(r'^("?)([^"=\s]+)\1\s*=', stripped)
-            if km and km.group(2) == key:
-                return number
-    return sub_line or header_line
-
-
 def _validate(data: dict[str, Any], text: str, path: Path | None, themes: set[str] | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for section, body in data.items():
         if section == "presets":
-            from console.containers.presets import parse_presets  # imports this module: load lazily
+            from console.containers.presets.toml import parse_presets  # only a file with presets pays for them
 
             values["presets"] = parse_presets(body, text, path)
             continue

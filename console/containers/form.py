@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from console.containers.presets import Preset
+from console.containers.presets.model import Preset
 
 FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("image", "Image"),

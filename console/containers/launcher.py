@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from console.containers.docker_source import DockerSource
-from console.containers.presets import LaunchPlan, sdk_kwargs
+from console.containers.presets.docker_run import sdk_kwargs
+from console.containers.presets.plan import LaunchPlan
 from console.servers.failures import Diagnosis, diagnose, match_line
 from console.servers.startup import ORDER, StartupState, feed, health_ok
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from console.containers.docker_source import DockerSource
-from console.containers.presets import LaunchPlan
+from console.containers.presets.plan import LaunchPlan
 from console.servers.memory_fit import GIB, FitResult, fit, kv_layout_from_config
 
 OK, WARN, FAIL = "ok", "warn", "fail"

@@ -1,0 +1,48 @@
+"""Launch presets: what to run (image, model, flags) and the exact ``docker run`` it means.
+
+Pure logic: no Docker calls, no Textual.  A ``Preset`` (``model``) is a frozen description;
+``plan`` resolves it against the host environment into a ``LaunchPlan``; the plan renders
+three equivalent ways (``docker_run``): ``docker_run_argv``/``docker_run_line`` (what a user
+could paste) and ``sdk_kwargs`` (for the docker SDK's ``client.containers.run(**kwargs)``).
+
+Secrets never leave the plan in display form: ``repr(plan)`` masks them, and the masked
+command line uses docker's pass-through form ``-e HF_TOKEN`` (copy the variable from the
+caller's environment), so the line shown is both runnable and secret-free.
+
+User presets live in config.toml as ``[presets.NAME]`` tables (``toml``); ``base = "vllm-thor"``
+inherits a preset and overrides the keys given.  A table named like a built-in (``builtin``)
+changes that built-in.  ``env`` and ``ulimits`` merge with the base; lists replace it.  An empty
+string clears an inherited optional value (``quantization = ""``).  ``--set key=value`` is
+``overrides``; every field's conversion and check is ``fields``.
+
+This module is the package's face: it names what the rest of the console uses.
+"""
+
+from console.containers.presets.builtin import BUILTIN_PRESETS
+from console.containers.presets.docker_run import docker_run_argv, docker_run_line, sdk_kwargs
+from console.containers.presets.fields import FIELDS, check, host_ref, parse_ulimit, parse_volume
+from console.containers.presets.model import KINDS, LABEL, Preset
+from console.containers.presets.overrides import apply_overrides, parse_set
+from console.containers.presets.plan import LaunchPlan, Mount, plan
+from console.containers.presets.toml import parse_presets
+
+__all__ = [
+    "BUILTIN_PRESETS",
+    "FIELDS",
+    "KINDS",
+    "LABEL",
+    "LaunchPlan",
+    "Mount",
+    "Preset",
+    "apply_overrides",
+    "check",
+    "docker_run_argv",
+    "docker_run_line",
+    "host_ref",
+    "parse_presets",
+    "parse_set",
+    "parse_ulimit",
+    "parse_volume",
+    "plan",
+    "sdk_kwargs",
+]
