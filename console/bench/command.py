@@ -173,8 +173,9 @@ class _Telemetry:
 
         found = discover(source, config.refresh_interval, config.docker_host)
         self.meter = meter
-        self.state = TelemetryState(interval=config.refresh_interval)
-        self.state.set_sources([s.name for s in found.sources], found.report)
+        self.state = TelemetryState.sized(interval=config.refresh_interval).with_sources(
+            [s.name for s in found.sources], found.report
+        )
         self.first = threading.Event()
         self._lock = threading.Lock()
         self.pollers = [
@@ -186,7 +187,7 @@ class _Telemetry:
 
     def _sample(self, snap: TelemetrySnapshot) -> None:
         with self._lock:
-            self.state.add(snap)
+            self.state = self.state.add(snap)
         watts, what = watts_of(snap)
         if watts is not None:
             self.meter.add(time.monotonic(), watts, what)
