@@ -8,6 +8,7 @@ from __future__ import annotations
 from console import config as cfg
 from console.bench.runner import Target
 from console.chat.endpoints import endpoints, v1_url
+from console.runtime.secrets import mask_url
 
 
 def parse_levels(text: str) -> tuple[int, ...]:
@@ -18,6 +19,14 @@ def parse_levels(text: str) -> tuple[int, ...]:
     if not levels or min(levels) < 1:
         raise ValueError(f"concurrency levels must be 1 or more, not {text!r}")
     return tuple(dict.fromkeys(levels))
+
+
+def _host_and_path(url: str) -> str:
+    """A default label from a URL: ``host:port[/path]``, without a user or password (``user:pass@``) and
+    with secret query values masked, since the label is shown and saved."""
+    rest = url.split("://", 1)[-1]
+    netloc, slash, path = rest.partition("/")
+    return mask_url(netloc.rpartition("@")[2] + slash + path).removesuffix("/v1")
 
 
 def parse_targets(specs: list[str], config: cfg.Config, model: str) -> list[Target]:
@@ -35,7 +44,7 @@ def parse_targets(specs: list[str], config: cfg.Config, model: str) -> list[Targ
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"not an http(s) URL: {url!r} (use LABEL=http://host:port)")
         endpoint = configured.get(v1_url(url)) or endpoints((url,), config.api_keys)[0]
-        default = endpoint.url.removeprefix("http://").removeprefix("https://").removesuffix("/v1")
+        default = _host_and_path(endpoint.url)
         targets.append(Target(label or default, endpoint, model))
     labels = [t.label for t in targets]
     if len(set(labels)) != len(labels):

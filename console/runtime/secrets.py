@@ -136,6 +136,7 @@ _QUERY = re.compile(r"(?P<lead>[?&;])(?P<name>[\w.-]+)=(?P<value>[^&#\s'\"]+)")
 _KEYED = re.compile(
     r"(?P<q>[\"'])(?P<name>[\w-]+)(?P=q)(?P<colon>\s*:\s*)(?P<vq>[\"'])(?P<value>(?:\\.|(?!(?P=vq))[^\\])*)(?P=vq)"
 )
+_GLUED = re.compile(re.escape(MASK) + r"[A-Za-z0-9_-]+")
 _BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)(?P<space>\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 # Credentials recognisable by their shape wherever they stand.
 _SHAPES = re.compile(
@@ -217,7 +218,9 @@ def _mask_common(text: str, env: re.Pattern[str]) -> str:
     text = _mask_keyed(text)
     text = _mask_env_assignments(text, env)
     text = _BEARER.sub(lambda m: f"{m['scheme']}{m['space']}{MASK}", text)
-    return _SHAPES.sub(MASK, text)
+    text = _SHAPES.sub(MASK, text)
+    # a value masked in one piece of a stream and continued in the next (``--api-key ••••`` + ``6789abc``)
+    return _GLUED.sub(MASK, text)
 
 
 def _looks_like_a_credential(value: str) -> bool:
