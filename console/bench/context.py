@@ -17,6 +17,7 @@ import httpx
 from console.bench.report import DeviceContext, ServerContext
 from console.chat.client import EndpointError, list_models
 from console.chat.endpoints import Endpoint, canonical
+from console.runtime.sanitise import clean
 from console.runtime.secrets import mask_argv, mask_command, mask_url
 from console.telemetry.model import TelemetrySnapshot
 
@@ -31,7 +32,7 @@ def server_version(endpoint: Endpoint) -> str:
             if resp.status_code == 200:
                 version = resp.json().get("version")
                 if version:
-                    return f"{name} {version}"
+                    return clean(f"{name} {version}")  # the server's words: no terminal control
         except (httpx.HTTPError, ValueError, AttributeError):
             continue
     return ""
@@ -86,7 +87,7 @@ def _listening_inodes(port: int, proc: Path) -> set[str]:
 
 def launch_from_process(url: str, proc: Path = Path("/proc")) -> tuple[str, str]:
     """(command line, "process PID") of the local process listening on ``url``'s port; credentials in it
-    (``--api-key X``, ``HF_TOKEN=X``) masked as the line is read."""
+    (``--api-key X``, ``HF_TOKEN=X``) masked and controls made visible as the line is read."""
     parts = urlsplit(url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1", "0.0.0.0", socket.gethostname()):
         return "", ""
@@ -114,7 +115,7 @@ def launch_from_process(url: str, proc: Path = Path("/proc")) -> tuple[str, str]
     # parent does not hold it
     for pid, args in sorted(holders.items()):
         if _ppid(proc, pid) not in holders:
-            return shlex.join(mask_argv(args)), f"process {pid}"
+            return clean(shlex.join(mask_argv(args))), f"process {pid}"
     return "", ""
 
 

@@ -211,3 +211,38 @@ def test_a_planted_secret_is_written_nowhere(
     assert lines[-1]["command"] == ["docker", "run", "-e", f"HF_TOKEN={MASK}", "vllm/vllm-openai", "--api-key", MASK]
     assert lines[-1]["token"] == MASK
     assert os.path.getsize(config_file) and SECRET in config_file.read_text()  # the user's own file is theirs
+
+
+def test_the_launch_line_read_from_proc_is_masked_and_shows_no_control() -> None:
+    """The bench's lookup itself (not only the writers' guard): a real listening process whose argv holds a
+    key and an OSC title sequence."""
+    from console.bench.context import launch_from_process
+
+    listen = "import socket, sys; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+    listen += "print(s.getsockname()[1], flush=True); sys.stdin.read()"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            listen,
+            "--title",
+            "\x1b]0;pwned\x07",
+            f"--api-key={SECRET}",
+            "-e",
+            f"HF_TOKEN={SECRET}",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        line, by = launch_from_process(f"http://127.0.0.1:{port}/v1")
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
+    assert by == f"process {proc.pid}"
+    assert line.endswith(f"--title '␛]0;pwned␇' '--api-key={MASK}' -e 'HF_TOKEN={MASK}'"), line
+    assert SECRET not in line and "\x1b" not in line
