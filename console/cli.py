@@ -170,13 +170,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor(args, config.docker_host)
     if args.command in ("containers", "launch"):
-        from console import commands
+        from console.containers import command as commands
 
         if args.command == "containers":
             return commands.containers(config, args.json)
         return commands.launch(config, args.preset, args.settings, args.dry_run, args.timeout)
     if args.command == "snapshot":
-        from console import snapshot
+        from console.telemetry import command as snapshot
         from console.telemetry.discovery import discover
 
         found = discover(source, config.refresh_interval, config.docker_host)
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     plain = args.ascii or ascii_only(dict(os.environ), locale.getpreferredencoding(False))
     if plain:
-        from console import formatting
+        from console.telemetry import view as formatting
 
         formatting.use_ascii(True)  # the dashboard's bars and sparklines too
     JetconsoleApp(

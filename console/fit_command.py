@@ -19,7 +19,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from console.formatting import size
 from console.servers.memory_fit import (
     BYTES_PER_PARAM,
     DEFAULT_ACTIVATIONS,
@@ -33,6 +32,7 @@ from console.servers.memory_fit import (
     weight_format,
 )
 from console.telemetry.procfs import parse_meminfo
+from console.telemetry.view import size
 
 MEMINFO_ENV = "JETCONSOLE_MEMINFO"  # a meminfo file to read instead of the device (tests, what-ifs)
 CONTEXT_CAP = 32768  # default context: max_position_embeddings, at most this

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from console import formatting as fmt
 from console.containers.model import ContainerInfo, ContainerStats
+from console.telemetry import view as fmt
 from console.telemetry.model import GpuProcess
 
 COLUMNS = ("name", "state", "CPU", "MEM", "health", "status", "image", "ports", "runtime", "restart")

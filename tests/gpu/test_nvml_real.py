@@ -165,7 +165,7 @@ def test_process_memory_shows_then_goes(nvml: NvmlSource, backend: str) -> None:
 
 
 def test_discover_auto_picks_nvml_and_procfs() -> None:
-    from console import snapshot
+    from console.telemetry import command as snapshot
     from console.telemetry.discovery import discover
 
     found = discover("auto")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from console import commands
 from console import config as cfg
+from console.containers import command as commands
 from console.containers.docker_source import DockerSource
 from tests.realparts.private_dockerd import BUSYBOX_IMAGE
 from tests.realparts.vllm_server import free_port

@@ -46,7 +46,7 @@ def test_ui_never_imports_io_libraries_directly() -> None:
 def test_logic_modules_load_without_textual_or_heavy_sdks() -> None:
     code = (
         "import sys\n"
-        "import console.snapshot, console.config, console.formatting, console.telemetry.discovery\n"
+        "import console.telemetry.command, console.config, console.telemetry.view, console.telemetry.discovery\n"
         "import console.telemetry.state\n"
         "heavy = {'textual', 'docker', 'httpx', 'pynvml', 'jtop'} & {m.split('.')[0] for m in sys.modules}\n"
         "print(sorted(heavy))\n"

@@ -193,7 +193,7 @@ def test_help_flag_command_from_any_shell(tmp_path: Path) -> None:
 
 
 def test_bars_and_sparklines_in_ascii_for_limited_terminals() -> None:
-    from console import formatting
+    from console.telemetry import view as formatting
 
     assert formatting.bar(50, 4) == "██··" and formatting.sparkline([0, 100], 2) == "▁█"
     formatting.use_ascii(True)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from console import formatting as fmt
+from console.telemetry import view as fmt
 from console.telemetry.history import History
 from console.telemetry.model import (
     Cpu,

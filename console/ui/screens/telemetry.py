@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input
 
-from console import formatting as fmt
+from console.telemetry import view as fmt
 from console.keymap import DETAIL_BINDINGS
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings

@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
-from console.formatting import sparkline
 from console.telemetry.history import History
+from console.telemetry.view import sparkline
 from console.ui.widgets.text import LiveText
 
 

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from console.containers.launcher import LaunchEvent
 from console.containers.model import ContainerInfo, ContainerStats
 from console.containers.view import gpu_memory
-from console.formatting import pct, size
+from console.telemetry.view import pct, size
 from console.keymap import SERVERS_BINDINGS
 from console.servers.probe import ServerStatus
 from console.servers.registry import ServerRow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from console import formatting as fmt
+from console.telemetry import view as fmt
 from console.telemetry.history import History, hottest_c, power_total
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.widgets.metric_row import MetricRow

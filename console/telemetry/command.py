@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from console import formatting as fmt
+from console.telemetry import view as fmt
 from console.telemetry.discovery import Discovery
 from console.telemetry.model import TelemetrySnapshot, merge
 from console.telemetry.procfs import ProcfsSource

@@ -1,4 +1,4 @@
-"""Plain-text formatting of telemetry shared by the UI, ``snapshot`` and the HUD (pure)."""
+"""Telemetry as plain text (pure): sizes, percentages, bars, sparklines; shared by the UI, snapshot and HUD."""
 
 from __future__ import annotations
 
