@@ -20,6 +20,7 @@ import httpx
 from console.chat.endpoints import Endpoint
 from console.chat.stream import SSEDecoder, StreamEvent, error_text, parse_data
 from console.chat.timing import AnswerClock
+from console.runtime.sanitise import clean, clean_text
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 600.0  # a long prompt on a CPU or a cold Jetson can take minutes to a first token
@@ -40,7 +41,15 @@ def shared_client() -> httpx.Client:
 
 
 class EndpointError(Exception):
-    """The server could not be asked: what happened and what to do."""
+    """The server could not be asked: what happened and what to do (the server's words cleaned)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(clean_text(message))
+
+
+def _length(value: Any) -> int | None:
+    """A context length the server gave as a number (a string or anything else is unknown)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 @dataclass(frozen=True)
@@ -52,12 +61,12 @@ class ModelInfo:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ModelInfo:
-        """One entry of ``/v1/models``' ``data``."""
+        """One entry of ``/v1/models``' ``data``; the server's strings cleaned (one-line fields)."""
         return cls(
-            str(row.get("id", "?")),
-            row.get("max_model_len"),
-            str(row.get("owned_by") or ""),
-            str(row.get("root") or ""),
+            clean(str(row.get("id", "?"))),
+            _length(row.get("max_model_len")),
+            clean(str(row.get("owned_by") or "")),
+            clean(str(row.get("root") or "")),
         )
 
 
@@ -121,7 +130,11 @@ class ChatStream:
         return self._cancelled.is_set()
 
     def _emit(self, event: StreamEvent) -> StreamEvent:
-        event = StreamEvent(event.kind, event.text, event.prompt_tokens, event.completion_tokens, time.monotonic())
+        """Timed on arrival, and the server's text cleaned: every event but ``done`` passes here, so an
+        answer, a finish reason or an error frame enters the session and the store with no control in it."""
+        text = clean(event.text) if event.kind == "finish" else clean_text(event.text)
+        tokens = _count(event.prompt_tokens), _count(event.completion_tokens)
+        event = StreamEvent(event.kind, text, *tokens, time.monotonic())
         self.clock.feed(event)
         return event
 
@@ -201,6 +214,10 @@ class ChatStream:
                 self.status = "error"
                 self.clock.error = "the stream ended without a finish reason or [DONE]; the partial answer is kept"
         self.clock.end(now)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def list_models(endpoint: Endpoint, timeout: float = CONNECT_TIMEOUT) -> list[ModelInfo]:

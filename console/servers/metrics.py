@@ -20,6 +20,8 @@ from typing import TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from console.runtime.sanitise import clean, clean_mapping
+
 T = TypeVar("T")
 Labels = dict[str, str]
 Histogram = dict[float, float]  # upper bound (le) -> cumulative count; +Inf is math.inf
@@ -75,7 +77,10 @@ class Scrape:
 
 
 def parse(text: str) -> Scrape:
-    """Parse Prometheus text (format 0.0.4, as prometheus_client writes it); raises ``MetricsError``."""
+    """Parse Prometheus text (format 0.0.4, as prometheus_client writes it); raises ``MetricsError``.
+
+    Label names and values (``model_name`` is whatever the server was told to call its model)
+    are cleaned as one-line fields before anything keeps them."""
     samples: dict[str, list[tuple[Labels, float]]] = {}
     types: dict[str, str] = {}
     try:
@@ -83,7 +88,7 @@ def parse(text: str) -> Scrape:
             if family.type != "unknown" or family.name not in types:
                 types[family.name] = family.type
             for s in family.samples:
-                samples.setdefault(s.name, []).append((dict(s.labels), float(s.value)))
+                samples.setdefault(s.name, []).append((clean_mapping(s.labels), float(s.value)))
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise MetricsError(_explain(text, exc)) from exc
     return Scrape(samples, types)
@@ -96,8 +101,8 @@ def _explain(text: str, exc: Exception) -> str:
             list(text_string_to_metric_families(line + "\n"))
         except (ValueError, IndexError, KeyError, TypeError):
             shown = line if len(line) <= 80 else line[:77] + "..."
-            return f"malformed metrics text at line {number}: {shown!r} ({exc or type(exc).__name__})"
-    return f"malformed metrics text: {exc or type(exc).__name__}"
+            return clean(f"malformed metrics text at line {number}: {shown!r} ({exc or type(exc).__name__})")
+    return clean(f"malformed metrics text: {exc or type(exc).__name__}")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 ``ServerProbe.poll()`` is blocking (httpx) and never raises: an unreachable server, a
 404 on /metrics (SGLang without --enable-metrics) or garbage become fields of the
-``ServerStatus`` it returns.  Run it in a poller thread, one per server.
+``ServerStatus`` it returns.  Run it in a poller thread, one per server.  What the server says
+(version, model ids, error texts, metric labels) is cleaned here and in the parsers it calls.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import httpx
 
 from console.chat.client import ModelInfo
 from console.chat.endpoints import Endpoint
+from console.runtime.sanitise import clean
 from console.servers.metrics import MetricsError, MetricsWindow, ServerMetrics, keep_known, parse
 
 SLOW_EVERY = 10  # /version and /v1/models change only on restart: every 10th poll
@@ -62,7 +64,9 @@ class ServerProbe:
         except httpx.HTTPError as exc:
             self._polls = 0  # ask for version and models again once it is back
             self._version, self._models = None, ()
-            return ServerStatus(root, False, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            return ServerStatus(
+                root, False, error=clean(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            )
         slow = self._polls % SLOW_EVERY == 0 or not self._models
         self._polls += 1
         if slow:
@@ -75,7 +79,7 @@ class ServerProbe:
         try:
             resp = self._get("/version")
             if resp.status_code == 200:
-                version = str(resp.json().get("version") or "") or None
+                version = clean(str(resp.json().get("version") or "")) or None
         except (httpx.HTTPError, ValueError, AttributeError):
             pass
         try:
@@ -102,7 +106,7 @@ class ServerProbe:
                 parse(resp.text)  # nothing known kept: not Prometheus text (an HTML page) raises here
             self.window.add(parse(text), time.monotonic())
         except MetricsError as exc:
-            return None, f"/metrics unreadable: {exc}"
+            return None, clean(f"/metrics unreadable: {exc}")
         return self.window.current(), None
 
     def close(self) -> None:
