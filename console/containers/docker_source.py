@@ -3,6 +3,10 @@
 Errors a user can fix become DockerUnavailable with a plain reason and what to do:
 no socket (not installed / not running), permission denied (docker group), daemon
 down or restarting.  A container removed while viewed is a NotFound the caller shows.
+
+Everything the daemon says (names, images, status, labels, env, command, ports, inspect and
+info documents, its error messages) is cleaned here, before a model object or a caller keeps
+it: a container's creator chooses its name, labels and env.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from console.containers.model import ActionResult, ContainerInfo, ContainerStats
+from console.runtime.sanitise import clean, clean_mapping, clean_opt, clean_tree
 from console.runtime.secrets import mask_env
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -21,8 +26,8 @@ ACTIONS = ("start", "stop", "restart", "remove")
 
 class DockerUnavailable(Exception):
     def __init__(self, reason: str, hint: str = "") -> None:
-        super().__init__(reason)
-        self.hint = hint
+        super().__init__(clean(reason))
+        self.hint = clean(hint)
 
 
 class ContainerGone(Exception):
@@ -59,7 +64,28 @@ def _ports(raw: list[dict[str, Any]]) -> tuple[str, ...]:
             out.append(f"{p.get('IP', '')}:{p['PublicPort']}->{p['PrivatePort']}/{p.get('Type', 'tcp')}".lstrip(":"))
         else:
             out.append(f"{p['PrivatePort']}/{p.get('Type', 'tcp')}")
-    return tuple(sorted(set(out)))
+    return tuple(sorted({clean(port) for port in out}))
+
+
+def _text(value: Any) -> str:
+    return clean(str(value)) if value is not None else ""
+
+
+def _opt(value: Any) -> str | None:
+    return clean_opt(str(value)) if value is not None else None
+
+
+def _document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A JSON document of the daemon's (inspect, info, version) with every string in it cleaned."""
+    cleaned: dict[str, Any] = clean_tree(doc)
+    return cleaned
+
+
+def _created(value: Any) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _health(status: str) -> str | None:
@@ -70,24 +96,25 @@ def _health(status: str) -> str | None:
 
 
 def container_from_list(row: dict[str, Any], details: dict[str, Any] | None = None) -> ContainerInfo:
-    """One row of GET /containers/json (plus cached inspect details) as a ContainerInfo."""
+    """One row of GET /containers/json (plus cached inspect details) as a ContainerInfo, every string cleaned."""
     host = (details or {}).get("HostConfig") or {}
     policy = (host.get("RestartPolicy") or {}).get("Name") or None
+    status = _text(row.get("Status", ""))
     return ContainerInfo(
-        id=row["Id"],
-        name=(row.get("Names") or ["/?"])[0].lstrip("/"),
-        image=row.get("Image", ""),
-        state=row.get("State", "unknown"),
-        status=row.get("Status", ""),
-        health=_health(row.get("Status", "")),
-        created=float(row.get("Created", 0)),
-        started_at=((details or {}).get("State") or {}).get("StartedAt"),
+        id=_text(row["Id"]),
+        name=_text((row.get("Names") or ["/?"])[0]).lstrip("/"),
+        image=_text(row.get("Image", "")),
+        state=_text(row.get("State", "unknown")),
+        status=status,
+        health=_health(status),
+        created=_created(row.get("Created", 0)),
+        started_at=_opt(((details or {}).get("State") or {}).get("StartedAt")),
         ports=_ports(row.get("Ports") or []),
-        runtime=host.get("Runtime"),
-        restart_policy=policy,
-        network=(row.get("HostConfig") or {}).get("NetworkMode"),
-        labels=dict(row.get("Labels") or {}),
-        command=row.get("Command", ""),
+        runtime=_opt(host.get("Runtime")),
+        restart_policy=_opt(policy),
+        network=_opt((row.get("HostConfig") or {}).get("NetworkMode")),
+        labels=clean_mapping(row.get("Labels")),
+        command=_text(row.get("Command", "")),
     )
 
 
@@ -158,10 +185,10 @@ class DockerSource:
             api.close()
 
     def version(self) -> dict[str, Any]:
-        return self.api.version()
+        return _document(self.api.version())
 
     def info(self) -> dict[str, Any]:
-        return self.api.info()
+        return _document(self.api.info())
 
     # ---- listing --------------------------------------------------------------------
     def containers(self) -> tuple[ContainerInfo, ...]:
@@ -207,7 +234,7 @@ class DockerSource:
             config = dict(data.get("Config") or {})
             config["Env"] = mask_env(config.get("Env") or [])
             data = {**data, "Config": config}
-        return data
+        return _document(data)
 
     def logs(self, container_id: str, tail: int = 2000, follow: bool = True) -> Iterator[bytes]:
         """The log as raw byte chunks (stdout and stderr); the result has ``close()``."""
@@ -252,7 +279,7 @@ class DockerSource:
         except docker.errors.NotFound:
             return ActionResult(False, action, target, f"{target} no longer exists (removed elsewhere)")
         except docker.errors.APIError as exc:
-            return ActionResult(False, action, target, f"Docker refused to {action} {target}: {exc.explanation}")
+            return ActionResult(False, action, target, clean(f"Docker refused to {action} {target}: {exc.explanation}"))
         except Exception as exc:  # noqa: BLE001 - daemon gone mid-call: say so
             return ActionResult(False, action, target, str(explain(exc, self.url)))
         return ActionResult(True, action, target, f"{past(action)} {target}")

@@ -15,6 +15,7 @@ from dataclasses import replace
 from console.containers.docker_source import DockerSource, DockerUnavailable, stats_from
 from console.containers.model import ContainerInfo, ContainerStats
 from console.containers.view import is_inference
+from console.runtime.sanitise import clean
 
 RELIST_S = 15.0  # safety net if an event was missed
 RETRY_MAX_S = 30.0
@@ -75,7 +76,7 @@ class ContainerWatcher:
                     self._changed.wait(RELIST_S)
             except Exception as exc:  # noqa: BLE001 - daemon gone mid-call: report, reconnect
                 if not self._stop.is_set():
-                    self.on_error(f"Docker connection lost: {type(exc).__name__}: {exc}", "reconnecting")
+                    self.on_error(clean(f"Docker connection lost: {type(exc).__name__}: {exc}"), "reconnecting")
                 self._running_ids = ()
                 self.source.close()
                 self._stop.wait(retry)
