@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import socket
 
+from console.runtime.sanitise import clean
+
 
 def hostname() -> str:
-    return socket.gethostname()
+    """The hostname, cleaned: whoever set it (DHCP may) chooses its bytes."""
+    return clean(socket.gethostname())
 
 
 def primary_ip() -> str:

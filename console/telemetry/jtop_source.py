@@ -2,7 +2,9 @@
 
 ``jtop_reading`` copies what the client holds into plain dicts; ``snapshot_from_jtop``
 maps those dicts to a snapshot and is pure, so it is unit-tested on recorded readings
-(Orin and Thor shapes).  jtop units: memory kB, frequencies kHz, power mW/mV/mA.
+(Orin and Thor shapes).  Every string it keeps (board, CPU and GPU names, governors, sensor
+and rail names, process names and users, the hostname) is cleaned there.
+jtop units: memory kB, frequencies kHz, power mW/mV/mA.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import time
 from typing import Any
 
+from console.runtime.sanitise import clean
 from console.telemetry.model import (
     Board,
     Cpu,
@@ -30,6 +33,15 @@ from console.telemetry.source import SourceUnavailable
 
 JTOP_SOCKET = "/run/jtop.sock"
 KIB = 1024
+
+
+def _text(value: Any) -> str | None:
+    """A string jtop reports (read from the board, the kernel or a process), cleaned; None stays None."""
+    return None if value is None else clean(str(value))
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _mhz(khz: Any) -> float | None:
@@ -55,13 +67,13 @@ def _cpu(data: dict[str, Any]) -> Cpu | None:
                 load=_busy(core) if online else None,
                 freq_mhz=_mhz(freq.get("cur")) if online else None,
                 max_freq_mhz=_mhz(freq.get("max")),
-                governor=core.get("governor"),
+                governor=_text(core.get("governor")),
                 online=online,
             )
         )
     load = _busy(data.get("total") or {})
     model = next((c.get("model") for c in data.get("cpu", []) if c.get("model")), None)
-    return Cpu(load=load, cores=tuple(cores), model=model) if cores or load is not None else None
+    return Cpu(load=load, cores=tuple(cores), model=_text(model)) if cores or load is not None else None
 
 
 def _gpus(data: dict[str, Any]) -> tuple[Gpu, ...]:
@@ -71,12 +83,12 @@ def _gpus(data: dict[str, Any]) -> tuple[Gpu, ...]:
         freq = gpu.get("freq") or {}
         gpus.append(
             Gpu(
-                name=name,
-                load=status.get("load"),
+                name=clean(str(name)),
+                load=_num(status.get("load")),
                 freq_mhz=_mhz(freq.get("cur")),
                 max_freq_mhz=_mhz(freq.get("max")),
                 unified=gpu.get("type", "integrated") == "integrated",
-                governor=freq.get("governor"),
+                governor=_text(freq.get("governor")),
             )
         )
     return tuple(gpus)
@@ -116,7 +128,7 @@ def _rail(name: str, rail: dict[str, Any]) -> PowerRail:
         return value / 1000 if isinstance(value, (int, float)) else None
 
     return PowerRail(
-        name=name,
+        name=clean(str(name)),
         watts=(unit("power") or 0.0),
         volts=unit("volt"),
         amps=unit("curr"),
@@ -145,7 +157,12 @@ def _temps(data: dict[str, Any]) -> tuple[TempSensor, ...]:
         if not sensor.get("online", True) or sensor.get("temp", -256) <= -256:
             continue
         temps.append(
-            TempSensor(name=name, celsius=float(sensor["temp"]), max_c=sensor.get("max"), crit_c=sensor.get("crit"))
+            TempSensor(
+                name=clean(str(name)),
+                celsius=float(sensor["temp"]),
+                max_c=_num(sensor.get("max")),
+                crit_c=_num(sensor.get("crit")),
+            )
         )
     return tuple(temps)
 
@@ -156,10 +173,10 @@ def _fans(data: dict[str, Any]) -> tuple[Fan, ...]:
         speed, rpm = fan.get("speed") or [], fan.get("rpm") or []
         fans.append(
             Fan(
-                name=name,
-                speed_pct=speed[0] if speed else None,
+                name=clean(str(name)),
+                speed_pct=_num(speed[0]) if speed else None,
                 rpm=int(rpm[0]) if rpm else None,
-                profile=fan.get("profile"),
+                profile=_text(fan.get("profile")),
             )
         )
     return tuple(fans)
@@ -174,12 +191,12 @@ def _processes(rows: list[list[Any]]) -> tuple[GpuProcess, ...]:
         procs.append(
             GpuProcess(
                 pid=int(row[0]),
-                user=row[1],
-                gpu=row[2],
-                cpu_pct=row[6],
+                user=_text(row[1]),
+                gpu=_text(row[2]),
+                cpu_pct=_num(row[6]),
                 rss=int(row[7]) * KIB,
                 gpu_mem=int(row[8]) * KIB,
-                name=str(row[9]),
+                name=clean(str(row[9])),
             )
         )
     return tuple(sorted(procs, key=lambda p: -(p.gpu_mem or 0)))
@@ -190,14 +207,23 @@ def _board(data: dict[str, Any]) -> Board:
     libs = data.get("libraries") or {}
     plat = data.get("platform") or {}
     return Board(
-        model=hw.get("Model"),
-        module=hw.get("Module"),
-        soc=hw.get("SoC"),
-        l4t=hw.get("L4T"),
-        jetpack=hw.get("Jetpack"),
-        cuda=libs.get("CUDA") or None,
-        kernel=plat.get("Release"),
-        hostname=data.get("hostname"),
+        model=_text(hw.get("Model")),
+        module=_text(hw.get("Module")),
+        soc=_text(hw.get("SoC")),
+        l4t=_text(hw.get("L4T")),
+        jetpack=_text(hw.get("Jetpack")),
+        cuda=_text(libs.get("CUDA") or None),
+        kernel=_text(plat.get("Release")),
+        hostname=_text(data.get("hostname")),
+    )
+
+
+def _power_mode(nvp: dict[str, Any]) -> PowerMode:
+    mode_id = nvp.get("id")
+    return PowerMode(
+        name=clean(str(nvp["name"])),
+        id=mode_id if isinstance(mode_id, int) and not isinstance(mode_id, bool) else None,
+        modes=tuple(clean(str(m)) for m in nvp.get("models", ())),
     )
 
 
@@ -215,7 +241,7 @@ def snapshot_from_jtop(reading: dict[str, Any], now: float | None = None) -> Tel
         power=_power(reading.get("power") or {}),
         temps=_temps(reading.get("temperature") or {}),
         fans=_fans(reading.get("fan") or {}),
-        power_mode=PowerMode(name=nvp["name"], id=nvp.get("id"), modes=tuple(nvp.get("models", ()))) if nvp else None,
+        power_mode=_power_mode(nvp) if nvp else None,
         jetson_clocks=reading.get("jetson_clocks"),
         board=_board(reading.get("board") or {}),
         processes=_processes(reading.get("processes") or []),

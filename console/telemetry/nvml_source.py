@@ -4,6 +4,8 @@
 ``None``; ``snapshot_from_nvml`` maps them and is pure.  On unified-memory parts (GB10)
 NVML answers NOT_SUPPORTED for memory: the GPU is then marked ``unified`` and its
 memory is reported as unknown, never as zero; the Memory panel shows system RAM.
+GPU names, the driver version and process names and users (command lines from /proc) are
+cleaned in both: the mapping keeps nothing raw, and ``read_once``'s callers get clean text.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from console.runtime.sanitise import clean, clean_opt
 from console.telemetry.model import Board, Gpu, GpuProcess, TelemetrySnapshot
 from console.telemetry.source import SourceUnavailable
 
@@ -27,7 +30,7 @@ def snapshot_from_nvml(reading: dict[str, Any], now: float | None = None) -> Tel
         limit_mw = dev.get("power_limit_mw")
         gpus.append(
             Gpu(
-                name=f"{dev['index']}: {dev['name']}",
+                name=clean(f"{dev['index']}: {dev['name']}"),
                 load=dev.get("util"),
                 freq_mhz=dev.get("clock_mhz"),
                 max_freq_mhz=dev.get("max_clock_mhz"),
@@ -48,9 +51,9 @@ def snapshot_from_nvml(reading: dict[str, Any], now: float | None = None) -> Tel
             procs.append(
                 GpuProcess(
                     pid=proc["pid"],
-                    name=proc.get("name") or "?",
+                    name=clean(str(proc.get("name") or "?")),
                     gpu_mem=proc.get("used"),
-                    user=proc.get("user"),
+                    user=_opt(proc.get("user")),
                     gpu=str(dev["index"]),
                 )
             )
@@ -59,8 +62,12 @@ def snapshot_from_nvml(reading: dict[str, Any], now: float | None = None) -> Tel
         sources=("nvml",),
         gpus=tuple(gpus),
         processes=tuple(sorted(procs, key=lambda p: -(p.gpu_mem or 0))),
-        board=Board(driver=reading.get("driver"), cuda=reading.get("cuda")),
+        board=Board(driver=_opt(reading.get("driver")), cuda=_opt(reading.get("cuda"))),
     )
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else clean(str(value))
 
 
 def _not_supported(nv: Any, exc: Exception) -> bool:
@@ -72,9 +79,9 @@ def _proc_name(pid: int) -> str | None:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().split(b"\x00")
         if argv and argv[0]:
-            return " ".join(a.decode(errors="replace") for a in argv if a)[:200]
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
+            return clean(" ".join(a.decode(errors="replace") for a in argv if a)[:200])
+        with open(f"/proc/{pid}/comm", errors="replace") as f:
+            return clean(f.read().strip())
     except OSError:
         return None
 
@@ -83,7 +90,7 @@ def _proc_user(pid: int) -> str | None:
     try:
         import pwd
 
-        return pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
+        return clean(pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name)
     except (OSError, KeyError):
         return None
 
@@ -97,8 +104,8 @@ def nvml_reading(nv: Any) -> dict[str, Any]:
         except nv.NVMLError:
             return None
 
-    def text(value: Any) -> Any:
-        return value.decode() if isinstance(value, bytes) else value
+    def text(value: Any) -> str | None:
+        return clean_opt(value.decode(errors="replace") if isinstance(value, bytes) else value)
 
     def memory(h: Any) -> tuple[dict[str, int] | None, bool]:
         """(used/total like nvidia-smi, and free, unified?).  v2 keeps driver-reserved memory out of

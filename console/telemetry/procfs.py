@@ -2,6 +2,8 @@
 
 Parsers are pure functions over file text so they are tested on many inputs; the
 source reads the files under a root directory (``/`` normally, a fake tree in tests).
+Names read from files (thermal zones, hwmon chips and labels, the device-tree model, the
+kernel release, governors) and the hostname are cleaned as they are read.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.runtime.sanitise import clean, clean_opt
 from console.telemetry.model import Board, Cpu, CpuCore, Fan, Memory, TelemetrySnapshot, TempSensor
 from console.telemetry.source import SourceUnavailable
 
@@ -88,6 +91,11 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _read_name(path: Path) -> str | None:
+    """A one-line name from a file (a driver or the device tree chose it), cleaned."""
+    return clean_opt(_read(path))
+
+
 def _read_int(path: Path) -> int | None:
     text = _read(path)
     try:
@@ -121,12 +129,12 @@ class ProcfsSource:
         found: list[tuple[str, Path]] = []
         base = self.root / "sys/class/thermal"
         for zone in sorted(base.glob("thermal_zone*")):
-            name = _read(zone / "type") or zone.name
+            name = _read_name(zone / "type") or clean(zone.name)
             found.append((name, zone / "temp"))
         for hw in sorted((self.root / "sys/class/hwmon").glob("hwmon*")):
-            chip = _read(hw / "name") or hw.name
+            chip = _read_name(hw / "name") or clean(hw.name)
             for temp in sorted(hw.glob("temp*_input")):
-                label = _read(hw / temp.name.replace("_input", "_label"))
+                label = _read_name(hw / temp.name.replace("_input", "_label"))
                 found.append((f"{chip} {label}" if label else chip, temp))
         return found
 
@@ -134,16 +142,16 @@ class ProcfsSource:
         fans = []
         for hw in sorted((self.root / "sys/class/hwmon").glob("hwmon*")):
             for rpm in sorted(hw.glob("fan*_input")):
-                fans.append((_read(hw / "name") or hw.name, rpm))
+                fans.append((_read_name(hw / "name") or clean(hw.name), rpm))
         return fans
 
     def _read_board(self) -> Board:
         model = _read(self.root / "proc/device-tree/model")
         release = _read(self.root / "proc/sys/kernel/osrelease")
         return Board(
-            model=model.strip("\x00") if model else None,
-            kernel=release,
-            hostname=socket.gethostname() if self.root == Path("/") else None,
+            model=clean(model.strip("\x00")) if model else None,
+            kernel=clean_opt(release),
+            hostname=clean(socket.gethostname()) if self.root == Path("/") else None,
         )
 
     def _cores(self, now: dict[str, CpuTimes]) -> tuple[CpuCore, ...]:
@@ -160,7 +168,7 @@ class ProcfsSource:
                     load=cpu_load(self._prev.get(name), now[name]),
                     freq_mhz=cur / 1000 if cur else None,
                     max_freq_mhz=top / 1000 if top else None,
-                    governor=_read(freq_dir / "scaling_governor"),
+                    governor=_read_name(freq_dir / "scaling_governor"),
                 )
             )
         return tuple(cores)
