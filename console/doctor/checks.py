@@ -20,6 +20,7 @@ from console.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe
 from console.doctor.daemon_fix import plan_fix
 from console.doctor.daemon_json import DaemonJsonError
 from console.doctor.model_size import hub_cache
+from console.runtime.sanitise import clean
 
 GIB = 1 << 30
 DISK_WARN_GIB, DISK_FAIL_GIB = 50, 10  # an 8B BF16 model is 16 GiB; images are 10-20 GiB
@@ -125,7 +126,7 @@ def read_cuda(probe: Probe) -> str | None:
         cuda = json.loads(probe.cuda_version.read_text()).get("cuda", {}).get("version")
     except (OSError, ValueError, AttributeError):
         return None
-    return str(cuda) if cuda else None
+    return clean(str(cuda)) if cuda else None
 
 
 def driver_cuda() -> str | None:

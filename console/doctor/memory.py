@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from console.doctor.jtop_client import JTOP_SOCKET, PowerUnavailable, connect
+from console.runtime.sanitise import clean
 from console.telemetry.procfs import parse_meminfo
 
 GIB = 1 << 30
@@ -221,7 +222,16 @@ def find_holders(
             continue  # the containers step handles it
         name = cmd.split()[0] if vllm else (cmd[:60] or f"pid {pid}")
         out.append(
-            Holder(pid, start, name, _rss(proc, pid), ppid, parent, gpu_pids.get(pid, 0), "orphan" if vllm else "gpu")
+            Holder(
+                pid,
+                start,
+                clean(name),  # command lines are whatever the process chose
+                _rss(proc, pid),
+                ppid,
+                clean(parent),
+                gpu_pids.get(pid, 0),
+                "orphan" if vllm else "gpu",
+            )
         )
     return sorted(out, key=lambda h: (-h.gpu, -h.rss))
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.doctor.check import FAIL, OK, SKIP, WARN, Check
+from console.runtime.sanitise import clean, clean_tree
 
 MARKER = "JETCONSOLE-STACK "
 PROBE_TIMEOUT = 180.0  # importing a CUDA torch and initialising the GPU can take a minute on a Jetson
@@ -111,8 +112,8 @@ class StackProbeError(Exception):
     """The probe did not run (no such interpreter, no python3 in the image, Docker down); ``hint`` says what to do."""
 
     def __init__(self, reason: str, hint: str = "") -> None:
-        super().__init__(reason)
-        self.hint = hint
+        super().__init__(clean(reason))  # it quotes what the target printed
+        self.hint = clean(hint)
 
 
 @dataclass(frozen=True)
@@ -147,14 +148,15 @@ class SystemStack:
 
 
 def parse_output(stdout: str) -> dict[str, Any] | None:
-    """The probe's JSON from everything the target printed (torch may print warnings first)."""
+    """The probe's JSON from everything the target printed (torch may print warnings first), every string in it
+    cleaned: an image or an environment chooses what its Python, torch and error messages say."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
             try:
                 data = json.loads(line[len(MARKER) :])
             except ValueError:
                 return None
-            return data if isinstance(data, dict) else None
+            return clean_tree(data) if isinstance(data, dict) else None
     return None
 
 
