@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "fit":  # reads no jetconsole config
-        from console import fit_command
+        from console.fit import command as fit_command
 
         return fit_command.run(args)
     from console.themes import load_themes

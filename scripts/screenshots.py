@@ -82,7 +82,7 @@ async def doctor_shots(series) -> None:
 
     from console.doctor.check import Probe
     from console.doctor.session import DoctorSetup
-    from console.fit_command import DeviceMemory
+    from console.fit.device import DeviceMemory
     from console.ui.screens.fit import FitScreen
     from tests.app.test_doctor_screen import SNAPSHOT_CHECKS, Checks
 

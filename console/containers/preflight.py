@@ -14,7 +14,7 @@ from typing import Any
 
 from console.containers.docker_source import DockerSource
 from console.containers.presets.plan import LaunchPlan
-from console.servers.memory_fit import GIB, FitResult, fit, kv_layout_from_config
+from console.fit.sizing import GIB, FitResult, fit, kv_layout_from_config
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

@@ -92,8 +92,8 @@ def _index_total(folder: Path) -> int | None:
 
 def estimate_from_config(config: Mapping[str, Any]) -> tuple[int, str]:
     """Bytes of weights of a dense model from its config.json: parameters times bytes per parameter."""
-    from console.fit_command import estimate_params
-    from console.servers.memory_fit import BYTES_PER_PARAM, weight_format
+    from console.fit.model import estimate_params
+    from console.fit.sizing import BYTES_PER_PARAM, weight_format
 
     params = estimate_params(config)  # FitError (a ValueError) for MoE and odd configs
     fmt = weight_format(config, stored=True)

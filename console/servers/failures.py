@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from console.fit.sizing import util_for_free
 from console.runtime.sanitise import strip_ansi
-from console.servers.memory_fit import util_for_free
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from textual.app import App
 from textual.widgets import Input, Select
 
 from console.cli import build_parser
-from console.fit_command import (
+from console.fit.command import (
     DeviceMemory,
     FitError,
     command_line,
@@ -392,7 +392,7 @@ async def test_prefilled_int4_and_unknown_formats_do_not_crash() -> None:
     """The review found FitScreen(quant="int4"/"w4a16") crashed the Select; every normalised format opens."""
     from textual.app import App
 
-    from console.servers.memory_fit import BYTES_PER_PARAM
+    from console.fit.sizing import BYTES_PER_PARAM
     from console.ui.screens.fit import FitScreen
 
     for quant in ("int4", "w4a16", *BYTES_PER_PARAM):

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from console import fit_command
 from console.cli import build_parser, main
-from console.fit_command import MEMINFO_ENV, DeviceMemory, FitError, estimate_params, parse_params, run
-from console.servers.memory_fit import GIB
+from console.fit import device as fit_device
+from console.fit.command import run
+from console.fit.device import MEMINFO_ENV, DeviceMemory
+from console.fit.model import FitError, estimate_params, parse_params
+from console.fit.sizing import GIB
 
 ROOT = Path(__file__).resolve().parents[2]
 KIB = 1024
@@ -320,10 +322,10 @@ def test_human_table(capsys: pytest.CaptureFixture[str], llama: Path) -> None:
 
 def test_meminfo_argument_wins_and_nvml_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MEMINFO_ENV)
-    monkeypatch.setattr(fit_command, "_nvml_memory", lambda: pytest.fail("NVML asked"))
+    monkeypatch.setattr(fit_device, "_nvml_memory", lambda: pytest.fail("NVML asked"))
     path = tmp_path / "other"
     path.write_text("MemTotal: 1048576 kB\nMemAvailable: 524288 kB\n")
-    mem = fit_command.device_memory(path)
+    mem = fit_device.device_memory(path)
     assert (mem.total, mem.available, mem.unified, mem.source.startswith(str(path))) == (GIB, GIB // 2, True, True)
     out = StringIO()
     args = build_parser().parse_args(["fit", "--params", "1B", "--json"])
@@ -336,7 +338,7 @@ def test_discrete_gpu_memory_from_nvml(
 ) -> None:
     monkeypatch.delenv(MEMINFO_ENV)
     h100 = DeviceMemory(85520809984, 85017493504, "GPU 0 (NVIDIA H100 80GB HBM3), from NVML", unified=False)
-    monkeypatch.setattr(fit_command, "_nvml_memory", lambda: h100)
+    monkeypatch.setattr(fit_device, "_nvml_memory", lambda: h100)
     code, r = fit_json(capsys, "--config", str(llama), "--params", "8B")
     assert code == 0
     assert (r["mem_total_bytes"], r["memory_source"]) == (h100.total, h100.source)
@@ -345,8 +347,8 @@ def test_discrete_gpu_memory_from_nvml(
 
 def test_without_nvml_reads_proc_meminfo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MEMINFO_ENV)
-    monkeypatch.setattr(fit_command, "_nvml_memory", lambda: None)
-    mem = fit_command.device_memory()
+    monkeypatch.setattr(fit_device, "_nvml_memory", lambda: None)
+    mem = fit_device.device_memory()
     assert mem.source.startswith("/proc/meminfo") and mem.unified and mem.total > 0
 
 
@@ -356,18 +358,18 @@ def test_nvml_memory_is_gpu_0_of_one_nvml_reading(monkeypatch: pytest.MonkeyPatc
 
     h100 = {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory": {"used": 0, "total": 80 * GIB, "free": 79 * GIB}}
     monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [h100, {**h100, "index": 1}]})
-    assert fit_command._nvml_memory() == DeviceMemory(
+    assert fit_device._nvml_memory() == DeviceMemory(
         80 * GIB, 79 * GIB, "GPU 0 of 2 (NVIDIA H100 80GB HBM3), from NVML", unified=False
     )
     gb10 = {"index": 0, "name": "NVIDIA GB10", "memory": None, "unified": True}
     monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [gb10]})
-    assert fit_command._nvml_memory() is None  # unified memory: /proc/meminfo instead
+    assert fit_device._nvml_memory() is None  # unified memory: /proc/meminfo instead
 
     def no_driver() -> dict:
         raise SourceUnavailable("NVML unavailable")
 
     monkeypatch.setattr(nvml_source, "read_once", no_driver)
-    assert fit_command._nvml_memory() is None
+    assert fit_device._nvml_memory() is None
 
 
 def test_meminfo_without_memtotal(meminfo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from console.servers.memory_fit import (
+from console.fit.sizing import (
     BYTES_PER_PARAM,
     DEFAULT_ACTIVATIONS,
     DEFAULT_CUDA_GRAPHS,

@@ -1,7 +1,7 @@
 """Model fit: will a model fit this device's memory, and with which vLLM flags?
 
 The form holds what ``jetconsole fit`` takes as flags; the figures are the CLI's own
-(``fit_command.evaluate``), recomputed a moment after the typing stops.  config.json and
+(``fit.command.evaluate``), recomputed a moment after the typing stops.  config.json and
 the device's memory (NVML, else /proc/meminfo) are read in thread workers that only post
 messages; the arithmetic itself is pure and runs here.  Bad input is said inline, next to
 the figures of the last input that could be computed; nothing typed is lost.
@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select
 
-from console.fit_command import (
+from console.fit.command import (
     NOTHING_FITS,
     DeviceMemory,
     FitError,
@@ -35,8 +35,8 @@ from console.fit_command import (
     table_rows,
     vllm_flags,
 )
+from console.fit.sizing import normalize_quant
 from console.keymap import FIT_BINDINGS
-from console.servers.memory_fit import normalize_quant
 from console.ui.bindings import bindings
 from console.ui.messages import FitConfigRead, FitMemoryRead
 from console.ui.widgets.text import LiveText

@@ -1,6 +1,6 @@
 """``jetconsole fit``: will a model fit this device's memory, and with which vLLM flags?
 
-The arithmetic is ``console.servers.memory_fit`` (domain.md §6); this module reads the inputs
+The arithmetic is ``console.fit.sizing`` (domain.md §6); this module reads the inputs
 (flags, the model's config.json, the device's memory) and prints a table or one JSON object.
 Exit status: 0 fits, 1 does not fit, 2 bad input.
 """
@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import shlex
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from console.servers.memory_fit import (
+from console.fit.device import DeviceMemory, device_memory
+from console.fit.model import FitError, estimate_params, load_config, parse_params
+from console.fit.sizing import (
     BYTES_PER_PARAM,
     DEFAULT_ACTIVATIONS,
     DEFAULT_CUDA_GRAPHS,
@@ -31,46 +30,10 @@ from console.servers.memory_fit import (
     util_for_free,
     weight_format,
 )
-from console.telemetry.procfs import parse_meminfo
 from console.telemetry.view import size
 
-MEMINFO_ENV = "JETCONSOLE_MEMINFO"  # a meminfo file to read instead of the device (tests, what-ifs)
 CONTEXT_CAP = 32768  # default context: max_position_embeddings, at most this
 UMA_CEILING = 0.85  # domain.md §6: keep headroom for the OS where the GPU shares system RAM
-_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-_MOE_OR_UNUSUAL = (
-    "num_local_experts",
-    "n_routed_experts",
-    "num_experts",
-    "kv_lora_rank",
-    "text_config",
-    "vision_config",
-)
-
-
-class FitError(ValueError):
-    """Bad input; the message names the flag or the config key."""
-
-
-@dataclass(frozen=True)
-class DeviceMemory:
-    total: int
-    available: int
-    source: str  # in words, for the output
-    unified: bool  # system RAM shared with the GPU (or no GPU at all)
-
-
-def parse_params(text: str) -> int:
-    """``8e9``, ``8B``, ``70b``, ``1.5B``, ``500M`` -> a parameter count."""
-    s = text.strip().lower().replace("_", "").replace(",", "")
-    scale = _SUFFIXES.get(s[-1:], 1.0)
-    try:
-        value = float(s[:-1] if s[-1:] in _SUFFIXES else s) * scale
-    except ValueError:
-        raise FitError(f"--params: cannot read {text!r}; write e.g. 8B, 70b, 1.5B, 500M or 8e9") from None
-    if not math.isfinite(value) or value < 1e6:
-        raise FitError(f"--params: {text!r} is {value:g} parameters; write 8B for 8 billion (suffixes K, M, B, T)")
-    return int(value)
 
 
 def _number(flag: str, text: str, kind: type[int] | type[float]) -> Any:
@@ -81,86 +44,6 @@ def _number(flag: str, text: str, kind: type[int] | type[float]) -> Any:
     if value <= 0:
         raise FitError(f"{flag}: must be positive, got {text}")
     return value
-
-
-def load_config(path_text: str) -> tuple[Path, dict[str, Any]]:
-    """A config.json file, or a directory holding one."""
-    path = Path(path_text).expanduser()
-    if path.is_dir():
-        path = path / "config.json"
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FitError(f"--config: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise FitError(f"--config: {path} is not valid JSON: {where}: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise FitError(f"--config: {path} holds a JSON {type(data).__name__}, not an object")
-    return path, data
-
-
-def estimate_params(config: Mapping[str, Any]) -> int:
-    """Parameters of a dense decoder from its dimensions: embeddings, attention, gated MLP (norms left out)."""
-    for key in _MOE_OR_UNUSUAL:
-        if config.get(key):
-            raise FitError(f"--params is needed: config.json has {key!r}, whose parameter count is not estimated here")
-
-    def need(key: str) -> int:
-        value = config.get(key)
-        if not isinstance(value, int) or value <= 0:
-            raise FitError(f"--params is needed: config.json has no {key!r} to estimate the parameter count from")
-        return value
-
-    hidden, layers, heads = need("hidden_size"), need("num_hidden_layers"), need("num_attention_heads")
-    vocab, inter = need("vocab_size"), need("intermediate_size")
-    kv_heads = int(config.get("num_key_value_heads") or heads)
-    head_dim = int(config.get("head_dim") or hidden // heads)
-    attention = 2 * hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim  # q, o; k, v
-    embeddings = vocab * hidden * (1 if config.get("tie_word_embeddings", True) else 2)
-    return layers * (attention + 3 * hidden * inter) + embeddings
-
-
-def _nvml_memory() -> DeviceMemory | None:
-    """GPU 0 of a discrete NVIDIA GPU; None without NVML or where memory is unified (NOT_SUPPORTED)."""
-    from console.telemetry.nvml_source import read_once  # deferred: nothing to load on boxes without a GPU
-    from console.telemetry.source import SourceUnavailable
-
-    try:
-        devices = read_once()["devices"]
-    except SourceUnavailable:
-        return None
-    mem = devices[0].get("memory") if devices else None
-    if mem is None:
-        return None
-    of = f" of {len(devices)}" if len(devices) > 1 else ""
-    return DeviceMemory(mem["total"], mem["free"], f"GPU 0{of} ({devices[0]['name']}), from NVML", unified=False)
-
-
-def device_memory(meminfo: str | Path | None = None) -> DeviceMemory:
-    """The memory vLLM will budget: a discrete GPU's through NVML, else system RAM (unified on Jetson/Spark).
-
-    ``meminfo`` (or ``$JETCONSOLE_MEMINFO``) names a meminfo file to read instead, and skips NVML.
-    """
-    path = meminfo or os.environ.get(MEMINFO_ENV)
-    if not path:
-        gpu = _nvml_memory()
-        if gpu is not None:
-            return gpu
-        path = "/proc/meminfo"
-    try:
-        info = parse_meminfo(Path(path).read_text())
-    except OSError as exc:
-        raise FitError(f"cannot read {path}: {exc.strerror or exc}") from None
-    total = info.get("MemTotal")
-    if not total:
-        raise FitError(f"{path} has no MemTotal")
-    available = info.get("MemAvailable", info.get("MemFree", 0))
-    return DeviceMemory(
-        total, available, f"{path}: system RAM, which the GPU shares on Jetson and DGX Spark", unified=True
-    )
 
 
 def _round_len(tokens: int) -> int:
