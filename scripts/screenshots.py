@@ -15,7 +15,8 @@ sys.path.insert(0, str(ROOT))
 
 from console.config import Config  # noqa: E402
 from console.telemetry.jtop_source import snapshot_from_jtop  # noqa: E402
-from tests.app.helpers import frozen_app, ramp  # noqa: E402
+from console.runtime import events as ev  # noqa: E402
+from tests.app.helpers import feed, frozen_app, ramp  # noqa: E402
 from tests.app.test_snapshots import PLAIN_REPORT, REPORT  # noqa: E402
 from tests.conftest import orin_reading  # noqa: E402
 
@@ -168,10 +169,7 @@ async def chat_shots(series) -> None:
                 start_screen=screen,
                 discover_fn=lambda: Discovery(sources=[], report=REPORT),
             )
-            a.docker.failed("no Docker socket at /var/run/docker.sock", "install Docker (apt-get install docker.io)")
-            a.state.set_sources(["jtop"], REPORT)
-            for snap in series:
-                a.state.add(snap)
+            feed(a, series, REPORT)
             return a
 
         question = (
@@ -187,13 +185,14 @@ async def shoot_after(name: str, app, size: tuple[int, int], ask: tuple[str, ...
     """Type ``ask``, wait until the answer has ended (and the server was polled), press ``then``."""
     async with app.run_test(size=size) as pilot:
         for _ in range(100):
-            if app.chat.model and app.selected_status() is not None and app.selected_status().metrics:
+            status = app.runtime.state.servers.selected_status
+            if app.chat_control.chat.model and status is not None and status.metrics:
                 break
             await pilot.pause(0.1)
         await pilot.press(*ask)
         for _ in range(200):
             await pilot.pause(0.1)
-            if app.chat.answering is None and (not ask or len(app.chat.messages) >= 2):
+            if app.chat_control.chat.answering is None and (not ask or len(app.chat_control.chat.messages) >= 2):
                 break
         await pilot.pause(1.2)  # one more poll: the metrics show the answer
         await pilot.press(*then)
@@ -245,12 +244,16 @@ def with_containers(app):
             restart_policy="always",
         ),
     )
-    app.docker.listed(rows)
-    app.docker.stats = {
-        rows[0].id: ContainerStats(rows[0].id, 112.0, 3 * 2**30, 62 * 2**30),
-        rows[1].id: ContainerStats(rows[1].id, 0.4, 612 * 2**20, 62 * 2**30),
-        rows[3].id: ContainerStats(rows[3].id, 1.2, 88 * 2**20, 62 * 2**30),
-    }
+    app.runtime.emit(ev.ContainersListed(rows))
+    app.runtime.emit(
+        ev.StatsUpdated(
+            (
+                (rows[0].id, ContainerStats(rows[0].id, 112.0, 3 * 2**30, 62 * 2**30)),
+                (rows[1].id, ContainerStats(rows[1].id, 0.4, 612 * 2**20, 62 * 2**30)),
+                (rows[3].id, ContainerStats(rows[3].id, 1.2, 88 * 2**20, 62 * 2**30)),
+            )
+        )
+    )
     return app
 
 

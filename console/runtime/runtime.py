@@ -31,7 +31,7 @@ from console.runtime.services.hud import set_help_flag, start_hud_sources
 from console.runtime.services.servers import ServerWatch
 from console.runtime.services.startups import StartupFollowers
 from console.runtime.services.telemetry import start_discovery
-from console.runtime.state import ConsoleState, DoctorState, ServersState
+from console.runtime.state import ConsoleState, DoctorState, ServersState, server_rows
 from console.servers.registry import ServerRow
 from console.telemetry.discovery import Discovery, discover
 from console.telemetry.state import TelemetryState
@@ -67,8 +67,8 @@ class Runtime:
             telemetry=TelemetryState.sized(config.history_seconds, config.refresh_interval),
             docker=DockerState(url=docker_url(config.docker_host)),
             watch_docker=watch_docker,
-            servers=ServersState(selected=selected),
-            doctor=DoctorState(enabled=doctor is not None),
+            servers=ServersState(selected=selected, configured=tuple(e.url for e in self.configured)),
+            doctor=DoctorState(enabled=doctor is not None, interval=doctor.interval if doctor else 0.0),
         )
         self._lock = threading.RLock()
         self._subscribers: list[Subscriber] = []
@@ -171,7 +171,7 @@ class Runtime:
 
     # ---- views the UI and CLIs share ---------------------------------------------------------------
     def server_rows(self, state: ConsoleState | None = None) -> list[ServerRow]:
-        return self.servers.rows(state or self._state)
+        return server_rows(state or self._state)
 
     def endpoint_for(self, url: str) -> Endpoint:
         return self.servers.endpoint_for(url)

@@ -13,6 +13,8 @@ from console.containers.launcher import LaunchEvent
 from console.containers.state import DockerState
 from console.doctor.check import Check
 from console.servers.probe import ServerStatus
+from console.servers.registry import ServerRow
+from console.servers.registry import server_rows as registry_rows
 from console.telemetry.state import TelemetryState
 
 LOG_KEEP = 500  # lines of fix output kept for a Doctor screen opened later
@@ -29,6 +31,7 @@ class ServersState:
     status: MappingProxyType[str, ServerStatus] = field(default_factory=lambda: _NO_STATUS)
     watched: frozenset[str] = frozenset()
     selected: str | None = None
+    configured: tuple[str, ...] = ()  # the URLs of config [endpoints] servers (their keys stay in the runtime)
 
     @property
     def selected_status(self) -> ServerStatus | None:
@@ -47,6 +50,7 @@ class HudFacts:
 @dataclass(frozen=True)
 class DoctorState:
     enabled: bool = False  # False: no checks run (tests with fixed frames, kiosk)
+    interval: float = 0.0  # seconds between runs (0: on demand and after fixes only)
     checks: tuple[Check, ...] = ()
     at: float | None = None
     running: bool = False
@@ -65,3 +69,8 @@ class ConsoleState:
     startups: MappingProxyType[str, LaunchEvent] = field(default_factory=lambda: _NO_STARTUPS)
     hud: HudFacts = field(default_factory=HudFacts)
     doctor: DoctorState = field(default_factory=DoctorState)
+
+
+def server_rows(state: ConsoleState) -> list[ServerRow]:
+    """One row per inference server: containers joined with configured URLs (a pure view)."""
+    return registry_rows(state.docker.containers, state.servers.configured)

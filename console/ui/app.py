@@ -1,22 +1,20 @@
-"""The Textual app: owns the pollers (one per source), the telemetry state and the screens.
+"""The Textual app: a thin adapter over the headless runtime.
 
-Pollers run in worker threads and only post messages; handlers here update the state
-and hand it to the screen on top.  No I/O happens on the event loop.  The threads are
-daemons of our own rather than Textual thread workers: those run in the default
-executor, which Python joins at exit, so a poller blocked in jtop's ``ok()`` held up
-``q`` by up to one refresh interval.
+The runtime's services run in threads of their own and fold their events into one immutable
+``ConsoleState``.  Here a subscriber turns every state change into one coalescible
+``StateChanged`` message (a burst of events is one repaint) and every one-shot event (a notice,
+a question, log text, a launch's progress) into a ``RuntimeEvent``.  Screens render slices of
+the state through ``show_state``; they send the runtime typed commands.  Pause keeps the state
+of the moment it was pressed and renders that.
 """
 
 from __future__ import annotations
 
-import codecs
-import json
-import queue
-import threading
-import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
@@ -25,75 +23,39 @@ from textual.theme import Theme
 
 from console import config as cfg
 from console.chat.client import shared_client
-from console.containers import preflight
-from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable, docker_url
-from console.containers.launcher import create_and_start, track
-from console.containers.model import ActionResult
-from console.containers.presets import LaunchPlan, Preset
-from console.containers.state import DockerState
-from console.containers.watcher import ContainerWatcher
 from console.doctor.session import DoctorSetup
 from console.keymap import ALL_BINDINGS, APP_BINDINGS
-from console.telemetry.discovery import Discovery, discover
-from console.telemetry.model import SourceReport, SourceStatus, TelemetrySnapshot
-from console.telemetry.poller import Poller
-from console.telemetry.state import TelemetryState
+from console.runtime import commands as cmd
+from console.runtime import events as ev
+from console.runtime.runtime import Runtime
+from console.runtime.state import ConsoleState
+from console.telemetry.discovery import Discovery
 from console.themes import DEFAULT_THEME, ThemeSpec
 from console.ui.bindings import bindings
 from console.ui.chat_control import ChatControl
-from console.ui.doctor_control import DoctorControl
-from console.ui.hud_control import HudControl
-from console.ui.messages import (
-    ContainerActionDone,
-    ContainersListed,
-    ContainerStatsUpdated,
-    DockerFailed,
-    InspectReady,
-    LaunchProgress,
-    LogLines,
-    PreflightDone,
-    SourceFailed,
-    SourcesDiscovered,
-    TelemetrySampled,
-)
+from console.ui.messages import ChatEnded, ChatModels, ChatStored, ChatText, RuntimeEvent, StateChanged
 from console.ui.screens.chat import ChatScreen
-from console.ui.screens.confirm import TextScreen
+from console.ui.screens.confirm import StrictConfirmScreen, TextScreen
 from console.ui.screens.containers import ContainersScreen
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.help import HelpScreen
-from console.ui.screens.launch import LaunchScreen
 from console.ui.screens.telemetry import TelemetryScreen
-from console.ui.server_control import ServerControl
 
 DiscoverFn = Callable[[], Discovery]
-LOG_BATCH_S = 0.2  # log text reaches the screen as at most 5 batches a second...
-LOG_FLOOD_BATCH_S = 0.5  # ...and 2 while a batch holds over 8 KiB: rendering is what a flood costs
-LOG_FLOOD_BYTES = 8192
-
-
-def _pump(stream: Iterable[bytes], chunks: queue.Queue[bytes | None], stop: threading.Event) -> None:
-    """Blocking reads of a log stream into a queue; None marks its end."""
-    try:
-        for chunk in stream:
-            chunks.put(chunk)
-            if stop.is_set():
-                break
-    except Exception:  # noqa: BLE001 - a cut stream ends like a finished one; the follower says so
-        pass
-    chunks.put(None)
 
 
 def textual_theme(spec: ThemeSpec) -> Theme:
     return Theme(name=spec.name, dark=spec.dark, **spec.colors)
 
 
-class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[None]):
+class JetconsoleApp(App[None]):
     TITLE = "jetconsole"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     BINDINGS = bindings(APP_BINDINGS)
     SCREENS = {"telemetry": TelemetryScreen, "containers": ContainersScreen}
     START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench")
     ENABLE_COMMAND_PALETTE = True
+    KIOSK_ACTIONS = frozenset({"toggle_help", "next_page"})
 
     def __init__(
         self,
@@ -108,43 +70,50 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
         ascii_only: bool = False,
         hud_sources: bool = True,
         kiosk: bool = False,
+        runtime: Runtime | None = None,
     ) -> None:
         """``doctor``: what the doctor's checks run with (None: they do not run; tests with fixed frames).
         ``ascii_only``: the terminal cannot show block characters (TERM=linux): the HUD draws ASCII digits.
         ``hud_sources``: read the help flag and this host's name and address (off: tests with fixed frames).
-        ``kiosk``: the HUD alone, with no way to the rest of the app (what ``--serve`` runs per browser)."""
+        ``kiosk``: the HUD alone, with no way to the rest of the app (what ``--serve`` runs per browser).
+        ``runtime``: an existing runtime to drive (else one is made from the other arguments)."""
         super().__init__()
         self.config = config
         self.theme_specs = themes
         self.keymap_overrides = dict(config.keys)
-        self.state = TelemetryState(config.history_seconds, config.refresh_interval)
-        self.paused = False
-        self._discover_fn = discover_fn or partial(
-            discover, config.telemetry_source, config.refresh_interval, config.docker_host
+        self.runtime = runtime or Runtime(
+            config,
+            discover_fn=discover_fn,
+            watch_docker=watch_docker,
+            poll_servers=poll_servers,
+            doctor=doctor,
+            hud_sources=hud_sources,
         )
-        self._pollers: list[Poller] = []
+        self.frozen: ConsoleState | None = None  # the state shown while paused
         self._remember_theme = remember_theme
         self._theme_ready = False
-        self.docker = DockerState(url=docker_url(config.docker_host))
-        self.watch_docker = watch_docker
-        self._watcher: ContainerWatcher | None = None
-        self._followers: dict[int, threading.Event] = {}
-        self.startups: dict[str, object] = {}  # container id -> last LaunchEvent of a launch from here
-        self._next_follower = 0
         self.start_screen = start_screen
-        self.poll_servers = poll_servers
-        self.init_servers()
-        self.init_chat()
-        self.init_doctor(doctor)
-        self.init_hud()
         self.ascii_only = ascii_only
-        self.hud_sources = hud_sources
         self.kiosk = kiosk
-        # called with (sample, merged snapshot) for every telemetry sample, paused or not: the Bench
-        # screen's power meter reads the app's one poller per source instead of opening its own
-        self.telemetry_taps: list[Callable[[TelemetrySnapshot, TelemetrySnapshot], None]] = []
+        self.chat_control = ChatControl(self)
+        self._unsubscribe: Callable[[], None] | None = None
+        self.handled_version = -1  # the last state version a StateChanged handled
 
-    # ---- start-up -------------------------------------------------------------------
+    # ---- the state, as screens see it ---------------------------------------------------------
+    @property
+    def state(self) -> ConsoleState:
+        """What screens render: the frozen state while paused, else the runtime's."""
+        return self.frozen if self.frozen is not None else self.runtime.state
+
+    @property
+    def paused(self) -> bool:
+        return self.frozen is not None
+
+    def send(self, command: cmd.Command) -> Any:
+        """Hand a command to the runtime (screens and widgets call this)."""
+        return self.runtime.send(command)
+
+    # ---- start-up -------------------------------------------------------------------------------
     def on_mount(self) -> None:
         for spec in self.theme_specs.values():
             self.register_theme(textual_theme(spec))
@@ -171,246 +140,29 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             }.get(self.start_screen)
             if start is not None:
                 start()
-        self._spawn(self._discover, "jetconsole-discover")
-        self._spawn(shared_client, "jetconsole-http")  # ~45 ms of SSL setup, not in the first answer
-        self.sync_server_pollers()
-        self.start_doctor()
-        if self.hud_sources:
-            self.start_hud_sources()
-        if self.watch_docker:
-            self._watcher = ContainerWatcher(
-                self.docker.url,
-                on_list=lambda cs: self.post_message(ContainersListed(cs)),
-                on_stats=lambda st: self.post_message(ContainerStatsUpdated(st)),
-                on_error=lambda reason, hint: self.post_message(DockerFailed(reason, hint)),
-            )
-            self._spawn(self._watcher.run, "jetconsole-docker")
+        self._unsubscribe = self.runtime.subscribe(self._from_runtime)
+        self.runtime.runner.spawn("http", lambda _life: shared_client())  # ~45 ms of SSL setup, off the first answer
+        self.runtime.start()
 
-    @staticmethod
-    def _spawn(target: Callable[[], None], name: str) -> None:
-        threading.Thread(target=target, name=name, daemon=True).start()
+    def _from_runtime(self, state: ConsoleState, event: ev.Event) -> None:
+        """Called in a service's thread: post, never touch the UI."""
+        if isinstance(event, ev.ONE_SHOT):
+            self.post_message(RuntimeEvent(event))
+        elif isinstance(event, (ev.FixLine, ev.FixEnded)):
+            self.post_message(RuntimeEvent(event))
+            self.post_message(StateChanged())
+        else:
+            self.post_message(StateChanged())
 
-    def _discover(self) -> None:
-        try:
-            found = self._discover_fn()
-        except Exception as exc:  # noqa: BLE001 - shown in the Sources panel, never fatal
-            status = SourceStatus(
-                "telemetry",
-                False,
-                f"discovery failed: {type(exc).__name__}: {exc}",
-                "report this with `jetconsole snapshot --json`",
-            )
-            found = Discovery(sources=[], report=SourceReport((status,)))
-        self.post_message(SourcesDiscovered(found))
+    # ---- state in -------------------------------------------------------------------------------
+    def on_state_changed(self, _message: StateChanged) -> None:
+        state = self.runtime.state
+        self.chat_control.server_changed(state)
+        self.refresh_screen()
+        self.handled_version = state.version  # tests wait on this, not on a sleep
 
-    def on_sources_discovered(self, message: SourcesDiscovered) -> None:
-        found = message.discovery
-        self.state.set_sources([s.name for s in found.sources], found.report)
-        for source in found.sources:
-            poller = Poller(
-                source,
-                self.config.refresh_interval,
-                on_sample=lambda snap: self.post_message(TelemetrySampled(snap)),
-                on_error=lambda name, err: self.post_message(SourceFailed(name, err)),
-                opened=True,
-            )
-            self._pollers.append(poller)
-            self._spawn(poller.run, f"jetconsole-poll-{source.name}")
-        self._refresh_screen()
-
-    # ---- data in --------------------------------------------------------------------
-    def on_telemetry_sampled(self, message: TelemetrySampled) -> None:
-        merged = self.state.add(message.snapshot)
-        for tap in list(self.telemetry_taps):
-            tap(message.snapshot, merged)
-        if not self.paused:
-            self._refresh_screen()
-
-    def on_source_failed(self, message: SourceFailed) -> None:
-        self.state.fail(message.source, message.error)
-        self._refresh_screen()
-
-    def on_containers_listed(self, message: ContainersListed) -> None:
-        self.docker.listed(message.containers)
-        self.sync_server_pollers()
-        self.sync_startup_followers()
-        self._refresh_screen()
-
-    def on_container_stats_updated(self, message: ContainerStatsUpdated) -> None:
-        self.docker.stats.update(message.stats)
-        self._refresh_screen()
-
-    def on_docker_failed(self, message: DockerFailed) -> None:
-        self.docker.failed(message.reason, message.hint)
-        self._refresh_screen()
-
-    def on_container_action_done(self, message: ContainerActionDone) -> None:
-        result = message.result
-        self.notify(result.message, severity="information" if result.ok else "error", timeout=4)
-        if self._watcher is not None:
-            self._watcher.refresh()
-
-    def on_inspect_ready(self, message: InspectReady) -> None:
-        self.push_screen(TextScreen(message.title, message.text))
-
-    # ---- Docker work, each in its own thread that only posts messages ---------------------
-    def container_action(self, action: str, container_id: str, name: str) -> None:
-        def work() -> None:
-            source = DockerSource(self.docker.url)
-            try:
-                source.open()
-                result = source.act(action, container_id, name)
-            except DockerUnavailable as exc:
-                result = ActionResult(False, action, name, f"{exc} — {exc.hint}")
-            finally:
-                source.close()
-            self.post_message(ContainerActionDone(result))
-
-        self._spawn(work, f"jetconsole-{action}")
-
-    def inspect_container(self, container_id: str, name: str) -> None:
-        def work() -> None:
-            source = DockerSource(self.docker.url)
-            try:
-                source.open()
-                text = json.dumps(source.inspect(container_id), indent=2, sort_keys=True, default=str)
-            except ContainerGone:
-                text = f"{name} no longer exists."
-            except DockerUnavailable as exc:
-                text = f"{exc} — {exc.hint}"
-            finally:
-                source.close()
-            self.post_message(InspectReady(f"Inspect {name} (secrets masked)", text))
-
-        self._spawn(work, "jetconsole-inspect")
-
-    def follow_logs(self, container_id: str, tail: int = 2000) -> int:
-        """Start following a container's log; batches reach the screen as LogLines messages."""
-        self._next_follower += 1
-        follower, stop = self._next_follower, threading.Event()
-        self._followers[follower] = stop
-
-        def work() -> None:
-            source = DockerSource(self.docker.url)
-            chunks: queue.Queue[bytes | None] = queue.Queue()
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            ended = "closed"
-            try:
-                source.open()
-                stream = source.logs(container_id, tail=tail, follow=True)
-                self._spawn(lambda: _pump(stream, chunks, stop), f"jetconsole-logs-read-{follower}")
-                pending: list[str] = []
-                last, interval = time.monotonic(), LOG_BATCH_S
-                while not stop.is_set():
-                    try:
-                        chunk = chunks.get(timeout=LOG_BATCH_S)
-                    except queue.Empty:
-                        chunk = b""
-                    if chunk is None:
-                        ended = "the container stopped"
-                        break
-                    if chunk:
-                        pending.append(decoder.decode(chunk))
-                    now = time.monotonic()
-                    if pending and (not chunk or now - last >= interval):  # quiet, or a batch's worth
-                        text = "".join(pending)
-                        interval = LOG_FLOOD_BATCH_S if len(text) > LOG_FLOOD_BYTES else LOG_BATCH_S
-                        self.post_message(LogLines(follower, text))
-                        pending, last = [], now
-                if stop.is_set():
-                    stream.close()
-                    return
-                pending.append(decoder.decode(b"", final=True))
-                self.post_message(LogLines(follower, "".join(pending), ended=ended))
-            except ContainerGone:
-                self.post_message(LogLines(follower, "", ended="the container was removed"))
-            except DockerUnavailable as exc:
-                self.post_message(LogLines(follower, "", ended=f"{exc} — {exc.hint}"))
-            except Exception as exc:  # noqa: BLE001 - daemon gone mid-stream
-                self.post_message(LogLines(follower, "", ended=f"{type(exc).__name__}: {exc}"))
-            finally:
-                source.close()
-
-        self._spawn(work, f"jetconsole-logs-{follower}")
-        return follower
-
-    def launch_server(
-        self, run_id: int, plan: LaunchPlan, preset: Preset, launch: bool, remove_first: str | None = None
-    ) -> None:
-        """Preflight, then (when ``launch``) create, start and follow; reports as messages.
-
-        ``remove_first``: a failed container of an earlier try, removed before the preflight.
-        """
-
-        def work() -> None:
-            source = DockerSource(self.docker.url)
-            try:
-                source.open()
-                if remove_first:
-                    source.act("remove", remove_first)
-                mem = self.state.merged.memory if self.state.merged else None
-                checks = preflight.run_checks(
-                    plan,
-                    source,
-                    util=preset.gpu_memory_utilization,
-                    max_model_len=preset.max_model_len,
-                    mem_total=mem.total if mem else None,
-                    mem_available=mem.available if mem else None,
-                )
-                blocked = bool(preflight.blocking(checks))
-                self.post_message(PreflightDone(run_id, checks, blocked, launch))
-                if blocked or not launch:
-                    return
-                cid = create_and_start(source, plan)
-                self.launched_here.add(cid)  # its own tracker follows it below
-                if self._watcher is not None:
-                    self._watcher.refresh()
-                self.post_message(LaunchProgress(run_id, None, f"started {plan.name or cid[:12]}"))
-                health = f"{plan.url}/health" if plan.url else None
-                track(source, cid, health, lambda e: self.post_message(LaunchProgress(run_id, e, container=cid)))
-            except DockerUnavailable as exc:
-                self.post_message(LaunchProgress(run_id, None, f"{exc} — {exc.hint}"))
-            except Exception as exc:  # noqa: BLE001 - Docker refused (bad image, name taken…): say so
-                self.post_message(LaunchProgress(run_id, None, f"launch failed: {type(exc).__name__}: {exc}"))
-            finally:
-                source.close()
-
-        self._spawn(work, f"jetconsole-launch-{run_id}")
-
-    def on_preflight_done(self, message: PreflightDone) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, LaunchScreen):
-                screen.preflight_done(message.run_id, message.checks, message.blocked, message.launching)
-
-    def on_launch_progress(self, message: LaunchProgress) -> None:
-        if message.container and message.event is not None:
-            self.startups[message.container] = message.event  # the servers panel shows the phase
-            self._refresh_screen()
-        if message.run_id <= 0:
-            return  # a follower of a server started elsewhere (hud_control): no Launch screen's business
-        for screen in self.screen_stack:
-            if isinstance(screen, LaunchScreen):
-                screen.launch_event(
-                    message.run_id,
-                    message.event,
-                    message.message,  # type: ignore[arg-type]
-                    message.container,
-                )
-
-    def on_log_lines(self, message: LogLines) -> None:
-        for screen in self.screen_stack:
-            if getattr(screen, "follower", None) == message.follower:
-                try:
-                    screen.add_lines(message)  # type: ignore[attr-defined]
-                except NoMatches:  # the screen is closing
-                    pass
-
-    def stop_logs(self, follower: int) -> None:
-        stop = self._followers.pop(follower, None)
-        if stop is not None:
-            stop.set()
-
-    def _refresh_screen(self) -> None:
+    def refresh_screen(self) -> None:
+        """Render the state (frozen while paused) on the screen in front."""
         if not self.screen_stack:  # shutting down: a late message from a worker
             return
         show = getattr(self.screen, "show_state", None)
@@ -422,7 +174,51 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             except NoMatches:  # the screen is still composing or already torn down
                 pass
 
-    KIOSK_ACTIONS = frozenset({"toggle_help", "next_page"})
+    def on_runtime_event(self, message: RuntimeEvent) -> None:
+        event = message.event
+        if isinstance(event, ev.Notice):
+            self.notify(event.text, severity=event.severity, timeout=event.timeout)  # type: ignore[arg-type]
+        elif isinstance(event, ev.Ask):
+            self._ask(event)
+        elif isinstance(event, ev.ActionDone):
+            self.notify(event.result.message, severity="information" if event.result.ok else "error", timeout=4)
+        elif isinstance(event, ev.InspectReady):
+            self.push_screen(TextScreen(event.title, event.text))
+        elif isinstance(event, ev.ServiceFailed):
+            self.notify(f"{event.service}: {event.error}", severity="warning", timeout=6)
+        else:  # log text, launch progress, fix lines: the screens that show them take them
+            for screen in self.screen_stack:
+                take = getattr(screen, "take_event", None)
+                if take is not None:
+                    try:
+                        take(event)
+                    except NoMatches:  # the screen is closing
+                        pass
+
+    # the chat side's threads post these; its methods take them
+    def on_chat_text(self, message: ChatText) -> None:
+        self.chat_control.on_chat_text(message)
+
+    def on_chat_ended(self, message: ChatEnded) -> None:
+        self.chat_control.on_chat_ended(message)
+
+    def on_chat_models(self, message: ChatModels) -> None:
+        self.chat_control.on_chat_models(message)
+
+    def on_chat_stored(self, message: ChatStored) -> None:
+        self.chat_control.on_chat_stored(message)
+
+    def _ask(self, event: ev.Ask) -> None:
+        reply: Future[Any] = event.reply
+        if event.typed:
+            from console.ui.screens.chat_dialogs import AskScreen
+
+            self.push_screen(AskScreen(event.text), lambda value: reply.done() or reply.set_result(value))
+            return
+        self.push_screen(
+            StrictConfirmScreen(event.title, event.text),
+            lambda yes: reply.done() or reply.set_result(bool(yes)),
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """In kiosk mode (a served HUD anyone on the network may type into) only the HUD's own keys work:
@@ -431,7 +227,7 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
             return False
         return True
 
-    # ---- actions ----------------------------------------------------------------------
+    # ---- actions --------------------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -442,6 +238,16 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
 
         if not isinstance(self.screen, DoctorScreen):
             self.push_screen(DoctorScreen("problem"))
+
+    def doctor_fix(self, check_id: str) -> None:
+        """Start the in-app fix for ``check_id`` (it asks before it changes anything), on the Doctor screen."""
+        from console.ui.screens.doctor import DoctorScreen
+
+        if self.runtime.doctor is None:
+            return
+        if not any(isinstance(s, DoctorScreen) for s in self.screen_stack):
+            self.push_screen(DoctorScreen(check_id))
+        self.send(cmd.ApplyFix(check_id))
 
     def action_hud(self) -> None:
         from console.ui.screens.hud import HudScreen
@@ -498,23 +304,19 @@ class JetconsoleApp(HudControl, DoctorControl, ServerControl, ChatControl, App[N
                     break
         for name in sorted(self.theme_specs):
             yield SystemCommand(
-                f"Theme: {name}", "Switch theme (remembered in your config)", partial(setattr, self, "theme", name)
+                f"Theme: {name}",
+                "Switch theme (remembered in your config)",
+                partial(setattr, self, "theme", name),
             )
 
     def toggle_pause(self) -> None:
-        """Freeze or resume the screen; samples and history keep coming."""
-        self.paused = not self.paused
-        self._refresh_screen()
+        """Freeze the screen on the state of this moment, or resume; the runtime keeps going."""
+        self.frozen = None if self.frozen is not None else self.runtime.state
+        self.refresh_screen()
 
-    # ---- shutdown ----------------------------------------------------------------------
+    # ---- shutdown -------------------------------------------------------------------------------
     def on_unmount(self) -> None:
-        for poller in self._pollers:
-            poller.stop()
-        if self._watcher is not None:
-            self._watcher.stop()
-        for stop in self._followers.values():
-            stop.set()
-        self.stop_server_pollers()
-        self.stop_doctor()
-        self.stop_hud_sources()
-        self.close_chat()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.chat_control.close()
+        self.runtime.stop()

@@ -1,85 +1,27 @@
-"""Messages posted from worker threads to the app (the only way data reaches the UI)."""
+"""Messages posted from threads to the app: the runtime's two (state changed, one-shot event), the
+chat's, the fit's and the bench's."""
 
 from __future__ import annotations
 
 from textual.message import Message
 
-from console.containers.model import ActionResult, ContainerInfo, ContainerStats
-from console.telemetry.discovery import Discovery
-from console.telemetry.model import TelemetrySnapshot
+from console.runtime.events import Event
 
 
-class SourcesDiscovered(Message):
-    def __init__(self, discovery: Discovery) -> None:
+class StateChanged(Message):
+    """The runtime's state changed: the screen in front renders it again.  Coalesced: a burst of
+    changes waiting in the queue is one repaint."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StateChanged)
+
+
+class RuntimeEvent(Message):
+    """A one-shot event of the runtime (a notice, a question, log text, a launch's progress)."""
+
+    def __init__(self, event: Event) -> None:
         super().__init__()
-        self.discovery = discovery
-
-
-class TelemetrySampled(Message):
-    def __init__(self, snapshot: TelemetrySnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-
-
-class SourceFailed(Message):
-    def __init__(self, source: str, error: str) -> None:
-        super().__init__()
-        self.source = source
-        self.error = error
-
-
-class ContainersListed(Message):
-    def __init__(self, containers: tuple[ContainerInfo, ...]) -> None:
-        super().__init__()
-        self.containers = containers
-
-
-class ContainerStatsUpdated(Message):
-    def __init__(self, stats: dict[str, ContainerStats]) -> None:
-        super().__init__()
-        self.stats = stats
-
-
-class DockerFailed(Message):
-    def __init__(self, reason: str, hint: str) -> None:
-        super().__init__()
-        self.reason = reason
-        self.hint = hint
-
-
-class ContainerActionDone(Message):
-    def __init__(self, result: ActionResult) -> None:
-        super().__init__()
-        self.result = result
-
-
-class LogLines(Message):
-    """A batch of raw log text for one follower (batched: at most 5 posts a second)."""
-
-    def __init__(self, follower: int, text: str, ended: str | None = None) -> None:
-        super().__init__()
-        self.follower = follower
-        self.text = text
-        self.ended = ended
-
-
-class InspectReady(Message):
-    def __init__(self, title: str, text: str) -> None:
-        super().__init__()
-        self.title = title
-        self.text = text
-
-
-class PreflightDone(Message):
-    def __init__(self, run_id: int, checks: list, blocked: bool, launching: bool) -> None:
-        super().__init__()
-        self.run_id, self.checks, self.blocked, self.launching = run_id, checks, blocked, launching
-
-
-class LaunchProgress(Message):
-    def __init__(self, run_id: int, event: object | None, message: str = "", container: str = "") -> None:
-        super().__init__()
-        self.run_id, self.event, self.message, self.container = run_id, event, message, container
+        self.event = event
 
 
 class ChatText(Message):
@@ -112,12 +54,6 @@ class ChatStored(Message):
         self.kind, self.payload, self.text = kind, payload, text
 
 
-class ServerPolled(Message):
-    def __init__(self, status: object) -> None:
-        super().__init__()
-        self.status = status
-
-
 # ---- fit screen ------------------------------------------------------------------------------------------------
 
 
@@ -135,50 +71,6 @@ class FitConfigRead(Message):
     def __init__(self, text: str, path: object | None, config: dict | None, error: str | None = None) -> None:
         super().__init__()
         self.text, self.path, self.config, self.error = text, path, config, error
-
-
-# ---- doctor --------------------------------------------------------------------------------------------------------
-
-
-class DoctorChecked(Message):
-    """A full run of the doctor's checks (a list of ``Check``) and when it finished."""
-
-    def __init__(self, checks: list, at: float) -> None:
-        super().__init__()
-        self.checks, self.at = checks, at
-
-
-class DoctorProgress(Message):
-    """A line of a running fix (``done``: the fix finished; ``ok`` its verdict; ``reboot``: offer a reboot)."""
-
-    def __init__(self, fix: str, line: str, done: bool = False, ok: bool = True, reboot: bool = False) -> None:
-        super().__init__()
-        self.fix, self.line, self.done, self.ok, self.reboot = fix, line, done, ok, reboot
-
-
-class DoctorAsk(Message):
-    """A fix waits for a yes/no: the app asks and sets ``reply`` (a concurrent.futures.Future[bool])."""
-
-    def __init__(self, fix: str, title: str, text: str, reply: object) -> None:
-        super().__init__()
-        self.fix, self.title, self.text, self.reply = fix, title, text, reply
-
-
-# ---- HUD -----------------------------------------------------------------------------------------------------------
-
-
-class HelpFlagRead(Message):
-    """The workshop help flag as read (or written) from its file; ``error``: why a change failed."""
-
-    def __init__(self, on: bool, error: str | None = None) -> None:
-        super().__init__()
-        self.on, self.error = on, error
-
-
-class HostRead(Message):
-    def __init__(self, host: str, ip: str) -> None:
-        super().__init__()
-        self.host, self.ip = host, ip
 
 
 # ---- bench ---------------------------------------------------------------------------------------------------------

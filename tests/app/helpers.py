@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from console.config import Config
+from console.runtime import events as ev
 from console.telemetry.discovery import Discovery
 from console.telemetry.model import SourceReport, TelemetrySnapshot
 from console.themes import load_themes
@@ -33,15 +34,22 @@ def frozen_app(
         discover_fn=lambda: Discovery(sources=[], report=report),
         **kw,
     )
-    app.docker.failed(
-        "no Docker socket at /var/run/docker.sock",
-        "install Docker (apt-get install docker.io) or set endpoints.docker_host",
-    )
-    names = list(dict.fromkeys(n for s in history for n in s.sources))
-    app.state.set_sources(names, report)
-    for snap in history:
-        app.state.add(snap)
+    feed(app, history, report)
     return app
+
+
+def feed(app: JetconsoleApp, history: list[TelemetrySnapshot], report: SourceReport) -> None:
+    """Fold fixed data into the app's runtime as its services would (Docker missing, the samples)."""
+    emit = app.runtime.emit
+    emit(
+        ev.DockerFailed(
+            "no Docker socket at /var/run/docker.sock",
+            "install Docker (apt-get install docker.io) or set endpoints.docker_host",
+        )
+    )
+    emit(ev.SourcesFound(tuple(dict.fromkeys(n for s in history for n in s.sources)), report))
+    for snap in history:
+        emit(ev.Sampled(snap))
 
 
 def ramp(base: TelemetrySnapshot, n: int = 60) -> list[TelemetrySnapshot]:

@@ -50,7 +50,7 @@ def pane(app) -> ChatPane:
 
 async def ready(pilot) -> None:
     """The poller has seen the server and its model."""
-    await wait_for(pilot, lambda: pilot.app.chat.model == MODEL, 10.0)
+    await wait_for(pilot, lambda: pilot.app.chat_control.chat.model == MODEL, 10.0)
 
 
 async def ask(pilot, question: str, wait: bool = True) -> None:
@@ -58,10 +58,14 @@ async def ask(pilot, question: str, wait: bool = True) -> None:
     if not isinstance(app.focused, Input):
         await pilot.press("a")
     await pilot.press(*question)
-    before = len(app.chat.messages)
+    before = len(app.chat_control.chat.messages)
     await pilot.press("enter")
     if wait:
-        await wait_for(pilot, lambda: app.chat.answering is None and len(app.chat.messages) == before + 2, 10.0)
+        await wait_for(
+            pilot,
+            lambda: app.chat_control.chat.answering is None and len(app.chat_control.chat.messages) == before + 2,
+            10.0,
+        )
         await pilot.pause(0.1)
 
 
@@ -112,9 +116,9 @@ async def test_question_streams_a_markdown_answer_with_its_figures(
         assert chat.input.value == ""  # sent
         # it streams: part of the answer is on screen while the rest is still coming
         await wait_for(pilot, lambda: "Some bold" in screen_text(chat), 5.0)
-        assert app.chat.answering is not None
+        assert app.chat_control.chat.answering is not None
         assert "w11" not in screen_text(chat)
-        await wait_for(pilot, lambda: app.chat.answering is None, 10.0)
+        await wait_for(pilot, lambda: app.chat_control.chat.answering is None, 10.0)
         await pilot.pause(0.2)
         shown = screen_text(chat)
         assert "What is bold?" in shown
@@ -123,7 +127,7 @@ async def test_question_streams_a_markdown_answer_with_its_figures(
         stats = chat.query(".chat-stats").last().text
         assert re.fullmatch(r"TTFT \d+ ms · \d+\.\d tok/s · 9\+17 tokens · stop", stats), stats
         assert stats in shown
-        answer = app.chat.messages[-1]
+        answer = app.chat_control.chat.messages[-1]
         assert (answer.content, answer.status) == ("".join(tokens), "done")
         body = srv.requests[-1]
         assert body["messages"] == [{"role": "user", "content": "What is bold?"}]
@@ -141,8 +145,8 @@ async def test_escape_stops_a_slow_answer(srv: ReplayServer, tmp_path: Path, ori
         chat = pane(app)
         await wait_for(pilot, lambda: "w1" in screen_text(chat), 5.0)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: app.chat.answering is None, 5.0)
-        answer = app.chat.messages[-1]
+        await wait_for(pilot, lambda: app.chat_control.chat.answering is None, 5.0)
+        answer = app.chat_control.chat.messages[-1]
         assert answer.status == "stopped" and answer.stats.finish_reason == "abort"
         assert answer.content.startswith(" w0 w1") and "w199" not in answer.content
         await wait_for(pilot, lambda: srv.disconnects == before + 1, 5.0)
@@ -173,12 +177,12 @@ async def test_reasoning_is_collapsed_and_f4_shows_it(
         assert "addition" in shown and "no carry" in shown
         await pilot.press("f4")
         await pilot.pause(0.2)
-        assert not box.collapsed and app.show_reasoning
+        assert not box.collapsed and app.chat_control.show_reasoning
         assert "The user asks for 2+2. That is 4." in screen_text(chat)
         await pilot.press("f4")
         await pilot.pause(0.2)
         assert box.collapsed and "The user asks" not in screen_text(chat)
-        assert app.chat.messages[-1].reasoning == "The user asks for 2+2. That is 4."
+        assert app.chat_control.chat.messages[-1].reasoning == "The user asks for 2+2. That is 4."
 
 
 async def test_no_reasoning_no_reasoning_box(
@@ -207,7 +211,7 @@ async def test_error_midstream_keeps_the_partial_answer_and_shows_the_error(
             "⚠ EngineCore encountered an issue. See stack trace (above) for the root cause. (InternalServerError)"
         ) in shown
         assert chat.query(".chat-error")
-        assert app.chat.messages[-1].status == "error"
+        assert app.chat_control.chat.messages[-1].status == "error"
 
 
 async def test_control_characters_show_as_pictures(
@@ -224,7 +228,8 @@ async def test_control_characters_show_as_pictures(
             assert raw not in shown
         assert "plain ␛[31mred␛[0m ␛[2J␛[H␛]0;pwned␇bell␇ \\x9b31m c1 [bold]markup[/bold]" in shown
         assert "Colours ␛[1m please" in shown  # the question too
-        assert app.chat.messages[-1].content.startswith("plain \x1b[31m")  # kept exact, shown safe
+        # cleaned where it entered: the session (and so the store, exports, --json) hold the visible form
+        assert app.chat_control.chat.messages[-1].content.startswith("plain ␛[31m")
 
 
 async def test_unknown_model_404_is_shown_inline(
@@ -237,7 +242,7 @@ async def test_unknown_model_404_is_shown_inline(
         await ask(pilot, "hello?")
         shown = screen_text(pane(app))
         assert "⚠ The model `nope` does not exist. Valid aliases: tiny. (NotFoundError)" in shown
-        answer = app.chat.messages[-1]
+        answer = app.chat_control.chat.messages[-1]
         assert (answer.status, answer.content) == ("error", "")
 
 
@@ -295,11 +300,11 @@ async def test_f6_while_an_answer_streams_shows_it_once(
         await wait_for(pilot, lambda: "w2" in screen_text(pane(app)), 5.0)
         await pilot.press("f6")
         await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
-        assert app.chat.answering is not None  # zoomed mid-answer
+        assert app.chat_control.chat.answering is not None  # zoomed mid-answer
         dash_pane = app.screen_stack[-2].query_one(ChatPane)
         [hidden] = dash_pane.query(AnswerView)
         seen_at_zoom = hidden.source
-        await wait_for(pilot, lambda: app.chat.answering is None, 10.0)
+        await wait_for(pilot, lambda: app.chat_control.chat.answering is None, 10.0)
         await pilot.pause(0.3)
         full = app.screen.query_one(ChatPane)
         [answer] = full.query(AnswerView)
@@ -345,7 +350,7 @@ async def test_conversations_search_rename_export_delete(
         await ready(pilot)
         await ask(pilot, "alpha question")
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.chat.messages == [])
+        await wait_for(pilot, lambda: app.chat_control.chat.messages == [])
         srv.script = Script(frames=token_frames(["Beta", " reply"]))
         await ask(pilot, "beta question")
         await pilot.press("ctrl+o")
@@ -393,7 +398,7 @@ async def test_conversations_search_rename_export_delete(
         assert rows[0][0] == "Renamed alpha"
         with ChatStore(tmp_path / "c.sqlite3") as store:
             assert [s.title for s in store.conversations()] == ["Renamed alpha"]
-        await wait_for(pilot, lambda: app.chat.messages == [])  # the open conversation was the deleted one
+        await wait_for(pilot, lambda: app.chat_control.chat.messages == [])  # the open conversation was the deleted one
 
 
 async def test_delete_can_be_cancelled_and_enter_opens(
@@ -404,7 +409,7 @@ async def test_delete_can_be_cancelled_and_enter_opens(
         await ready(pilot)
         await ask(pilot, "keep me")
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.chat.messages == [])
+        await wait_for(pilot, lambda: app.chat_control.chat.messages == [])
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         table = app.screen.query_one(DataTable)
@@ -417,7 +422,7 @@ async def test_delete_can_be_cancelled_and_enter_opens(
         assert table.row_count == 1
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        await wait_for(pilot, lambda: [m.content for m in app.chat.messages] == ["keep me", "Hello!"])
+        await wait_for(pilot, lambda: [m.content for m in app.chat_control.chat.messages] == ["keep me", "Hello!"])
         await pilot.pause(0.2)
         assert "keep me" in screen_text(pane(app)) and "Hello!" in screen_text(pane(app))
 
@@ -446,7 +451,7 @@ async def test_settings_reject_bad_values_and_apply_good_ones(
             "shift+tab", *"Answer in French.", "tab", *"0.25", "tab", "tab", *"64", "tab", *'{"top_k": 7}', "ctrl+s"
         )
         await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
-        assert app.chat.settings.temperature == 0.25 and app.chat.settings.max_tokens == 64
+        assert app.chat_control.chat.settings.temperature == 0.25 and app.chat_control.chat.settings.max_tokens == 64
         await pilot.pause(0.1)
         assert "temp 0.25 top_p 1 max 64" in pane(app).head.text
         await ask(pilot, "Bonjour")
@@ -464,12 +469,12 @@ async def test_settings_escape_changes_nothing(
     app = make_app(srv, tmp_path, orin_snapshot)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
-        before = app.chat.settings
+        before = app.chat_control.chat.settings
         await pilot.press("a", "f3")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         await pilot.press("tab", *"1.5", "escape")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        assert app.chat.settings == before
+        assert app.chat_control.chat.settings == before
 
 
 async def test_f2_lists_the_servers_models(srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot) -> None:
@@ -486,7 +491,7 @@ async def test_f2_lists_the_servers_models(srv: ReplayServer, tmp_path: Path, or
         assert f"{MODEL}  · max_model_len 32768" in screen_text(app.screen)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        assert app.chat.model == MODEL
+        assert app.chat_control.chat.model == MODEL
 
 
 def test_shown_count_keeps_the_last_turns_within_both_budgets(monkeypatch) -> None:
@@ -518,7 +523,7 @@ async def test_old_turns_leave_the_pane_past_the_budget_and_stay_in_the_conversa
         assert [v.source for v in chat.query(chat_pane.UserView)] == ["Question 2"]
         assert [v.source.split()[0] for v in chat.query(AnswerView)] == ["turn2"]
         assert "… 4 earlier messages (Ctrl+O lists them; export shows all)" in screen_text(chat)
-        assert len(app.chat.messages) == 6  # all kept; the next question sends them all
+        assert len(app.chat_control.chat.messages) == 6  # all kept; the next question sends them all
         srv.script = Script(frames=token_frames(["ok"]))
         await ask(pilot, "Question 3")
         assert [m["content"] for m in srv.requests[-1]["messages"]][:1] == ["Question 0"]

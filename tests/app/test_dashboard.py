@@ -8,9 +8,10 @@ from pathlib import Path
 from textual.widgets import DataTable, Input
 
 from console.config import Config, load
+from console.runtime import events as ev
 from console.telemetry.model import TelemetrySnapshot
 from console.themes import theme_names
-from console.ui.messages import SourceFailed, SourcesDiscovered, TelemetrySampled
+from console.ui.messages import StateChanged
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.help import HelpScreen
 from console.ui.screens.telemetry import TelemetryScreen
@@ -40,13 +41,13 @@ async def test_live_samples_reach_the_dashboard(orin_snapshot: TelemetrySnapshot
         assert " 8 ███▎·· 55%" in panel.cores.text  # core 8 at 55%: 3.3 of 6 cells
         assert "GPU memory: 1 process" in panel.procs.text and "1.0 GiB  python3" in panel.procs.text
         assert "11.5 W  GPU_SOC 6.0 VIN_SYS_5V0 3.5" in panel.rows["power"]._value.text  # biggest rails first
-    assert SourcesDiscovered in posted and TelemetrySampled in posted
+    assert StateChanged in posted  # the runtime's events reach the screen as state changes
 
 
 async def test_zoom_tables_filter_and_back(orin_snapshot: TelemetrySnapshot) -> None:
     app = live_app([orin_snapshot])
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.state.merged is not None)
+        await wait_for(pilot, lambda: app.state.telemetry.merged is not None)
         await pilot.press("t")
         assert isinstance(app.screen, TelemetryScreen)
         screen = app.screen
@@ -102,7 +103,7 @@ async def test_palette_switches_theme_and_remembers_it(tmp_path: Path, orin_snap
 async def test_compact_layout_at_80x24(orin_snapshot: TelemetrySnapshot) -> None:
     app = live_app([orin_snapshot])
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.state.merged is not None)
+        await wait_for(pilot, lambda: app.state.telemetry.merged is not None)
         await pilot.pause(0.1)
         screen = app.screen
         assert screen.has_class("compact")
@@ -132,13 +133,43 @@ async def test_compact_layout_at_80x24(orin_snapshot: TelemetrySnapshot) -> None
 async def test_pause_freezes_the_screen_not_the_history(orin_snapshot: TelemetrySnapshot) -> None:
     app = live_app([orin_snapshot])
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.state.merged is not None)
+        await wait_for(pilot, lambda: app.state.telemetry.merged is not None)
         await pilot.press("p")
         assert "PAUSED" in app.screen.query_one("#title").text
-        before = len(app.state.history)
-        await wait_for(pilot, lambda: len(app.state.history) > before + 1)
+        before = len(app.runtime.state.telemetry.history)
+        await wait_for(pilot, lambda: len(app.runtime.state.telemetry.history) > before + 1)
         await pilot.press("p")
         assert "PAUSED" not in app.screen.query_one("#title").text
+
+
+async def test_pause_holds_every_panel_whatever_event_arrives(orin_snapshot: TelemetrySnapshot) -> None:
+    """Pause renders the frozen state: a new sample, container stats or a server poll arriving while
+    paused repaint nothing with newer figures (before, a stats or server message repainted the
+    telemetry panel with the newest sample under a PAUSED title)."""
+    from console.containers.model import ContainerInfo, ContainerStats
+    from console.servers.probe import ServerStatus
+
+    app = live_app([orin_snapshot], Config(refresh_interval=0.2, servers=()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "90%" in gpu_row(app))
+        await pilot.press("p")
+        shown = gpu_row(app)
+        hot = dataclasses.replace(orin_snapshot, gpus=(dataclasses.replace(orin_snapshot.gpus[0], load=12.0),))
+        app.runtime.runner.stop("poll")  # the fixed source would keep sending the old sample
+        app.runtime.runner.stop("poll:jtop")
+        c = ContainerInfo(id="c" * 12, name="vllm", image="vllm/vllm-openai", state="running", status="Up")
+        for event in (
+            ev.Sampled(hot),
+            ev.ContainersListed((c,)),
+            ev.StatsUpdated((("c" * 12, ContainerStats("c" * 12, 50.0, 1, 2)),)),
+            ev.ServerPolled(ServerStatus("http://127.0.0.1:8000", False, error="refused")),
+        ):
+            app.runtime.emit(event)
+        await wait_for(pilot, lambda: app.handled_version == app.runtime.state.version)
+        assert app.runtime.state.telemetry.merged.gpus[0].load == 12.0
+        assert gpu_row(app) == shown and "90%" in shown and "PAUSED" in app.screen.query_one("#title").text
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "12%" in gpu_row(app))
 
 
 class _Broken(FixedSource):
@@ -155,7 +186,7 @@ async def test_dead_source_degrades_its_panel_not_the_app(orin_snapshot: Telemet
 
     app = JetconsoleApp(Config(refresh_interval=0.2), load_themes(), discover_fn=lambda: discovery, watch_docker=False)
     async with app.run_test(size=(120, 40), message_hook=posted.append) as pilot:
-        await wait_for(pilot, lambda: any(isinstance(m, SourceFailed) for m in posted))
+        await wait_for(pilot, lambda: "jtop" in app.runtime.state.telemetry.errors)
         await pilot.pause(0.1)
         body = app.screen.query_one(SourcesPanel).body.text
         assert "failed: ConnectionError: jtop service stopped" in body

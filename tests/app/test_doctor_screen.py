@@ -151,7 +151,7 @@ async def test_filter_and_enter_on_a_check_without_an_in_app_fix() -> None:
     notes: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
         app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
-        await wait_for(pilot, lambda: checks.runs == 1 and app.doctor_checks)
+        await wait_for(pilot, lambda: checks.runs == 1 and app.state.doctor.checks)
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
         screen = app.screen
@@ -160,7 +160,7 @@ async def test_filter_and_enter_on_a_check_without_an_in_app_fix() -> None:
         await pilot.press("enter")  # back to the table
         await pilot.press("enter")
         assert notes == [f"{TIKTOKEN_WARN.title}: run {TIKTOKEN_WARN.fix}"]
-        assert app.doctor_fixing is None and checks.runs == 1  # nothing ran
+        assert app.state.doctor.fixing is None and checks.runs == 1  # nothing ran
         await pilot.press("escape")  # clears the filter
         await wait_for(pilot, lambda: screen.query_one(DataTable).row_count == 4)
 
@@ -187,7 +187,7 @@ async def test_fix_asks_in_a_dialog_and_reruns_after(stand_in_fix: list[bool], a
     checks = Checks([DOCKER_OK, POWER_WARN])
     app = app_with(checks)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: checks.runs == 1 and app.doctor_checks)
+        await wait_for(pilot, lambda: checks.runs == 1 and app.state.doctor.checks)
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
         doctor = app.screen
@@ -195,39 +195,39 @@ async def test_fix_asks_in_a_dialog_and_reruns_after(stand_in_fix: list[bool], a
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "MODE_30W -> MAXN" in str(app.screen.query_one("#confirm-text").render())
-        assert app.doctor_fixing == "power"
+        assert app.state.doctor.fixing == "power"
         await pilot.press(answer)
-        await wait_for(pilot, lambda: app.doctor_fixing is None and checks.runs == 2)
+        await wait_for(pilot, lambda: app.state.doctor.fixing is None and checks.runs == 2)
         assert stand_in_fix == [answer == "y"]
-        log = "\n".join(app.doctor_log)
+        log = "\n".join(app.state.doctor.log)
         assert "── power fix ──" in log
         assert ("mode -> MAXN: done" in log) == (answer == "y")
         assert log.endswith("done" if answer == "y" else "not fixed")
-        assert app.screen is doctor and len(doctor.query_one(RichLog).lines) == len(app.doctor_log)
+        assert app.screen is doctor and len(doctor.query_one(RichLog).lines) == len(app.state.doctor.log)
 
 
 async def test_memory_still_held_offers_a_reboot_only_on_the_typed_word(monkeypatch) -> None:
     from console.doctor import fixes
-    from console.ui import doctor_control
+    from console.runtime.services import doctor as doctor_service
 
     monkeypatch.setitem(fixes.FIXES, "memory", lambda setup, ask, say: say("memory is still held") or False)
     reboots: list[object] = []
-    monkeypatch.setattr(doctor_control, "reboot", lambda setup, say: reboots.append(setup))
+    monkeypatch.setattr(doctor_service, "reboot", lambda setup, say: reboots.append(setup))
     checks = Checks([MEMORY_FAIL])
     app = app_with(checks)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.doctor_checks)
+        await wait_for(pilot, lambda: app.state.doctor.checks)
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
         await pilot.press(*"yes", "enter")  # anything but the word leaves it
         await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
-        assert reboots == [] and app.doctor_log[-1] == "no reboot (type exactly: reboot)"
+        assert reboots == [] and app.state.doctor.log[-1] == "no reboot (type exactly: reboot)"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
         await pilot.press(*"reboot", "enter")
-        await wait_for(pilot, lambda: reboots == [app.doctor_setup])
+        await wait_for(pilot, lambda: reboots == [app.runtime.doctor.setup])
 
 
 async def test_one_fix_at_a_time(stand_in_fix: list[bool]) -> None:
@@ -235,14 +235,14 @@ async def test_one_fix_at_a_time(stand_in_fix: list[bool]) -> None:
     app = app_with(checks)
     notes: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.doctor_checks)
+        await wait_for(pilot, lambda: app.state.doctor.checks)
         app.doctor_fix("power")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
         app.doctor_fix("power")
-        assert notes == ["a fix is running (power); wait for it to finish"]
+        await wait_for(pilot, lambda: notes == ["a fix is running (power); wait for it to finish"])
         await pilot.press("n")
-        await wait_for(pilot, lambda: app.doctor_fixing is None)
+        await wait_for(pilot, lambda: app.state.doctor.fixing is None)
         assert stand_in_fix == [False]
 
 
@@ -291,7 +291,7 @@ def snapshot_app():
 
 
 async def _checked(pilot) -> None:
-    await wait_for(pilot, lambda: pilot.app.doctor_checks)
+    await wait_for(pilot, lambda: pilot.app.state.doctor.checks)
 
 
 def test_dashboard_banner_120x40(snap_compare, utc) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from console.config import Config
 from console.hud import helpflag
+from console.runtime import events as ev
+from console.runtime.state import server_rows
 from console.servers.metrics import ServerMetrics
 from console.servers.probe import ModelInfo, ServerStatus
 from console.telemetry.model import TempSensor
@@ -35,10 +37,19 @@ def hud_app(orin_snapshot, flag: Path, status: ServerStatus | None = READY, help
     app = frozen_app(
         ramp(snap), REPORT, Config(hud_help_flag_file=str(flag), **config), start_screen="hud", hud_sources=False
     )
-    app.host_name, app.host_ip, app.help_flag = "thor-07", "10.20.0.107", help_on
+    app.runtime.emit(ev.HostRead("thor-07", "10.20.0.107"))
+    app.runtime.emit(ev.HelpFlagRead(help_on))
     if status is not None:
-        app.server_status[app.server_rows()[0].url] = status
+        set_server(app, status)
     return app
+
+
+def set_server(app, status: ServerStatus, url: str | None = None) -> str:
+    """The server's probe reported ``status`` (as the runtime's ServerWatch would emit it)."""
+    url = url or server_rows(app.runtime.state)[0].url
+    app.runtime.emit(ev.ServersWatched(app.runtime.state.servers.watched | {url}))
+    app.runtime.emit(ev.ServerPolled(status))
+    return url
 
 
 def screen_text(app) -> str:
@@ -90,14 +101,11 @@ async def test_server_goes_away_and_comes_back_without_a_key(orin_snapshot, tmp_
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.view is not None)
         status = app.screen.query_one("#hud-status")
-        url = app.server_rows()[0].url
-        app.server_status[url] = GONE
-        app._refresh_screen()
+        set_server(app, GONE)
         await wait_for(pilot, lambda: status.text.startswith("DOWN"))
         assert status.text == "DOWN  127.0.0.1:8000  not answering ([Errno 111] Connection refused)"
         assert {t.key: t.value for t in app.screen.view.tiles}["tps"] == "-"
-        app.server_status[url] = READY
-        app._refresh_screen()
+        set_server(app, READY)
         await wait_for(pilot, lambda: status.text == "READY  qwen3-8b")
 
 
@@ -113,9 +121,11 @@ async def test_help_flag_key_writes_the_file_and_a_restarted_hud_shows_it(orin_s
         assert app.screen.query_one("#hud-help").region.width == 80
     # a new HUD (its own poller reads the file, as after a restart or `jetconsole help-flag on`)
     again = hud_app(orin_snapshot, flag)
-    again.hud_sources = True
+    again.runtime.hud_sources = True
     async with again.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: again.help_flag and again.screen.query_one("#hud-help").has_class("-on"))
+        await wait_for(
+            pilot, lambda: again.state.hud.help_flag and again.screen.query_one("#hud-help").has_class("-on")
+        )
         helpflag.write(False, flag)  # from another shell
         await wait_for(pilot, lambda: not again.screen.query_one("#hud-help").has_class("-on"), timeout=4)
 
@@ -175,47 +185,46 @@ async def test_startup_followers_follow_each_start_once(orin_snapshot, tmp_path:
     from console.containers.model import ContainerInfo
     from console.servers.registry import URL_LABEL
     from console.servers.startup import StartupState
-    from console.ui.messages import LaunchProgress
 
     app = hud_app(orin_snapshot, tmp_path / "flag", status=None)
+    runtime = app.runtime
     followed: list[str] = []
-    app._follow_startup = lambda cid, url: followed.append(cid)  # type: ignore[method-assign]
-    app.watch_docker = True
+    runtime.startups._follow = lambda cid, url: followed.append(cid)  # type: ignore[method-assign]
 
     def listing(started: str, cid: str = "a" * 64) -> None:
-        app.docker.listed(
-            (
-                ContainerInfo(
-                    cid,
-                    "vllm",
-                    "vllm/vllm-openai",
-                    "running",
-                    "Up 1 minute",
-                    started_at=started,
-                    labels={URL_LABEL: "http://127.0.0.1:8001/v1"},
-                ),
-            )
+        container = ContainerInfo(
+            cid,
+            "vllm",
+            "vllm/vllm-openai",
+            "running",
+            "Up 1 minute",
+            started_at=started,
+            labels={URL_LABEL: "http://127.0.0.1:8001/v1"},
         )
+        runtime.emit(ev.ContainersListed((container,)))
+
+    def sync() -> None:
+        runtime.startups.sync(runtime.state, server_rows(runtime.state))
 
     async with app.run_test(size=(80, 24)) as pilot:
         listing("2026-11-23T10:00:00Z")
-        url = next(r.url for r in app.server_rows() if r.container is not None)
-        app.sync_startup_followers()
+        url = next(r.url for r in server_rows(runtime.state) if r.container is not None)
+        sync()
         assert followed == []  # not polled yet: nothing known about it
-        app.server_status[url] = GONE
-        app.sync_startup_followers()
-        app.sync_startup_followers()
+        set_server(app, dataclasses.replace(GONE, url="http://127.0.0.1:8001"), url)
+        sync()
+        sync()
         assert followed == ["a" * 64]  # one follower for this start, however often it is asked
-        app.server_status[url] = ServerStatus("http://127.0.0.1:8001", True, 503)
-        app.sync_startup_followers()
+        set_server(app, ServerStatus("http://127.0.0.1:8001", True, 503), url)
+        sync()
         assert followed == ["a" * 64]  # a dead engine after Ready is not a new start
         listing("2026-11-23T11:00:00Z")  # restarted
-        app.sync_startup_followers()
+        sync()
         assert followed == ["a" * 64, "a" * 64]
-        app.launched_here.add("b" * 64)
+        runtime.startups.launched_here.add("b" * 64)
         listing("2026-11-23T11:00:00Z", "b" * 64)
-        app.sync_startup_followers()
+        sync()
         assert followed == ["a" * 64, "a" * 64]  # a launch from here has its own tracker
         # a follower's event reaches the Servers panel and the HUD, never a Launch screen's run
-        app.post_message(LaunchProgress(-1, LaunchEvent("phase", StartupState(phase="load")), container="a" * 64))
-        await wait_for(pilot, lambda: ("a" * 64) in app.startups)
+        runtime.emit(ev.StartupProgress("a" * 64, LaunchEvent("phase", StartupState(phase="load"))))
+        await wait_for(pilot, lambda: ("a" * 64) in app.state.startups)

@@ -131,18 +131,24 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
     )
     app = live_app([orin_snapshot], config, poll_servers=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.chat.model == SERVED_NAME, timeout=15)
+        await wait_for(pilot, lambda: app.chat_control.chat.model == SERVED_NAME, timeout=15)
         await pilot.press("a")
         await pilot.press(*"hello", "enter")
-        await wait_for(pilot, lambda: app.chat.answering is None and len(app.chat.messages) == 2, timeout=60)
-        answer = app.chat.messages[-1]
+        await wait_for(
+            pilot,
+            lambda: app.chat_control.chat.answering is None and len(app.chat_control.chat.messages) == 2,
+            timeout=60,
+        )
+        answer = app.chat_control.chat.messages[-1]
         assert answer.status == "done" and answer.stats.completion_tokens == 48
         assert answer.stats.finish_reason == "length" and answer.stats.ttft is not None
         pane_text = " ".join(str(w.render()) for w in app.screen.query(".chat-stats"))
         assert "48 tokens" in pane_text and "tok/s" in pane_text
         # a long answer, stopped after it began
         # ignore_eos (a vLLM extra): greedy decoding of random weights may otherwise stop at once
-        app.chat.settings = type(app.chat.settings)(max_tokens=900, extra_body={"ignore_eos": True})
+        app.chat_control.chat.settings = type(app.chat_control.chat.settings)(
+            max_tokens=900, extra_body={"ignore_eos": True}
+        )
         # Pilot's key presses wait until the process is idle (up to 2 s a key), and the tiny model writes the
         # 900 tokens in ~3 s; so the question is submitted, and Esc's action run, without those waits.
         pane = app.screen.query_one(ChatPane)
@@ -151,11 +157,17 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
         await asyncio.sleep(3)
         await pilot.press(*"story")
         await pane.input.action_submit()
-        await wait_for(pilot, lambda: bool(app.chat.answer_content) or len(app.chat.messages) >= 4, timeout=60)
-        assert app.chat.answering is not None, f"the long answer ended before Esc: {app.chat.messages[-1]}"
+        await wait_for(
+            pilot,
+            lambda: bool(app.chat_control.chat.answer_content) or len(app.chat_control.chat.messages) >= 4,
+            timeout=60,
+        )
+        assert app.chat_control.chat.answering is not None, (
+            f"the long answer ended before Esc: {app.chat_control.chat.messages[-1]}"
+        )
         await pane.run_action("stop")  # what Esc is bound to (tests/app: the key itself, on the replay server)
-        await wait_for(pilot, lambda: app.chat.answering is None, timeout=15)
-        stopped = app.chat.messages[-1]
+        await wait_for(pilot, lambda: app.chat_control.chat.answering is None, timeout=15)
+        stopped = app.chat_control.chat.messages[-1]
         ended = (stopped.status, stopped.stats.completion_tokens)
         assert stopped.status == "stopped" and stopped.stats.finish_reason == "abort", ended
         assert stopped.content  # the partial answer is kept

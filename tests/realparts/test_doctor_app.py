@@ -39,7 +39,7 @@ def app_for(setup: DoctorSetup, docker_host: str = "") -> JetconsoleApp:
 
 
 def status(app: JetconsoleApp, check_id: str) -> str | None:
-    return next((c.status for c in app.doctor_checks if c.id == check_id), None)
+    return next((c.status for c in app.state.doctor.checks if c.id == check_id), None)
 
 
 async def open_doctor_on(pilot, app: JetconsoleApp, check_id: str) -> DoctorScreen:
@@ -76,13 +76,13 @@ async def test_daemon_json_fixed_from_the_doctor_screen(daemon, tmp_path: Path) 
         diff = str(app.screen.query_one("#confirm-text").render())
         assert '+  "default-runtime": "nvidia"' in diff and "back up" in diff
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.doctor_fixing is None, timeout=120)
+        await wait_for(pilot, lambda: app.state.doctor.fixing is None, timeout=120)
         await wait_for(pilot, lambda: status(app, "daemon-json") == OK, timeout=30)  # the rerun after the fix
         assert restarts.calls == 1
         assert info(daemon)["DefaultRuntime"] == "nvidia"
         kept = json.loads(daemon.config.read_text())
         assert kept["log-driver"] == "json-file" and kept["runtimes"]["custom"] == {"path": "runc"}
-        assert app.doctor_log[-1] == "done" and "daemon-json.written" in events  # audited
+        assert app.state.doctor.log[-1] == "done" and "daemon-json.written" in events  # audited
         assert len(list(daemon.config.parent.glob("daemon.json.bak-*"))) >= 1
         assert app.screen is screen
         await pilot.press("escape")
@@ -105,8 +105,10 @@ async def test_malformed_daemon_json_is_refused_from_the_screen(daemon, tmp_path
         await wait_for(pilot, lambda: status(app, "daemon-json") == FAIL, timeout=30)
         await open_doctor_on(pilot, app, "daemon-json")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.doctor_fixing is None and any("refused" in x for x in app.doctor_log))
-        refusal = next(x for x in app.doctor_log if "refused" in x)
+        await wait_for(
+            pilot, lambda: app.state.doctor.fixing is None and any("refused" in x for x in app.state.doctor.log)
+        )
+        refusal = next(x for x in app.state.doctor.log if "refused" in x)
         assert f"{daemon.config}:5:1: not valid JSON" in refusal  # file, line, column
         assert not isinstance(app.screen, ConfirmScreen)
     assert daemon.config.read_text() == broken and restarts.calls == 0
@@ -133,16 +135,16 @@ async def test_memory_wizard_from_the_screen_ends_only_listed_holders(
         await pilot.press("enter")
         while True:  # answer each step: yes to ending the holders, no to the rest
             await wait_for(
-                pilot, lambda: isinstance(app.screen, ConfirmScreen) or app.doctor_fixing is None, timeout=60
+                pilot, lambda: isinstance(app.screen, ConfirmScreen) or app.state.doctor.fixing is None, timeout=60
             )
-            if app.doctor_fixing is None:
+            if app.state.doctor.fixing is None:
                 break
             question = app.screen
             title = str(question.query_one(".table-title").render())
             asked.append(title)
             await pilot.press("y" if title.endswith("holders") else "n")
             await wait_for(pilot, lambda q=question: app.screen is not q, timeout=30)
-        log = "\n".join(app.doctor_log)
+        log = "\n".join(app.state.doctor.log)
         assert asked == ["Recovery step: holders", "Recovery step: caches", "Recovery step: docker"]
         assert f"holder: pid {processes['orphan']} VLLM::EngineCore" in log
         assert "skipped: drop the page cache" in log and "skipped: restart Docker" in log

@@ -57,15 +57,19 @@ async def test_service_restart_is_survived(jtop_service) -> None:
     """The service dies mid-run: the panel says so, the app lives, telemetry resumes."""
     app = JetconsoleApp(Config(refresh_interval=0.5), load_themes(), remember_theme=False, watch_docker=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.state.merged is not None, timeout=15)
+        await wait_for(pilot, lambda: app.state.telemetry.merged is not None, timeout=15)
         jtop_service.stop()
-        await wait_for(pilot, lambda: "jtop" in app.state.errors, timeout=20)
+        await wait_for(pilot, lambda: "jtop" in app.state.telemetry.errors, timeout=20)
         assert "failed" in app.screen.query_one(SourcesPanel).body.text
         jtop_service.restart()
-        seen = app.state.merged.time if app.state.merged else 0
+        seen = app.state.telemetry.merged.time if app.state.telemetry.merged else 0
         await wait_for(
             pilot,
-            lambda: "jtop" not in app.state.errors and app.state.merged is not None and app.state.merged.time > seen,
+            lambda: (
+                "jtop" not in app.state.telemetry.errors
+                and app.state.telemetry.merged is not None
+                and app.state.telemetry.merged.time > seen
+            ),
             timeout=45,
         )
 

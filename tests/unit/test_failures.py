@@ -56,7 +56,8 @@ SIGNATURES = [
     ),
     (
         "max-len-does-not-fit",
-        "ValueError: To serve at least one request with the model's max seq len (131072), (2.15 GiB KV cache is needed, "
+        "ValueError: To serve at least one request with the model's max seq len (131072), "
+        "(2.15 GiB KV cache is needed, "
         "which is larger than the available KV cache memory (1.5 GiB). Based on the available memory, the estimated "
         "maximum model length is 87808.",
     ),
@@ -159,7 +160,8 @@ SIGNATURES = [
     ),
     (
         "hf-access",
-        "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. (Request ID: Root=1-abc) Repository Not Found "
+        "huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. (Request ID: Root=1-abc) "
+        "Repository Not Found "
         "for url: https://huggingface.co/api/models/no/such-model/revision/main.",
     ),
     # Disk full: both alternatives

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -13,11 +12,13 @@ from console.chat.client import ModelInfo
 from console.chat.endpoints import Endpoint
 from console.config import Config
 from console.containers.model import ContainerInfo
+from console.runtime.events import ContainersListed
+from console.runtime.runtime import Runtime
+from console.runtime.state import server_rows as server_rows_of
 from console.servers.metrics import ServerMetrics
 from console.servers.probe import ServerProbe, ServerStatus
 from console.servers.registry import ServerRow, container_url, server_rows
 from console.servers.view import detail_lines, health_text, metrics_lines, row_figures
-from console.ui.server_control import ServerControl
 from tests.replay import MODEL, ReplayServer
 
 METRICS = Path(__file__).resolve().parents[1] / "data" / "metrics"
@@ -184,14 +185,22 @@ def test_no_containers_no_configuration() -> None:
     assert server_rows((), ()) == []
 
 
-class _Host(ServerControl):
-    """The app's server side without the app: config, Docker's list and nothing else."""
+class _Host:
+    """The runtime's server side with no service started: config and Docker's list."""
 
     def __init__(self, config: Config, containers: tuple[ContainerInfo, ...]) -> None:
-        self.config = config
-        self.docker = SimpleNamespace(containers=containers)
-        self.poll_servers = True
-        self.init_servers()
+        self.runtime = Runtime(config, watch_docker=False, poll_servers=False, hud_sources=False)
+        self.runtime.emit(ContainersListed(containers))
+
+    def server_rows(self) -> list[ServerRow]:
+        return server_rows_of(self.runtime.state)
+
+    def endpoint_for(self, url: str) -> Endpoint:
+        return self.runtime.endpoint_for(url)
+
+    @property
+    def selected_url(self) -> str | None:
+        return self.runtime.state.servers.selected
 
 
 def test_container_row_uses_the_configured_key_for_the_same_url(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,9 +6,8 @@ from console.chat.endpoints import Endpoint, canonical
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
-from console.runtime.state import ConsoleState
+from console.runtime.state import ConsoleState, server_rows
 from console.servers.probe import ServerProbe
-from console.servers.registry import ServerRow, server_rows
 
 UNREACHABLE_INTERVAL = 3.0
 
@@ -27,12 +26,9 @@ class ServerWatch:
         """A configured endpoint (with its key) or a bare one for a container's URL."""
         return next((e for e in self.configured if canonical(e.url) == canonical(url)), Endpoint(canonical(url)))
 
-    def rows(self, state: ConsoleState) -> list[ServerRow]:
-        return server_rows(state.docker.containers, tuple(e.url for e in self.configured))
-
     def sync(self, state: ConsoleState) -> None:
         """One probe per known URL; probes of URLs no longer listed stop."""
-        wanted = {r.url for r in self.rows(state) if r.url} if self.enabled else set()
+        wanted = {r.url for r in server_rows(state) if r.url} if self.enabled else set()
         if wanted == self._running:
             return
         gone, new = self._running - wanted, wanted - self._running

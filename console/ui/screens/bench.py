@@ -31,6 +31,8 @@ from console.bench.report import METRIC_KEYS, BenchReport, metric_info, server_l
 from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progress, TrialDone
 from console.bench.view import CHART_METRICS, duration, header_text, progress_text, trial_text
 from console.keymap import BENCH_BINDINGS
+from console.runtime.events import Event, Sampled
+from console.runtime.state import ConsoleState, server_rows
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings, key_display
 from console.ui.messages import BenchEvent, BenchFinished, BenchListed, BenchPlanned
@@ -69,6 +71,7 @@ class BenchScreen(FilterScreen):
         self._folder = folder
         self.meter = PowerMeter()
         self._latest: TelemetrySnapshot | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.bench_run: BenchRun | None = None
         self.busy: str | None = None  # "planning", "confirming", "running", "cancelling"
         self.status = ""
@@ -95,8 +98,9 @@ class BenchScreen(FilterScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.app.telemetry_taps.append(self._sampled)  # type: ignore[attr-defined]
-        self._latest = self.app.state.merged  # type: ignore[attr-defined]
+        # every telemetry sample of the runtime's one poller per source: no second connection
+        self._unsubscribe = self.app.runtime.subscribe(self._from_runtime)  # type: ignore[attr-defined]
+        self._latest = self.app.runtime.state.telemetry.merged  # type: ignore[attr-defined]
         self.query_one("#bench-progress").display = False
         if getattr(self.app, "ascii_only", False):  # no half blocks around the tick box
             box = self.query_one("#bench-ignore_eos", Checkbox)
@@ -118,8 +122,8 @@ class BenchScreen(FilterScreen):
             self.query_one("#bench-endpoints", Input).focus()
 
     def on_unmount(self) -> None:
-        if self._sampled in self.app.telemetry_taps:  # type: ignore[attr-defined]
-            self.app.telemetry_taps.remove(self._sampled)  # type: ignore[attr-defined]
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         if self.bench_run is not None:
             self.bench_run.cancel()  # the app is closing: the worker ends, restoring the power mode
 
@@ -139,7 +143,7 @@ class BenchScreen(FilterScreen):
 
     def _show_known(self) -> None:
         """The inference containers the app found, ready to copy into the endpoints field."""
-        rows = self.app.server_rows()  # type: ignore[attr-defined]
+        rows = server_rows(self.app.state)  # type: ignore[attr-defined]
         known = [f"{r.name}={r.url}" for r in rows if r.url and r.container is not None]
         self.query_one("#bench-known", LiveText).set(f"also serving here: {' '.join(known)}" if known else "")
 
@@ -149,6 +153,11 @@ class BenchScreen(FilterScreen):
         return current.removeprefix("bench-").removesuffix("-view")
 
     # ---- telemetry: the power meter ---------------------------------------------------------------------------
+    def _from_runtime(self, state: ConsoleState, event: Event) -> None:
+        """In a service's thread: a telemetry sample goes to the power meter (thread-safe), nothing else."""
+        if isinstance(event, Sampled) and state.telemetry.merged is not None:
+            self._sampled(event.snapshot, state.telemetry.merged)
+
     def _sampled(self, sample: TelemetrySnapshot, merged: TelemetrySnapshot) -> None:
         """Every telemetry sample of the app's pollers: the newest merged view, and power into the meter when the
         sample carries it (a procfs sample would only repeat the last watts)."""

@@ -7,6 +7,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from console.runtime.state import ConsoleState
 from console.ui.widgets.chat_pane import ChatPane
 from console.ui.widgets.server_detail import ServerDetail
 from console.ui.widgets.text import LiveText
@@ -26,13 +27,12 @@ class ChatScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.show_state(self.app.state)  # type: ignore[attr-defined]
-        self.app.panes_shown()  # type: ignore[attr-defined]
+        self.app.chat_control.panes_shown()  # type: ignore[attr-defined]
 
-    def show_state(self, _state: object) -> None:
-        app = self.app
-        status = app.selected_status()  # type: ignore[attr-defined]
-        self.query_one(ServerDetail).show(app.chat.endpoint, status)  # type: ignore[attr-defined]
-        self.query_one(ChatPane).show_head(app.chat, "")  # type: ignore[attr-defined]
+    def show_state(self, state: ConsoleState) -> None:
+        chat = self.app.chat_control.chat  # type: ignore[attr-defined]
+        self.query_one(ServerDetail).show(chat.endpoint, state.servers.selected_status)
+        self.query_one(ChatPane).show_head(chat, "")
 
     def action_leave_chat(self) -> None:
         self.app.pop_screen()

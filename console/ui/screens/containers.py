@@ -8,6 +8,8 @@ from textual.widgets import DataTable, Footer, Input
 from console.containers import view
 from console.containers.docker_source import describe
 from console.keymap import CONTAINERS_BINDINGS
+from console.runtime.commands import ContainerAction, Inspect
+from console.runtime.state import ConsoleState
 from console.ui.bindings import bindings
 from console.ui.screens.confirm import ConfirmScreen
 from console.ui.screens.filtering import FilterScreen
@@ -36,8 +38,8 @@ class ContainersScreen(FilterScreen):
         super().on_mount()
         self.query_one(DataTable).focus()
 
-    def show_state(self, _state: object = None) -> None:
-        docker = self.app.docker  # type: ignore[attr-defined]
+    def show_state(self, state: ConsoleState) -> None:
+        docker = state.docker
         table = self.query_one(DataTable)
         sync_rows(table, view.rows(docker.containers, docker.stats, self.needle, self.sort))
         title = f"Containers · {len(docker.containers)} · sort: {self.sort} (o)"
@@ -65,7 +67,7 @@ class ContainersScreen(FilterScreen):
     # ---- actions ------------------------------------------------------------------------
     def action_sort(self) -> None:
         self.sort = view.SORTS[(view.SORTS.index(self.sort) + 1) % len(view.SORTS)]
-        self.show_state()
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
 
     def action_container(self, action: str) -> None:
         chosen = self.selected()
@@ -76,7 +78,7 @@ class ContainersScreen(FilterScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.container_action(action, cid, name)  # type: ignore[attr-defined]
+                self.app.send(ContainerAction(action, cid, name))  # type: ignore[attr-defined]
 
         if action == "start":
             answered(True)  # starting is not destructive
@@ -86,7 +88,7 @@ class ContainersScreen(FilterScreen):
     def action_inspect(self) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self.app.inspect_container(*chosen)  # type: ignore[attr-defined]
+            self.app.send(Inspect(*chosen))  # type: ignore[attr-defined]
 
     def action_launch(self) -> None:
         from console.ui.screens.launch import LaunchScreen

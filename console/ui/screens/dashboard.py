@@ -11,6 +11,7 @@ from textual.widgets import Footer
 
 from console.doctor.session import banner_text
 from console.keymap import DASHBOARD_BINDINGS
+from console.runtime.state import server_rows
 from console.servers.view import health_text, row_figures
 from console.ui.bindings import bindings
 from console.ui.widgets.chat_pane import ChatPane
@@ -21,6 +22,7 @@ from console.ui.widgets.telemetry_panel import TelemetryPanel
 from console.ui.widgets.text import LiveText
 
 if TYPE_CHECKING:
+    from console.runtime.state import ConsoleState
     from console.telemetry.state import TelemetryState
 
 COMPACT_WIDTH = 100
@@ -56,47 +58,48 @@ class DashboardScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.show_state(self.app.state)  # type: ignore[attr-defined]
-        self.app.panes_shown()  # type: ignore[attr-defined]
+        self.app.chat_control.panes_shown()  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
         compact = self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
         self.set_class(compact, "compact")
 
-    def show_state(self, state: TelemetryState) -> None:
-        self._show_banner()
-        paused = " · PAUSED (p)" if getattr(self.app, "paused", False) else ""
-        snap = state.merged
+    def show_state(self, state: ConsoleState) -> None:
+        """Render ``state`` (while paused, the frozen one: every panel shows that moment)."""
+        self._show_banner(state)
+        paused = " · PAUSED (p)" if state is not self.app.runtime.state else ""  # type: ignore[attr-defined]
+        telemetry = state.telemetry
+        snap = telemetry.merged
         sources = "+".join(snap.sources) if snap else "…"
         host = snap.board.hostname if snap and snap.board and snap.board.hostname else ""
         self.query_one("#title", LiveText).set(f"jetconsole · {host} · telemetry: {sources}{paused}")
         if snap is not None:
-            self.query_one(TelemetryPanel).show(snap, state.history, missing_reasons(state))
-        docker = self.app.docker  # type: ignore[attr-defined]
+            self.query_one(TelemetryPanel).show(snap, telemetry.history, missing_reasons(telemetry))
+        docker = state.docker
         statuses = tuple(
-            docker.status() if s.name == "docker" and self.app.watch_docker else s  # type: ignore[attr-defined]
-            for s in state.statuses()
+            docker.status() if s.name == "docker" and state.watch_docker else s for s in telemetry.statuses()
         )
         self.query_one(SourcesPanel).show(statuses)
         live = docker.status()
         line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
-        app = self.app
         self.query_one(ServersPanel).show(
-            app.server_rows(),
-            app.server_status,
-            docker.stats,  # type: ignore[attr-defined]
+            server_rows(state),
+            state.servers.status,
+            docker.stats,
             f"Docker: {line}",
-            app.selected_url,  # type: ignore[attr-defined]
-            app.startups,  # type: ignore[attr-defined]
-            state.merged.processes if state.merged else (),
+            state.servers.selected,
+            state.startups,
+            snap.processes if snap else (),
         )
-        status = app.selected_status()  # type: ignore[attr-defined]
-        server = f"server: {health_text(status)} {row_figures(status)}" if app.chat.endpoint else ""  # type: ignore[attr-defined]
-        self.query_one(ChatPane).show_head(app.chat, server)  # type: ignore[attr-defined]
+        status = state.servers.selected_status
+        chat = self.app.chat_control.chat  # type: ignore[attr-defined]
+        server = f"server: {health_text(status)} {row_figures(status)}" if chat.endpoint else ""
+        self.query_one(ChatPane).show_head(chat, server)
 
-    def _show_banner(self) -> None:
+    def _show_banner(self, state: ConsoleState) -> None:
         """One line while a doctor check fails, naming the key that opens the fix."""
         keys = self.app.keymap_overrides.get("dashboard.doctor", "D").split(",")[0]  # type: ignore[attr-defined]
-        text = banner_text(self.app.doctor_checks, keys)  # type: ignore[attr-defined]
+        text = banner_text(list(state.doctor.checks), keys)
         banner = self.query_one("#doctor-banner", LiveText)
         banner.set(text or "")
         banner.display = text is not None

@@ -1,8 +1,8 @@
 """Doctor: every check with its status, the evidence it saw and its fix; Enter applies the fixes
 that can run from here (daemon.json, the stuck-memory wizard, power), ``r`` reruns the checks.
 
-The checks and fixes run in the app's worker threads (``console.ui.doctor_control``); this
-screen only shows what they post.
+The checks and fixes run in the runtime (``console.runtime.services.doctor``); this screen
+renders ``ConsoleState.doctor`` and sends ``RerunDoctor`` / ``ApplyFix``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from textual.widgets import DataTable, Footer, Input, RichLog
 from console.doctor.check import Check
 from console.doctor.session import MARK, detail_text, first_problem, in_app_fix
 from console.keymap import DOCTOR_BINDINGS
+from console.runtime.commands import RerunDoctor
+from console.runtime.events import Event, FixEnded, FixLine
+from console.runtime.state import ConsoleState, DoctorState
 from console.ui.bindings import bindings
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.tables import sync_rows
@@ -33,6 +36,7 @@ class DoctorScreen(FilterScreen):
         super().__init__()
         self._focus = focus
         self.checks: list[Check] = []
+        self.doctor = DoctorState()
 
     def compose(self) -> ComposeResult:
         yield LiveText("Doctor", id="title")
@@ -46,16 +50,16 @@ class DoctorScreen(FilterScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        for line in self.app.doctor_log:  # type: ignore[attr-defined]
+        for line in self.app.state.doctor.log:  # type: ignore[attr-defined]
             self.query_one(RichLog).write(line)
         super().on_mount()
         self.query_one(DataTable).focus()
 
-    def show_state(self, _state: object = None) -> None:
-        app = self.app
-        self.show_checks(app.doctor_checks, app.doctor_at)  # type: ignore[attr-defined]
+    def show_state(self, state: ConsoleState) -> None:
+        self.doctor = state.doctor
+        self.show_checks(list(state.doctor.checks))
 
-    def show_checks(self, checks: list[Check], at: float | None) -> None:
+    def show_checks(self, checks: list[Check]) -> None:
         """A new run's results; the cursor stays on the check it was on."""
         self.checks = list(checks)
         table = self.query_one(DataTable)
@@ -75,20 +79,21 @@ class DoctorScreen(FilterScreen):
             if want in ids:
                 table.move_cursor(row=ids.index(want))
             self._focus = None
-        self._show_title(at)
+        self._show_title()
         self._show_detail()
 
     def matches(self, check: Check) -> bool:
         needle = self.needle.lower()
         return not needle or needle in f"{check.status} {check.title} {' '.join(check.evidence)}".lower()
 
-    def _show_title(self, at: float | None) -> None:
-        app = self.app
+    def _show_title(self) -> None:
+        doctor = self.doctor
+        at = doctor.at
         counts = {s: sum(c.status == s for c in self.checks) for s in STATUS_WORD}
         ran = time.strftime("%H:%M:%S", time.localtime(at)) if at else "running…"
-        every = app.doctor_setup.interval if app.doctor_setup else 0  # type: ignore[attr-defined]
-        busy = f" · fixing: {app.doctor_fixing}" if app.doctor_fixing else ""  # type: ignore[attr-defined]
-        running = " · checking…" if app.doctor_running else ""  # type: ignore[attr-defined]
+        every = doctor.interval if doctor.enabled else 0
+        busy = f" · fixing: {doctor.fixing}" if doctor.fixing else ""
+        running = " · checking…" if doctor.running else ""
         self.query_one("#title", LiveText).set(
             f"Doctor · {counts['fail']} fail, {counts['warn']} warn, {counts['ok']} ok · last run {ran}"
             + (f" (every {every:g} s)" if every else "")
@@ -116,9 +121,12 @@ class DoctorScreen(FilterScreen):
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_fix()  # Enter on a row (the table binds Enter itself)
 
-    def add_log(self, line: str) -> None:
-        self.query_one(RichLog).write(line)
-        self._show_title(self.app.doctor_at)  # type: ignore[attr-defined]
+    def take_event(self, event: Event) -> None:
+        """A fix's output line, as it comes (the runtime keeps the last lines for a screen opened later)."""
+        if isinstance(event, FixLine):
+            self.query_one(RichLog).write(event.line)
+        elif isinstance(event, FixEnded):
+            self.query_one(RichLog).write("done" if event.ok else "not fixed")
 
     def action_fix(self) -> None:
         check = self.selected()
@@ -133,5 +141,4 @@ class DoctorScreen(FilterScreen):
         self.app.doctor_fix(check.id)  # type: ignore[attr-defined]
 
     def action_rerun(self) -> None:
-        self.app.rerun_doctor()  # type: ignore[attr-defined]
-        self._show_title(self.app.doctor_at)  # type: ignore[attr-defined]
+        self.app.send(RerunDoctor())  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_columns("keys", "action", "id")
             yield table
             yield Static("Sources", classes="table-title", markup=False)
-            yield Static(status_lines(self.app.state.statuses()), id="help-sources", markup=False)  # type: ignore[attr-defined]
+            yield Static(status_lines(self.app.state.telemetry.statuses()), id="help-sources", markup=False)  # type: ignore[attr-defined]
             yield Static(f"{self.shown_keys(HELP_BINDINGS[0])} closes", markup=False)
 
     def shown_keys(self, spec: BindingSpec) -> str:

@@ -50,10 +50,10 @@ class HistoryScreen(FilterScreen):
         needle = self.needle
         if needle != self._asked or not self.summaries:
             self._asked = needle
-            self.app.list_conversations(needle)  # type: ignore[attr-defined]
+            self.app.chat_control.list_conversations(needle)  # type: ignore[attr-defined]
 
     def refresh_list(self) -> None:
-        self.app.list_conversations(self.needle)  # type: ignore[attr-defined]
+        self.app.chat_control.list_conversations(self.needle)  # type: ignore[attr-defined]
 
     def show_list(self, summaries: list[ConversationSummary], needle: str) -> None:
         if needle != self.needle:
@@ -96,7 +96,7 @@ class HistoryScreen(FilterScreen):
     def action_open(self) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self.app.open_conversation(chosen.id)  # type: ignore[attr-defined]
+            self.app.chat_control.open_conversation(chosen.id)  # type: ignore[attr-defined]
             self.app.pop_screen()
 
     def action_rename(self) -> None:
@@ -106,7 +106,7 @@ class HistoryScreen(FilterScreen):
 
         def done(title: str | None) -> None:
             if title:
-                self.app.rename_conversation(chosen.id, title)  # type: ignore[attr-defined]
+                self.app.chat_control.rename_conversation(chosen.id, title)  # type: ignore[attr-defined]
 
         self.app.push_screen(AskScreen(f"Rename {chosen.title!r} to:", chosen.title), done)
 
@@ -117,7 +117,7 @@ class HistoryScreen(FilterScreen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.app.delete_conversation(chosen.id)  # type: ignore[attr-defined]
+                self.app.chat_control.delete_conversation(chosen.id)  # type: ignore[attr-defined]
 
         self.app.push_screen(
             ConfirmScreen(
@@ -131,4 +131,4 @@ class HistoryScreen(FilterScreen):
     def action_export(self, fmt: str) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self.app.export_conversation(chosen.id, fmt)  # type: ignore[attr-defined]
+            self.app.chat_control.export_conversation(chosen.id, fmt)  # type: ignore[attr-defined]

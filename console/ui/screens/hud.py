@@ -18,6 +18,8 @@ from console.hud import bigdigits
 from console.hud.layout import Plan, plan, text_row
 from console.hud.view import ERROR, READY, STARTING, HudView, Tile, build, pick_server
 from console.keymap import HUD_BINDINGS
+from console.runtime.commands import SetHelpFlag
+from console.runtime.state import ConsoleState, server_rows
 from console.ui.bindings import bindings
 from console.ui.widgets.text import LiveText
 
@@ -93,31 +95,22 @@ class HudScreen(Screen):
         seconds = self.app.config.hud_page_seconds  # type: ignore[attr-defined]
         self._timer = self.set_interval(seconds, self.next_page, pause=True)
         self.set_interval(FIGURES_EVERY_S, self._repaint_figures)
-        self.show_state(None)
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
         self._show_tiles()
 
     def on_screen_resume(self) -> None:
-        self.show_state(None)
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
         self.plan = None  # laid out again for the new size
-        self.show_state(None)
+        self.show_state(self.app.state)  # type: ignore[attr-defined]
 
-    def show_state(self, _state: object) -> None:
-        app = self.app
-        rows = app.server_rows()  # type: ignore[attr-defined]
-        row = pick_server(rows, app.selected_url)  # type: ignore[attr-defined]
-        status = app.server_status.get(row.url) if row is not None and row.url else None  # type: ignore[attr-defined]
-        startup = app.startups.get(row.container.id) if row is not None and row.container else None  # type: ignore[attr-defined]
-        view = build(
-            app.state.merged,
-            row,
-            status,
-            startup,
-            app.host_name,
-            app.host_ip,  # type: ignore[attr-defined]
-            app.help_flag,
-        )  # type: ignore[attr-defined]
+    def show_state(self, state: ConsoleState) -> None:
+        row = pick_server(server_rows(state), state.servers.selected)
+        status = state.servers.status.get(row.url) if row is not None and row.url else None
+        startup = state.startups.get(row.container.id) if row is not None and row.container else None
+        hud = state.hud
+        view = build(state.telemetry.merged, row, status, startup, hud.host, hud.ip, hud.help_flag)
         self.view = view
         help_box = self.query_one("#hud-help", LiveText)
         help_box.set_class(view.help, "-on")
@@ -169,14 +162,14 @@ class HudScreen(Screen):
     def next_page(self) -> None:
         if self.plan is not None and self.plan.rotating:
             self.page = (self.page + 1) % len(self.plan.pages)
-            self.show_state(None)
+            self.show_state(self.app.state)  # type: ignore[attr-defined]
             self._show_tiles()
 
     def action_next_page(self) -> None:
         self.next_page()
 
     def action_toggle_help(self) -> None:
-        self.app.set_help_flag(not self.app.help_flag)  # type: ignore[attr-defined]
+        self.app.send(SetHelpFlag(not self.app.runtime.state.hud.help_flag))  # type: ignore[attr-defined]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.app.check_action(action, parameters)  # kiosk: only the help flag and the pages

@@ -17,6 +17,8 @@ from console.containers.form import FORM_FIELDS, form_values, settings_from_form
 from console.containers.launcher import LaunchEvent
 from console.containers.preflight import Check
 from console.keymap import LAUNCH_BINDINGS
+from console.runtime.commands import Launch
+from console.runtime.events import Event, LaunchProgress, PreflightDone
 from console.servers.failures import Diagnosis
 from console.servers.startup import PHASES, StartupState
 from console.ui.bindings import bindings
@@ -152,7 +154,7 @@ class LaunchScreen(Screen):
         self.query_one("#checks", LiveText).set("running preflight…")
         self.query_one("#phases", LiveText).set("")
         self.query_one("#diagnosis", LiveText).set("")
-        self.app.launch_server(self.run_id, plan, preset, launch, remove_first)  # type: ignore[attr-defined]
+        self.app.send(Launch(self.run_id, plan, preset, launch, remove_first))  # type: ignore[attr-defined]
 
     def action_preflight(self) -> None:
         self._start(launch=False)
@@ -178,7 +180,13 @@ class LaunchScreen(Screen):
         )
         self._start(launch=True, remove_first=failed)
 
-    # ---- reports from the worker (routed by the app) ----------------------------------------
+    # ---- reports from the runtime (routed by the app) ----------------------------------------
+    def take_event(self, event: Event) -> None:
+        if isinstance(event, PreflightDone):
+            self.preflight_done(event.run_id, list(event.checks), event.blocked, event.launching)
+        elif isinstance(event, LaunchProgress):
+            self.launch_event(event.run_id, event.event, event.message, event.container)
+
     def preflight_done(self, run_id: int, checks: list[Check], blocked: bool, launching: bool) -> None:
         if run_id != self.run_id:
             return

@@ -8,8 +8,9 @@ from textual.widgets import Footer, Input, Log
 
 from console.containers.logbuffer import LogBuffer
 from console.keymap import LOGS_BINDINGS
+from console.runtime.commands import FollowLogs, StopLogs
+from console.runtime.events import Event, LogBatch
 from console.ui.bindings import bindings
-from console.ui.messages import LogLines
 from console.ui.widgets.text import LiveText
 
 MAX_LINES = 10_000
@@ -38,15 +39,20 @@ class LogsScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one(Log).focus()
-        self.follower = self.app.follow_logs(self.container_id)  # type: ignore[attr-defined]
+        self.follower = self.app.send(FollowLogs(self.container_id))  # type: ignore[attr-defined]
         self._status()
 
     def on_unmount(self) -> None:
         if self.follower is not None:
-            self.app.stop_logs(self.follower)  # type: ignore[attr-defined]
+            self.app.send(StopLogs(self.follower))  # type: ignore[attr-defined]
 
-    def add_lines(self, message: LogLines) -> None:
-        """A batch from this screen's follower (the app routes it here)."""
+    def take_event(self, event: Event) -> None:
+        """A batch of log text: this screen's follower's is shown."""
+        if isinstance(event, LogBatch) and event.follower == self.follower:
+            self.add_lines(event)
+
+    def add_lines(self, message: LogBatch) -> None:
+        """A batch from this screen's follower."""
         lines = self.buffer.feed(message.text)
         if message.ended is not None:
             lines += self.buffer.flush()

@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input
 
-from console.telemetry import view as fmt
 from console.keymap import DETAIL_BINDINGS
+from console.telemetry import view as fmt
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings
 from console.ui.screens.filtering import FilterScreen
@@ -17,7 +17,7 @@ from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
 if TYPE_CHECKING:
-    from console.telemetry.state import TelemetryState
+    from console.runtime.state import ConsoleState
 
 TABLES = {
     "device": ("Device", ("item", "value")),
@@ -176,8 +176,8 @@ class TelemetryScreen(FilterScreen):
         super().on_mount()
         self.query_one("#t-device", DataTable).focus()
 
-    def show_state(self, state: TelemetryState) -> None:
-        s = state.merged
+    def show_state(self, state: ConsoleState) -> None:
+        s = state.telemetry.merged
         if s is None:
             return
         for key in TABLES:

@@ -128,12 +128,12 @@ class ChatPane(Panel, can_focus=False):
 
     def on_mount(self) -> None:
         self.chat_log.anchor()
-        if getattr(self.app, "chat", None) is not None:
-            self.app.pane_mounted(self)  # type: ignore[attr-defined]
+        if getattr(self.app, "chat_control", None) is not None:
+            self.app.chat_control.pane_mounted(self)  # type: ignore[attr-defined]
 
     def on_unmount(self) -> None:
-        if getattr(self.app, "chat", None) is not None:
-            self.app.pane_unmounted(self)  # type: ignore[attr-defined]
+        if getattr(self.app, "chat_control", None) is not None:
+            self.app.chat_control.pane_unmounted(self)  # type: ignore[attr-defined]
 
     # ---- drawing the session ------------------------------------------------------
     def show_head(self, session: ChatSession, server_line: str) -> None:
@@ -225,36 +225,36 @@ class ChatPane(Panel, can_focus=False):
         text = event.value.strip()
         if not text:
             return
-        if self.app.send_chat(text):  # type: ignore[attr-defined]
+        if self.app.chat_control.send_chat(text):  # type: ignore[attr-defined]
             self.input.value = ""
 
     async def action_stop(self) -> None:
         app = self.app
-        if app.chat.answering is not None:  # type: ignore[attr-defined]
-            app.stop_chat()  # type: ignore[attr-defined]
+        if app.chat_control.chat.answering is not None:  # type: ignore[attr-defined]
+            app.chat_control.stop_chat()  # type: ignore[attr-defined]
         else:
             await self.screen.run_action("leave_chat")
 
     def action_new_chat(self) -> None:
-        self.app.new_chat()  # type: ignore[attr-defined]
+        self.app.chat_control.new_chat()  # type: ignore[attr-defined]
 
     def action_history(self) -> None:
-        self.app.open_history()  # type: ignore[attr-defined]
+        self.app.chat_control.open_history()  # type: ignore[attr-defined]
 
     def action_pick_model(self) -> None:
-        self.app.pick_model()  # type: ignore[attr-defined]
+        self.app.chat_control.pick_model()  # type: ignore[attr-defined]
 
     def action_settings(self) -> None:
-        self.app.edit_settings()  # type: ignore[attr-defined]
+        self.app.chat_control.edit_settings()  # type: ignore[attr-defined]
 
     def action_toggle_reasoning(self) -> None:
-        self.app.toggle_reasoning()  # type: ignore[attr-defined]
+        self.app.chat_control.toggle_reasoning()  # type: ignore[attr-defined]
 
     async def action_zoom_chat(self) -> None:
         await self.screen.run_action("zoom_chat")
 
     def action_pick_server(self) -> None:
-        self.app.pick_server()  # type: ignore[attr-defined]
+        self.app.chat_control.pick_server()  # type: ignore[attr-defined]
 
     def focus_input(self) -> None:
         self.input.focus()

@@ -14,12 +14,12 @@ from textual.app import ComposeResult
 from console.containers.launcher import LaunchEvent
 from console.containers.model import ContainerInfo, ContainerStats
 from console.containers.view import gpu_memory
-from console.telemetry.view import pct, size
 from console.keymap import SERVERS_BINDINGS
 from console.servers.probe import ServerStatus
 from console.servers.registry import ServerRow
 from console.servers.view import health_text, row_figures
 from console.telemetry.model import GpuProcess
+from console.telemetry.view import pct, size
 from console.ui.bindings import bindings
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
@@ -113,4 +113,4 @@ class ServersPanel(Panel):
             return
         current = self.app.selected_url  # type: ignore[attr-defined]
         index = urls.index(current) if current in urls else -1
-        self.app.select_server(urls[(index + step) % len(urls)])  # type: ignore[attr-defined]
+        self.app.chat_control.select_server(urls[(index + step) % len(urls)])  # type: ignore[attr-defined]
