@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from console.config import Config  # noqa: E402
-from console.telemetry.jtop_source import snapshot_from_jtop  # noqa: E402
 from console.runtime import events as ev  # noqa: E402
+from console.telemetry.jtop_source import snapshot_from_jtop  # noqa: E402
 from tests.app.helpers import feed, frozen_app, ramp  # noqa: E402
 from tests.app.test_snapshots import PLAIN_REPORT, REPORT  # noqa: E402
 from tests.conftest import orin_reading  # noqa: E402
