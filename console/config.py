@@ -1,8 +1,10 @@
 """Settings: search order, strict validation with file/line/key errors, remembered choices.
 
 Search order: ``--config``, ``$JETCONSOLE_CONFIG``, the user config dir, built-in
-defaults.  A file is validated whole before anything is used: a malformed file or an
-unknown or ill-typed key raises ConfigError naming the file, line and key.
+defaults.  A file is validated whole (pydantic, against one typed schema a section) before
+anything is used: a malformed file or an unknown or ill-typed key raises ConfigError naming
+the file, line and key.  ``[presets]`` is kept as written: the presets package validates it
+(``console.containers.presets.all_presets``), so reading the config loads no feature.
 The top-level ``config.toml`` documents every key with these defaults (a test keeps
 the two equal).
 """
@@ -12,12 +14,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from console.config_error import ConfigError, find_line
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
+
+from console.config_error import ConfigError, EntryError, explain, fields_of, find_line
 from console.keymap import BINDING_IDS
 from console.telemetry.discovery import CHOICES
 
@@ -27,6 +31,12 @@ APP_NAME = "jetconsole"
 
 @dataclass(frozen=True)
 class Config:
+    """The settings, flat (``[chat] temperature`` is ``chat_temperature``); every default lives here.
+
+    A frozen dataclass rather than the pydantic schema itself: its users build it with keywords and derive one with
+    ``dataclasses.replace`` (the CLI's ``--source``, tests), and the file's sections do not match its flat names.
+    """
+
     refresh_interval: float = 1.0
     history_seconds: int = 300
     telemetry_source: str = "auto"
@@ -49,168 +59,148 @@ class Config:
     bench_concurrency: tuple[int, ...] = (1, 4, 16)
     bench_prompts: str = ""  # "" = the built-in set (the workshop prompt and five more)
     bench_results_dir: str = ""  # "" = the user data dir (~/.local/share/jetconsole/bench)
-    presets: dict[str, Any] = field(default_factory=dict)  # user [presets.NAME] over the built-ins; {} = built-ins
+    # The user's [presets.NAME] tables as written; the presets package validates them
+    # (console.containers.presets.all_presets) and presets_text gives its errors their lines.
+    presets: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None  # the file these came from, None for built-in defaults
-
-    def all_presets(self) -> dict[str, Any]:
-        """Launch presets: the built-ins with the user's ``[presets.NAME]`` applied."""
-        from console.containers.presets.builtin import BUILTIN_PRESETS
-
-        return self.presets or dict(BUILTIN_PRESETS)
+    presets_text: str = field(default="", compare=False, repr=False)  # the file, all but its [presets] blanked
 
 
-Check = Callable[[Any], str | None]  # returns an error message or None
+# --- the file's schema: one TypedDict a section, validated by pydantic ---------------------------------------------
+# TypedDicts with total=False: the validated value holds only what the file sets, so the defaults stay in Config.
+# Types, ranges and choices are declared; the few rules no type states (a URL, a binding id) are validators that
+# raise the message a user reads.  config_error.explain words pydantic's errors as the old checks did.
+
+_STRICT = ConfigDict(extra="forbid", strict=True)  # no unknown keys; no "1" for 1, no true for 1
 
 
-def _number(lo: float, hi: float) -> Check:
-    def check(v: Any) -> str | None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return f"expected a number, got {type(v).__name__} {v!r}"
-        return None if lo <= v <= hi else f"must be between {lo:g} and {hi:g}, got {v!r}"
-
-    return check
+def _http_url(v: str) -> str:
+    if not re.match(r"^https?://\S+$", v):
+        raise ValueError(f"not an http(s) URL: {v!r}")
+    return v
 
 
-def _integer(lo: int, hi: int) -> Check:
-    def check(v: Any) -> str | None:
-        if isinstance(v, bool) or not isinstance(v, int):
-            return f"expected an integer, got {type(v).__name__} {v!r}"
-        return None if lo <= v <= hi else f"must be between {lo} and {hi}, got {v!r}"
-
-    return check
-
-
-def _string(choices: tuple[str, ...] | None = None) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, str):
-            return f"expected a string, got {type(v).__name__} {v!r}"
-        if choices and v not in choices:
-            return f"expected one of {', '.join(choices)}, got {v!r}"
-        return None
-
-    return check
+def _bindings(table: dict[str, Any]) -> dict[str, Any]:
+    for binding, keys in table.items():
+        if binding not in BINDING_IDS:
+            raise EntryError(binding, f"unknown binding id (known: {', '.join(sorted(BINDING_IDS))})")
+        if not isinstance(keys, str) or not keys.strip():
+            raise EntryError(binding, f"expected a key name string, got {keys!r}")
+    return table
 
 
-def _url_list(v: Any) -> str | None:
-    if not isinstance(v, list) or not all(isinstance(u, str) for u in v):
-        return f"expected a list of URL strings, got {v!r}"
-    bad = [u for u in v if not re.match(r"^https?://\S+$", u)]
-    return f"not an http(s) URL: {bad[0]!r}" if bad else None
+Url = Annotated[str, AfterValidator(_http_url)]
 
 
-def _key_table(v: Any) -> str | None:
-    if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
-        return f'expected a table of URL = "env:NAME" or key strings, got {v!r}'
-    bad = [u for u in v if not re.match(r"^https?://\S+$", u)]
-    return f"not an http(s) URL: {bad[0]!r}" if bad else None
+@with_config(_STRICT)
+class General(TypedDict, total=False):
+    refresh_interval: Annotated[float, Field(ge=0.2, le=60)]
+    history_seconds: Annotated[int, Field(ge=30, le=86400)]
 
 
-def _levels(v: Any) -> str | None:
-    if (
-        not isinstance(v, list)
-        or not v
-        or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4096 for n in v)
-    ):
-        return f"expected a list of whole numbers from 1 to 4096, e.g. [1, 4, 16], got {v!r}"
-    return None
+@with_config(_STRICT)
+class Telemetry(TypedDict, total=False):
+    source: Literal[CHOICES]  # type: ignore[valid-type]
 
 
-def _table(v: Any) -> str | None:
-    return None if isinstance(v, dict) else f"expected a table (e.g. {{ chat_template_kwargs = {{}} }}), got {v!r}"
+@with_config(_STRICT)
+class Ui(TypedDict, total=False):
+    theme: str  # one of the themes found at start (checked in parse: the set is known only then)
 
 
-# section -> key -> (attribute, check)
-SCHEMA: dict[str, dict[str, tuple[str, Check]]] = {
-    "general": {
-        "refresh_interval": ("refresh_interval", _number(0.2, 60)),
-        "history_seconds": ("history_seconds", _integer(30, 86400)),
-    },
-    "telemetry": {"source": ("telemetry_source", _string(CHOICES))},
-    "ui": {"theme": ("theme", _string())},
-    "endpoints": {
-        "docker_host": ("docker_host", _string()),
-        "servers": ("servers", _url_list),
-        "api_keys": ("api_keys", _key_table),
-    },
-    "chat": {
-        "system_prompt": ("chat_system_prompt", _string()),
-        "temperature": ("chat_temperature", _number(0, 2)),
-        "top_p": ("chat_top_p", _number(0, 1)),
-        "max_tokens": ("chat_max_tokens", _integer(1, 1_000_000)),
-        "extra_body": ("chat_extra_body", _table),
-        "store": ("chat_store", _string()),
-    },
-    "hud": {
-        "page_seconds": ("hud_page_seconds", _number(1, 3600)),
-        "help_flag_file": ("hud_help_flag_file", _string()),
-    },
-    "doctor": {
-        "interval": ("doctor_interval", _number(0, 86400)),
-        "restart_cmd": ("doctor_restart_cmd", _string()),
-    },
-    "bench": {
-        "trials": ("bench_trials", _integer(1, 100)),
-        "concurrency": ("bench_concurrency", _levels),
-        "prompts": ("bench_prompts", _string()),
-        "results_dir": ("bench_results_dir", _string()),
-    },
+@with_config(_STRICT)
+class Endpoints(TypedDict, total=False):
+    docker_host: str
+    servers: Annotated[list[Url], Field(description="a list of URL strings")]
+    api_keys: Annotated[dict[Url, str], Field(description='a table of URL = "env:NAME" or key strings')]
+
+
+@with_config(_STRICT)
+class Chat(TypedDict, total=False):
+    system_prompt: str
+    temperature: Annotated[float, Field(ge=0, le=2)]
+    top_p: Annotated[float, Field(ge=0, le=1)]
+    max_tokens: Annotated[int, Field(ge=1, le=1_000_000)]
+    extra_body: Annotated[dict[str, Any], Field(description="a table (e.g. { chat_template_kwargs = {} })")]
+    store: str
+
+
+@with_config(_STRICT)
+class Hud(TypedDict, total=False):
+    page_seconds: Annotated[float, Field(ge=1, le=3600)]
+    help_flag_file: str
+
+
+@with_config(_STRICT)
+class Doctor(TypedDict, total=False):
+    interval: Annotated[float, Field(ge=0, le=86400)]
+    restart_cmd: str
+
+
+@with_config(_STRICT)
+class Bench(TypedDict, total=False):
+    trials: Annotated[int, Field(ge=1, le=100)]
+    concurrency: Annotated[
+        list[Annotated[int, Field(ge=1, le=4096)]],
+        Field(min_length=1, description="a list of whole numbers from 1 to 4096, e.g. [1, 4, 16]"),
+    ]
+    prompts: str
+    results_dir: str
+
+
+@with_config(_STRICT)
+class ConfigFile(TypedDict, total=False):
+    general: General
+    telemetry: Telemetry
+    ui: Ui
+    keys: Annotated[dict[str, Any], AfterValidator(_bindings), Field(description='a table of "binding.id" = "key"')]
+    endpoints: Endpoints
+    chat: Chat
+    hud: Hud
+    doctor: Doctor
+    bench: Bench
+    presets: Annotated[dict[str, Any], Field(description="a table of [presets.NAME] tables")]
+
+
+_FILE = TypeAdapter(ConfigFile)
+# section -> its keys (each section's schema; config.toml documents every one of them)
+SCHEMA: dict[str, dict[str, Any]] = {
+    section: fields_of(schema) for section, schema in fields_of(ConfigFile).items() if fields_of(schema)
 }
+_FLAT = ("general", "ui", "endpoints")  # sections whose keys are Config's names as they are; others get a prefix
 
 
-def _plain(value: Any) -> Any:
-    """tomllib gives plain dicts already; copy nested tables so a Config never shares them."""
-    return {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value
+def _attribute(section: str, key: str) -> str:
+    return key if section in _FLAT else f"{section}_{key}"
 
 
-def _validate(data: dict[str, Any], text: str, path: Path | None, themes: set[str] | None) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for section, body in data.items():
-        if section == "presets":
-            from console.containers.presets.toml import parse_presets  # only a file with presets pays for them
+def _presets_only(text: str) -> str:
+    """The text with every line outside ``[presets...]`` tables blanked: lines keep their numbers for the presets'
+    errors, and no other setting (an API key) rides along in the Config."""
+    keep, lines = False, []
+    for line in text.splitlines():
+        m = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if m and not line.strip().startswith("[["):
+            keep = m.group(1).strip().strip('"').split(".")[0] == "presets"
+        lines.append(line if keep else "")
+    return "\n".join(lines)
 
-            values["presets"] = parse_presets(body, text, path)
-            continue
-        if section == "keys":
-            if not isinstance(body, dict):
-                raise ConfigError(path, find_line(text, section), "keys", "must be a table")
-            for binding, keys in body.items():
-                line = find_line(text, "keys", binding)
-                if binding not in BINDING_IDS:
-                    raise ConfigError(
-                        path, line, f"keys.{binding}", f"unknown binding id (known: {', '.join(sorted(BINDING_IDS))})"
-                    )
-                if not isinstance(keys, str) or not keys.strip():
-                    raise ConfigError(path, line, f"keys.{binding}", f"expected a key name string, got {keys!r}")
-            values["keys"] = dict(body)
-            continue
-        if section not in SCHEMA:
-            raise ConfigError(
-                path,
-                find_line(text, section),
-                section,
-                f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys', 'presets']))})",
-            )
-        if not isinstance(body, dict):
-            raise ConfigError(path, find_line(text, section), section, "must be a table")
-        for key, value in body.items():
-            line = find_line(text, section, key)
-            if key not in SCHEMA[section]:
-                raise ConfigError(
-                    path, line, f"{section}.{key}", f"unknown key (known in [{section}]: {', '.join(SCHEMA[section])})"
-                )
-            attribute, check = SCHEMA[section][key]
-            problem = check(value)
-            if problem:
-                raise ConfigError(path, line, f"{section}.{key}", problem)
-            values[attribute] = tuple(value) if isinstance(value, list) else _plain(value)
-    if themes is not None and "theme" in values and values["theme"] not in themes:
-        raise ConfigError(
-            path,
-            find_line(text, "ui", "theme"),
-            "ui.theme",
-            f"unknown theme {values['theme']!r} (known: {', '.join(sorted(themes))})",
-        )
-    return values
+
+def _error(exc: ValidationError, data: dict[str, Any], text: str, path: Path | None) -> ConfigError:
+    """The first problem in the file (by line) as a ConfigError naming its line and key."""
+    found = []
+    for error in exc.errors():
+        keys, message = explain(error, ConfigFile, data)
+        section = keys[0]
+        if message is None and len(keys) == 1:
+            message = f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys', 'presets']))})"
+        elif message is None:
+            message = f"unknown key (known in [{section}]: {', '.join(SCHEMA[section])})"
+        line = find_line(text, section, keys[1]) if len(keys) > 1 else find_line(text, section)
+        line = line or find_line(text, "", section)  # a top-level key: general = 3
+        found.append((line or 1 << 30, line, ".".join(keys), message))
+    _, line, key, message = min(found, key=lambda f: f[0])
+    return ConfigError(path, line, key, message)
 
 
 def parse(text: str, path: Path | None = None, themes: set[str] | None = None) -> Config:
@@ -220,7 +210,26 @@ def parse(text: str, path: Path | None = None, themes: set[str] | None = None) -
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise ConfigError(path, int(m.group(1)) if m else None, None, f"not valid TOML: {exc}") from exc
-    return replace(Config(), path=path, **_validate(data, text, path, themes))
+    try:
+        valid = _FILE.validate_python(data)
+    except ValidationError as exc:
+        raise _error(exc, data, text, path) from None
+    values: dict[str, Any] = {}
+    for section, body in valid.items():
+        if section in ("keys", "presets"):
+            values[section] = body
+            continue
+        for key, value in body.items():  # type: ignore[attr-defined]
+            values[_attribute(section, key)] = tuple(value) if isinstance(value, list) else value
+    if themes is not None and "theme" in values and values["theme"] not in themes:
+        raise ConfigError(
+            path,
+            find_line(text, "ui", "theme"),
+            "ui.theme",
+            f"unknown theme {values['theme']!r} (known: {', '.join(sorted(themes))})",
+        )
+    presets_text = _presets_only(text) if values.get("presets") else ""
+    return replace(Config(), path=path, presets_text=presets_text, **values)
 
 
 def user_config_path() -> Path:

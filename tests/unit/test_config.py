@@ -113,13 +113,74 @@ def test_cli_reports_config_error_and_exits_2(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_presets_section_inherits_and_reports_lines(tmp_path: Path) -> None:
+    from console.containers.presets import all_presets
+
     path = tmp_path / "config.toml"
     path.write_text('[presets.qwen]\nbase = "vllm-thor"\nmodel = "Qwen/Qwen3-8B"\nport = 8001\n')
     config = cfg.load(str(path), themes=THEMES)
-    presets = config.all_presets()
+    presets = all_presets(config)
     assert presets["qwen"].model == "Qwen/Qwen3-8B" and presets["qwen"].image == presets["vllm-thor"].image
-    assert "open-webui" in presets and "open-webui" in cfg.Config().all_presets()
+    assert "open-webui" in presets and "open-webui" in all_presets(cfg.Config())
     path.write_text('[presets.qwen]\nbase = "vllm-thor"\n\ngpu_memory = 0.5\n')
+    config = cfg.load(str(path), themes=THEMES)  # config keeps [presets] as written: the presets package checks it
     with pytest.raises(cfg.ConfigError) as err:
-        cfg.load(str(path), themes=THEMES)
+        all_presets(config)
+    assert err.value.path == path
     assert err.value.line == 4 and err.value.key == "presets.qwen.gpu_memory" and "unknown key" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        # a value out of range, and a whole section of the wrong type (a top-level key has a line too)
+        ("[hud]\npage_seconds = 0.5\n", 2, "hud.page_seconds", "must be between 1 and 3600, got 0.5"),
+        ("[doctor]\n\ninterval = -1\n", 3, "doctor.interval", "must be between 0 and 86400"),
+        ("[bench]\ntrials = 101\n", 2, "bench.trials", "between 1 and 100"),
+        ("general = 3\n", 1, "general", "expected a table, got int 3"),
+        ('keys = "q"\n', 1, "keys", "expected a table"),
+        # the wrong type inside a list or a nested table names the field it belongs to
+        ('[bench]\nconcurrency = [1, "4"]\n', 2, "bench.concurrency", "whole numbers from 1 to 4096"),
+        ("[bench]\nconcurrency = []\n", 2, "bench.concurrency", "whole numbers from 1 to 4096"),
+        ("[endpoints]\nservers = [8000]\n", 2, "endpoints.servers", "list of URL strings"),
+        ('[endpoints]\n\n[endpoints.api_keys]\n"http://a:1/v1" = 5\n', 3, "endpoints.api_keys", "got int 5"),
+        # two problems: the one higher in the file is reported, whatever the schema's order
+        ("[general]\nhistory_seconds = 10\nrefresh_interval = 'x'\n", 2, "general.history_seconds", "between 30"),
+        ("[chat]\nseed = 1\ntemperature = 9\n", 2, "chat.seed", "unknown key (known in [chat]: system_prompt"),
+    ],
+)
+def test_more_bad_values_name_file_line_and_key(tmp_path: Path, text: str, line: int, key: str, words: str) -> None:
+    path = tmp_path / "config.toml"
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse(text, path)
+    e = err.value
+    assert (e.path, e.line, e.key) == (path, line, key), str(e)
+    assert str(e).startswith(f"{path}:{line}: {key}: ") and words in str(e)
+
+
+def test_an_error_in_api_keys_never_shows_another_entrys_key() -> None:
+    text = '[endpoints]\napi_keys = { "http://a:1/v1" = "sk-LITERAL-SECRET", "http://b:1/v1" = 5 }\n'
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse(text)
+    assert (err.value.line, err.value.key) == (2, "endpoints.api_keys") and "int 5" in str(err.value)
+    assert "sk-LITERAL-SECRET" not in str(err.value)
+
+
+def test_the_config_keeps_only_the_presets_lines_for_their_errors() -> None:
+    text = '[endpoints]\napi_keys = { "http://a:1/v1" = "sk-LITERAL-SECRET" }\n[presets.a]\nport = 1\n'
+    config = cfg.parse(text)
+    assert config.presets == {"a": {"port": 1}} and "sk-LITERAL-SECRET" not in config.presets_text
+    assert config.presets_text.splitlines()[2:] == ["[presets.a]", "port = 1"]  # the lines keep their numbers
+    assert "presets_text" not in repr(config) and cfg.parse("[general]\n").presets_text == ""
+
+
+def test_config_imports_no_feature() -> None:
+    """config reads [presets] as plain tables; validating them is the presets package's (all_presets)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, console.config as c; c.parse('[presets.a]\\nport = 1\\n'); "
+        "print(sorted(m for m in sys.modules if m.startswith('console.containers')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

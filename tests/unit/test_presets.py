@@ -540,6 +540,56 @@ def test_bad_presets_name_file_line_and_key(tmp_path: Path, text: str, line: int
     assert words in str(e) and f"{path}:{line}:" in str(e)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        # an unknown key, in a table of its own and in an inline table under [presets]
+        (
+            '[presets.a]\nmodel = "m"\nvolume = ["/a:/b"]\n',
+            3,
+            "presets.a.volume",
+            "known in [presets.NAME]: base, kind",
+        ),
+        ('[presets]\nok = { port = 1 }\na = { modle = "x" }\n', 3, "presets.a.modle", "unknown key"),
+        # a value out of range
+        ("[presets.a]\nmax_model_len = 0\n", 2, "presets.a.max_model_len", "between 1 and 1073741824, got 0"),
+        ("[presets.a]\ngpu_memory_utilization = 0\n", 2, "presets.a.gpu_memory_utilization", "above 0"),
+        # the wrong type inside a nested table names the entry and its line
+        ("[presets.a]\nmodel = 'm'\n[presets.a.env]\nA = 1\n", 4, "presets.a.env.A", "got int 1"),
+        ("[presets.a.ulimits]\nnofile = 1.5\n", 2, "presets.a.ulimits.nofile", "got float 1.5"),
+        ("[presets.a]\nsecret_env = [1]\n", 2, "presets.a.secret_env", "expected a list of strings, got list [1]"),
+        ("[presets.a]\nkind = 3\n", 2, "presets.a.kind", "expected a string, got int 3"),
+        # two problems: the one higher in the file is reported
+        ('[presets.a]\nport = 0\nkind = "x"\n', 2, "presets.a.port", "between 1 and 65535"),
+    ],
+)
+def test_more_bad_presets_name_file_line_and_key(tmp_path: Path, text: str, line: int, key: str, words: str) -> None:
+    path = tmp_path / "config.toml"
+    with pytest.raises(ConfigError) as err:
+        _presets(text, path)
+    e = err.value
+    assert (e.path, e.line, e.key) == (path, line, key), str(e)
+    assert words in str(e) and f"{path}:{line}:" in str(e)
+
+
+def test_all_presets_validates_the_configs_tables(tmp_path: Path) -> None:
+    from console import config as cfg
+
+    assert pr.all_presets(cfg.Config()) == BUILTIN_PRESETS
+    path = tmp_path / "config.toml"
+    text = '[general]\nrefresh_interval = 2.0\n\n[presets.a]\nbase = "vllm-thor"\nport = "x"\n'
+    with pytest.raises(ConfigError) as err:
+        pr.all_presets(cfg.parse(text, path))
+    assert (err.value.path, err.value.line, err.value.key) == (path, 6, "presets.a.port")
+
+
+def test_a_secret_set_for_one_launch_is_accepted_but_not_in_the_file() -> None:
+    p = apply_overrides(BUILTIN_PRESETS["vllm-thor"], {"env.HF_TOKEN": "hf_x", "env.A": "1"})
+    assert p.env == {"HF_TOKEN": "hf_x", "A": "1"}
+    with pytest.raises(ConfigError, match="must not be stored"):
+        _presets('[presets.a]\nenv = { HF_TOKEN = "hf_x" }\n')
+
+
 def test_a_cross_field_problem_from_the_base_points_at_the_header() -> None:
     # kind switched to sglang while the base carries a speculative config: no single key line to blame
     text = '[presets.s]\nbase = "spec"\nkind = "sglang"\n\n[presets.spec]\nspeculative_config = "{}"\n'

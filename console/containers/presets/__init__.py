@@ -9,11 +9,12 @@ Secrets never leave the plan in display form: ``repr(plan)`` masks them, and the
 command line uses docker's pass-through form ``-e HF_TOKEN`` (copy the variable from the
 caller's environment), so the line shown is both runnable and secret-free.
 
-User presets live in config.toml as ``[presets.NAME]`` tables (``toml``); ``base = "vllm-thor"``
+User presets live in config.toml as ``[presets.NAME]`` tables (``toml``; ``all_presets(config)`` gives the
+built-ins with them applied); ``base = "vllm-thor"``
 inherits a preset and overrides the keys given.  A table named like a built-in (``builtin``)
 changes that built-in.  ``env`` and ``ulimits`` merge with the base; lists replace it.  An empty
 string clears an inherited optional value (``quantization = ""``).  ``--set key=value`` is
-``overrides``; every field's conversion and check is ``fields``.
+``overrides``; every field's type and check is ``fields`` (a pydantic-validated schema).
 
 This module is the package's face: it names what the rest of the console uses.
 """
@@ -24,7 +25,7 @@ from console.containers.presets.fields import FIELDS, check, host_ref, parse_uli
 from console.containers.presets.model import KINDS, LABEL, Preset
 from console.containers.presets.overrides import apply_overrides, parse_set
 from console.containers.presets.plan import LaunchPlan, Mount, plan
-from console.containers.presets.toml import parse_presets
+from console.containers.presets.toml import all_presets, parse_presets
 
 __all__ = [
     "BUILTIN_PRESETS",
@@ -34,6 +35,7 @@ __all__ = [
     "LaunchPlan",
     "Mount",
     "Preset",
+    "all_presets",
     "apply_overrides",
     "check",
     "docker_run_argv",

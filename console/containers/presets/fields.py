@@ -1,14 +1,27 @@
-"""A preset's fields as values: one table (``FIELDS``) converting and checking each, from TOML values and from
-``--set`` text, and ``check`` for a whole preset.  Errors are messages a user can act on."""
+"""A preset's fields as values: one typed schema (``PresetTable``, validated by pydantic) for a ``[presets.NAME]``
+table and for ``--set`` text, and ``check`` for a whole preset.  Types, ranges and choices are declared; the rules no
+type states (a volume spec, an env entry, a ulimit) are validators raising messages a user can act on."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    with_config,
+)
+from typing_extensions import TypedDict
+
+from console.config_error import EntryError, explain, fields_of, type_name
 from console.containers.presets.model import KINDS, ULIMIT_NAMES, Preset
 from console.runtime.secrets import is_secret
 
@@ -21,97 +34,46 @@ _RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
 _IMAGE = re.compile(r"^[^\s]+$")
 
 
-Convert = Callable[[Any], Any]  # raises ValueError with a message a user can act on
-
-
-def type_name(v: Any) -> str:
-    return f"{type(v).__name__} {v!r}"
-
-
-def _str(v: Any) -> str:
-    if not isinstance(v, str):
-        raise ValueError(f"expected a string, got {type_name(v)}")
-    return v
-
-
-def _opt(convert: Convert) -> Convert:
-    """An optional value: the empty string clears it (TOML has no null)."""
-
-    def inner(v: Any) -> Any:
-        return None if v == "" else convert(v)
-
-    return inner
-
-
-def _int(lo: int, hi: int) -> Convert:
-    def inner(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"expected an integer, got {type_name(v)}")
-        if not lo <= v <= hi:
-            raise ValueError(f"must be between {lo} and {hi}, got {v}")
-        return v
-
-    return inner
-
-
-def _fraction(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"expected a number, got {type_name(v)}")
-    if not 0 < v <= 1:
-        raise ValueError(f"must be a fraction above 0 and at most 1, got {v}")
-    return float(v)
-
-
-def _matching(pattern: re.Pattern[str], what: str) -> Convert:
-    def inner(v: Any) -> str:
-        s = _str(v)
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def inner(s: str) -> str:
         if not pattern.match(s):
             raise ValueError(f"not a valid {what}: {s!r}")
         return s
 
-    return inner
+    return AfterValidator(inner)
 
 
-def _kind(v: Any) -> str:
-    s = _str(v)
-    if s not in KINDS:
-        raise ValueError(f"expected one of {', '.join(KINDS)}, got {s!r}")
-    return s
-
-
-def _nonempty(v: Any) -> str:
-    s = _str(v)
+def _nonempty(s: str) -> str:
     if not s.strip():
         raise ValueError("must not be empty")
     return s
 
 
-def _args(v: Any) -> tuple[str, ...]:
+def _clear(v: Any) -> Any:
+    """An optional value: the empty string clears it (TOML has no null)."""
+    return None if v == "" else v
+
+
+def _args(v: Any) -> Any:
     """A list of strings, or one string split like a shell would (no expansion)."""
     if isinstance(v, str):
         try:
             return tuple(shlex.split(v))
         except ValueError as exc:
             raise ValueError(f"cannot split {v!r}: {exc}") from None
-    if isinstance(v, (list, tuple)) and all(isinstance(a, str) for a in v):
-        return tuple(v)
-    raise ValueError(f"expected a list of strings or one string, got {type_name(v)}")
+    return tuple(v) if isinstance(v, list) else v
 
 
-def _string_list(v: Any) -> tuple[str, ...]:
+def _string_list(v: Any) -> Any:
     if isinstance(v, str):  # --set form: comma separated
         return tuple(s.strip() for s in v.split(",") if s.strip())
-    if isinstance(v, (list, tuple)) and all(isinstance(a, str) for a in v):
-        return tuple(v)
-    raise ValueError(f"expected a list of strings, got {type_name(v)}")
+    return tuple(v) if isinstance(v, list) else v
 
 
-def _env_names(v: Any) -> tuple[str, ...]:
-    names = _string_list(v)
-    bad = [n for n in names if not _ENV_NAME.match(n)]
-    if bad:
-        raise ValueError(f"not an environment variable name: {bad[0]!r}")
-    return names
+def _env_name(name: str) -> str:
+    if not _ENV_NAME.match(name):
+        raise ValueError(f"not an environment variable name: {name!r}")
+    return name
 
 
 def parse_volume(spec: str) -> tuple[str, str, bool]:
@@ -130,11 +92,9 @@ def parse_volume(spec: str) -> tuple[str, str, bool]:
     return host, target, mode == "ro"
 
 
-def _volumes(v: Any) -> tuple[str, ...]:
-    specs = _string_list(v)
-    for spec in specs:
-        parse_volume(spec)
-    return specs
+def _volume(spec: str) -> str:
+    parse_volume(spec)
+    return spec
 
 
 def host_ref(value: str) -> str | None:
@@ -157,10 +117,16 @@ def env_value(name: str, v: Any, stored: bool) -> str:
     return v
 
 
-def _env(v: Any, stored: bool = True) -> dict[str, str]:
-    if not isinstance(v, dict):
-        raise ValueError(f'expected a table of NAME = "value", got {type_name(v)}')
-    return {k: env_value(k, val, stored) for k, val in v.items()}
+def _env(table: dict[str, Any], info: ValidationInfo) -> dict[str, str]:
+    """Each entry checked; a secret's value may come from ``--set`` (this launch only), never from the file."""
+    stored = (info.context or {}).get("stored", True)
+    out = {}
+    for name, v in table.items():
+        try:
+            out[name] = env_value(name, v, stored)
+        except ValueError as exc:
+            raise EntryError(name, str(exc)) from None
+    return out
 
 
 def parse_ulimit(name: str, value: str) -> tuple[int, int]:
@@ -187,52 +153,103 @@ def ulimit_value(name: str, v: Any) -> str:
     return text
 
 
-def _ulimits(v: Any) -> dict[str, str]:
-    if not isinstance(v, dict):
-        raise ValueError(f'expected a table of name = "soft:hard", got {type_name(v)}')
-    return {k: ulimit_value(k, val) for k, val in v.items()}
+def _ulimits(table: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, v in table.items():
+        try:
+            out[name] = ulimit_value(name, v)
+        except ValueError as exc:
+            raise EntryError(name, str(exc)) from None
+    return out
 
 
-def _speculative(v: Any) -> str:
+def _speculative(v: Any) -> Any:
     """JSON object text (or a TOML table, stored as compact JSON)."""
+    if v == "":
+        return None
     if isinstance(v, dict):
         return json.dumps(v, separators=(",", ":"))
-    s = _str(v)
+    if not isinstance(v, str):
+        return v  # the type check says what is wrong
     try:
-        parsed = json.loads(s)
+        parsed = json.loads(v)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc}") from None
     if not isinstance(parsed, dict):
-        raise ValueError(f"expected a JSON object, got {s!r}")
-    return s
+        raise ValueError(f"expected a JSON object, got {v!r}")
+    return v
 
 
-FIELDS: dict[str, Convert] = {
-    "kind": _kind,
-    "image": _str,  # may be empty in the "custom" built-in; plan() insists on one
-    "description": _str,
-    "model": _str,
-    "port": _int(1, 65535),
-    "served_model_name": _opt(_nonempty),
-    "gpu_memory_utilization": _opt(_fraction),
-    "max_model_len": _opt(_int(1, 1 << 30)),
-    "dtype": _opt(_nonempty),
-    "quantization": _opt(_nonempty),
-    "speculative_config": _opt(_speculative),
-    "extra_args": _args,
-    "command": _args,
-    "env": _env,
-    "secret_env": _env_names,
-    "volumes": _volumes,
-    "tiktoken_dir": _opt(_nonempty),
-    "runtime": _opt(_nonempty),
-    "network": _nonempty,
-    "shm_size": _opt(_matching(_SIZE, "size (e.g. 16g)")),
-    "ulimits": _ulimits,
-    "ipc": _opt(_nonempty),
-    "container_name": _opt(_matching(_CONTAINER_NAME, "container name")),
-    "restart": _opt(_matching(_RESTART, "restart policy (no, always, unless-stopped, on-failure[:N])")),
-}
+_CLEAR = BeforeValidator(_clear)
+NonEmpty = Annotated[str, AfterValidator(_nonempty)]
+Strings = Annotated[tuple[str, ...], BeforeValidator(_args), Field(description="a list of strings or one string")]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class PresetTable(TypedDict, total=False):
+    """One ``[presets.NAME]`` table (or ``--set`` values), validated: what it sets, nothing else.
+
+    The same fields as ``Preset`` but ``name``; an optional value takes ``""`` to clear an inherited one.
+    """
+
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    image: str  # may be empty in the "custom" built-in; plan() insists on one
+    description: str
+    model: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    served_model_name: Annotated[NonEmpty | None, _CLEAR]
+    gpu_memory_utilization: Annotated[Annotated[float, Field(gt=0, le=1)] | None, _CLEAR]
+    max_model_len: Annotated[Annotated[int, Field(ge=1, le=1 << 30)] | None, _CLEAR]
+    dtype: Annotated[NonEmpty | None, _CLEAR]
+    quantization: Annotated[NonEmpty | None, _CLEAR]
+    speculative_config: Annotated[str | None, BeforeValidator(_speculative)]
+    extra_args: Strings
+    command: Strings
+    env: Annotated[dict[str, Any], AfterValidator(_env), Field(description='a table of NAME = "value"')]
+    secret_env: Annotated[
+        tuple[Annotated[str, AfterValidator(_env_name)], ...],
+        BeforeValidator(_string_list),
+        Field(description="a list of strings"),
+    ]
+    volumes: Annotated[
+        tuple[Annotated[str, AfterValidator(_volume)], ...],
+        BeforeValidator(_string_list),
+        Field(description="a list of strings"),
+    ]
+    tiktoken_dir: Annotated[NonEmpty | None, _CLEAR]
+    runtime: Annotated[NonEmpty | None, _CLEAR]
+    network: NonEmpty
+    shm_size: Annotated[Annotated[str, _matching(_SIZE, "size (e.g. 16g)")] | None, _CLEAR]
+    ulimits: Annotated[dict[str, Any], AfterValidator(_ulimits), Field(description='a table of name = "soft:hard"')]
+    ipc: Annotated[NonEmpty | None, _CLEAR]
+    container_name: Annotated[Annotated[str, _matching(_CONTAINER_NAME, "container name")] | None, _CLEAR]
+    restart: Annotated[
+        Annotated[str, _matching(_RESTART, "restart policy (no, always, unless-stopped, on-failure[:N])")] | None,
+        _CLEAR,
+    ]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class PresetFileTable(PresetTable, total=False):
+    """A ``[presets.NAME]`` table in config.toml: a preset's fields and the preset it inherits."""
+
+    base: Annotated[str, Field(description="a preset name")]
+
+
+FIELDS: tuple[str, ...] = tuple(fields_of(PresetTable))  # the keys a preset table may set (Preset's but name)
+_SET = TypeAdapter(PresetTable)
+_FILE = TypeAdapter(PresetFileTable)
+
+
+def validate(table: dict[str, Any], stored: bool) -> dict[str, Any]:
+    """The table's values, converted (``--set`` text already through ``from_text``); raises pydantic's
+    ValidationError, which ``problems`` words.  ``stored``: from config.toml, where no secret may be written."""
+    return dict((_FILE if stored else _SET).validate_python(table, context={"stored": stored}))
+
+
+def problems(exc: ValidationError, table: Any, stored: bool) -> list[tuple[tuple[str, ...], str | None]]:
+    """Each error as (key path inside the table, message); message None for an unknown key."""
+    return [explain(error, PresetFileTable if stored else PresetTable, table) for error in exc.errors()]
 
 
 # --set text for the numeric fields is parsed first; TOML values arrive typed.

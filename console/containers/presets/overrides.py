@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from console.containers.presets.fields import FIELDS, check, env_value, from_text, ulimit_value
+from pydantic import ValidationError
+
+from console.containers.presets.fields import FIELDS, check, from_text, problems, validate
 from console.containers.presets.model import Preset
 
 
@@ -33,21 +35,24 @@ def apply_overrides(preset: Preset, settings: Mapping[str, str]) -> Preset:
     changes: dict[str, Any] = {}
     for key, text in settings.items():
         head, dot, sub = key.partition(".")
+        if key in ("name", "base"):
+            raise ValueError(f"--set {key}: cannot be changed with --set (define a preset in config.toml)")
+        if key in ("env", "ulimits"):
+            raise ValueError(f"--set {key}: set one entry at a time: --set {key}.NAME=value")
+        if not (key in FIELDS or (dot and head in ("env", "ulimits"))):
+            raise ValueError(f"--set {key}: unknown setting (known: {', '.join(FIELDS)}, env.NAME, ulimits.NAME)")
+        field = head if dot else key
+        table: dict[str, Any] = {}
         try:
-            if dot and head in ("env", "ulimits"):
-                current = dict(changes.get(head, getattr(preset, head)))
-                current[sub] = env_value(sub, text, False) if head == "env" else ulimit_value(sub, text)
-                changes[head] = current
-            elif key in ("name", "base"):
-                raise ValueError("cannot be changed with --set (define a preset in config.toml)")
-            elif key in ("env", "ulimits"):
-                raise ValueError(f"set one entry at a time: --set {key}.NAME=value")
-            elif key in FIELDS:
-                changes[key] = FIELDS[key](from_text(key, text))
-            else:
-                raise ValueError(f"unknown setting (known: {', '.join(FIELDS)}, env.NAME, ulimits.NAME)")
-        except ValueError as exc:
+            table = {head: {sub: text}} if dot else {key: from_text(key, text)}
+            value = validate(table, stored=False)[field]
+        except ValidationError as exc:
+            raise ValueError(f"--set {key}: {problems(exc, table, stored=False)[0][1]}") from None
+        except ValueError as exc:  # from_text's: "eighty" for a port
             raise ValueError(f"--set {key}: {exc}") from None
+        if dot:
+            value = {**changes.get(field, getattr(preset, field)), **value}  # one entry joins the preset's
+        changes[field] = value
     result = replace(preset, **changes)
     for key, message in check(result):
         raise ValueError(f"--set {key}: {message}")

@@ -6,12 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.config_error import ConfigError, find_line
+from pydantic import ValidationError
+
+from console.config_error import ConfigError, find_line, type_name
 from console.containers.presets.builtin import BUILTIN_PRESETS
-from console.containers.presets.fields import FIELDS, check, env_value, type_name, ulimit_value
+from console.containers.presets.fields import FIELDS, check, problems, validate
 from console.containers.presets.model import Preset
+
+if TYPE_CHECKING:
+    from console.config import Config
 
 
 def _line(text: str, name: str, key: str | None = None, sub: str | None = None) -> int | None:
@@ -29,6 +34,18 @@ def _line(text: str, name: str, key: str | None = None, sub: str | None = None) 
         return _line(text, name, sub)  # env = { KEY = ... }
     line = find_line(text, section, key)
     return line if line is not None else find_line(text, "presets", name)
+
+
+def _error(exc: ValidationError, body: Mapping[str, Any], name: str, text: str, path: Path | None) -> ConfigError:
+    """The table's first problem (by line) as a ConfigError naming ``presets.NAME.key`` and its line."""
+    found = []
+    for keys, message in problems(exc, dict(body), stored=True):
+        if message is None:
+            message = f"unknown key (known in [presets.NAME]: base, {', '.join(FIELDS)})"
+        line = _line(text, name, keys[1], keys[0]) if len(keys) > 1 else _line(text, name, keys[0])
+        found.append((line or 1 << 30, line, ".".join(("presets", name, *keys)), message))
+    _, line, key, message = min(found, key=lambda f: f[0])
+    return ConfigError(path, line, key, message)
 
 
 def parse_presets(
@@ -53,13 +70,15 @@ def parse_presets(
         where = f"presets.{name}"
         if not isinstance(body, Mapping):
             raise ConfigError(path, _line(text, name), where, f"must be a table, got {type_name(body)}")
+        try:
+            changes = validate(dict(body), stored=True)
+        except ValidationError as exc:
+            raise _error(exc, body, name, text, path) from None
         resolving.append(name)
         base: Preset | None = builtins.get(name)
-        if "base" in body:
-            base_name = body["base"]
+        if "base" in changes:
+            base_name = changes.pop("base")
             line = _line(text, name, "base")
-            if not isinstance(base_name, str):
-                raise ConfigError(path, line, f"{where}.base", f"expected a preset name, got {type_name(base_name)}")
             if base_name == name and name in builtins:
                 base = builtins[name]
             elif base_name in resolving:
@@ -75,34 +94,9 @@ def parse_presets(
                     path, line, f"{where}.base", f"unknown preset {base_name!r} (known: {', '.join(known)})"
                 )
         start = base if base is not None else Preset(name=name)
-        changes: dict[str, Any] = {}
-        for key, value in body.items():
-            if key == "base":
-                continue
-            line = _line(text, name, key)
-            if key not in FIELDS:
-                raise ConfigError(
-                    path, line, f"{where}.{key}", f"unknown key (known in [presets.NAME]: base, {', '.join(FIELDS)})"
-                )
-            if key in ("env", "ulimits") and isinstance(value, Mapping):  # merged with the base's
-                merged = dict(getattr(start, key))
-                for sub_key, sub_value in value.items():
-                    try:
-                        merged[sub_key] = (
-                            env_value(sub_key, sub_value, stored=True)
-                            if key == "env"
-                            else ulimit_value(sub_key, sub_value)
-                        )
-                    except ValueError as exc:
-                        raise ConfigError(
-                            path, _line(text, name, sub_key, key), f"{where}.{key}.{sub_key}", str(exc)
-                        ) from None
-                changes[key] = merged
-                continue
-            try:
-                changes[key] = FIELDS[key](value)
-            except ValueError as exc:
-                raise ConfigError(path, line, f"{where}.{key}", str(exc)) from None
+        for table in ("env", "ulimits"):  # merged with the base's
+            if table in changes:
+                changes[table] = {**getattr(start, table), **changes[table]}
         preset = replace(start, name=name, **changes)
         for key, message in check(preset):
             line = _line(text, name, key) if key in body else _line(text, name)
@@ -114,3 +108,14 @@ def parse_presets(
     for name in data:
         resolve(name)
     return {**builtins, **done}
+
+
+def all_presets(config: Config) -> dict[str, Preset]:
+    """Launch presets: the built-ins with the user's ``[presets.NAME]`` tables of ``config`` applied.
+
+    Validated here, not when the config is read (config imports no feature); raises ConfigError naming the file,
+    line and ``presets.NAME.key``.
+    """
+    if not config.presets:
+        return dict(BUILTIN_PRESETS)
+    return parse_presets(config.presets, config.presets_text, config.path)
