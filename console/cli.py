@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from console import __version__
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         from console.doctor.command import run as doctor
 
-        return doctor(args, config.docker_host)
+        return doctor(args, config.docker_host, replace(config, telemetry_source=source))
     if args.command in ("containers", "launch"):
         from console.containers import command as commands
 
@@ -177,20 +178,16 @@ def main(argv: list[str] | None = None) -> int:
         return commands.launch(config, args.preset, args.settings, args.dry_run, args.timeout)
     if args.command == "snapshot":
         from console.telemetry import command as snapshot
-        from console.telemetry.discovery import discover
 
-        found = discover(source, config.refresh_interval, config.docker_host)
-        snap = snapshot.take(found)
-        print(snapshot.as_json(found, snap) if args.json else snapshot.as_text(found, snap))
-        return 0 if snap is not None else 1
+        return snapshot.run(replace(config, telemetry_source=source), args.json)
     if args.serve:
         from console.ui.serve import serve
 
         return serve(args.serve, args.config, args.source, args.public_url)
-    from dataclasses import replace
-
     discovery = _discover_in_background(source, config)
     from console.doctor.check import Probe
+    from console.doctor.checks import run_all
+    from console.doctor.command import DISCOVERY_WAIT_S, after
     from console.doctor.session import DoctorSetup
     from console.hud.terminal import ascii_only
 
@@ -204,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     doctor = (
         None
         if args.kiosk
-        else DoctorSetup(Probe(docker_host=config.docker_host), config.doctor_interval, config.doctor_restart_cmd)
+        else DoctorSetup(
+            Probe(docker_host=config.docker_host),
+            config.doctor_interval,
+            config.doctor_restart_cmd,
+            # the first run waits for the sources: its memory and power checks borrow their connections
+            checks=after(lambda: discovery.result(timeout=DISCOVERY_WAIT_S), run_all),
+        )
     )
     plain = args.ascii or ascii_only(dict(os.environ), locale.getpreferredencoding(False))
     if plain:

@@ -13,8 +13,9 @@ import argparse
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from console import config as cfg
 from console.bench import report as rp
@@ -25,6 +26,10 @@ from console.bench.results import read_report, results_dir, save
 from console.bench.runner import BenchPlan, BenchRun, Note, Progress
 from console.bench.view import text_report
 from console.telemetry.model import TelemetrySnapshot
+
+if TYPE_CHECKING:
+    from console.runtime.events import Sampled
+    from console.runtime.state import ConsoleState
 
 EXIT_BAD_INPUT, EXIT_NOTHING, EXIT_PARTIAL, EXIT_CANCELLED = 2, 3, 4, 130
 
@@ -163,44 +168,33 @@ class _Reporter:
 
 
 class _Telemetry:
-    """The command's telemetry while a bench runs: the project's ``Poller``, one thread per source, merged as
-    the app merges (``TelemetryState``); each sample's own power goes into the meter."""
+    """The runtime run headless with its telemetry alone while a bench runs: each sample's own power goes
+    into the meter; the merged state names the device.  Its jtop connection is the one a power A/B
+    switches modes through (``powerab.JtopPower`` borrows it)."""
 
     def __init__(self, meter: PowerMeter, config: cfg.Config, source: str) -> None:
-        from console.telemetry.discovery import discover
-        from console.telemetry.poller import Poller
-        from console.telemetry.state import TelemetryState
+        from console.runtime.runtime import Runtime
+        from console.runtime.services.headless import FirstSamples
 
-        found = discover(source, config.refresh_interval, config.docker_host)
         self.meter = meter
-        self.state = TelemetryState.sized(interval=config.refresh_interval).with_sources(
-            [s.name for s in found.sources], found.report
+        self.runtime = Runtime(
+            replace(config, telemetry_source=source), watch_docker=False, poll_servers=False, hud_sources=False
         )
-        self.first = threading.Event()
-        self._lock = threading.Lock()
-        self.pollers = [
-            Poller(s, config.refresh_interval, self._sample, lambda _name, _msg: None, opened=True)
-            for s in found.sources
-        ]
-        for poller in self.pollers:
-            threading.Thread(target=poller.run, daemon=True, name=f"bench-{poller.source.name}").start()
+        self.first = FirstSamples(on_sample=self._sample)
+        self.runtime.subscribe(self.first)
+        self.runtime.start()
 
-    def _sample(self, snap: TelemetrySnapshot) -> None:
-        with self._lock:
-            self.state = self.state.add(snap)
-        watts, what = watts_of(snap)
+    def _sample(self, event: Sampled, _state: ConsoleState) -> None:
+        watts, what = watts_of(event.snapshot)
         if watts is not None:
             self.meter.add(time.monotonic(), watts, what)
-        self.first.set()
 
     @property
     def latest(self) -> TelemetrySnapshot | None:
-        with self._lock:
-            return self.state.merged
+        return self.runtime.state.telemetry.merged
 
     def stop(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
+        self.runtime.stop(1.0)
 
 
 def run(
@@ -229,7 +223,7 @@ def run(
 
     meter = PowerMeter()
     telemetry = _Telemetry(meter, config, source)
-    telemetry.first.wait(3.0)  # the device's name and power mode come from the first sample
+    telemetry.first.wait(3.0)  # the device's name and power mode come from the first samples
     run_ = BenchRun(
         plan,
         _Reporter(err),

@@ -31,7 +31,9 @@ def parse_specs(text: str) -> tuple[str, ...]:
 
 
 class JtopPower:
-    """Reads and changes the power mode through the jtop service (one short connection per call)."""
+    """Reads and changes the power mode through the jtop service: the runtime's one connection where its
+    jtop source is open in this process (the app, ``jetconsole bench``), else one short connection per call
+    (``doctor.jtop_client.connect`` decides)."""
 
     def __init__(self, factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET) -> None:
         self.factory = factory

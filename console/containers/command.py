@@ -1,45 +1,68 @@
 """Headless twins of the containers screens: ``jetconsole containers`` and ``jetconsole launch``.
 
-No Textual.  Exit codes: 0 ready (or listed / dry run), 3 preflight failed, 4 the server
-exited (with the diagnosis), 5 not ready in time, 6 Docker unavailable, 7 bad preset/--set.
+No Textual.  Both run the runtime headless with the services they use: ``containers`` its Docker
+watcher alone (the first listing), ``launch`` its telemetry (the preflight sizes the model against
+``engine_memory`` of the merged sample, as the Launch screen does) and its launch service, whose
+preflight, start and phases this prints.
+Exit codes: 0 ready (or listed / dry run), 3 preflight failed, 4 the server exited (with the
+diagnosis), 5 not ready in time, 6 Docker unavailable, 7 bad preset/--set.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import sys
-import threading
+import time
 from dataclasses import asdict
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from console import config as cfg
 from console.containers import preflight, presets, view
-from console.containers.docker_source import DockerSource, DockerUnavailable
-from console.containers.launcher import LaunchEvent, create_and_start, track
+from console.containers.launcher import LaunchEvent
 from console.servers.startup import ORDER, PHASES
 
+if TYPE_CHECKING:
+    from console.runtime.events import Event
+    from console.runtime.runtime import Runtime
+
 EXIT_PREFLIGHT, EXIT_EXITED, EXIT_TIMEOUT, EXIT_DOCKER, EXIT_PRESET = 3, 4, 5, 6, 7
+LIST_WAIT_S = 30.0  # Docker's own timeouts end a hung daemon before this
+TELEMETRY_WAIT_S = 5.0  # the preflight's memory figure: the first samples of every source
+RUN_ID = 1
 
 
-def _open(config: cfg.Config, err: TextIO) -> DockerSource | None:
-    source = DockerSource(config.docker_host)
-    try:
-        source.open()
-    except DockerUnavailable as exc:
-        print(f"jetconsole: {exc}" + (f" — {exc.hint}" if exc.hint else ""), file=err)
-        return None
-    return source
+def _runtime(config: cfg.Config, telemetry: bool, watch_docker: bool) -> Runtime:
+    from console.runtime.runtime import Runtime
+    from console.telemetry.discovery import Discovery
+    from console.telemetry.model import SourceReport
+
+    none = Discovery([], SourceReport())
+    return Runtime(
+        config,
+        discover_fn=None if telemetry else (lambda: none),
+        watch_docker=watch_docker,
+        poll_servers=False,
+        hud_sources=False,
+    )
 
 
 def containers(config: cfg.Config, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    source = _open(config, err)
-    if source is None:
-        return EXIT_DOCKER
+    from console.runtime.services.headless import wait_for
+
+    runtime = _runtime(config, telemetry=False, watch_docker=True)
+    runtime.start()
     try:
-        listed = source.containers()
+        wait_for(runtime, lambda s: s.docker.connected or s.docker.error is not None, LIST_WAIT_S)
+        docker = runtime.state.docker
     finally:
-        source.close()
+        runtime.stop(1.0)
+    if not docker.connected:
+        reason = docker.error or f"no answer from Docker at {docker.url} in {LIST_WAIT_S:.0f} s"
+        print(f"jetconsole: {reason}" + (f" — {docker.hint}" if docker.hint else ""), file=err)
+        return EXIT_DOCKER
+    listed = docker.containers
     if as_json:
         print(json.dumps([asdict(c) for c in listed], indent=2), file=out)
         return 0
@@ -66,7 +89,7 @@ def launch(
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    available = config.all_presets()
+    available = presets.all_presets(config)
     if name not in available:
         print(f"jetconsole: unknown preset {name!r} (known: {', '.join(sorted(available))})", file=err)
         return EXIT_PRESET
@@ -77,31 +100,69 @@ def launch(
         print(f"jetconsole: {exc}", file=err)
         return EXIT_PRESET
     print("Equivalent command:\n" + presets.docker_run_line(plan), file=out)
-    source = _open(config, err)
-    if source is None:
-        return EXIT_DOCKER
-    try:
-        checks = preflight.run_checks(
-            plan, source, util=preset.gpu_memory_utilization, max_model_len=preset.max_model_len, **_memory()
+    from console.runtime import commands as cmd
+    from console.runtime import events as ev
+    from console.runtime.services.headless import FirstSamples
+
+    runtime = _runtime(config, telemetry=True, watch_docker=False)
+    first = FirstSamples()
+    said: queue.Queue[Event] = queue.Queue()
+    runtime.subscribe(first)
+    runtime.subscribe(
+        lambda _s, e: (
+            said.put(e) if isinstance(e, (ev.PreflightDone, ev.LaunchProgress)) and e.run_id == RUN_ID else None
         )
-        for c in checks:
-            print(
-                f"preflight {c.level:>4}  {c.name:<10} {c.detail}"
-                + (f"\n{'':26}→ {c.fix}" if c.fix and c.level != preflight.OK else ""),
-                file=out,
-            )
-        if preflight.blocking(checks):
-            print("jetconsole: preflight failed; nothing was started", file=err)
-            return EXIT_PREFLIGHT
-        if dry_run:
-            print("dry run: nothing was started", file=out)
-            return 0
-        cid = create_and_start(source, plan)
-        print(f"started {plan.name or cid[:12]} ({cid[:12]})", file=out, flush=True)
-        health = f"{plan.url}/health" if plan.url else None
-        last = track(source, cid, health, lambda e: _print_event(e, out), threading.Event(), timeout)
+    )
+    runtime.start()
+    try:
+        first.wait(TELEMETRY_WAIT_S)
+        runtime.send(cmd.Launch(RUN_ID, plan, preset, launch=not dry_run))
+        return _follow(name, said, dry_run, timeout, out, err)
     finally:
-        source.close()
+        runtime.stop(2.0)  # a follow still running (a timeout) ends with the runtime
+
+
+def _follow(name: str, said: queue.Queue[Event], dry_run: bool, timeout: float, out: TextIO, err: TextIO) -> int:
+    """Print the launch service's preflight, start and phases until Ready, an exit or ``timeout``."""
+    from console.runtime import events as ev
+
+    checked, deadline, last = False, float("inf"), None
+    while True:
+        try:
+            event = said.get(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+        except queue.Empty:
+            if time.monotonic() < deadline:
+                continue
+            print(f"timeout: not ready after {timeout:.0f} s", file=out, flush=True)
+            return EXIT_TIMEOUT
+        if isinstance(event, ev.PreflightDone):
+            checked = True
+            for c in event.checks:
+                print(
+                    f"preflight {c.level:>4}  {c.name:<10} {c.detail}"
+                    + (f"\n{'':26}→ {c.fix}" if c.fix and c.level != preflight.OK else ""),
+                    file=out,
+                )
+            if event.blocked:
+                print("jetconsole: preflight failed; nothing was started", file=err)
+                return EXIT_PREFLIGHT
+            if dry_run:
+                print("dry run: nothing was started", file=out)
+                return 0
+        elif isinstance(event, ev.LaunchProgress) and event.event is None:
+            if not checked:  # Docker could not be asked (or refused the preflight's questions)
+                print(f"jetconsole: {event.message}", file=err)
+                return EXIT_DOCKER
+            if not event.message.startswith("started "):
+                print(f"jetconsole: {event.message}", file=err)  # Docker refused to create or start it
+                return EXIT_EXITED
+            print(event.message, file=out, flush=True)
+            deadline = time.monotonic() + timeout
+        elif isinstance(event, ev.LaunchProgress) and event.event is not None:
+            last = event.event
+            _print_event(last, out)
+            if last.kind in ("ready", "exited", "timeout", "stopped"):
+                break
     if last.kind == "ready":
         return 0
     if last.diagnosis is not None:
@@ -127,15 +188,3 @@ def _print_event(event: LaunchEvent, out: TextIO) -> None:
         print(f"{step} {bar(1.0)} Ready: {event.message}", file=out, flush=True)
     else:
         print(f"{event.kind}: {event.message}", file=out, flush=True)
-
-
-def _memory() -> dict[str, int | None]:
-    """GPU-visible memory for the fit check: system RAM (UMA on Jetson/Spark), else unknown."""
-    from console.telemetry.procfs import memory_from_meminfo, parse_meminfo
-
-    try:
-        with open("/proc/meminfo") as f:
-            mem = memory_from_meminfo(parse_meminfo(f.read()))
-    except OSError:
-        return {"mem_total": None, "mem_available": None}
-    return {"mem_total": mem.total, "mem_available": mem.available}

@@ -14,6 +14,7 @@ from typing import Any
 
 from console.containers.docker_source import DockerSource
 from console.containers.presets.plan import LaunchPlan
+from console.fit.device import DeviceMemory
 from console.fit.sizing import GIB, FitResult, fit, kv_layout_from_config
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -58,7 +59,10 @@ def memory_check(
     mem_available: int | None,
     util: float | None,
     max_model_len: int | None,
+    where: str = "",
 ) -> tuple[Check, FitResult | None]:
+    """The fit against ``mem_total``/``mem_available``: the engine's memory (``fit.device.engine_memory``),
+    ``where`` says which (a discrete GPU's own, or the system RAM a Jetson's GPU shares)."""
     if snapshot is None:
         return Check(
             "memory fit",
@@ -68,7 +72,7 @@ def memory_check(
             "download it first (huggingface-cli download MODEL) to get an estimate",
         ), None
     if mem_total is None:
-        return Check("memory fit", WARN, "GPU memory total unknown (no telemetry source)"), None
+        return Check("memory fit", WARN, "the engine's memory is unknown (no telemetry sample yet)"), None
     try:
         config: dict[str, Any] = json.loads((snapshot / "config.json").read_text())
         layout = kv_layout_from_config(config)
@@ -87,7 +91,7 @@ def memory_check(
         return Check("memory fit", WARN, f"cannot estimate from {snapshot}/config.json: {exc}"), None
     detail = (
         f"needs about {result.need / GIB:.1f} GiB (weights {result.weights / GIB:.1f}, KV for {length} tokens "
-        f"{result.kv / GIB:.1f}); budget {result.budget / GIB:.1f} GiB"
+        f"{result.kv / GIB:.1f}); budget {result.budget / GIB:.1f} GiB" + (f" of {where}" if where else "")
     )
     if result.fits:
         return Check("memory fit", OK, detail), result
@@ -101,12 +105,12 @@ def run_checks(
     plan: LaunchPlan,
     source: DockerSource,
     host_env: dict[str, str] | None = None,
-    mem_total: int | None = None,
-    mem_available: int | None = None,
+    memory: DeviceMemory | None = None,
     util: float | None = None,
     max_model_len: int | None = None,
 ) -> list[Check]:
-    """Every check; never raises for a failed check (the list says)."""
+    """Every check; never raises for a failed check (the list says).  ``memory``: what the engine can
+    budget (``engine_memory`` of the runtime's telemetry); None: unknown, the fit is a warning."""
     import docker.errors
 
     env = dict(os.environ if host_env is None else host_env)
@@ -189,7 +193,13 @@ def run_checks(
     if plan.kind in ("vllm", "sglang") and plan.model:
         hf_home = Path(env.get("HF_HOME") or Path(env.get("HOME", "/root")) / ".cache" / "huggingface")
         check, _result = memory_check(
-            plan, hf_snapshot(plan.model, hf_home), mem_total, mem_available, util, max_model_len
+            plan,
+            hf_snapshot(plan.model, hf_home),
+            memory.total if memory else None,
+            memory.available if memory else None,
+            util,
+            max_model_len,
+            memory.source if memory else "",
         )
         checks.append(check)
     return checks

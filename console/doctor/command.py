@@ -1,22 +1,103 @@
 """``jetconsole doctor [--json] [--python PATH] [--image IMAGE] [--model REPO_OR_DIR]
-[--fix daemon-json [--yes] [--dry-run]]``."""
+[--fix daemon-json [--yes] [--dry-run]]``.
+
+It runs the runtime headless: its telemetry (the one jtop connection and NVML reader the memory and
+power checks and switches borrow) and the doctor service, which runs the checks once the sources are
+found.  Every question goes through the runtime's ``ask`` port, answered on the terminal.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from console.doctor.audit import audit
 from console.doctor.check import FAIL, Probe, exit_code
 from console.doctor.checks import run_all
 from console.doctor.daemon_fix import apply_fix, docker_verifier, plan_fix, restart_command, run_command
 from console.doctor.daemon_json import DaemonJsonError
-from console.doctor.power import add_power_arguments
+from console.doctor.power import add_power_arguments, terminal_yes
 from console.doctor.recovery import DEFAULT_BASELINE_GIB, STEPS
 
+if TYPE_CHECKING:
+    from console.config import Config
+    from console.doctor.check import Check
+    from console.runtime.runtime import Runtime
+
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "·"}
+DISCOVERY_WAIT_S = 15.0  # the checks run without the runtime's sources after this (a hung jtop service)
+CHECKS_WAIT_S = 3600.0  # an image's stack check starts a container: minutes, not hours
+
+
+def terminal_ask(title: str, text: str, _strict: bool = True) -> bool:
+    """The runtime's ask port on a terminal: ``text [y/N]``; a closed stdin is a no."""
+    return terminal_yes(title, text)
+
+
+def terminal_word(text: str) -> str | None:
+    """The runtime's typed-word port on a terminal (``reboot``); a closed stdin is None."""
+    try:
+        return input(f"{text} ").strip()
+    except EOFError:
+        print()
+        return None
+
+
+@contextmanager
+def headless(
+    config: Config, telemetry: bool = True, doctor: Any = None, found: threading.Event | None = None
+) -> Iterator[Runtime]:
+    """The runtime with only what the doctor uses: its telemetry (or none) and, given a setup, the doctor
+    service; prompts on the terminal.  Yields once the sources are found (``found`` is set then too);
+    stopped on the way out."""
+    from console.runtime import events as ev
+    from console.runtime.runtime import Runtime
+    from console.runtime.services.headless import wait_for
+    from console.telemetry.discovery import Discovery
+    from console.telemetry.model import SourceReport
+
+    none = Discovery([], SourceReport())
+    runtime = Runtime(
+        config,
+        discover_fn=None if telemetry else (lambda: none),
+        watch_docker=False,
+        poll_servers=False,
+        hud_sources=False,
+        doctor=doctor,
+        ask=terminal_ask,
+        ask_word=terminal_word,
+    )
+    if found is not None:
+        runtime.subscribe(lambda _state, event: found.set() if isinstance(event, ev.SourcesFound) else None)
+    runtime.start()
+    try:
+        wait_for(runtime, lambda s: bool(s.telemetry.report.statuses) or not telemetry, DISCOVERY_WAIT_S)
+        yield runtime
+    finally:
+        runtime.stop(1.0)
+
+
+def after(ready: Callable[[], object], checks: Callable[[Probe], list[Check]]) -> Callable[[Probe], list[Check]]:
+    """``checks`` that first wait for ``ready()`` (the runtime's sources found): the memory and power checks
+    then borrow its jtop connection and NVML reader instead of opening their own."""
+    first = [True]
+
+    def run(probe: Probe) -> list[Check]:
+        if first[0]:
+            first[0] = False
+            try:
+                ready()
+            except Exception:  # noqa: BLE001 - discovery failed: the checks open what they need themselves
+                pass
+        return checks(probe)
+
+    return run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,21 +148,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_power_arguments(parser)
 
 
-def run(args: argparse.Namespace, docker_host: str = "") -> int:
+def run(args: argparse.Namespace, docker_host: str = "", config: Config | None = None) -> int:
+    from console import config as cfg
+
+    config = config or cfg.Config()
+    docker_host = docker_host or config.docker_host
     probe = Probe(
         docker_host=docker_host, python=args.python, image=args.image, model=args.model, baseline_gib=args.baseline_gib
     )
     if args.daemon_json is not None:
         probe.daemon_json = args.daemon_json
     if args.fix == "daemon-json":
-        return fix_daemon_json(args, probe)
+        with headless(config, telemetry=False) as runtime:
+            return fix_daemon_json(args, probe, runtime.ask)
     if args.recover_memory:
-        return recover_memory(args, docker_host)
+        with headless(config) as runtime:
+            return recover_memory(args, docker_host, runtime.ask, runtime.ask_word)
     if args.power_mode is not None or args.clocks is not None:
         from console.doctor.power import power_command
 
-        return power_command(args)
-    checks = run_all(probe)
+        with headless(config) as runtime:
+            return power_command(args, ask=lambda title, text: runtime.ask(title, text))
+    checks = run_checks(config, probe)
     if args.json:
         print(json.dumps({"checks": [c.to_dict() for c in checks], "exit_code": exit_code(checks)}, indent=2))
     else:
@@ -94,7 +182,19 @@ def run(args: argparse.Namespace, docker_host: str = "") -> int:
     return exit_code(checks)
 
 
-def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
+def run_checks(config: Config, probe: Probe, checks: Callable[[Probe], list[Check]] = run_all) -> list[Check]:
+    """One run of the checks by the runtime's doctor service, after its telemetry found the sources."""
+    from console.doctor.session import DoctorSetup
+    from console.runtime.services.headless import wait_for
+
+    found = threading.Event()
+    setup = DoctorSetup(probe, interval=0, checks=after(lambda: found.wait(DISCOVERY_WAIT_S), checks))
+    with headless(config, doctor=setup, found=found) as runtime:
+        wait_for(runtime, lambda s: s.doctor.at is not None and not s.doctor.running, CHECKS_WAIT_S)
+        return list(runtime.state.doctor.checks)
+
+
+def fix_daemon_json(args: argparse.Namespace, probe: Probe, ask: Callable[[str, str], bool] = terminal_ask) -> int:
     try:
         plan = plan_fix(probe.daemon_json)
     except DaemonJsonError as exc:
@@ -114,7 +214,7 @@ def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
     if restart is None:
         print("no restart command: this machine has no systemd; pass --restart-cmd", file=sys.stderr)
         return 2
-    if not args.yes and input("apply? [y/N] ").strip().lower() not in ("y", "yes"):
+    if not args.yes and not ask("Fix daemon.json?", "apply?"):
         print("nothing changed")
         return 1
     result = apply_fix(plan, run_command(restart), docker_verifier(probe.docker_host or None, args.verify_image), audit)
@@ -125,7 +225,12 @@ def fix_daemon_json(args: argparse.Namespace, probe: Probe) -> int:
     return 0 if result.ok else 2
 
 
-def recover_memory(args: argparse.Namespace, docker_host: str) -> int:
+def recover_memory(
+    args: argparse.Namespace,
+    docker_host: str,
+    ask: Callable[[str, str], bool] = terminal_ask,
+    ask_word: Callable[[str], str | None] = terminal_word,
+) -> int:
     """The wizard on the terminal: 0 memory back to the baseline, 1 still held (or a dry run), 2 bad steps."""
     from console.doctor.wizard import open_wizard, reboot_command
 
@@ -144,15 +249,15 @@ def recover_memory(args: argparse.Namespace, docker_host: str) -> int:
                 print(f"  - {what}")
             return 1
 
-        def ask(_step: str, what: str) -> bool:
-            return args.yes or input(f"{what}\n  do it? [y/N] ").strip().lower() in ("y", "yes")
+        def confirm(step: str, what: str) -> bool:
+            return bool(args.yes) or ask(f"Memory recovery: {step}", f"{what}\n  do it?")
 
-        ok = wizard.run(steps, ask, print, args.baseline_gib)
+        ok = wizard.run(steps, confirm, print, args.baseline_gib)
     finally:
         wizard.close()
     if ok:
         return 0
-    if not args.yes and input("type 'reboot' to reboot now, anything else to leave it: ").strip() == "reboot":
+    if not args.yes and ask_word("type 'reboot' to reboot now, anything else to leave it:") == "reboot":
         audit("memory.reboot", {})
         run_command(reboot_command())()
     return 1

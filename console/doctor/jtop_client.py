@@ -1,18 +1,22 @@
-"""One jtop client, opened and closed: the connection to the jtop service that power, memory and
-bench read through.
+"""The jtop client that power, memory and bench read and switch through.
 
-No Textual.  ``factory`` is a parameter so the tests hand in fakes; jetson-stats is imported only
-when a real client is made (only Jetsons pay for the import).
+No Textual.  Where the runtime's jtop source is open in this process (the app, ``jetconsole doctor``,
+``jetconsole bench``), ``connect`` lends its client: one connection to the service per process.
+Elsewhere (a test, ``python -m console.doctor.power``) it opens one short-lived connection through the
+telemetry's ``open_client``, the only place a jtop client is made.  ``factory`` is a parameter so the
+tests hand in fakes; jetson-stats is imported only when a real client is made.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-JTOP_SOCKET = "/run/jtop.sock"
+from console.telemetry.jtop_source import JTOP_SOCKET, NoJtopService, live_source, open_client
+from console.telemetry.source import SourceUnavailable
+
+__all__ = ["JTOP_SOCKET", "PowerUnavailable", "connect"]
 
 
 class PowerUnavailable(Exception):
@@ -27,39 +31,19 @@ class PowerUnavailable(Exception):
 def connect(
     factory: Callable[[], Any] | None = None, socket_path: str | None = JTOP_SOCKET, interval: float = 0.5
 ) -> Iterator[Any]:
-    """A started jtop client, closed afterwards.  ``socket_path`` None: do not look for the socket."""
-    if socket_path and not os.path.exists(socket_path):
-        raise PowerUnavailable(
-            f"no jtop service ({socket_path} absent): not a Jetson, or jetson-stats is not installed",
-            "on a Jetson: sudo pip3 install jetson-stats && sudo systemctl restart jtop.service",
-            skip=True,
-        )
-    if factory is None:
-        try:
-            from jtop import jtop  # deferred: only Jetsons pay for the import
-        except ImportError as exc:  # pragma: no cover - jetson-stats is a dependency
-            raise PowerUnavailable(
-                f"jetson-stats not importable: {exc}", "pip install jetson-stats", skip=True
-            ) from exc
-
-        def factory() -> Any:
-            return jtop(interval=interval)
-
-    client = factory()
+    """A started jtop client: the runtime's, lent (``factory`` None and its source open for ``socket_path``),
+    else a short-lived one closed afterwards.  ``socket_path`` None: do not look for the socket."""
+    live = live_source(socket_path) if factory is None else None
+    borrowed = live.borrow() if live is not None else None
+    if borrowed is not None:
+        yield borrowed
+        return
     try:
-        try:
-            client.start()
-        except (BrokenPipeError, ConnectionResetError, EOFError):
-            # the service restarted since this thread last talked to it: multiprocessing keeps one
-            # connection per address and thread and reuses the dead one; drop it and try once more
-            _drop_stale_connection(socket_path or JTOP_SOCKET)
-            client = factory()
-            client.start()
-    except Exception as exc:  # jtop raises JtopException for permissions, version skew
-        raise PowerUnavailable(
-            f"jtop service refused the connection: {exc}",
-            "add your user to the jtop group (sudo usermod -aG jtop $USER)",
-        ) from exc
+        client = open_client(interval, socket_path, factory)
+    except NoJtopService as exc:
+        raise PowerUnavailable(str(exc), exc.hint, skip=True) from exc
+    except SourceUnavailable as exc:
+        raise PowerUnavailable(str(exc), exc.hint) from exc
     try:
         yield client
     finally:
@@ -67,16 +51,3 @@ def connect(
             client.close()
         except Exception:  # noqa: BLE001 - closing a dead connection; nothing to recover
             pass
-
-
-def _drop_stale_connection(address: str) -> None:
-    from multiprocessing.managers import BaseProxy
-
-    tls = BaseProxy._address_to_local.get(address, (None,))[0]  # type: ignore[attr-defined]
-    conn = getattr(tls, "connection", None)
-    if conn is not None:
-        try:
-            conn.close()
-        except OSError:
-            pass
-        del tls.connection

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from console.doctor.jtop_client import JTOP_SOCKET, PowerUnavailable, connect
+from console.fit.device import DeviceMemory, engine_memory
 from console.runtime.sanitise import clean
+from console.telemetry.model import Gpu, Memory, TelemetrySnapshot
 from console.telemetry.procfs import parse_meminfo
 
 GIB = 1 << 30
@@ -95,6 +97,14 @@ class MemoryFigures:
     def used(self) -> int:
         return self.total - self.available
 
+    @property
+    def engine(self) -> DeviceMemory | None:
+        """What an engine started now could budget: ``fit.device.engine_memory``, the answer the launch
+        preflight and ``jetconsole fit`` give (a discrete GPU's own memory, else the system RAM)."""
+        gpus = (Gpu("0: GPU", mem_used=self.gpu.used, mem_total=self.gpu.total),) if self.gpu and self.gpu.total else ()
+        ram = Memory(self.total, self.used, self.available)
+        return engine_memory(TelemetrySnapshot(0.0, ("nvml",) if gpus else (), memory=ram, gpus=gpus))
+
     def line(self) -> str:
         nvmap = f", NvMap {self.nvmap / GIB:.1f} GiB" if self.nvmap is not None else ""
         gpu = (
@@ -103,9 +113,15 @@ class MemoryFigures:
             else ""
         )
         shared = f", GPU shared {self.shared / GIB:.2f} GiB (jtop)" if self.shared is not None else ""
+        engine = self.engine
+        free = (
+            f"; {engine.available / GIB:.1f} GiB free for an engine ({'system RAM' if engine.unified else 'GPU 0'})"
+            if engine is not None
+            else ""
+        )
         return (
             f"used {self.used / GIB:.2f} GiB of {self.total / GIB:.1f} GiB (MemTotal - MemAvailable){nvmap}"
-            f"{shared}{gpu}"
+            f"{shared}{gpu}{free}"
         )
 
 
@@ -181,7 +197,7 @@ def _served(proc: Path, ppid: int) -> tuple[str, bool]:
     """The parent's command line, and whether a live server is anywhere above: a ``VLLM::Worker``'s parent
     is its ``VLLM::EngineCore``, whose parent is the API server, so the parent alone does not tell."""
     parent = _cmdline(proc, ppid) if ppid > 1 else ""
-    pid, seen = ppid, set()
+    pid, seen = ppid, set[int]()
     while pid > 1 and pid not in seen and len(seen) < 64:
         seen.add(pid)
         if any(mark in _cmdline(proc, pid) for mark in SERVER_MARKS):

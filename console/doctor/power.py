@@ -389,16 +389,20 @@ def power_command(
     args: argparse.Namespace,
     factory: Callable[[], Any] | None = None,
     socket_path: str | None = JTOP_SOCKET,
-    ask: Callable[[str], str] = input,
+    ask: Callable[[str, str], bool] | None = None,
     audit: Callable[[str, dict[str, Any]], None] | None = None,
     timeout: float = 30.0,
 ) -> int:
     """``jetconsole doctor --power-mode NAME|ID [--clocks on|off] [--yes] [--dry-run]``.
 
+    ``ask(title, text)``: the yes/no before any change (the CLI's runtime's ask port; a terminal
+    prompt by default).  Through ``connect``: the runtime's jtop connection where one is open.
     0 applied (or nothing to do); 1 a reboot is needed, declined, or a dry run; 2 could not.
     """
     if audit is None:
         audit = write_audit
+    if ask is None:
+        ask = terminal_yes
     want_mode, want_clocks = getattr(args, "power_mode", None), getattr(args, "clocks", None)
     if want_mode is None and want_clocks is None:
         print("nothing asked: pass --power-mode NAME|ID and/or --clocks on|off", file=sys.stderr)
@@ -413,12 +417,13 @@ def power_command(
         return 2
 
 
-def _answer(ask: Callable[[str], str], question: str) -> str:
+def terminal_yes(_title: str, text: str) -> bool:
+    """``text [y/N]`` on the terminal; a closed stdin is a no."""
     try:
-        return ask(question).strip().lower()
-    except EOFError:  # no terminal: a closed stdin is a no
+        return input(f"{text} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:  # no terminal
         print()
-        return ""
+        return False
 
 
 def _run(
@@ -426,7 +431,7 @@ def _run(
     args: argparse.Namespace,
     want_mode: str | None,
     want_clocks: str | None,
-    ask: Callable[[str], str],
+    ask: Callable[[str, str], bool],
     audit: Callable[[str, dict[str, Any]], None],
     timeout: float,
 ) -> int:
@@ -461,7 +466,7 @@ def _run(
     print(f"  {NEVER_REBOOTS}: a mode nvpmodel can only apply at boot is reported, not applied")
     if args.dry_run:
         return 1
-    confirmed = bool(args.yes) or _answer(ask, "apply? [y/N] ") in ("y", "yes")
+    confirmed = bool(args.yes) or ask("Switch power mode?", "apply?")
     audit("power.confirm", {"plan": [text for *_, text in plan], "confirmed": confirmed})
     if not confirmed:
         print("nothing changed")

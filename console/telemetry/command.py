@@ -1,46 +1,64 @@
-"""``jetconsole snapshot``: one merged sample for scripts and SSH one-liners (no Textual)."""
+"""``jetconsole snapshot``: one merged sample for scripts and SSH one-liners (no Textual).
+
+It runs the runtime headless with its telemetry alone: discovery, one polling service per source, and
+the merged snapshot of the state once every source has answered (``/proc`` twice, ``CPU_WINDOW_S``
+apart: its CPU load is a difference of two readings).
+"""
 
 from __future__ import annotations
 
 import json
-import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from console.telemetry import view as fmt
-from console.telemetry.discovery import Discovery
-from console.telemetry.model import TelemetrySnapshot, merge
-from console.telemetry.procfs import ProcfsSource
+from console.telemetry.model import SourceReport, TelemetrySnapshot
+
+if TYPE_CHECKING:
+    from console.config import Config
+    from console.telemetry.discovery import Discovery
 
 CPU_WINDOW_S = 0.5  # /proc CPU load is a difference of two readings
+WAIT_S = 15.0  # a source that never answers (a jtop service that hangs) is left out after this
 
 
-def take(discovery: Discovery) -> TelemetrySnapshot | None:
-    """Sample every open source once (procfs twice, CPU_WINDOW_S apart) and merge."""
-    parts = []
+def take(
+    config: Config, discover_fn: Callable[[], Discovery] | None = None, timeout: float = WAIT_S
+) -> tuple[SourceReport, TelemetrySnapshot | None]:
+    """Run the runtime's telemetry until each source has answered (or failed); the sources' report with
+    live failures folded in, and the merged snapshot (None: no source produced a sample)."""
+    from console.runtime.runtime import Runtime  # deferred: the import-light CLI path stays light
+    from console.runtime.services.headless import FirstSamples
+
+    runtime = Runtime(
+        replace(config, refresh_interval=CPU_WINDOW_S),
+        discover_fn=discover_fn,
+        watch_docker=False,
+        poll_servers=False,
+        hud_sources=False,
+    )
+    first = FirstSamples(wanted=lambda name: 2 if name == "procfs" else 1)
+    runtime.subscribe(first)
+    runtime.start()
     try:
-        if any(isinstance(s, ProcfsSource) for s in discovery.sources):
-            time.sleep(CPU_WINDOW_S)  # open() took the first /proc/stat reading
-        for source in discovery.sources:
-            try:
-                parts.append(source.sample())
-            except Exception:  # noqa: BLE001 - reported as missing below, never fatal
-                continue
+        first.wait(timeout)
+        telemetry = runtime.state.telemetry
+        return SourceReport(telemetry.statuses()), telemetry.merged
     finally:
-        for source in discovery.sources:
-            source.close()
-    return merge(parts) if parts else None
+        runtime.stop(1.0)
 
 
-def as_json(discovery: Discovery, snap: TelemetrySnapshot | None) -> str:
+def as_json(report: SourceReport, snap: TelemetrySnapshot | None) -> str:
     doc: dict[str, Any] = {
         "schema": 1,
-        "sources": discovery.report.to_list(),
+        "sources": report.to_list(),
         "telemetry": snap.to_dict() if snap else None,
     }
     return json.dumps(doc, indent=2, sort_keys=False)
 
 
-def as_text(discovery: Discovery, s: TelemetrySnapshot | None) -> str:
+def as_text(report: SourceReport, s: TelemetrySnapshot | None) -> str:
     lines = []
     if s is not None:
         lines.append(fmt.board_line(s))
@@ -63,9 +81,16 @@ def as_text(discovery: Discovery, s: TelemetrySnapshot | None) -> str:
             lines.append(f"gpu-proc {p.pid} {p.name} {fmt.size(p.gpu_mem)}")
     else:
         lines.append("no telemetry source produced a sample")
-    for st in discovery.report.statuses:
+    for st in report.statuses:
         lines.append(
             f"source {st.name}: {'ok' if st.active else 'missing'} - {st.detail}"
             + (f" ({st.hint})" if st.hint and not st.active else "")
         )
     return "\n".join(lines)
+
+
+def run(config: Config, as_json_output: bool) -> int:
+    """``jetconsole snapshot [--json]``: 0 with a sample, 1 without."""
+    report, snap = take(config)
+    print(as_json(report, snap) if as_json_output else as_text(report, snap))
+    return 0 if snap is not None else 1

@@ -5,12 +5,18 @@ maps those dicts to a snapshot and is pure, so it is unit-tested on recorded rea
 (Orin and Thor shapes).  Every string it keeps (board, CPU and GPU names, governors, sensor
 and rail names, process names and users, the hostname) is cleaned there.
 jtop units: memory kB, frequencies kHz, power mW/mV/mA.
+
+One connection per process: ``open_client`` is the only place a jtop client is made, and while a
+``JtopSource`` is open (the runtime's telemetry) ``live_source`` hands it out, so the doctor, the power
+switches and the bench borrow its client (``JtopSource.borrow``) instead of opening their own.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from console.runtime.sanitise import clean
@@ -33,6 +39,8 @@ from console.telemetry.source import SourceUnavailable
 
 JTOP_SOCKET = "/run/jtop.sock"
 KIB = 1024
+INSTALL_HINT = "on a Jetson: sudo pip3 install jetson-stats && sudo systemctl restart jtop.service"
+GROUP_HINT = "add your user to the jtop group (sudo usermod -aG jtop $USER)"
 
 
 def _text(value: Any) -> str | None:
@@ -271,38 +279,95 @@ def jtop_reading(j: Any) -> dict[str, Any]:
     }
 
 
+class NoJtopService(SourceUnavailable):
+    """No jtop service to ask here (no socket, jetson-stats not importable): not a Jetson, rather than
+    a broken service."""
+
+
+def open_client(
+    interval: float = 1.0, socket_path: str | None = JTOP_SOCKET, factory: Callable[[], Any] | None = None
+) -> Any:
+    """The one way jetconsole connects to the jtop service: a started client that the caller closes.
+
+    ``socket_path`` None: do not look for the socket; ``factory`` makes the client (tests hand in fakes).
+    Raises ``NoJtopService`` where there is none, ``SourceUnavailable`` where it refuses.
+    """
+    if socket_path and not os.path.exists(socket_path):
+        raise NoJtopService(
+            f"no jtop service ({socket_path} missing): not a Jetson, or jetson-stats is not installed", INSTALL_HINT
+        )
+    if factory is None:
+        try:
+            from jtop import jtop  # deferred: only Jetsons pay for the import
+        except ImportError as exc:  # pragma: no cover - jetson-stats is a dependency
+            raise NoJtopService(f"jetson-stats not importable: {exc}", "pip install jetson-stats") from exc
+
+        def factory() -> Any:
+            return jtop(interval=interval)
+
+    client = factory()
+    try:
+        try:
+            client.start()
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            # the service restarted since this thread last talked to it: multiprocessing keeps one
+            # connection per address and thread and reuses the dead one; drop it and try once more
+            _drop_stale_connection(socket_path or JTOP_SOCKET)
+            client = factory()
+            client.start()
+    except Exception as exc:  # jtop raises JtopException for permissions, version skew
+        raise SourceUnavailable(f"jtop service refused the connection: {exc}", GROUP_HINT) from exc
+    return client
+
+
+def _drop_stale_connection(address: str) -> None:
+    from multiprocessing.managers import BaseProxy
+
+    tls = BaseProxy._address_to_local.get(address, (None,))[0]
+    conn = getattr(tls, "connection", None)
+    if conn is not None:
+        try:
+            conn.close()
+        except OSError:
+            pass
+        del tls.connection
+
+
+_live: dict[str, JtopSource] = {}  # socket path -> the open source of this process
+_live_lock = threading.Lock()
+
+
+def live_source(socket_path: str | None = JTOP_SOCKET) -> JtopSource | None:
+    """The open ``JtopSource`` of this process for ``socket_path`` (the runtime's), else None."""
+    with _live_lock:
+        return _live.get(socket_path or JTOP_SOCKET)
+
+
 class JtopSource:
-    """Reads the jtop service; ``sample()`` blocks until jtop publishes the next reading."""
+    """Reads the jtop service; ``sample()`` blocks until jtop publishes the next reading.
+
+    While open it is the process's one jtop connection: ``borrow()`` lends its client to actions.
+    """
 
     name = "jtop"
     paced = True
 
-    def __init__(self, interval: float = 1.0, socket_path: str = JTOP_SOCKET) -> None:
+    def __init__(
+        self, interval: float = 1.0, socket_path: str = JTOP_SOCKET, factory: Callable[[], Any] | None = None
+    ) -> None:
         self.interval = interval
         self.socket_path = socket_path
+        self.factory = factory  # makes the client (tests hand in fakes); None: jetson-stats' jtop
         self._jtop: Any = None
         self._fresh = False
+        self._readings = 0  # readings sampled so far: what a borrower's ``ok()`` waits on
+        self._tick = threading.Condition()
 
     def open(self) -> None:
-        if not os.path.exists(self.socket_path):
-            raise SourceUnavailable(
-                f"no jtop service ({self.socket_path} missing)",
-                "on a Jetson: sudo pip3 install jetson-stats && sudo systemctl restart jtop.service",
-            )
-        try:
-            from jtop import jtop  # deferred: only Jetsons pay for the import
-        except ImportError as exc:  # pragma: no cover - jetson-stats is a dependency
-            raise SourceUnavailable(f"jetson-stats not importable: {exc}", "pip install jetson-stats") from exc
-        client = jtop(interval=self.interval)
-        try:
-            client.start()
-        except Exception as exc:  # jtop raises JtopException for permissions, version skew
-            raise SourceUnavailable(
-                f"jtop service refused the connection: {exc}",
-                "add your user to the jtop group (sudo usermod -aG jtop $USER) or check jtop's version",
-            ) from exc
-        self._jtop = client
+        self._jtop = open_client(self.interval, self.socket_path, self.factory)
         self._fresh = True
+        with _live_lock:
+            _live[self.socket_path] = self
 
     def sample(self) -> TelemetrySnapshot:
         if self._jtop is None:
@@ -311,12 +376,83 @@ class JtopSource:
         if not self._jtop.ok(spin=self._fresh):
             raise ConnectionError("jtop service stopped")
         self._fresh = False
-        return snapshot_from_jtop(jtop_reading(self._jtop))
+        snapshot = snapshot_from_jtop(jtop_reading(self._jtop))
+        with self._tick:
+            self._readings += 1
+            self._tick.notify_all()
+        return snapshot
 
     def close(self) -> None:
+        with _live_lock:
+            if _live.get(self.socket_path) is self:
+                del _live[self.socket_path]
         client, self._jtop = self._jtop, None
+        with self._tick:
+            self._tick.notify_all()  # a borrower waiting for a reading gives up now
         if client is not None:
             try:
                 client.close()
             except Exception:  # noqa: BLE001 - closing a dead connection; nothing to recover
                 pass
+
+    @property
+    def client(self) -> Any:
+        """The live jtop client (None when closed)."""
+        return self._jtop
+
+    def next_reading(self, timeout: float) -> bool:
+        """Wait until this source samples its next reading; False on timeout or when it closed."""
+        with self._tick:
+            seen = self._readings
+            return self._tick.wait_for(lambda: self._readings != seen or self._jtop is None, timeout) and (
+                self._jtop is not None
+            )
+
+    def borrow(self) -> Borrowed | None:
+        """The client for one action (read the power mode, switch it), never closed by the borrower; None
+        when the source is closed."""
+        return Borrowed(self) if self._jtop is not None else None
+
+
+class Borrowed:
+    """The runtime's jtop client seen by an action: reads and writes go to the live client; ``ok()``
+    waits for the runtime's next reading instead of taking jtop's own tick from its poller."""
+
+    TIMEOUT_GAIN = 3.0  # jtop's own: ok() gives up after three intervals without a reading
+
+    def __init__(self, source: JtopSource) -> None:
+        self._source = source
+
+    @property
+    def _client(self) -> Any:
+        client = self._source.client
+        if client is None:
+            raise ConnectionError("jtop service stopped")
+        return client
+
+    def ok(self, spin: bool = False) -> bool:
+        return spin or self._source.next_reading(max(1.0, self._source.interval) * self.TIMEOUT_GAIN)
+
+    @property
+    def nvpmodel(self) -> Any:
+        return self._client.nvpmodel
+
+    @nvpmodel.setter
+    def nvpmodel(self, value: Any) -> None:
+        self._client.nvpmodel = value
+
+    @property
+    def jetson_clocks(self) -> Any:
+        return self._client.jetson_clocks
+
+    @jetson_clocks.setter
+    def jetson_clocks(self, value: Any) -> None:
+        self._client.jetson_clocks = value
+
+    @property
+    def board(self) -> Any:
+        return self._client.board
+
+    @property
+    def memory(self) -> Any:
+        return self._client.memory

@@ -6,11 +6,15 @@ NVML answers NOT_SUPPORTED for memory: the GPU is then marked ``unified`` and it
 memory is reported as unknown, never as zero; the Memory panel shows system RAM.
 GPU names, the driver version and process names and users (command lines from /proc) are
 cleaned in both: the mapping keeps nothing raw, and ``read_once``'s callers get clean text.
+
+One NVML reader per process: while an ``NvmlSource`` is open (the runtime's telemetry), ``read_once``
+reads through it instead of initialising NVML a second time.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -170,6 +174,10 @@ def nvml_reading(nv: Any) -> dict[str, Any]:
     }
 
 
+_live: list[NvmlSource] = []  # the open sources of this process, the runtime's first
+_live_lock = threading.Lock()
+
+
 class NvmlSource:
     """Reads NVML every poll; used where there is an NVIDIA driver and no jtop service."""
 
@@ -178,6 +186,7 @@ class NvmlSource:
 
     def __init__(self) -> None:
         self._nv: Any = None
+        self._lock = threading.Lock()  # a reading through ``read_once`` never meets a shutdown
 
     def open(self) -> None:
         try:
@@ -200,14 +209,25 @@ class NvmlSource:
             nv.nvmlShutdown()
             raise SourceUnavailable("NVML reports no GPUs")
         self._nv = nv
+        with _live_lock:
+            _live.append(self)
 
     def sample(self) -> TelemetrySnapshot:
-        if self._nv is None:
-            raise RuntimeError("NVML source not open")
-        return snapshot_from_nvml(nvml_reading(self._nv))
+        return snapshot_from_nvml(self.reading())
+
+    def reading(self) -> dict[str, Any]:
+        """One ``nvml_reading`` through this open source."""
+        with self._lock:
+            if self._nv is None:
+                raise SourceUnavailable("NVML source not open")
+            return nvml_reading(self._nv)
 
     def close(self) -> None:
-        nv, self._nv = self._nv, None
+        with _live_lock:
+            if self in _live:
+                _live.remove(self)
+        with self._lock:
+            nv, self._nv = self._nv, None
         if nv is not None:
             try:
                 nv.nvmlShutdown()
@@ -216,13 +236,21 @@ class NvmlSource:
 
 
 def read_once() -> dict[str, Any]:
-    """One NVML reading (``nvml_reading``'s shape), opening and closing NVML around it.
+    """One NVML reading (``nvml_reading``'s shape): through the runtime's open source where there is one,
+    else opening and closing NVML around it.
 
     Raises SourceUnavailable where there is no driver or no GPU (the doctor's one-shot use).
     """
+    with _live_lock:
+        live = _live[0] if _live else None
+    if live is not None:
+        try:
+            return live.reading()
+        except SourceUnavailable:
+            pass  # it closed meanwhile: a reading of our own
     src = NvmlSource()
     src.open()
     try:
-        return nvml_reading(src._nv)
+        return src.reading()
     finally:
         src.close()

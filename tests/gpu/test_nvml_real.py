@@ -165,6 +165,7 @@ def test_process_memory_shows_then_goes(nvml: NvmlSource, backend: str) -> None:
 
 
 def test_discover_auto_picks_nvml_and_procfs() -> None:
+    from console.config import Config
     from console.telemetry import command as snapshot
     from console.telemetry.discovery import discover
 
@@ -176,7 +177,7 @@ def test_discover_auto_picks_nvml_and_procfs() -> None:
         assert not statuses["jtop"].active
         assert statuses["nvml"].active and statuses["procfs"].active
     finally:
-        snap = snapshot.take(found)  # samples, merges, closes every source
+        _report, snap = snapshot.take(Config(), discover_fn=lambda: found)  # the runtime samples, merges, closes
     assert snap is not None
     assert snap.sources == ("nvml", "procfs")
     assert snap.gpus and snap.memory is not None and snap.cpu is not None

@@ -161,6 +161,20 @@ def test_memory_held_counts_the_gpu_where_nvml_reports_it() -> None:
     assert "GPU 40.00 GiB of 80.0 GiB (NVML)" in stuck.line()
 
 
+def test_memory_figures_give_the_engine_the_answer_fit_and_preflight_give() -> None:
+    """The doctor's "free for an engine" is ``fit.device.engine_memory``: the discrete GPU's own memory where
+    NVML reports one, else the system RAM (Jetson, Spark)."""
+    from console.doctor.memory import GIB, GpuMemory, MemoryFigures
+
+    discrete = MemoryFigures(256 * GIB, 240 * GIB, None, GpuMemory(30 * GIB, 80 * GIB))
+    assert discrete.engine is not None and not discrete.engine.unified
+    assert (discrete.engine.total, discrete.engine.available) == (80 * GIB, 50 * GIB)
+    assert discrete.line().endswith("; 50.0 GiB free for an engine (GPU 0)")
+    unified = MemoryFigures(64 * GIB, 20 * GIB, 30 * GIB, shared=30 * GIB)
+    assert unified.engine is not None and unified.engine.unified
+    assert (unified.engine.total, unified.engine.available) == (64 * GIB, 20 * GIB)
+
+
 def test_driver_cuda_from_one_nvml_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     from console.doctor.checks import driver_cuda
     from console.telemetry import nvml_source
@@ -183,7 +197,8 @@ def test_jtop_shared_gpu_memory_in_the_line_and_the_freed_figure() -> None:
     before = MemoryFigures(64 * GIB, 20 * GIB, 30 * GIB, shared=30 * GIB)
     after = MemoryFigures(64 * GIB, 58 * GIB, 2 * GIB, shared=2 * GIB)
     assert before.line() == (
-        "used 44.00 GiB of 64.0 GiB (MemTotal - MemAvailable), NvMap 30.0 GiB, GPU shared 30.00 GiB (jtop)"
+        "used 44.00 GiB of 64.0 GiB (MemTotal - MemAvailable), NvMap 30.0 GiB, GPU shared 30.00 GiB (jtop); "
+        "20.0 GiB free for an engine (system RAM)"
     )
     assert freed(before, after) == "+38.00 GiB freed, GPU shared +28.00 GiB freed"
     assert "GPU shared" not in MemoryFigures(64 * GIB, 20 * GIB, None).line()  # no jtop service: not shown

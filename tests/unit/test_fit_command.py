@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -18,9 +19,11 @@ import pytest
 from console.cli import build_parser, main
 from console.fit import device as fit_device
 from console.fit.command import run
-from console.fit.device import MEMINFO_ENV, DeviceMemory
+from console.fit.device import MEMINFO_ENV, DeviceMemory, engine_memory
 from console.fit.model import FitError, estimate_params, parse_params
 from console.fit.sizing import GIB
+from console.telemetry.model import Memory, TelemetrySnapshot
+from console.telemetry.nvml_source import snapshot_from_nvml
 
 ROOT = Path(__file__).resolve().parents[2]
 KIB = 1024
@@ -322,7 +325,7 @@ def test_human_table(capsys: pytest.CaptureFixture[str], llama: Path) -> None:
 
 def test_meminfo_argument_wins_and_nvml_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MEMINFO_ENV)
-    monkeypatch.setattr(fit_device, "_nvml_memory", lambda: pytest.fail("NVML asked"))
+    monkeypatch.setattr(fit_device, "_nvml_snapshot", lambda: pytest.fail("NVML asked"))
     path = tmp_path / "other"
     path.write_text("MemTotal: 1048576 kB\nMemAvailable: 524288 kB\n")
     mem = fit_device.device_memory(path)
@@ -333,21 +336,28 @@ def test_meminfo_argument_wins_and_nvml_is_skipped(tmp_path: Path, monkeypatch: 
     assert json.loads(out.getvalue())["mem_total_bytes"] == GIB
 
 
+def _nvml(*devices: dict) -> TelemetrySnapshot:
+    return snapshot_from_nvml({"devices": list(devices)}, now=1.0)
+
+
+H100 = {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory": {"used": GIB, "total": 80 * GIB, "free": 78 * GIB}}
+
+
 def test_discrete_gpu_memory_from_nvml(
     capsys: pytest.CaptureFixture[str], llama: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(MEMINFO_ENV)
-    h100 = DeviceMemory(85520809984, 85017493504, "GPU 0 (NVIDIA H100 80GB HBM3), from NVML", unified=False)
-    monkeypatch.setattr(fit_device, "_nvml_memory", lambda: h100)
+    monkeypatch.setattr(fit_device, "_nvml_snapshot", lambda: _nvml(H100))
     code, r = fit_json(capsys, "--config", str(llama), "--params", "8B")
     assert code == 0
-    assert (r["mem_total_bytes"], r["memory_source"]) == (h100.total, h100.source)
+    assert (r["mem_total_bytes"], r["mem_available_bytes"]) == (80 * GIB, 79 * GIB)  # the GPU's, not the RAM's
+    assert r["memory_source"] == "GPU 0 (NVIDIA H100 80GB HBM3), from NVML"
     assert r["gpu_memory_utilization"] == 0.9  # no unified-memory ceiling on a discrete GPU
 
 
 def test_without_nvml_reads_proc_meminfo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MEMINFO_ENV)
-    monkeypatch.setattr(fit_device, "_nvml_memory", lambda: None)
+    monkeypatch.setattr(fit_device, "_nvml_snapshot", lambda: None)
     mem = fit_device.device_memory()
     assert mem.source.startswith("/proc/meminfo") and mem.unified and mem.total > 0
 
@@ -356,20 +366,75 @@ def test_nvml_memory_is_gpu_0_of_one_nvml_reading(monkeypatch: pytest.MonkeyPatc
     from console.telemetry import nvml_source
     from console.telemetry.source import SourceUnavailable
 
-    h100 = {"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory": {"used": 0, "total": 80 * GIB, "free": 79 * GIB}}
-    monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [h100, {**h100, "index": 1}]})
-    assert fit_device._nvml_memory() == DeviceMemory(
+    monkeypatch.delenv(MEMINFO_ENV)
+    monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [H100, {**H100, "index": 1}]})
+    assert fit_device.device_memory() == DeviceMemory(
         80 * GIB, 79 * GIB, "GPU 0 of 2 (NVIDIA H100 80GB HBM3), from NVML", unified=False
     )
     gb10 = {"index": 0, "name": "NVIDIA GB10", "memory": None, "unified": True}
     monkeypatch.setattr(nvml_source, "read_once", lambda: {"devices": [gb10]})
-    assert fit_device._nvml_memory() is None  # unified memory: /proc/meminfo instead
+    mem = fit_device.device_memory()  # unified memory: /proc/meminfo instead
+    assert mem.unified and mem.source.startswith("/proc/meminfo: system RAM")
 
     def no_driver() -> dict:
         raise SourceUnavailable("NVML unavailable")
 
     monkeypatch.setattr(nvml_source, "read_once", no_driver)
-    assert fit_device._nvml_memory() is None
+    assert fit_device._nvml_snapshot() is None
+
+
+# ---- the one answer: engine_memory ----------------------------------------------------------------------------
+
+
+def test_engine_memory_on_a_discrete_gpu_is_the_gpus_own() -> None:
+    ram = Memory(total=256 * GIB, used=16 * GIB, available=240 * GIB)
+    snap = replace(_nvml(H100), memory=ram, sources=("nvml", "procfs"))
+    mem = engine_memory(snap)
+    assert mem == DeviceMemory(80 * GIB, 79 * GIB, "GPU 0 (NVIDIA H100 80GB HBM3), from NVML", unified=False)
+
+
+def test_engine_memory_on_unified_memory_is_the_system_ram(orin_snapshot: TelemetrySnapshot) -> None:
+    assert orin_snapshot.gpus and all(g.unified for g in orin_snapshot.gpus)  # Jetson (jtop)
+    mem = engine_memory(orin_snapshot)
+    assert mem is not None and mem.unified
+    assert orin_snapshot.memory is not None
+    assert (mem.total, mem.available) == (orin_snapshot.memory.total, orin_snapshot.memory.available)
+    gb10 = {"index": 0, "name": "NVIDIA GB10", "memory": None, "unified": True}  # DGX Spark: NVML + /proc
+    ram = Memory(total=128 * GIB, used=8 * GIB, available=120 * GIB)
+    spark = engine_memory(replace(_nvml(gb10), memory=ram))
+    assert spark is not None and (spark.total, spark.available, spark.unified) == (128 * GIB, 120 * GIB, True)
+    assert engine_memory(TelemetrySnapshot(time=1.0, memory=ram)) == spark  # no GPU at all: the RAM too
+    assert engine_memory(None) is None and engine_memory(TelemetrySnapshot(time=1.0)) is None
+
+
+def test_preflight_and_fit_give_one_answer_on_a_discrete_gpu(
+    capsys: pytest.CaptureFixture[str], llama: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The launch preflight (the runtime's merged sample) and ``jetconsole fit`` (a one-shot reading) size an
+    8B model against the same memory: the H100's 80 GiB, not the host's 256 GiB of RAM."""
+    from console.containers.preflight import FAIL, memory_check
+    from console.containers.presets import plan
+    from console.containers.presets.builtin import BUILTIN_PRESETS
+
+    monkeypatch.delenv(MEMINFO_ENV)
+    monkeypatch.setattr(fit_device, "_nvml_snapshot", lambda: _nvml(H100))
+    ram = Memory(total=256 * GIB, used=16 * GIB, available=240 * GIB)
+    merged = replace(_nvml(H100), memory=ram, sources=("nvml", "procfs"))
+    runtime_answer = engine_memory(merged)
+    assert runtime_answer == fit_device.device_memory()
+    _code, r = fit_json(capsys, "--config", str(llama), "--params", "8B", "--context", "131072", "--concurrency", "8")
+    assert (r["mem_total_bytes"], r["mem_available_bytes"], r["fits"]) == (80 * GIB, 79 * GIB, False)
+    snapshot = tmp_path / "snap"
+    snapshot.mkdir()
+    (snapshot / "config.json").write_text((llama / "config.json").read_text())
+    (snapshot / "model.safetensors").write_bytes(b"")
+    p = plan(BUILTIN_PRESETS["vllm-thor"], {})
+    assert runtime_answer is not None
+    check, result = memory_check(
+        p, snapshot, runtime_answer.total, runtime_answer.available, 0.9, 131072 * 8, runtime_answer.source
+    )
+    assert check.level == FAIL and "of GPU 0 (NVIDIA H100 80GB HBM3)" in check.detail  # on RAM it would fit
+    assert result is not None and result.budget == r["budget_bytes"]
 
 
 def test_meminfo_without_memtotal(meminfo: Path, capsys: pytest.CaptureFixture[str]) -> None:

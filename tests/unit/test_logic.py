@@ -1,4 +1,4 @@
-"""Pure logic: merging sources, history, formatting, themes, the poller loop."""
+"""Pure logic: merging sources, history, formatting, themes, the runtime's polling loop."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import threading
 
 import pytest
 
+from console.runtime import events as ev
+from console.runtime.runner import Runner
+from console.runtime.services.telemetry import poll_source
+from console.runtime.state import ConsoleState
 from console.telemetry import view as fmt
 from console.telemetry.history import History
 from console.telemetry.model import (
@@ -19,7 +23,6 @@ from console.telemetry.model import (
     TempSensor,
     merge,
 )
-from console.telemetry.poller import Poller
 from console.telemetry.state import TelemetryState
 from console.themes import COLOR_KEYS, ThemeError, load_theme, load_themes
 from tests.conftest import FixedSource
@@ -129,27 +132,38 @@ class _Dying(FixedSource):
         return super().sample()
 
 
-def test_poller_reports_failure_and_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A source that dies mid-run: an error is reported, the source reopened, samples resume."""
-    monkeypatch.setattr("console.telemetry.poller.RETRY_MIN_S", 0.01)
+class _Hub:
+    """What ``poll_source`` uses of the runtime: a runner and ``emit`` (collected here)."""
+
+    def __init__(self) -> None:
+        self.runner = Runner()
+        self.events: list[ev.Event] = []
+        self.state = ConsoleState()
+
+    def emit(self, event: ev.Event) -> None:
+        self.events.append(event)
+
+
+def test_poll_source_reports_failure_and_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source that dies mid-run: a SourceFailed event, the source closed and reopened, samples resume."""
+    monkeypatch.setattr("console.runtime.services.telemetry.RETRY_MIN_S", 0.01)
     source = _Dying()
-    samples: list[TelemetrySnapshot] = []
-    errors: list[tuple[str, str]] = []
+    hub = _Hub()
     done = threading.Event()
 
-    def on_sample(s: TelemetrySnapshot) -> None:
-        samples.append(s)
-        if len(samples) == 3:
+    def emit(event: ev.Event) -> None:
+        hub.events.append(event)
+        if sum(isinstance(e, ev.Sampled) for e in hub.events) == 3:
             done.set()
 
-    poller = Poller(source, 0.01, on_sample, lambda n, e: errors.append((n, e)), opened=True)
-    thread = threading.Thread(target=poller.run)
-    thread.start()
+    hub.emit = emit  # type: ignore[method-assign]
+    poll_source(hub, source, 0.01, opened=True)  # type: ignore[arg-type]
     assert done.wait(5)
-    poller.stop()
-    thread.join(5)
-    assert errors == [("dying", "ConnectionError: service stopped")]
-    assert len(samples) >= 3 and source.closed and not thread.is_alive()
+    assert hub.runner.stop_all(5)
+    failed = [e for e in hub.events if isinstance(e, ev.SourceFailed)]
+    assert failed == [ev.SourceFailed("dying", "ConnectionError: service stopped")]
+    assert sum(isinstance(e, ev.Sampled) for e in hub.events) >= 3 and source.closed
+    assert not [t for t in threading.enumerate() if t.name == "jetconsole-poll:dying"]
 
 
 def test_buckets_cover_the_window_and_move_once_per_bucket() -> None:

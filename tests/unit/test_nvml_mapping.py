@@ -145,3 +145,35 @@ def test_a_gpu_that_does_not_answer_keeps_the_others() -> None:
     assert devices[0]["name"] == "GPU (not answering)" and devices[1]["name"] == "NVIDIA GB10"
     s = snapshot_from_nvml({"devices": devices}, now=1.0)
     assert len(s.gpus) == 2
+
+
+def test_read_once_reads_through_the_open_source_instead_of_a_second_init(monkeypatch) -> None:
+    """One NVML reader per process: while the runtime's NvmlSource is open, the doctor's and fit's one-shot
+    ``read_once`` reads through it; with none open it initialises NVML for itself and shuts it down."""
+    import sys
+    import types
+
+    from console.telemetry import nvml_source
+
+    calls: list[str] = []
+    fake = types.ModuleType("pynvml")
+
+    class NVMLError(Exception):
+        pass
+
+    fake.NVMLError = NVMLError  # type: ignore[attr-defined]
+    fake.nvmlInit = lambda: calls.append("init")  # type: ignore[attr-defined]
+    fake.nvmlShutdown = lambda: calls.append("shutdown")  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetCount = lambda: 1  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setattr(nvml_source, "nvml_reading", lambda nv: {"devices": [], "driver": "580"})
+
+    source = nvml_source.NvmlSource()
+    source.open()
+    try:
+        assert nvml_source.read_once()["driver"] == "580"
+        assert calls == ["init"]  # the source's own, nothing more
+    finally:
+        source.close()
+    assert nvml_source.read_once()["driver"] == "580"
+    assert calls == ["init", "shutdown", "init", "shutdown"]  # none open: a reading of its own

@@ -280,14 +280,14 @@ def test_command_dry_run_changes_nothing(capsys) -> None:
 
 def test_command_asks_and_declines(capsys) -> None:
     fake, audit = FakeJtop(mode=2), Audit()
-    rc = power_command(args(power_mode="MAXN"), lambda: fake, None, ask=lambda _q: "n", audit=audit)
+    rc = power_command(args(power_mode="MAXN"), lambda: fake, None, ask=lambda _t, _q: False, audit=audit)
     assert rc == 1 and fake.mode == 2 and "nothing changed" in capsys.readouterr().out
     assert audit == [("power.confirm", {"plan": ["set nvpmodel MODE_30W -> MAXN (id 0)"], "confirmed": False})]
 
 
 def test_command_applies_and_prints_before_after(capsys) -> None:
     fake, audit = FakeJtop(mode=2), Audit()
-    rc = power_command(args(power_mode="0", clocks="on"), lambda: fake, None, ask=lambda _q: "y", audit=audit)
+    rc = power_command(args(power_mode="0", clocks="on"), lambda: fake, None, ask=lambda _t, _q: True, audit=audit)
     out = capsys.readouterr().out
     assert rc == 0 and fake.mode == 0 and fake.clocks is True
     assert "before: nvpmodel MODE_30W (id 2), jetson_clocks off" in out
@@ -324,3 +324,68 @@ def test_connect_retries_once_after_a_service_restart() -> None:
 
     assert check_power(factory, socket_path=None).fix == "jetconsole doctor --clocks on"
     assert len(made) == 2 and made[1].started and made[1].closed
+
+
+# ---- one connection per process: the runtime's jtop source lends its client --------------------------------
+
+
+class LiveFake(FakeJtop):
+    """A FakeJtop that a ``JtopSource`` can sample (the reading's other fields empty)."""
+
+    cpu: dict[str, Any] = {}
+    gpu: dict[str, Any] = {}
+    memory: dict[str, Any] = {"RAM": {"tot": 1024, "used": 512, "shared": 256}}
+    power: dict[str, Any] = {}
+    temperature: dict[str, Any] = {}
+    fan: dict[str, Any] = {}
+    local_interfaces: dict[str, Any] = {}
+    processes: list[Any] = []
+    uptime = None
+
+    def ok(self, spin: bool = False) -> bool:  # type: ignore[override]
+        return super().ok()
+
+
+def test_checks_and_switches_borrow_the_open_source_instead_of_connecting(tmp_path) -> None:
+    """While the runtime's jtop source is open, the power check, a mode switch and jtop_shared go through its
+    client: no second client is made, the lent one is never closed, and ``ok()`` waits for the source's own
+    readings (the poller keeps jtop's tick).  Once it closes, a caller connects on its own again."""
+    import threading
+
+    from console.doctor.memory import jtop_shared
+    from console.doctor.power import set_mode
+    from console.telemetry.jtop_source import JtopSource, live_source
+
+    sock = tmp_path / "jtop.sock"
+    sock.touch()
+    made: list[LiveFake] = []
+
+    def factory() -> LiveFake:
+        made.append(LiveFake(mode=2))
+        return made[-1]
+
+    source = JtopSource(interval=0.01, socket_path=str(sock), factory=factory)
+    source.open()
+    stop = threading.Event()
+
+    def poll() -> None:  # the runtime's polling service, reduced to its loop
+        while not stop.is_set():
+            source.sample()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        assert live_source(str(sock)) is source
+        c = check_power(socket_path=str(sock))
+        assert c.status == WARN and "nvpmodel MODE_30W (id 2)" in c.evidence[0]
+        r = set_mode("MAXN", socket_path=str(sock), timeout=5)
+        assert r.ok and r.after.mode == "MAXN" and made[0].nvpmodel_calls == [0]
+        assert jtop_shared(str(sock)) == 256 * 1024
+        assert len(made) == 1 and not made[0].closed
+    finally:
+        stop.set()
+        poller.join(5)
+        source.close()
+    assert made[0].closed and live_source(str(sock)) is None
+    c = check_power(socket_path=str(sock))  # no source open: one connection of its own (to a plain file here)
+    assert c.status == WARN and "refused the connection" in c.evidence[0] and len(made) == 1

@@ -17,6 +17,7 @@ from console.containers.launcher import create_and_start, track
 from console.containers.model import ActionResult
 from console.containers.presets import LaunchPlan, Preset
 from console.containers.watcher import ContainerWatcher
+from console.fit.device import engine_memory
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
@@ -168,14 +169,12 @@ class DockerService:
                 source.open()
                 if remove_first:
                     source.act("remove", remove_first)
-                mem = self.hub.state.telemetry.merged.memory if self.hub.state.telemetry.merged else None
                 checks = preflight.run_checks(
                     plan,
                     source,
                     util=preset.gpu_memory_utilization,
                     max_model_len=preset.max_model_len,
-                    mem_total=mem.total if mem else None,
-                    mem_available=mem.available if mem else None,
+                    memory=engine_memory(self.hub.state.telemetry.merged),  # a discrete GPU's own, else RAM
                 )
                 blocked = bool(preflight.blocking(checks))
                 emit(ev.PreflightDone(run_id, tuple(checks), blocked, launch))
