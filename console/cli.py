@@ -197,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("COLUMNS", None)
         os.environ.pop("LINES", None)
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
+    from console.ui.host import ConsoleHost
 
-    doctor = (
+    doctor_setup = (
         None
         if args.kiosk
         else DoctorSetup(
@@ -214,15 +215,17 @@ def main(argv: list[str] | None = None) -> int:
         from console.telemetry import view as formatting
 
         formatting.use_ascii(True)  # the dashboard's bars and sparklines too
-    JetconsoleApp(
+    app = JetconsoleApp(
         replace(config, telemetry_source=source),
         themes,
         discover_fn=discovery.result,
         start_screen="hud" if args.hud or args.kiosk else args.screen,
-        doctor=doctor,
+        doctor=doctor_setup,
         ascii_only=plain,
         kiosk=args.kiosk,
-    ).run()
+    )
+    _host: ConsoleHost = app  # mypy checks that the app is what its screens take it for (console/ui/host.py)
+    app.run()
     return 0
 
 

@@ -58,7 +58,7 @@ def launch_from_docker(url: str, docker_host: str = "") -> tuple[str, str]:
     from console.containers.docker_source import DockerSource
     from console.servers.registry import container_url
 
-    source = DockerSource(docker_host, timeout=5.0)
+    source = DockerSource(docker_host, timeout=5)
     try:
         source.open()
         for c in source.containers():

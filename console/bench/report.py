@@ -125,7 +125,7 @@ def _dist(d: dict[str, Any]) -> Distribution:
 
 
 def _trial(d: dict[str, Any]) -> TrialMetrics:
-    kw = {f.name: d.get(f.name) for f in fields(TrialMetrics)}
+    kw: dict[str, Any] = {f.name: d.get(f.name) for f in fields(TrialMetrics)}
     for name in ("ttft", "tpot", "itl", "e2el"):
         kw[name] = _dist(d.get(name) or {})
     kw["errors"] = tuple(d.get("errors") or ())

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 import httpx
@@ -107,6 +108,9 @@ class Note:
     error: bool = False
 
 
+RunEvent = Progress | TrialDone | Note  # what ``on_event`` receives
+
+
 class PowerControl(Protocol):
     def snapshot_state(self) -> Any: ...
     def apply(self, spec: str) -> str: ...
@@ -130,7 +134,7 @@ class BenchRun:
     def __init__(
         self,
         plan: BenchPlan,
-        on_event: Callable[[object], None] | None = None,
+        on_event: Callable[[RunEvent], None] | None = None,
         meter: PowerMeter | None = None,
         power: PowerControl | None = None,
         context: Callable[[Target], ServerContext] | None = None,
@@ -236,9 +240,7 @@ class BenchRun:
                 for i in range(1, self.plan.trials + 1):
                     specs = self._specs(server.model, self.plan.requests_at(c))
                     t0, m0 = time.perf_counter(), time.monotonic()
-                    records = await self._batch(
-                        target.endpoint, specs, c, lambda d, t, c=c, i=i: self._progress("trial", name, c, i, d, t)
-                    )
+                    records = await self._batch(target.endpoint, specs, c, partial(self._progress, "trial", name, c, i))
                     duration, m1 = time.perf_counter() - t0, time.monotonic()
                     energy = self.meter.joules(m0, m1) if self.meter is not None else None
                     metrics = summarize(records, duration, energy)

@@ -42,7 +42,7 @@ def counters(text: str) -> tuple[float, float, float] | None:
         return None
     if not scrape.exposes(DRAFTS):
         return None
-    return tuple(sum(scrape.values(name)) for name in (DRAFTS, DRAFT_TOKENS, ACCEPTED))  # type: ignore[return-value]
+    return sum(scrape.values(DRAFTS)), sum(scrape.values(DRAFT_TOKENS)), sum(scrape.values(ACCEPTED))
 
 
 def delta(before: str | None, after: str | None) -> SpecDecode | None:

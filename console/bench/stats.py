@@ -22,6 +22,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 PERCENTILES = (50.0, 95.0, 99.0)
 
@@ -147,16 +148,15 @@ def _median(values: Sequence[float]) -> float:
 
 
 def _median_dist(dists: Sequence[Distribution]) -> Distribution:
-    return Distribution(
-        **{
-            f.name: (
-                int(_median([getattr(d, f.name) for d in dists]))
-                if f.name == "count"
-                else _median([getattr(d, f.name) for d in dists])
-            )
-            for f in fields(Distribution)
-        }
-    )
+    medians: dict[str, Any] = {
+        f.name: (
+            int(_median([getattr(d, f.name) for d in dists]))
+            if f.name == "count"
+            else _median([getattr(d, f.name) for d in dists])
+        )
+        for f in fields(Distribution)
+    }
+    return Distribution(**medians)
 
 
 def median_of_trials(trials: Sequence[TrialMetrics]) -> TrialMetrics:

@@ -84,9 +84,9 @@ def table_text(report: rp.BenchReport, baseline: str = "") -> str:
     for row in rows:
         table.add_row(*row)
     width = sum(max([len(h)] + [len(r[i]) for r in rows]) + 3 for i, h in enumerate(TABLE_HEADS))
-    console = Console(width=width, file=io.StringIO(), force_terminal=False, color_system=None)
-    console.print(table)
-    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())  # type: ignore[attr-defined]
+    out = io.StringIO()
+    Console(width=width, file=out, force_terminal=False, color_system=None).print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
 def _triple(d: object) -> str:

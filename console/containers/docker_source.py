@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from console.containers.model import ActionResult, ContainerInfo, ContainerStats
 from console.runtime.sanitise import clean, clean_mapping, clean_opt, clean_tree
@@ -22,6 +22,13 @@ from console.runtime.secrets import mask_env
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 ACTIONS = ("start", "stop", "restart", "remove")
+
+
+class ByteStream(Protocol):
+    """A container's log as raw byte chunks; ``close()`` (from any thread) ends it."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
 
 
 class DockerUnavailable(Exception):
@@ -153,7 +160,7 @@ def stats_from(container_id: str, raw: dict[str, Any], previous: dict[str, dict[
 class DockerSource:
     """One connection to one daemon.  Every method blocks; run them in worker threads."""
 
-    def __init__(self, url: str = "", timeout: float = 10.0) -> None:
+    def __init__(self, url: str = "", timeout: int = 10) -> None:
         self.url = docker_url(url)
         self.timeout = timeout
         self._api: Any = None
@@ -236,7 +243,7 @@ class DockerSource:
             data = {**data, "Config": config}
         return _document(data)
 
-    def logs(self, container_id: str, tail: int = 2000, follow: bool = True) -> Iterator[bytes]:
+    def logs(self, container_id: str, tail: int = 2000, follow: bool = True) -> ByteStream:
         """The log as raw byte chunks (stdout and stderr); the result has ``close()``."""
         import docker.errors
 

@@ -21,7 +21,7 @@ BLOCK = 65536
 
 def demux(buffer: bytearray) -> tuple[bytes, bytearray]:
     """Payloads of every complete frame in ``buffer`` (joined), and the incomplete rest."""
-    out = []
+    out: list[bytearray] = []
     pos, end = 0, len(buffer)
     while end - pos >= HEADER.size:
         _kind, length = HEADER.unpack_from(buffer, pos)
@@ -35,7 +35,7 @@ def demux(buffer: bytearray) -> tuple[bytes, bytearray]:
 
 def dechunk(buffer: bytearray) -> tuple[bytes, bytearray, bool]:
     """HTTP/1.1 chunked body: (data of the complete chunks, the rest, whether it ended)."""
-    out = []
+    out: list[bytearray] = []
     pos, end = 0, len(buffer)
     while True:
         eol = buffer.find(b"\r\n", pos)

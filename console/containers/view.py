@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from console.containers.model import ContainerInfo, ContainerStats
 from console.telemetry import view as fmt
 from console.telemetry.model import GpuProcess
@@ -19,7 +21,7 @@ def matches(c: ContainerInfo, needle: str) -> bool:
     return all(word in hay for word in needle.lower().split())
 
 
-def sort_key(kind: str, stats: dict[str, ContainerStats]):
+def sort_key(kind: str, stats: Mapping[str, ContainerStats]):
     def key(c: ContainerInfo):
         s = stats.get(c.id)
         if kind == "cpu":
@@ -36,7 +38,7 @@ def sort_key(kind: str, stats: dict[str, ContainerStats]):
 
 
 def rows(
-    containers: tuple[ContainerInfo, ...], stats: dict[str, ContainerStats], needle: str = "", sort: str = "name"
+    containers: tuple[ContainerInfo, ...], stats: Mapping[str, ContainerStats], needle: str = "", sort: str = "name"
 ) -> list[tuple[str, list[str]]]:
     chosen = sorted((c for c in containers if matches(c, needle)), key=sort_key(sort, stats))
     out = []

@@ -96,7 +96,7 @@ class ContainerWatcher:
     def _follow_events(self) -> None:
         try:
             self._events = self.source.events()
-            for _event in self._events:  # type: ignore[union-attr]
+            for _event in self._events:
                 self._changed.set()
                 if self._stop.is_set():
                     return

@@ -93,9 +93,9 @@ def fixed(config: dict[str, Any], runtime_path: str = RUNTIME_PATH) -> dict[str,
 
 def render(config: dict[str, Any], like: str | None = None) -> str:
     """JSON text, indented as ``like`` (the file it replaces) is, so the diff shows only the change; else 4."""
-    indent = 4
+    indent: int | str = 4
     if like and (found := re.search(r"^\{\s*\n([ \t]+)\S", like)):
-        indent = found.group(1) if "\t" in found.group(1) else len(found.group(1))  # type: ignore[assignment]
+        indent = found.group(1) if "\t" in found.group(1) else len(found.group(1))
     return json.dumps(config, indent=indent) + "\n"
 
 

@@ -578,7 +578,7 @@ def probe_image(
     """
     from console.containers.docker_source import DockerSource, DockerUnavailable
 
-    src = DockerSource(docker_host, timeout=max(timeout, 30))
+    src = DockerSource(docker_host, timeout=int(max(timeout, 30)))
     try:
         src.open()
     except DockerUnavailable as exc:

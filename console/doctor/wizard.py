@@ -79,9 +79,11 @@ class Wizard:
                 self.audit("memory.action", {"line": line})
 
     def _act(self, action: str) -> str:
-        said = []
+        said: list[str] = []
+        if self.source is None:  # no Docker: the survey listed no containers to act on
+            return ""
         for c in self.rec.containers:
-            result = self.source.act(action, c.id, c.name)  # type: ignore[union-attr]
+            result = self.source.act(action, c.id, c.name)
             self.audit(
                 f"memory.{action}", {"container": c.name, "id": c.id, "ok": result.ok, "message": result.message}
             )
@@ -89,7 +91,9 @@ class Wizard:
         return "; ".join(said)
 
     def _restart_docker(self) -> str:
-        run_command(self.restart)()  # type: ignore[arg-type]
+        if not self.restart:  # the plan offers no restart then
+            raise RuntimeError("no command restarts Docker on this host ([doctor] docker_restart)")
+        run_command(self.restart)()
         return "Docker restarted"
 
     def close(self) -> None:
@@ -104,15 +108,17 @@ def open_wizard(
     from console.containers.model import ContainerInfo
     from console.servers.registry import container_url
 
-    source: DockerSource | None = DockerSource(docker_host, timeout=10)
+    source: DockerSource | None = None
     error = ""
+    opened = DockerSource(docker_host, timeout=10)
     try:
-        source.open()  # type: ignore[union-attr]
+        opened.open()
+        source = opened
     except DockerUnavailable as exc:
-        source, error = None, str(exc)
+        error = str(exc)
 
     def inference() -> list[recovery.Container]:
-        listed: tuple[ContainerInfo, ...] = source.containers()  # type: ignore[union-attr]
+        listed: tuple[ContainerInfo, ...] = source.containers() if source is not None else ()
         return [recovery.Container(c.id, c.name, c.image) for c in listed if c.running and container_url(c)]
 
     shared = partial(jtop_shared, jtop_socket)

@@ -201,7 +201,7 @@ def kv_layout_from_config(config: Mapping[str, Any], kv_cache_dtype: str = "auto
             raise ValueError(f"unknown kv cache dtype {kv_cache_dtype!r}: known are auto, {', '.join(_KV_DTYPE_BYTES)}")
         kv_bytes = _KV_DTYPE_BYTES[kv_cache_dtype]
     window, sliding_layers = _sliding(merged, num_layers)
-    common = dict(
+    common: dict[str, Any] = dict(
         dtype_bytes=kv_bytes,
         sliding_window=window,
         sliding_layers=sliding_layers,

@@ -62,7 +62,7 @@ def pixels(text: str, scale: int = 1) -> list[list[bool]]:
             if i:
                 rows[r].append(False)
             rows[r].extend(p == "#" for p in FONT[c][r])
-    out = []
+    out: list[list[bool]] = []
     for row in rows:
         wide = [p for p in row for _ in range(scale)]
         out.extend(list(wide) for _ in range(scale))

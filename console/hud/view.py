@@ -69,6 +69,8 @@ def tiles(snap: TelemetrySnapshot | None, status: ServerStatus | None) -> tuple[
     gpu = snap.gpus[0] if snap and snap.gpus else None
     load = gpu.load if gpu else None
     mem = snap.memory if snap else None
+    used: int | None
+    total: int | None
     if gpu is not None and not gpu.unified and gpu.mem_total:
         used, total = gpu.mem_used, gpu.mem_total
     else:

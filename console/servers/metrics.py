@@ -404,8 +404,8 @@ class MetricsWindow:
         counter = _first(last, names.preempt)
         if counter is None:  # SGLang's gauge: retractions in its latest step, no lifetime total
             return None, _int(_sum(last, _first(last, names.preempt_gauge), model))
-        points = [(s.at, _sum(s.scrape, counter, model)) for s in self._scrapes]
-        points = [(t, v) for t, v in points if v is not None]
+        summed = [(s.at, _sum(s.scrape, counter, model)) for s in self._scrapes]
+        points = [(t, v) for t, v in summed if v is not None]
         if not points:
             return None, None
         span = _span(points, _lower)

@@ -3,9 +3,18 @@ chat's, the fit's and the bench's."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from textual.message import Message
 
 from console.runtime.events import Event
+
+if TYPE_CHECKING:  # types only: the screens that post these load them when they run
+    from console.bench.report import BenchReport
+    from console.bench.results import SavedRun
+    from console.bench.runner import BenchPlan, RunEvent
+    from console.fit.device import DeviceMemory
 
 
 class StateChanged(Message):
@@ -60,7 +69,7 @@ class ChatStored(Message):
 class FitMemoryRead(Message):
     """The device memory the fit screen sizes against (a ``DeviceMemory``), or why it could not be read."""
 
-    def __init__(self, memory: object | None, error: str | None = None) -> None:
+    def __init__(self, memory: DeviceMemory | None, error: str | None = None) -> None:
         super().__init__()
         self.memory, self.error = memory, error
 
@@ -68,7 +77,7 @@ class FitMemoryRead(Message):
 class FitConfigRead(Message):
     """A model's config.json read for the fit screen: ``text`` as typed, the file's path and dict, or the error."""
 
-    def __init__(self, text: str, path: object | None, config: dict | None, error: str | None = None) -> None:
+    def __init__(self, text: str, path: Path | None, config: dict[str, Any] | None, error: str | None = None) -> None:
         super().__init__()
         self.text, self.path, self.config, self.error = text, path, config, error
 
@@ -80,7 +89,9 @@ class BenchPlanned(Message):
     """The form read into a plan (a ``BenchPlan``) with the power mode now when it is an A/B, or the
     form's problems ((field, text) pairs)."""
 
-    def __init__(self, plan: object | None, problems: list[tuple[str, str]] | None = None, power_now: str = "") -> None:
+    def __init__(
+        self, plan: BenchPlan | None, problems: list[tuple[str, str]] | None = None, power_now: str = ""
+    ) -> None:
         super().__init__()
         self.plan, self.problems, self.power_now = plan, problems or [], power_now
 
@@ -88,7 +99,7 @@ class BenchPlanned(Message):
 class BenchEvent(Message):
     """A running bench's ``Progress``, ``TrialDone`` or ``Note``."""
 
-    def __init__(self, event: object) -> None:
+    def __init__(self, event: RunEvent) -> None:
         super().__init__()
         self.event = event
 
@@ -96,7 +107,7 @@ class BenchEvent(Message):
 class BenchFinished(Message):
     """A bench ended (finished, failed or cancelled): its ``BenchReport``, the files it was saved to, or why not."""
 
-    def __init__(self, report: object | None, paths: tuple = (), error: str = "") -> None:
+    def __init__(self, report: BenchReport | None, paths: tuple[Path, ...] = (), error: str = "") -> None:
         super().__init__()
         self.report, self.paths, self.error = report, paths, error
 
@@ -104,6 +115,6 @@ class BenchFinished(Message):
 class BenchListed(Message):
     """The saved runs of the results folder (``SavedRun`` list, newest first) and a word about the folder."""
 
-    def __init__(self, runs: list, note: str = "") -> None:
+    def __init__(self, runs: list[SavedRun], note: str = "") -> None:
         super().__init__()
         self.runs, self.note = runs, note

@@ -236,3 +236,19 @@ async def test_discovery_that_raises_is_reported_not_fatal() -> None:
         await wait_for(pilot, lambda: "discovery failed: PermissionError" in panel.body.text)
         await pilot.press("t")
         assert isinstance(app.screen, TelemetryScreen)
+
+
+async def test_up_and_down_in_the_servers_panel_choose_the_chats_server(orin_snapshot: TelemetrySnapshot) -> None:
+    """The servers panel's keys read the selection from the state (they read an app attribute that
+    no longer existed: AttributeError on the first key)."""
+    urls = ("http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1")
+    app = live_app([orin_snapshot], config=Config(refresh_interval=0.2, servers=urls))
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.screen.query_one(ServersPanel)
+        await wait_for(pilot, lambda: len([r for r in panel.rows if r.url]) == 2)
+        first = app.state.servers.selected
+        panel.focus()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: app.state.servers.selected not in (None, first))
+        await pilot.press("up")
+        await wait_for(pilot, lambda: app.state.servers.selected == first)

@@ -17,16 +17,9 @@ from textual.app import App
 from textual.widgets import Input, Select
 
 from console.cli import build_parser
-from console.fit.command import (
-    DeviceMemory,
-    FitError,
-    command_line,
-    device_memory,
-    fit_args,
-    report,
-    table_rows,
-    vllm_flags,
-)
+from console.fit.device import DeviceMemory, device_memory
+from console.fit.model import FitError
+from console.fit.report import command_line, fit_args, report, table_rows, vllm_flags
 from console.ui.messages import FitConfigRead, FitMemoryRead
 from console.ui.screens.fit import FitScreen
 from tests.app.helpers import frozen_app, ramp, wait_for

@@ -28,13 +28,15 @@ from console.bench import results as br
 from console.bench.chart import chart_lines
 from console.bench.energy import PowerMeter, watts_of
 from console.bench.report import METRIC_KEYS, BenchReport, metric_info, server_lines
-from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progress, TrialDone
+from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progress, RunEvent, TrialDone
 from console.bench.view import CHART_METRICS, duration, header_text, progress_text, trial_text
+from console.config import Config
 from console.keymap import BENCH_BINDINGS
 from console.runtime.events import Event, Sampled
 from console.runtime.state import ConsoleState, server_rows
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings, key_display
+from console.ui.host import host
 from console.ui.messages import BenchEvent, BenchFinished, BenchListed, BenchPlanned
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.bench_views import FIELDS, LABELS, form_view, result_rows, results_view, saved_rows, saved_view
@@ -87,7 +89,7 @@ class BenchScreen(FilterScreen):
 
     # ---- layout --------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        form = self._form or bf.BenchForm.defaults(self.app.config)  # type: ignore[attr-defined]
+        form = self._form or bf.BenchForm.defaults(host(self).config)
         yield LiveText("Bench", id="title")
         yield LiveText("", id="bench-status")
         with ContentSwitcher(initial="bench-form-view", id="bench-views"):
@@ -99,8 +101,8 @@ class BenchScreen(FilterScreen):
     def on_mount(self) -> None:
         super().on_mount()
         # every telemetry sample of the runtime's one poller per source: no second connection
-        self._unsubscribe = self.app.runtime.subscribe(self._from_runtime)  # type: ignore[attr-defined]
-        self._latest = self.app.runtime.state.telemetry.merged  # type: ignore[attr-defined]
+        self._unsubscribe = host(self).runtime.subscribe(self._from_runtime)
+        self._latest = host(self).runtime.state.telemetry.merged
         self.query_one("#bench-progress").display = False
         if getattr(self.app, "ascii_only", False):  # no half blocks around the tick box
             box = self.query_one("#bench-ignore_eos", Checkbox)
@@ -133,7 +135,7 @@ class BenchScreen(FilterScreen):
 
     def _key(self, binding: str) -> str:
         spec = next(s for s in BENCH_BINDINGS if s.id == binding)
-        key = self.app.keymap_overrides.get(binding, spec.keys).split(",")[0].strip()  # type: ignore[attr-defined]
+        key = host(self).keymap_overrides.get(binding, spec.keys).split(",")[0].strip()
         shown = key_display(self.app, key)
         return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
 
@@ -143,7 +145,7 @@ class BenchScreen(FilterScreen):
 
     def _show_known(self) -> None:
         """The inference containers the app found, ready to copy into the endpoints field."""
-        rows = server_rows(self.app.state)  # type: ignore[attr-defined]
+        rows = server_rows(host(self).state)
         known = [f"{r.name}={r.url}" for r in rows if r.url and r.container is not None]
         self.query_one("#bench-known", LiveText).set(f"also serving here: {' '.join(known)}" if known else "")
 
@@ -211,12 +213,12 @@ class BenchScreen(FilterScreen):
 
                 factory = JtopPower
             self._power = factory()
-        self._plan(form, self.app.config, self._power)  # type: ignore[attr-defined]
+        self._plan(form, host(self).config, self._power)
 
     @work(thread=True, exclusive=True, group="bench-plan", exit_on_error=False)
-    def _plan(self, form: bf.BenchForm, config: object, power: PowerControl | None) -> None:
+    def _plan(self, form: bf.BenchForm, config: Config, power: PowerControl | None) -> None:
         try:
-            plan = bf.plan_from_form(form, config)  # type: ignore[arg-type]
+            plan = bf.plan_from_form(form, config)
         except bf.FormError as exc:
             self.post_message(BenchPlanned(None, exc.problems))
             return
@@ -235,7 +237,7 @@ class BenchScreen(FilterScreen):
     def on_bench_planned(self, message: BenchPlanned) -> None:
         message.stop()
         self._show_problems(message.problems)
-        plan: BenchPlan | None = message.plan  # type: ignore[assignment]
+        plan: BenchPlan | None = message.plan
         if plan is None:
             self.busy = None
             self.refresh_bindings()
@@ -267,7 +269,7 @@ class BenchScreen(FilterScreen):
         from console.bench.context import device_context, server_context
 
         meter = self.meter
-        docker_host = self.app.config.docker_host  # type: ignore[attr-defined]
+        docker_host = host(self).config.docker_host
         try:
             run = BenchRun(
                 plan,
@@ -307,10 +309,10 @@ class BenchScreen(FilterScreen):
 
     def _results_dir(self) -> Path:
         if self._folder is None:
-            self._folder = br.results_dir(self.app.config)  # type: ignore[attr-defined]
+            self._folder = br.results_dir(host(self).config)
         return self._folder
 
-    def _relay(self, event: object) -> None:
+    def _relay(self, event: RunEvent) -> None:
         """The runner's events, from its thread, as messages; progress at most every PROGRESS_EVERY_S."""
         if isinstance(event, Progress) and 0 < event.done < event.total:
             now = time.monotonic()
@@ -365,7 +367,7 @@ class BenchScreen(FilterScreen):
         self.bench_run, self.busy = None, None
         self.query_one("#bench-form").disabled = False
         self.refresh_bindings()
-        report: BenchReport | None = message.report  # type: ignore[assignment]
+        report: BenchReport | None = message.report
         if report is None:
             self._add_note(message.error, True)
             self._set_status(message.error)

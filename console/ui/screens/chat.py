@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from console.runtime.state import ConsoleState
+from console.ui.host import host
 from console.ui.widgets.chat_pane import ChatPane
 from console.ui.widgets.server_detail import ServerDetail
 from console.ui.widgets.text import LiveText
@@ -23,14 +24,14 @@ class ChatScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(ChatPane).focus_input()
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
 
     def on_screen_resume(self) -> None:
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
-        self.app.chat_control.panes_shown()  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
+        host(self).chat_control.panes_shown()
 
     def show_state(self, state: ConsoleState) -> None:
-        chat = self.app.chat_control.chat  # type: ignore[attr-defined]
+        chat = host(self).chat_control.chat
         self.query_one(ServerDetail).show(chat.endpoint, state.servers.selected_status)
         self.query_one(ChatPane).show_head(chat, "")
 

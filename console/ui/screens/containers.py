@@ -11,6 +11,7 @@ from console.keymap import CONTAINERS_BINDINGS
 from console.runtime.commands import ContainerAction, Inspect
 from console.runtime.state import ConsoleState
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.screens.confirm import ConfirmScreen
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.tables import sync_rows
@@ -67,7 +68,7 @@ class ContainersScreen(FilterScreen):
     # ---- actions ------------------------------------------------------------------------
     def action_sort(self) -> None:
         self.sort = view.SORTS[(view.SORTS.index(self.sort) + 1) % len(view.SORTS)]
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
 
     def action_container(self, action: str) -> None:
         chosen = self.selected()
@@ -78,7 +79,7 @@ class ContainersScreen(FilterScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.send(ContainerAction(action, cid, name))  # type: ignore[attr-defined]
+                host(self).send(ContainerAction(action, cid, name))
 
         if action == "start":
             answered(True)  # starting is not destructive
@@ -88,7 +89,7 @@ class ContainersScreen(FilterScreen):
     def action_inspect(self) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self.app.send(Inspect(*chosen))  # type: ignore[attr-defined]
+            host(self).send(Inspect(*chosen))
 
     def action_launch(self) -> None:
         from console.ui.screens.launch import LaunchScreen

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -14,6 +15,7 @@ from console.keymap import DASHBOARD_BINDINGS
 from console.runtime.state import server_rows
 from console.servers.view import health_text, row_figures
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.widgets.chat_pane import ChatPane
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.servers_panel import ServersPanel
@@ -54,11 +56,11 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(TelemetryPanel).focus()
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
 
     def on_screen_resume(self) -> None:
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
-        self.app.chat_control.panes_shown()  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
+        host(self).chat_control.panes_shown()
 
     def on_resize(self) -> None:
         compact = self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
@@ -67,12 +69,12 @@ class DashboardScreen(Screen):
     def show_state(self, state: ConsoleState) -> None:
         """Render ``state`` (while paused, the frozen one: every panel shows that moment)."""
         self._show_banner(state)
-        paused = " · PAUSED (p)" if state is not self.app.runtime.state else ""  # type: ignore[attr-defined]
+        paused = " · PAUSED (p)" if host(self).paused else ""
         telemetry = state.telemetry
         snap = telemetry.merged
         sources = "+".join(snap.sources) if snap else "…"
-        host = snap.board.hostname if snap and snap.board and snap.board.hostname else ""
-        self.query_one("#title", LiveText).set(f"jetconsole · {host} · telemetry: {sources}{paused}")
+        hostname = snap.board.hostname if snap and snap.board and snap.board.hostname else ""
+        self.query_one("#title", LiveText).set(f"jetconsole · {hostname} · telemetry: {sources}{paused}")
         if snap is not None:
             self.query_one(TelemetryPanel).show(snap, telemetry.history, missing_reasons(telemetry))
         docker = state.docker
@@ -92,13 +94,13 @@ class DashboardScreen(Screen):
             snap.processes if snap else (),
         )
         status = state.servers.selected_status
-        chat = self.app.chat_control.chat  # type: ignore[attr-defined]
+        chat = host(self).chat_control.chat
         server = f"server: {health_text(status)} {row_figures(status)}" if chat.endpoint else ""
         self.query_one(ChatPane).show_head(chat, server)
 
     def _show_banner(self, state: ConsoleState) -> None:
         """One line while a doctor check fails, naming the key that opens the fix."""
-        keys = self.app.keymap_overrides.get("dashboard.doctor", "D").split(",")[0]  # type: ignore[attr-defined]
+        keys = host(self).keymap_overrides.get("dashboard.doctor", "D").split(",")[0]
         text = banner_text(list(state.doctor.checks), keys)
         banner = self.query_one("#doctor-banner", LiveText)
         banner.set(text or "")
@@ -108,9 +110,9 @@ class DashboardScreen(Screen):
         self.app.push_screen("telemetry")
 
     def action_zoom(self) -> None:
-        focused = self.focused
+        focused: DOMNode | None = self.focused
         while focused is not None and not isinstance(focused, Panel):
-            focused = focused.parent  # type: ignore[assignment]
+            focused = focused.parent
         if isinstance(focused, TelemetryPanel) or focused is None:
             self.app.push_screen("telemetry")
         elif isinstance(focused, ServersPanel):
@@ -140,16 +142,16 @@ class DashboardScreen(Screen):
         self.query_one(ServersPanel).focus()
 
     def action_doctor(self) -> None:
-        self.app.action_doctor()  # type: ignore[attr-defined]
+        host(self).action_doctor()
 
     def action_hud(self) -> None:
-        self.app.action_hud()  # type: ignore[attr-defined]
+        host(self).action_hud()
 
     def action_fit(self) -> None:
-        self.app.action_fit()  # type: ignore[attr-defined]
+        host(self).action_fit()
 
     def action_bench(self) -> None:
-        self.app.action_bench()  # type: ignore[attr-defined]
+        host(self).action_bench()
 
     def action_toggle_pause(self) -> None:
-        self.app.toggle_pause()  # type: ignore[attr-defined]
+        host(self).toggle_pause()

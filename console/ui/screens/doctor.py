@@ -20,6 +20,7 @@ from console.runtime.commands import RerunDoctor
 from console.runtime.events import Event, FixEnded, FixLine
 from console.runtime.state import ConsoleState, DoctorState
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
@@ -50,7 +51,7 @@ class DoctorScreen(FilterScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        for line in self.app.state.doctor.log:  # type: ignore[attr-defined]
+        for line in host(self).state.doctor.log:
             self.query_one(RichLog).write(line)
         super().on_mount()
         self.query_one(DataTable).focus()
@@ -138,7 +139,7 @@ class DoctorScreen(FilterScreen):
                 timeout=5,
             )
             return
-        self.app.doctor_fix(check.id)  # type: ignore[attr-defined]
+        host(self).doctor_fix(check.id)
 
     def action_rerun(self) -> None:
-        self.app.send(RerunDoctor())  # type: ignore[attr-defined]
+        host(self).send(RerunDoctor())

@@ -5,6 +5,9 @@ from __future__ import annotations
 from textual.screen import Screen
 from textual.widgets import DataTable, Input
 
+from console.runtime.state import ConsoleState
+from console.ui.host import host
+
 
 class FilterScreen(Screen):
     """A screen with an ``Input#filter`` narrowing ``FILTERED_TABLE``; subclasses define
@@ -18,12 +21,12 @@ class FilterScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
 
     def on_screen_resume(self) -> None:
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
 
-    def show_state(self, state: object) -> None:
+    def show_state(self, state: ConsoleState) -> None:
         raise NotImplementedError
 
     def action_filter(self) -> None:
@@ -33,7 +36,7 @@ class FilterScreen(Screen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.show_state(self.app.state)  # type: ignore[attr-defined]
+            self.show_state(host(self).state)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":

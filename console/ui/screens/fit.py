@@ -1,7 +1,7 @@
 """Model fit: will a model fit this device's memory, and with which vLLM flags?
 
 The form holds what ``jetconsole fit`` takes as flags; the figures are the CLI's own
-(``fit.command.evaluate``), recomputed a moment after the typing stops.  config.json and
+(``fit.report.evaluate``), recomputed a moment after the typing stops.  config.json and
 the device's memory (NVML, else /proc/meminfo) are read in thread workers that only post
 messages; the arithmetic itself is pure and runs here.  Bad input is said inline, next to
 the figures of the last input that could be computed; nothing typed is lost.
@@ -22,16 +22,14 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select
 
-from console.fit.command import (
+from console.fit.device import DeviceMemory, device_memory
+from console.fit.model import FitError, load_config
+from console.fit.report import (
     NOTHING_FITS,
-    DeviceMemory,
-    FitError,
     capacity,
     command_line,
-    device_memory,
     evaluate,
     fit_args,
-    load_config,
     table_rows,
     vllm_flags,
 )
@@ -337,7 +335,7 @@ class FitScreen(Screen):
 
     def on_fit_memory_read(self, message: FitMemoryRead) -> None:
         message.stop()
-        self._memory, self._memory_error = message.memory, message.error  # type: ignore[assignment]
+        self._memory, self._memory_error = message.memory, message.error
         self._compute()
 
     def on_fit_config_read(self, message: FitConfigRead) -> None:
@@ -347,7 +345,7 @@ class FitScreen(Screen):
         if message.error is not None:
             self._config_error = message.error
         else:
-            self._config = (message.path, message.config)  # type: ignore[assignment]
+            self._config = (message.path, message.config)
         self._compute()
 
     # ---- the figures -------------------------------------------------------------------
@@ -368,9 +366,10 @@ class FitScreen(Screen):
             )
             return
         try:
-            if self._config_error is not None:
-                raise FitError(self._config_error)
-            r = evaluate(args, *self._config, self._memory_now)  # type: ignore[misc]
+            if self._config_error is not None or self._config is None:
+                raise FitError(self._config_error or "the model's config.json is not read yet")
+            path, config = self._config
+            r = evaluate(args, path, config, self._memory_now)
         except FitError as exc:
             self._show_error(str(exc))
             return

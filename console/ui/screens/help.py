@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Static
 
 from console.keymap import ALL_BINDINGS, HELP_BINDINGS, BindingSpec
 from console.ui.bindings import bindings, key_display
+from console.ui.host import host
 from console.ui.widgets.sources_panel import status_lines
 
 
@@ -26,12 +27,12 @@ class HelpScreen(ModalScreen[None]):
             table.add_columns("keys", "action", "id")
             yield table
             yield Static("Sources", classes="table-title", markup=False)
-            yield Static(status_lines(self.app.state.telemetry.statuses()), id="help-sources", markup=False)  # type: ignore[attr-defined]
+            yield Static(status_lines(host(self).state.telemetry.statuses()), id="help-sources", markup=False)
             yield Static(f"{self.shown_keys(HELP_BINDINGS[0])} closes", markup=False)
 
     def shown_keys(self, spec: BindingSpec) -> str:
         """The keys ``spec`` has now (the user's keymap first), as the footer writes them."""
-        keys = self.app.keymap_overrides.get(spec.id, spec.keys)  # type: ignore[attr-defined]
+        keys = host(self).keymap_overrides.get(spec.id, spec.keys)
         return ", ".join(key_display(self.app, k) for k in keys.split(","))
 
     def on_mount(self) -> None:

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Input
 from console.chat.model import ConversationSummary
 from console.keymap import HISTORY_BINDINGS
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.screens.chat_dialogs import AskScreen
 from console.ui.screens.confirm import ConfirmScreen
 from console.ui.screens.filtering import FilterScreen
@@ -50,10 +51,10 @@ class HistoryScreen(FilterScreen):
         needle = self.needle
         if needle != self._asked or not self.summaries:
             self._asked = needle
-            self.app.chat_control.list_conversations(needle)  # type: ignore[attr-defined]
+            host(self).chat_control.list_conversations(needle)
 
     def refresh_list(self) -> None:
-        self.app.chat_control.list_conversations(self.needle)  # type: ignore[attr-defined]
+        host(self).chat_control.list_conversations(self.needle)
 
     def show_list(self, summaries: list[ConversationSummary], needle: str) -> None:
         if needle != self.needle:
@@ -96,7 +97,7 @@ class HistoryScreen(FilterScreen):
     def action_open(self) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self.app.chat_control.open_conversation(chosen.id)  # type: ignore[attr-defined]
+            host(self).chat_control.open_conversation(chosen.id)
             self.app.pop_screen()
 
     def action_rename(self) -> None:
@@ -106,7 +107,7 @@ class HistoryScreen(FilterScreen):
 
         def done(title: str | None) -> None:
             if title:
-                self.app.chat_control.rename_conversation(chosen.id, title)  # type: ignore[attr-defined]
+                host(self).chat_control.rename_conversation(chosen.id, title)
 
         self.app.push_screen(AskScreen(f"Rename {chosen.title!r} to:", chosen.title), done)
 
@@ -117,7 +118,7 @@ class HistoryScreen(FilterScreen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.app.chat_control.delete_conversation(chosen.id)  # type: ignore[attr-defined]
+                host(self).chat_control.delete_conversation(chosen.id)
 
         self.app.push_screen(
             ConfirmScreen(
@@ -131,4 +132,4 @@ class HistoryScreen(FilterScreen):
     def action_export(self, fmt: str) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self.app.chat_control.export_conversation(chosen.id, fmt)  # type: ignore[attr-defined]
+            host(self).chat_control.export_conversation(chosen.id, fmt)

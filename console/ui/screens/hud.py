@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static
 
 from console.hud import bigdigits
@@ -21,6 +22,7 @@ from console.keymap import HUD_BINDINGS
 from console.runtime.commands import SetHelpFlag
 from console.runtime.state import ConsoleState, server_rows
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.widgets.text import LiveText
 
 STATE_CLASS = {READY: "-ready", STARTING: "-starting", ERROR: "-error"}
@@ -82,7 +84,7 @@ class HudScreen(Screen):
         self.view: HudView | None = None
         self.plan: Plan | None = None
         self.page = 0
-        self._timer = None
+        self._timer: Timer | None = None
         self._figures_due = False
 
     def compose(self) -> ComposeResult:
@@ -92,18 +94,18 @@ class HudScreen(Screen):
         yield Grid(id="hud-tiles")
 
     def on_mount(self) -> None:
-        seconds = self.app.config.hud_page_seconds  # type: ignore[attr-defined]
+        seconds = host(self).config.hud_page_seconds
         self._timer = self.set_interval(seconds, self.next_page, pause=True)
         self.set_interval(FIGURES_EVERY_S, self._repaint_figures)
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
         self._show_tiles()
 
     def on_screen_resume(self) -> None:
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
 
     def on_resize(self) -> None:
         self.plan = None  # laid out again for the new size
-        self.show_state(self.app.state)  # type: ignore[attr-defined]
+        self.show_state(host(self).state)
 
     def show_state(self, state: ConsoleState) -> None:
         row = pick_server(server_rows(state), state.servers.selected)
@@ -120,12 +122,12 @@ class HudScreen(Screen):
         laid_out = wanted != self.plan
         if laid_out:
             self._lay_out(wanted)
-        page = f"  ·  page {self.page + 1}/{len(self.plan.pages)}" if self.plan and self.plan.rotating else ""  # type: ignore[union-attr]
+        page = f"  ·  page {self.page + 1}/{len(self.plan.pages)}" if self.plan and self.plan.rotating else ""
         self.query_one("#hud-head", LiveText).set(f"{view.head}{page}")
         status_box = self.query_one("#hud-status", LiveText)
         status_box.set(view.status[: max(1, self.size.width)])
-        for state, cls in STATE_CLASS.items():
-            status_box.set_class(view.state == state, cls)
+        for phase, cls in STATE_CLASS.items():
+            status_box.set_class(view.state == phase, cls)
         if laid_out:
             self._show_tiles()
         else:
@@ -162,14 +164,14 @@ class HudScreen(Screen):
     def next_page(self) -> None:
         if self.plan is not None and self.plan.rotating:
             self.page = (self.page + 1) % len(self.plan.pages)
-            self.show_state(self.app.state)  # type: ignore[attr-defined]
+            self.show_state(host(self).state)
             self._show_tiles()
 
     def action_next_page(self) -> None:
         self.next_page()
 
     def action_toggle_help(self) -> None:
-        self.app.send(SetHelpFlag(not self.app.runtime.state.hud.help_flag))  # type: ignore[attr-defined]
+        host(self).send(SetHelpFlag(not host(self).runtime.state.hud.help_flag))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.app.check_action(action, parameters)  # kiosk: only the help flag and the pages

@@ -22,6 +22,7 @@ from console.runtime.events import Event, LaunchProgress, PreflightDone
 from console.servers.failures import Diagnosis
 from console.servers.startup import PHASES, StartupState
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.widgets.text import LiveText
 
 
@@ -72,7 +73,7 @@ class LaunchScreen(Screen):
 
     def __init__(self, preset: str | None = None) -> None:
         super().__init__()
-        self.presets = self.app.config.all_presets()  # type: ignore[attr-defined]
+        self.presets = ps.all_presets(host(self).config)
         self.preset_name = preset if preset in self.presets else next(iter(self.presets))
         self.run_id = 0
         self.state = StartupState()
@@ -154,7 +155,7 @@ class LaunchScreen(Screen):
         self.query_one("#checks", LiveText).set("running preflight…")
         self.query_one("#phases", LiveText).set("")
         self.query_one("#diagnosis", LiveText).set("")
-        self.app.send(Launch(self.run_id, plan, preset, launch, remove_first))  # type: ignore[attr-defined]
+        host(self).send(Launch(self.run_id, plan, preset, launch, remove_first))
 
     def action_preflight(self) -> None:
         self._start(launch=False)

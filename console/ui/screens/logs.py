@@ -11,6 +11,7 @@ from console.keymap import LOGS_BINDINGS
 from console.runtime.commands import FollowLogs, StopLogs
 from console.runtime.events import Event, LogBatch
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.widgets.text import LiveText
 
 MAX_LINES = 10_000
@@ -39,12 +40,12 @@ class LogsScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one(Log).focus()
-        self.follower = self.app.send(FollowLogs(self.container_id))  # type: ignore[attr-defined]
+        self.follower = host(self).send(FollowLogs(self.container_id))
         self._status()
 
     def on_unmount(self) -> None:
         if self.follower is not None:
-            self.app.send(StopLogs(self.follower))  # type: ignore[attr-defined]
+            host(self).send(StopLogs(self.follower))
 
     def take_event(self, event: Event) -> None:
         """A batch of log text: this screen's follower's is shown."""

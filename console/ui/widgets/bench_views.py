@@ -101,7 +101,7 @@ def result_rows(report: BenchReport, baseline: str) -> list[tuple[str, tuple[str
 
 def saved_rows(runs: Iterable[SavedRun], marked: set[Path]) -> list[tuple[str, tuple[str, ...]]]:
     """The saved-runs table's rows, keyed by path; ``*`` on the runs selected for a comparison."""
-    rows = []
+    rows: list[tuple[str, tuple[str, ...]]] = []
     for r in runs:
         trials = str(r.report.settings.get("trials", "?")) if r.report else ""
         what = r.labels if r.report else f"unreadable: {r.error}"

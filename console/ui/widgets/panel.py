@@ -22,7 +22,7 @@ class Panel(Vertical, can_focus=True):
         self.summary.set(text)
 
     def on_focus(self) -> None:
-        self.border_title = f"▶ {self.border_title.removeprefix('▶ ')}"
+        self.border_title = f"▶ {str(self.border_title or '').removeprefix('▶ ')}"
 
     def on_blur(self) -> None:
         self.border_title = str(self.border_title).removeprefix("▶ ")

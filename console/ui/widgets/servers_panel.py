@@ -9,6 +9,8 @@ follows it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.app import ComposeResult
 
 from console.containers.launcher import LaunchEvent
@@ -21,6 +23,7 @@ from console.servers.view import health_text, row_figures
 from console.telemetry.model import GpuProcess
 from console.telemetry.view import pct, size
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
 
@@ -39,8 +42,8 @@ def state_text(c: ContainerInfo, event: LaunchEvent | None) -> str:
 def server_line(
     row: ServerRow,
     status: ServerStatus | None,
-    stats: dict[str, ContainerStats],
-    startups: dict[str, LaunchEvent],
+    stats: Mapping[str, ContainerStats],
+    startups: Mapping[str, LaunchEvent],
     processes: tuple[GpuProcess, ...],
     selected: bool,
 ) -> str:
@@ -76,11 +79,11 @@ class ServersPanel(Panel):
     def show(
         self,
         rows: list[ServerRow],
-        statuses: dict[str, ServerStatus],
-        stats: dict[str, ContainerStats],
+        statuses: Mapping[str, ServerStatus],
+        stats: Mapping[str, ContainerStats],
         docker_line: str,
         selected_url: str | None,
-        startups: dict[str, LaunchEvent] | None = None,
+        startups: Mapping[str, LaunchEvent] | None = None,
         processes: tuple[GpuProcess, ...] = (),
     ) -> None:
         self.rows = rows
@@ -111,6 +114,6 @@ class ServersPanel(Panel):
         urls = [r.url for r in self.rows if r.url]
         if not urls:
             return
-        current = self.app.selected_url  # type: ignore[attr-defined]
+        current = host(self).state.servers.selected
         index = urls.index(current) if current in urls else -1
-        self.app.chat_control.select_server(urls[(index + step) % len(urls)])  # type: ignore[attr-defined]
+        host(self).chat_control.select_server(urls[(index + step) % len(urls)])
