@@ -146,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     themes = load_themes()
     try:
         config = cfg.load(args.config, themes=set(themes))
+        if config.presets:  # checked now, like the rest of the file (no import at all without presets)
+            from console.containers.presets import all_presets
+
+            all_presets(config)
     except cfg.ConfigError as exc:
         print(f"jetconsole: config error: {exc}", file=sys.stderr)
         print("Nothing was applied; fix the file or start with --config /dev/null for defaults.", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -238,13 +239,13 @@ def user_config_path() -> Path:
     return ucp(APP_NAME) / "config.toml"
 
 
-def locate(explicit: str | None = None, env: dict[str, str] | None = None) -> Path | None:
+def locate(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Path | None:
     """The file the search order picks, or None for built-in defaults."""
-    env = os.environ if env is None else env
+    where: Mapping[str, str] = os.environ if env is None else env
     if explicit:
         return Path(explicit).expanduser()
-    if env.get(ENV_VAR):
-        return Path(env[ENV_VAR]).expanduser()
+    if where.get(ENV_VAR):
+        return Path(where[ENV_VAR]).expanduser()
     candidate = user_config_path()
     return candidate if candidate.is_file() else None
 
@@ -284,7 +285,7 @@ def remember(config: Config, section: str, key: str, value: Any) -> Path:
     doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
     if section not in doc:
         doc[section] = tomlkit.table()
-    doc[section][key] = value  # type: ignore[index]
+    doc[section][key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")

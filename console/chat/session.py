@@ -1,7 +1,7 @@
 """The chat the UI shows: endpoint, model, settings and the turns so far (pure state).
 
-The app holds one ``ChatSession``; the dashboard's chat pane and the full Chat screen
-both draw it, so zooming keeps the conversation and the answer being streamed.
+The runtime's state holds one ``ChatSession`` (immutable); the dashboard's chat pane and the
+full Chat screen both draw it, so zooming keeps the conversation and the answer being streamed.
 """
 
 from __future__ import annotations
@@ -76,18 +76,20 @@ def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ChatSession:
+    """Immutable: every change returns a new session (the runtime's state holds it)."""
+
     endpoint: Endpoint | None
     settings: ChatSettings
     model: str | None = None
     models: tuple[ModelInfo, ...] = ()
     conversation_id: int | None = None
     title: str = ""
-    messages: list[ChatMessage] = field(default_factory=list)
+    messages: tuple[ChatMessage, ...] = ()
     answering: int | None = None  # the answer id being streamed
-    answer_content: list[str] = field(default_factory=list)
-    answer_reasoning: list[str] = field(default_factory=list)
+    answer_content: tuple[str, ...] = ()
+    answer_reasoning: tuple[str, ...] = ()
 
     @property
     def max_model_len(self) -> int | None:
@@ -114,35 +116,45 @@ class ChatSession:
             dict(self.settings.extra_body),
         )
 
-    def begin(self, question: str, answer_id: int) -> None:
-        self.messages.append(ChatMessage("user", question))
-        if not self.title:
-            self.title = title_from(question)
-        self.answering = answer_id
-        self.answer_content, self.answer_reasoning = [], []
+    def begin(self, question: str, answer_id: int) -> ChatSession:
+        return replace(
+            self,
+            messages=(*self.messages, ChatMessage("user", question)),
+            title=self.title or title_from(question),
+            answering=answer_id,
+            answer_content=(),
+            answer_reasoning=(),
+        )
 
-    def add_text(self, content: str, reasoning: str) -> None:
-        if content:
-            self.answer_content.append(content)
-        if reasoning:
-            self.answer_reasoning.append(reasoning)
+    def add_text(self, content: str, reasoning: str) -> ChatSession:
+        return replace(
+            self,
+            answer_content=(*self.answer_content, content) if content else self.answer_content,
+            answer_reasoning=(*self.answer_reasoning, reasoning) if reasoning else self.answer_reasoning,
+        )
 
-    def end(self, status: str, stats: MessageStats) -> ChatMessage:
+    def end(self, status: str, stats: MessageStats) -> ChatSession:
+        """The answer ended: it becomes the last message (``messages[-1]``)."""
         msg = ChatMessage("assistant", "".join(self.answer_content), "".join(self.answer_reasoning), status, stats)
-        self.messages.append(msg)
-        self.answering = None
-        self.answer_content, self.answer_reasoning = [], []
-        return msg
+        return replace(self, messages=(*self.messages, msg), answering=None, answer_content=(), answer_reasoning=())
 
-    def load(self, conv: Conversation, default: ChatSettings) -> None:
-        self.conversation_id, self.title = conv.id, conv.title
-        self.messages = [m for m in conv.messages if m.role != "system"]
-        self.settings = ChatSettings.from_dict(conv.settings, default)
-        if conv.model:
-            self.model = conv.model
+    def with_models(self, models: tuple[ModelInfo, ...]) -> ChatSession:
+        """The server's models become the choices; the chosen one stays if it is still listed."""
+        model = self.model if self.model in {m.id for m in models} else (models[0].id if models else None)
+        return replace(self, models=models, model=model)
 
-    def clear(self) -> None:
-        self.conversation_id, self.title, self.messages = None, "", []
+    def load(self, conv: Conversation, default: ChatSettings) -> ChatSession:
+        return replace(
+            self,
+            conversation_id=conv.id,
+            title=conv.title,
+            messages=tuple(m for m in conv.messages if m.role != "system"),
+            settings=ChatSettings.from_dict(conv.settings, default),
+            model=conv.model or self.model,
+        )
+
+    def clear(self) -> ChatSession:
+        return replace(self, conversation_id=None, title="", messages=())
 
 
 def title_from(question: str) -> str:

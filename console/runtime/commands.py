@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.chat.session import ChatSettings
 from console.containers.presets import LaunchPlan, Preset
 
 
@@ -67,3 +68,63 @@ class ApplyFix(Command):
 @dataclass(frozen=True)
 class SelectServer(Command):
     url: str | None
+
+
+# ---- chat -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SendChat(Command):
+    """Ask the selected server; ``send`` returns False (and a notice says why) when it cannot."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StopChat(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class FetchModels(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class ChooseModel(Command):
+    model: str
+
+
+@dataclass(frozen=True)
+class ChooseSettings(Command):
+    settings: ChatSettings
+
+
+@dataclass(frozen=True)
+class NewChat(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class ListConversations(Command):
+    needle: str
+
+
+@dataclass(frozen=True)
+class OpenConversation(Command):
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class RenameConversation(Command):
+    conversation_id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class DeleteConversation(Command):
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class ExportConversation(Command):
+    conversation_id: int
+    fmt: str  # md | json

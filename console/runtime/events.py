@@ -12,6 +12,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from console.chat.client import ModelInfo
+from console.chat.endpoints import Endpoint
+from console.chat.model import Conversation, ConversationSummary, MessageStats
+from console.chat.session import ChatSettings
 from console.containers.launcher import LaunchEvent
 from console.containers.model import ActionResult, ContainerInfo, ContainerStats
 from console.doctor.check import Check
@@ -127,6 +131,94 @@ class FixEnded(Event):
     reboot: bool = False  # offer a reboot (memory still held)
 
 
+# ---- chat ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChatBound(Event):
+    """The chat is bound to another server (its models are asked again)."""
+
+    endpoint: Endpoint | None
+
+
+@dataclass(frozen=True)
+class ChatModelsListed(Event):
+    url: str
+    models: tuple[ModelInfo, ...]
+
+
+@dataclass(frozen=True)
+class ChatModelChosen(Event):
+    model: str
+
+
+@dataclass(frozen=True)
+class ChatSettingsChosen(Event):
+    settings: ChatSettings
+
+
+@dataclass(frozen=True)
+class ChatAsked(Event):
+    """A question was sent; answer ``answer`` starts streaming."""
+
+    answer: int
+    question: str
+
+
+@dataclass(frozen=True)
+class ChatText(Event):
+    """A batch of answer text (content and reasoning since the last batch)."""
+
+    answer: int
+    content: str
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class ChatEnded(Event):
+    """The answer ended; the state's ``chat.messages[-1]`` is it."""
+
+    answer: int
+    status: str
+    stats: MessageStats
+
+
+@dataclass(frozen=True)
+class ChatCreated(Event):
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class ChatLoaded(Event):
+    conversation: Conversation
+    default: ChatSettings
+
+
+@dataclass(frozen=True)
+class ChatCleared(Event):
+    settings: ChatSettings
+
+
+@dataclass(frozen=True)
+class ChatRenamed(Event):
+    conversation_id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class ChatDeleted(Event):
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class ChatListed(Event):
+    """One-shot: the stored conversations matching ``needle`` (newest first)."""
+
+    summaries: tuple[ConversationSummary, ...]
+    needle: str
+
+
+CHAT_EVENTS = (ChatAsked, ChatText, ChatEnded, ChatLoaded, ChatCleared, ChatDeleted)
+
+
 # ---- one-shot: handed to subscribers, no state ----------------------------------------------------
 @dataclass(frozen=True)
 class Notice(Event):
@@ -191,4 +283,4 @@ class ServiceFailed(Event):
     error: str
 
 
-ONE_SHOT = (Notice, Ask, ActionDone, InspectReady, LogBatch, PreflightDone, LaunchProgress, ServiceFailed)
+ONE_SHOT = (ChatListed, Notice, Ask, ActionDone, InspectReady, LogBatch, PreflightDone, LaunchProgress, ServiceFailed)

@@ -65,4 +65,36 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             line = "done" if ok else "not fixed"
             log = (*s.doctor.log, line)[-LOG_KEEP:]
             return replace(s, doctor=replace(s.doctor, fixing=None, log=log))
+    return _apply_chat(s, e)
+
+
+def _apply_chat(s: ConsoleState, e: ev.Event) -> ConsoleState:
+    chat = s.chat
+    match e:
+        case ev.ChatBound(endpoint):
+            return replace(s, chat=replace(chat, endpoint=endpoint, models=(), model=None))
+        case ev.ChatModelsListed(url, models):
+            if chat.endpoint is None or url != chat.endpoint.url or models == chat.models:
+                return s
+            return replace(s, chat=chat.with_models(models))
+        case ev.ChatModelChosen(model):
+            return replace(s, chat=replace(chat, model=model))
+        case ev.ChatSettingsChosen(settings):
+            return replace(s, chat=replace(chat, settings=settings))
+        case ev.ChatAsked(answer, question):
+            return replace(s, chat=chat.begin(question, answer))
+        case ev.ChatText(answer, content, reasoning):
+            return replace(s, chat=chat.add_text(content, reasoning)) if answer == chat.answering else s
+        case ev.ChatEnded(answer, status, stats):
+            return replace(s, chat=chat.end(status, stats)) if answer == chat.answering else s
+        case ev.ChatCreated(conversation_id):
+            return replace(s, chat=replace(chat, conversation_id=conversation_id))
+        case ev.ChatLoaded(conversation, default):
+            return replace(s, chat=chat.load(conversation, default))
+        case ev.ChatCleared(settings):
+            return replace(s, chat=replace(chat.clear(), settings=settings))
+        case ev.ChatRenamed(conversation_id, title):
+            return replace(s, chat=replace(chat, title=title)) if conversation_id == chat.conversation_id else s
+        case ev.ChatDeleted(conversation_id):
+            return replace(s, chat=chat.clear()) if conversation_id == chat.conversation_id else s
     return s

@@ -17,6 +17,7 @@ from typing import Any
 
 from console import config as cfg
 from console.chat.endpoints import Endpoint, canonical, endpoints
+from console.chat.session import ChatSession
 from console.containers.docker_source import docker_url
 from console.containers.state import DockerState
 from console.doctor.session import DoctorSetup
@@ -25,6 +26,7 @@ from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.reducer import reduce
 from console.runtime.runner import Runner
+from console.runtime.services.chat import ChatService, settings_from_config
 from console.runtime.services.docker import DockerService
 from console.runtime.services.doctor import DoctorService
 from console.runtime.services.hud import set_help_flag, start_hud_sources
@@ -69,6 +71,7 @@ class Runtime:
             watch_docker=watch_docker,
             servers=ServersState(selected=selected, configured=tuple(e.url for e in self.configured)),
             doctor=DoctorState(enabled=doctor is not None, interval=doctor.interval if doctor else 0.0),
+            chat=ChatSession(self.endpoint_for(selected) if selected else None, settings_from_config(config)),
         )
         self._lock = threading.RLock()
         self._subscribers: list[Subscriber] = []
@@ -83,6 +86,7 @@ class Runtime:
         self.startups = StartupFollowers(self, self._state.docker.url)
         self.docker = DockerService(self, self._state.docker.url, self.startups.launched_here.add)
         self.doctor = DoctorService(self, doctor) if doctor is not None else None
+        self.chat = ChatService(self, config.chat_store, settings_from_config(config))
 
     # ---- state and subscribers ------------------------------------------------------------------
     @property
@@ -118,8 +122,14 @@ class Runtime:
         if isinstance(event, ev.ContainersListed):
             self.servers.sync(state)
             self._sync_startups()
-        elif isinstance(event, ev.ServerPolled) and not event.status.ready:
-            self._sync_startups()
+        elif isinstance(event, ev.ServerPolled):
+            if not event.status.ready:
+                self._sync_startups()
+            selected, chat = state.servers.selected_status, state.chat
+            if selected is event.status and event.status.models and chat.endpoint is not None:
+                self.emit(ev.ChatModelsListed(chat.endpoint.url, event.status.models))  # the probe's list
+        elif isinstance(event, ev.ServerSelected):
+            self.chat.bind(self.endpoint_for(event.url) if event.url else None)
 
     def _sync_startups(self) -> None:
         if self.watch_docker:
@@ -163,6 +173,7 @@ class Runtime:
     def stop(self, timeout: float = 0.0) -> bool:
         """Stop every service (and wait up to ``timeout`` for their threads)."""
         self._stopping.set()
+        self.chat.close()
         return self.runner.stop_all(timeout)
 
     def idle(self, timeout: float = 10.0) -> bool:
@@ -174,7 +185,8 @@ class Runtime:
         return server_rows(state or self._state)
 
     def endpoint_for(self, url: str) -> Endpoint:
-        return self.servers.endpoint_for(url)
+        """A configured endpoint (with its key) or a bare one for a container's URL."""
+        return next((e for e in self.configured if canonical(e.url) == canonical(url)), Endpoint(canonical(url)))
 
     def help_flag_path(self) -> Path:
         configured = self.config.hud_help_flag_file
@@ -205,6 +217,28 @@ class Runtime:
                 return self.doctor.fix(check_id) if self.doctor is not None else False
             case cmd.SelectServer(url):
                 self.emit(ev.ServerSelected(url))
+            case cmd.SendChat(text):
+                return self.chat.send(text)
+            case cmd.StopChat():
+                self.chat.stop()
+            case cmd.FetchModels():
+                self.chat.fetch_models()
+            case cmd.ChooseModel(model):
+                self.chat.choose_model(model)
+            case cmd.ChooseSettings(settings):
+                self.chat.choose_settings(settings)
+            case cmd.NewChat():
+                return self.chat.new()
+            case cmd.ListConversations(needle):
+                self.chat.list(needle)
+            case cmd.OpenConversation(conv_id):
+                self.chat.open(conv_id)
+            case cmd.RenameConversation(conv_id, title):
+                self.chat.rename(conv_id, title)
+            case cmd.DeleteConversation(conv_id):
+                self.chat.delete(conv_id)
+            case cmd.ExportConversation(conv_id, fmt):
+                self.chat.export(conv_id, fmt)
             case _:
                 raise TypeError(f"unknown command {command!r}")
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from console.chat.session import ChatSession, ChatSettings
 from console.containers.launcher import LaunchEvent
 from console.containers.state import DockerState
 from console.doctor.check import Check
@@ -69,6 +70,7 @@ class ConsoleState:
     startups: MappingProxyType[str, LaunchEvent] = field(default_factory=lambda: _NO_STARTUPS)
     hud: HudFacts = field(default_factory=HudFacts)
     doctor: DoctorState = field(default_factory=DoctorState)
+    chat: ChatSession = field(default_factory=lambda: ChatSession(None, ChatSettings()))
 
 
 def server_rows(state: ConsoleState) -> list[ServerRow]:

@@ -20,6 +20,7 @@ from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widget import Widget
 
 from console import config as cfg
 from console.chat.client import shared_client
@@ -33,7 +34,7 @@ from console.telemetry.discovery import Discovery
 from console.themes import DEFAULT_THEME, ThemeSpec
 from console.ui.bindings import bindings
 from console.ui.chat_control import ChatControl
-from console.ui.messages import ChatEnded, ChatModels, ChatStored, ChatText, RuntimeEvent, StateChanged
+from console.ui.messages import RuntimeEvent, StateChanged
 from console.ui.screens.chat import ChatScreen
 from console.ui.screens.confirm import StrictConfirmScreen, TextScreen
 from console.ui.screens.containers import ContainersScreen
@@ -42,10 +43,36 @@ from console.ui.screens.help import HelpScreen
 from console.ui.screens.telemetry import TelemetryScreen
 
 DiscoverFn = Callable[[], Discovery]
+# state events a screen also takes as they come (a fix's log line, a conversation renamed)
+FORWARDED = (ev.FixLine, ev.FixEnded, ev.ChatRenamed, ev.ChatDeleted)
 
 
 def textual_theme(spec: ThemeSpec) -> Theme:
-    return Theme(name=spec.name, dark=spec.dark, **spec.colors)
+    c = spec.colors.get
+    return Theme(
+        name=spec.name,
+        dark=spec.dark,
+        primary=spec.colors["primary"],
+        secondary=c("secondary"),
+        accent=c("accent"),
+        warning=c("warning"),
+        error=c("error"),
+        success=c("success"),
+        foreground=c("foreground"),
+        background=c("background"),
+        surface=c("surface"),
+        panel=c("panel"),
+    )
+
+
+def _warm_http(_life: object) -> None:
+    shared_client()
+
+
+def _answer(reply: Future[Any], value: Any) -> None:
+    """A dialog's answer to a service's question (once: a late second answer is dropped)."""
+    if not reply.done():
+        reply.set_result(value)
 
 
 class JetconsoleApp(App[None]):
@@ -141,14 +168,14 @@ class JetconsoleApp(App[None]):
             if start is not None:
                 start()
         self._unsubscribe = self.runtime.subscribe(self._from_runtime)
-        self.runtime.runner.spawn("http", lambda _life: shared_client())  # ~45 ms of SSL setup, off the first answer
+        self.runtime.runner.spawn("http", _warm_http)  # ~45 ms of SSL setup, off the first answer
         self.runtime.start()
 
     def _from_runtime(self, state: ConsoleState, event: ev.Event) -> None:
         """Called in a service's thread: post, never touch the UI."""
         if isinstance(event, ev.ONE_SHOT):
             self.post_message(RuntimeEvent(event))
-        elif isinstance(event, (ev.FixLine, ev.FixEnded)):
+        elif isinstance(event, FORWARDED):
             self.post_message(RuntimeEvent(event))
             self.post_message(StateChanged())
         else:
@@ -157,7 +184,7 @@ class JetconsoleApp(App[None]):
     # ---- state in -------------------------------------------------------------------------------
     def on_state_changed(self, _message: StateChanged) -> None:
         state = self.runtime.state
-        self.chat_control.server_changed(state)
+        self.chat_control.state_changed(state)
         self.refresh_screen()
         self.handled_version = state.version  # tests wait on this, not on a sleep
 
@@ -195,30 +222,14 @@ class JetconsoleApp(App[None]):
                     except NoMatches:  # the screen is closing
                         pass
 
-    # the chat side's threads post these; its methods take them
-    def on_chat_text(self, message: ChatText) -> None:
-        self.chat_control.on_chat_text(message)
-
-    def on_chat_ended(self, message: ChatEnded) -> None:
-        self.chat_control.on_chat_ended(message)
-
-    def on_chat_models(self, message: ChatModels) -> None:
-        self.chat_control.on_chat_models(message)
-
-    def on_chat_stored(self, message: ChatStored) -> None:
-        self.chat_control.on_chat_stored(message)
-
     def _ask(self, event: ev.Ask) -> None:
         reply: Future[Any] = event.reply
         if event.typed:
             from console.ui.screens.chat_dialogs import AskScreen
 
-            self.push_screen(AskScreen(event.text), lambda value: reply.done() or reply.set_result(value))
+            self.push_screen(AskScreen(event.text), partial(_answer, reply))
             return
-        self.push_screen(
-            StrictConfirmScreen(event.title, event.text),
-            lambda yes: reply.done() or reply.set_result(bool(yes)),
-        )
+        self.push_screen(StrictConfirmScreen(event.title, event.text), lambda yes: _answer(reply, bool(yes)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """In kiosk mode (a served HUD anyone on the network may type into) only the HUD's own keys work:
@@ -294,7 +305,7 @@ class JetconsoleApp(App[None]):
             if spec.action == "command_palette":
                 continue
             for target in (screen, *panes, self):
-                if hasattr(target, spec.method):
+                if hasattr(target, spec.method) and isinstance(target, App | Screen | Widget):
                     keys = self.keymap_overrides.get(spec.id, spec.keys).split(",")[0]
                     yield SystemCommand(
                         spec.description,
@@ -318,5 +329,4 @@ class JetconsoleApp(App[None]):
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        self.chat_control.close()
         self.runtime.stop()

@@ -33,36 +33,6 @@ class RuntimeEvent(Message):
         self.event = event
 
 
-class ChatText(Message):
-    """A batch of answer text (content and reasoning since the last batch)."""
-
-    def __init__(self, answer: int, content: str, reasoning: str) -> None:
-        super().__init__()
-        self.answer, self.content, self.reasoning = answer, content, reasoning
-
-
-class ChatEnded(Message):
-    def __init__(self, answer: int, status: str, stats: object) -> None:
-        super().__init__()
-        self.answer, self.status, self.stats = answer, status, stats
-
-
-class ChatModels(Message):
-    """``/v1/models`` of an endpoint, or why it could not be read."""
-
-    def __init__(self, url: str, models: tuple, error: str | None = None) -> None:
-        super().__init__()
-        self.url, self.models, self.error = url, models, error
-
-
-class ChatStored(Message):
-    """A store call finished: ``kind`` says which (listed, loaded, saved, exported, failed)."""
-
-    def __init__(self, kind: str, payload: object = None, text: str = "") -> None:
-        super().__init__()
-        self.kind, self.payload, self.text = kind, payload, text
-
-
 # ---- fit screen ------------------------------------------------------------------------------------------------
 
 

@@ -350,7 +350,7 @@ async def test_conversations_search_rename_export_delete(
         await ready(pilot)
         await ask(pilot, "alpha question")
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.chat_control.chat.messages == [])
+        await wait_for(pilot, lambda: app.chat_control.chat.messages == ())
         srv.script = Script(frames=token_frames(["Beta", " reply"]))
         await ask(pilot, "beta question")
         await pilot.press("ctrl+o")
@@ -398,7 +398,7 @@ async def test_conversations_search_rename_export_delete(
         assert rows[0][0] == "Renamed alpha"
         with ChatStore(tmp_path / "c.sqlite3") as store:
             assert [s.title for s in store.conversations()] == ["Renamed alpha"]
-        await wait_for(pilot, lambda: app.chat_control.chat.messages == [])  # the open conversation was the deleted one
+        await wait_for(pilot, lambda: app.chat_control.chat.messages == ())  # the open conversation was the deleted one
 
 
 async def test_delete_can_be_cancelled_and_enter_opens(
@@ -409,7 +409,7 @@ async def test_delete_can_be_cancelled_and_enter_opens(
         await ready(pilot)
         await ask(pilot, "keep me")
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.chat_control.chat.messages == [])
+        await wait_for(pilot, lambda: app.chat_control.chat.messages == ())
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         table = app.screen.query_one(DataTable)

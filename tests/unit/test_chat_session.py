@@ -46,7 +46,7 @@ def test_request_puts_the_system_prompt_first_and_the_new_question_last() -> Non
             system_prompt="Be brief.", temperature=0.3, top_p=0.8, max_tokens=99, extra_body={"top_k": 5}
         )
     )
-    s.messages = [u("q1"), a("a1")]
+    s = dataclasses.replace(s, messages=(u("q1"), a("a1")))
     r = s.request("q2")
     assert isinstance(r, ChatRequest)
     assert r.messages == (
@@ -65,19 +65,20 @@ def test_request_without_system_prompt_has_no_system_turn() -> None:
 
 
 def test_request_leaves_out_failed_and_empty_answers_keeps_stopped_ones() -> None:
-    s = session()
-    s.messages = [
-        u("q1"),
-        a("half an answer", "error"),
-        u("q2"),
-        a("", "done"),
-        u("q3"),
-        a("partial", "stopped"),
-        u("q4"),
-        a("left by a crash", "interrupted"),
-        u("q5"),
-        a("full", "done"),
-    ]
+    s = session(
+        messages=(
+            u("q1"),
+            a("half an answer", "error"),
+            u("q2"),
+            a("", "done"),
+            u("q3"),
+            a("partial", "stopped"),
+            u("q4"),
+            a("left by a crash", "interrupted"),
+            u("q5"),
+            a("full", "done"),
+        )
+    )
     sent = s.request("q6").messages
     assert [(m["role"], m["content"]) for m in sent] == [
         ("user", "q1"),
@@ -109,30 +110,25 @@ def test_request_needs_endpoint_and_model() -> None:
 
 
 def test_begin_add_text_end() -> None:
-    s = session()
-    s.begin("  What is   Thor?  ", 7)
+    s0 = session()
+    s = s0.begin("  What is   Thor?  ", 7)
+    assert s0.messages == () and s0.answering is None  # immutable: the old session is unchanged
     assert s.answering == 7 and s.title == "What is Thor?"
-    assert s.messages == [ChatMessage("user", "  What is   Thor?  ")]
-    s.add_text("Thor", "think")
-    s.add_text("", " more")
-    s.add_text(" is big.", "")
-    assert s.answer_content == ["Thor", " is big."] and s.answer_reasoning == ["think", " more"]
+    assert s.messages == (ChatMessage("user", "  What is   Thor?  "),)
+    s = s.add_text("Thor", "think").add_text("", " more").add_text(" is big.", "")
+    assert s.answer_content == ("Thor", " is big.") and s.answer_reasoning == ("think", " more")
     stats = MessageStats(ttft=0.1, finish_reason="stop")
-    msg = s.end("done", stats)
-    assert msg == ChatMessage("assistant", "Thor is big.", "think more", "done", stats)
-    assert s.messages[-1] is msg and s.answering is None
-    assert (s.answer_content, s.answer_reasoning) == ([], [])
-    s.begin("second question", 8)
+    s = s.end("done", stats)
+    assert s.messages[-1] == ChatMessage("assistant", "Thor is big.", "think more", "done", stats)
+    assert s.answering is None and (s.answer_content, s.answer_reasoning) == ((), ())
+    s = s.begin("second question", 8)
     assert s.title == "What is Thor?"  # the first question names the conversation
-    assert s.answer_content == []
+    assert s.answer_content == ()
 
 
 def test_begin_clears_text_left_from_an_earlier_answer() -> None:
-    s = session()
-    s.begin("q", 1)
-    s.add_text("stale", "stale")
-    s.begin("q again", 2)
-    assert s.end("stopped", MessageStats()).content == ""
+    s = session().begin("q", 1).add_text("stale", "stale").begin("q again", 2)
+    assert s.end("stopped", MessageStats()).messages[-1].content == ""
 
 
 def test_load_drops_system_turns_and_takes_the_conversation_settings() -> None:
@@ -145,19 +141,25 @@ def test_load_drops_system_turns_and_takes_the_conversation_settings() -> None:
         settings={"temperature": 0.1, "unknown": 1},
         messages=(ChatMessage("system", "S"), u("q"), a("x")),
     )
-    s = session()
-    s.load(conv, ChatSettings(top_p=0.5))
+    s = session().load(conv, ChatSettings(top_p=0.5))
     assert (s.conversation_id, s.title, s.model) == (5, "T", "other")
     assert [m.role for m in s.messages] == ["user", "assistant"]
     assert s.settings == ChatSettings(temperature=0.1, top_p=0.5)
-    s.clear()
-    assert (s.conversation_id, s.title, s.messages) == (None, "", [])
+    s = s.clear()
+    assert (s.conversation_id, s.title, s.messages) == (None, "", ())
+
+
+def test_models_listed_keep_the_chosen_model_while_it_is_listed() -> None:
+    s = session(model="b").with_models((ModelInfo("a"), ModelInfo("b")))
+    assert s.model == "b"
+    assert s.with_models((ModelInfo("c"),)).model == "c"
+    assert s.with_models(()).model is None
 
 
 def test_max_model_len_is_the_chosen_models() -> None:
     s = session(models=(ModelInfo("a", 1024), ModelInfo("m", 32768)))
     assert s.max_model_len == 32768
-    s.model = "zzz"
+    s = dataclasses.replace(s, model="zzz")
     assert s.max_model_len is None
 
 
@@ -296,8 +298,7 @@ def test_key_never_in_repr_or_str() -> None:
         {"http://a:8000/v1": "env:K", "http://b:8000/v1": "sk-literal-in-config"},
         {"K": "sk-from-env-var"},
     )
-    s = session()
-    s.endpoint = eps[1]
+    s = dataclasses.replace(session(), endpoint=eps[1])
     shown = " ".join([repr(eps), str(eps[0]), str(eps[1]), eps[0].label, eps[1].label, repr(s), repr(s.request("q"))])
     assert eps[0].api_key == "sk-from-env-var" and eps[1].api_key == "sk-literal-in-config"
     assert "sk-from-env-var" not in shown and "sk-literal-in-config" not in shown
@@ -365,7 +366,7 @@ def test_api_keys_written_as_a_sub_table_error_has_a_line(tmp_path: Path) -> Non
 
 
 def test_shipped_config_gives_the_default_chat_settings() -> None:
-    from console.ui.chat_control import settings_from_config
+    from console.runtime.services.chat import settings_from_config
 
     path = ROOT / "config.toml"
     c = cfg.parse(path.read_text(encoding="utf-8"), path)

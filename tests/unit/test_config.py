@@ -129,6 +129,16 @@ def test_presets_section_inherits_and_reports_lines(tmp_path: Path) -> None:
     assert err.value.line == 4 and err.value.key == "presets.qwen.gpu_memory" and "unknown key" in str(err.value)
 
 
+def test_a_bad_preset_stops_jetconsole_before_it_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The presets are checked at start like the rest of the file: exit 2 with file:line: key, no traceback."""
+    from console.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text('[presets.qwen]\nbase = "vllm-thor"\n\ngpu_memory = 0.5\n')
+    assert main(["--config", str(path), "snapshot"]) == 2
+    assert f"{path}:4: presets.qwen.gpu_memory: unknown key" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("text", "line", "key", "words"),
     [

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Footer, Input
 
 from console.chat.model import ConversationSummary
 from console.keymap import HISTORY_BINDINGS
+from console.runtime.events import ChatDeleted, ChatListed, ChatRenamed, Event
 from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.screens.chat_dialogs import AskScreen
@@ -52,6 +53,13 @@ class HistoryScreen(FilterScreen):
         if needle != self._asked or not self.summaries:
             self._asked = needle
             host(self).chat_control.list_conversations(needle)
+
+    def take_event(self, event: Event) -> None:
+        """The store's answers: a list asked for, a conversation renamed or deleted (ask again)."""
+        if isinstance(event, ChatListed):
+            self.show_list(list(event.summaries), event.needle)
+        elif isinstance(event, ChatRenamed | ChatDeleted):
+            self.refresh_list()
 
     def refresh_list(self) -> None:
         host(self).chat_control.list_conversations(self.needle)

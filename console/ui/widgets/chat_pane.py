@@ -1,22 +1,31 @@
 """The chat pane: the conversation, the answer as it streams, the input line.
 
 Used on the dashboard (bound to the server selected in the servers panel) and, zoomed,
-on the Chat screen.  It draws the app's ``ChatSession``; the app calls ``reload``,
-``question``, ``add_text`` and ``ended`` as messages arrive from the chat worker.
+on the Chat screen.  It draws ``ConsoleState.chat``: the pane subscribes to the runtime itself
+and takes each chat delta (a question, a batch of text, the end, a conversation loaded) in
+order, as a message to itself.  A pane whose screen is hidden skips them and redraws once from
+the session when its screen comes back (``catch_up``).
 Model text goes through ``visible_controls`` first: escapes show as ␛[…, never act.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
 from textual.widgets import Collapsible, Input, Static
 
 from console.chat.model import ChatMessage
 from console.chat.session import ChatSession, stats_line
 from console.keymap import CHAT_BINDINGS
+from console.runtime.events import CHAT_EVENTS, ChatAsked, ChatEnded, ChatText, Event
 from console.runtime.sanitise import visible_controls
+from console.runtime.state import ConsoleState
 from console.ui.bindings import bindings
+from console.ui.host import host
 from console.ui.widgets.markdown_stream import MarkdownStreamView
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
@@ -105,6 +114,14 @@ class AnswerView(Vertical):
         self.query_one(Collapsible).collapsed = not shown
 
 
+class ChatDelta(Message, bubble=False):
+    """A chat event for one pane, with the session as it was right after it."""
+
+    def __init__(self, event: Event, session: ChatSession, version: int) -> None:
+        super().__init__()
+        self.event, self.session, self.version = event, session, version
+
+
 class ChatPane(Panel, can_focus=False):
     """Focus goes straight to the input line; Esc leaves it."""
 
@@ -119,6 +136,9 @@ class ChatPane(Panel, can_focus=False):
         )
         self._answer: AnswerView | None = None
         self._earlier = 0  # messages of the conversation not drawn (older than the budgets)
+        self._drawn = -1  # the state version drawn up to: older deltas still queued are skipped
+        self._stale = False  # deltas were skipped while the screen was hidden
+        self._unsubscribe: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.summary
@@ -128,12 +148,59 @@ class ChatPane(Panel, can_focus=False):
 
     def on_mount(self) -> None:
         self.chat_log.anchor()
-        if getattr(self.app, "chat_control", None) is not None:
-            self.app.chat_control.pane_mounted(self)  # type: ignore[attr-defined]
+        runtime = getattr(self.app, "runtime", None)
+        if runtime is not None:
+            self._unsubscribe = runtime.subscribe(self._from_runtime)
+            self._stale = True
+            self.catch_up()
 
     def on_unmount(self) -> None:
-        if getattr(self.app, "chat_control", None) is not None:
-            self.app.chat_control.pane_unmounted(self)  # type: ignore[attr-defined]
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    # ---- the session's deltas ---------------------------------------------------------
+    def _from_runtime(self, state: ConsoleState, event: Event) -> None:
+        """In a service's thread: only post (in order) to this pane."""
+        if isinstance(event, CHAT_EVENTS):
+            self.post_message(ChatDelta(event, state.chat, state.version))
+
+    def _on_screen(self) -> bool:
+        """The pane's screen is in front, or under modal dialogs in front."""
+        for screen in reversed(self.app.screen_stack):
+            if screen is self.screen:
+                return True
+            if not isinstance(screen, ModalScreen):
+                return False
+        return False
+
+    async def on_chat_delta(self, message: ChatDelta) -> None:
+        message.stop()
+        if message.version <= self._drawn:
+            return  # already in a reload drawn from a newer session
+        if not self._on_screen():
+            self._stale = True
+            return
+        self._drawn = message.version
+        event = message.event
+        if isinstance(event, ChatAsked):
+            await self.question(event.question)
+        elif isinstance(event, ChatText):
+            await self.add_text(event.content, event.reasoning)
+        elif isinstance(event, ChatEnded):
+            if message.session.messages:
+                await self.ended(message.session.messages[-1])
+        else:  # a conversation loaded, cleared or deleted
+            await self.reload(message.session)
+
+    def catch_up(self) -> None:
+        """Redraw from the session as it is now, if deltas were skipped (hidden, or just mounted)."""
+        runtime = getattr(self.app, "runtime", None)
+        if not self._stale or runtime is None or not self._on_screen():
+            return
+        self._stale = False
+        state = runtime.state
+        self._drawn = state.version
+        self.run_worker(self.reload(state.chat), group="chat-reload", exclusive=True)
 
     # ---- drawing the session ------------------------------------------------------
     def show_head(self, session: ChatSession, server_line: str) -> None:
@@ -151,12 +218,10 @@ class ChatPane(Panel, can_focus=False):
         busy = " · answering" if session.answering is not None else ""
         self.set_summary(f"Chat: {model} · {turns} questions{busy} (a: ask)")
 
-    async def reload(self, session: ChatSession, partial: tuple[str, str] = ("", "")) -> None:
-        """Redraw every shown turn (a conversation opened, or this pane just mounted).
-
-        ``partial``: the streaming answer's (content, reasoning) when the reload was asked
-        for; batches after that come through ``add_text``.
-        """
+    async def reload(self, session: ChatSession) -> None:
+        """Redraw every shown turn from ``session`` (a conversation opened, or this pane shown again),
+        with the answer streamed so far; later batches come through ``add_text``."""
+        partial = ("".join(session.answer_content), "".join(session.answer_reasoning))
         await self.chat_log.remove_children()
         self._answer = None
         texts = [m.content + m.reasoning for m in session.messages] + [partial[0] + partial[1]] * (
@@ -167,7 +232,7 @@ class ChatPane(Panel, can_focus=False):
         self._earlier = len(session.messages) - len(shown)
         views: list[Static | AnswerView] = [Static(self._earlier_note(), classes="chat-note", markup=False)]
         views[0].display = self._earlier > 0
-        reasoning = getattr(self.app, "show_reasoning", False)
+        reasoning = self._reasoning_shown()
         for m in shown:
             views.append(UserView(m.content) if m.role == "user" else AnswerView(m, reasoning))
         if session.answering is not None:
@@ -180,7 +245,7 @@ class ChatPane(Panel, can_focus=False):
         self.chat_log.scroll_end(animate=False)
 
     async def question(self, text: str) -> None:
-        self._answer = AnswerView(None, getattr(self.app, "show_reasoning", False))
+        self._answer = AnswerView(None, self._reasoning_shown())
         await self.chat_log.mount_all([UserView(text), self._answer])
         self.chat_log.anchor()
 
@@ -216,6 +281,10 @@ class ChatPane(Panel, can_focus=False):
         note.update(self._earlier_note())
         note.display = True
 
+    def _reasoning_shown(self) -> bool:
+        control = getattr(self.app, "chat_control", None)
+        return bool(control and control.show_reasoning)
+
     def set_reasoning_shown(self, shown: bool) -> None:
         for view in self.chat_log.query(AnswerView):
             view.set_reasoning_shown(shown)
@@ -225,36 +294,36 @@ class ChatPane(Panel, can_focus=False):
         text = event.value.strip()
         if not text:
             return
-        if self.app.chat_control.send_chat(text):  # type: ignore[attr-defined]
+        if host(self).chat_control.send_chat(text):
             self.input.value = ""
 
     async def action_stop(self) -> None:
-        app = self.app
-        if app.chat_control.chat.answering is not None:  # type: ignore[attr-defined]
-            app.chat_control.stop_chat()  # type: ignore[attr-defined]
+        control = host(self).chat_control
+        if control.chat.answering is not None:
+            control.stop_chat()
         else:
             await self.screen.run_action("leave_chat")
 
     def action_new_chat(self) -> None:
-        self.app.chat_control.new_chat()  # type: ignore[attr-defined]
+        host(self).chat_control.new_chat()
 
     def action_history(self) -> None:
-        self.app.chat_control.open_history()  # type: ignore[attr-defined]
+        host(self).chat_control.open_history()
 
     def action_pick_model(self) -> None:
-        self.app.chat_control.pick_model()  # type: ignore[attr-defined]
+        host(self).chat_control.pick_model()
 
     def action_settings(self) -> None:
-        self.app.chat_control.edit_settings()  # type: ignore[attr-defined]
+        host(self).chat_control.edit_settings()
 
     def action_toggle_reasoning(self) -> None:
-        self.app.chat_control.toggle_reasoning()  # type: ignore[attr-defined]
+        host(self).chat_control.toggle_reasoning()
 
     async def action_zoom_chat(self) -> None:
         await self.screen.run_action("zoom_chat")
 
     def action_pick_server(self) -> None:
-        self.app.chat_control.pick_server()  # type: ignore[attr-defined]
+        host(self).chat_control.pick_server()
 
     def focus_input(self) -> None:
         self.input.focus()

@@ -1,0 +1,223 @@
+"""Chat: the answers, the model list and the conversation store, as runtime services.
+
+Every network or disk call (the answer stream, /v1/models, SQLite, export files) runs on the
+runner and only emits events; the session itself lives in ``ConsoleState.chat``.  Whoever draws
+the chat (a pane, the CLI) subscribes to ``ChatAsked`` / ``ChatText`` / ``ChatEnded``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from console.chat import export
+from console.chat.client import ChatStream, EndpointError, list_models
+from console.chat.endpoints import Endpoint
+from console.chat.model import MessageStats
+from console.chat.runner import run_answer
+from console.chat.session import ChatSettings
+from console.chat.store import ChatStore, StoreError, default_path
+from console.runtime import events as ev
+from console.runtime.hub import Hub
+from console.runtime.runner import Lifecycle
+
+STILL_STREAMING = "An answer is still streaming: Esc stops it first."
+
+
+def settings_from_config(config: Any) -> ChatSettings:
+    """The ``[chat]`` section's defaults for a new conversation."""
+    return ChatSettings(
+        config.chat_system_prompt,
+        config.chat_temperature,
+        config.chat_top_p,
+        config.chat_max_tokens,
+        dict(config.chat_extra_body),
+    )
+
+
+class ChatService:
+    def __init__(self, hub: Hub, store_path: str, default_settings: ChatSettings) -> None:
+        self.hub = hub
+        self.default_settings = default_settings
+        self.store_path = Path(store_path).expanduser() if store_path else default_path()
+        self._store: ChatStore | None = None
+        self._store_error: str | None = None
+        self._store_lock = threading.Lock()
+        self._streams: dict[int, ChatStream] = {}
+        self._answers = 0
+        self._lock = threading.Lock()
+
+    # ---- the store, opened on first use in a service thread ------------------------------------
+    def _open_store(self) -> ChatStore | None:
+        with self._store_lock:
+            if self._store is None and self._store_error is None:
+                try:
+                    self._store = ChatStore(self.store_path)
+                except (StoreError, OSError) as exc:
+                    self._store_error = str(exc)
+                    self._fail(f"conversations are not saved: {exc}")
+            return self._store
+
+    def _fail(self, text: str) -> None:
+        self.hub.emit(ev.Notice(text, "error", 8))
+
+    def _store_work(self, name: str, work: Callable[[ChatStore], None]) -> None:
+        def run(_life: Lifecycle) -> None:
+            store = self._open_store()
+            if store is None:
+                self._fail(f"no conversation store: {self._store_error}")
+                return
+            try:
+                work(store)
+            except (StoreError, KeyError, ValueError, OSError) as exc:
+                self._fail(f"{name} failed: {exc}")
+
+        self.hub.runner.spawn(f"chat-{name}", run)
+
+    # ---- server and model ----------------------------------------------------------------------
+    def bind(self, endpoint: Endpoint | None) -> None:
+        """Bind the chat to another server; its models come from its probe (or F2)."""
+        self.hub.emit(ev.ChatBound(endpoint))
+        status = self.hub.state.servers.selected_status
+        if endpoint is not None and status is not None and status.models:
+            self.hub.emit(ev.ChatModelsListed(endpoint.url, status.models))
+
+    def fetch_models(self, then: Callable[[], None] | None = None) -> None:
+        endpoint = self.hub.state.chat.endpoint
+        if endpoint is None:
+            return
+
+        def work(_life: Lifecycle) -> None:
+            try:
+                models = tuple(list_models(endpoint))
+            except EndpointError as exc:
+                self._fail(str(exc))
+                return
+            self.hub.emit(ev.ChatModelsListed(endpoint.url, models))
+            if then is not None:
+                then()
+
+        self.hub.runner.spawn("chat-models", work)
+
+    def choose_model(self, model: str) -> None:
+        self.hub.emit(ev.ChatModelChosen(model))
+        self._save_settings()
+
+    def choose_settings(self, settings: ChatSettings) -> None:
+        self.hub.emit(ev.ChatSettingsChosen(settings))
+        self._save_settings()
+
+    def _save_settings(self) -> None:
+        chat = self.hub.state.chat
+        conv, settings, model = chat.conversation_id, chat.settings.to_dict(), chat.model or ""
+        if conv is not None:
+            self._store_work("save settings", lambda st: st.update_settings(conv, model=model, settings=settings))
+
+    # ---- asking and answering ------------------------------------------------------------------
+    def send(self, text: str) -> bool:
+        """Start an answer to ``text``; False (and a notice saying why) when it cannot."""
+        with self._lock:
+            chat = self.hub.state.chat
+            if chat.answering is not None:
+                self.hub.emit(ev.Notice("An answer is still streaming: Esc stops it.", "warning"))
+                return False
+            if chat.endpoint is None:
+                self.hub.emit(ev.Notice("No server to ask: pick one with F5 or in the servers panel.", "error"))
+                return False
+            if not chat.model:
+                status = self.hub.state.servers.selected_status
+                why = status.error if status is not None and not status.reachable else "it listed no models yet"
+                self.hub.emit(
+                    ev.Notice(f"No model to ask at {chat.endpoint.url}: {why}. F2 asks /v1/models again.", "error", 8)
+                )
+                return False
+            self._answers += 1
+            answer = self._answers
+            stream = ChatStream(chat.request(text))
+            self._streams[answer] = stream
+            conv, title = chat.conversation_id, chat.title
+            self.hub.emit(ev.ChatAsked(answer, text))
+            title = title or self.hub.state.chat.title
+            meta = (chat.endpoint.url, chat.model, chat.settings.to_dict())
+
+        def work(life: Lifecycle) -> None:
+            store = self._open_store()
+            message_id = None
+            if store is not None:
+                try:
+                    conv_id = conv if conv is not None else store.new_conversation(title, *meta)
+                    if conv is None:
+                        self.hub.emit(ev.ChatCreated(conv_id))
+                    store.add_message(conv_id, "user", text)
+                    message_id = store.start_message(conv_id)
+                except (StoreError, KeyError, ValueError) as exc:
+                    self._fail(f"this answer is not saved: {exc}")
+                    store = None
+
+            def ended(status: str, stats: MessageStats) -> None:
+                self._streams.pop(answer, None)
+                self.hub.emit(ev.ChatEnded(answer, status, stats))
+
+            with life.waiting():  # the server's pace, not ours
+                run_answer(stream, lambda c, r: self.hub.emit(ev.ChatText(answer, c, r)), ended, store, message_id)
+
+        self.hub.runner.spawn(f"chat-answer:{answer}", work)
+        return True
+
+    def stop(self) -> None:
+        """Stop the answer streaming now (the server aborts it)."""
+        stream = self._streams.get(self.hub.state.chat.answering or -1)
+        if stream is not None:
+            stream.cancel()
+
+    # ---- conversations -------------------------------------------------------------------------
+    def new(self) -> bool:
+        if self.hub.state.chat.answering is not None:
+            self.hub.emit(ev.Notice(STILL_STREAMING, "warning"))
+            return False
+        self.hub.emit(ev.ChatCleared(self.default_settings))
+        return True
+
+    def list(self, needle: str) -> None:
+        self._store_work("list", lambda st: self.hub.emit(ev.ChatListed(tuple(st.conversations(needle)), needle)))
+
+    def open(self, conv_id: int) -> None:
+        if self.hub.state.chat.answering is not None:
+            self.hub.emit(ev.Notice(STILL_STREAMING, "warning"))
+            return
+        self._store_work("open", lambda st: self.hub.emit(ev.ChatLoaded(st.load(conv_id), self.default_settings)))
+
+    def rename(self, conv_id: int, title: str) -> None:
+        def work(st: ChatStore) -> None:
+            st.rename(conv_id, title)
+            self.hub.emit(ev.ChatRenamed(conv_id, title))
+            self.hub.emit(ev.Notice(f"renamed to {title!r}", timeout=6))
+
+        self._store_work("rename", work)
+
+    def delete(self, conv_id: int) -> None:
+        def work(st: ChatStore) -> None:
+            st.delete(conv_id)
+            self.hub.emit(ev.ChatDeleted(conv_id))
+            self.hub.emit(ev.Notice("conversation deleted", timeout=6))
+
+        self._store_work("delete", work)
+
+    def export(self, conv_id: int, fmt: str) -> None:
+        folder = self.store_path.parent / "exports"
+
+        def work(st: ChatStore) -> None:
+            conv = st.load(conv_id)
+            text = export.to_markdown(conv) if fmt == "md" else export.to_json(conv)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / export.export_filename(conv, fmt)
+            path.write_text(text, encoding="utf-8")
+            self.hub.emit(ev.Notice(f"exported to {path}", timeout=6))
+
+        self._store_work("export", work)
+
+    def close(self) -> None:
+        for stream in list(self._streams.values()):
+            stream.cancel()
