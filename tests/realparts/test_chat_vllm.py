@@ -18,7 +18,9 @@ import httpx
 
 from console.chat.client import ChatRequest, ChatStream, list_models
 from console.chat.endpoints import Endpoint
+from console.chat.session import ChatSettings
 from console.config import Config
+from console.runtime.commands import ChooseSettings
 from console.servers.metrics import parse
 from console.servers.probe import ServerProbe
 from console.ui.widgets.chat_pane import ChatPane
@@ -146,9 +148,7 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
         assert "48 tokens" in pane_text and "tok/s" in pane_text
         # a long answer, stopped after it began
         # ignore_eos (a vLLM extra): greedy decoding of random weights may otherwise stop at once
-        app.chat_control.chat.settings = type(app.chat_control.chat.settings)(
-            max_tokens=900, extra_body={"ignore_eos": True}
-        )
+        app.send(ChooseSettings(ChatSettings(max_tokens=900, extra_body={"ignore_eos": True})))
         # Pilot's key presses wait until the process is idle (up to 2 s a key), and the tiny model writes the
         # 900 tokens in ~3 s; so the question is submitted, and Esc's action run, without those waits.
         pane = app.screen.query_one(ChatPane)
