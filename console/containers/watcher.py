@@ -15,9 +15,11 @@ from dataclasses import replace
 from console.containers.docker_source import DockerSource, DockerUnavailable, stats_from
 from console.containers.model import ContainerInfo, ContainerStats
 from console.containers.view import is_inference
+from console.runtime.runner import Backoff
 from console.runtime.sanitise import clean
 
 RELIST_S = 15.0  # safety net if an event was missed
+RETRY_MIN_S = 1.0
 RETRY_MAX_S = 30.0
 STATS_WORKERS = 8
 
@@ -55,17 +57,16 @@ class ContainerWatcher:
 
     def run(self) -> None:
         """List loop; starts the event and stats threads once connected."""
-        retry = 1.0
+        backoff = Backoff(RETRY_MIN_S, RETRY_MAX_S)
         threading.Thread(target=self._poll_stats, name="jetconsole-docker-stats", daemon=True).start()
         while not self._stop.is_set():
             try:
                 self.source.open()
             except DockerUnavailable as exc:
                 self.on_error(str(exc), exc.hint)
-                self._stop.wait(retry)
-                retry = min(RETRY_MAX_S, retry * 2)
+                self._stop.wait(backoff.next())
                 continue
-            retry = 1.0
+            backoff.reset()
             threading.Thread(target=self._follow_events, name="jetconsole-docker-events", daemon=True).start()
             try:
                 while not self._stop.is_set():
@@ -79,7 +80,7 @@ class ContainerWatcher:
                     self.on_error(clean(f"Docker connection lost: {type(exc).__name__}: {exc}"), "reconnecting")
                 self._running_ids = ()
                 self.source.close()
-                self._stop.wait(retry)
+                self._stop.wait(backoff.next())
 
     def _with_pids(self, listed: tuple[ContainerInfo, ...]) -> tuple[ContainerInfo, ...]:
         """Inference containers carry their host PIDs so GPU memory can be joined to them."""

@@ -60,6 +60,8 @@ async def test_service_restart_is_survived(jtop_service) -> None:
         await wait_for(pilot, lambda: app.state.telemetry.merged is not None, timeout=15)
         jtop_service.stop()
         await wait_for(pilot, lambda: "jtop" in app.state.telemetry.errors, timeout=20)
+        # the state has it; the panel shows it once the app has handled that state change
+        await wait_for(pilot, lambda: app.handled_version >= app.runtime.state.version, timeout=5)
         assert "failed" in app.screen.query_one(SourcesPanel).body.text
         jtop_service.restart()
         seen = app.state.telemetry.merged.time if app.state.telemetry.merged else 0
