@@ -11,6 +11,7 @@ from textual.app import App
 
 from console import config as cfg
 from console.ui.screens.confirm import ConfirmScreen, StrictConfirmScreen, TextScreen
+from tests.app.helpers import wait_for
 
 KEYS = '[keys]\n"confirm.no" = "x"\n"confirm.yes" = "ctrl+y"\n"text.close" = "c"\n'
 
@@ -19,14 +20,6 @@ class KeysApp(App):
     def __init__(self, config: cfg.Config) -> None:
         super().__init__()
         self.set_keymap(config.keys)
-
-
-async def wait_for(pilot, check, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.parametrize("screen_class", [ConfirmScreen, StrictConfirmScreen])

@@ -10,16 +10,7 @@ from textual.selection import Selection
 from console.chat.model import ChatMessage
 from console.ui.widgets.chat_pane import AnswerView
 from console.ui.widgets.markdown_stream import MarkdownStreamView
-
-
-async def wait_for(pilot, check, timeout: float = 5.0) -> None:
-    """Let the app run until ``check()`` holds (tests.app.helpers' twin: this file needs no JetconsoleApp)."""
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
+from tests.app.helpers import wait_for
 
 ANSWER = "Some code:\n\n```python\nprint('hello')\n```\n\nThat is all.\n"
 

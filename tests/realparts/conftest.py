@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import need
 from tests.realparts import jetson_emulator as emu
-from tests.realparts.vllm_server import vllm_endpoint, vllm_model  # noqa: F401 - session fixtures
+from tests.realparts.vllm_server import vllm_endpoint, vllm_model, vllm_slow_endpoint  # noqa: F401 - session fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 

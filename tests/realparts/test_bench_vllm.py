@@ -115,12 +115,13 @@ def test_two_configurations_measured_compared_and_saved(
     assert "out tok/s at concurrency 4" in proc.stdout and "TTFT p50 at concurrency 1" in proc.stdout
 
 
-def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_endpoint, tmp_path: Path) -> None:
+def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_slow_endpoint, tmp_path: Path) -> None:
+    """Against the slower server (it streams token by token: no answer is generated before the client hears it)."""
     config = tmp_path / "config.toml"
     config.write_text('[telemetry]\nsource = "procfs"\n')
     prompts = tmp_path / "long.jsonl"  # a short prompt, a long answer: seconds per request on this CPU
     prompts.write_text('{"prompt": "Hello", "output_tokens": 1000}\n')
-    url = vllm_endpoint.url
+    url = vllm_slow_endpoint.url
     tokens0 = counter(url, "vllm:generation_tokens_total")
     proc = subprocess.Popen(
         [

@@ -18,10 +18,8 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from console.chat.client import ChatRequest, ChatStream, list_models
 from console.chat.endpoints import Endpoint
@@ -32,21 +30,7 @@ from console.servers.metrics import parse
 from console.servers.probe import ServerProbe
 from console.ui.widgets.chat_pane import ChatPane
 from tests.app.test_dashboard import wait_for
-from tests.conftest import need
-from tests.realparts.tiny_model import make_tiny_model
-from tests.realparts.vllm_server import MAX_MODEL_LEN, SERVED_NAME, VllmProcess, vllm_available
-
-
-@pytest.fixture(scope="module")
-def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmProcess]:
-    """A server of the "bench" model size: it streams token by token (no burst at the end)."""
-    ok, reason = vllm_available()
-    need(ok, reason)
-    model = make_tiny_model(tmp_path_factory.mktemp("vllm-bench") / "bench-llama", size="bench")
-    server = VllmProcess(model)
-    server.start()
-    yield server
-    server.stop()
+from tests.realparts.vllm_server import MAX_MODEL_LEN, SERVED_NAME
 
 
 def counter(base: str, name: str, **labels: str) -> float:
@@ -81,9 +65,9 @@ def test_stream_with_usage_and_figures(vllm_endpoint) -> None:
     assert counter(base, "vllm:generation_tokens_total") - before == 24  # the server counted the same tokens
 
 
-def test_cancel_is_seen_by_the_server(slow_server) -> None:
+def test_cancel_is_seen_by_the_server(vllm_slow_endpoint) -> None:
     """Esc closes the connection; vLLM aborts the request: far fewer tokens than asked, nothing left running."""
-    base = slow_server.url
+    base = vllm_slow_endpoint.url
     before = counter(base, "vllm:generation_tokens_total")
     stream = ask(Endpoint(f"{base}/v1"), "Tell me a long story", max_tokens=900, extra={"ignore_eos": True})
     seen = 0
@@ -165,13 +149,13 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
         assert "48 tokens" in pane_text and "tok/s" in pane_text
 
 
-async def test_chat_pane_stops_a_long_answer_with_esc(slow_server, orin_snapshot, tmp_path) -> None:
+async def test_chat_pane_stops_a_long_answer_with_esc(vllm_slow_endpoint, orin_snapshot, tmp_path) -> None:
     """A long answer on the dashboard, stopped mid-way: the server aborts it, the partial answer is kept."""
     from tests.app.helpers import live_app
 
     config = Config(
         refresh_interval=0.5,
-        servers=(f"{slow_server.url}/v1",),
+        servers=(f"{vllm_slow_endpoint.url}/v1",),
         chat_store=str(tmp_path / "chats.sqlite3"),
     )
     app = live_app([orin_snapshot], config, poll_servers=True)
@@ -180,10 +164,15 @@ async def test_chat_pane_stops_a_long_answer_with_esc(slow_server, orin_snapshot
         # ignore_eos (a vLLM extra): greedy decoding of random weights may otherwise stop at once
         app.send(ChooseSettings(ChatSettings(max_tokens=900, extra_body={"ignore_eos": True})))
         pane = app.screen.query_one(ChatPane)
-        pane.input.focus()
+        await pilot.press("a")  # the dashboard's "ask": focus on the chat's input line
         await pilot.press(*"story")
+        assert pane.input.value == "story"
         await pane.input.action_submit()
-        await wait_for(pilot, lambda: bool(app.chat_control.chat.answer_content), timeout=60)
+        await wait_for(
+            pilot,
+            lambda: bool(app.chat_control.chat.answer_content) or len(app.chat_control.chat.messages) >= 2,
+            timeout=60,
+        )
         assert app.chat_control.chat.answering is not None, (
             f"the long answer ended before Esc: {app.chat_control.chat.messages[-1]}"
         )
@@ -193,7 +182,7 @@ async def test_chat_pane_stops_a_long_answer_with_esc(slow_server, orin_snapshot
         ended = (stopped.status, stopped.stats.completion_tokens)
         assert stopped.status == "stopped" and stopped.stats.finish_reason == "abort", ended
         assert stopped.content  # the partial answer is kept
-    base = slow_server.url
+    base = vllm_slow_endpoint.url
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and counter(base, "vllm:num_requests_running") > 0:
         time.sleep(0.2)

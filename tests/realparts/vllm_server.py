@@ -302,6 +302,21 @@ def vllm_endpoint(vllm_model: Path) -> Iterator[VllmProcess]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def vllm_slow_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmProcess]:
+    """A second server, of the "bench" model size (~20M parameters, a decode step of tens of ms): it streams
+    token by token. On 2 cores the tiny model's server falls behind its engine after a second of load and
+    sends a whole answer in one burst at its end (benchmarks/README.md), so what a cancel must cut (the
+    chat's Esc, the bench's Ctrl-C) may already be generated; against this one it never is."""
+    ok, reason = vllm_available()
+    need(ok, reason)
+    model = make_tiny_model(tmp_path_factory.mktemp("vllm-bench") / "bench-llama", size="bench")
+    server = VllmProcess(model)
+    server.start()
+    yield server
+    server.stop()
+
+
 if __name__ == "__main__":
     import sys
     import tempfile

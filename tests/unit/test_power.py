@@ -387,5 +387,15 @@ def test_checks_and_switches_borrow_the_open_source_instead_of_connecting(tmp_pa
         poller.join(5)
         source.close()
     assert made[0].closed and live_source(str(sock)) is None
-    c = check_power(socket_path=str(sock))  # no source open: one connection of its own (to a plain file here)
-    assert c.status == WARN and "refused the connection" in c.evidence[0] and len(made) == 1
+    # no source open: a connection of its own (made here by a factory that refuses, as a dead service
+    # would: jtop's own client always dials /run/jtop.sock, where a real or emulated service may listen)
+    refused: list[int] = []
+
+    class Refusing:
+        def start(self) -> None:
+            refused.append(1)
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    c = check_power(factory=Refusing, socket_path=str(sock))
+    assert c.status == WARN and "refused the connection" in c.evidence[0]
+    assert refused == [1] and len(made) == 1  # its own connection, not the closed source's client

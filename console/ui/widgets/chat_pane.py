@@ -122,6 +122,10 @@ class ChatDelta(Message, bubble=False):
         self.event, self.session, self.version = event, session, version
 
 
+class ChatRedraw(Message, bubble=False):
+    """Redraw one pane from the session as it is when the message is handled."""
+
+
 class ChatPane(Panel, can_focus=False):
     """Focus goes straight to the input line; Esc leaves it."""
 
@@ -193,14 +197,19 @@ class ChatPane(Panel, can_focus=False):
             await self.reload(message.session)
 
     def catch_up(self) -> None:
-        """Redraw from the session as it is now, if deltas were skipped (hidden, or just mounted)."""
-        runtime = getattr(self.app, "runtime", None)
-        if not self._stale or runtime is None or not self._on_screen():
+        """Redraw from the session, if deltas were skipped (hidden, or just mounted).  The redraw is a
+        message to this pane, so it runs in order with the deltas, never beside them."""
+        if not self._stale or getattr(self.app, "runtime", None) is None or not self._on_screen():
             return
         self._stale = False
-        state = runtime.state
+        self.post_message(ChatRedraw())
+
+    async def on_chat_redraw(self, message: ChatRedraw) -> None:
+        """Draw the session as the runtime holds it now; deltas still queued that it holds are skipped."""
+        message.stop()
+        state = host(self).runtime.state
         self._drawn = state.version
-        self.run_worker(self.reload(state.chat), group="chat-reload", exclusive=True)
+        await self.reload(state.chat)
 
     # ---- drawing the session ------------------------------------------------------
     def show_head(self, session: ChatSession, server_line: str) -> None:
