@@ -190,6 +190,15 @@ def _write(path: Path, value: str) -> None:
     path.write_text(value)
 
 
+def set_value(path: Path, value: str) -> None:
+    """Change a sysfs value the running service reads, atomically (a temp file renamed over it): a plain
+    write truncates the file first, and the jtop service reading it at that moment gets "" and dies
+    (``float('')`` in its GPU reader ends the whole service: seen in full suite runs)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(value)
+    os.replace(tmp, path)
+
+
 def gpu_load_path(root: Path = FAKE_ROOT) -> Path:
     """The file the service reads GPU load from (per mille: 900 = 90.0%)."""
     return root / "devices/platform" / GPU_NAME / "devfreq" / GPU_NAME / "device/load"

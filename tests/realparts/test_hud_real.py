@@ -47,13 +47,26 @@ def scale_for(width: int, height: int, ascii_only: bool = False) -> int:
     return plan(tiles(None, None), width, height - 2, ascii_only).scale
 
 
+def wait_gpu(tmux: str, session: str, scale: int, wanted: str, timeout: float = 30.0) -> str:
+    """The screen once the GPU tile reads ``wanted`` (pages rotate at 40x12: the tile comes and goes), or the
+    last screen seen when ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    screen = capture(tmux, session)
+    while time.monotonic() < deadline:
+        if "GPU" in screen and tile(screen, "GPU", scale) == wanted:
+            break
+        time.sleep(0.5)
+        screen = capture(tmux, session)
+    return screen
+
+
 @pytest.mark.parametrize("size", [(40, 12), (80, 24), (160, 48)])
 def test_installed_hud_in_tmux(
     tmux: str, installed_command: str, jtop_service, dockerd, vllm_endpoint, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     config = write_config(tmp_path, dockerd, vllm_endpoint)
     session = f"jc-hud-{size[0]}-{os.getpid()}"
-    emu.gpu_load_path().write_text("900")
+    emu.set_value(emu.gpu_load_path(), "900")
     subprocess.run(
         [
             tmux,
@@ -78,15 +91,12 @@ def test_installed_hud_in_tmux(
             time.sleep(0.5)
         assert seen == set(LABELS)
         scale = scale_for(*size)
-        screen = wait_screen(tmux, session, "GPU", timeout=30)
-        assert tile(screen, "GPU", scale) == "90"  # the emulated Orin's GPU load through the real jtop service
-        emu.gpu_load_path().write_text("450")  # the source changes; the HUD follows without a key
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            screen = capture(tmux, session)
-            if "GPU" in screen and tile(screen, "GPU", scale) == "45":
-                break
-            time.sleep(0.5)
+        # the emulated Orin's GPU load through the real jtop service: "-" until its first sample arrives
+        # (a cold service takes a tick or more, longer under load), then 90
+        screen = wait_gpu(tmux, session, scale, "90")
+        assert tile(screen, "GPU", scale) == "90"
+        emu.set_value(emu.gpu_load_path(), "450")  # the source changes; the HUD follows without a key
+        screen = wait_gpu(tmux, session, scale, "45")
         assert tile(screen, "GPU", scale) == "45"
         memory = wait_screen(tmux, session, "MEMORY GiB", timeout=30)
         assert tile(memory, "MEMORY GiB", scale).endswith(f"/{mem_total_gib()}")
@@ -95,7 +105,7 @@ def test_installed_hud_in_tmux(
         helpflag.write(True, tmp_path / "help-flag")  # as `jetconsole help-flag on` from another shell
         wait_screen(tmux, session, "HELP REQUESTED", timeout=10)
     finally:
-        emu.gpu_load_path().write_text("900")
+        emu.set_value(emu.gpu_load_path(), "900")
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
 
 
@@ -234,7 +244,7 @@ def test_installed_hud_survives_the_jtop_service_restarting(
     """The telemetry source goes away and comes back: the HUD follows the new readings, no key pressed."""
     config = write_config(tmp_path, dockerd, vllm_endpoint)
     session = f"jc-hud-restart-{os.getpid()}"
-    emu.gpu_load_path().write_text("900")
+    emu.set_value(emu.gpu_load_path(), "900")
     subprocess.run(
         [
             tmux,
@@ -257,7 +267,7 @@ def test_installed_hud_survives_the_jtop_service_restarting(
         while time.monotonic() < deadline and tile(capture(tmux, session), "GPU", scale) != "90":
             time.sleep(0.5)
         jtop_service.restart()  # the service stops and starts again (new process, same socket)
-        emu.gpu_load_path().write_text("300")
+        emu.set_value(emu.gpu_load_path(), "300")
         deadline, seen = time.monotonic() + 60, ""
         while time.monotonic() < deadline:
             screen = capture(tmux, session)
@@ -268,5 +278,5 @@ def test_installed_hud_survives_the_jtop_service_restarting(
         assert seen == "30", capture(tmux, session)
         assert "READY" in capture(tmux, session)
     finally:
-        emu.gpu_load_path().write_text("900")
+        emu.set_value(emu.gpu_load_path(), "900")
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)

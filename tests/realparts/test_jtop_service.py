@@ -45,12 +45,12 @@ async def test_dashboard_follows_a_changed_sysfs_value(jtop_service) -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             gpu = app.screen.query_one(TelemetryPanel).rows["gpu"]
             await wait_for(pilot, lambda: gpu._value.text.strip().startswith("90%"), timeout=15)
-            load_file.write_text("350")
+            emu.set_value(load_file, "350")
             await wait_for(pilot, lambda: gpu._value.text.strip().startswith("35%"), timeout=15)
             assert "telemetry: jtop" in app.screen.query_one("#title").text
             assert "[ok] jtop" in app.screen.query_one(SourcesPanel).body.text
     finally:
-        load_file.write_text("900")
+        emu.set_value(load_file, "900")
 
 
 async def test_service_restart_is_survived(jtop_service) -> None:
