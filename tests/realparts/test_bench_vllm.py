@@ -176,7 +176,10 @@ def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_
     report = json.loads(saved[0].read_text()) if saved else None
     done = len(report["results"][0]["trials"]) if report else 0
     assert report is None or report["cancelled"] is True
-    assert 2000 * done <= generated <= 2000 * (done + 1) < 5 * 2000, (done, generated)
+    # the finished trials are all in the report; the run stopped near the trial in flight (one more trial, and
+    # the next one's first tokens: seen 2007 with none saved, when trial 1 ended on the server as the Ctrl-C
+    # came), never the five trials asked for
+    assert 2000 * done <= generated <= 2000 * (done + 2) < 5 * 2000, (done, generated)
 
 
 @pytest.fixture

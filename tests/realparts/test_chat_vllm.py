@@ -171,17 +171,9 @@ async def test_chat_pane_stops_a_long_answer_with_esc(vllm_slow_endpoint, orin_s
         base = vllm_slow_endpoint.url
         chat = lambda: app.chat_control.chat  # noqa: E731 - the session as the runtime holds it now
         await wait_for(pilot, lambda: bool(chat().messages), timeout=10)  # the question was sent
-        # Esc as soon as the server runs the request (or text arrives): under the suite's load even this server
-        # may deliver a whole answer in one burst at its end, so waiting for text could wait past the end
-        await wait_for(
-            pilot,
-            lambda: (
-                bool(chat().answer_content)
-                or chat().answering is None
-                or counter(base, "vllm:num_requests_running") >= 1
-            ),
-            timeout=60,
-        )
+        # Esc right after the question is sent: under the suite's load this 2-core machine's servers may deliver
+        # a whole answer in one burst at its end (seen at 0.03 s TTFT and at 5.6 s), so any wait for text or for
+        # the server's gauge could outlast the answer; the request is in flight now, whatever the server's pace
         assert chat().answering is not None, f"the long answer ended before Esc: {chat().messages[-1].stats}"
         shown = "".join(chat().answer_content)
         await pane.run_action("stop")  # what Esc is bound to (tests/app: the key itself, on the replay server)
