@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -65,3 +65,8 @@ def endpoints(
         source = spec if spec and spec.startswith("env:") else ("config" if spec else "")
         out.append(Endpoint(url, resolve_key(spec, env), source))
     return out
+
+
+def endpoint_for(configured: Sequence[Endpoint], url: str) -> Endpoint:
+    """A configured endpoint for ``url`` (with its key), else a bare one (a container's URL)."""
+    return next((e for e in configured if canonical(e.url) == canonical(url)), Endpoint(canonical(url)))

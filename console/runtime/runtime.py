@@ -10,13 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from console import config as cfg
-from console.chat.endpoints import Endpoint, canonical, endpoints
+from console.chat.endpoints import Endpoint, canonical, endpoint_for, endpoints
 from console.chat.session import ChatSession
 from console.containers.docker_source import docker_url
 from console.containers.state import DockerState
@@ -186,7 +185,7 @@ class Runtime:
 
     def endpoint_for(self, url: str) -> Endpoint:
         """A configured endpoint (with its key) or a bare one for a container's URL."""
-        return next((e for e in self.configured if canonical(e.url) == canonical(url)), Endpoint(canonical(url)))
+        return endpoint_for(self.configured, url)
 
     def help_flag_path(self) -> Path:
         configured = self.config.hud_help_flag_file
@@ -242,9 +241,3 @@ class Runtime:
             case _:
                 raise TypeError(f"unknown command {command!r}")
         return None
-
-
-def with_state(runtime: Runtime, state: ConsoleState) -> None:
-    """Tests and screenshots: replace the state wholesale (e.g. fixed frames), as if reduced."""
-    with runtime._lock:
-        runtime._state = replace(state, version=runtime._state.version + 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.chat.endpoints import Endpoint, canonical
+from console.chat.endpoints import Endpoint, endpoint_for
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
@@ -22,10 +22,6 @@ class ServerWatch:
         self.enabled = enabled
         self._running: set[str] = set()
 
-    def endpoint_for(self, url: str) -> Endpoint:
-        """A configured endpoint (with its key) or a bare one for a container's URL."""
-        return next((e for e in self.configured if canonical(e.url) == canonical(url)), Endpoint(canonical(url)))
-
     def sync(self, state: ConsoleState) -> None:
         """One probe per known URL; probes of URLs no longer listed stop."""
         wanted = {r.url for r in server_rows(state) if r.url} if self.enabled else set()
@@ -40,7 +36,7 @@ class ServerWatch:
             self._start(url)
 
     def _start(self, url: str) -> None:
-        probe = ServerProbe(self.endpoint_for(url))
+        probe = ServerProbe(endpoint_for(self.configured, url))
 
         def step(life: Lifecycle) -> float:
             status = probe.poll()
