@@ -1,7 +1,7 @@
 """Settings: search order, strict validation with file/line/key errors, remembered choices.
 
 Search order: ``--config``, ``$JETCONSOLE_CONFIG``, the user config dir, built-in
-defaults.  A file is validated whole (pydantic, against one typed schema a section) before
+defaults.  A file is validated whole (msgspec, against one typed schema a section) before
 anything is used: a malformed file or an unknown or ill-typed key raises ConfigError naming
 the file, line and key.  ``[presets]`` is kept as written: the presets package validates it
 (``console.containers.presets.all_presets``), so reading the config loads no feature.
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
-from typing_extensions import TypedDict
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
-from console.config_error import ConfigError, EntryError, explain, fields_of, find_line
+from console.config_error import ConfigError, EntryError, explain, fields_of, find_line, struct_in
 from console.keymap import BINDING_IDS
 from console.telemetry.discovery import CHOICES
 
@@ -34,7 +34,7 @@ APP_NAME = "jetconsole"
 class Config:
     """The settings, flat (``[chat] temperature`` is ``chat_temperature``); every default lives here.
 
-    A frozen dataclass rather than the pydantic schema itself: its users build it with keywords and derive one with
+    A frozen dataclass rather than the file's schema itself: its users build it with keywords and derive one with
     ``dataclasses.replace`` (the CLI's ``--source``, tests), and the file's sections do not match its flat names.
     """
 
@@ -67,106 +67,106 @@ class Config:
     presets_text: str = field(default="", compare=False, repr=False)  # the file, all but its [presets] blanked
 
 
-# --- the file's schema: one TypedDict a section, validated by pydantic ---------------------------------------------
-# TypedDicts with total=False: the validated value holds only what the file sets, so the defaults stay in Config.
-# Types, ranges and choices are declared; the few rules no type states (a URL, a binding id) are validators that
-# raise the message a user reads.  config_error.explain words pydantic's errors as the old checks did.
-
-_STRICT = ConfigDict(extra="forbid", strict=True)  # no unknown keys; no "1" for 1, no true for 1
-
-
-def _http_url(v: str) -> str:
-    if not re.match(r"^https?://\S+$", v):
-        raise ValueError(f"not an http(s) URL: {v!r}")
-    return v
+# --- the file's schema: one msgspec Struct a section -----------------------------------------------------------------
+# Every field defaults to UNSET: the validated value holds only what the file sets, so the defaults stay in Config.
+# Types, ranges, choices and patterns are declared (msgspec: a few milliseconds to import, where pydantic's import and
+# schema build cost ~80 ms of every start); the one rule no type states (a binding id) is checked after.
+# config_error.explain words msgspec's error as the old checks did.
 
 
-def _bindings(table: dict[str, Any]) -> dict[str, Any]:
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A table of the file: no unknown keys; msgspec's conversion is strict (no "1" for 1, no true for 1)."""
+
+
+Url = Annotated[str, Meta(pattern=r"^https?://\S+$", extra={"says": "not an http(s) URL"})]
+
+
+def _bindings(table: Any) -> list[EntryError]:
+    """Each ``[keys]`` entry that names no binding or no key (checked on the file's data, valid or not)."""
+    if not isinstance(table, dict):
+        return []
+    wrong = []
     for binding, keys in table.items():
         if binding not in BINDING_IDS:
-            raise EntryError(binding, f"unknown binding id (known: {', '.join(sorted(BINDING_IDS))})")
-        if not isinstance(keys, str) or not keys.strip():
-            raise EntryError(binding, f"expected a key name string, got {keys!r}")
-    return table
+            wrong.append(EntryError(binding, f"unknown binding id (known: {', '.join(sorted(BINDING_IDS))})"))
+        elif not isinstance(keys, str) or not keys.strip():
+            wrong.append(EntryError(binding, f"expected a key name string, got {keys!r}"))
+    return wrong
 
 
-Url = Annotated[str, AfterValidator(_http_url)]
+class General(_Section):
+    refresh_interval: Annotated[float, Meta(ge=0.2, le=60)] | UnsetType = UNSET
+    history_seconds: Annotated[int, Meta(ge=30, le=86400)] | UnsetType = UNSET
 
 
-@with_config(_STRICT)
-class General(TypedDict, total=False):
-    refresh_interval: Annotated[float, Field(ge=0.2, le=60)]
-    history_seconds: Annotated[int, Field(ge=30, le=86400)]
+class Telemetry(_Section):
+    source: Literal[CHOICES] | UnsetType = UNSET  # type: ignore[valid-type]
 
 
-@with_config(_STRICT)
-class Telemetry(TypedDict, total=False):
-    source: Literal[CHOICES]  # type: ignore[valid-type]
+class Ui(_Section):
+    theme: str | UnsetType = UNSET  # one of the themes found at start (checked in parse: the set is known only then)
 
 
-@with_config(_STRICT)
-class Ui(TypedDict, total=False):
-    theme: str  # one of the themes found at start (checked in parse: the set is known only then)
+class Endpoints(_Section):
+    docker_host: str | UnsetType = UNSET
+    servers: Annotated[list[Url], Meta(description="a list of URL strings")] | UnsetType = UNSET
+    api_keys: Annotated[dict[Url, str], Meta(description='a table of URL = "env:NAME" or key strings')] | UnsetType = (
+        UNSET
+    )
 
 
-@with_config(_STRICT)
-class Endpoints(TypedDict, total=False):
-    docker_host: str
-    servers: Annotated[list[Url], Field(description="a list of URL strings")]
-    api_keys: Annotated[dict[Url, str], Field(description='a table of URL = "env:NAME" or key strings')]
+class Chat(_Section):
+    system_prompt: str | UnsetType = UNSET
+    temperature: Annotated[float, Meta(ge=0, le=2)] | UnsetType = UNSET
+    top_p: Annotated[float, Meta(ge=0, le=1)] | UnsetType = UNSET
+    max_tokens: Annotated[int, Meta(ge=1, le=1_000_000)] | UnsetType = UNSET
+    extra_body: Annotated[dict[str, Any], Meta(description="a table (e.g. { chat_template_kwargs = {} })")] | (
+        UnsetType
+    ) = UNSET
+    store: str | UnsetType = UNSET
 
 
-@with_config(_STRICT)
-class Chat(TypedDict, total=False):
-    system_prompt: str
-    temperature: Annotated[float, Field(ge=0, le=2)]
-    top_p: Annotated[float, Field(ge=0, le=1)]
-    max_tokens: Annotated[int, Field(ge=1, le=1_000_000)]
-    extra_body: Annotated[dict[str, Any], Field(description="a table (e.g. { chat_template_kwargs = {} })")]
-    store: str
+class Hud(_Section):
+    page_seconds: Annotated[float, Meta(ge=1, le=3600)] | UnsetType = UNSET
+    help_flag_file: str | UnsetType = UNSET
 
 
-@with_config(_STRICT)
-class Hud(TypedDict, total=False):
-    page_seconds: Annotated[float, Field(ge=1, le=3600)]
-    help_flag_file: str
+class Doctor(_Section):
+    interval: Annotated[float, Meta(ge=0, le=86400)] | UnsetType = UNSET
+    restart_cmd: str | UnsetType = UNSET
 
 
-@with_config(_STRICT)
-class Doctor(TypedDict, total=False):
-    interval: Annotated[float, Field(ge=0, le=86400)]
-    restart_cmd: str
+class Bench(_Section):
+    trials: Annotated[int, Meta(ge=1, le=100)] | UnsetType = UNSET
+    concurrency: (
+        Annotated[
+            list[Annotated[int, Meta(ge=1, le=4096)]],
+            Meta(min_length=1, description="a list of whole numbers from 1 to 4096, e.g. [1, 4, 16]"),
+        ]
+        | UnsetType
+    ) = UNSET
+    prompts: str | UnsetType = UNSET
+    results_dir: str | UnsetType = UNSET
 
 
-@with_config(_STRICT)
-class Bench(TypedDict, total=False):
-    trials: Annotated[int, Field(ge=1, le=100)]
-    concurrency: Annotated[
-        list[Annotated[int, Field(ge=1, le=4096)]],
-        Field(min_length=1, description="a list of whole numbers from 1 to 4096, e.g. [1, 4, 16]"),
-    ]
-    prompts: str
-    results_dir: str
+class ConfigFile(_Section):
+    general: General | UnsetType = UNSET
+    telemetry: Telemetry | UnsetType = UNSET
+    ui: Ui | UnsetType = UNSET
+    keys: Annotated[dict[str, Any], Meta(description='a table of "binding.id" = "key"')] | UnsetType = UNSET
+    endpoints: Endpoints | UnsetType = UNSET
+    chat: Chat | UnsetType = UNSET
+    hud: Hud | UnsetType = UNSET
+    doctor: Doctor | UnsetType = UNSET
+    bench: Bench | UnsetType = UNSET
+    presets: Annotated[dict[str, Any], Meta(description="a table of [presets.NAME] tables")] | UnsetType = UNSET
 
 
-@with_config(_STRICT)
-class ConfigFile(TypedDict, total=False):
-    general: General
-    telemetry: Telemetry
-    ui: Ui
-    keys: Annotated[dict[str, Any], AfterValidator(_bindings), Field(description='a table of "binding.id" = "key"')]
-    endpoints: Endpoints
-    chat: Chat
-    hud: Hud
-    doctor: Doctor
-    bench: Bench
-    presets: Annotated[dict[str, Any], Field(description="a table of [presets.NAME] tables")]
-
-
-_FILE = TypeAdapter(ConfigFile)
 # section -> its keys (each section's schema; config.toml documents every one of them)
 SCHEMA: dict[str, dict[str, Any]] = {
-    section: fields_of(schema) for section, schema in fields_of(ConfigFile).items() if fields_of(schema)
+    section: fields_of(struct_in(annotation))
+    for section, annotation in fields_of(ConfigFile).items()
+    if struct_in(annotation) is not None
 }
 _FLAT = ("general", "ui", "endpoints")  # sections whose keys are Config's names as they are; others get a prefix
 
@@ -187,41 +187,49 @@ def _presets_only(text: str) -> str:
     return "\n".join(lines)
 
 
-def _error(exc: ValidationError, data: dict[str, Any], text: str, path: Path | None) -> ConfigError:
-    """The first problem in the file (by line) as a ConfigError naming its line and key."""
-    found = []
-    for error in exc.errors():
-        keys, message = explain(error, ConfigFile, data)
-        section = keys[0]
-        if message is None and len(keys) == 1:
-            message = f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys', 'presets']))})"
-        elif message is None:
-            message = f"unknown key (known in [{section}]: {', '.join(SCHEMA[section])})"
-        line = find_line(text, section, keys[1]) if len(keys) > 1 else find_line(text, section)
-        line = line or find_line(text, "", section)  # a top-level key: general = 3
-        found.append((line or 1 << 30, line, ".".join(keys), message))
-    _, line, key, message = min(found, key=lambda f: f[0])
-    return ConfigError(path, line, key, message)
+def _problem(keys: tuple[str, ...], message: str | None, text: str) -> tuple[int | None, str, str]:
+    """(line, dotted key, message) of one problem; an unknown key's message names what is known there."""
+    section = keys[0]
+    if message is None and len(keys) == 1:
+        message = f"unknown section (known: {', '.join(sorted([*SCHEMA, 'keys', 'presets']))})"
+    elif message is None:
+        message = f"unknown key (known in [{section}]: {', '.join(SCHEMA[section])})"
+    line = find_line(text, section, keys[1]) if len(keys) > 1 else find_line(text, section)
+    line = line or find_line(text, "", section)  # a top-level key: general = 3
+    return line, ".".join(keys), message
 
 
 def parse(text: str, path: Path | None = None, themes: set[str] | None = None) -> Config:
-    """Validate TOML text into a Config; raises ConfigError, applies nothing on error."""
+    """Validate TOML text into a Config; raises ConfigError, applies nothing on error.
+
+    Of several problems the one highest in the file is reported: msgspec stops at its first (in the file's order of
+    keys), and the bindings are checked on the file's data whether or not the rest is valid."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise ConfigError(path, int(m.group(1)) if m else None, None, f"not valid TOML: {exc}") from exc
+    found = [_problem(("keys", e.entry), str(e), text) for e in _bindings(data.get("keys"))]
+    valid = None
     try:
-        valid = _FILE.validate_python(data)
-    except ValidationError as exc:
-        raise _error(exc, data, text, path) from None
+        valid = msgspec.convert(data, ConfigFile, strict=True)
+    except msgspec.ValidationError as exc:
+        found.append(_problem(*explain(exc, ConfigFile, data), text))
+    if found or valid is None:
+        line, key, message = min(found, key=lambda f: f[0] or 1 << 30)
+        raise ConfigError(path, line, key, message)
     values: dict[str, Any] = {}
-    for section, body in valid.items():
+    for section in valid.__struct_fields__:
+        body = getattr(valid, section)
+        if body is UNSET:
+            continue
         if section in ("keys", "presets"):
             values[section] = body
             continue
-        for key, value in body.items():  # type: ignore[attr-defined]
-            values[_attribute(section, key)] = tuple(value) if isinstance(value, list) else value
+        for key in body.__struct_fields__:
+            value = getattr(body, key)
+            if value is not UNSET:
+                values[_attribute(section, key)] = tuple(value) if isinstance(value, list) else value
     if themes is not None and "theme" in values and values["theme"] not in themes:
         raise ConfigError(
             path,

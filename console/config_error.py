@@ -1,18 +1,19 @@
 """A config file's error as a user reads it (``path:line: key: what is wrong``), and the line a key sits on.
 
 A leaf module: ``config`` and the launch presets' reader (``containers.presets.toml``) both raise these
-and neither has to import the other for it.  Both validate with pydantic schemas; ``explain`` turns a pydantic
-error back into the key a user wrote and a message that says what is allowed, and ``find_line`` finds its line.
+and neither has to import the other for it.  ``explain`` turns msgspec's error about the config's schema back into
+the key a user wrote and a message that says what is allowed (the presets' pydantic errors: ``presets.schema_errors``),
+and ``find_line`` finds its line.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
-from pydantic.fields import FieldInfo
-from typing_extensions import is_typeddict
+import msgspec
+from msgspec import Meta
 
 
 class ConfigError(Exception):
@@ -49,21 +50,23 @@ def find_line(text: str, section: str, key: str | None = None) -> int | None:
     return sub_line or header_line
 
 
-# --- pydantic's errors in the words of a config file ---------------------------------------------------------------
+# --- msgspec's error in the words of a config file -----------------------------------------------------------------
 
-_EXPECTED = {  # strict validation: a TOML value of another type is one of these
-    "float_type": "a number",
-    "int_type": "an integer",
-    "string_type": "a string",
-    "dict_type": "a table",
-    "list_type": "a list",
-    "tuple_type": "a list",
+EXPECTED = {  # msgspec's type names (strict: a TOML value of another type is one of these)
+    "float": "a number",
+    "int": "an integer",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "a table",
+    "array": "a list",
 }
 _BOUNDS = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `key` in `(?P<key_in>[^`]*)`| - at `(?P<at>[^`]*)`)?$", re.S)
+_PART = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 
 
 class EntryError(ValueError):
-    """A validator's complaint about one entry of a table (``env.NAME``, a binding id): the entry joins the key."""
+    """A complaint about one entry of a table (``env.NAME``, a binding id): the entry joins the key."""
 
     def __init__(self, entry: str, message: str) -> None:
         super().__init__(message)
@@ -74,36 +77,12 @@ def type_name(v: Any) -> str:
     return f"{type(v).__name__} {v!r}"
 
 
-def fields_of(schema: Any) -> dict[str, Any]:
-    """A TypedDict schema's keys and their annotations (with their ``Annotated`` metadata); {} for anything else."""
-    return get_type_hints(schema, include_extras=True) if is_typeddict(schema) else {}
-
-
-def _metadata(annotation: Any) -> list[Any]:
-    """Every constraint and ``Field(...)`` inside an annotation, outermost first (``Optional`` and lists included)."""
-    found: list[Any] = []
-    stack = [annotation]
-    while stack:
-        item = stack.pop(0)
-        if isinstance(item, FieldInfo):
-            found.append(item)
-            stack.extend(item.metadata)
-        elif get_origin(item) is Annotated:
-            stack.extend(item.__metadata__)
-            stack.append(get_args(item)[0])
-        elif get_args(item) and not is_typeddict(item):
-            stack.extend(get_args(item))
-        else:
-            found.append(item)
-    return found
-
-
 def _number(x: Any) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-def _range(annotation: Any, value: Any) -> str:
-    bounds = {n: getattr(m, n) for m in _metadata(annotation) for n in _BOUNDS if getattr(m, n, None) is not None}
+def allowed_range(bounds: dict[str, Any], value: Any) -> str:
+    """``must be between 1 and 60, got 0.5`` from a field's bounds (``ge``, ``gt``, ``le``, ``lt``)."""
     if "ge" in bounds and "le" in bounds:
         allowed = f"between {_number(bounds['ge'])} and {_number(bounds['le'])}"
     else:
@@ -111,44 +90,99 @@ def _range(annotation: Any, value: Any) -> str:
     return f"must be {allowed}, got {value!r}"
 
 
-def explain(error: Any, schema: Any, data: Any) -> tuple[tuple[str, ...], str | None]:
-    """One pydantic error (``ValidationError.errors()`` item) as (key path, message), or message None for a key the
-    schema does not know (the caller says what is known where).
+def fields_of(schema: Any) -> dict[str, Any]:
+    """A msgspec Struct's fields and their annotations (with their ``Annotated`` metadata); {} for anything else."""
+    if not (isinstance(schema, type) and issubclass(schema, msgspec.Struct)):
+        return {}
+    hints = get_type_hints(schema, include_extras=True)
+    return {name: hints[name] for name in schema.__struct_fields__}
 
-    The key path ends at the schema's field (a list's index or a table's entry is not a key a user wrote), except
-    where a validator names an entry (``EntryError``).  Messages say what was wrong and what is allowed, as the
-    hand-written checks did: "expected a number, got str 'fast'", "must be between 0.2 and 60, got 0.01",
-    "expected one of auto, jtop, nvml, procfs, got 'gpu'"; a field whose ``Field(description=...)`` says what it
-    holds ("a list of strings") answers any shape problem inside it with that, and the whole list (a table's entry).
+
+def _parts(annotation: Any) -> tuple[list[Meta], list[Any]]:
+    """The constraints (``Meta``) inside an annotation, outermost first, and the types it names."""
+    metas: list[Meta] = []
+    types: list[Any] = []
+    stack = [annotation]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, Meta):
+            metas.append(item)
+        elif get_origin(item) is Annotated:
+            stack.extend(item.__metadata__)
+            stack.append(get_args(item)[0])
+        else:
+            types.append(item)
+            if get_origin(item) is not Literal:
+                stack.extend(get_args(item))
+    return metas, types
+
+
+def struct_in(annotation: Any) -> Any:
+    """The msgspec Struct an annotation holds (``General | UnsetType`` -> ``General``), or None."""
+    return next((t for t in _parts(annotation)[1] if fields_of(t)), None)
+
+
+def _failing_entry(table: dict[str, Any], annotation: Any) -> Any:
+    """The first value of a table that its value type refuses (msgspec says only ``[...]``)."""
+    value_type = next((get_args(t)[1] for t in _parts(annotation)[1] if get_origin(t) is dict), Any)
+    for value in table.values():
+        try:
+            msgspec.convert(value, value_type, strict=True)
+        except msgspec.ValidationError:
+            return value
+    return table
+
+
+def explain(error: msgspec.ValidationError, schema: Any, data: Any) -> tuple[tuple[str, ...], str | None]:
+    """msgspec's error as (key path, message), or message None for a key the schema does not know (the caller says
+    what is known where).
+
+    The key path ends at the schema's field (a list's index or a table's entry is not a key a user wrote).  Messages
+    say what was wrong and what is allowed, as the hand-written checks did: "expected a number, got str 'fast'",
+    "must be between 0.2 and 60, got 0.01", "expected one of auto, jtop, nvml, procfs, got 'gpu'"; a field whose
+    ``Meta(description=...)`` says what it holds ("a list of strings") answers any shape problem inside it with that,
+    and the whole list (or the table's wrong entry: a table's other entries may be secrets).
     """
-    loc = tuple(error["loc"])
-    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    m = _AT.match(str(error))
+    assert m is not None  # the pattern matches any text
+    msg, where = m.group("msg"), m.group("key_in") or m.group("at") or "$"
+    parts = [a if a is not None else b for a, b in _PART.findall(where)]
     path: list[str] = []
-    annotation, whole = None, data
-    for part in loc:  # walk the nested schemas down to the field the error is in
+    annotation: Any = None
+    whole, rest = data, parts
+    for i, part in enumerate(parts):  # walk the nested schemas down to the field the error is in
         known = fields_of(schema)
-        if not isinstance(part, str) or part not in known:
+        if part not in known:
             break
         path.append(part)
         annotation = known[part]
         whole = whole.get(part) if isinstance(whole, dict) else None
-        schema = next((m for m in _metadata(annotation) if fields_of(m)), None)
-    if kind == "extra_forbidden":
-        return (*path, str(loc[len(path)])), None
-    if kind in ("value_error", "assertion_error"):
-        exc = ctx.get("error")
-        entry = getattr(exc, "entry", None)
-        return (*path, entry) if entry else tuple(path), str(exc) if exc is not None else error["msg"]
-    hint = next((m.description for m in _metadata(annotation) if isinstance(m, FieldInfo) and m.description), None)
-    if hint:  # a table's entries may be secrets (api_keys): name the one that is wrong, not the whole table
-        return tuple(path), f"expected {hint}, got {type_name(value if isinstance(whole, dict) else whole)}"
-    if kind in _EXPECTED:
-        return tuple(path), f"expected {_EXPECTED[kind]}, got {type_name(value)}"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return tuple(path), _range(annotation, value)
-    if kind == "literal_error" and not isinstance(value, str):  # the choices are names
-        return tuple(path), f"expected a string, got {type_name(value)}"
-    if kind == "literal_error":
-        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        schema = struct_in(annotation)
+        rest = parts[i + 1 :]
+    value = whole
+    for part in rest:  # a list's item
+        value = value[int(part)] if part.isdigit() and isinstance(value, list) else value
+    unknown = re.match(r"Object contains unknown field `(.*)`", msg)
+    if unknown:
+        return (*path, unknown.group(1)), None
+    metas, types = _parts(annotation)
+    says = next((meta.extra["says"] for meta in metas if meta.extra and "says" in meta.extra), None)
+    if says and "matching regex" in msg:
+        if m.group("key_in") and isinstance(whole, dict):  # a table's key: the first one that does not match
+            pattern = next(meta.pattern for meta in metas if meta.pattern)
+            value = next((k for k in whole if not re.search(pattern, k)), whole)
+        return tuple(path), f"{says}: {value!r}"
+    hint = next((meta.description for meta in metas if meta.description), None)
+    if hint:
+        got = _failing_entry(whole, annotation) if isinstance(whole, dict) and rest else whole
+        return tuple(path), f"expected {hint}, got {type_name(got)}"
+    expected = re.match(r"Expected `(\w+)`, got `\w+`", msg)
+    if expected:
+        return tuple(path), f"expected {EXPECTED.get(expected.group(1), expected.group(1))}, got {type_name(value)}"
+    if re.match(r"Expected `\w+` [<>]=? ", msg):
+        bounds = {n: getattr(meta, n) for meta in metas for n in _BOUNDS if getattr(meta, n, None) is not None}
+        return tuple(path), allowed_range(bounds, value)
+    choices = next((get_args(t) for t in types if get_origin(t) is Literal), None)
+    if msg.startswith("Invalid enum value") and choices:
         return tuple(path), f"expected one of {', '.join(choices)}, got {value!r}"
-    return tuple(path), f"{error['msg'][:1].lower()}{error['msg'][1:]}, got {type_name(value)}"
+    return tuple(path), f"{msg[:1].lower()}{msg[1:]}, got {type_name(value)}"

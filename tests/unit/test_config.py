@@ -194,3 +194,20 @@ def test_config_imports_no_feature() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_start_imports_no_pydantic() -> None:
+    """What every start imports (the CLI, the app) leaves pydantic and the presets' schema unloaded: they cost ~80 ms
+    of the start-up (benchmarks/README.md); they load when presets are read."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, console.cli, console.ui.app, console.config as c; c.parse('[general]\\nrefresh_interval = 1\\n'); "
+        "print(sorted(m for m in sys.modules if m.startswith('pydantic') or m.endswith('presets.fields')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+    code = "import sys; from console.containers.presets import all_presets; print('pydantic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "True"  # the lazy names still load their schema when asked for

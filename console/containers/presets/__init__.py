@@ -14,18 +14,45 @@ built-ins with them applied); ``base = "vllm-thor"``
 inherits a preset and overrides the keys given.  A table named like a built-in (``builtin``)
 changes that built-in.  ``env`` and ``ulimits`` merge with the base; lists replace it.  An empty
 string clears an inherited optional value (``quantization = ""``).  ``--set key=value`` is
-``overrides``; every field's type and check is ``fields`` (a pydantic-validated schema).
+``overrides``; every field's type and check is ``fields`` (a pydantic-validated schema), and the values that need
+no schema are ``values``.
 
-This module is the package's face: it names what the rest of the console uses.
+This module is the package's face: it names what the rest of the console uses.  What needs the schema (reading
+``[presets]`` and ``--set``) is loaded on first use: pydantic's import and schema build cost ~60 ms, and a start
+with no presets in its config never pays them.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from console.containers.presets.builtin import BUILTIN_PRESETS
 from console.containers.presets.docker_run import docker_run_argv, docker_run_line, sdk_kwargs
-from console.containers.presets.fields import FIELDS, check, host_ref, parse_ulimit, parse_volume
 from console.containers.presets.model import KINDS, LABEL, Preset
-from console.containers.presets.overrides import apply_overrides, parse_set
 from console.containers.presets.plan import LaunchPlan, Mount, plan
-from console.containers.presets.toml import all_presets, parse_presets
+from console.containers.presets.values import check, host_ref, parse_ulimit, parse_volume
+
+if TYPE_CHECKING:
+    from console.containers.presets.fields import FIELDS
+    from console.containers.presets.overrides import apply_overrides, parse_set
+    from console.containers.presets.toml import all_presets, parse_presets
+
+_ON_FIRST_USE = {
+    "FIELDS": "fields",
+    "apply_overrides": "overrides",
+    "parse_set": "overrides",
+    "all_presets": "toml",
+    "parse_presets": "toml",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The names whose modules validate with pydantic, imported when first asked for."""
+    if name in _ON_FIRST_USE:
+        return getattr(importlib.import_module(f"{__name__}.{_ON_FIRST_USE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BUILTIN_PRESETS",

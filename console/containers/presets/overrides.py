@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from console.containers.presets.fields import FIELDS, check, from_text, problems, validate
+from console.containers.presets.fields import FIELDS, from_text, problems, validate
 from console.containers.presets.model import Preset
+from console.containers.presets.values import check
 
 
 def parse_set(items: Iterable[str]) -> dict[str, str]:

@@ -8,7 +8,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from console.containers.presets.fields import check, host_ref, parse_ulimit, parse_volume
 from console.containers.presets.model import (
     LABEL,
     OPENWEBUI_UI_PORT,
@@ -17,6 +16,7 @@ from console.containers.presets.model import (
     TIKTOKEN_TARGET,
     Preset,
 )
+from console.containers.presets.values import check, host_ref, parse_ulimit, parse_volume
 from console.runtime.secrets import is_secret, mask_env, mask_text
 
 

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from console.config_error import ConfigError, find_line, type_name
 from console.containers.presets.builtin import BUILTIN_PRESETS
-from console.containers.presets.fields import FIELDS, check, problems, validate
+from console.containers.presets.fields import FIELDS, problems, validate
 from console.containers.presets.model import Preset
+from console.containers.presets.values import check
 
 if TYPE_CHECKING:
     from console.config import Config

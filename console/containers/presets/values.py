@@ -1,0 +1,74 @@
+"""A preset's values that need no schema: a volume spec, a host reference, a ulimit, and the checks that involve
+several fields.  Pure functions (no pydantic): the launch plan and the form use them at every start; the schema that
+validates a whole table (``fields``) is loaded only when presets are read."""
+
+from __future__ import annotations
+
+import re
+
+from console.containers.presets.model import ULIMIT_NAMES, Preset
+
+_HOST_REF = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
+_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_IMAGE = re.compile(r"^[^\s]+$")
+
+
+def parse_volume(spec: str) -> tuple[str, str, bool]:
+    """``"host:container[:ro|rw]"`` -> (host, container, read_only); ValueError when malformed."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise ValueError(f'expected "host:container[:ro]", got {spec!r}')
+    host, target = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else "rw"
+    if mode not in ("ro", "rw"):
+        raise ValueError(f"mode must be ro or rw, got {mode!r} in {spec!r}")
+    if not target.startswith("/"):
+        raise ValueError(f"the container path must be absolute, got {target!r} in {spec!r}")
+    if not (host.startswith(("/", "~")) or _VOLUME_NAME.match(host)):
+        raise ValueError(f"the host side must be an absolute path, ~/path or a volume name, got {host!r}")
+    return host, target, mode == "ro"
+
+
+def host_ref(value: str) -> str | None:
+    """The host variable named by an env value ``"$VAR"``/``"${VAR}"``, else None."""
+    m = _HOST_REF.match(value)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def parse_ulimit(name: str, value: str) -> tuple[int, int]:
+    """``"-1"`` or ``"soft:hard"`` -> (soft, hard); ValueError when malformed."""
+    if name not in ULIMIT_NAMES:
+        raise ValueError(f"unknown ulimit {name!r} (known: {', '.join(sorted(ULIMIT_NAMES))})")
+    parts = value.split(":")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(f'{name}: expected "limit" or "soft:hard" integers, got {value!r}') from None
+    if len(numbers) == 1:
+        return numbers[0], numbers[0]
+    if len(numbers) == 2:
+        return numbers[0], numbers[1]
+    raise ValueError(f'{name}: expected "limit" or "soft:hard", got {value!r}')
+
+
+def check(preset: Preset) -> list[tuple[str, str]]:
+    """Problems that involve several fields, as (key, message); empty when the preset is sound."""
+    problems: list[tuple[str, str]] = []
+    if preset.kind != "custom" and preset.command:
+        problems.append(
+            (
+                "command",
+                f'command is for kind "custom"; kind {preset.kind!r} builds its own (use extra_args to add flags)',
+            )
+        )
+    if preset.kind == "sglang" and preset.speculative_config:
+        problems.append(
+            (
+                "speculative_config",
+                "speculative_config is vLLM's --speculative-config; for SGLang "
+                "put --speculative-algorithm ... in extra_args",
+            )
+        )
+    if preset.image and not _IMAGE.match(preset.image):
+        problems.append(("image", f"not a valid image reference: {preset.image!r}"))
+    return problems
