@@ -150,6 +150,15 @@ _SHAPES = re.compile(
 )
 
 
+# Every rule above needs one of these in the text (a flag's "--", an assignment's "=", a URL's or a JSON key's ":",
+# a scheme word, a token's prefix, or a mask a value continues): text with none of them holds no secret.  One search
+# instead of nine substitutions: a streamed chunk (a token or two) almost never has one.
+_TRIGGERS = re.compile(
+    r"[=:]|--|" + re.escape(MASK) + r"|hf_|sk-|nvapi-|gh[pousr]_|github_pat_|xox[abpr]-|AKIA|bearer|basic|token",
+    re.IGNORECASE,
+)
+
+
 def _name(word: str) -> str:
     return word.lstrip("-").replace("-", "_").upper()
 
@@ -251,6 +260,8 @@ def mask_command(text: str) -> str:
     ``--env OPENAI_API_KEY=X``), URL passwords and secret query values, ``"api_key": "X"`` in
     inline JSON, ``Bearer X``, and values shaped like known tokens (``hf_…``, ``sk-…``).
     """
+    if not _TRIGGERS.search(text):
+        return text
     return _mask_common(_mask_flags(text, prose=False), _ENV_ANY)
 
 
@@ -261,6 +272,8 @@ def mask_prose(text: str) -> str:
     with an upper-case name (``HF_TOKEN=X``, not ``password=input()``) and the word after a
     secret flag only when it looks like a key (``--api-key to vllm`` is left alone).
     """
+    if not _TRIGGERS.search(text):
+        return text
     return _mask_common(_mask_flags(text, prose=True), _ENV_UPPER)
 
 

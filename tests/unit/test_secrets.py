@@ -178,3 +178,28 @@ def test_data_masks_secret_keys_argv_lists_and_strings() -> None:
 )
 def test_secret_flags(flag: str, secret: bool) -> None:
     assert is_secret_flag(flag) is secret
+
+
+def test_the_quick_check_skips_only_text_the_rules_leave_alone() -> None:
+    """mask_prose and mask_command skip text with no trigger (one search, not nine substitutions, per streamed
+    chunk): over random text built from the rules' own pieces, the answer is the full rules' answer every time."""
+    import random
+
+    from console.runtime import secrets
+
+    pieces = [
+        "--api-key", "--token", " ", "=", ":", "@", "://", "hf_", "sk-", "nvapi-", "ghp_", "xoxb-", "AKIA",
+        "Bearer ", "token", "HF_TOKEN", "password", "a1b2c3d4e5f6g7h8i9j0", "ABCDEFGHIJKLMNOP", "\"", "'",
+        "?key", "&sig", "https", "user", "••••", "•", "-", "_", "x", "9", "\n", "é",
+        "DB_PASSWD=", "?sig=", '"password": "', "'secret':'",
+    ]  # fmt: skip
+    rng = random.Random(13)
+    masked = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        full_prose = secrets._mask_common(secrets._mask_flags(text, prose=True), secrets._ENV_UPPER)
+        full_command = secrets._mask_common(secrets._mask_flags(text, prose=False), secrets._ENV_ANY)
+        assert secrets.mask_prose(text) == full_prose, text
+        assert secrets.mask_command(text) == full_command, text
+        masked += full_command != text
+    assert masked > 1000  # the sample does exercise the rules
