@@ -4,39 +4,79 @@ No Textual.  The answer streams to stdout (control characters made visible), rea
 to stderr; ``--json`` ends stdout with one JSON object on its own line.  Exit codes:
 0 answered, 3 the server cannot be reached or lists no model, 5 the server answered with
 an error (its message on stderr), 130 stopped with Ctrl-C (the request is cancelled).
+
+The answer comes the one way every answer comes: the runtime, run headless with its chat alone
+(no telemetry, Docker, server probes or HUD), is configured with the one server asked, and takes
+the chat's commands; its chat events stream the answer here.  Nothing is written to the
+conversation store: a one-off question from a script is not a conversation to keep.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import TextIO
 
 from console import config as cfg
-from console.chat.client import ChatRequest, ChatStream, EndpointError, list_models
-from console.chat.endpoints import endpoints, v1_url
-from console.chat.timing import AnswerClock
+from console.chat.client import ModelInfo
+from console.chat.endpoints import Endpoint, endpoints, v1_url
+from console.chat.model import ChatMessage, MessageStats
+from console.chat.session import ChatSettings
+from console.runtime import commands as cmd
+from console.runtime import events as ev
+from console.runtime.runtime import Runtime
 from console.runtime.sanitise import visible_controls
+from console.runtime.services.headless import EventQueue, no_telemetry
 
 EXIT_UNREACHABLE, EXIT_SERVER_ERROR, EXIT_INTERRUPTED = 3, 5, 130
+STOP_WAIT_S = 1.0  # for the runtime's threads at the end (a cancelled stream closes at once)
+# ChatStream's words for an answer that just ended: the one error that comes with no error event in the
+# stream, so it is said after the answer's line, where the others are said as they came, before it
+NO_FINISH = "the stream ended without a finish reason"
+FOLLOWED = (ev.ChatModelsListed, ev.Notice, ev.ServiceFailed, *ev.CHAT_EVENTS)
 
 
-def result_json(text: str, reasoning: str, model: str, status: str, clock: AnswerClock) -> str:
-    s = clock.stats()
+def result_json(text: str, reasoning: str, model: str, status: str, stats: MessageStats) -> str:
     return json.dumps(
         {
             "answer": text,
             "reasoning": reasoning,
             "model": model,
             "status": status,
-            "ttft_s": s.ttft,
-            "decode_tok_s": s.decode_tps,
-            "prompt_tokens": s.prompt_tokens,
-            "completion_tokens": s.completion_tokens,
-            "finish_reason": s.finish_reason,
-            "error": s.error,
-            "total_s": s.total,
+            "ttft_s": stats.ttft,
+            "decode_tok_s": stats.decode_tps,
+            "prompt_tokens": stats.prompt_tokens,
+            "completion_tokens": stats.completion_tokens,
+            "finish_reason": stats.finish_reason,
+            "error": stats.error,
+            "total_s": stats.total,
         }
+    )
+
+
+def pick_endpoint(config: cfg.Config, endpoint_url: str | None) -> Endpoint | None:
+    """``--endpoint`` (a configured server's key goes with it, no other key), else the first configured."""
+    configured = endpoints(config.servers, config.api_keys)
+    if endpoint_url:
+        wanted = v1_url(endpoint_url)
+        return next((e for e in configured if e.url == wanted), None) or endpoints((wanted,), {})[0]
+    return configured[0] if configured else None
+
+
+def headless_runtime(config: cfg.Config, endpoint: Endpoint) -> Runtime:
+    """The runtime with its chat alone, bound to ``endpoint`` (the one server it is configured with, as the
+    URL and key it was picked with) and keeping no conversation."""
+    configured = endpoints(config.servers, config.api_keys)
+    keys = config.api_keys if endpoint in configured else {}
+    return Runtime(
+        replace(config, servers=(endpoint.url,), api_keys=keys),
+        discover_fn=no_telemetry,
+        watch_docker=False,
+        poll_servers=False,
+        hud_sources=False,
+        doctor=None,
+        persist_chat=False,
     )
 
 
@@ -51,61 +91,107 @@ def chat(
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    configured = endpoints(config.servers, config.api_keys)
-    if endpoint_url:
-        wanted = v1_url(endpoint_url)
-        endpoint = next((e for e in configured if e.url == wanted), None) or endpoints((wanted,), {})[0]
-    elif configured:
-        endpoint = configured[0]
-    else:
+    endpoint = pick_endpoint(config, endpoint_url)
+    if endpoint is None:
         print("jetconsole: no server configured: pass --endpoint URL or set [endpoints] servers", file=err)
         return EXIT_UNREACHABLE
-    if not model:
-        try:
-            models = list_models(endpoint)
-        except EndpointError as exc:
-            print(f"jetconsole: {exc}", file=err)
-            return EXIT_UNREACHABLE
-        if not models:
-            print(f"jetconsole: {endpoint.url}/models lists no model; pass --model", file=err)
-            return EXIT_UNREACHABLE
-        model = models[0].id
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-    request = ChatRequest(
-        endpoint,
-        model,
-        tuple(messages),
-        config.chat_temperature,
-        config.chat_top_p,
-        max_tokens or config.chat_max_tokens,
-        dict(config.chat_extra_body),
-    )
-    stream = ChatStream(request)
-    content: list[str] = []
-    reasoning: list[str] = []
-    error_printed = 0
+    runtime = headless_runtime(config, endpoint)
+    events = EventQueue(FOLLOWED)
+    runtime.subscribe(events)
     try:
-        for event in stream:
-            if event.kind == "content":
-                content.append(event.text)
-                out.write(visible_controls(event.text))
-                out.flush()
-            elif event.kind == "reasoning":
-                reasoning.append(event.text)
-                err.write(visible_controls(event.text))
-                err.flush()
-            elif event.kind == "error":
-                error_printed += 1
-                print(f"\njetconsole: {visible_controls(event.text)}", file=err)
+        runtime.start()
+        settings = ChatSettings(
+            system or "",
+            config.chat_temperature,
+            config.chat_top_p,
+            max_tokens or config.chat_max_tokens,
+            dict(config.chat_extra_body),
+        )
+        return _ask(runtime, events, prompt, model, settings, as_json, out, err)
     except KeyboardInterrupt:
-        stream.cancel()
+        runtime.send(cmd.StopChat())  # the connection closes: the server aborts the request
         print("\njetconsole: stopped; the request was cancelled", file=err)
         return EXIT_INTERRUPTED
+    finally:
+        runtime.stop(STOP_WAIT_S)
+
+
+def _ask(
+    runtime: Runtime,
+    events: EventQueue,
+    prompt: str,
+    model: str | None,
+    settings: ChatSettings,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    endpoint = runtime.state.chat.endpoint
+    assert endpoint is not None  # bound to the one configured server
+    if model:
+        runtime.send(cmd.ChooseModel(model))
+    else:
+        runtime.send(cmd.FetchModels())
+        listed = _models(events, endpoint.url)
+        if isinstance(listed, str):
+            print(f"jetconsole: {listed}", file=err)
+            return EXIT_UNREACHABLE
+        if not listed:
+            print(f"jetconsole: {endpoint.url}/models lists no model; pass --model", file=err)
+            return EXIT_UNREACHABLE
+    runtime.send(cmd.ChooseSettings(settings))
+    model = runtime.state.chat.model or ""  # the first listed, as the chat takes it
+    if not runtime.send(cmd.SendChat(prompt)):  # the service said why, in a notice
+        why = [e.text for e in events.pending() if isinstance(e, ev.Notice)]
+        print(f"jetconsole: {why[-1] if why else 'the question could not be sent'}", file=err)
+        return EXIT_UNREACHABLE
+    ended = _stream(events, out, err)
+    if isinstance(ended, str):  # the answer's thread died (a bug): said, never a hang
+        print(f"\njetconsole: {ended}", file=err)
+        return EXIT_SERVER_ERROR
+    event, message = ended
+    status, stats = event.status, event.stats
+    error = visible_controls(stats.error) if status == "error" and stats.error else None
+    after = error is not None and error.startswith(NO_FINISH)  # e.g. a stream that just ended
+    if error and not after:
+        print(f"\njetconsole: {error}", file=err)
     out.write("\n")
-    error = stream.clock.error
-    if stream.status == "error" and error and not error_printed:  # e.g. a stream that just ended
-        print(f"jetconsole: {visible_controls(error)}", file=err)
+    if after:
+        print(f"jetconsole: {error}", file=err)
     if as_json:
-        out.write(result_json("".join(content), "".join(reasoning), model, stream.status, stream.clock) + "\n")
+        out.write(result_json(message.content, message.reasoning, model, status, stats) + "\n")
     out.flush()
-    return 0 if stream.status == "done" else EXIT_SERVER_ERROR
+    return 0 if status == "done" else EXIT_SERVER_ERROR
+
+
+def _stream(events: EventQueue, out: TextIO, err: TextIO) -> tuple[ev.ChatEnded, ChatMessage] | str:
+    """Write the answer SendChat started as its text comes (content on ``out``, reasoning on ``err``);
+    its end and the message it made, or why it has no end."""
+    answer: int | None = None
+    while True:
+        state, event = events.get()
+        if isinstance(event, ev.ChatAsked):
+            answer = event.answer
+        elif isinstance(event, ev.ChatText) and event.answer == answer:
+            if event.reasoning:
+                err.write(visible_controls(event.reasoning))
+                err.flush()
+            if event.content:
+                out.write(visible_controls(event.content))
+                out.flush()
+        elif isinstance(event, ev.ChatEnded) and event.answer == answer:
+            return event, state.chat.messages[-1]
+        elif isinstance(event, ev.ServiceFailed) and event.service.startswith("chat-answer"):
+            return f"{event.service}: {visible_controls(event.error)}"
+
+
+def _models(events: EventQueue, url: str) -> tuple[ModelInfo, ...] | str:
+    """What FetchModels brought for ``url``: the models, or why there are none."""
+    while True:
+        _state, event = events.get()
+        if isinstance(event, ev.ChatModelsListed) and event.url == url:
+            return event.models
+        if isinstance(event, ev.Notice) and event.severity == "error":
+            return event.text
+        if isinstance(event, ev.ServiceFailed):
+            return f"{event.service}: {event.error}"

@@ -57,9 +57,11 @@ class Runtime:
         hud_sources: bool = True,
         ask: AskPort | None = None,
         ask_word: WordPort | None = None,
+        persist_chat: bool = True,
     ) -> None:
         """``ask``/``ask_word``: answer questions directly (a CLI's prompt); without them a question is an
-        ``Ask`` event that a subscriber answers through its ``reply`` future."""
+        ``Ask`` event that a subscriber answers through its ``reply`` future.  ``persist_chat=False``: the
+        chat's questions and answers are not written to the conversation store."""
         self.config = config
         self.runner = Runner(on_error=self._service_failed)
         self.configured: tuple[Endpoint, ...] = tuple(endpoints(config.servers, config.api_keys))
@@ -85,7 +87,7 @@ class Runtime:
         self.startups = StartupFollowers(self, self._state.docker.url)
         self.docker = DockerService(self, self._state.docker.url, self.startups.launched_here.add)
         self.doctor = DoctorService(self, doctor) if doctor is not None else None
-        self.chat = ChatService(self, config.chat_store, settings_from_config(config))
+        self.chat = ChatService(self, config.chat_store, settings_from_config(config), persist=persist_chat)
 
     # ---- state and subscribers ------------------------------------------------------------------
     @property

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from console.chat.command import EXIT_SERVER_ERROR, EXIT_UNREACHABLE, chat
+from console.chat.command import EXIT_INTERRUPTED, EXIT_SERVER_ERROR, EXIT_UNREACHABLE, chat
 from console.config import Config
 from tests.replay import MODEL, UNKNOWN_MODEL, ReplayServer, Script, chunk, token_frames, transcript
 
@@ -266,3 +268,78 @@ def test_cli_subprocess_json(srv: ReplayServer, tmp_path: Path) -> None:
     assert (result["prompt_tokens"], result["completion_tokens"]) == (4, 2)
     assert result["ttft_s"] is not None and result["ttft_s"] >= 0
     assert srv.requests[-1]["max_tokens"] == 33 and srv.requests[-1]["messages"] == [{"role": "user", "content": "hi"}]
+
+
+# ---- on the runtime: nothing kept, nothing left running, Ctrl-C cancels ----------------------------------------
+
+
+def joined_threads() -> list[str]:
+    """The runtime's threads still alive once each had two seconds to end (none, after ``chat`` returns)."""
+    threads = [t for t in threading.enumerate() if t.name.startswith("jetconsole-")]
+    for t in threads:
+        t.join(2.0)
+    return [t.name for t in threads if t.is_alive()]
+
+
+def test_the_answer_is_not_kept_and_no_thread_is_left(srv: ReplayServer, tmp_path: Path) -> None:
+    """A one-off question is not a conversation: the chat store is never opened (as before the runtime)."""
+    store = tmp_path / "chats.sqlite3"
+    code, out, _ = ask(Config(servers=(srv.url,), chat_store=str(store)))
+    assert (code, out) == (0, "Hello!\n")
+    assert list(tmp_path.iterdir()) == []
+    assert joined_threads() == []
+
+
+class CtrlCOnFirstText(StringIO):
+    """stdout that gets Ctrl-C as the first answer text is written: where a real one lands, in the main thread."""
+
+    def write(self, s: str) -> int:
+        n = super().write(s)
+        if s:
+            raise KeyboardInterrupt
+        return n
+
+
+def test_ctrl_c_in_the_middle_cancels_the_request(srv: ReplayServer, tmp_path: Path) -> None:
+    srv.script = Script(frames=token_frames([f" t{i}" for i in range(400)]), rate=40)  # 10 s if not cancelled
+    before = srv.disconnects
+    out, err = CtrlCOnFirstText(), StringIO()
+    store = tmp_path / "chats.sqlite3"
+    code = chat(Config(servers=(srv.url,), chat_store=str(store)), "hi", out=out, err=err)
+    assert code == EXIT_INTERRUPTED == 130
+    assert out.getvalue().startswith(" t0") and "\n" not in out.getvalue()  # no line end, no JSON
+    assert err.getvalue() == "\njetconsole: stopped; the request was cancelled\n"
+    assert joined_threads() == []
+    deadline = time.monotonic() + 5  # the server notices at its next write
+    while srv.disconnects == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert srv.disconnects == before + 1
+    assert not store.exists()
+
+
+def test_sigint_to_the_command_cancels_the_request(srv: ReplayServer, tmp_path: Path) -> None:
+    """The real Ctrl-C: SIGINT to ``jetconsole chat`` while the answer streams."""
+    srv.script = Script(frames=token_frames([f" t{i}" for i in range(400)]), rate=40)
+    before = srv.disconnects
+    cfgfile = tmp_path / "config.toml"
+    cfgfile.write_text(f'[endpoints]\nservers = ["{srv.url}"]\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "--config", str(cfgfile), "chat", "hi", "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.read(3)  # the answer streams: " t0"
+        proc.send_signal(signal.SIGINT)
+        rest, errors = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == EXIT_INTERRUPTED, errors
+    assert first == b" t0" and b"{" not in rest  # no JSON line after a Ctrl-C
+    assert errors.decode() == "\njetconsole: stopped; the request was cancelled\n"
+    deadline = time.monotonic() + 5
+    while srv.disconnects == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert srv.disconnects == before + 1

@@ -38,12 +38,13 @@ def settings_from_config(config: Any) -> ChatSettings:
 
 
 class ChatService:
-    def __init__(self, hub: Hub, store_path: str, default_settings: ChatSettings) -> None:
+    def __init__(self, hub: Hub, store_path: str, default_settings: ChatSettings, persist: bool = True) -> None:
+        """``persist=False``: nothing is written to (or read from) the store; answers stream all the same."""
         self.hub = hub
         self.default_settings = default_settings
         self.store_path = Path(store_path).expanduser() if store_path else default_path()
         self._store: ChatStore | None = None
-        self._store_error: str | None = None
+        self._store_error: str | None = None if persist else "this run keeps no conversations"
         self._store_lock = threading.Lock()
         self._streams: dict[int, ChatStream] = {}
         self._answers = 0

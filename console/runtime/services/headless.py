@@ -3,12 +3,15 @@ telemetry sample.  Subscriptions, never fixed sleeps."""
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from typing import Protocol
 
 from console.runtime import events as ev
 from console.runtime.state import ConsoleState
+from console.telemetry.discovery import Discovery
+from console.telemetry.model import SourceReport
 
 Subscriber = Callable[[ConsoleState, ev.Event], None]
 
@@ -20,6 +23,11 @@ class Observable(Protocol):
     def state(self) -> ConsoleState: ...
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]: ...
+
+
+def no_telemetry() -> Discovery:
+    """The ``discover_fn`` of a CLI that needs no telemetry: no source is opened, nothing is sampled."""
+    return Discovery([], SourceReport())
 
 
 def wait_for(runtime: Observable, predicate: Callable[[ConsoleState], bool], timeout: float) -> bool:
@@ -35,6 +43,32 @@ def wait_for(runtime: Observable, predicate: Callable[[ConsoleState], bool], tim
         return predicate(runtime.state) or done.wait(timeout)
     finally:
         unsubscribe()
+
+
+class EventQueue:
+    """Subscribe it: the events of ``kinds``, each with the state it made, in order, for a CLI's main
+    thread to take.  That thread does the writing, so a slow terminal or pipe never holds up the
+    service that emitted; ``get`` blocks until the next one comes (Ctrl-C interrupts it)."""
+
+    def __init__(self, kinds: tuple[type[ev.Event], ...]) -> None:
+        self.kinds = kinds
+        self._queue: queue.SimpleQueue[tuple[ConsoleState, ev.Event]] = queue.SimpleQueue()
+
+    def __call__(self, state: ConsoleState, event: ev.Event) -> None:
+        if isinstance(event, self.kinds):
+            self._queue.put((state, event))
+
+    def get(self) -> tuple[ConsoleState, ev.Event]:
+        return self._queue.get()
+
+    def pending(self) -> list[ev.Event]:
+        """The events waiting now (without blocking)."""
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait()[1])
+            except queue.Empty:
+                return out
 
 
 class FirstSamples:
