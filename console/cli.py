@@ -198,8 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     discovery = _discover_in_background(source, config)
     from console.doctor.check import Probe
     from console.doctor.checks import run_all
-    from console.doctor.command import DISCOVERY_WAIT_S, after
-    from console.doctor.session import DoctorSetup
+    from console.doctor.session import DISCOVERY_WAIT_S, DoctorSetup, after
     from console.hud.terminal import ascii_only
 
     if sys.__stderr__ is not None and sys.__stderr__.isatty():

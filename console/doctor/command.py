@@ -24,6 +24,7 @@ from console.doctor.daemon_fix import apply_fix, docker_verifier, plan_fix, rest
 from console.doctor.daemon_json import DaemonJsonError
 from console.doctor.power import add_power_arguments, terminal_yes
 from console.doctor.recovery import DEFAULT_BASELINE_GIB, STEPS
+from console.doctor.session import DISCOVERY_WAIT_S, after
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from console.runtime.runtime import Runtime
 
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "·"}
-DISCOVERY_WAIT_S = 15.0  # the checks run without the runtime's sources after this (a hung jtop service)
 CHECKS_WAIT_S = 3600.0  # an image's stack check starts a container: minutes, not hours
 
 
@@ -81,23 +81,6 @@ def headless(
         yield runtime
     finally:
         runtime.stop(1.0)
-
-
-def after(ready: Callable[[], object], checks: Callable[[Probe], list[Check]]) -> Callable[[Probe], list[Check]]:
-    """``checks`` that first wait for ``ready()`` (the runtime's sources found): the memory and power checks
-    then borrow its jtop connection and NVML reader instead of opening their own."""
-    first = [True]
-
-    def run(probe: Probe) -> list[Check]:
-        if first[0]:
-            first[0] = False
-            try:
-                ready()
-            except Exception:  # noqa: BLE001 - discovery failed: the checks open what they need themselves
-                pass
-        return checks(probe)
-
-    return run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from console.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe
 from console.doctor.checks import run_all
 from console.doctor.daemon_json import RUNTIME_PATH
 
+DISCOVERY_WAIT_S = 15.0  # the checks run without the runtime's sources after this (a hung jtop service)
 DEFAULT_INTERVAL_S = 300.0  # a full run asks Docker, NVML and jtop: cheap, but nothing changes by the second
 Audit = Callable[[str, dict[str, Any]], None]
 
@@ -54,6 +55,23 @@ class DoctorSetup:
                     "report this with `jetconsole doctor --json`",
                 )
             ]
+
+
+def after(ready: Callable[[], object], checks: Callable[[Probe], list[Check]]) -> Callable[[Probe], list[Check]]:
+    """``checks`` that first wait for ``ready()`` (the runtime's sources found): the memory and power checks
+    then borrow its jtop connection and NVML reader instead of opening their own."""
+    first = [True]
+
+    def run(probe: Probe) -> list[Check]:
+        if first[0]:
+            first[0] = False
+            try:
+                ready()
+            except Exception:  # noqa: BLE001 - discovery failed: the checks open what they need themselves
+                pass
+        return checks(probe)
+
+    return run
 
 
 # check id -> what Enter does on the Doctor screen

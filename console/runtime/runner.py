@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -184,11 +184,12 @@ class Runner:
         with self._cond:
             return self._cond.wait_for(lambda: not self._services, max(0.0, deadline - time.monotonic()))
 
-    def idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no service is busy (every loop waiting, every one-shot job ended); False on timeout."""
+    def idle(self, timeout: float = 10.0, names: Collection[str] | None = None) -> bool:
+        """Wait until no service is busy (every loop waiting, every one-shot job ended), or only those of ``names``;
+        False on timeout."""
         with self._cond:
             return self._cond.wait_for(
-                lambda: not any(s.busy for s in self._services.values()),
+                lambda: not any(s.busy for s in self._services.values() if names is None or s.name in names),
                 timeout,
             )
 

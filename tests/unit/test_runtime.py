@@ -207,3 +207,36 @@ def test_an_unanswered_question_is_a_no_when_the_runtime_stops(tmp_path) -> None
     runtime.stop()
     t.join(5)
     assert answer == [False]
+
+
+def test_the_doctors_first_run_waits_for_the_first_sample(tmp_path) -> None:
+    """The checks are not on the first frame: their first run comes after the first telemetry sample, so the
+    first live frame does not share the CPU with them (benchmarks/README.md)."""
+    release = threading.Event()
+    order: list[str] = []
+
+    class HeldSource(FixedSource):
+        def sample(self) -> TelemetrySnapshot:
+            release.wait(5)
+            order.append("sample")
+            return super().sample()
+
+    def checks(probe) -> list[Check]:
+        order.append("checks")
+        return [Check("docker", "Docker", OK, ("up",), "")]
+
+    config = Config(servers=(), hud_help_flag_file=str(tmp_path / "flag"), refresh_interval=0.2)
+    found = Discovery([HeldSource("procfs", [snap(1.0)])], SourceReport((SourceStatus("procfs", True, "in use"),)))
+    setup = DoctorSetup(interval=0, checks=checks, audit=lambda e, d: None)
+    runtime = Runtime(config, discover_fn=lambda: found, watch_docker=False, doctor=setup, hud_sources=False)
+    runtime.start()
+    try:
+        _wait(runtime, lambda s: bool(s.telemetry.order))  # the sources are found; the sample is held
+        assert runtime.runner.idle(5, names={"doctor"})  # the doctor waits for the sample: idle, not running
+        assert order == [] and runtime.state.doctor.at is None
+        release.set()
+        _wait(runtime, lambda s: s.doctor.at is not None)
+        assert order[:2] == ["sample", "checks"]
+    finally:
+        release.set()
+        runtime.stop(5)
