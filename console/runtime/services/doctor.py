@@ -38,10 +38,10 @@ class DoctorService:
 
     def _loop(self, life: Lifecycle) -> None:
         setup = self.setup
-        deadline = time.monotonic() + FIRST_RUN_WAIT_S
+        first_by = time.monotonic() + FIRST_RUN_WAIT_S
         with life.waiting():
             while not (life.stopped or self._wake.is_set() or self._telemetry_settled()):
-                if time.monotonic() >= deadline or life.stop_event.wait(FIRST_RUN_SLICE_S):
+                if time.monotonic() >= first_by or life.stop_event.wait(FIRST_RUN_SLICE_S):
                     break
         while not life.stopped:
             self._wake.clear()
