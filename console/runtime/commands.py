@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from console.bench.form import BenchForm
+from console.bench.runner import BenchPlan, PowerControl
 from console.chat.session import ChatSettings
 from console.containers.presets import LaunchPlan, Preset
+from console.fit.device import DeviceMemory
 
 
 class Command:
@@ -128,3 +133,49 @@ class DeleteConversation(Command):
 class ExportConversation(Command):
     conversation_id: int
     fmt: str  # md | json
+
+
+# ---- bench ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanBench(Command):
+    """Read the form into a plan (the prompt file, and the power mode now through ``power`` for an A/B);
+    answered by a one-shot ``BenchPlanned``."""
+
+    form: BenchForm
+    power: PowerControl | None = None
+
+
+@dataclass(frozen=True)
+class RunBench(Command):
+    """Run ``plan`` and save its results in ``folder``; ``send`` returns "" when it started, else why not."""
+
+    plan: BenchPlan
+    folder: Path
+    baseline: str = ""
+    power: PowerControl | None = None  # switches the modes of a power A/B
+
+
+@dataclass(frozen=True)
+class StopBench(Command):
+    """Cancel the running bench: open requests closed, finished trials kept and saved."""
+
+
+@dataclass(frozen=True)
+class ListBenchReports(Command):
+    folder: Path
+
+
+# ---- fit ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReadFitConfig(Command):
+    """Read a model's config.json (``text`` as typed: a file or a model directory); a ``FitConfigRead`` answers."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReadFitMemory(Command):
+    """The device memory the fit sizes against: the runtime's telemetry (``memory`` None), else ``memory()``
+    (a fixed reading, a what-if); a ``FitMemoryRead`` answers."""
+
+    memory: Callable[[], DeviceMemory | None] | None = None

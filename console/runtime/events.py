@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from console.bench.report import BenchReport
+from console.bench.results import SavedRun
+from console.bench.runner import BenchPlan, Progress
 from console.chat.client import ModelInfo
 from console.chat.endpoints import Endpoint
 from console.chat.model import Conversation, ConversationSummary, MessageStats
@@ -19,6 +23,7 @@ from console.chat.session import ChatSettings
 from console.containers.launcher import LaunchEvent
 from console.containers.model import ActionResult, ContainerInfo, ContainerStats
 from console.doctor.check import Check
+from console.fit.device import DeviceMemory
 from console.servers.probe import ServerStatus
 from console.telemetry.model import SourceReport, TelemetrySnapshot
 
@@ -216,6 +221,57 @@ class ChatListed(Event):
     needle: str
 
 
+# ---- bench --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BenchStarted(Event):
+    """Bench ``run`` started on ``plan``; ``energy``: what the power readings count ("" without any yet)."""
+
+    run: int
+    plan: BenchPlan
+    energy: str = ""
+
+
+@dataclass(frozen=True)
+class BenchProgressed(Event):
+    run: int
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class BenchNoted(Event):
+    """A line for the run's notes; ``trial``: the latest trial's figures (one such line is kept, last)."""
+
+    run: int
+    text: str
+    error: bool = False
+    trial: bool = False
+
+
+@dataclass(frozen=True)
+class BenchCancelling(Event):
+    run: int
+
+
+@dataclass(frozen=True)
+class BenchFinished(Event):
+    """Bench ``run`` ended (finished, cancelled or failed): its report, the files it was saved to, or why not."""
+
+    run: int
+    report: BenchReport | None
+    paths: tuple[Path, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class BenchListed(Event):
+    """The saved runs of a results folder (newest first) and a word about the folder."""
+
+    folder: Path
+    runs: tuple[SavedRun, ...]
+    note: str = ""
+
+
+BENCH_EVENTS = (BenchStarted, BenchProgressed, BenchNoted, BenchCancelling, BenchFinished, BenchListed)
 CHAT_EVENTS = (ChatAsked, ChatText, ChatEnded, ChatLoaded, ChatCleared, ChatDeleted)
 
 
@@ -276,6 +332,34 @@ class LaunchProgress(Event):
 
 
 @dataclass(frozen=True)
+class BenchPlanned(Event):
+    """The bench form read into a plan, with the power mode now for an A/B's question; or the form's
+    problems, (field, text) pairs (field "" for the form as a whole)."""
+
+    plan: BenchPlan | None
+    problems: tuple[tuple[str, str], ...] = ()
+    power_now: str = ""
+
+
+@dataclass(frozen=True)
+class FitMemoryRead(Event):
+    """The device memory the fit sizes against, or why it could not be had."""
+
+    memory: DeviceMemory | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FitConfigRead(Event):
+    """A model's config.json read for the fit: ``text`` as typed, the file's path and dict, or the error."""
+
+    text: str
+    path: Path | None
+    config: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ServiceFailed(Event):
     """A service raised: its name and what it said (shown, never fatal)."""
 
@@ -283,4 +367,17 @@ class ServiceFailed(Event):
     error: str
 
 
-ONE_SHOT = (ChatListed, Notice, Ask, ActionDone, InspectReady, LogBatch, PreflightDone, LaunchProgress, ServiceFailed)
+ONE_SHOT = (
+    ChatListed,
+    Notice,
+    Ask,
+    ActionDone,
+    InspectReady,
+    LogBatch,
+    PreflightDone,
+    LaunchProgress,
+    BenchPlanned,
+    FitMemoryRead,
+    FitConfigRead,
+    ServiceFailed,
+)

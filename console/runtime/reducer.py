@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from console.chat.endpoints import canonical
 from console.runtime import events as ev
-from console.runtime.state import LOG_KEEP, ConsoleState
+from console.runtime.state import BENCH_NOTES_KEEP, LOG_KEEP, BenchNote, BenchOutcome, ConsoleState
 
 
 def reduce(state: ConsoleState, event: ev.Event) -> ConsoleState:
@@ -65,7 +65,34 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             line = "done" if ok else "not fixed"
             log = (*s.doctor.log, line)[-LOG_KEEP:]
             return replace(s, doctor=replace(s.doctor, fixing=None, log=log))
+    if isinstance(e, ev.BENCH_EVENTS):
+        return _apply_bench(s, e)
     return _apply_chat(s, e)
+
+
+def _apply_bench(s: ConsoleState, e: ev.Event) -> ConsoleState:
+    b = s.bench
+    match e:
+        case ev.BenchStarted(run, plan, energy):
+            started = replace(b, run=run, phase="running", plan=plan, energy=energy, progress=None, notes=())
+            return replace(s, bench=started)
+        case ev.BenchProgressed(run, progress):
+            return replace(s, bench=replace(b, progress=progress)) if run == b.run else s
+        case ev.BenchNoted(run, text, error, trial):
+            if run != b.run:
+                return s
+            kept = tuple(n for n in b.notes if not (trial and n.trial))  # one line for the latest trial
+            notes = (*kept, BenchNote(b.next_note, text, error, trial))[-BENCH_NOTES_KEEP:]
+            return replace(s, bench=replace(b, notes=notes, next_note=b.next_note + 1))
+        case ev.BenchCancelling(run):
+            return replace(s, bench=replace(b, phase="cancelling")) if run == b.run and b.phase == "running" else s
+        case ev.BenchFinished(run, report, paths, error):
+            if run != b.run:
+                return s
+            return replace(s, bench=replace(b, phase=None, outcome=BenchOutcome(run, report, paths, error)))
+        case ev.BenchListed(folder, runs, note):
+            return replace(s, bench=replace(b, folder=folder, saved=runs, saved_note=note, listed=b.listed + 1))
+    return s
 
 
 def _apply_chat(s: ConsoleState, e: ev.Event) -> ConsoleState:

@@ -25,9 +25,11 @@ from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.reducer import reduce
 from console.runtime.runner import Runner
+from console.runtime.services.bench import BenchService
 from console.runtime.services.chat import ChatService, settings_from_config
 from console.runtime.services.docker import DockerService
 from console.runtime.services.doctor import DoctorService
+from console.runtime.services.fit import FitService
 from console.runtime.services.hud import set_help_flag, start_hud_sources
 from console.runtime.services.servers import ServerWatch
 from console.runtime.services.startups import StartupFollowers
@@ -87,6 +89,9 @@ class Runtime:
         self.startups = StartupFollowers(self, self._state.docker.url)
         self.docker = DockerService(self, self._state.docker.url, self.startups.launched_here.add)
         self.doctor = DoctorService(self, doctor) if doctor is not None else None
+        self.bench = BenchService(self, config)
+        self.fit = FitService(self)
+        self.subscribe(self.bench.sampled)  # the bench's power meter: the telemetry's own samples
         self.chat = ChatService(self, config.chat_store, settings_from_config(config), persist=persist_chat)
 
     # ---- state and subscribers ------------------------------------------------------------------
@@ -240,6 +245,18 @@ class Runtime:
                 self.chat.delete(conv_id)
             case cmd.ExportConversation(conv_id, fmt):
                 self.chat.export(conv_id, fmt)
+            case cmd.PlanBench(form, power):
+                self.bench.plan(form, power)
+            case cmd.RunBench(plan, folder, baseline, power):
+                return self.bench.run(plan, folder, baseline, power)
+            case cmd.StopBench():
+                self.bench.stop()
+            case cmd.ListBenchReports(folder):
+                self.bench.list_saved(folder)
+            case cmd.ReadFitConfig(text):
+                self.fit.read_config(text)
+            case cmd.ReadFitMemory(memory):
+                self.fit.read_memory(memory)
             case _:
                 raise TypeError(f"unknown command {command!r}")
         return None

@@ -7,8 +7,12 @@ view functions.  Keeping an old one is how a screen pauses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
+from console.bench.report import BenchReport
+from console.bench.results import SavedRun
+from console.bench.runner import BenchPlan, Progress
 from console.chat.session import ChatSession, ChatSettings
 from console.containers.launcher import LaunchEvent
 from console.containers.state import DockerState
@@ -19,6 +23,7 @@ from console.servers.registry import server_rows as registry_rows
 from console.telemetry.state import TelemetryState
 
 LOG_KEEP = 500  # lines of fix output kept for a Doctor screen opened later
+BENCH_NOTES_KEEP = 200  # lines of a bench's notes
 
 _NO_STATUS: MappingProxyType[str, ServerStatus] = MappingProxyType({})
 _NO_STARTUPS: MappingProxyType[str, LaunchEvent] = MappingProxyType({})
@@ -60,6 +65,44 @@ class DoctorState:
 
 
 @dataclass(frozen=True)
+class BenchNote:
+    """A line of a bench's notes; ``seq`` numbers them (a screen adds only the new ones)."""
+
+    seq: int
+    text: str
+    error: bool = False
+    trial: bool = False  # the latest trial's figures: one such line, always the last added
+
+
+@dataclass(frozen=True)
+class BenchOutcome:
+    """How bench ``run`` ended: its report (None: it failed before one), the files it was saved to, or why not."""
+
+    run: int
+    report: BenchReport | None
+    paths: tuple[Path, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class BenchState:
+    """The latest bench run (one at a time) and the latest listing of a results folder."""
+
+    run: int = 0  # the latest run's number (0: none yet)
+    phase: str | None = None  # "running" | "cancelling" | None (ended, or none yet)
+    plan: BenchPlan | None = None
+    energy: str = ""  # what the power readings counted when it started ("": no power telemetry)
+    progress: Progress | None = None
+    notes: tuple[BenchNote, ...] = ()
+    next_note: int = 1
+    outcome: BenchOutcome | None = None  # the latest run's end
+    folder: Path | None = None  # the results folder last listed
+    saved: tuple[SavedRun, ...] = ()
+    saved_note: str = ""
+    listed: int = 0  # one more for every listing
+
+
+@dataclass(frozen=True)
 class ConsoleState:
     version: int = 0  # one more for every event that changed the state
     telemetry: TelemetryState = field(default_factory=TelemetryState)
@@ -71,6 +114,7 @@ class ConsoleState:
     hud: HudFacts = field(default_factory=HudFacts)
     doctor: DoctorState = field(default_factory=DoctorState)
     chat: ChatSession = field(default_factory=lambda: ChatSession(None, ChatSettings()))
+    bench: BenchState = field(default_factory=BenchState)
 
 
 def server_rows(state: ConsoleState) -> list[ServerRow]:
