@@ -13,14 +13,18 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from textual.app import App
 from textual.widgets import Input, Select
 
 from console.cli import build_parser
+from console.config import Config
 from console.fit.device import DeviceMemory, device_memory
 from console.fit.model import FitError
 from console.fit.report import command_line, fit_args, report, table_rows, vllm_flags
-from console.ui.messages import FitConfigRead, FitMemoryRead
+from console.runtime import events as ev
+from console.telemetry.discovery import Discovery
+from console.themes import load_themes
+from console.ui.app import JetconsoleApp
+from console.ui.messages import RuntimeEvent
 from console.ui.screens.fit import FitScreen
 from tests.app.helpers import frozen_app, ramp, wait_for
 from tests.app.test_snapshots import REPORT
@@ -44,15 +48,30 @@ LLAMA_31_8B = {
 THOR = DeviceMemory(128787600 * 1024, 120000000 * 1024, "Thor, fixed for the test: system RAM", unified=True)
 
 
-class FitApp(App[None]):
-    """Only the fit screen, pushed as the app will push it."""
+class FitApp(JetconsoleApp):
+    """The fit screen pushed as the app will push it, over an app whose runtime has no telemetry source
+    (the screen's reads are the runtime's fit service; the memory is the test's)."""
 
-    def __init__(self, screen: FitScreen) -> None:
-        super().__init__()
+    def __init__(self, screen: FitScreen | None = None) -> None:
+        super().__init__(
+            Config(),
+            load_themes(),
+            remember_theme=False,
+            watch_docker=False,
+            poll_servers=False,
+            hud_sources=False,
+            discover_fn=lambda: Discovery(sources=[], report=REPORT),
+        )
         self.fit_screen = screen
 
-    def on_mount(self) -> None:
-        self.push_screen(self.fit_screen)
+    def on_mount(self) -> None:  # Textual calls JetconsoleApp.on_mount after this one
+        if self.fit_screen is not None:
+            self.call_later(self.push_screen, self.fit_screen)  # over the dashboard the app starts on
+
+
+def _events(posted: list[object], kind: type) -> list:
+    """The runtime's one-shot events of ``kind`` the app handed to its screens."""
+    return [m.event for m in posted if isinstance(m, RuntimeEvent) and isinstance(m.event, kind)]
 
 
 @pytest.fixture
@@ -151,10 +170,10 @@ async def test_typed_config_shows_what_the_cli_computes(llama: Path, meminfo: Pa
         assert command_line(screen.form_args()) == f"jetconsole fit --config {llama} --params 8B"
     # Typing 60-odd characters did not read config.json per key: the reads wait for a pause in the typing.
     # (A loaded CI machine can pause mid-path, so a stray read of a prefix is allowed; one per key is not.)
-    reads = [m for m in posted if isinstance(m, FitConfigRead)]
+    reads = _events(posted, ev.FitConfigRead)
     assert 1 <= len(reads) <= 3 < len(str(llama))
     assert reads[-1].error is None and reads[-1].text == str(llama)
-    assert sum(isinstance(m, FitMemoryRead) for m in posted) == 1
+    assert len(_events(posted, ev.FitMemoryRead)) == 1
 
 
 async def test_reads_happen_off_the_event_loop(llama: Path) -> None:
@@ -383,13 +402,11 @@ def test_fit_screen_does_not_fit_80x24(
 
 async def test_prefilled_int4_and_unknown_formats_do_not_crash() -> None:
     """The review found FitScreen(quant="int4"/"w4a16") crashed the Select; every normalised format opens."""
-    from textual.app import App
-
     from console.fit.sizing import BYTES_PER_PARAM
     from console.ui.screens.fit import FitScreen
 
     for quant in ("int4", "w4a16", *BYTES_PER_PARAM):
-        app = App()
+        app = FitApp()
         async with app.run_test() as pilot:
             await app.push_screen(FitScreen(quant=quant, params="8B", memory=lambda: None))
             await pilot.pause()

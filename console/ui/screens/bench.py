@@ -1,11 +1,14 @@
 """Bench: ``jetconsole bench`` as a screen.  A form, the progress while it runs, the results table with
 text bar charts, and the saved runs to compare.
 
-Everything that waits runs in thread workers that only post messages: reading the form's prompt file
-and the power mode, the bench itself (``BenchRun.run``), saving, listing and reading saved runs.  The
-energy figures come from a ``PowerMeter`` fed by the app's own telemetry pollers (``telemetry_taps``):
-no second connection to jtop or NVML.  Esc while a bench runs cancels it: the open requests are
-closed, the finished trials are shown and saved, and a power A/B puts the original mode back.
+Everything that waits is the runtime's bench service (``console.runtime.services.bench``), driven by
+commands: reading the form's prompt file and the power mode (``PlanBench``, answered by a one-shot
+``BenchPlanned``), the bench itself and saving it (``RunBench``), listing saved runs
+(``ListBenchReports``).  The run's progress, notes and end are the state's ``bench`` slice, rendered
+by ``show_state``.  The energy figures come from the service's ``PowerMeter``, fed by the runtime's
+own telemetry: no second connection to jtop or NVML.  Esc while a bench runs cancels it
+(``StopBench``): the open requests are closed, the finished trials are shown and saved, and a power
+A/B puts the original mode back.
 
 The three views' widgets and the rows of its tables are ``console.ui.widgets.bench_views``; the lines of
 text are ``console.bench.view``'s, shared with the CLI.
@@ -13,38 +16,30 @@ text are ``console.bench.view``'s, shared with the CLI.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Footer, Input, ProgressBar, Static
-from textual.worker import Worker
 
 from console.bench import form as bf
 from console.bench import results as br
 from console.bench.chart import chart_lines
-from console.bench.energy import PowerMeter, watts_of
 from console.bench.report import METRIC_KEYS, BenchReport, metric_info, server_lines
-from console.bench.runner import BenchPlan, BenchRun, Note, PowerControl, Progress, RunEvent, TrialDone
-from console.bench.view import CHART_METRICS, duration, header_text, progress_text, trial_text
-from console.config import Config
+from console.bench.runner import BenchPlan, PowerControl, Progress
+from console.bench.view import CHART_METRICS, duration, header_text, progress_text
 from console.keymap import BENCH_BINDINGS
-from console.runtime.events import Event, Sampled
-from console.runtime.state import ConsoleState, server_rows
-from console.telemetry.model import TelemetrySnapshot
+from console.runtime import commands as cmd
+from console.runtime import events as ev
+from console.runtime.state import BenchNote, BenchOutcome, BenchState, server_rows
 from console.ui.bindings import bindings, key_display
 from console.ui.host import host
-from console.ui.messages import BenchEvent, BenchFinished, BenchListed, BenchPlanned
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.bench_views import FIELDS, LABELS, form_view, result_rows, results_view, saved_rows, saved_view
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
-PROGRESS_EVERY_S = 0.1  # a fast server finishes hundreds of requests a second: at most 10 redraws
-NOTES_KEEP = 200
 VIEWS = ("form", "results", "saved")
 
 
@@ -71,10 +66,6 @@ class BenchScreen(FilterScreen):
         self._form = form
         self._power_factory = power
         self._folder = folder
-        self.meter = PowerMeter()
-        self._latest: TelemetrySnapshot | None = None
-        self._unsubscribe: Callable[[], None] | None = None
-        self.bench_run: BenchRun | None = None
         self.busy: str | None = None  # "planning", "confirming", "running", "cancelling"
         self.status = ""
         self.notes: list[tuple[str, bool]] = []
@@ -82,10 +73,12 @@ class BenchScreen(FilterScreen):
         self.saved_runs: list[br.SavedRun] = []
         self.saved_note = "reading the saved runs…"
         self.marked: set[Path] = set()
-        self._last_progress = 0.0
         self._progress: Progress | None = None
         self._power: PowerControl | None = None
-        self.bench_worker: Worker[None] | None = None
+        self._bench_number: int | None = None  # the runtime's number of the bench this screen started
+        self._shown_notes: tuple[BenchNote, ...] = ()
+        self._note_widgets: dict[int, Static] = {}  # BenchNote.seq -> its line
+        self._listed = -1  # the state's listing of saved runs last taken (older ones are another screen's)
 
     # ---- layout --------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -99,10 +92,8 @@ class BenchScreen(FilterScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._listed = host(self).runtime.state.bench.listed
         super().on_mount()
-        # every telemetry sample of the runtime's one poller per source: no second connection
-        self._unsubscribe = host(self).runtime.subscribe(self._from_runtime)
-        self._latest = host(self).runtime.state.telemetry.merged
         self.query_one("#bench-progress").display = False
         if getattr(self.app, "ascii_only", False):  # no half blocks around the tick box
             box = self.query_one("#bench-ignore_eos", Checkbox)
@@ -124,10 +115,8 @@ class BenchScreen(FilterScreen):
             self.query_one("#bench-endpoints", Input).focus()
 
     def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        if self.bench_run is not None:
-            self.bench_run.cancel()  # the app is closing: the worker ends, restoring the power mode
+        if self._bench_number is not None and self.busy in ("running", "cancelling"):
+            host(self).send(cmd.StopBench())  # the app is closing: the run ends, restoring the power mode
 
     def on_resize(self) -> None:
         if self.report is not None:
@@ -153,19 +142,6 @@ class BenchScreen(FilterScreen):
     def view(self) -> str:
         current = self.query_one(ContentSwitcher).current or ""
         return current.removeprefix("bench-").removesuffix("-view")
-
-    # ---- telemetry: the power meter ---------------------------------------------------------------------------
-    def _from_runtime(self, state: ConsoleState, event: Event) -> None:
-        """In a service's thread: a telemetry sample goes to the power meter (thread-safe), nothing else."""
-        if isinstance(event, Sampled) and state.telemetry.merged is not None:
-            self._sampled(event.snapshot, state.telemetry.merged)
-
-    def _sampled(self, sample: TelemetrySnapshot, merged: TelemetrySnapshot) -> None:
-        """Every telemetry sample of the app's pollers: the newest merged view, and power into the meter when the
-        sample carries it (a procfs sample would only repeat the last watts)."""
-        self._latest = merged
-        if watts_of(sample)[0] is not None:
-            self.meter.add_snapshot(time.monotonic(), merged)
 
     # ---- the form --------------------------------------------------------------------------------------------
     def form_values(self) -> bf.BenchForm:
@@ -213,30 +189,15 @@ class BenchScreen(FilterScreen):
 
                 factory = JtopPower
             self._power = factory()
-        self._plan(form, host(self).config, self._power)
+        host(self).send(cmd.PlanBench(form, self._power))
 
-    @work(thread=True, exclusive=True, group="bench-plan", exit_on_error=False)
-    def _plan(self, form: bf.BenchForm, config: Config, power: PowerControl | None) -> None:
-        try:
-            plan = bf.plan_from_form(form, config)
-        except bf.FormError as exc:
-            self.post_message(BenchPlanned(None, exc.problems))
-            return
-        except Exception as exc:  # noqa: BLE001 - said on the screen like a bad field
-            self.post_message(BenchPlanned(None, [("", f"cannot build the plan: {type(exc).__name__}: {exc}")]))
-            return
-        now = ""
-        if plan.power_modes and power is not None:
-            try:
-                now = power.snapshot_state().summary()
-            except Exception as exc:  # noqa: BLE001 - no jtop service: the A/B cannot run, nothing changed
-                self.post_message(BenchPlanned(None, [("power_ab", str(exc))]))
-                return
-        self.post_message(BenchPlanned(plan, power_now=now))
+    def take_event(self, event: ev.Event) -> None:
+        """The one-shot answer to ``PlanBench``."""
+        if isinstance(event, ev.BenchPlanned) and self.busy == "planning":
+            self._planned(event)
 
-    def on_bench_planned(self, message: BenchPlanned) -> None:
-        message.stop()
-        self._show_problems(message.problems)
+    def _planned(self, message: ev.BenchPlanned) -> None:
+        self._show_problems(list(message.problems))
         plan: BenchPlan | None = message.plan
         if plan is None:
             self.busy = None
@@ -266,29 +227,21 @@ class BenchScreen(FilterScreen):
 
     # ---- the run --------------------------------------------------------------------------------------------
     def _start(self, plan: BenchPlan) -> None:
-        from console.bench.context import device_context, server_context
-
-        meter = self.meter
-        docker_host = host(self).config.docker_host
-        try:
-            run = BenchRun(
-                plan,
-                self._relay,
-                meter,
-                self._power if plan.power_modes else None,
-                context=lambda t: server_context(t.endpoint, t.model, docker_host),
-                device=lambda: device_context(self._latest, meter.what),
-            )
-        except ValueError as exc:
+        baseline = self.form_values().baseline.strip()
+        power = self._power if plan.power_modes else None
+        error = host(self).send(cmd.RunBench(plan, self._results_dir(), baseline, power))
+        if error:
             self.busy = None
             self.refresh_bindings()
-            self._show_problems([("", str(exc))])
+            self._show_problems([("", error)])
             self._set_status("not started")
             return
-        self.bench_run, self.busy, self.saved_paths = run, "running", ()
-        self._last_progress = 0.0
+        bench = host(self).runtime.state.bench  # BenchStarted is folded in before RunBench returns
+        self._bench_number, self.busy, self.saved_paths = bench.run, "running", ()
         self._progress = None
         self.notes.clear()
+        self._shown_notes = ()
+        self._note_widgets.clear()
         self.query_one("#bench-notes").remove_children()
         self.query_one("#bench-form").disabled = True
         bar = self.query_one("#bench-progress", ProgressBar)
@@ -296,7 +249,7 @@ class BenchScreen(FilterScreen):
         bar.display = True
         levels = ",".join(map(str, plan.concurrency))
         modes = f" × power {' / '.join(plan.power_modes)}" if plan.power_modes else ""
-        energy = f"energy from {meter.what}" if meter.has_samples else "no power telemetry yet: no energy figures"
+        energy = f"energy from {bench.energy}" if bench.energy else "no power telemetry yet: no energy figures"
         self.query_one("#bench-progress-text", LiveText).set("starting…")
         self._set_status(
             f"running: {len(plan.targets)} configuration(s) × concurrency {levels} × {plan.trials} "
@@ -305,81 +258,59 @@ class BenchScreen(FilterScreen):
         )
         self.action_view("form")
         self.refresh_bindings()
-        self.bench_worker = self._run(run, self._results_dir(), self.form_values().baseline.strip())
+        self._show_run(bench)
 
     def _results_dir(self) -> Path:
         if self._folder is None:
             self._folder = br.results_dir(host(self).config)
         return self._folder
 
-    def _relay(self, event: RunEvent) -> None:
-        """The runner's events, from its thread, as messages; progress at most every PROGRESS_EVERY_S."""
-        if isinstance(event, Progress) and 0 < event.done < event.total:
-            now = time.monotonic()
-            if now - self._last_progress < PROGRESS_EVERY_S:
-                return
-            self._last_progress = now
-        self.post_message(BenchEvent(event))
-
-    @work(thread=True, exclusive=True, group="bench-run", exit_on_error=False)
-    def _run(self, run: BenchRun, folder: Path, baseline: str) -> None:
-        try:
-            report = run.run()
-        except Exception as exc:  # noqa: BLE001 - said on the screen; the app goes on
-            self.post_message(BenchFinished(None, error=f"the bench stopped: {type(exc).__name__}: {exc}"))
-            return
-        paths: tuple[Path, ...] = ()
-        error = ""
-        if report.results:
-            try:
-                paths = br.save(report, folder, baseline)
-            except OSError as exc:
-                error = f"not saved: {exc}"
-        self.post_message(BenchFinished(report, paths, error))
-
-    def on_bench_event(self, message: BenchEvent) -> None:
-        message.stop()
-        e = message.event
-        if isinstance(e, Progress):
-            self._progress = e
+    def _show_run(self, bench: BenchState) -> None:
+        """The state's run, as far as this screen has not shown it: progress, new notes, its end."""
+        if bench.progress is not None and bench.progress is not self._progress:
+            e = self._progress = bench.progress
             self.query_one("#bench-progress-text", LiveText).set(progress_text(e))
             self.query_one("#bench-progress", ProgressBar).update(total=e.overall_total, progress=e.overall_done)
-        elif isinstance(e, TrialDone):
-            self._add_note(trial_text(e), False, kind="trial")
-        elif isinstance(e, Note):
-            self._add_note(e.text, e.error)
+        if bench.notes is not self._shown_notes:
+            self._sync_notes(bench.notes)
+        outcome = bench.outcome
+        if outcome is not None and outcome.run == self._bench_number and self.busy in ("running", "cancelling"):
+            self._finished(outcome)
 
-    def _add_note(self, text: str, error: bool, kind: str = "") -> None:
-        self.notes.append((text, error))
+    def _sync_notes(self, notes: tuple[BenchNote, ...]) -> None:
+        """One line per note: the ones gone from the state removed (the previous trial's, the oldest), the new added."""
         box = self.query_one("#bench-notes", VerticalScroll)
-        classes = "bench-note" + (" -error" if error else "") + (f" -{kind}" if kind else "")
-        if kind == "trial":  # one line for the latest trial, not one per trial
-            for old in box.query(".-trial"):
-                old.remove()
-        box.mount(Static(("error: " if error else "") + text, classes=classes, markup=False))
-        extra = list(box.children)[:-NOTES_KEEP]
-        for widget in extra:
-            widget.remove()
-        box.scroll_end(animate=False)
+        kept = {n.seq for n in notes}
+        for seq in [seq for seq in self._note_widgets if seq not in kept]:
+            self._note_widgets.pop(seq).remove()
+        added = False
+        for note in notes:
+            if note.seq in self._note_widgets:
+                continue
+            classes = "bench-note" + (" -error" if note.error else "") + (" -trial" if note.trial else "")
+            line = Static(("error: " if note.error else "") + note.text, classes=classes, markup=False)
+            self._note_widgets[note.seq] = line
+            box.mount(line)
+            added = True
+        self._shown_notes = notes
+        self.notes = [(n.text, n.error) for n in notes]
+        if added:
+            box.scroll_end(animate=False)
 
-    def on_bench_finished(self, message: BenchFinished) -> None:
-        message.stop()
-        self.bench_run, self.busy = None, None
+    def _finished(self, outcome: BenchOutcome) -> None:
+        self.busy = None
         self.query_one("#bench-form").disabled = False
         self.refresh_bindings()
-        report: BenchReport | None = message.report
+        report: BenchReport | None = outcome.report
         if report is None:
-            self._add_note(message.error, True)
-            self._set_status(message.error)
+            self._set_status(outcome.error)
             return
-        self.saved_paths = tuple(message.paths)
+        self.saved_paths = outcome.paths
         saved = (
             f"saved {self.saved_paths[0]} and {self.saved_paths[1].name}"
             if self.saved_paths
-            else message.error or "nothing to save"
+            else outcome.error or "nothing to save"
         )
-        if message.error:
-            self._add_note(message.error, True)
         if report.cancelled:
             self._set_status(f"cancelled: finished trials kept ({len(report.results)} result(s)) · {saved}")
         elif report.results:
@@ -403,10 +334,9 @@ class BenchScreen(FilterScreen):
         if self.view == "saved" and box.display and (box.has_focus or box.value):
             super().action_back()
             return
-        if self.busy == "running" and self.bench_run is not None:
-            self.bench_run.cancel()
+        if self.busy == "running" and self._bench_number is not None:
+            host(self).send(cmd.StopBench())  # its note comes with the state
             self.busy = "cancelling"
-            self._add_note("cancel: closing the open requests; the trials that finished are kept", False)
             self._set_status("cancelling: closing the open requests; the finished trials are kept…")
             return
         if self.busy == "cancelling":
@@ -505,28 +435,23 @@ class BenchScreen(FilterScreen):
 
     # ---- saved runs ----------------------------------------------------------------------------------------
     def _load_saved(self) -> None:
-        self._list_saved(self._results_dir())
-
-    @work(thread=True, exclusive=True, group="bench-list", exit_on_error=False)
-    def _list_saved(self, folder: Path) -> None:
-        try:
-            runs, note = br.saved_runs(folder)
-        except Exception as exc:  # noqa: BLE001 - a folder that cannot be read is said, never fatal
-            runs, note = [], f"cannot list {folder}: {exc}"
-        self.post_message(BenchListed(runs, note))
-
-    def on_bench_listed(self, message: BenchListed) -> None:
-        message.stop()
-        self.saved_runs, self.saved_note = list(message.runs), message.note
-        self.marked &= {r.path for r in self.saved_runs}
-        self.show_state(None)
+        host(self).send(cmd.ListBenchReports(self._results_dir()))
 
     def _visible_runs(self) -> list[br.SavedRun]:
         needle = self.needle.lower()
         return [r for r in self.saved_runs if not needle or needle in r.text().lower()]
 
     def show_state(self, _state: object = None) -> None:
-        """The saved runs, filtered (also called on each telemetry sample and filter keystroke: diffed, cheap)."""
+        """This screen's run and the saved runs, filtered (also called on each telemetry sample and filter
+        keystroke: diffed, cheap).  The runtime's live bench slice, not the given state: pausing the
+        telemetry does not pause a bench."""
+        bench = host(self).runtime.state.bench
+        if self._bench_number is not None and bench.run == self._bench_number:
+            self._show_run(bench)
+        if bench.listed != self._listed and bench.folder == self._results_dir():
+            self._listed = bench.listed
+            self.saved_runs, self.saved_note = list(bench.saved), bench.saved_note
+            self.marked &= {r.path for r in self.saved_runs}
         runs = self._visible_runs()
         sync_rows(self.query_one("#bench-saved", DataTable), saved_rows(runs, self.marked))
         count = f"{len(runs)} of {len(self.saved_runs)}" if self.needle else str(len(self.saved_runs))

@@ -2,8 +2,9 @@
 
 The form holds what ``jetconsole fit`` takes as flags; the figures are the CLI's own
 (``fit.report.evaluate``), recomputed a moment after the typing stops.  config.json and
-the device's memory (NVML, else /proc/meminfo) are read in thread workers that only post
-messages; the arithmetic itself is pure and runs here.  Bad input is said inline, next to
+the device's memory are read by the runtime's fit service (``ReadFitConfig``, ``ReadFitMemory``;
+the memory is the runtime's own telemetry, no second connection), which answers with one-shot
+events this screen takes; the arithmetic itself is pure and runs here.  Bad input is said inline, next to
 the figures of the last input that could be computed; nothing typed is lost.
 """
 
@@ -15,15 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select
 
-from console.fit.device import DeviceMemory, device_memory
-from console.fit.model import FitError, load_config
+from console.fit.device import DeviceMemory
+from console.fit.model import FitError
 from console.fit.report import (
     NOTHING_FITS,
     capacity,
@@ -35,8 +35,10 @@ from console.fit.report import (
 )
 from console.fit.sizing import normalize_quant
 from console.keymap import FIT_BINDINGS
+from console.runtime import commands as cmd
+from console.runtime import events as ev
 from console.ui.bindings import bindings
-from console.ui.messages import FitConfigRead, FitMemoryRead
+from console.ui.host import host
 from console.ui.widgets.text import LiveText
 
 DEBOUNCE_S = 0.3
@@ -108,7 +110,8 @@ def flags_text(r: dict[str, Any], args: argparse.Namespace) -> str:
 
 
 class FitScreen(Screen):
-    """The model-fit calculator.  ``memory`` reads the device's memory (it runs in a thread worker)."""
+    """The model-fit calculator.  ``memory``: a fixed reading of the device's memory (called in the runtime's
+    fit service; default: the runtime's telemetry)."""
 
     BINDINGS = bindings(FIT_BINDINGS)
     DEFAULT_CSS = """
@@ -188,7 +191,7 @@ class FitScreen(Screen):
         concurrency: str | int | None = None,
         kv_dtype: str = "auto",
         util: str | float | None = None,
-        memory: Callable[[], DeviceMemory] = device_memory,
+        memory: Callable[[], DeviceMemory | None] | None = None,
     ) -> None:
         super().__init__()
         self._initial = {
@@ -252,7 +255,7 @@ class FitScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#fit-config", Input).focus()
-        self._read_memory()
+        host(self).send(cmd.ReadFitMemory(self._memory_fn))
         self._recompute()
 
     def on_resize(self) -> None:
@@ -307,39 +310,23 @@ class FitScreen(Screen):
         if text != self._config_text:
             self._config_text, self._config, self._config_error = text, None, None
             if text:
-                self._read_config(text)
+                host(self).send(cmd.ReadFitConfig(text))
                 return  # FitConfigRead computes
             self._config = (None, None)
         self._compute()
 
-    # ---- reads, in thread workers that only post messages ----------------------------------
-    @work(thread=True, exclusive=True, group="fit-memory", exit_on_error=False)
-    def _read_memory(self) -> None:
-        try:
-            self.post_message(FitMemoryRead(self._memory_fn()))
-        except FitError as exc:
-            self.post_message(FitMemoryRead(None, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - a broken NVML or meminfo degrades this screen, never the app
-            self.post_message(FitMemoryRead(None, f"cannot read the device's memory: {exc}"))
+    # ---- reads: the runtime's fit service answers with one-shot events ------------------------
+    def take_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.FitMemoryRead):
+            self._memory_read(event)
+        elif isinstance(event, ev.FitConfigRead):
+            self._config_read(event)
 
-    @work(thread=True, exclusive=True, group="fit-config", exit_on_error=False)
-    def _read_config(self, text: str) -> None:
-        try:
-            path, config = load_config(text)
-        except FitError as exc:
-            self.post_message(FitConfigRead(text, None, None, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - said inline like any unreadable file
-            self.post_message(FitConfigRead(text, None, None, f"--config: cannot read {text}: {exc}"))
-        else:
-            self.post_message(FitConfigRead(text, path, config))
-
-    def on_fit_memory_read(self, message: FitMemoryRead) -> None:
-        message.stop()
+    def _memory_read(self, message: ev.FitMemoryRead) -> None:
         self._memory, self._memory_error = message.memory, message.error
         self._compute()
 
-    def on_fit_config_read(self, message: FitConfigRead) -> None:
-        message.stop()
+    def _config_read(self, message: ev.FitConfigRead) -> None:
         if message.text != self._config_text:
             return  # the field has changed since: a newer read is coming
         if message.error is not None:
