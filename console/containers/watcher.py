@@ -1,8 +1,10 @@
 """One poller for Docker: lists on every container event, stats on a timer (no Textual).
 
-The list follows Docker's event stream (a second thread only flags "changed"), with a
+The list follows Docker's event stream (a second loop only flags "changed"), with a
 slow safety re-list; stats of running containers come every ``stats_interval``.  A
-daemon that goes away is reported and reconnected with backoff.
+daemon that goes away is reported and reconnected with backoff.  The event and stats
+loops run where ``spawn`` puts them: the runtime's runner (named, registered, stopped
+with the rest), never a thread of their own.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ class ContainerWatcher:
         on_list: Callable[[tuple[ContainerInfo, ...]], None],
         on_stats: Callable[[dict[str, ContainerStats]], None],
         on_error: Callable[[str, str], None],
+        spawn: Callable[[str, Callable[[], None]], None],
         stats_interval: float = 2.0,
     ) -> None:
         self.source = DockerSource(url)
+        self.spawn = spawn  # spawn(name, loop): runs a loop of this watcher as a service
         self.on_list, self.on_stats, self.on_error = on_list, on_stats, on_error
         self.stats_interval = stats_interval
         self._stop = threading.Event()
@@ -56,9 +60,9 @@ class ContainerWatcher:
         self._changed.set()
 
     def run(self) -> None:
-        """List loop; starts the event and stats threads once connected."""
+        """List loop; spawns the stats loop, and the event loop each time it connects."""
         backoff = Backoff(RETRY_MIN_S, RETRY_MAX_S)
-        threading.Thread(target=self._poll_stats, name="jetconsole-docker-stats", daemon=True).start()
+        self.spawn("stats", self._poll_stats)
         while not self._stop.is_set():
             try:
                 self.source.open()
@@ -67,7 +71,7 @@ class ContainerWatcher:
                 self._stop.wait(backoff.next())
                 continue
             backoff.reset()
-            threading.Thread(target=self._follow_events, name="jetconsole-docker-events", daemon=True).start()
+            self.spawn("events", self._follow_events)
             try:
                 while not self._stop.is_set():
                     self._changed.clear()

@@ -353,7 +353,10 @@ def test_docker_watcher_lists_and_errors(seq: str) -> None:
         errors.append((message, hint))
         watcher.stop()
 
-    watcher = ContainerWatcher("tcp://docker.test:2375", lists.append, lambda stats: None, on_error)
+    def spawn(name: str, loop: Any) -> None:
+        threading.Thread(target=loop, daemon=True).start()
+
+    watcher = ContainerWatcher("tcp://docker.test:2375", lists.append, lambda stats: None, on_error, spawn)
     watcher.source = FakeSource(seq)  # type: ignore[assignment]
     runner = threading.Thread(target=watcher.run, daemon=True)
     runner.start()

@@ -48,19 +48,24 @@ class DockerService:
         self._next_follower = 0
 
     def start_watcher(self) -> None:
+        runner = self.hub.runner
+
+        def spawn(name: str, loop: Callable[[], None]) -> None:
+            def run(life: Lifecycle) -> None:
+                with life.waiting():  # the watcher's loops wait on Docker (its event stream, the stats timer)
+                    loop()
+
+            runner.spawn(f"docker:{name}", run).on_stop(watcher.stop)
+
         watcher = ContainerWatcher(
             self.url,
             on_list=lambda cs: self.hub.emit(ev.ContainersListed(cs)),
             on_stats=lambda st: self.hub.emit(ev.StatsUpdated(tuple(st.items()))),
             on_error=lambda reason, hint: self.hub.emit(ev.DockerFailed(reason, hint)),
+            spawn=spawn,
         )
         self.watcher = watcher
-
-        def run(life: Lifecycle) -> None:
-            with life.waiting():  # the watcher's loops wait on Docker's event stream
-                watcher.run()
-
-        self.hub.runner.spawn("docker", run).on_stop(watcher.stop)
+        spawn("list", watcher.run)
 
     def refresh(self) -> None:
         if self.watcher is not None:
