@@ -13,6 +13,7 @@ from pathlib import Path
 
 from console import config as cfg
 from console.bench import report as rp
+from console.runtime.sanitise import clean_tree
 
 
 def results_dir(config: cfg.Config, override: str | None = None) -> Path:
@@ -88,7 +89,7 @@ def read_report(path: Path) -> rp.BenchReport:
         raise ValueError(f"cannot read it: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON (line {exc.lineno}: {exc.msg})") from exc
-    return rp.from_dict(data)
+    return rp.from_dict(clean_tree(data))  # a file from anywhere: its labels, model ids, notes hold no control
 
 
 def saved_runs(folder: Path) -> tuple[list[SavedRun], str]:

@@ -309,3 +309,17 @@ def test_fit_config_read_answers_with_the_file_or_a_cleaned_error(tmp_path: Path
         assert bad.config is None and bad.error is not None and "\x1b" not in bad.error and "␛[2J" in bad.error
     finally:
         assert runtime.stop(5)
+
+
+def test_a_saved_run_from_anywhere_is_cleaned_as_it_is_read(tmp_path: Path) -> None:
+    from console.bench import report as rp
+    from console.bench import results as br
+
+    saved = rp.BenchReport("2025-10-01T08:00:00+00:00", "2025-10-01T08:01:00+00:00", "t", rp.DeviceContext(), {}, ())
+    data = json.loads(rp.to_json(saved))
+    data["device"]["hostname"] = "thor\x1b]52;c;aGk=\x07"  # an OSC 52 clipboard write in a collected file
+    data["notes"] = ["\x1b[2Jcleared"]
+    (tmp_path / "evil.json").write_text(json.dumps(data))
+    runs, _ = br.saved_runs(tmp_path)
+    report = runs[0].report
+    assert report is not None and report.device.hostname == "thor␛]52;c;aGk=␇" and report.notes == ("␛[2Jcleared",)
