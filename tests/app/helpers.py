@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from console.config import Config
@@ -61,10 +62,34 @@ def ramp(base: TelemetrySnapshot, n: int = 60) -> list[TelemetrySnapshot]:
     return out
 
 
+UI_TURN_S = 0.05  # the longest a check waits with no runtime change: a UI timer's turn (a debounce, a blink)
+
+
 async def wait_for(pilot, check, timeout: float = 5.0) -> None:
-    """Let the app run until ``check()`` holds; fail after ``timeout`` seconds."""
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
+    """Let the app run until ``check()`` holds; fail after ``timeout`` seconds.
+
+    Woken by the runtime: each state change it makes (a sample, a container list, a chat delta) is handled by the
+    app (``pilot.pause``) and then checked, so a test waits on the runtime's events rather than on a clock; with no
+    change for ``UI_TURN_S`` it checks again, for what only the UI's own timers change.
+    """
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+    runtime = getattr(pilot.app, "runtime", None)
+    unsubscribe = runtime.subscribe(lambda *_: loop.call_soon_threadsafe(changed.set)) if runtime else None
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            await pilot.pause()  # the app handles what is queued: keys, the runtime's StateChanged
+            if check():
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError("condition not met in time")
+            changed.clear()
+            try:
+                await asyncio.wait_for(changed.wait(), min(remaining, UI_TURN_S))
+            except TimeoutError:
+                pass
+    finally:
+        if unsubscribe is not None:
+            unsubscribe()
