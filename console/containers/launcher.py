@@ -10,16 +10,18 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from console.containers.docker_source import DockerSource
-from console.containers.presets.docker_run import sdk_kwargs
-from console.containers.presets.plan import LaunchPlan
 from console.servers.failures import Diagnosis, diagnose, match_line
 from console.servers.startup import ORDER, StartupState, feed, health_ok
 
 HEALTH_EVERY_S = 1.0  # while the model loads
 HEALTH_SOON_S = 0.2  # once the log says the API server is starting: Ready shows within ~0.2 s
 KEEP_LINES = 5000
+
+if TYPE_CHECKING:
+    from console.containers.presets.plan import LaunchPlan
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class LaunchEvent:
 def create_and_start(source: DockerSource, plan: LaunchPlan) -> str:
     """docker create + start with the plan's settings; returns the container id."""
     import docker.types
+
+    from console.containers.presets.docker_run import sdk_kwargs  # a launch's, not a start's: the startups follow
 
     kw = sdk_kwargs(plan)
     api = source.api

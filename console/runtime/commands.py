@@ -3,46 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from console.bench.form import BenchForm
-from console.bench.runner import BenchPlan, PowerControl
-from console.chat.session import ChatSettings
-from console.containers.presets import LaunchPlan, Preset
-from console.fit.device import DeviceMemory
+import msgspec
+
+if TYPE_CHECKING:  # types only: a start does not load the features that define them
+    from console.bench.form import BenchForm
+    from console.bench.runner import BenchPlan, PowerControl
+    from console.chat.session import ChatSettings
+    from console.containers.presets import LaunchPlan, Preset
+    from console.fit.device import DeviceMemory
 
 
-class Command:
-    """Base of every command."""
+class Command(msgspec.Struct, frozen=True):
+    """Base of every command: a frozen msgspec Struct (defined ~40x faster than a frozen dataclass; see events)."""
 
 
-@dataclass(frozen=True)
-class ContainerAction(Command):
+class ContainerAction(Command, frozen=True):
     action: str  # start | stop | restart | remove
     container_id: str
     name: str
 
 
-@dataclass(frozen=True)
-class Inspect(Command):
+class Inspect(Command, frozen=True):
     container_id: str
     name: str
 
 
-@dataclass(frozen=True)
-class FollowLogs(Command):
+class FollowLogs(Command, frozen=True):
     container_id: str
     tail: int = 2000
 
 
-@dataclass(frozen=True)
-class StopLogs(Command):
+class StopLogs(Command, frozen=True):
     follower: int
 
 
-@dataclass(frozen=True)
-class Launch(Command):
+class Launch(Command, frozen=True):
     run_id: int
     plan: LaunchPlan
     preset: Preset
@@ -50,94 +48,77 @@ class Launch(Command):
     remove_first: str | None = None
 
 
-@dataclass(frozen=True)
-class RefreshDocker(Command):
+class RefreshDocker(Command, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class SetHelpFlag(Command):
+class SetHelpFlag(Command, frozen=True):
     on: bool
 
 
-@dataclass(frozen=True)
-class RerunDoctor(Command):
+class RerunDoctor(Command, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class ApplyFix(Command):
+class ApplyFix(Command, frozen=True):
     check_id: str
 
 
-@dataclass(frozen=True)
-class SelectServer(Command):
+class SelectServer(Command, frozen=True):
     url: str | None
 
 
 # ---- chat -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SendChat(Command):
+class SendChat(Command, frozen=True):
     """Ask the selected server; ``send`` returns False (and a notice says why) when it cannot."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class StopChat(Command):
+class StopChat(Command, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class FetchModels(Command):
+class FetchModels(Command, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class ChooseModel(Command):
+class ChooseModel(Command, frozen=True):
     model: str
 
 
-@dataclass(frozen=True)
-class ChooseSettings(Command):
+class ChooseSettings(Command, frozen=True):
     settings: ChatSettings
 
 
-@dataclass(frozen=True)
-class NewChat(Command):
+class NewChat(Command, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class ListConversations(Command):
+class ListConversations(Command, frozen=True):
     needle: str
 
 
-@dataclass(frozen=True)
-class OpenConversation(Command):
+class OpenConversation(Command, frozen=True):
     conversation_id: int
 
 
-@dataclass(frozen=True)
-class RenameConversation(Command):
+class RenameConversation(Command, frozen=True):
     conversation_id: int
     title: str
 
 
-@dataclass(frozen=True)
-class DeleteConversation(Command):
+class DeleteConversation(Command, frozen=True):
     conversation_id: int
 
 
-@dataclass(frozen=True)
-class ExportConversation(Command):
+class ExportConversation(Command, frozen=True):
     conversation_id: int
     fmt: str  # md | json
 
 
 # ---- bench ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PlanBench(Command):
+class PlanBench(Command, frozen=True):
     """Read the form into a plan (the prompt file, and the power mode now through ``power`` for an A/B);
     answered by a one-shot ``BenchPlanned``."""
 
@@ -145,8 +126,7 @@ class PlanBench(Command):
     power: PowerControl | None = None
 
 
-@dataclass(frozen=True)
-class RunBench(Command):
+class RunBench(Command, frozen=True):
     """Run ``plan`` and save its results in ``folder``; ``send`` returns "" when it started, else why not."""
 
     plan: BenchPlan
@@ -155,26 +135,22 @@ class RunBench(Command):
     power: PowerControl | None = None  # switches the modes of a power A/B
 
 
-@dataclass(frozen=True)
-class StopBench(Command):
+class StopBench(Command, frozen=True):
     """Cancel the running bench: open requests closed, finished trials kept and saved."""
 
 
-@dataclass(frozen=True)
-class ListBenchReports(Command):
+class ListBenchReports(Command, frozen=True):
     folder: Path
 
 
 # ---- fit ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReadFitConfig(Command):
+class ReadFitConfig(Command, frozen=True):
     """Read a model's config.json (``text`` as typed: a file or a model directory); a ``FitConfigRead`` answers."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class ReadFitMemory(Command):
+class ReadFitMemory(Command, frozen=True):
     """The device memory the fit sizes against: the runtime's telemetry (``memory`` None), else ``memory()``
     (a fixed reading, a what-if); a ``FitMemoryRead`` answers."""
 

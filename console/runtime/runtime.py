@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console import config as cfg
 from console.chat.endpoints import Endpoint, canonical, endpoint_for, endpoints
@@ -25,11 +25,9 @@ from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.reducer import reduce
 from console.runtime.runner import Runner
-from console.runtime.services.bench import BenchService
 from console.runtime.services.chat import ChatService, settings_from_config
 from console.runtime.services.docker import DockerService
 from console.runtime.services.doctor import DoctorService
-from console.runtime.services.fit import FitService
 from console.runtime.services.hud import set_help_flag, start_hud_sources
 from console.runtime.services.servers import ServerWatch
 from console.runtime.services.startups import StartupFollowers
@@ -38,6 +36,10 @@ from console.runtime.state import ConsoleState, DoctorState, ServersState, serve
 from console.servers.registry import ServerRow
 from console.telemetry.discovery import Discovery, discover
 from console.telemetry.state import TelemetryState
+
+if TYPE_CHECKING:
+    from console.runtime.services.bench import BenchService
+    from console.runtime.services.fit import FitService
 
 Subscriber = Callable[[ConsoleState, ev.Event], None]
 AskPort = Callable[[str, str, bool], bool]
@@ -89,10 +91,31 @@ class Runtime:
         self.startups = StartupFollowers(self, self._state.docker.url)
         self.docker = DockerService(self, self._state.docker.url, self.startups.launched_here.add)
         self.doctor = DoctorService(self, doctor) if doctor is not None else None
-        self.bench = BenchService(self, config)
-        self.fit = FitService(self)
-        self.subscribe(self.bench.sampled)  # the bench's power meter: the telemetry's own samples
+        self._bench: BenchService | None = None  # made on first use (bench_service): a start does not load the bench
+        self._fit: FitService | None = None
         self.chat = ChatService(self, config.chat_store, settings_from_config(config), persist=persist_chat)
+
+    @property
+    def bench(self) -> BenchService:
+        """The bench service, made (and its power meter subscribed to the telemetry's samples) on first use."""
+        with self._lock:
+            if self._bench is None:
+                from console.runtime.services.bench import BenchService
+
+                self._bench = BenchService(self, self.config)
+                self._bench.seed(self._state)
+                self.subscribe(self._bench.sampled)
+            return self._bench
+
+    @property
+    def fit(self) -> FitService:
+        """The fit service, made on first use."""
+        with self._lock:
+            if self._fit is None:
+                from console.runtime.services.fit import FitService
+
+                self._fit = FitService(self)
+            return self._fit
 
     # ---- state and subscribers ------------------------------------------------------------------
     @property
@@ -211,7 +234,9 @@ class Runtime:
             case cmd.StopLogs(follower):
                 self.docker.stop_logs(follower)
             case cmd.Launch(run_id, plan, preset, launch, remove_first):
-                self.docker.launch(run_id, plan, preset, launch, remove_first)
+                from console.runtime.services.launch import launch as start_launch  # on first use: see its module
+
+                start_launch(self.docker, run_id, plan, preset, launch, remove_first)
             case cmd.RefreshDocker():
                 self.docker.refresh()
             case cmd.SetHelpFlag(on):

@@ -9,18 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from console.bench.report import BenchReport
-from console.bench.results import SavedRun
-from console.bench.runner import BenchPlan, Progress
 from console.chat.session import ChatSession, ChatSettings
-from console.containers.launcher import LaunchEvent
 from console.containers.state import DockerState
-from console.doctor.check import Check
-from console.servers.probe import ServerStatus
-from console.servers.registry import ServerRow
 from console.servers.registry import server_rows as registry_rows
 from console.telemetry.state import TelemetryState
+
+if TYPE_CHECKING:  # types only: a start does not load the features that define them
+    from console.bench.report import BenchReport
+    from console.bench.results import SavedRun
+    from console.bench.runner import BenchPlan, Progress
+    from console.containers.launcher import LaunchEvent
+    from console.doctor.check import Check
+    from console.servers.probe import ServerStatus
+    from console.servers.registry import ServerRow
 
 LOG_KEEP = 500  # lines of fix output kept for a Doctor screen opened later
 BENCH_NOTES_KEEP = 200  # lines of a bench's notes

@@ -46,6 +46,12 @@ class BenchService:
             if watts_of(event.snapshot)[0] is not None:
                 self.meter.add_snapshot(time.monotonic(), state.telemetry.merged)
 
+    def seed(self, state: ConsoleState) -> None:
+        """The meter's first sample: the latest merged one, when the service is made after the telemetry started."""
+        merged = state.telemetry.merged
+        if merged is not None and watts_of(merged)[0] is not None:
+            self.meter.add_snapshot(time.monotonic(), merged)
+
     # ---- the plan --------------------------------------------------------------------------------
     def plan(self, form: bf.BenchForm, power: PowerControl | None) -> None:
         """Read the form (its prompt file) and, for a power A/B, the power mode now; a ``BenchPlanned`` answers."""

@@ -1,5 +1,5 @@
-"""Docker: the watcher (list on every event, stats on a timer), container actions, inspect, log
-followers and launches, each a service on the runner that only emits events."""
+"""Docker: the watcher (list on every event, stats on a timer), container actions, inspect and log
+followers, each a service on the runner that only emits events (launches: ``services.launch``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from console.containers import preflight
 from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable
-from console.containers.launcher import create_and_start, track
 from console.containers.model import ActionResult
-from console.containers.presets import LaunchPlan, Preset
 from console.containers.watcher import ContainerWatcher
-from console.fit.device import engine_memory
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
@@ -71,7 +66,8 @@ class DockerService:
         if self.watcher is not None:
             self.watcher.refresh()
 
-    def _with_source(self, name: str, work: Callable[[DockerSource, Lifecycle], None]) -> None:
+    def with_source(self, name: str, work: Callable[[DockerSource, Lifecycle], None]) -> None:
+        """Run ``work`` as a service with its own Docker connection, closed when it ends."""
         source = DockerSource(self.url)
         self.hub.runner.spawn(name, lambda life: work(source, life), cleanup=source.close)
 
@@ -85,7 +81,7 @@ class DockerService:
             self.hub.emit(ev.ActionDone(result))
             self.refresh()
 
-        self._with_source(f"action:{action}", work)
+        self.with_source(f"action:{action}", work)
 
     def inspect(self, container_id: str, name: str) -> None:
         def work(source: DockerSource, _life: Lifecycle) -> None:
@@ -98,7 +94,7 @@ class DockerService:
                 text = f"{exc} — {exc.hint}"
             self.hub.emit(ev.InspectReady(f"Inspect {name} (secrets masked)", text))
 
-        self._with_source("inspect", work)
+        self.with_source("inspect", work)
 
     def follow_logs(self, container_id: str, tail: int = 2000) -> int:
         """Start following a container's log; batches arrive as ``LogBatch`` events for the returned id."""
@@ -149,60 +145,11 @@ class DockerService:
             except Exception as exc:  # noqa: BLE001 - daemon gone mid-stream
                 emit(ev.LogBatch(follower, "", ended=f"{type(exc).__name__}: {exc}"))
 
-        self._with_source(f"logs:{follower}", work)
+        self.with_source(f"logs:{follower}", work)
         return follower
 
     def stop_logs(self, follower: int) -> None:
         self.hub.runner.stop(f"logs:{follower}")
-
-    def launch(
-        self,
-        run_id: int,
-        plan: LaunchPlan,
-        preset: Preset,
-        launch: bool,
-        remove_first: str | None = None,
-    ) -> None:
-        """Preflight, then (when ``launch``) create, start and follow; reports as events.
-
-        ``remove_first``: a failed container of an earlier try, removed before the preflight.
-        """
-
-        def work(source: DockerSource, life: Lifecycle) -> None:
-            emit = self.hub.emit
-            try:
-                source.open()
-                if remove_first:
-                    source.act("remove", remove_first)
-                checks = preflight.run_checks(
-                    plan,
-                    source,
-                    util=preset.gpu_memory_utilization,
-                    max_model_len=preset.max_model_len,
-                    memory=engine_memory(self.hub.state.telemetry.merged),  # a discrete GPU's own, else RAM
-                )
-                blocked = bool(preflight.blocking(checks))
-                emit(ev.PreflightDone(run_id, tuple(checks), blocked, launch))
-                if blocked or not launch:
-                    return
-                cid = create_and_start(source, plan)
-                self.on_launched(cid)  # its own tracker follows it below
-                self.refresh()
-                emit(ev.LaunchProgress(run_id, None, f"started {plan.name or cid[:12]}"))
-                health = f"{plan.url}/health" if plan.url else None
-
-                def progress(e: Any) -> None:
-                    emit(ev.StartupProgress(cid, e))
-                    emit(ev.LaunchProgress(run_id, e, container=cid))
-
-                with life.waiting():  # following a start is minutes of waiting
-                    track(source, cid, health, progress, life.stop_event)
-            except DockerUnavailable as exc:
-                emit(ev.LaunchProgress(run_id, None, f"{exc} — {exc.hint}"))
-            except Exception as exc:  # noqa: BLE001 - Docker refused (bad image, name taken…): say so
-                emit(ev.LaunchProgress(run_id, None, f"launch failed: {type(exc).__name__}: {exc}"))
-
-        self._with_source(f"launch:{run_id}", work)
 
 
 def _pump_waiting(
