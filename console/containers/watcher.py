@@ -43,11 +43,13 @@ class ContainerWatcher:
         self._stop = threading.Event()
         self._changed = threading.Event()
         self._running_ids: tuple[str, ...] = ()
+        self._any_running = threading.Event()  # the stats loop sleeps on it while no container runs
         self._events: object | None = None
 
     def stop(self) -> None:
         self._stop.set()
         self._changed.set()
+        self._any_running.set()
         events = self._events
         if events is not None and hasattr(events, "close"):
             try:
@@ -76,15 +78,22 @@ class ContainerWatcher:
                 while not self._stop.is_set():
                     self._changed.clear()
                     listed = self._with_pids(self.source.containers())
-                    self._running_ids = tuple(c.id for c in listed if c.running)
+                    self._set_running(tuple(c.id for c in listed if c.running))
                     self.on_list(listed)
                     self._changed.wait(RELIST_S)
             except Exception as exc:  # noqa: BLE001 - daemon gone mid-call: report, reconnect
                 if not self._stop.is_set():
                     self.on_error(clean(f"Docker connection lost: {type(exc).__name__}: {exc}"), "reconnecting")
-                self._running_ids = ()
+                self._set_running(())
                 self.source.close()
                 self._stop.wait(backoff.next())
+
+    def _set_running(self, ids: tuple[str, ...]) -> None:
+        self._running_ids = ids
+        if ids:
+            self._any_running.set()
+        else:
+            self._any_running.clear()
 
     def _with_pids(self, listed: tuple[ContainerInfo, ...]) -> tuple[ContainerInfo, ...]:
         """Inference containers carry their host PIDs so GPU memory can be joined to them."""
@@ -130,7 +139,12 @@ class ContainerWatcher:
                 known = self._running_ids and all(cid in previous for cid in self._running_ids)
                 return self.stats_interval if known else 0.5
 
-            while not self._stop.wait(pause()):
+            while not self._stop.is_set():
+                if not self._running_ids:  # nothing to read: no wake-ups until a container runs (or a stop)
+                    self._any_running.wait()
+                    continue
+                if self._stop.wait(pause()):
+                    break
                 try:
                     results = list(pool.map(read, self._running_ids))
                 except Exception:  # noqa: BLE001 - daemon gone: the list loop reports it

@@ -55,16 +55,29 @@ class DashboardScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._rendered: dict[str, tuple[object, ...]] = {}
         self.query_one(TelemetryPanel).focus()
         self.show_state(host(self).state)
 
     def on_screen_resume(self) -> None:
+        self._rendered.clear()
         self.show_state(host(self).state)
         host(self).chat_control.panes_shown()
 
     def on_resize(self) -> None:
         compact = self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
         self.set_class(compact, "compact")
+        self._rendered.clear()  # a panel's lines depend on its width: every one is drawn again
+
+    def _changed(self, panel: str, *inputs: object) -> bool:
+        """False when ``panel`` last rendered these very objects: the state is immutable and the reducer keeps
+        the parts an event did not touch, so the same objects are the same picture (a sample redraws the
+        telemetry, not the servers, sources or chat)."""
+        last = self._rendered.get(panel)
+        if last is not None and len(last) == len(inputs) and all(a is b for a, b in zip(last, inputs, strict=True)):
+            return False
+        self._rendered[panel] = inputs
+        return True
 
     def show_state(self, state: ConsoleState) -> None:
         """Render ``state`` (while paused, the frozen one: every panel shows that moment)."""
@@ -75,28 +88,32 @@ class DashboardScreen(Screen):
         sources = "+".join(snap.sources) if snap else "…"
         hostname = snap.board.hostname if snap and snap.board and snap.board.hostname else ""
         self.query_one("#title", LiveText).set(f"jetconsole · {hostname} · telemetry: {sources}{paused}")
-        if snap is not None:
+        if snap is not None and self._changed("telemetry", telemetry):
             self.query_one(TelemetryPanel).show(snap, telemetry.history, missing_reasons(telemetry))
         docker = state.docker
-        statuses = tuple(
-            docker.status() if s.name == "docker" and state.watch_docker else s for s in telemetry.statuses()
-        )
-        self.query_one(SourcesPanel).show(statuses)
-        live = docker.status()
-        line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
-        self.query_one(ServersPanel).show(
-            server_rows(state),
-            state.servers.status,
-            docker.stats,
-            f"Docker: {line}",
-            state.servers.selected,
-            state.startups,
-            snap.processes if snap else (),
-        )
+        if self._changed("sources", telemetry.report, telemetry.errors, docker, state.watch_docker):
+            statuses = tuple(
+                docker.status() if s.name == "docker" and state.watch_docker else s for s in telemetry.statuses()
+            )
+            self.query_one(SourcesPanel).show(statuses)
+        processes = snap.processes if snap else ()
+        if self._changed("servers", state.servers, docker, state.startups, processes):
+            live = docker.status()
+            line = live.detail + (f" → {live.hint}" if live.hint and not live.active else "")
+            self.query_one(ServersPanel).show(
+                server_rows(state),
+                state.servers.status,
+                docker.stats,
+                f"Docker: {line}",
+                state.servers.selected,
+                state.startups,
+                processes,
+            )
         status = state.servers.selected_status
         chat = host(self).chat_control.chat
-        server = f"server: {health_text(status)} {row_figures(status)}" if chat.endpoint else ""
-        self.query_one(ChatPane).show_head(chat, server)
+        if self._changed("chat", chat, status):
+            server = f"server: {health_text(status)} {row_figures(status)}" if chat.endpoint else ""
+            self.query_one(ChatPane).show_head(chat, server)
 
     def _show_banner(self, state: ConsoleState) -> None:
         """One line while a doctor check fails, naming the key that opens the fix."""
