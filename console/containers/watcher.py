@@ -134,10 +134,15 @@ class ContainerWatcher:
                 return None
 
         with ThreadPoolExecutor(max_workers=STATS_WORKERS, thread_name_prefix="jetconsole-stats") as pool:
+            reads: dict[str, int] = {}  # container id -> stats requests made for it
 
-            def pause() -> float:  # new containers get their first (CPU-less) reading at once
-                known = self._running_ids and all(cid in previous for cid in self._running_ids)
-                return self.stats_interval if known else 0.5
+            def pause() -> float:
+                # A CPU % is the difference of two readings: a new container is read at once and again at once
+                # (the daemon answers each at its next ~1 s collection), so its CPU shows ~2 s after it is
+                # listed; then every stats_interval.  Counting requests, not answers: a container that fails to
+                # answer does not keep the loop asking.
+                fresh = any(reads.get(cid, 0) < 2 for cid in self._running_ids)
+                return 0.0 if fresh else self.stats_interval
 
             while not self._stop.is_set():
                 if not self._running_ids:  # nothing to read: no wake-ups until a container runs (or a stop)
@@ -145,8 +150,10 @@ class ContainerWatcher:
                     continue
                 if self._stop.wait(pause()):
                     break
+                ids = self._running_ids
+                reads = {cid: reads.get(cid, 0) + 1 for cid in ids}  # a stopped container's count goes
                 try:
-                    results = list(pool.map(read, self._running_ids))
+                    results = list(pool.map(read, ids))
                 except Exception:  # noqa: BLE001 - daemon gone: the list loop reports it
                     continue
                 stats = {s.id: s for s in results if s is not None}
