@@ -159,6 +159,22 @@ _TRIGGERS = re.compile(
 )
 
 
+def _sub(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str) -> str:
+    """``pattern.sub(replace, text)``, but ``text`` itself when no match changes: most matches in a long answer are
+    left as they are, and ``re.sub`` would copy the whole text for each rule (a 200 kB answer, folded in the store)."""
+    pieces: list[str] = []
+    last = 0
+    for m in pattern.finditer(text):
+        new = replace(m)
+        if new != m[0]:
+            pieces += (text[last : m.start()], new)
+            last = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 def _name(word: str) -> str:
     return word.lstrip("-").replace("-", "_").upper()
 
@@ -193,7 +209,7 @@ def _mask_userinfo(text: str) -> str:
         user, colon, _password = m["userinfo"].partition(":")
         return m["scheme"] + (f"{user}:{MASK}" if colon else MASK) + "@"
 
-    return _USERINFO.sub(sub, text)
+    return _sub(_USERINFO, sub, text)
 
 
 def _mask_query(text: str) -> str:
@@ -202,14 +218,14 @@ def _mask_query(text: str) -> str:
         hidden = name in _SECRET_PARAMS or (is_secret(name) and name not in _NOT_SECRET)
         return f"{m['lead']}{m['name']}={MASK}" if hidden else m[0]
 
-    return _QUERY.sub(sub, text)
+    return _sub(_QUERY, sub, text)
 
 
 def _mask_env_assignments(text: str, pattern: re.Pattern[str]) -> str:
     def sub(m: re.Match[str]) -> str:
         return f"{m['name']}={_masked(m['value'])}" if is_secret(m["name"]) else m[0]
 
-    return pattern.sub(sub, text)
+    return _sub(pattern, sub, text)
 
 
 def _mask_keyed(text: str) -> str:
@@ -218,15 +234,21 @@ def _mask_keyed(text: str) -> str:
             return m[0]
         return f"{m['q']}{m['name']}{m['q']}{m['colon']}{m['vq']}{MASK}{m['vq']}"
 
-    return _KEYED.sub(sub, text)
+    return _sub(_KEYED, sub, text)
 
 
-def _mask_common(text: str, env: re.Pattern[str]) -> str:
+def _mask_common(text: str, prose: bool) -> str:
     text = _mask_userinfo(text)
     text = _mask_query(text)
     text = _mask_keyed(text)
-    text = _mask_env_assignments(text, env)
-    text = _BEARER.sub(lambda m: f"{m['scheme']}{m['space']}{MASK}", text)
+    text = _mask_env_assignments(text, _ENV_UPPER if prose else _ENV_ANY)
+
+    def bearer(m: re.Match[str]) -> str:  # in prose "Basic questions" is a phrase, "Bearer ab12cd34" a key
+        if prose and not _looks_like_a_credential(m["value"]):
+            return m[0]
+        return f"{m['scheme']}{m['space']}{MASK}"
+
+    text = _sub(_BEARER, bearer, text)
     text = _SHAPES.sub(MASK, text)
     # a value masked in one piece of a stream and continued in the next (``--api-key ••••`` + ``6789abc``)
     return _GLUED.sub(MASK, text)
@@ -249,7 +271,7 @@ def _mask_flags(text: str, prose: bool) -> str:
             return m[0]
         return f"{flag}{sep}{_masked(value)}"
 
-    return _FLAG.sub(sub, text)
+    return _sub(_FLAG, sub, text)
 
 
 def mask_command(text: str) -> str:
@@ -262,7 +284,7 @@ def mask_command(text: str) -> str:
     """
     if not _TRIGGERS.search(text):
         return text
-    return _mask_common(_mask_flags(text, prose=False), _ENV_ANY)
+    return _mask_common(_mask_flags(text, prose=False), prose=False)
 
 
 def mask_prose(text: str) -> str:
@@ -274,7 +296,7 @@ def mask_prose(text: str) -> str:
     """
     if not _TRIGGERS.search(text):
         return text
-    return _mask_common(_mask_flags(text, prose=True), _ENV_UPPER)
+    return _mask_common(_mask_flags(text, prose=True), prose=True)
 
 
 def mask_argv(argv: Sequence[str]) -> list[str]:

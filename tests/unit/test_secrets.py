@@ -197,9 +197,19 @@ def test_the_quick_check_skips_only_text_the_rules_leave_alone() -> None:
     masked = 0
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
-        full_prose = secrets._mask_common(secrets._mask_flags(text, prose=True), secrets._ENV_UPPER)
-        full_command = secrets._mask_common(secrets._mask_flags(text, prose=False), secrets._ENV_ANY)
+        full_prose = secrets._mask_common(secrets._mask_flags(text, prose=True), prose=True)
+        full_command = secrets._mask_common(secrets._mask_flags(text, prose=False), prose=False)
         assert secrets.mask_prose(text) == full_prose, text
         assert secrets.mask_command(text) == full_command, text
         masked += full_command != text
     assert masked > 1000  # the sample does exercise the rules
+
+
+def test_prose_keeps_scheme_words_that_lead_no_key() -> None:
+    """In a chat answer "Basic questions" and "Token counting" are phrases; a scheme word followed by something
+    shaped like a key is still masked (and a command line masks any value after it)."""
+    text = "Basic questions about Token counting, then Bearer abc123def456ghi"
+    assert mask_prose(text) == f"Basic questions about Token counting, then Bearer {MASK}"
+    assert mask_command("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA'") == (
+        f"curl -H 'Authorization: Basic {MASK}'"
+    )
