@@ -12,7 +12,14 @@ import pytest
 from console.chat.client import ChatRequest, ChatStream
 from console.chat.endpoints import Endpoint
 from console.chat.model import MessageStats
-from console.chat.runner import BATCH_S, FAST_BATCH_S, FAST_CHARS_PER_S, hand_over_interval, run_answer
+from console.chat.runner import (
+    BATCH_S,
+    FAST_BATCH_S,
+    FAST_CHARS_PER_S,
+    SAVE_EVERY_S,
+    hand_over_interval,
+    run_answer,
+)
 from console.chat.store import ChatStore
 from tests.replay import MODEL, ReplayServer, Script, token_frames, transcript
 
@@ -220,3 +227,31 @@ def test_hand_overs_slow_down_only_for_a_stream_faster_than_reading() -> None:
     assert hand_over_interval(5000, 0.25) == FAST_BATCH_S  # stays slow while the stream stays fast
     assert hand_over_interval(100, 0.25) == BATCH_S  # and comes back when it calms down
     assert hand_over_interval(5000, 0.1, batch_s=0.5) == 0.5  # never faster than asked
+
+
+class CountingStore(ChatStore):
+    commits = 0
+
+    def append_many(self, message_id: int, parts: list[tuple[str, str]]) -> None:
+        self.commits += 1
+        super().append_many(message_id, parts)
+
+
+def test_a_fast_stream_is_saved_whole_in_a_commit_every_50_ms_not_one_a_token(
+    srv: ReplayServer, tmp_path: Path
+) -> None:
+    """A commit a token cost a fast stream a third of its speed: what arrives is committed at most SAVE_EVERY_S
+    apart and when the answer ends, and nothing of it is lost."""
+    tokens = [f" w{i}" for i in range(3000)]
+    srv.script = Script(frames=token_frames(tokens))  # as fast as the socket takes them
+    store = CountingStore(tmp_path / "c.sqlite3")
+    try:
+        conv, mid = new_answer(store)
+        rec = Recorder()
+        started = time.monotonic()
+        run_answer(stream_for(srv), rec.text, rec.end, store, mid)
+        took = time.monotonic() - started
+        assert rec.ended[0][0] == "done" and store.load(conv).messages[-1].content == "".join(tokens)
+        assert 1 <= store.commits <= took / SAVE_EVERY_S + 2 < len(tokens)
+    finally:
+        store.close()
