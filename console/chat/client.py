@@ -132,9 +132,14 @@ class ChatStream:
     def _emit(self, event: StreamEvent) -> StreamEvent:
         """Timed on arrival, and the server's text cleaned: every event but ``done`` passes here, so an
         answer, a finish reason or an error frame enters the session and the store with no control in it."""
-        text = clean(event.text) if event.kind == "finish" else clean_text(event.text)
-        tokens = _count(event.prompt_tokens), _count(event.completion_tokens)
-        event = StreamEvent(event.kind, text, *tokens, time.monotonic())
+        text, prompt, completion = event.text, event.prompt_tokens, event.completion_tokens
+        if event.kind == "finish":
+            text = clean(text)
+        elif not text.isprintable():  # the common token is printable: no call per token for it
+            text = clean_text(text)
+        if prompt is not None or completion is not None:  # counts come in the usage frame alone
+            prompt, completion = _count(prompt), _count(completion)
+        event = StreamEvent(event.kind, text, prompt, completion, time.monotonic())
         self.clock.feed(event)
         return event
 
