@@ -108,9 +108,10 @@ class MarkdownStreamView(Widget):
         if span is not None:
             selected = self.screen.get_component_rich_style("screen--selection")
             return _shade(line, *span, selected).apply_offsets(0, y)
-        line = line.apply_offsets(0, y)  # where a mouse drag starts and ends, for text selection
-        if finished:
-            self._shown[y] = line
+        if finished:  # where a mouse drag starts and ends, for text selection: drawn once, kept
+            line = self._shown[y] = line.apply_offsets(0, y)
+        # The streaming tail is drawn again every frame: offsets there would make new styles for every segment every
+        # frame; it is selectable once its piece is finished.
         return line
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
