@@ -35,13 +35,11 @@ RUN_ID = 1
 
 def _runtime(config: cfg.Config, telemetry: bool, watch_docker: bool) -> Runtime:
     from console.runtime.runtime import Runtime
-    from console.telemetry.discovery import Discovery
-    from console.telemetry.model import SourceReport
+    from console.runtime.services.headless import no_telemetry
 
-    none = Discovery([], SourceReport())
     return Runtime(
         config,
-        discover_fn=None if telemetry else (lambda: none),
+        discover_fn=None if telemetry else no_telemetry,
         watch_docker=watch_docker,
         poll_servers=False,
         hud_sources=False,

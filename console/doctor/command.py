@@ -58,14 +58,11 @@ def headless(
     stopped on the way out."""
     from console.runtime import events as ev
     from console.runtime.runtime import Runtime
-    from console.runtime.services.headless import wait_for
-    from console.telemetry.discovery import Discovery
-    from console.telemetry.model import SourceReport
+    from console.runtime.services.headless import no_telemetry, wait_for
 
-    none = Discovery([], SourceReport())
     runtime = Runtime(
         config,
-        discover_fn=None if telemetry else (lambda: none),
+        discover_fn=None if telemetry else no_telemetry,
         watch_docker=False,
         poll_servers=False,
         hud_sources=False,
