@@ -19,17 +19,16 @@ from typing import TYPE_CHECKING, TextIO
 
 from console import config as cfg
 from console.bench import report as rp
-from console.bench.energy import PowerMeter, watts_of
 from console.bench.plan import parse_levels, parse_targets
 from console.bench.prompts import BUILTIN, Prompt, PromptFileError, load_prompts
-from console.bench.results import read_report, results_dir, save
-from console.bench.runner import BenchPlan, BenchRun, Note, Progress
+from console.bench.results import read_report, results_dir
+from console.bench.runner import BenchPlan, Note, Progress
 from console.bench.view import text_report
-from console.telemetry.model import TelemetrySnapshot
 
 if TYPE_CHECKING:
-    from console.runtime.events import Sampled
-    from console.runtime.state import ConsoleState
+    from console.runtime.runtime import Runtime
+    from console.runtime.services.headless import EventQueue
+    from console.runtime.state import BenchOutcome
 
 EXIT_BAD_INPUT, EXIT_NOTHING, EXIT_PARTIAL, EXIT_CANCELLED = 2, 3, 4, 130
 
@@ -167,36 +166,6 @@ class _Reporter:
             self.err.write("\r\x1b[2K")
 
 
-class _Telemetry:
-    """The runtime run headless with its telemetry alone while a bench runs: each sample's own power goes
-    into the meter; the merged state names the device.  Its jtop connection is the one a power A/B
-    switches modes through (``powerab.JtopPower`` borrows it)."""
-
-    def __init__(self, meter: PowerMeter, config: cfg.Config, source: str) -> None:
-        from console.runtime.runtime import Runtime
-        from console.runtime.services.headless import FirstSamples
-
-        self.meter = meter
-        self.runtime = Runtime(
-            replace(config, telemetry_source=source), watch_docker=False, poll_servers=False, hud_sources=False
-        )
-        self.first = FirstSamples(on_sample=self._sample)
-        self.runtime.subscribe(self.first)
-        self.runtime.start()
-
-    def _sample(self, event: Sampled, _state: ConsoleState) -> None:
-        watts, what = watts_of(event.snapshot)
-        if watts is not None:
-            self.meter.add(time.monotonic(), watts, what)
-
-    @property
-    def latest(self) -> TelemetrySnapshot | None:
-        return self.runtime.state.telemetry.merged
-
-    def stop(self) -> None:
-        self.runtime.stop(1.0)
-
-
 def run(
     args: argparse.Namespace, config: cfg.Config, source: str, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -218,55 +187,47 @@ def run(
     except (ValueError, PromptFileError) as exc:
         print(f"jetconsole: {exc}", file=err)
         return EXIT_BAD_INPUT
-    from console.bench.context import device_context, server_context
     from console.bench.powerab import JtopPower
+    from console.runtime import commands as cmd
+    from console.runtime import events as ev
+    from console.runtime.runtime import Runtime
+    from console.runtime.services.headless import EventQueue, FirstSamples
 
-    meter = PowerMeter()
-    telemetry = _Telemetry(meter, config, source)
-    telemetry.first.wait(3.0)  # the device's name and power mode come from the first samples
-    run_ = BenchRun(
-        plan,
-        _Reporter(err),
-        meter,
-        JtopPower() if plan.power_modes else None,
-        context=lambda t: server_context(t.endpoint, t.model, config.docker_host),
-        device=lambda: device_context(telemetry.latest, meter.what),
+    runtime = Runtime(
+        replace(config, telemetry_source=source), watch_docker=False, poll_servers=False, hud_sources=False
     )
-    print(
-        f"bench: {len(plan.targets)} configuration(s), concurrency {','.join(map(str, plan.concurrency))}, "
-        f"{plan.trials} trials, {len(plan.prompts)} prompts ({plan.prompts_source}); "
-        f"{plan.total_requests()} requests in all. Ctrl-C cancels.",
-        file=err,
-        flush=True,
-    )
-    holder: list[rp.BenchReport] = []
-    finished = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can return early on 3.11
-
-    def work() -> None:
-        try:
-            holder.append(run_.run())
-        finally:
-            finished.set()
-
-    threading.Thread(target=work, name="bench", daemon=True).start()
+    runtime.bench  # noqa: B018 - the bench service made now: its power meter takes every sample from the first
+    events = EventQueue((ev.BenchProgressed, ev.BenchNoted, ev.ServiceFailed))
+    woke = threading.Event()  # set after every event: the main thread waits on it in short slices
+    first = FirstSamples()
+    for subscriber in (events, lambda _s, _e: woke.set(), first):
+        runtime.subscribe(subscriber)
     try:
-        while not finished.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        run_.cancel()
-        print("\njetconsole: cancelling: closing the open requests", file=err, flush=True)
-        finished.wait()
+        runtime.start()
+        first.wait(3.0)  # the device's name and power mode come from the first samples
+        folder = None if args.no_save else results_dir(config, args.out)
+        why = runtime.send(cmd.RunBench(plan, folder, args.baseline, JtopPower() if plan.power_modes else None))
+        if why:
+            print(f"jetconsole: {why}", file=err)
+            return EXIT_BAD_INPUT
+        print(
+            f"bench: {len(plan.targets)} configuration(s), concurrency {','.join(map(str, plan.concurrency))}, "
+            f"{plan.trials} trials, {len(plan.prompts)} prompts ({plan.prompts_source}); "
+            f"{plan.total_requests()} requests in all. Ctrl-C cancels.",
+            file=err,
+            flush=True,
+        )
+        outcome = _follow(runtime, events, woke, runtime.state.bench.run, err)
     finally:
-        telemetry.stop()
-    if not holder:
+        runtime.stop(1.0)
+    if outcome is None or outcome.report is None:
         print("jetconsole: the bench stopped with an error (above)", file=err)
         return EXIT_NOTHING
-    report = holder[0]
+    report = outcome.report
     _Reporter(err)._clear()
     print(file=err)
-    if report.results and not args.no_save:
-        paths = save(report, results_dir(config, args.out), args.baseline)
-        print(f"saved {paths[0]} and {paths[1]}", file=err)
+    if outcome.paths:
+        print(f"saved {outcome.paths[0]} and {outcome.paths[1]}", file=err)
     out.write((rp.to_json(report) if args.json else text_report(report, args.baseline)) + "\n")
     out.flush()
     if report.cancelled:
@@ -275,3 +236,39 @@ def run(
         return EXIT_NOTHING
     failed = any(r.median.failed for r in report.results) or len({r.label for r in report.results}) < len(plan.targets)
     return EXIT_PARTIAL if failed else 0
+
+
+def _follow(
+    runtime: Runtime, events: EventQueue, woke: threading.Event, number: int, err: TextIO
+) -> BenchOutcome | None:
+    """Print bench ``number``'s progress and notes as they come, until it ends: how it ended (None: its
+    thread died).  A Ctrl-C sends ``StopBench`` (the open requests are closed, the finished trials kept and
+    saved) and goes on waiting for the end; a second one is not caught."""
+    from console.runtime import commands as cmd
+    from console.runtime import events as ev
+    from console.runtime.services.bench import CANCEL_NOTE
+
+    reporter = _Reporter(err)
+    cancelling = False
+    while True:
+        try:
+            woke.wait(0.2)  # short slices: a Ctrl-C is taken at once
+            woke.clear()
+            ended = runtime.state.bench.outcome  # read first: every event before the end is queued by now
+            for event in events.pending():
+                if isinstance(event, ev.BenchProgressed) and event.run == number:
+                    reporter(event.progress)
+                elif isinstance(event, ev.BenchNoted) and event.run == number and not event.trial:
+                    if event.text != CANCEL_NOTE:  # said below in the CLI's own words
+                        reporter(Note(event.text, event.error))
+                elif isinstance(event, ev.ServiceFailed) and event.service == "bench":
+                    reporter(Note(f"the bench stopped: {event.error}", error=True))
+                    return None
+            if ended is not None and ended.run == number:
+                return ended
+        except KeyboardInterrupt:
+            if cancelling:
+                raise
+            cancelling = True
+            runtime.send(cmd.StopBench())
+            print("\njetconsole: cancelling: closing the open requests", file=err, flush=True)

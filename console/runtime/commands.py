@@ -127,10 +127,11 @@ class PlanBench(Command, frozen=True):
 
 
 class RunBench(Command, frozen=True):
-    """Run ``plan`` and save its results in ``folder``; ``send`` returns "" when it started, else why not."""
+    """Run ``plan`` and save its results in ``folder`` (None: not saved, ``jetconsole bench --no-save``);
+    ``send`` returns "" when it started, else why not."""
 
     plan: BenchPlan
-    folder: Path
+    folder: Path | None
     baseline: str = ""
     power: PowerControl | None = None  # switches the modes of a power A/B
 

@@ -229,6 +229,22 @@ def test_stop_bench_cancels_keeps_finished_trials_and_runtime_stop_ends_a_run(tm
         assert len(second) == 2 and second[1].report is not None and second[1].report.cancelled
 
 
+def test_run_bench_without_a_folder_saves_nothing(tmp_path: Path) -> None:
+    """``jetconsole bench --no-save``: a run with no folder measures and is never written anywhere."""
+    with ReplayServer() as srv:
+        srv.script = Script(frames=token_frames(["x", "y"]), rate=400)
+        runtime = _runtime(tmp_path)
+        seen = Seen(runtime)
+        before = sorted(tmp_path.rglob("*"))
+        try:
+            assert runtime.send(cmd.RunBench(_plan(srv.url), None)) == ""
+            end = seen.wait(ev.BenchFinished, timeout=10)[0]
+        finally:
+            assert runtime.stop(5)
+    assert end.report is not None and end.report.results and end.paths == () and not end.error
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def test_an_untrusted_server_error_is_cleaned_where_it_enters_the_state(tmp_path: Path) -> None:
     runtime = _runtime(tmp_path)
     seen = Seen(runtime)

@@ -62,8 +62,9 @@ class BenchService:
         self.hub.runner.spawn("bench-plan", work)
 
     # ---- the run ---------------------------------------------------------------------------------
-    def run(self, plan: BenchPlan, folder: Path, baseline: str = "", power: PowerControl | None = None) -> str:
-        """Start ``plan``; "" when it started (``BenchStarted`` is already folded in), else why not."""
+    def run(self, plan: BenchPlan, folder: Path | None, baseline: str = "", power: PowerControl | None = None) -> str:
+        """Start ``plan``, its results to be saved in ``folder`` (None: not saved); "" when it started
+        (``BenchStarted`` is already folded in), else why not."""
         from console.bench.context import device_context, server_context
 
         meter, docker_host = self.meter, self.config.docker_host
@@ -132,7 +133,7 @@ class BenchService:
         elif isinstance(event, Note):
             emit(ev.BenchNoted(number, clean_text(event.text), error=event.error))  # a server's words among them
 
-    def _run(self, number: int, run: BenchRun, folder: Path, baseline: str) -> None:
+    def _run(self, number: int, run: BenchRun, folder: Path | None, baseline: str) -> None:
         emit = self.hub.emit
         try:
             report = run.run()
@@ -143,7 +144,7 @@ class BenchService:
             return
         paths: tuple[Path, ...] = ()
         error = ""
-        if report.results:
+        if report.results and folder is not None:
             try:
                 paths = br.save(report, folder, baseline)
             except OSError as exc:
