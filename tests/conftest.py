@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     if IN_CI and report.skipped and item.get_closest_marker("realparts"):
         report.outcome = "failed"
         report.longrepr = f"real-component test skipped under CI=true: {report.longrepr}"
+    if report.when == "call" and item.get_closest_marker("realparts") and report.outcome in ("passed", "failed"):
+        _RAN_REALPARTS.append(item.nodeid)
+
+
+# Under CI=true the real-component tier must run at least this many tests: a tier that skips a whole module at
+# import, or collects less than it should, fails the run instead of passing quietly (86 when this was written).
+MIN_REALPARTS_RUN = 80
+_RAN_REALPARTS: list[str] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """Under CI=true a real-component module skipped at collection (``pytest.skip(allow_module_level=True)``,
+    ``importorskip``) is a failure too."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and "realparts" in str(getattr(collector, "path", "")):
+        report.outcome = "failed"
+        report.longrepr = f"real-component module skipped at collection under CI=true: {report.longrepr}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true, a run of the whole tier (``tests`` or ``tests/realparts``) must have run enough of it."""
+    here = Path(__file__).parent.resolve()
+    whole = {here, here / "realparts"}
+    asked = {Path(str(a).split("::")[0]).resolve() for a in session.config.args}
+    if IN_CI and asked & whole and len(_RAN_REALPARTS) < MIN_REALPARTS_RUN and exitstatus == 0:
+        print(
+            f"\nreal-component tier: {len(_RAN_REALPARTS)} tests ran under CI=true, fewer than {MIN_REALPARTS_RUN}",
+            file=sys.stderr,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="module")
