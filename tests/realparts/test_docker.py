@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +126,66 @@ def test_missing_socket_and_daemon_gone_mid_call(tmp_path) -> None:
         ), result.message
     finally:
         daemon.cleanup()
+
+
+def _as_nobody(work: Callable[[io.StringIO], int]) -> tuple[int, str]:
+    """``work(out)`` in a forked child that dropped to nobody (no groups): its exit code and what it wrote.  A fork,
+    not a new interpreter: this one may live where nobody cannot read (a pyenv under /root), so what the child runs
+    is imported by the parent first."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 99
+        out = io.StringIO()
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            code = work(out)
+        except BaseException as exc:  # noqa: BLE001 - whatever it is, the parent reads it
+            out.write(f"child failed: {exc!r}")
+        finally:
+            os.write(write, out.getvalue().encode())
+            os._exit(code)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 65536):
+        chunks.append(chunk)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode()
+
+
+def test_a_socket_the_user_cannot_open_says_permission_denied_and_how_to_join(dockerd) -> None:
+    """For real, not a hand-built exception: as ``nobody`` (outside the docker group) the private daemon's socket
+    (root:docker 0660, as dockerd makes it) refuses the connection.  The source says permission denied and how to
+    join the group; ``jetconsole containers`` exits 6 with the same words."""
+    from console.config import Config
+    from console.containers.command import containers
+
+    sock = Path(dockerd.socket)
+    assert stat.S_IMODE(sock.stat().st_mode) & 0o006 == 0  # no access for others: the case under test
+    config = Config(docker_host=dockerd.url)
+    assert containers(config, as_json=True, out=io.StringIO(), err=io.StringIO()) == 0  # as root: it lists
+
+    def open_source(out: io.StringIO) -> int:
+        try:
+            DockerSource(dockerd.url).open()
+            out.write("opened")
+        except DockerUnavailable as exc:
+            out.write(f"{exc}\n{exc.hint}")
+        return 0
+
+    def cli(out: io.StringIO) -> int:
+        return containers(config, as_json=False, out=out, err=out)
+
+    before = stat.S_IMODE(Path(dockerd.dir).stat().st_mode)
+    try:
+        Path(dockerd.dir).chmod(0o711)  # the way to the socket is open; the socket itself is not
+        source = _as_nobody(open_source)
+        listed = _as_nobody(cli)
+    finally:
+        Path(dockerd.dir).chmod(before)
+    assert source[0] == 0 and "permission denied" in source[1] and "usermod -aG docker" in source[1], source
+    assert listed[0] == 6 and "permission denied" in listed[1], listed
