@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import threading
 import time
@@ -78,8 +79,39 @@ def test_logs_follow_and_inspect_masks_secrets(source: DockerSource) -> None:
     data = source.inspect(cid)
     env = dict(e.split("=", 1) for e in data["Config"]["Env"])
     assert env["MODEL"] == "tiny" and "hf_secretvalue123" not in str(data) and env["HF_TOKEN"] != ""
+
+
+def test_follow_brings_only_new_lines_and_close_ends_a_blocked_reader(source: DockerSource) -> None:
+    """``logs(tail=0, follow=True)``: nothing written before it, each line written after as it comes; and
+    ``close()`` from another thread ends a reader blocked waiting for the next line."""
+    cid = run_busybox(source, "jc-follow", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done")
+
+    def ticks(data: bytes) -> list[int]:
+        return [int(n) for n in re.findall(rb"tick (\d+)", data)]
+
+    assert wait_until(lambda: len(ticks(b"".join(source.logs(cid, follow=False)))) >= 2, timeout=15)
+    before = max(ticks(b"".join(source.logs(cid, follow=False))))
     stream = source.logs(cid, tail=0, follow=True)
-    stream.close()
+    got: list[bytes] = []
+    two_new, ended = threading.Event(), threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in stream:
+                got.append(chunk)
+                if len(ticks(b"".join(got))) >= 2:
+                    two_new.set()
+        except Exception:  # noqa: BLE001 - a closed stream may end by raising: ended either way
+            pass
+        finally:
+            ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert two_new.wait(15), got
+    seen = ticks(b"".join(got))
+    assert min(seen) > before and seen == sorted(seen)  # tail=0: nothing old; then in order, as written
+    stream.close()  # the reader is blocked waiting for the next tick (one a second)
+    assert ended.wait(5)
 
 
 def test_stats_of_a_busy_container(source: DockerSource) -> None:
