@@ -143,19 +143,37 @@ def test_actions_and_removed_while_viewed(source: DockerSource) -> None:
 
 
 def test_missing_socket_and_daemon_gone_mid_call(tmp_path) -> None:
+    """No socket: said with the install hint.  The daemon killed while a call is in flight (a stop that waits for a
+    container which traps SIGTERM): the call ends at once with a result that says so, it does not hang or raise."""
     with pytest.raises(DockerUnavailable) as err:
         DockerSource(f"unix://{tmp_path}/none.sock").open()
     assert "no Docker socket" in str(err.value) and "docker.io" in err.value.hint
     daemon = PrivateDockerd()  # its own daemon: this test kills it
     try:
         daemon.start()
-        src = DockerSource(daemon.url, timeout=5)
+        daemon.import_busybox()
+        src = DockerSource(daemon.url, timeout=60)
         src.open()
-        daemon.stop()
-        result = src.act("start", "0123456789ab", "x")
-        assert not result.ok and (
-            "not answering" in result.message or "unreachable" in result.message or "no Docker socket" in result.message
-        ), result.message
+        cid = run_busybox(src, "jc-stubborn", "trap 'echo got TERM' TERM; echo up; while true; do sleep 1; done")
+        assert wait_until(lambda: b"up" in b"".join(src.logs(cid, follow=False)), timeout=15)
+        results: list[object] = []
+        call = threading.Thread(target=lambda: results.append(src.act("stop", cid, "jc-stubborn", timeout=50)))
+        started = time.monotonic()
+        call.start()
+        # in flight: Docker sent SIGTERM (the container says so) and now waits up to 50 s before SIGKILL
+        watcher = DockerSource(daemon.url)  # a second connection: the first is busy with the stop
+        watcher.open()
+        assert wait_until(lambda: b"got TERM" in b"".join(watcher.logs(cid, follow=False)), 15)
+        assert daemon.proc is not None
+        daemon.proc.kill()  # the daemon gone mid-call, not before it
+        call.join(20)
+        assert not call.is_alive() and time.monotonic() - started < 30
+        result = results[0]
+        assert not result.ok and (  # type: ignore[attr-defined]
+            "not answering" in result.message  # type: ignore[attr-defined]
+            or "unreachable" in result.message  # type: ignore[attr-defined]
+            or "connection" in result.message.lower()  # type: ignore[attr-defined]
+        ), result
     finally:
         daemon.cleanup()
 
