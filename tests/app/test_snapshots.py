@@ -61,3 +61,25 @@ def test_telemetry_zoom_120x40(snap_compare, orin_snapshot) -> None:
 def test_high_contrast_120x40(snap_compare, orin_snapshot) -> None:
     app = frozen_app(ramp(orin_snapshot), REPORT, Config(theme="high-contrast"))
     assert snap_compare(app, terminal_size=(120, 40))
+
+
+async def test_plain_linux_box_says_what_is_missing_and_what_to_do(orin_snapshot) -> None:
+    """The plain box's snapshot, read as text: each missing part is named with why and what to do."""
+    from console.ui.widgets.sources_panel import SourcesPanel
+    from console.ui.widgets.text import LiveText
+
+    host = dataclasses.replace(orin_snapshot, sources=("procfs",), gpus=(), power=None, processes=())
+    app = frozen_app([host], PLAIN_REPORT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        sources = app.screen.query_one(SourcesPanel).body.text
+        for words in (
+            "no jtop service (/run/jtop.sock missing)",
+            "on a Jetson: systemctl start jtop",
+            "NVML unavailable: NVML Shared Library Not Found",
+            "no Docker socket at /var/run/docker.sock",
+        ):
+            assert words in sources, (words, sources)
+        shown = "\n".join(w.text for w in app.screen.query(LiveText))
+        assert "no GPU source: NVML unavailable" in shown, shown
+        assert "telemetry: procfs" in shown
