@@ -91,7 +91,7 @@ class Runtime:
         self.startups = StartupFollowers(self, self._state.docker.url)
         self.docker = DockerService(self, self._state.docker.url, self.startups.launched_here.add)
         self.doctor = DoctorService(self, doctor) if doctor is not None else None
-        self._bench: BenchService | None = None  # made on first use (bench_service): a start does not load the bench
+        self._bench: BenchService | None = None  # made on first use (the bench property): a start does not load it
         self._fit: FitService | None = None
         self.chat = ChatService(self, config.chat_store, settings_from_config(config), persist=persist_chat)
 
