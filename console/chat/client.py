@@ -12,7 +12,6 @@ import codecs
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ import httpx
 from console.chat.endpoints import Endpoint
 from console.chat.stream import SSEDecoder, StreamEvent, error_text, parse_data
 from console.chat.timing import AnswerClock
+from console.chat.wire import ChatRequest, ModelInfo, request_body
 from console.runtime.sanitise import clean, clean_text
 
 CONNECT_TIMEOUT = 5.0
@@ -45,55 +45,6 @@ class EndpointError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(clean_text(message))
-
-
-def _length(value: Any) -> int | None:
-    """A context length the server gave as a number (a string or anything else is unknown)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    id: str
-    max_model_len: int | None = None
-    owned_by: str = ""
-    root: str = ""  # the weights path or repo vLLM serves it from
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ModelInfo:
-        """One entry of ``/v1/models``' ``data``; the server's strings cleaned (one-line fields)."""
-        return cls(
-            clean(str(row.get("id", "?"))),
-            _length(row.get("max_model_len")),
-            clean(str(row.get("owned_by") or "")),
-            clean(str(row.get("root") or "")),
-        )
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    endpoint: Endpoint
-    model: str
-    messages: tuple[dict[str, str], ...]
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # merged into the body (chat_template_kwargs…)
-
-
-def request_body(req: ChatRequest) -> dict[str, Any]:
-    """The JSON body: streaming with usage; ``extra`` may add or override fields, not streaming."""
-    body: dict[str, Any] = {"model": req.model, "messages": list(req.messages)}
-    for key in ("temperature", "top_p", "max_tokens"):
-        value = getattr(req, key)
-        if value is not None:
-            body[key] = value
-    body.update(req.extra)
-    body["stream"] = True
-    options = dict(body.get("stream_options") or {})
-    options["include_usage"] = True
-    body["stream_options"] = options
-    return body
 
 
 def unreachable(url: str, exc: Exception) -> str:

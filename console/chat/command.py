@@ -19,10 +19,10 @@ from dataclasses import replace
 from typing import TextIO
 
 from console import config as cfg
-from console.chat.client import ModelInfo
 from console.chat.endpoints import Endpoint, endpoints, v1_url
 from console.chat.model import ChatMessage, MessageStats
 from console.chat.session import ChatSettings
+from console.chat.wire import ModelInfo
 from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.runtime import Runtime

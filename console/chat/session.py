@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from console.chat.client import ChatRequest, ModelInfo
 from console.chat.endpoints import Endpoint
 from console.chat.model import ChatMessage, Conversation, MessageStats
+from console.chat.wire import ChatRequest, ModelInfo
 
 MAX_TITLE = 60
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.containers.launcher import LaunchEvent
-    from console.servers.probe import ServerStatus
     from console.servers.registry import ServerRow
+    from console.servers.status import ServerStatus
     from console.telemetry.model import TelemetrySnapshot
 
 GIB = 1 << 30

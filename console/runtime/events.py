@@ -18,15 +18,15 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.bench.report import BenchReport
     from console.bench.results import SavedRun
     from console.bench.runner import BenchPlan, Progress
-    from console.chat.client import ModelInfo
     from console.chat.endpoints import Endpoint
     from console.chat.model import Conversation, ConversationSummary, MessageStats
     from console.chat.session import ChatSettings
+    from console.chat.wire import ModelInfo
     from console.containers.launcher import LaunchEvent
     from console.containers.model import ActionResult, ContainerInfo, ContainerStats
     from console.doctor.check import Check
     from console.fit.device import DeviceMemory
-    from console.servers.probe import ServerStatus
+    from console.servers.status import ServerStatus
     from console.telemetry.model import SourceReport, TelemetrySnapshot
 
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.bench.runner import BenchPlan, Progress
     from console.containers.launcher import LaunchEvent
     from console.doctor.check import Check
-    from console.servers.probe import ServerStatus
     from console.servers.registry import ServerRow
+    from console.servers.status import ServerStatus
 
 LOG_KEEP = 500  # lines of fix output kept for a Doctor screen opened later
 BENCH_NOTES_KEEP = 200  # lines of a bench's notes

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from console.runtime.sanitise import clean, clean_mapping
 
 T = TypeVar("T")
@@ -81,6 +79,8 @@ def parse(text: str) -> Scrape:
 
     Label names and values (``model_name`` is whatever the server was told to call its model)
     are cleaned as one-line fields before anything keeps them."""
+    from prometheus_client.parser import text_string_to_metric_families  # ~20 ms: loaded by the first scrape
+
     samples: dict[str, list[tuple[Labels, float]]] = {}
     types: dict[str, str] = {}
     try:
@@ -96,6 +96,8 @@ def parse(text: str) -> Scrape:
 
 def _explain(text: str, exc: Exception) -> str:
     """A message naming the first line the parser rejects on its own (the parser's messages don't)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     for number, line in enumerate(text.splitlines(), 1):
         try:
             list(text_string_to_metric_families(line + "\n"))

@@ -9,37 +9,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import httpx
 
-from console.chat.client import ModelInfo
 from console.chat.endpoints import Endpoint
+from console.chat.wire import ModelInfo
 from console.runtime.sanitise import clean
 from console.servers.metrics import MetricsError, MetricsWindow, ServerMetrics, keep_known, parse
+from console.servers.status import ServerStatus
 
 SLOW_EVERY = 10  # /version and /v1/models change only on restart: every 10th poll
-
-
-@dataclass(frozen=True)
-class ServerStatus:
-    url: str  # the root (no /v1)
-    reachable: bool
-    health: int | None = None  # HTTP status of /health (200 ready, 503 engine dead)
-    version: str | None = None
-    models: tuple[ModelInfo, ...] = ()
-    metrics: ServerMetrics | None = None
-    metrics_note: str | None = None  # why there are no metrics ("404: start SGLang with --enable-metrics")
-    error: str | None = None
-    at: float = field(default_factory=time.monotonic)
-
-    @property
-    def ready(self) -> bool:
-        return self.reachable and self.health == 200
-
-    @property
-    def model(self) -> str | None:
-        return self.models[0].id if self.models else None
 
 
 class ServerProbe:

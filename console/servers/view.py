@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from console.chat.endpoints import Endpoint
 from console.servers.metrics import ServerMetrics, summary_line
-from console.servers.probe import ServerStatus
+from console.servers.status import ServerStatus
 
 
 def _ms(seconds: float | None) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
@@ -23,8 +23,6 @@ from textual.theme import Theme
 from textual.widget import Widget
 
 from console import config as cfg
-from console.chat.client import shared_client
-from console.doctor.session import DoctorSetup
 from console.keymap import ALL_BINDINGS, APP_BINDINGS
 from console.runtime import commands as cmd
 from console.runtime import events as ev
@@ -35,12 +33,10 @@ from console.themes import DEFAULT_THEME, ThemeSpec
 from console.ui.bindings import bindings
 from console.ui.chat_control import ChatControl
 from console.ui.messages import RuntimeEvent, StateChanged
-from console.ui.screens.chat import ChatScreen
-from console.ui.screens.confirm import StrictConfirmScreen, TextScreen
-from console.ui.screens.containers import ContainersScreen
 from console.ui.screens.dashboard import DashboardScreen
-from console.ui.screens.help import HelpScreen
-from console.ui.screens.telemetry import TelemetryScreen
+
+if TYPE_CHECKING:
+    from console.doctor.session import DoctorSetup
 
 DiscoverFn = Callable[[], Discovery]
 # state events a screen also takes as they come (a fix's log line, a conversation renamed)
@@ -66,7 +62,21 @@ def textual_theme(spec: ThemeSpec) -> Theme:
 
 
 def _warm_http(_life: object) -> None:
+    from console.chat.client import shared_client  # httpx: ~40 ms the first frame does not need
+
     shared_client()
+
+
+def _telemetry_screen() -> Screen[Any]:
+    from console.ui.screens.telemetry import TelemetryScreen
+
+    return TelemetryScreen()
+
+
+def _containers_screen() -> Screen[Any]:
+    from console.ui.screens.containers import ContainersScreen
+
+    return ContainersScreen()
 
 
 def _answer(reply: Future[Any], value: Any) -> None:
@@ -79,7 +89,8 @@ class JetconsoleApp(App[None]):
     TITLE = "jetconsole"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     BINDINGS = bindings(APP_BINDINGS)
-    SCREENS = {"telemetry": TelemetryScreen, "containers": ContainersScreen}
+    # screens the first frame does not show are imported, composed and styled when first opened
+    SCREENS = {"telemetry": _telemetry_screen, "containers": _containers_screen}
     START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench")
     ENABLE_COMMAND_PALETTE = True
     KIOSK_ACTIONS = frozenset({"toggle_help", "next_page"})
@@ -157,7 +168,7 @@ class JetconsoleApp(App[None]):
         else:
             self.push_screen(DashboardScreen())
             start = {
-                "chat": lambda: self.push_screen(ChatScreen()),
+                "chat": self.open_chat_screen,
                 "doctor": self.action_doctor,
                 "fit": self.action_fit,
                 "hud": self.action_hud,
@@ -210,6 +221,8 @@ class JetconsoleApp(App[None]):
         elif isinstance(event, ev.ActionDone):
             self.notify(event.result.message, severity="information" if event.result.ok else "error", timeout=4)
         elif isinstance(event, ev.InspectReady):
+            from console.ui.screens.confirm import TextScreen
+
             self.push_screen(TextScreen(event.title, event.text))
         elif isinstance(event, ev.ServiceFailed):
             self.notify(f"{event.service}: {event.error}", severity="warning", timeout=6)
@@ -229,6 +242,8 @@ class JetconsoleApp(App[None]):
 
             self.push_screen(AskScreen(event.text), partial(_answer, reply))
             return
+        from console.ui.screens.confirm import StrictConfirmScreen
+
         self.push_screen(StrictConfirmScreen(event.title, event.text), lambda yes: _answer(reply, bool(yes)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -239,7 +254,15 @@ class JetconsoleApp(App[None]):
         return True
 
     # ---- actions --------------------------------------------------------------------------------
+    def open_chat_screen(self) -> None:
+        from console.ui.screens.chat import ChatScreen
+
+        if not isinstance(self.screen, ChatScreen):
+            self.push_screen(ChatScreen())
+
     def action_help(self) -> None:
+        from console.ui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

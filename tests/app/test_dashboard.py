@@ -147,7 +147,7 @@ async def test_pause_holds_every_panel_whatever_event_arrives(orin_snapshot: Tel
     paused repaint nothing with newer figures (before, a stats or server message repainted the
     telemetry panel with the newest sample under a PAUSED title)."""
     from console.containers.model import ContainerInfo, ContainerStats
-    from console.servers.probe import ServerStatus
+    from console.servers.status import ServerStatus
 
     app = live_app([orin_snapshot], Config(refresh_interval=0.2, servers=()))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from console.chat.wire import ModelInfo
 from console.config import Config
 from console.hud import helpflag
 from console.runtime import events as ev
 from console.runtime.state import server_rows
 from console.servers.metrics import ServerMetrics
-from console.servers.probe import ModelInfo, ServerStatus
+from console.servers.status import ServerStatus
 from console.telemetry.model import TempSensor
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.hud import HudScreen, HudTile

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from console import config as cfg
-from console.chat.client import ChatRequest, ModelInfo
 from console.chat.endpoints import Endpoint, endpoints, resolve_key, root_url, v1_url
 from console.chat.model import ChatMessage, Conversation, MessageStats
 from console.chat.session import (
@@ -20,6 +19,7 @@ from console.chat.session import (
     stats_line,
     title_from,
 )
+from console.chat.wire import ChatRequest, ModelInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 EP = Endpoint("http://h:8000/v1", "sk-very-secret", "config")

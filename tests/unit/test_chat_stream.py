@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from console.chat.client import ChatRequest, request_body
 from console.chat.endpoints import Endpoint
 from console.chat.stream import SSEDecoder, StreamEvent, chunk_events, error_text, parse_data
 from console.chat.timing import AnswerClock
+from console.chat.wire import ChatRequest, request_body
 from tests.replay import TRANSCRIPTS, chunk, transcript
 
 SSE_FILES = sorted(p.name for p in TRANSCRIPTS.glob("*.sse"))

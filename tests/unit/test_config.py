@@ -213,3 +213,36 @@ def test_a_start_imports_no_pydantic() -> None:
     code = "import sys; from console.containers.presets import all_presets; print('pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "True"  # the lazy names still load their schema when asked for
+
+
+def test_a_start_imports_only_what_the_first_frame_shows() -> None:
+    """The dashboard's first frame needs no HTTP client, metrics parser, Markdown renderer, launcher or other
+    screen: importing them cost ~130 ms of every start (issue 14). They load on first use, off the UI's thread
+    where they can (a server's poller imports httpx; the first answer imports rich.markdown)."""
+    import subprocess
+    import sys
+
+    heavy = (
+        "httpx",
+        "prometheus_client",
+        "markdown_it",
+        "rich.markdown",
+        "console.chat.client",
+        "console.chat.mdrender",
+        "console.servers.probe",
+        "console.containers.launcher",
+        "console.ui.screens.chat",
+        "console.ui.screens.containers",
+        "console.ui.screens.telemetry",
+        "console.ui.screens.help",
+        "textual.widgets._footer",
+    )
+    code = (
+        "import sys, console.cli, console.ui.app, console.ui.host, console.ui.screens.dashboard; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+    code = "import sys, console.servers.probe, console.chat.client; print('httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "True"  # the check above would pass vacuously if the names were wrong

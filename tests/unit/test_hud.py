@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from console.chat.wire import ModelInfo
 from console.containers.launcher import LaunchEvent
 from console.containers.model import ContainerInfo
 from console.hud import bigdigits, helpflag
@@ -18,9 +19,9 @@ from console.hud.terminal import ascii_only
 from console.hud.view import DOWN, ERROR, NONE, READY, STARTING, build, pick_server, server_state, tiles
 from console.servers.failures import Diagnosis
 from console.servers.metrics import ServerMetrics
-from console.servers.probe import ModelInfo, ServerStatus
 from console.servers.registry import ServerRow
 from console.servers.startup import StartupState
+from console.servers.status import ServerStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ from console.runtime.reducer import reduce
 from console.runtime.runner import Backoff, Runner
 from console.runtime.runtime import Runtime
 from console.runtime.state import LOG_KEEP, ConsoleState
-from console.servers.probe import ServerStatus
+from console.servers.status import ServerStatus
 from console.telemetry.discovery import Discovery
 from console.telemetry.model import Cpu, SourceReport, SourceStatus, TelemetrySnapshot
 from tests.conftest import FixedSource

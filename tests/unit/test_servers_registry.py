@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from console.chat.client import ModelInfo
 from console.chat.endpoints import Endpoint
+from console.chat.wire import ModelInfo
 from console.config import Config
 from console.containers.model import ContainerInfo
 from console.runtime.events import ContainersListed

@@ -10,18 +10,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.chat import export
-from console.chat.client import ChatStream, EndpointError, list_models
 from console.chat.endpoints import Endpoint
 from console.chat.model import MessageStats
-from console.chat.runner import run_answer
 from console.chat.session import ChatSettings
 from console.chat.store import ChatStore, StoreError, default_path
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
+
+if TYPE_CHECKING:  # the client (httpx) loads with the first request, off the first frame
+    from console.chat.client import ChatStream
 
 STILL_STREAMING = "An answer is still streaming: Esc stops it first."
 
@@ -91,6 +91,8 @@ class ChatService:
             return
 
         def work(_life: Lifecycle) -> None:
+            from console.chat.client import EndpointError, list_models
+
             try:
                 models = tuple(list_models(endpoint))
             except EndpointError as exc:
@@ -119,6 +121,9 @@ class ChatService:
     # ---- asking and answering ------------------------------------------------------------------
     def send(self, text: str) -> bool:
         """Start an answer to ``text``; False (and a notice saying why) when it cannot."""
+        from console.chat.client import ChatStream
+        from console.chat.runner import run_answer
+
         with self._lock:
             chat = self.hub.state.chat
             if chat.answering is not None:
@@ -210,6 +215,8 @@ class ChatService:
         folder = self.store_path.parent / "exports"
 
         def work(st: ChatStore) -> None:
+            from console.chat import export
+
             conv = st.load(conv_id)
             text = export.to_markdown(conv) if fmt == "md" else export.to_json(conv)
             folder.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from console.chat.endpoints import Endpoint, endpoint_for
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
 from console.runtime.state import ConsoleState, server_rows
-from console.servers.probe import ServerProbe
+
+if TYPE_CHECKING:
+    from console.servers.probe import ServerProbe
 
 UNREACHABLE_INTERVAL = 3.0
 
@@ -36,12 +40,21 @@ class ServerWatch:
             self._start(url)
 
     def _start(self, url: str) -> None:
-        probe = ServerProbe(endpoint_for(self.configured, url))
+        endpoint = endpoint_for(self.configured, url)
+        made: list[ServerProbe] = []
 
         def step(life: Lifecycle) -> float:
-            status = probe.poll()
+            if not made:  # made on the poller's thread: httpx and the metrics parser load there, off the UI's
+                from console.servers.probe import ServerProbe
+
+                made.append(ServerProbe(endpoint))
+            status = made[0].poll()
             if not life.stopped:
                 self.hub.emit(ev.ServerPolled(status))
             return self.interval if status.reachable else max(self.interval, UNREACHABLE_INTERVAL)
 
-        self.hub.runner.every(f"server:{url}", step, self.interval, cleanup=probe.close)
+        def close() -> None:
+            for probe in made:
+                probe.close()
+
+        self.hub.runner.every(f"server:{url}", step, self.interval, cleanup=close)

@@ -4,7 +4,6 @@ panel show the phase of any server, not only of those launched from here."""
 from __future__ import annotations
 
 from console.containers.docker_source import DockerSource, DockerUnavailable
-from console.containers.launcher import track
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
@@ -40,6 +39,8 @@ class StartupFollowers:
         source = DockerSource(self.docker_url)
 
         def work(life: Lifecycle) -> None:
+            from console.containers.launcher import track  # its log patterns load with the first start followed
+
             try:
                 source.open()
                 with life.waiting():  # a start takes minutes: following it is waiting, not work

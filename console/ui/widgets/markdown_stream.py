@@ -22,7 +22,6 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from console.chat.mdrender import gap_after, piece_lines
 from console.chat.mdsplit import MarkdownSplitter
 
 
@@ -65,6 +64,8 @@ class MarkdownStreamView(Widget):
         """The strips of the piece ``text`` drawn after the first ``after`` finished pieces."""
         if not text or width <= 0:
             return []
+        from console.chat.mdrender import gap_after, piece_lines  # rich.markdown: ~20 ms, loaded by the first answer
+
         console = self.app.console
         dark = self._dark = self._theme_dark()
         lines = Strip.from_lines(piece_lines(console, console.options.update_width(width), text, dark))

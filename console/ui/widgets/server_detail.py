@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from console.chat.endpoints import Endpoint
-from console.servers.probe import ServerStatus
+from console.servers.status import ServerStatus
 from console.servers.view import detail_lines
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText

@@ -10,14 +10,13 @@ follows it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 
-from console.containers.launcher import LaunchEvent
 from console.containers.model import ContainerInfo, ContainerStats
 from console.containers.view import gpu_memory
 from console.keymap import SERVERS_BINDINGS
-from console.servers.probe import ServerStatus
 from console.servers.registry import ServerRow
 from console.servers.view import health_text, row_figures
 from console.telemetry.model import GpuProcess
@@ -26,6 +25,10 @@ from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
+
+if TYPE_CHECKING:  # types only: the launcher and its log patterns load with the first launch
+    from console.containers.launcher import LaunchEvent
+    from console.servers.status import ServerStatus
 
 
 def state_text(c: ContainerInfo, event: LaunchEvent | None) -> str:
