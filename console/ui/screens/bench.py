@@ -21,7 +21,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Input, ProgressBar, Static
 
 from console.bench import form as bf
 from console.bench import results as br
@@ -37,6 +37,7 @@ from console.ui.bindings import bindings, key_display
 from console.ui.host import host
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.bench_views import FIELDS, LABELS, form_view, result_rows, results_view, saved_rows, saved_view
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
@@ -89,7 +90,7 @@ class BenchScreen(FilterScreen):
             yield from form_view(form)
             yield from results_view()
             yield from saved_view()
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._listed = host(self).runtime.state.bench.listed

@@ -5,11 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from console.runtime.state import ConsoleState
 from console.ui.host import host
 from console.ui.widgets.chat_pane import ChatPane
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.server_detail import ServerDetail
 from console.ui.widgets.text import LiveText
 
@@ -20,7 +20,7 @@ class ChatScreen(Screen):
         with Horizontal(id="chat-row"):
             yield ChatPane(id="chat-full")
             yield ServerDetail()
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one(ChatPane).focus_input()

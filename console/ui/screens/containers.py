@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from console.containers import view
 from console.containers.docker_source import describe
@@ -14,6 +14,7 @@ from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.screens.confirm import ConfirmScreen
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
@@ -33,7 +34,7 @@ class ContainersScreen(FilterScreen):
         table: DataTable = DataTable(id="t-containers", cursor_type="row")
         table.add_columns(*view.COLUMNS)
         yield table
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -8,7 +8,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from console.doctor.session import banner_text
 from console.keymap import DASHBOARD_BINDINGS
@@ -17,6 +16,7 @@ from console.servers.view import health_text, row_figures
 from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.widgets.chat_pane import ChatPane
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.servers_panel import ServersPanel
 from console.ui.widgets.sources_panel import SourcesPanel
@@ -52,7 +52,7 @@ class DashboardScreen(Screen):
             yield ServersPanel()
             yield ChatPane()
             yield SourcesPanel()
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._rendered: dict[str, tuple[object, ...]] = {}

@@ -11,7 +11,7 @@ import time
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, RichLog
+from textual.widgets import DataTable, Input, RichLog
 
 from console.doctor.check import Check
 from console.doctor.session import MARK, detail_text, first_problem, in_app_fix
@@ -22,6 +22,7 @@ from console.runtime.state import ConsoleState, DoctorState
 from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
@@ -48,7 +49,7 @@ class DoctorScreen(FilterScreen):
         with VerticalScroll(id="doctor-detail-box"):
             yield LiveText("", id="doctor-detail")
         yield RichLog(id="doctor-log", wrap=True, markup=False, highlight=False, max_lines=2000)
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         for line in host(self).state.doctor.log:

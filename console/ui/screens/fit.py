@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from console.fit.device import DeviceMemory
 from console.fit.model import FitError
@@ -39,6 +39,7 @@ from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.ui.bindings import bindings
 from console.ui.host import host
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.text import LiveText
 
 DEBOUNCE_S = 0.3
@@ -242,7 +243,7 @@ class FitScreen(Screen):
             yield LiveText("", id="fit-flags")
             yield LiveText("", id="fit-table")
             yield LiveText("", id="fit-notes")
-        yield Footer()
+        yield KeyHints()
 
     def _input_row(self, key: str, label: str, flag: str, placeholder: str) -> Horizontal:
         value = self._initial.get(key)

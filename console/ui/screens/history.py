@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from console.chat.model import ConversationSummary
 from console.keymap import HISTORY_BINDINGS
@@ -15,6 +15,7 @@ from console.ui.host import host
 from console.ui.screens.chat_dialogs import AskScreen
 from console.ui.screens.confirm import ConfirmScreen
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
@@ -41,7 +42,7 @@ class HistoryScreen(FilterScreen):
         table.add_columns(*COLUMNS)
         yield table
         yield LiveText("", id="history-status")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -10,7 +10,7 @@ import time
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, OptionList, ProgressBar
+from textual.widgets import Input, Label, OptionList, ProgressBar
 
 from console.containers import presets as ps
 from console.containers.form import FORM_FIELDS, form_values, settings_from_form
@@ -23,6 +23,7 @@ from console.servers.failures import Diagnosis
 from console.servers.startup import PHASES, StartupState
 from console.ui.bindings import bindings
 from console.ui.host import host
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.text import LiveText
 
 
@@ -97,7 +98,7 @@ class LaunchScreen(Screen):
         yield ProgressBar(total=100, show_eta=False, id="progress")
         yield LiveText("", id="phases", classes="panel-text")
         yield LiveText("", id="diagnosis", classes="panel-text")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         options = self.query_one("#presets", OptionList)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Log
+from textual.widgets import Input, Log
 
 from console.containers.logbuffer import LogBuffer
 from console.keymap import LOGS_BINDINGS
@@ -12,6 +12,7 @@ from console.runtime.commands import FollowLogs, StopLogs
 from console.runtime.events import Event, LogBatch
 from console.ui.bindings import bindings
 from console.ui.host import host
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.text import LiveText
 
 MAX_LINES = 10_000
@@ -35,7 +36,7 @@ class LogsScreen(Screen):
         yield Input(placeholder="search (Enter: first match, n/N next/previous, Esc: close)", id="search")
         yield Log(max_lines=MAX_LINES, auto_scroll=True, id="log")
         yield LiveText("", id="log-status")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from console.keymap import DETAIL_BINDINGS
 from console.telemetry import view as fmt
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
@@ -170,7 +171,7 @@ class TelemetryScreen(FilterScreen):
                 yield table
                 if key == "processes":
                     yield LiveText("", id="processes-empty")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         super().on_mount()
