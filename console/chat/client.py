@@ -26,18 +26,33 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 600.0  # a long prompt on a CPU or a cold Jetson can take minutes to a first token
 
 
-_shared: httpx.Client | None = None
+_shared: dict[bool, httpx.Client] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_client() -> httpx.Client:
-    """One client for every answer: making one costs ~45 ms (its SSL context), which would
-    otherwise land in every answer's time to first token.  httpx clients are thread-safe."""
-    global _shared
+def needs_tls(url: str) -> bool:
+    """True unless ``url`` is plain HTTP (a local vLLM, SGLang or the tests' server)."""
+    return not url.lower().startswith("http://")
+
+
+def new_client(url: str, **kwargs: Any) -> httpx.Client:
+    """A client for the server at ``url``.  One for plain HTTP never speaks TLS, so it skips loading the
+    CA bundle (``verify=False``: ~45 ms and ~1.7 MiB each, benchmarks/README.md); https URLs verify as usual."""
+    return httpx.Client(verify=needs_tls(url), **kwargs)
+
+
+def shared_client(url: str = "http://") -> httpx.Client:
+    """One client for every answer to a server of ``url``'s kind (plain HTTP or TLS): making one costs
+    what its SSL context does, which would otherwise land in every answer's time to first token.
+    httpx clients are thread-safe."""
+    tls = needs_tls(url)
     with _shared_lock:
-        if _shared is None:
-            _shared = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT))
-        return _shared
+        client = _shared.get(tls)
+        if client is None:
+            client = _shared[tls] = new_client(
+                "https://" if tls else "http://", timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+            )
+        return client
 
 
 class EndpointError(Exception):
@@ -102,7 +117,7 @@ class ChatStream:
         """The events of each chunk of the body as it arrives, together (one chunk may hold several events,
         or end halfway through one: the decoder keeps the rest for the next)."""
         url = f"{self.req.endpoint.url}/chat/completions"
-        client = self._client or shared_client()
+        client = self._client or shared_client(url)
         saw_done = False
         try:
             self.clock.sent = time.monotonic()
@@ -180,7 +195,7 @@ def list_models(endpoint: Endpoint, timeout: float = CONNECT_TIMEOUT) -> list[Mo
     """``GET /v1/models``; raises EndpointError with the reason and what to do."""
     url = f"{endpoint.url}/models"
     try:
-        resp = httpx.get(url, headers=endpoint.headers(), timeout=timeout)
+        resp = shared_client(url).get(url, headers=endpoint.headers(), timeout=timeout)
     except httpx.HTTPError as exc:
         raise EndpointError(unreachable(url, exc)) from exc
     if resp.status_code == 401:

@@ -12,6 +12,7 @@ import time
 
 import httpx
 
+from console.chat.client import new_client
 from console.chat.endpoints import Endpoint
 from console.chat.wire import ModelInfo
 from console.runtime.sanitise import clean
@@ -33,7 +34,7 @@ class ServerProbe:
 
     def _get(self, path: str) -> httpx.Response:
         if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, headers=self.endpoint.headers())
+            self._client = new_client(self.endpoint.root, timeout=self.timeout, headers=self.endpoint.headers())
         return self._client.get(self.endpoint.root + path)
 
     def poll(self) -> ServerStatus:

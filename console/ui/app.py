@@ -61,10 +61,10 @@ def textual_theme(spec: ThemeSpec) -> Theme:
     )
 
 
-def _warm_http(_life: object) -> None:
+def _warm_http(url: str, _life: object) -> None:
     from console.chat.client import shared_client  # httpx: ~40 ms the first frame does not need
 
-    shared_client()
+    shared_client(url)
 
 
 def _telemetry_screen() -> Screen[Any]:
@@ -179,7 +179,8 @@ class JetconsoleApp(App[None]):
             if start is not None:
                 start()
         self._unsubscribe = self.runtime.subscribe(self._from_runtime)
-        self.runtime.runner.spawn("http", _warm_http)  # ~45 ms of SSL setup, off the first answer
+        endpoint = self.runtime.state.chat.endpoint  # httpx's import (an https server's CA too), off the 1st answer
+        self.runtime.runner.spawn("http", partial(_warm_http, endpoint.url if endpoint else "http://"))
         self.runtime.start()
 
     def _from_runtime(self, state: ConsoleState, event: ev.Event) -> None:

@@ -436,3 +436,23 @@ def test_request_body_extra_merges_and_may_override_sampling() -> None:
 def test_request_body_is_json_serialisable() -> None:
     body = request_body(req(extra={"chat_template_kwargs": {"enable_thinking": True}}))
     assert json.loads(json.dumps(body)) == body
+
+
+def test_plain_http_servers_get_a_client_that_loads_no_ca_bundle_and_https_ones_verify() -> None:
+    """A local vLLM speaks plain HTTP: its client skips the CA bundle (~45 ms, ~1.7 MiB of every start);
+    an https server's client verifies its certificate as usual. Each kind is made once and shared."""
+    import ssl
+
+    from console.chat.client import needs_tls, new_client, shared_client
+
+    assert not needs_tls("http://127.0.0.1:8000/v1") and not needs_tls("HTTP://gpu-box:30000")
+    assert needs_tls("https://api.example.com/v1") and needs_tls("unix:///x")  # anything not plain HTTP verifies
+
+    def verify_mode(client: object) -> ssl.VerifyMode:
+        return client._transport._pool._ssl_context.verify_mode  # type: ignore[attr-defined]
+
+    assert verify_mode(new_client("http://127.0.0.1:8000")) == ssl.CERT_NONE
+    assert verify_mode(new_client("https://api.example.com")) == ssl.CERT_REQUIRED
+    assert shared_client("http://a:1/v1") is shared_client("http://b:2/v1")
+    assert shared_client("https://a/v1") is not shared_client("http://a/v1")
+    assert verify_mode(shared_client("https://a/v1")) == ssl.CERT_REQUIRED

@@ -15,6 +15,7 @@ import docker.errors
 import httpx
 import pytest
 
+from console.chat import client as chat_client
 from console.chat.client import ChatRequest, ChatStream, EndpointError, ModelInfo, list_models
 from console.chat.endpoints import Endpoint
 from console.chat.stream import StreamEvent
@@ -249,7 +250,8 @@ def test_chat_http_error_bodies_and_unreachable_servers(seq: str) -> None:
 @KINDS
 def test_chat_list_models_errors(seq: str, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([httpx.Response(404, text=bad("no such route", seq)), httpx.Response(200, json={"data": [{}]})])
-    monkeypatch.setattr(httpx, "get", lambda *a, **k: next(answers))
+    server = httpx.Client(transport=httpx.MockTransport(lambda _request: next(answers)))
+    monkeypatch.setattr(chat_client, "shared_client", lambda _url: server)
     with pytest.raises(EndpointError) as err:
         list_models(Endpoint("http://srv.test/v1"))
     assert_clean(err.value)
