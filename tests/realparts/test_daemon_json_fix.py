@@ -7,9 +7,13 @@ the fix restarts it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,6 +168,118 @@ def test_container_failing_under_the_new_runtime_rolls_back(daemon: PrivateDocke
     assert not result.ok and result.rolled_back
     assert "did not run under the nvidia runtime" in (result.error or "")
     assert daemon.config.read_text() == "{}\n" and info(daemon)["DefaultRuntime"] == "runc"
+
+
+NVIDIA_DEFAULT = '{{"runtimes": {{"nvidia": {{"path": "{shim}"}}}}, "default-runtime": "nvidia"}}\n'
+
+
+def record_clients(monkeypatch: pytest.MonkeyPatch) -> tuple[list[float], list[docker.DockerClient]]:
+    """Real docker clients, remembered: every attempt the verifier makes (a down daemon fails the client's
+    construction: docker-py asks the daemon for its API version then), every client made, whether closed.
+    Holding the clients keeps the garbage collector from closing one the verifier forgot."""
+    attempts: list[float] = []
+    made: list[docker.DockerClient] = []
+
+    class Recorded(docker.DockerClient):
+        def __init__(self, *args, **kwargs) -> None:
+            attempts.append(time.monotonic())
+            super().__init__(*args, **kwargs)
+            self.closed = False
+            made.append(self)
+
+        def close(self) -> None:
+            self.closed = True
+            super().close()
+
+    monkeypatch.setattr(docker, "DockerClient", Recorded)  # what the verifier's ``import docker`` finds
+    return attempts, made
+
+
+def connections(daemon: PrivateDockerd) -> set[int]:
+    """This process's sockets connected to the daemon's socket (inodes): ``ss`` lists the daemon's accepted
+    ends with the socket's path and their peer; the peers among this process's fds are ours."""
+    out = subprocess.run(["ss", "-xn"], capture_output=True, text=True, check=True).stdout
+    peers = set()
+    for line in out.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[4] == str(daemon.socket) and fields[7].isdigit():
+            peers.add(int(fields[7]))
+    ours = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                ours.add(int(link[len("socket:[") : -1]))
+    return peers & ours
+
+
+def connections_held(daemon: PrivateDockerd) -> set[int]:
+    """``connections`` once the garbage collector has closed those of clients nobody holds (a quick client
+    elsewhere, PrivateDockerd's own ping): what is left is held by a live object, such as a recorded client."""
+    gc.collect()
+    return connections(daemon)
+
+
+def assert_all_closed(daemon: PrivateDockerd, made: list[docker.DockerClient], before: set[int]) -> None:
+    assert made and all(c.closed for c in made)
+    assert connections_held(daemon) <= before  # no connection of a verifier's client is left open on the daemon
+
+
+def test_verifier_against_a_running_daemon(daemon: PrivateDockerd, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up, with the NVIDIA runtime the default: nothing to report (ping, info, a container ran); up on runc:
+    the verifier names the runtime.  Either way the client it made is closed, no connection left."""
+    reset(daemon, NVIDIA_DEFAULT.format(shim=daemon.shim))  # type: ignore[attr-defined]
+    before = connections_held(daemon)
+    attempts, made = record_clients(monkeypatch)
+    assert docker_verifier(daemon.url, BUSYBOX_IMAGE)() is None
+    assert len(attempts) == len(made) == 1
+    assert_all_closed(daemon, made, before)
+    reset(daemon, "{}\n")
+    before = connections_held(daemon)
+    attempts, made = record_clients(monkeypatch)
+    runc = docker_verifier(daemon.url, BUSYBOX_IMAGE)()
+    assert runc == 'docker info reports the default runtime "runc", not "nvidia"'
+    assert_all_closed(daemon, made, before)
+
+
+def test_verifier_waits_for_the_daemon_to_come_back(daemon: PrivateDockerd, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Down when the verifier starts (as after the fix's restart): it keeps asking; once dockerd is back on
+    the NVIDIA default, the check passes.  The failed tries left no client; the one made is closed."""
+    reset(daemon, NVIDIA_DEFAULT.format(shim=daemon.shim))  # type: ignore[attr-defined]
+    daemon.stop()
+    before = connections_held(daemon)
+    attempts, made = record_clients(monkeypatch)
+    result: list[str | None] = []
+    verifier = threading.Thread(target=lambda: result.append(docker_verifier(daemon.url, BUSYBOX_IMAGE)()))
+    verifier.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(attempts) < 2 and time.monotonic() < deadline:  # it has asked the down daemon, twice
+            time.sleep(0.05)
+        assert len(attempts) >= 2 and not made and verifier.is_alive() and not result
+    finally:
+        daemon.start()
+        verifier.join(90)  # the verifier's own deadline is 60 s; a container run on top
+    assert not verifier.is_alive() and result == [None]
+    assert len(made) == 1 and len(attempts) > len(made)  # the tries against the down daemon made no client
+    assert_all_closed(daemon, made, before)
+
+
+def test_verifier_reports_a_daemon_that_never_comes_back(
+    daemon: PrivateDockerd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Down for good: after its wait the verifier returns Docker's own error for the last try, no client open."""
+    daemon.stop()
+    try:
+        attempts, made = record_clients(monkeypatch)
+        started = time.monotonic()
+        result = docker_verifier(daemon.url, BUSYBOX_IMAGE, wait_s=2)()
+        took = time.monotonic() - started
+    finally:
+        daemon.start()
+    assert result is not None and result.startswith("Docker did not come back within 2 s ("), result
+    assert "Error while fetching server API version" in result  # docker-py's words, from the last try
+    assert 2 <= took < 30 and len(attempts) >= 2 and made == []  # it kept trying; nothing was left to close
 
 
 def test_unwritable_directory_is_refused_before_anything_changes(tmp_path: Path) -> None:
