@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,78 +29,152 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 EMULATOR_LOG = Path(tempfile.gettempdir()) / "jetconsole-jtop-emulator.log"
+# A cold start on this 2-core box under a full run: interpreter and jtop imports, the service's own
+# initialisation (it runs the fake jetson_clocks and nvpmodel), then a client's first sample.  A deadline,
+# not a wait: the fixture goes on the moment a sample arrives.
+EMULATOR_START_S = 120.0
+# The tests' clients read at 0.5 s (refresh_interval, discover, the doctor's client): the readiness clients
+# start the service's timer at that pace, not slower than the tests then wait for.
+EMULATOR_INTERVAL_S = 0.5
 
 
-def _keep_log(proc: subprocess.Popen[str]) -> None:
-    """Append the emulator's output (the jtop service's log and tracebacks) to EMULATOR_LOG as it comes."""
-    assert proc.stdout is not None
-    with open(EMULATOR_LOG, "a", encoding="utf-8") as log:
-        log.write(f"--- emulator pid {proc.pid} started {time.strftime('%H:%M:%S')}\n")
-        for line in proc.stdout:
-            log.write(line)
-            log.flush()
-        log.write(f"--- emulator pid {proc.pid} output ended {time.strftime('%H:%M:%S')} (exit {proc.poll()})\n")
-
-
-def start_emulator() -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    seen = []
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if ready:
-            line = proc.stdout.readline()
-            seen.append(line)
-            if "jtop emulator: ready" in line:
-                # keep reading its output: a full pipe (64 KiB of service logs in a long session) would block
-                # the emulator and the jtop service behind it
-                threading.Thread(target=_keep_log, args=(proc,), daemon=True).start()
-                return proc
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    raise RuntimeError("jtop emulator did not start:\n" + "".join(seen[-20:]))
-
-
-def stop_emulator(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+class EmulatorFailed(RuntimeError):
+    """The emulated jtop service did not serve; the message carries the emulator's log tail."""
 
 
 class EmulatedService:
-    """The emulator process, restartable by tests that kill the service on purpose."""
+    """The emulator process, restartable by tests that kill the service on purpose.
+
+    Ready means served: the socket accepts a connection and a real jtop client in this process gets a
+    first sample (``emu.first_sample``), not a line in its log.  Its output goes straight to EMULATOR_LOG
+    (a file: no pipe to fill, no reader thread); an error quotes this start's part of it.  It runs in a
+    process group of its own, so a stop also ends the service's processes (its socket server, the
+    service) that a killed emulator would leave listening on /run/jtop.sock.
+    """
 
     def __init__(self) -> None:
-        self.proc = start_emulator()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_from = 0
+        self.stopped = False  # by a test, on purpose
+        self.start()
+
+    def start(self) -> None:
+        with open(EMULATOR_LOG, "ab") as log:
+            self.log_from = log.tell()
+            log.write(f"--- emulator starting {time.strftime('%H:%M:%S')} (test run {os.getpid()})\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.realparts.jetson_emulator",
+                    "serve",
+                    "--interval",
+                    str(EMULATOR_INTERVAL_S),
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.stopped = False
+        proc = self.proc
+        try:
+            emu.first_sample(
+                EMULATOR_START_S,
+                lambda: None if proc.poll() is None else f"emulator exit {proc.poll()}",
+                EMULATOR_INTERVAL_S,
+            )
+        except emu.NotServing as exc:
+            self._end()
+            raise EmulatorFailed(f"the jtop emulator did not serve: {exc}\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """This start's part of EMULATOR_LOG, its last ``lines``."""
+        try:
+            with open(EMULATOR_LOG, "rb") as log:
+                log.seek(self.log_from)
+                text = log.read().decode(errors="replace")
+        except OSError as exc:
+            return f"(no log: {exc})"
+        return f"--- last {lines} lines of {EMULATOR_LOG}:\n" + "\n".join(text.splitlines()[-lines:])
+
+    def check(self) -> None:
+        """Before each test: the service serves.  A test that stopped it on purpose gets it started again;
+        one that finds it dead gets an error with the emulator's log (and the next test a fresh one)."""
+        proc = self.proc
+        if self.stopped or proc is None:
+            self.start()
+            return
+        problem = None
+        if proc.poll() is not None:
+            problem = f"the jtop emulator died before this test (exit {proc.returncode})"
+        elif not emu.service_running():
+            problem = f"the jtop emulator runs but {emu.JTOP_SOCKET} does not accept a connection"
+        if problem is not None:
+            tail = self.log_tail()
+            self._end()
+            self.start()
+            raise EmulatorFailed(f"{problem}\n{tail}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            stop_emulator(self.proc)
+        self.stopped = True
+        self._end()
 
     def restart(self) -> None:
         self.stop()
-        self.proc = start_emulator()
+        self.start()
+
+    def _end(self) -> None:
+        """SIGTERM (the emulator closes the service and removes its files), SIGKILL to the group after 30 s;
+        then any straggler of the group (the service's own processes) is killed."""
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def end_leftover_emulator() -> None:
+    """An emulator that an earlier, killed run left behind (its owner is gone) still listening on
+    /run/jtop.sock: end its process group, so this run does not mistake it for a real service."""
+    pgid = emu.leftover_group()
+    if pgid is None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + 15
+        while emu.service_running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not emu.service_running():
+            return
 
 
 @pytest.fixture(scope="session")
-def jtop_service() -> Iterator[EmulatedService]:
-    """The real jtop service (jetson-stats) reading an emulated AGX Orin's sysfs."""
+def _jtop_emulator() -> Iterator[EmulatedService]:
     need(os.geteuid() == 0, "the jtop service must run as root (it owns /run/jtop.sock)")
+    end_leftover_emulator()
     need(not emu.service_running(), "a jtop service already listens on /run/jtop.sock; tests never touch it")
     service = EmulatedService()
     yield service
     service.stop()
+
+
+@pytest.fixture
+def jtop_service(_jtop_emulator: EmulatedService) -> EmulatedService:
+    """The real jtop service (jetson-stats) reading an emulated AGX Orin's sysfs, serving when the test starts."""
+    _jtop_emulator.check()
+    return _jtop_emulator
 
 
 @pytest.fixture

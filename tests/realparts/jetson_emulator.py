@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import queue
 import shutil
 import signal
 import stat
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 FAKE_ROOT = Path("/fake_sys")  # fixed by jetson-stats when JTOP_TESTING is set
@@ -61,6 +64,7 @@ DEFAULT_MODE = 2
 INITIAL_MODE = 0
 NVPMODEL = """#!{python}
 # fake nvpmodel for the emulated AGX Orin (tests/realparts/jetson_emulator.py)
+import os
 import sys
 from pathlib import Path
 
@@ -115,7 +119,9 @@ elif "-m" in args or "--mode" in args:
         print("NVPM ERROR: bad input!")
         print("NVPM ERROR: optMask is 1, no request for power mode")
         sys.exit(0)  # the real exit status is not known; jtop fails on the NVPM ERROR lines either way
-    (STATE / "nvpmodel-mode").write_text(str(target))
+    tmp = STATE / ".nvpmodel-mode.tmp"
+    tmp.write_text(str(target))
+    os.replace(tmp, STATE / "nvpmodel-mode")  # whole: a concurrent -q never reads it empty (and falls back)
     log("-m %d: set" % target)
 """
 # jetson_clocks as jtop 7.2.2 drives it (core/jetson_clocks.py): ``--show`` (it parses
@@ -123,6 +129,7 @@ elif "-m" in args or "--mode" in args:
 # judges "on" from sysfs: online CPUs min == max, GPU min == max, EMC cur == max.
 JETSON_CLOCKS = """#!{python}
 # fake jetson_clocks for the emulated AGX Orin (tests/realparts/jetson_emulator.py)
+import os
 import sys
 from pathlib import Path
 
@@ -137,6 +144,13 @@ PINNED = [c / "scaling_min_freq" for c in CPUS] + [c / "scaling_cur_freq" for c 
 
 def read(path):
     return path.read_text().strip()
+
+
+def write(path, value):
+    # whole, never truncated first: the service reads these files from its own threads meanwhile
+    tmp = path.with_name("." + path.name + ".clocks")
+    tmp.write_text(value)
+    os.replace(tmp, path)
 
 
 def log(line):
@@ -167,16 +181,16 @@ elif "--restore" in args:
         sys.exit(1)
     for line in conf.read_text().splitlines():
         path, value = line.rsplit(" ", 1)
-        Path(path).write_text(value)
+        write(Path(path), value)
     log("--restore " + str(conf))
 elif not args:
     for c in CPUS:
         top = read(c / "scaling_max_freq")
-        (c / "scaling_min_freq").write_text(top)
-        (c / "scaling_cur_freq").write_text(top)
-    (GPU / "min_freq").write_text(read(GPU / "max_freq"))
-    (GPU / "cur_freq").write_text(read(GPU / "max_freq"))
-    (EMC / "rate").write_text(read(EMC / "max_rate"))
+        write(c / "scaling_min_freq", top)
+        write(c / "scaling_cur_freq", top)
+    write(GPU / "min_freq", read(GPU / "max_freq"))
+    write(GPU / "cur_freq", read(GPU / "max_freq"))
+    write(EMC / "rate", read(EMC / "max_rate"))
     log("on")
 else:
     print("unknown option " + " ".join(args))
@@ -292,7 +306,9 @@ def set_gpu_processes(procs: list[tuple[str, str, int, int]], root: Path = FAKE_
     """
     lines = ["PID    user    name    size", *(f"{u}  {n}  {pid}  {kb}K" for u, n, pid, kb in procs)]
     lines.append(f"total {sum(kb for *_, kb in procs)}K")
-    _write(root / "kernel/debug/nvmap/iovmm/maps", "\n".join(lines) + "\n")
+    maps = root / "kernel/debug/nvmap/iovmm/maps"
+    maps.parent.mkdir(parents=True, exist_ok=True)
+    set_value(maps, "\n".join(lines) + "\n")  # tests change it while the service reads it
 
 
 def tick_cpu(stop: threading.Event, root: Path = FAKE_ROOT, period: float = 0.25) -> None:
@@ -361,8 +377,105 @@ def clocks_pinned(root: Path = FAKE_ROOT) -> bool:
     return all(a.read_text().strip() == b.read_text().strip() for a, b in same)
 
 
-def serve(gpu_load: int = 900) -> None:
-    """Write the tree, start the real JtopServer here, run until SIGTERM, clean up."""
+class NotServing(RuntimeError):
+    """The service did not come to serve: what was last seen is in the message."""
+
+
+def first_sample(timeout: float, alive: Callable[[], str | None] = lambda: None, interval: float = 1.0) -> dict:
+    """Wait until the service serves: its socket accepts a connection and a real jtop client, started
+    on it, receives a first sample.  Returns that sample (``jtop.stats``).
+
+    A service answers late while it initialises (the client asks for its configuration and gives up
+    after three intervals): each attempt that fails so is tried again until ``timeout``.  Each attempt
+    runs in a thread of its own, so a client that hangs (the socket accepts, nobody answers) ends in
+    ``NotServing`` at the deadline, not in a hang.  ``alive`` returns None while the service may still
+    come up, else why it cannot (its process died): then ``NotServing`` at once.
+    """
+    deadline = time.monotonic() + timeout
+    why = "not tried yet"
+    while True:
+        dead = alive()
+        if dead is not None:
+            raise NotServing(f"{dead} (last: {why})")
+        if not service_running():
+            why = f"{JTOP_SOCKET} does not accept a connection"
+        else:
+            result: queue.Queue[tuple[str, object]] = queue.Queue()
+            threading.Thread(target=_one_client, args=(interval, result), daemon=True).start()
+            try:
+                kind, value = result.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise NotServing(f"a jtop client did not finish starting within {timeout:.0f} s (hung)") from None
+            if kind == "sample":
+                return value  # type: ignore[return-value]
+            why = str(value)
+        if time.monotonic() > deadline:
+            raise NotServing(f"no first sample within {timeout:.0f} s: {why}")
+        time.sleep(0.2)  # poll interval between attempts, bounded by the deadline above
+
+
+def _one_client(interval: float, result: queue.Queue[tuple[str, object]]) -> None:
+    """One jtop client: connect, take the first sample, close; the outcome goes to ``result``."""
+    try:
+        from jtop import jtop
+
+        client = jtop(interval=interval)
+        client.start()  # connects, asks for the configuration, waits for the first sample
+        try:
+            stats = dict(client.stats)
+        finally:
+            client.close()
+        if not stats:
+            result.put(("error", "the first sample was empty"))
+        else:
+            result.put(("sample", stats))
+    except BaseException as exc:  # noqa: BLE001 - every way a start can fail is "not serving yet"
+        result.put(("error", f"{type(exc).__name__}: {exc}".strip()))
+
+
+def leftover_group(root: Path = FAKE_ROOT) -> int | None:
+    """The process group of an emulator left by an earlier run whose owner (the test run that started it)
+    is gone, if one still has processes: what keeps /run/jtop.sock listening after a killed run.  None
+    where the pointer names no such group, or its owner lives (another run's emulator: not ours to end)."""
+    try:
+        pointer = json.loads((root / POINTER).read_text())
+        pgid, owner = int(pointer["pgid"]), int(pointer["owner"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if _exists(owner):
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            pgrp = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if pgrp == pgid and b"tests.realparts.jetson_emulator" in cmdline:
+            return pgid
+    return None
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def serve(gpu_load: int = 900, interval: float = 1.0, ready_timeout: float = 90.0) -> None:
+    """Write the tree, start the real JtopServer here, say "ready" once a jtop client got a first sample,
+    run until SIGTERM (or until the process that started it is gone), clean up.
+
+    ``interval``: the readiness client's.  The service samples at the interval of the client that started
+    its timer, for as long as clients keep coming (it stops 3 s after the last): a caller whose clients read
+    at 0.5 s gives 0.5 here, or its first client finds the service sampling slower than it waits for."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stdout)
+    owner = os.getppid()  # the test run (or benchmark) that started this one
     if service_running():
         sys.exit("a jtop service already listens on /run/jtop.sock: refusing to emulate over it")
     if JTOP_SOCKET.exists():  # stale socket of a dead emulator
@@ -371,6 +484,8 @@ def serve(gpu_load: int = 900) -> None:
     write_tree(gpu_load=gpu_load)
     workdir = Path(tempfile.mkdtemp(prefix="jtop-emu-"))
     bindir = install_fakes(workdir)
+    pointer = json.loads((FAKE_ROOT / POINTER).read_text())
+    _write(FAKE_ROOT / POINTER, json.dumps({**pointer, "pid": os.getpid(), "pgid": os.getpgid(0), "owner": owner}))
     os.environ["PATH"] = f"{bindir}:{os.environ.get('PATH', '')}"
     os.environ["JTOP_TESTING"] = "1"
     import jtop.core.jetson_clocks
@@ -382,36 +497,83 @@ def serve(gpu_load: int = 900) -> None:
     jtop.core.jetson_clocks.PATH_JETSON_CLOCKS = [str(bindir / "jetson_clocks")]
     jtop.core.jetson_clocks.CONFIG_DEFAULT_L4T_FILE = str(workdir / "state" / "l4t_dfs.conf")
     server = jtop.service.JtopServer()
+    # the service's config (sys.prefix/local/jtop/config.json) outlives a killed emulator: "jetson_clocks on
+    # boot" or a fan profile stored by an earlier run would change how this one starts
+    server.config.clear()
+    me = os.getpid()
     stopping = False
 
-    def stop(*_: object) -> None:
+    def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
+        if os.getpid() != me:
+            # a process forked from this one (the service itself) inherited this handler: there SIGTERM
+            # must end it at once (JtopServer.close() terminates it), not set a flag nobody reads
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    server.start()
     ticking = threading.Event()
-    threading.Thread(target=tick_cpu, args=(ticking,), daemon=True).start()
-    print("jtop emulator: ready", flush=True)
+
+    def why_dead() -> str | None:
+        if stopping:
+            return "the emulator was asked to stop"
+        if not server.is_alive():
+            return f"the jtop service process ended (exit {server.exitcode})"
+        manager = getattr(server.broadcaster, "_process", None)
+        if manager is not None and not manager.is_alive():
+            return f"the jtop service's socket server (broadcaster) ended (exit {manager.exitcode})"
+        if os.getppid() != owner:
+            return f"the process that started the emulator ({owner}) is gone"
+        return None
+
+    code = 0
     try:
-        while not stopping and server.is_alive():
-            time.sleep(0.2)
+        server.start()
+        threading.Thread(target=tick_cpu, args=(ticking,), daemon=True).start()
+        try:
+            sample = first_sample(ready_timeout, why_dead, interval)
+        except NotServing as exc:
+            print(f"jtop emulator: not serving: {exc}", flush=True)
+            code = 1
+        else:
+            print(f"jtop emulator: ready (first sample: GPU load {_gpu_load(sample)})", flush=True)
+            while (dead := why_dead()) is None:
+                time.sleep(0.2)
+            if not stopping:
+                print(f"jtop emulator: stopping: {dead}", flush=True)
+                code = 1
     finally:
         ticking.set()
-        server.close()
-        server.config_clear()
+        for step in (server.close, server.config_clear):
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - report it and go on cleaning up
+                print(f"jtop emulator: {step.__name__} failed: {type(exc).__name__}: {exc}", flush=True)
+                code = 1
+        if JTOP_SOCKET.exists() and not service_running():
+            JTOP_SOCKET.unlink()
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(FAKE_ROOT, ignore_errors=True)
+        print(f"jtop emulator: stopped (exit {code})", flush=True)
+    sys.exit(code)
+
+
+def _gpu_load(sample: dict) -> str:
+    gpu = sample.get("GPU")
+    return f"{gpu}%" if gpu is not None else "not in the sample"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["serve", "write-tree"])
     parser.add_argument("--gpu-load", type=int, default=900, help="per mille, 900 = 90%%")
+    parser.add_argument("--interval", type=float, default=1.0, help="the readiness client's interval (s)")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.gpu_load)
+        serve(args.gpu_load, args.interval)
     else:
         write_tree(gpu_load=args.gpu_load)
 

@@ -8,6 +8,7 @@ import time
 
 from console.config import Config
 from console.telemetry.discovery import discover
+from console.telemetry.jtop_source import JtopSource
 from console.themes import load_themes
 from console.ui.app import JetconsoleApp
 from console.ui.widgets.sources_panel import SourcesPanel
@@ -74,6 +75,22 @@ async def test_service_restart_is_survived(jtop_service) -> None:
             ),
             timeout=45,
         )
+
+
+def test_a_client_right_after_a_restart_is_answered(jtop_service) -> None:
+    """Ready means served: the moment ``restart()`` returns, a new client connects and reads, with no wait of
+    its own.  (Ready used to be a line the emulator printed as it started the service, before the service's
+    initialisation, which runs jetson_clocks and nvpmodel: a client that came then gave up after three
+    intervals without an answer.)"""
+    jtop_service.restart()
+    source = JtopSource(interval=0.5)
+    source.open()  # jtop's start(): the configuration, then a first sample, each within three intervals
+    try:
+        first = source.sample()
+        second = source.sample()  # and the next tick
+    finally:
+        source.close()
+    assert first.gpus[0].load == 90.0 and second.time > first.time
 
 
 def test_snapshot_command_json(jtop_service, installed_command) -> None:
