@@ -190,7 +190,18 @@ class Runtime:
 
     # ---- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
+        """Start every service: the telemetry, then the rest."""
+        self.start_telemetry()
+        self.start_services()
+
+    def start_telemetry(self) -> None:
+        """Find the telemetry sources and poll them (what the dashboard's first live frame shows)."""
         start_discovery(self, self._discover, self.config.refresh_interval)
+
+    def start_services(self) -> None:
+        """The servers' probes, the doctor, the HUD's sources and Docker's watchers (not once stopping)."""
+        if self._stopping.is_set():
+            return
         self.servers.sync(self._state)
         if self.doctor is not None:
             self.doctor.start()

@@ -180,8 +180,16 @@ class JetconsoleApp(App[None]):
                 start()
         self._unsubscribe = self.runtime.subscribe(self._from_runtime)
         endpoint = self.runtime.state.chat.endpoint  # httpx's import (an https server's CA too), off the 1st answer
-        self.runtime.runner.spawn("http", partial(_warm_http, endpoint.url if endpoint else "http://"))
-        self.runtime.start()
+        self.runtime.start_telemetry()
+        # the other services start once the first frame is drawn: their threads' imports (httpx, the doctor's
+        # checks, the Docker SDK) competed with it for the interpreter and cost it ~0.1 s (benchmarks/README.md)
+        self.call_after_refresh(self._start_services, endpoint.url if endpoint else "http://")
+
+    def _start_services(self, url: str) -> None:
+        if not self.is_running:  # quit before the first frame was drawn
+            return
+        self.runtime.start_services()
+        self.runtime.runner.spawn("http", partial(_warm_http, url))
 
     def _from_runtime(self, state: ConsoleState, event: ev.Event) -> None:
         """Called in a service's thread: post, never touch the UI."""
