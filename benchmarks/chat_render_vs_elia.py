@@ -43,6 +43,7 @@ from ptyrun import (
     PtyProcess,
     ReplayProcess,
     TreeMeter,
+    compile_bytecode,
     interrupt_on_signals,
     report_header,
     save_report,
@@ -549,6 +550,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    compile_bytecode()
     if args.setup or ("elia" in args.programs and not (ELIA_VENV / "bin" / "elia").exists()):
         setup_elia()
         if args.setup:

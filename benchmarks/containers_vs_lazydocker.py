@@ -43,6 +43,7 @@ from ptyrun import (
     ROWS,
     PtyProcess,
     TreeMeter,
+    compile_bytecode,
     interrupt_on_signals,
     process_tree,
     report_header,
@@ -585,6 +586,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    compile_bytecode()
     if os.geteuid() != 0:
         print("containers_vs_lazydocker: needs root (it runs a private dockerd)", file=sys.stderr)
         return 2

@@ -40,6 +40,7 @@ from ptyrun import (
     ROWS,
     PtyProcess,
     TreeMeter,
+    compile_bytecode,
     interrupt_on_signals,
     report_header,
     save_report,
@@ -50,6 +51,8 @@ from ptyrun import (
 
 sys.path.insert(0, str(ROOT))  # the emulator lives in tests/realparts
 LIVE_TIMEOUT = 30.0
+FLOOR = "bare Textual"  # the floor: a Textual app with one line (bare_textual.py), started like jetconsole
+BARE_MARKER = "bare Textual app: first frame"
 
 # ---- the programs under test ------------------------------------------------------------------------------------
 
@@ -73,12 +76,18 @@ def jtop_live(screen: str) -> bool:
     return any(re.search(r"^\s*GPU \[.*\b90\.0%\]", line) for line in screen.splitlines())
 
 
+def bare_live(screen: str) -> bool:
+    """The floor's one line is on the screen."""
+    return BARE_MARKER in screen
+
+
 def programs(config_path: Path) -> list[Program]:
     python = sys.executable
     jtop_cmd = Path(python).parent / "jtop"
     return [
         Program("jetconsole", [python, "-m", "console", "--config", str(config_path)], jetconsole_live),
         Program("jtop", [str(jtop_cmd), "--refresh", "1000"], jtop_live),
+        Program(FLOOR, [python, str(ROOT / "benchmarks" / "bare_textual.py")], bare_live),
     ]
 
 
@@ -280,6 +289,7 @@ def _fmt(value: float | None, digits: int) -> str:
 
 def table(summary: dict[str, Any], idle_window: float, static: bool) -> str:
     a, b = summary["jetconsole"], summary["jtop"]
+    floor = summary.get(FLOOR) or {"live_s": None, "first_paint_s": None, "exit_s": None, "idle": None}
 
     def stat(entry: dict[str, Any], key: str, part: str) -> float | None:
         return entry[key][part] if entry[key] else None
@@ -291,36 +301,34 @@ def table(summary: dict[str, Any], idle_window: float, static: bool) -> str:
         slices = entry["idle"]["idle_bytes_per_s_by_10s"] if entry["idle"] else []
         return slices[-1] if slices else None
 
-    rows: list[tuple[str, float | None, float | None, int]] = []
-    for part in ("min", "median", "max"):
-        rows.append((f"start-up to live frame, {part} (s)", stat(a, "live_s", part), stat(b, "live_s", part), 3))
-    rows.append(
-        (
-            "start-up to first paint, median (s)",
-            stat(a, "first_paint_s", "median"),
-            stat(b, "first_paint_s", "median"),
-            3,
-        )
-    )
-    rows.append(("quit after 'q', median (s)", stat(a, "exit_s", "median"), stat(b, "exit_s", "median"), 3))
+    def row(label: str, key: str, digits: int, part: str | None = None) -> tuple[str, list[float | None], int]:
+        if part is None:
+            return label, [idle_value(e, key) for e in (a, b, floor)], digits
+        return label, [stat(e, key, part) for e in (a, b, floor)], digits
+
+    rows = [row(f"start-up to live frame, {part} (s)", "live_s", 3, part) for part in ("min", "median", "max")]
     rows += [
-        ("idle CPU (CPU-s per minute)", idle_value(a, "idle_cpu_s_per_min"), idle_value(b, "idle_cpu_s_per_min"), 2),
-        ("peak RSS, main process (MiB)", idle_value(a, "peak_rss_main_mib"), idle_value(b, "peak_rss_main_mib"), 1),
-        ("peak RSS, process tree (MiB)", idle_value(a, "peak_rss_tree_mib"), idle_value(b, "peak_rss_tree_mib"), 1),
-        ("idle terminal output (bytes/s)", idle_value(a, "idle_bytes_per_s"), idle_value(b, "idle_bytes_per_s"), 0),
-        ("  … its last 10 s (bytes/s)", last_slice(a), last_slice(b), 0),
-        ("idle terminal writes (bursts/s)", idle_value(a, "idle_bursts_per_s"), idle_value(b, "idle_bursts_per_s"), 1),
+        row("start-up to first paint, median (s)", "first_paint_s", 3, "median"),
+        row("quit after 'q', median (s)", "exit_s", 3, "median"),
+        row("idle CPU (CPU-s per minute)", "idle_cpu_s_per_min", 2),
+        row("peak RSS, main process (MiB)", "peak_rss_main_mib", 1),
+        row("peak RSS, process tree (MiB)", "peak_rss_tree_mib", 1),
+        row("idle terminal output (bytes/s)", "idle_bytes_per_s", 0),
+        ("  … its last 10 s (bytes/s)", [last_slice(a), last_slice(b), last_slice(floor)], 0),
+        row("idle terminal writes (bursts/s)", "idle_bursts_per_s", 1),
     ]
     width = max(len(r[0]) for r in rows)
-    lines = [f"{'':{width}}  {'jetconsole':>10}  {'jtop':>10}  {'ratio':>7}", "-" * (width + 35)]
-    for label, x, y, digits in rows:
+    lines = [f"{'':{width}}  {'jetconsole':>10}  {'jtop':>10}  {'ratio':>7}  {FLOOR:>12}", "-" * (width + 49)]
+    for label, (x, y, z), digits in rows:
         ratio = f"{x / y:.2f}x" if x is not None and y else "n/a"
-        lines.append(f"{label:{width}}  {_fmt(x, digits):>10}  {_fmt(y, digits):>10}  {ratio:>7}")
+        lines.append(
+            f"{label:{width}}  {_fmt(x, digits):>10}  {_fmt(y, digits):>10}  {ratio:>7}  {_fmt(z, digits):>12}"
+        )
     runs = max(a["live_s"]["n"] if a["live_s"] else 0, b["live_s"]["n"] if b["live_s"] else 0)
     readings = "constant readings" if static else "one power rail swinging"
     lines.append(
         f"({runs} start-ups each, alternating; idle window {idle_window:.0f} s at 1 s refresh, "
-        f"{readings}; ratio = jetconsole / jtop)"
+        f"{readings}; ratio = jetconsole / jtop; {FLOOR}: the floor, bare_textual.py started the same way)"
     )
     for name, entry in summary.items():
         if entry["never_live"]:
@@ -359,6 +367,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    compile_bytecode()
     if os.geteuid() != 0:
         print(
             "startup_idle: needs root (the emulated jtop service writes /fake_sys and /run/jtop.sock)", file=sys.stderr
