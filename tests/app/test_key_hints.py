@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from console.ui.widgets.key_hints import KeyHints
@@ -46,12 +47,17 @@ def line(app: App[None]) -> str:
     return app.screen.query_one(KeyHints).render().plain
 
 
+async def pane_focused(app: HintsApp, pilot: Pilot[None]) -> str:
+    """Focus the pane and wait until the line lists its key; returns the line."""
+    app.query_one("#pane").focus()
+    await wait_for(pilot, lambda: "Edit pane" in line(app))
+    return line(app)
+
+
 async def test_lists_the_shown_keys_of_the_focused_widget_and_screen_with_the_palette_at_the_right() -> None:
     app = HintsApp()
     async with app.run_test(size=(100, 10)) as pilot:
-        app.query_one("#pane").focus()
-        await wait_for(pilot, lambda: "Edit pane" in line(app))
-        text = line(app)
+        text = await pane_focused(app, pilot)
         assert text.startswith(" e Edit pane ")
         assert " q Quit " in text and " r Reload " in text and "Reload again" not in text
         assert "Not shown" not in text
@@ -67,9 +73,7 @@ async def test_lists_the_shown_keys_of_the_focused_widget_and_screen_with_the_pa
 async def test_a_narrow_terminal_cuts_the_list_with_an_ellipsis_and_keeps_the_palette() -> None:
     app = HintsApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.query_one("#pane").focus()
-        await wait_for(pilot, lambda: "Edit pane" in line(app))
-        text = line(app)
+        text = await pane_focused(app, pilot)
         assert len(text) == 40 and "…" in text and text.rstrip().endswith("^p palette")
         assert "Disabled" not in text  # what does not fit is left out, never wrapped onto a hidden line
 
@@ -77,10 +81,8 @@ async def test_a_narrow_terminal_cuts_the_list_with_an_ellipsis_and_keeps_the_pa
 async def test_a_click_on_a_key_presses_it_and_a_click_on_a_disabled_one_does_nothing() -> None:
     app = HintsApp()
     async with app.run_test(size=(100, 10)) as pilot:
-        app.query_one("#pane").focus()
-        await wait_for(pilot, lambda: "Edit pane" in line(app))
+        text = await pane_focused(app, pilot)
         hints = app.query_one(KeyHints)
-        text = line(app)
         await pilot.click(KeyHints, offset=(text.index("Reload") - 2, 0))
         await wait_for(pilot, lambda: app.reloads == 1)
         await pilot.click(KeyHints, offset=(text.index("Edit pane"), 0))
