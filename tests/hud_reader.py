@@ -1,6 +1,14 @@
-"""Reading the HUD's big digits back from a captured screen (tmux), to check the figures it shows."""
+"""Reading the HUD's big digits back from a captured screen (tmux), to check the figures it shows.
+
+A capture can catch a frame half drawn (the terminal has taken part of the app's output): digits from two
+frames, or a glyph cut in two.  ``read_tile`` reads only a complete frame: the tile parses whole, and the
+capture before it showed the very same tile (the app had stopped writing there between the two).
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from console.hud.bigdigits import FONT, HALF
 
@@ -47,6 +55,58 @@ def decode(lines: list[str], scale: int = 1) -> str:
         else:
             raise ValueError(f"no glyph at column {x}")
     return out
+
+
+def read_tile(
+    capture: Callable[[], str],
+    label: str,
+    scale: int = 1,
+    until: Callable[[str], bool] | None = None,
+    timeout: float = 30.0,
+    poll: float = 0.1,
+) -> tuple[str, str]:
+    """``(value, screen)``: the value under ``label`` read from a complete frame, the first such reading
+    that ``until`` accepts (any, without one).  ``capture`` returns the screen now.  A frame is complete when
+    two captures in a row show the same tile (its label row and the rows of its digits) and those digits
+    parse whole, at least one glyph.  Fails (AssertionError, with the last screen and what was wrong with
+    it) when no such reading comes within ``timeout``; ``poll`` is the pause between captures."""
+    deadline = time.monotonic() + timeout
+    previous: list[str] | None = None
+    why = "no capture yet"
+    screen = ""
+    while True:
+        screen = capture()
+        region = tile_rows(screen, label, scale)
+        if region is None:
+            why = f"{label!r} not on the screen"
+        elif region != previous:
+            why = "the tile changed since the capture before (a frame being drawn)"
+        else:
+            try:
+                value = tile(screen, label, scale)
+            except ValueError as exc:
+                why = f"the digits do not parse: {exc}"
+            else:
+                if not value:
+                    why = "no digits under the label"
+                elif until is None or until(value):
+                    return value, screen
+                else:
+                    why = f"a complete frame reads {value!r}"
+        previous = region
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{label!r}: no complete reading wanted within {timeout:.0f} s ({why}):\n{screen}")
+        time.sleep(poll)
+
+
+def tile_rows(screen: str, label: str, scale: int = 1) -> list[str] | None:
+    """The rows ``tile`` reads (the label's row and the digits' rows, whole), None where the label is not on
+    the screen."""
+    rows = screen.splitlines()
+    for i, row in enumerate(rows):
+        if label in row:
+            return rows[i : i + 1 + (5 * scale + 1) // 2]
+    return None
 
 
 def tile(screen: str, label: str, scale: int = 1) -> str:

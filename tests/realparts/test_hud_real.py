@@ -17,7 +17,7 @@ import pytest
 from console.hud import helpflag
 from console.hud.layout import plan
 from console.hud.view import tiles
-from tests.hud_reader import tile
+from tests.hud_reader import read_tile
 from tests.realparts import jetson_emulator as emu
 from tests.realparts.browser import chromium, free_port, load
 from tests.realparts.test_terminal import capture, wait_screen
@@ -48,16 +48,21 @@ def scale_for(width: int, height: int, ascii_only: bool = False) -> int:
 
 
 def wait_gpu(tmux: str, session: str, scale: int, wanted: str, timeout: float = 30.0) -> str:
-    """The screen once the GPU tile reads ``wanted`` (pages rotate at 40x12: the tile comes and goes), or the
-    last screen seen when ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    screen = capture(tmux, session)
-    while time.monotonic() < deadline:
-        if "GPU" in screen and tile(screen, "GPU", scale) == wanted:
-            break
-        time.sleep(0.5)
-        screen = capture(tmux, session)
+    """The screen once a complete frame's GPU tile reads ``wanted`` (pages rotate at 40x12: the tile comes and
+    goes); fails with the last screen when ``timeout`` passes first."""
+    _, screen = read_tile(lambda: capture(tmux, session), "GPU", scale, until=lambda v: v == wanted, timeout=timeout)
     return screen
+
+
+def sparkline_samples(screen: str, row: str) -> int:
+    """How many samples the dashboard's ``row`` sparkline holds at a steady load: its trailing run of one ramp
+    character (right-aligned against the panel's border)."""
+    for line in screen.splitlines():
+        body = line.strip().strip("|+").rstrip()
+        if body.startswith(row + " ") and body:
+            last = body[-1]
+            return len(body) - len(body.rstrip(last)) if last not in " .0123456789%" else 0
+    return 0
 
 
 @pytest.mark.parametrize("size", [(40, 12), (80, 24), (160, 48)])
@@ -93,17 +98,15 @@ def test_installed_hud_in_tmux(
         scale = scale_for(*size)
         # the emulated Orin's GPU load through the real jtop service: "-" until its first sample arrives
         # (a cold service takes a tick or more, longer under load), then 90
-        screen = wait_gpu(tmux, session, scale, "90")
-        assert tile(screen, "GPU", scale) == "90"
+        wait_gpu(tmux, session, scale, "90")
         emu.set_value(emu.gpu_load_path(), "450")  # the source changes; the HUD follows without a key
         screen = wait_gpu(tmux, session, scale, "45")
-        assert tile(screen, "GPU", scale) == "45"
-        memory = wait_screen(tmux, session, "MEMORY GiB", timeout=30)
-        assert tile(memory, "MEMORY GiB", scale).endswith(f"/{mem_total_gib()}")
+        total = f"/{mem_total_gib()}"
+        read_tile(lambda: capture(tmux, session), "MEMORY GiB", scale, until=lambda v: v.endswith(total))
         if size == (40, 12):
             assert re.search(r"page [123]/3", screen)
         helpflag.write(True, tmp_path / "help-flag")  # as `jetconsole help-flag on` from another shell
-        wait_screen(tmux, session, "HELP REQUESTED", timeout=10)
+        wait_screen(tmux, session, "HELP REQUESTED", timeout=30)
     finally:
         emu.set_value(emu.gpu_load_path(), "900")
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
@@ -138,9 +141,13 @@ def test_installed_hud_under_term_linux_is_ascii(
         ).stdout
         assert "\x1b[" in styled and not re.search(r"\x1b\[[0-9;]*[34]8;[25];", styled)  # 16 colours only
         subprocess.run([tmux, "send-keys", "-t", session, "Escape"], check=True)  # the dashboard, same terminal
+        # drawn with a few samples: the GPU sparkline (90%: the ASCII ramp's "*") holds two, the core bars are up
+        deadline = time.monotonic() + 60
         dashboard = wait_screen(tmux, session, "Telemetry", "CPU", timeout=30)
-        time.sleep(3)  # sparklines and bars drawn with a few samples
-        dashboard = capture(tmux, session)
+        while not (sparkline_samples(dashboard, "GPU") >= 2 and " 1 #" in dashboard):
+            assert time.monotonic() < deadline, f"no sparkline of two samples in 60 s:\n{dashboard}"
+            time.sleep(0.2)
+            dashboard = capture(tmux, session)
         assert not set(dashboard) & BLOCKS, dashboard
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
@@ -170,15 +177,24 @@ def test_served_hud_in_headless_chromium(
             time.sleep(0.2)
         assert "fonts.googleapis.com" not in template.read_text()  # works on an offline kiosk
         helpflag.write(True, tmp_path / "help-flag")
-        page = load(f"http://127.0.0.1:{port}/?fontsize=16", 800, 480, settle_s=4.0)
+        words = (socket.gethostname(), "READY", SERVED_NAME, *LABELS)
+        # waits until the page's own terminal shows all of it, then for a screenshot with the banner painted
+        page = load(
+            f"http://127.0.0.1:{port}/?fontsize=16",
+            800,
+            480,
+            until=lambda text: all(w in text for w in (*words, "HELP REQUESTED")),
+            painted=_red_band_on_top,  # the banner is drawn, not only sent
+        )
         (tmp_path / "served-hud.png").write_bytes(page.png)
-        text = page.received
-        for word in (socket.gethostname(), "READY", SERVED_NAME, "HELP REQUESTED", *LABELS):
-            assert word in text, word
-        assert _red_band_on_top(page.png)  # the banner is drawn, not only sent
+        assert all(w in page.text for w in (*words, "HELP REQUESTED")) and _red_band_on_top(page.png)
         helpflag.write(False, tmp_path / "help-flag")
-        again = load(f"http://127.0.0.1:{port}/?fontsize=16", 800, 480, settle_s=4.0)
-        assert "HELP REQUESTED" not in again.received and not _red_band_on_top(again.png)
+        # a whole HUD on the page's terminal, painted: then the banner would be there if it were coming
+        again = load(
+            f"http://127.0.0.1:{port}/?fontsize=16", 800, 480, until=lambda text: all(w in text for w in words)
+        )
+        assert "HELP REQUESTED" not in again.text and "HELP REQUESTED" not in again.received
+        assert not _red_band_on_top(again.png)
         print(f"served HUD: first output after {page.first_output_s:.1f} s; screenshot {tmp_path / 'served-hud.png'}")
     finally:
         server.terminate()
@@ -234,10 +250,6 @@ def _png_rows(png: bytes) -> list[list[tuple[int, int, int]]]:
     return rows  # type: ignore[return-value]
 
 
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-v"]))
-
-
 def test_installed_hud_survives_the_jtop_service_restarting(
     tmux: str, installed_command: str, jtop_service, dockerd, vllm_endpoint, tmp_path: Path
 ) -> None:
@@ -263,20 +275,15 @@ def test_installed_hud_survives_the_jtop_service_restarting(
     scale = scale_for(80, 24)
     try:
         wait_screen(tmux, session, "READY", "GPU", timeout=60)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and tile(capture(tmux, session), "GPU", scale) != "90":
-            time.sleep(0.5)
+        wait_gpu(tmux, session, scale, "90")
         jtop_service.restart()  # the service stops and starts again (new process, same socket)
         emu.set_value(emu.gpu_load_path(), "300")
-        deadline, seen = time.monotonic() + 60, ""
-        while time.monotonic() < deadline:
-            screen = capture(tmux, session)
-            seen = tile(screen, "GPU", scale) if "GPU" in screen else seen
-            if seen == "30":
-                break
-            time.sleep(0.5)
-        assert seen == "30", capture(tmux, session)
-        assert "READY" in capture(tmux, session)
+        screen = wait_gpu(tmux, session, scale, "30", timeout=60)
+        assert "READY" in screen
     finally:
         emu.set_value(emu.gpu_load_path(), "900")
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-v"]))
