@@ -1,5 +1,6 @@
 """Stuck-memory holders: real processes on this machine, one named ``VLLM::EngineCore`` whose server is gone,
-one live-looking engine under a ``vllm serve`` parent, one unrelated process; only the orphan is ended."""
+one live engine under a ``vllm serve`` parent (it holds memory too: it is what must be left alone), one
+unrelated process; only the orphan is ended."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from console.doctor.memory import GIB, end_holder, figures, find_holders
+from console.doctor.memory import GIB, Holder, end_holder, figures, find_holders
 
 HOLD = (
     "import signal, sys, time\n"
@@ -57,10 +58,30 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def wait_holder(what: str, match: Callable[[Holder], bool], timeout: float = 30.0) -> Holder:
+    """The served-or-not holder ``match`` picks, once ``find_holders`` sees it; a failure naming ``what`` when
+    it does not within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [h for h in find_holders(include_served=True) if match(h)]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not seen in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+SERVED_MIB = 50
+
+
 @pytest.fixture
 def processes() -> Iterator[dict[str, int]]:
+    """pids: ``orphan`` and ``stubborn`` (engines whose server is gone), ``unrelated``, ``server`` (a live
+    ``vllm serve``) and ``engine``: the server's ``VLLM::EngineCore``, holding SERVED_MIB MiB, the process a
+    wrong listing would end."""
     made: dict[str, int] = {}
     keep: list[subprocess.Popen[str]] = []
+    engine: Holder | None = None
     try:
         made["orphan"] = orphan("VLLM::EngineCore", 300, "polite")
         made["stubborn"] = orphan("VLLM::Worker_TP1", 100, "stubborn")
@@ -73,7 +94,7 @@ def processes() -> Iterator[dict[str, int]]:
                 "vllm serve tiny",
                 "-c",
                 "import subprocess, sys, time\n"
-                f"subprocess.Popen(['VLLM::EngineCore', '-c', {HOLD!r}, '50', 'polite'], "
+                f"subprocess.Popen(['VLLM::EngineCore', '-c', {HOLD!r}, '{SERVED_MIB}', 'polite'], "
                 "stdout=subprocess.DEVNULL, "
                 f"executable={sys.executable!r})\ntime.sleep(600)",
             ],
@@ -81,19 +102,34 @@ def processes() -> Iterator[dict[str, int]]:
         )
         keep.append(server)
         made["server"] = server.pid
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(h.ppid == server.pid for h in find_holders(include_served=True)):
-            time.sleep(0.2)
+        # the engine once it holds its memory (every page touched): before that a test about leaving it
+        # alone would prove nothing
+        engine = wait_holder(
+            "the served engine holding its memory",
+            lambda h: h.ppid == server.pid and h.name == "VLLM::EngineCore" and h.rss >= SERVED_MIB << 20,
+        )
+        made["engine"] = engine.pid
         yield made
     finally:
-        for pid in made.values():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if engine is not None:
+            kill_if_same(engine)  # a child of the server: killing the server leaves it running, orphaned
+        for name, pid in made.items():
+            if name != "engine":
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         for p in keep:
             p.wait(10)
-        subprocess.run(["pkill", "-9", "-f", "^VLLM::EngineCore -c"], check=False)
+
+
+def kill_if_same(holder: Holder) -> None:
+    """SIGKILL ``holder`` if its pid still names it (same start time), never a process that took the pid."""
+    try:
+        start = int(Path(f"/proc/{holder.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return
+    if start == holder.start:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(holder.pid, signal.SIGKILL)
 
 
 def test_only_the_orphaned_engines_are_listed_and_ended(processes: dict[str, int]) -> None:
@@ -103,7 +139,8 @@ def test_only_the_orphaned_engines_are_listed_and_ended(processes: dict[str, int
     # ours, not the unrelated one, not the served one (a real engine orphaned by another test's server
     # shutting down may be listed too: it is not ours to end here)
     assert {processes["orphan"], processes["stubborn"]} <= set(listed)
-    assert processes["unrelated"] not in listed and all(h.ppid != processes["server"] for h in holders)
+    assert processes["unrelated"] not in listed
+    assert processes["engine"] not in listed  # the live server's engine holds memory too, and is not offered
     orphan = listed[processes["orphan"]]
     assert orphan.name == "VLLM::EngineCore" and orphan.rss >= 290 << 20 and "no vLLM server" in orphan.line()
     ours = [h.pid for h in holders if h.pid in (processes["orphan"], processes["stubborn"])]
@@ -118,8 +155,8 @@ def test_only_the_orphaned_engines_are_listed_and_ended(processes: dict[str, int
         f"SIGKILL {stubborn.pid} VLLM::Worker_TP1",
     ]
     assert not alive(orphan.pid) and not alive(stubborn.pid)
-    assert alive(processes["unrelated"]) and alive(processes["server"])
-    assert not {processes["orphan"], processes["stubborn"]} & {h.pid for h in find_holders()}
+    assert alive(processes["engine"]) and alive(processes["unrelated"]) and alive(processes["server"])
+    assert not {processes["orphan"], processes["stubborn"], processes["engine"]} & {h.pid for h in find_holders()}
     held = orphan.rss + stubborn.rss
     assert held >= 390 << 20  # what the wizard reports as freed: the listed holders' RSS, now gone
     after = figures()
@@ -154,9 +191,10 @@ def test_wizard_dry_run_plans_and_changes_nothing(processes: dict[str, int]) -> 
     done = run_doctor("--dry-run")
     assert done.returncode == 1, done.stderr
     assert f"holder: pid {processes['orphan']} VLLM::EngineCore" in done.stdout
+    assert f"pid {processes['engine']} " not in done.stdout  # the served engine is not planned for
     assert "plan (dry run, nothing done):" in done.stdout and "end the listed holders" in done.stdout
     assert "container steps skipped" in done.stdout
-    assert all(alive(pid) for pid in processes.values())
+    assert all(alive(pid) for pid in processes.values())  # the served engine among them
 
 
 def test_wizard_asks_each_step_and_ends_only_the_listed_holders(processes: dict[str, int], tmp_path: Path) -> None:
@@ -172,7 +210,8 @@ def test_wizard_asks_each_step_and_ends_only_the_listed_holders(processes: dict[
     assert "· skipped: drop the page cache" in out  # answered n
     assert "memory is back to the baseline" in out
     assert not alive(processes["orphan"]) and not alive(processes["stubborn"])
-    assert alive(processes["unrelated"]) and alive(processes["server"])
+    assert f"pid {processes['engine']} " not in out  # never named, never signalled
+    assert alive(processes["engine"]) and alive(processes["unrelated"]) and alive(processes["server"])
     log = (tmp_path / "jetconsole" / "doctor-audit.log").read_text()
     assert '"event": "memory.step"' in log and f"SIGKILL {processes['stubborn']}" in log
 
@@ -183,7 +222,7 @@ def test_gpu_processes_from_an_nvml_reading_are_holders_unless_served(processes:
     /proc does not show (another PID namespace) are left out; an orphan engine carries its GPU figure."""
     from console.doctor.memory import GpuMemory
 
-    served = next(h.pid for h in find_holders(include_served=True) if h.ppid == processes["server"])
+    served = processes["engine"]
     gone_pid = 4_000_000  # above pid_max: never a process here
     gpu = GpuMemory(
         5 * GIB, 80 * GIB, {processes["unrelated"]: 2 * GIB, processes["orphan"]: GIB, served: 3 * GIB, gone_pid: GIB}
@@ -206,6 +245,7 @@ def test_memory_check_fails_on_an_orphan_and_names_the_wizard(processes: dict[st
     check = check_memory(Probe(use_nvml=False))
     assert check.status == FAIL and "--recover-memory" in check.fix
     assert any(f"pid {processes['orphan']} VLLM::EngineCore" in line for line in check.evidence)
+    assert not any(f"pid {processes['engine']} " in line for line in check.evidence)  # served: not stuck
 
 
 def test_jtop_shared_gpu_memory_is_measured_with_the_rest(gpu_holder: int, tmp_path: Path) -> None:
@@ -234,7 +274,7 @@ def test_a_worker_under_a_live_servers_engine_is_not_a_holder() -> None:
     not the server, and must still count as served (a suite run once found the wizard ending a live server's
     worker: the parent alone was checked)."""
     python = sys.executable  # named literally: a process started as "VLLM::…" has no sys.executable of its own
-    engine = (
+    engine_code = (
         "import subprocess, time\n"
         f"subprocess.Popen(['VLLM::Worker_TP0', '-c', {HOLD!r}, '20', 'polite'], executable={python!r}, "
         "stdout=subprocess.DEVNULL)\ntime.sleep(600)\n"
@@ -244,25 +284,21 @@ def test_a_worker_under_a_live_servers_engine_is_not_a_holder() -> None:
             "vllm serve tiny",
             "-c",
             "import subprocess, time\n"
-            f"subprocess.Popen(['VLLM::EngineCore', '-c', {engine!r}], executable={python!r})\n"
+            f"subprocess.Popen(['VLLM::EngineCore', '-c', {engine_code!r}], executable={python!r})\n"
             "time.sleep(600)\n",
         ],
         executable=python,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(
-            h.name == "VLLM::Worker_TP0" and "VLLM::EngineCore" in h.parent for h in find_holders(include_served=True)
-        ):
-            time.sleep(0.2)
-        worker = next(
-            h
-            for h in find_holders(include_served=True)
-            if h.name == "VLLM::Worker_TP0" and "VLLM::EngineCore" in h.parent
+        engine = wait_holder(
+            "the live server's engine", lambda h: h.name == "VLLM::EngineCore" and h.ppid == server.pid
         )
-        assert worker.pid not in {h.pid for h in find_holders()}  # served: never offered to the wizard
-        assert all(h.name != "VLLM::EngineCore" or h.ppid != server.pid for h in find_holders())
+        worker = wait_holder("the engine's worker", lambda h: h.name == "VLLM::Worker_TP0" and h.ppid == engine.pid)
+        offered = {h.pid for h in find_holders()}
+        assert worker.pid not in offered  # served through its engine: never offered to the wizard
+        assert engine.pid not in offered  # the engine itself, under the live server
+        assert alive(worker.pid) and alive(engine.pid)
         os.killpg(server.pid, signal.SIGKILL)  # the server and its tree die together here; its engine's worker
     finally:
         with contextlib.suppress(ProcessLookupError):
