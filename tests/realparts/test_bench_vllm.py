@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,9 +22,18 @@ import pytest
 
 from console.doctor.power import read_power, set_clocks, set_mode
 from tests.realparts import jetson_emulator as emu
-from tests.realparts.vllm_server import VLLM_VERSION, VllmProcess
+from tests.realparts.vllm_server import (
+    SLOW_MAX_MODEL_LEN,
+    VLLM_VERSION,
+    VllmProcess,
+    read_counters,
+    settled_counters,
+    wait_for_counters,
+)
 
 MAX_TOKENS = 16
+# what the Ctrl-C test asks of each request: an answer the slow server needs ~30 s for, the prompt beside it
+LONG_ANSWER = SLOW_MAX_MODEL_LEN - 64
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +124,21 @@ def test_two_configurations_measured_compared_and_saved(
 
 
 def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_slow_endpoint, tmp_path: Path) -> None:
-    """Against the slower server (it streams token by token: no answer is generated before the client hears it)."""
+    """Ctrl-C in ``jetconsole bench`` closes the requests in flight, and the server aborts them, as its counters say.
+
+    Each trial sends two requests at once, each asking for LONG_ANSWER tokens (ignore_eos): ~30 s on the slow
+    server (``vllm_slow_endpoint``). The Ctrl-C comes once the server's gauge shows both running and none of
+    them finished, so the trial in flight is the first, tens of seconds from its end. Then the command exits 130
+    saying CANCELLED; and the server's counters, once settled (``settled_counters``), show that it handled the
+    two requests and no more (the run stopped: the next trials never sent theirs), runs nothing, ran neither to
+    its end (``finished``, every finish reason, unchanged), and generated, as a final count, fewer tokens than
+    either of the two answers alone asks for."""
     config = tmp_path / "config.toml"
     config.write_text('[telemetry]\nsource = "procfs"\n')
-    prompts = tmp_path / "long.jsonl"  # a short prompt, a long answer: seconds per request on this CPU
-    prompts.write_text('{"prompt": "Hello", "output_tokens": 1000}\n')
+    prompts = tmp_path / "long.jsonl"  # a short prompt, a long answer
+    prompts.write_text(json.dumps({"prompt": "Hello", "output_tokens": LONG_ANSWER}) + "\n")
     url = vllm_slow_endpoint.url
-    tokens0 = counter(url, "vllm:generation_tokens_total")
+    before = read_counters(url)
     proc = subprocess.Popen(
         [
             installed_command,
@@ -134,7 +150,7 @@ def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_
             "--concurrency",
             "2",
             "--trials",
-            "5",
+            "3",
             "--requests",
             "2",
             "--warmups",
@@ -152,34 +168,30 @@ def test_ctrl_c_cancels_the_requests_on_the_server(installed_command: str, vllm_
         # and a child would inherit that and never see the Ctrl-C
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    # two answers of 1000 tokens take several seconds here; the server's gauges can lag behind its engine
-    # under load (the burst mode in benchmarks/README.md), so a running request or 4 s, whichever comes first
-    deadline = time.monotonic() + 4
-    while counter(url, "vllm:num_requests_running") < 1 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, f"the bench ended before the Ctrl-C: {proc.communicate()[1][-2000:]}"
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        running = wait_for_counters(
+            url,
+            lambda c: c.running == 2 or proc.poll() is not None,
+            "the first trial's two requests running on the server",
+        )
+        assert proc.poll() is None, f"the bench ended before the Ctrl-C: {proc.communicate()[1][-2000:]}"
+        assert running.finished == before.finished, f"a request ended before the Ctrl-C: {before} -> {running}"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err[-2000:]
     assert "cancelling" in err and "CANCELLED" in out
-    deadline = time.monotonic() + 30
-    while counter(url, "vllm:num_requests_running") > 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert counter(url, "vllm:num_requests_running") == 0
-    time.sleep(1.0)
-    generated = counter(url, "vllm:generation_tokens_total") - tokens0
-    # every finished trial is saved (two answers of exactly 1000 tokens each); the run stopped with the trial
-    # in flight: at most one trial more than the saved ones was generated, not the five asked for. (Whether
-    # the answers in flight were cut depends on timing: in the server's burst mode under load it may have
-    # finished them before the client heard; the stream closing itself is tested on the replay server.)
-    saved = list((tmp_path / "r").glob("bench-*.json"))
-    report = json.loads(saved[0].read_text()) if saved else None
-    done = len(report["results"][0]["trials"]) if report else 0
-    assert report is None or report["cancelled"] is True
-    # the finished trials are all in the report; the run stopped near the trial in flight (one more trial, and
-    # the next one's first tokens: seen 2007 with none saved, when trial 1 ended on the server as the Ctrl-C
-    # came), never the five trials asked for
-    assert 2000 * done <= generated <= 2000 * (done + 2) < 5 * 2000, (done, generated)
+    after = settled_counters(url, before, requests=2)
+    assert after.finished == before.finished, f"the server ran a request to its end: {before} -> {after}"
+    generated = after.generated - before.generated
+    assert generated < LONG_ANSWER, f"the server generated {generated} tokens of the 2 x {LONG_ANSWER} asked"
+    # no trial finished, so none is reported (a report, if one is saved, says it was cancelled and holds no trial)
+    for saved in (tmp_path / "r").glob("bench-*.json"):
+        report = json.loads(saved.read_text())
+        assert report["cancelled"] is True and not [t for r in report["results"] for t in r["trials"]], report
 
 
 @pytest.fixture

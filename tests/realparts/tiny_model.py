@@ -42,6 +42,10 @@ SPECIAL = ["<unk>", "<s>", "</s>", "<pad>"]
 #: few ms), "bench" for benchmarks/bench_vs_vllm.py (~20M parameters: a step of ~10 ms or more, as on a
 #: real device, so the server's API process keeps up with its engine on a 2-core machine)
 SIZES = {"tiny": (256, 512, 2, 4, 2), "bench": (512, 1408, 6, 8, 2)}
+#: the longest context per size (``max_position_embeddings``: vLLM serves no longer ``--max-model-len``): the
+#: "bench" size also serves the cancel tests, which ask for answers of thousands of tokens (vllm_server.py,
+#: SLOW_MAX_MODEL_LEN), so that no delay of the server's can let one run to its end before the cancel is seen
+POSITIONS = {"tiny": 1024, "bench": 4096}
 
 
 def build(out: Path, size: str = "tiny") -> Path:
@@ -51,6 +55,7 @@ def build(out: Path, size: str = "tiny") -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     out.mkdir(parents=True, exist_ok=True)
+    positions = POSITIONS[size]
     raw = Tokenizer(models.BPE(unk_token="<unk>"))
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     raw.decoder = decoders.ByteLevel()
@@ -67,7 +72,7 @@ def build(out: Path, size: str = "tiny") -> Path:
         bos_token="<s>",
         eos_token="</s>",
         pad_token="<pad>",
-        model_max_length=1024,
+        model_max_length=positions,
     )
     tok.chat_template = CHAT_TEMPLATE
     tok.save_pretrained(out)
@@ -81,7 +86,7 @@ def build(out: Path, size: str = "tiny") -> Path:
         num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=kv_heads,
-        max_position_embeddings=1024,
+        max_position_embeddings=positions,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,10 @@ VLLM_PYTHON = str(Path(VLLM_VENV) / "bin" / "python")
 PRESET_LABEL = {"jetconsole.preset": "vllm-cpu-test"}
 SERVED_NAME = "tiny"
 MAX_MODEL_LEN = 1024
+#: the slow server's context (``vllm_slow_endpoint``): room for the cancel tests' answers of thousands of tokens
+SLOW_MAX_MODEL_LEN = 4096
+#: the slow server's niceness: below the tests and their clients (``vllm_slow_endpoint`` says why)
+SLOW_NICE = 10
 
 _CHECK = """
 import importlib.metadata as md, importlib.util as u, sys
@@ -74,7 +80,11 @@ def free_port() -> int:
 
 
 def server_command(
-    model_dir: Path | str, port: int, python: str = VLLM_PYTHON, extra: tuple[str, ...] = ()
+    model_dir: Path | str,
+    port: int,
+    python: str = VLLM_PYTHON,
+    extra: tuple[str, ...] = (),
+    max_model_len: int = MAX_MODEL_LEN,
 ) -> list[str]:
     """``extra``: more server flags, for a second served configuration (``--max-num-seqs 1``)."""
     return [
@@ -90,7 +100,7 @@ def server_command(
         "--port",
         str(port),
         "--max-model-len",
-        str(MAX_MODEL_LEN),
+        str(max_model_len),
         "--dtype",
         "float32",
         *extra,
@@ -203,6 +213,117 @@ class LogFollower:
         self.thread.join(5)
 
 
+# ---- the server's own counters (/metrics): what the tests prove a cancel with --------------------------------
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$", re.M)
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+CHAT_HANDLER = "/v1/chat/completions"
+PROBE_TOKENS = 4
+
+
+@dataclass(frozen=True)
+class ServerCounters:
+    """The series of vLLM 0.32's /metrics that say what became of a request.
+
+    ``finished`` is ``vllm:request_success_total`` over every ``finished_reason`` (stop, length, abort,
+    error, repetition): the requests the engine ran to an end.  A request aborted because its client
+    closed the connection is not among them, under any reason: vLLM's output processor drops it with no
+    stats (checked on this version: its ``abort`` series stays 0), so a cancelled request is one that was
+    ``handled`` but never ``finished``.  ``handled`` is ``http_requests_total`` of the chat endpoint: the
+    requests whose handler has returned, cancelled ones too.  ``generated`` counts the tokens of every
+    request as they come out of the engine, an aborted one's up to its abort."""
+
+    running: float  # vllm:num_requests_running (gauge)
+    waiting: float  # vllm:num_requests_waiting (gauge)
+    generated: float  # vllm:generation_tokens_total
+    finished: float  # vllm:request_success_total, all reasons
+    handled: float  # http_requests_total{handler="/v1/chat/completions"}, all statuses
+
+    @property
+    def idle(self) -> bool:
+        return self.running == 0 and self.waiting == 0
+
+
+def _series(text: str, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    total = 0.0
+    for sample in _SAMPLE.finditer(text):
+        if sample.group(1) == name:
+            have = dict(_LABEL.findall(sample.group(2) or ""))
+            if all(have.get(k) == v for k, v in labels.items()):
+                total += float(sample.group(3))
+    return total
+
+
+def read_counters(url: str, timeout: float = 60.0) -> ServerCounters:
+    """One scrape of ``url``/metrics (the timeout is long: under load the server can answer seconds late)."""
+    import httpx
+
+    text = httpx.get(f"{url}/metrics", timeout=timeout).text
+    return ServerCounters(
+        running=_series(text, "vllm:num_requests_running"),
+        waiting=_series(text, "vllm:num_requests_waiting"),
+        generated=_series(text, "vllm:generation_tokens_total"),
+        finished=_series(text, "vllm:request_success_total"),
+        handled=_series(text, "http_requests_total", handler=CHAT_HANDLER),
+    )
+
+
+def wait_for_counters(
+    url: str, condition: Callable[[ServerCounters], bool], what: str, timeout: float = 60.0
+) -> ServerCounters:
+    """Scrape until ``condition`` holds (the counters that made it hold), failing with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counters = read_counters(url)
+        if condition(counters):
+            return counters
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s; the server's counters: {counters}")
+        time.sleep(0.05)  # the poll's pace, not a wait for something: the condition is checked again
+
+
+def settled_counters(url: str, since: ServerCounters, requests: int, timeout: float = 60.0) -> ServerCounters:
+    """The counters once the server is done with the ``requests`` chat requests sent since ``since``, proved final.
+
+    First the server must have handled them (``handled`` grew by ``requests``: their handlers returned) and
+    run nothing (no request running or waiting).  Then one more request, of exactly PROBE_TOKENS tokens,
+    runs through the engine from start to end; the counters must show it finished, nothing running, and the
+    generated tokens grown by exactly its PROBE_TOKENS: over a whole request's life nothing else was
+    generating, so the count read before it was final.  Returns the counters read before that probe."""
+    import httpx
+
+    settled = wait_for_counters(
+        url,
+        lambda c: c.handled >= since.handled + requests and c.idle,
+        f"the server handling the {requests} request(s) and running none",
+        timeout,
+    )
+    assert settled.handled == since.handled + requests, f"the server handled other requests too: {since} {settled}"
+    body = {
+        "model": SERVED_NAME,
+        "messages": [{"role": "user", "content": "probe"}],
+        "max_tokens": PROBE_TOKENS,
+        "ignore_eos": True,
+        "temperature": 0.0,
+    }
+    answer = httpx.post(f"{url}{CHAT_HANDLER}", json=body, timeout=timeout)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["usage"]["completion_tokens"] == PROBE_TOKENS
+    probed = wait_for_counters(
+        url,
+        lambda c: c.finished >= settled.finished + 1 and c.handled >= settled.handled + 1,
+        "the server counting the probe request finished",
+        timeout,
+    )
+    assert probed.idle, f"a request still runs after the probe ended: {probed}"
+    assert probed.finished == settled.finished + 1, f"another request finished beside the probe: {probed}"
+    assert probed.generated - settled.generated == PROBE_TOKENS, (
+        f"tokens beside the probe's {PROBE_TOKENS}: the server was still generating ({settled} -> {probed})"
+    )
+    return settled
+
+
 @pytest.fixture(scope="session")
 def vllm_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight Llama (tokenizer + safetensors) made once per session; its directory."""
@@ -211,11 +332,42 @@ def vllm_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("vllm") / "tiny-llama")
 
 
+def renice_tree(pid: int, nice: int) -> None:
+    """Set ``nice`` on every thread of ``pid`` and of its descendants (threads made later inherit it)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            children.setdefault(ppid, []).append(int(entry.name))
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            threads = [int(t) for t in os.listdir(f"/proc/{current}/task")]
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+            except OSError:
+                pass  # the thread ended meanwhile
+
+
 class VllmProcess:
     """The vLLM CPU server as a plain host process (no Docker): what the chat tests talk to.
 
     Started once per test session (fixture ``vllm_endpoint``) or by hand for development
     and benchmarks: ``python -m tests.realparts.vllm_server serve [PORT]``.
+
+    ``nice``: once it serves, run the whole server (API process and engine, every thread) at that
+    niceness, below the tests and the clients they run; it starts at theirs, so that its start-up is not
+    starved by whatever else the session runs. Such a server stays in the tests' own session: with the
+    kernel's autogroup scheduling (on here) each session is a group with a CPU share of its own, and a
+    niceness counts only among the tasks of one group, so in a session of its own it would be below nothing.
     """
 
     def __init__(
@@ -224,9 +376,13 @@ class VllmProcess:
         port: int | None = None,
         extra: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        max_model_len: int = MAX_MODEL_LEN,
+        nice: int = 0,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.extra = extra
+        self.max_model_len = max_model_len
+        self.nice = nice
         self.env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -249,11 +405,13 @@ class VllmProcess:
         }
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                server_command(self.model_dir, self.port, extra=self.extra),
+                server_command(self.model_dir, self.port, extra=self.extra, max_model_len=self.max_model_len),
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                # a process group of its own (stop() signals all of it); a niced server stays in this session
+                start_new_session=not self.nice,
+                process_group=0 if self.nice else None,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -261,6 +419,8 @@ class VllmProcess:
                 raise RuntimeError(f"vLLM exited ({self.proc.returncode}):\n{self.log_tail()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    if self.nice:
+                        renice_tree(self.proc.pid, self.nice)
                     return
             except httpx.HTTPError:
                 pass
@@ -304,14 +464,23 @@ def vllm_endpoint(vllm_model: Path) -> Iterator[VllmProcess]:
 
 @pytest.fixture(scope="session")
 def vllm_slow_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmProcess]:
-    """A second server, of the "bench" model size (~20M parameters, a decode step of tens of ms): it streams
-    token by token. On 2 cores the tiny model's server falls behind its engine after a second of load and
-    sends a whole answer in one burst at its end (benchmarks/README.md), so what a cancel must cut (the
-    chat's Esc, the bench's Ctrl-C) may already be generated; against this one it never is."""
+    """A second server, of the "bench" model size (~20M parameters, a decode step of ~8 ms here) and a context
+    of SLOW_MAX_MODEL_LEN tokens: what the cancel tests (the chat's Esc, the bench's Ctrl-C) talk to.
+
+    On 2 cores the tiny model's server falls behind its engine after a second of load: vLLM's output loop
+    then never yields, and an answer reaches the client in one burst at its end (benchmarks/README.md), so
+    what a cancel must cut is already generated. This one streams token by token when the machine is
+    quiet, but under load (two CPU hogs beside it) a server in a session of its own took the CPU from its
+    clients: streams stopped for 6 to 12 s while the engine went on generating, and a cancel after the
+    fifth token took effect up to ~600 tokens later. So, once it serves, it runs at SLOW_NICE in the tests'
+    session: whenever the test or the command it runs needs the CPU, the server waits (with the same hogs
+    the longest gap in a stream was 0.5 s, and such a cancel left 5 to 7 tokens generated). And the cancel
+    tests ask for answers of thousands of tokens (~30 s each here), so a cancel lands long before one
+    could end."""
     ok, reason = vllm_available()
     need(ok, reason)
     model = make_tiny_model(tmp_path_factory.mktemp("vllm-bench") / "bench-llama", size="bench")
-    server = VllmProcess(model)
+    server = VllmProcess(model, max_model_len=SLOW_MAX_MODEL_LEN, nice=SLOW_NICE)
     server.start()
     yield server
     server.stop()
