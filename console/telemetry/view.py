@@ -77,6 +77,21 @@ def duration(seconds: float | None, with_seconds: bool = True) -> str:
     return f"{hours}:{minutes:02d}:{s:02d}" if with_seconds else f"{hours}:{minutes:02d}"
 
 
+def uptime(seconds: float | None) -> str:
+    """How long something has been up, unambiguous: ``58s``, ``12m``, ``3h 04m``, ``2d 5h``."""
+    if seconds is None:
+        return NA
+    s = max(0, int(seconds))
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m" if minutes else f"{s}s"
+
+
 def memory_text(m: Memory | None) -> str:
     if m is None:
         return NA
@@ -136,7 +151,7 @@ def board_line(s: TelemetrySnapshot) -> str:
     if s.jetson_clocks is not None:
         parts.append(f"jetson_clocks {'on' if s.jetson_clocks else 'off'}")
     if s.uptime_s is not None:
-        parts.append(f"up {duration(s.uptime_s, with_seconds=False)}")  # no per-second redraw
+        parts.append(f"up {uptime(s.uptime_s)}")  # per-second only in the first minute
     return " · ".join(parts) if parts else "this machine"
 
 

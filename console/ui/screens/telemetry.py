@@ -61,7 +61,7 @@ def device_rows(s: TelemetrySnapshot) -> list[tuple[str, list[object]]]:
         items.append(("EMC", f"{fmt.pct(s.emc.load)} at {fmt.mhz(s.emc.freq_mhz)} (max {fmt.mhz(s.emc.max_freq_mhz)})"))
     if s.power and s.power.total_w is not None:
         items.append(("power total", f"{fmt.watts(s.power.total_w)} (avg {fmt.watts(s.power.avg_w)})"))
-    items.append(("uptime", fmt.duration(s.uptime_s)))
+    items.append(("uptime", fmt.uptime(s.uptime_s)))
     items.append(("sources", "+".join(s.sources)))
     return [(k, [k, str(v) if v is not None else fmt.NA]) for k, v in items if v is not None or k == "jetson_clocks"]
 
