@@ -13,7 +13,7 @@ from console.runtime.events import ChatDeleted, ChatListed, ChatRenamed, Event
 from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.screens.chat_dialogs import AskScreen
-from console.ui.screens.confirm import ConfirmScreen
+from console.ui.screens.confirm import StrictConfirmScreen
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
@@ -130,7 +130,7 @@ class HistoryScreen(FilterScreen):
                 host(self).chat_control.delete_conversation(chosen.id)
 
         self.app.push_screen(
-            ConfirmScreen(
+            StrictConfirmScreen(  # cannot be undone: only y deletes, Enter (pressed twice, held) does not
                 f"Delete {chosen.title!r}?",
                 f"Deletes the conversation and its {chosen.message_count} messages from the store for good. "
                 "Export it first (e / j) to keep a copy.",
