@@ -106,6 +106,7 @@ CONTAINERS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("containers.back", "escape", "back", "Back"),
     BindingSpec("containers.filter", "slash", "filter", "Filter"),
     BindingSpec("containers.sort", "o", "sort", "Sort"),
+    BindingSpec("containers.reverse", "O", "reverse_sort", "Reverse sort"),
     BindingSpec("containers.logs", "l,enter", "logs", "Logs"),
     BindingSpec("containers.inspect", "i", "inspect", "Inspect"),
     BindingSpec("containers.start", "u", "container('start')", "Start"),

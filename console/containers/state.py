@@ -9,6 +9,8 @@ from console.containers.model import ContainerInfo, ContainerStats
 from console.telemetry.model import SourceStatus
 
 _NO_STATS: MappingProxyType[str, ContainerStats] = MappingProxyType({})
+_NO_PENDING: MappingProxyType[str, str] = MappingProxyType({})
+PENDING_WORDS = {"start": "starting…", "stop": "stopping…", "restart": "restarting…", "remove": "removing…"}
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class DockerState:
     connected: bool = False
     error: str | None = None
     hint: str = ""
+    pending: MappingProxyType[str, str] = field(default_factory=lambda: _NO_PENDING)  # id -> action under way
 
     def listed(self, containers: tuple[ContainerInfo, ...]) -> DockerState:
         live = {c.id for c in containers if c.running}
@@ -27,6 +30,20 @@ class DockerState:
 
     def with_stats(self, stats: dict[str, ContainerStats]) -> DockerState:
         return replace(self, stats=MappingProxyType({**self.stats, **stats}))
+
+    def acting(self, container_id: str, action: str) -> DockerState:
+        """An action was sent for ``container_id``: shown ("stopping…") until it settles."""
+        return replace(self, pending=MappingProxyType({**self.pending, container_id: action}))
+
+    def settled(self, container_id: str) -> DockerState:
+        if container_id not in self.pending:
+            return self
+        return replace(self, pending=MappingProxyType({k: v for k, v in self.pending.items() if k != container_id}))
+
+    def pending_word(self, container_id: str) -> str | None:
+        """ "stopping…" while a stop of ``container_id`` is under way, else None."""
+        action = self.pending.get(container_id)
+        return PENDING_WORDS.get(action, f"{action}…") if action else None
 
     def failed(self, reason: str, hint: str) -> DockerState:
         return replace(self, connected=False, error=reason, hint=hint)

@@ -59,6 +59,19 @@ class StatsUpdated(Event, frozen=True):
     stats: tuple[tuple[str, ContainerStats], ...]
 
 
+class ContainerActionSent(Event, frozen=True):
+    """A start/stop/restart/remove was sent to Docker: the row says "stopping…" until it settles."""
+
+    container_id: str
+    action: str
+
+
+class ContainerActionSettled(Event, frozen=True):
+    """Docker answered the action (done or refused): the row shows the container's own state again."""
+
+    container_id: str
+
+
 class DockerFailed(Event, frozen=True):
     reason: str
     hint: str

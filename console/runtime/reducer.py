@@ -32,6 +32,11 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, docker=s.docker.listed(containers))
         case ev.StatsUpdated(stats):
             return replace(s, docker=s.docker.with_stats(dict(stats)))
+        case ev.ContainerActionSent(container_id, action):
+            return replace(s, docker=s.docker.acting(container_id, action))
+        case ev.ContainerActionSettled(container_id):
+            docker = s.docker.settled(container_id)
+            return s if docker is s.docker else replace(s, docker=docker)
         case ev.DockerFailed(reason, hint):
             return replace(s, docker=s.docker.failed(reason, hint))
         case ev.ServersWatched(urls):

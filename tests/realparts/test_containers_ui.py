@@ -105,7 +105,10 @@ async def test_stop_asks_first_then_remove(dockerd, docker_api, orin_snapshot) -
         select(app, "jc-victim")
         await pilot.press("d")
         assert "cannot be undone" in app.screen.query_one("#confirm-text").render().plain
-        await pilot.press("enter")
+        await pilot.press("enter")  # Enter does not answer a removal: only y does
+        await pilot.pause()
+        assert "cannot be undone" in app.screen.query_one("#confirm-text").render().plain
+        await pilot.press("y")
         await wait_for(pilot, lambda: "jc-victim" not in names(app), timeout=10)
 
 

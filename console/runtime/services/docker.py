@@ -72,12 +72,18 @@ class DockerService:
         self.hub.runner.spawn(name, lambda life: work(source, life), cleanup=source.close)
 
     def act(self, action: str, container_id: str, name: str) -> None:
+        """Carry out ``action``: pending in the state from now until Docker answers; a start of a running
+        container or a stop of a stopped one is not sent, and the result says so."""
+        self.hub.emit(ev.ContainerActionSent(container_id, action))
+
         def work(source: DockerSource, _life: Lifecycle) -> None:
             try:
                 source.open()
-                result = source.act(action, container_id, name)
+                result = already(source, action, container_id, name) or source.act(action, container_id, name)
             except DockerUnavailable as exc:
                 result = ActionResult(False, action, name, f"{exc} — {exc.hint}")
+            finally:
+                self.hub.emit(ev.ContainerActionSettled(container_id))
             self.hub.emit(ev.ActionDone(result))
             self.refresh()
 
@@ -150,6 +156,20 @@ class DockerService:
 
     def stop_logs(self, follower: int) -> None:
         self.hub.runner.stop(f"logs:{follower}")
+
+
+def already(source: DockerSource, action: str, container_id: str, name: str) -> ActionResult | None:
+    """ "already running" / "already stopped" when ``action`` would change nothing (Docker answers such a
+    start or stop with 304 and docker-py reports success); None when it should be sent."""
+    if action not in ("start", "stop"):
+        return None
+    try:
+        running = bool((source.inspect(container_id, masked=False).get("State") or {}).get("Running"))
+    except ContainerGone:
+        return ActionResult(False, action, name, f"{name} no longer exists (removed elsewhere)")
+    if running == (action == "start"):
+        return ActionResult(True, action, name, f"{name} is already {'running' if running else 'stopped'}")
+    return None
 
 
 def _pump_waiting(

@@ -1,7 +1,9 @@
-"""Containers: every container with live stats; filter, sort, act (asking first), inspect, logs."""
+"""Containers: every container with live stats; filter, sort (o: column, O: reverse; the header shows ▲/▼),
+act (asking first, y only; the row says "stopping…" until Docker answers), inspect, logs."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input
 
@@ -12,11 +14,18 @@ from console.runtime.commands import ContainerAction, Inspect
 from console.runtime.state import ConsoleState
 from console.ui.bindings import bindings
 from console.ui.host import host
-from console.ui.screens.confirm import ConfirmScreen
+from console.ui.screens.confirm import StrictConfirmScreen
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
+
+# Columns whose text changes as a container runs get the width of their widest value, so a growing
+# status ("Up 3 minutes (health: starting)") or "restarting…" does not shift every column to its right.
+FIXED_WIDTHS = {"state": 11, "CPU": 5, "MEM": 10, "health": 9, "status": 31}
+SORT_COLUMNS = {"name": "name", "state": "state", "cpu": "CPU", "mem": "MEM", "image": "image"}
+DESCENDING_FIRST = ("cpu", "mem")  # the busiest first, before O reverses it
+ALREADY = {"start": ("running", "restarting"), "stop": ("exited", "created", "dead")}
 
 
 class ContainersScreen(FilterScreen):
@@ -26,13 +35,15 @@ class ContainersScreen(FilterScreen):
     def __init__(self) -> None:
         super().__init__()
         self.sort = "name"
+        self.reverse = False
 
     def compose(self) -> ComposeResult:
         yield LiveText("Containers", id="title")
         yield LiveText("", id="docker-status")
         yield Input(placeholder="filter: words in name, image, state, ports (Esc clears)", id="filter")
         table: DataTable = DataTable(id="t-containers", cursor_type="row")
-        table.add_columns(*view.COLUMNS)
+        for column in view.COLUMNS:  # two spaces kept for the sort arrow: the header never changes width
+            table.add_column(f"{column}  ", width=FIXED_WIDTHS.get(column), key=column)
         yield table
         yield KeyHints()
 
@@ -43,8 +54,17 @@ class ContainersScreen(FilterScreen):
     def show_state(self, state: ConsoleState) -> None:
         docker = state.docker
         table = self.query_one(DataTable)
-        sync_rows(table, view.rows(docker.containers, docker.stats, self.needle, self.sort))
-        title = f"Containers · {len(docker.containers)} · sort: {self.sort} (o)"
+        rows = view.rows(docker.containers, docker.stats, self.needle, self.sort)
+        if self.reverse:
+            rows.reverse()
+        for key, cells in rows:
+            word = docker.pending_word(key)
+            if word:
+                cells[1] = word
+        sync_rows(table, rows)
+        self._headers(table)
+        arrow = self._arrow()
+        title = f"Containers · {len(docker.containers)} · sort: {self.sort} {arrow} (o column, O reverse)"
         if self.needle:
             title += f" · filter: {self.needle!r} ({table.row_count} shown)"
         self.query_one("#title", LiveText).set(title)
@@ -58,6 +78,25 @@ class ContainersScreen(FilterScreen):
             status = ""
         self.query_one("#docker-status", LiveText).set(status)
 
+    def _arrow(self) -> str:
+        descending = (self.sort in DESCENDING_FIRST) != self.reverse
+        if getattr(self.app, "ascii_only", False):
+            return "v" if descending else "^"
+        return "▼" if descending else "▲"
+
+    def _headers(self, table: DataTable) -> None:
+        """The sorted column's header carries ▲ (ascending) or ▼ (descending)."""
+        sorted_column = SORT_COLUMNS.get(self.sort)
+        changed = False
+        for key, column in table.columns.items():
+            name = str(key.value)
+            label = f"{name} {self._arrow()}" if name == sorted_column else f"{name}  "
+            if column.label.plain != label:
+                column.label = Text(label)
+                changed = True
+        if changed:
+            table.refresh()
+
     def selected(self) -> tuple[str, str] | None:
         table = self.query_one(DataTable)
         if not table.row_count:
@@ -69,6 +108,11 @@ class ContainersScreen(FilterScreen):
     # ---- actions ------------------------------------------------------------------------
     def action_sort(self) -> None:
         self.sort = view.SORTS[(view.SORTS.index(self.sort) + 1) % len(view.SORTS)]
+        self.reverse = False
+        self.show_state(host(self).state)
+
+    def action_reverse_sort(self) -> None:
+        self.reverse = not self.reverse
         self.show_state(host(self).state)
 
     def action_container(self, action: str) -> None:
@@ -77,6 +121,10 @@ class ContainersScreen(FilterScreen):
             self.notify("No container selected.", severity="warning")
             return
         cid, name = chosen
+        refusal = self._refusal(action, cid, name)
+        if refusal:
+            self.notify(refusal, severity="warning", timeout=3)
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -84,8 +132,19 @@ class ContainersScreen(FilterScreen):
 
         if action == "start":
             answered(True)  # starting is not destructive
-        else:
-            self.app.push_screen(ConfirmScreen(f"{action.title()} {name}?", describe(action, name)), answered)
+        else:  # stop/restart/remove interrupt or destroy: only y says yes, Enter and Esc cancel
+            self.app.push_screen(StrictConfirmScreen(f"{action.title()} {name}?", describe(action, name)), answered)
+
+    def _refusal(self, action: str, cid: str, name: str) -> str:
+        """Why ``action`` would do nothing now ("already stopped", a stop under way), else ""."""
+        docker = host(self).state.docker
+        word = docker.pending_word(cid)
+        if word:
+            return f"{name} is {word} wait until Docker answers."
+        container = next((c for c in docker.containers if c.id == cid), None)
+        if container is not None and container.state in ALREADY.get(action, ()):
+            return f"{name} is already {'running' if action == 'start' else 'stopped'}."
+        return ""
 
     def action_inspect(self) -> None:
         chosen = self.selected()
