@@ -17,12 +17,14 @@ from textual.app import ComposeResult
 from console.containers.model import ContainerInfo, ContainerStats
 from console.containers.view import gpu_memory
 from console.keymap import SERVERS_BINDINGS
+from console.servers.metrics import summary_line
 from console.servers.registry import ServerRow
-from console.servers.view import health_text, row_figures
+from console.servers.view import health_text
 from console.telemetry.model import GpuProcess
 from console.telemetry.view import pct, size
 from console.ui.bindings import bindings
 from console.ui.host import host
+from console.ui.widgets.columns import Column, fit_rows
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
 
@@ -42,29 +44,51 @@ def state_text(c: ContainerInfo, event: LaunchEvent | None) -> str:
     return f"{event.state.title} {event.state.progress:.0%}"[:24]
 
 
-def server_line(
+# mark and icon (▶ running, ■ not, ◆ an endpoint), name, state or phase, CPU/MEM/GPU, model, live figures:
+# one line per server at any width; live figures, the model, the name, the phase, then CPU/MEM give up room
+# in that order, and a cut ends in "…" (issue 15)
+COLUMNS = (
+    Column(least=3),
+    Column(most=28, least=14, give=3),
+    Column(most=24, least=10, give=2),
+    Column(least=0, give=1),
+    Column(least=16, give=4),
+    Column(least=36, give=5),
+)
+Cells = tuple[str, str, str, str, str, str]
+
+
+def live_cells(status: ServerStatus | None) -> tuple[str, str]:
+    """The model a server serves and its /metrics figures, "" for what is not known."""
+    if status is None or not status.reachable:
+        return "", ""
+    return status.model or "", summary_line(status.metrics) if status.metrics is not None else ""
+
+
+def server_cells(
     row: ServerRow,
     status: ServerStatus | None,
     stats: Mapping[str, ContainerStats],
     startups: Mapping[str, LaunchEvent],
     processes: tuple[GpuProcess, ...],
     selected: bool,
-) -> str:
+) -> Cells:
+    """A server's row as ``COLUMNS`` cells."""
     mark = "›" if selected else " "
     c = row.container
     if c is None:
-        return f"{mark} ◆ {row.name[:28]:<28} {'endpoint':<9} {health_text(status):<24} {row_figures(status)}"
+        return (f"{mark} ◆", row.name, health_text(status), "", *live_cells(status))
     s = stats.get(c.id)
     figures = f"CPU {pct(s.cpu_pct)} MEM {size(s.mem_used)}" if s and c.running else ""
     gpu = gpu_memory(c, processes)
     if gpu is not None:
         figures += f" GPU {size(gpu)}"
-    live = row_figures(status) if c.running else ""
+    model, live = live_cells(status) if c.running else ("", "")
     state = state_text(c, startups.get(c.id))
     if c.running and status is not None and status.ready and c.id not in startups:
         state = "Ready"
-    tail = live or c.image[:40]
-    return f"{mark} {'▶' if c.running else '■'} {c.name[:28]:<28} {c.state:<9} {state:<24} {figures}  {tail}"
+    icon = f"{mark} {'▶' if c.running else '■'}"
+    return icon, c.name, state, figures.strip(), model or (c.image if not live else ""), live
 
 
 class ServersPanel(Panel):
@@ -74,6 +98,8 @@ class ServersPanel(Panel):
         super().__init__("Servers", id=id)
         self.body = LiveText("", classes="body")
         self.rows: list[ServerRow] = []
+        self._cells: list[Cells] = []
+        self._tail = ""
 
     def compose(self) -> ComposeResult:
         yield self.summary
@@ -91,8 +117,8 @@ class ServersPanel(Panel):
     ) -> None:
         self.rows = rows
         startups = startups or {}
-        lines = [
-            server_line(
+        self._cells = [
+            server_cells(
                 r,
                 statuses.get(r.url) if r.url else None,
                 stats,
@@ -109,9 +135,18 @@ class ServersPanel(Panel):
         )
         hint = "↑↓ choose the chat's server · Enter or c: all containers"
         if rows:
-            self.body.set("\n".join(lines) + f"\n{hint}" + ("" if "running" in docker_line else f"\n{docker_line}"))
+            self._tail = f"\n{hint}" + ("" if "running" in docker_line else f"\n{docker_line}")
         else:
-            self.body.set(f"No inference servers. {docker_line}\nEnter or c: all containers")
+            self._tail = f"No inference servers. {docker_line}\nEnter or c: all containers"
+        self._draw()
+
+    def _draw(self) -> None:
+        """The rows, one line each in the body's width (before the first layout: the width of 120 columns)."""
+        lines = fit_rows(self._cells, COLUMNS, self.body.content_size.width or 116)
+        self.body.set("\n".join(lines) + self._tail)
+
+    def on_resize(self) -> None:
+        self._draw()
 
     def action_move(self, step: int) -> None:
         urls = [r.url for r in self.rows if r.url]

@@ -1,0 +1,62 @@
+"""Layout at 80x24 and 120x40 (issue 15 item 21): rows that fit, sparklines that use the row, a HUD that
+fills the screen, and a hint wherever a table is cut."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+
+from console.chat.wire import ModelInfo
+from console.config import Config
+from console.containers.model import ContainerInfo, ContainerStats
+from console.runtime import events as ev
+from console.servers.metrics import ServerMetrics
+from console.servers.status import ServerStatus
+from console.telemetry.model import TelemetrySnapshot
+from console.ui.widgets.servers_panel import ServersPanel
+from tests.app.helpers import frozen_app, ramp, wait_for
+from tests.app.test_snapshots import REPORT
+
+MODEL = "RedHatAI/Qwen3-30B-A3B-Instruct-2507-quantized.w4a16-with-a-long-suffix"
+METRICS = ServerMetrics(running=2, waiting=1, kv_usage=0.42, gen_tps=35.2, ttft_p50=0.041, itl_p50=0.012)
+
+
+def servers_app(orin_snapshot: TelemetrySnapshot):
+    """Two inference containers with long names, models and live figures, and one configured endpoint."""
+    app = frozen_app(ramp(orin_snapshot, 5), REPORT, Config(servers=("http://127.0.0.1:9000/v1",)))
+    containers = tuple(
+        ContainerInfo(
+            id=cid * 64,
+            name=f"vllm-{name}-served-on-the-workshop-thor",
+            image="nvcr.io/nvidia/vllm:25.09-py3-with-a-very-long-tag-name",
+            state="running",
+            status="Up 3 minutes",
+            labels={"jetconsole.url": f"http://127.0.0.1:{port}/v1", "jetconsole.preset": "vllm-thor"},
+        )
+        for cid, name, port in (("a", "qwen3-30b-a3b", 8000), ("b", "llama-3.1-8b-fp8", 8001))
+    )
+    app.runtime.emit(ev.ContainersListed(containers))
+    app.runtime.emit(ev.StatsUpdated(tuple((c.id, ContainerStats(c.id, 12.5, 3 << 30, 8 << 30)) for c in containers)))
+    urls = [f"http://127.0.0.1:{port}/v1" for port in (8000, 8001, 9000)]
+    app.runtime.emit(ev.ServersWatched(frozenset(urls)))
+    for url in urls[:2]:
+        app.runtime.emit(ev.ServerPolled(ServerStatus(url, True, 200, models=(ModelInfo(MODEL),), metrics=METRICS)))
+    return app
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_each_server_is_one_line_cut_with_an_ellipsis(orin_snapshot, size: tuple[int, int]) -> None:
+    app = servers_app(orin_snapshot)
+    async with app.run_test(size=size) as pilot:
+        panel = app.screen.query_one(ServersPanel)
+        panel.focus()  # at 80x24 only the focused panel shows its rows
+        await wait_for(pilot, lambda: panel.body.display and "vllm-llama" in panel.body.text)
+        await pilot.pause()
+        body = panel.body
+        rows = [line for line in body.text.split("\n") if "vllm-" in line or "127.0.0.1:9000" in line]
+        assert len(rows) == 3
+        width = body.content_size.width
+        assert all(cell_len(line) <= width for line in rows), (width, rows)
+        assert body.size.height == len(body.text.split("\n")), body.text  # nothing wrapped
+        assert all("…" in line for line in rows[:2])  # the cut says so
+        assert all("Ready" in line for line in rows[:2])
