@@ -14,6 +14,7 @@ from console.servers.metrics import ServerMetrics
 from console.servers.status import ServerStatus
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.widgets.servers_panel import ServersPanel
+from console.ui.widgets.text import LiveText
 from tests.app.helpers import frozen_app, ramp, wait_for
 from tests.app.test_snapshots import REPORT
 
@@ -60,3 +61,24 @@ async def test_each_server_is_one_line_cut_with_an_ellipsis(orin_snapshot, size:
         assert body.size.height == len(body.text.split("\n")), body.text  # nothing wrapped
         assert all("…" in line for line in rows[:2])  # the cut says so
         assert all("Ready" in line for line in rows[:2])
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_sparklines_fill_their_row(orin_snapshot, size: tuple[int, int]) -> None:
+    """Values take the room of the widest one, sparklines the rest of the row, and two minutes of samples
+    fill them (a line of the whole window was a few cells at the right of an empty row)."""
+    from console.ui.widgets.metric_row import MetricRow
+    from console.ui.widgets.telemetry_panel import TelemetryPanel
+
+    app = frozen_app(ramp(orin_snapshot, 120), REPORT)
+    async with app.run_test(size=size) as pilot:
+        panel = app.screen.query_one(TelemetryPanel)
+        panel.focus()
+        row: MetricRow = panel.rows["gpu"]
+        spark, value = row.query_one(".metric-spark", LiveText), row.query_one(".metric-value", LiveText)
+        await wait_for(pilot, lambda: spark.size.width > 0 and spark.text.strip() != "")
+        widest = max(cell_len(r.text) for r in panel.rows.values() if not r.has_class("nospark"))
+        assert value.size.width <= widest + 5 and spark.region.right == row.region.right
+        assert spark.size.width >= row.size.width // 3
+        drawn = len(spark.text.strip())
+        assert drawn >= spark.size.width - 1, (drawn, spark.size.width, spark.text)

@@ -6,9 +6,28 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
-from console.telemetry.history import History
+from console.telemetry.history import SERIES, History
 from console.telemetry.view import sparkline
 from console.ui.widgets.text import LiveText
+
+
+def spark_points(history: History, series: str, width: int) -> list[float]:
+    """The last ``width`` points a ``width``-cell sparkline draws: one per sample while the samples fit, then
+    the max of each bucket of samples, the bucket as small as still fills the row.
+
+    A line of the whole window's buckets was a few cells at the right of an empty row for minutes
+    (issue 15); this one fills its row after ``width`` samples and then spans more time as samples
+    come, up to the history's capacity.  Buckets are aligned to the absolute sample count and only
+    complete ones are drawn, so the line moves once per bucket.
+    """
+    if width <= 0:
+        return []
+    values = history.values(series)
+    size = max(1, len(values) // width)
+    added = history.added[list(SERIES).index(series)]
+    first = added - len(values)  # absolute index of values[0]
+    start, end = -(-first // size), added // size
+    return [max(values[b * size - first : (b + 1) * size - first]) for b in range(max(start, end - width), end)]
 
 
 class MetricRow(Horizontal):
@@ -26,6 +45,7 @@ class MetricRow(Horizontal):
         self._history: History | None = None
         self._series = ""
         self._drawn = ""
+        self._value_width = 0
 
     def compose(self) -> ComposeResult:
         yield Label(self._label, classes="metric-label")
@@ -44,12 +64,26 @@ class MetricRow(Horizontal):
         self._history, self._series = history, series
         self._draw()
 
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def fit_value(self, cells: int) -> None:
+        """Give the value ``cells`` columns (the panel's widest value), the sparkline the rest of the row;
+        0: the stylesheet's width."""
+        if cells != self._value_width:
+            self._value_width = cells
+            if cells:
+                self._value.styles.width = cells
+            else:
+                self._value.styles.clear_rule("width")
+
     def _draw(self) -> None:
         if self._history is None:
             return
         lo, hi = self._scale
         width = self._spark.size.width
-        line = sparkline(self._history.buckets(self._series, width), width, lo, hi)
+        line = sparkline(spark_points(self._history, self._series, width), width, lo, hi)
         if line != self._drawn:
             self._drawn = line
             self._spark.set(line)

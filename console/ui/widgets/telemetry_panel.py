@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 
 from console.telemetry import view as fmt
@@ -109,6 +110,7 @@ class TelemetryPanel(Panel):
             self.rows["temp"].show(f"{fmt.celsius(hot)} hottest {where}", history, "temp")
         else:
             self.rows["temp"].show("n/a (no thermal sensors readable)")
+        self._fit_values()
         extra = [f"SWAP {fmt.swap_text(m)}"]
         for fan in s.fans:
             speed = f"{fan.speed_pct:.0f}%" if fan.speed_pct is not None else ""
@@ -117,6 +119,15 @@ class TelemetryPanel(Panel):
         self.extra.set("   ".join(extra))
         self.procs.set(process_lines(s))
         self.cores.set(core_bars(s, self.cores.size.width or 80))
+
+    def _fit_values(self) -> None:
+        """Values as wide as the widest one with a sparkline (in steps of 4, so the row is laid out again
+        rarely), the sparklines the rest of their row (issue 15)."""
+        sparked = [r for r in self.rows.values() if not r.has_class("nospark")]
+        widest = max((cell_len(r.text) for r in sparked), default=0)
+        cells = max(20, -(-(widest + 2) // 4) * 4)
+        for row in self.rows.values():
+            row.fit_value(cells if row in sparked else 0)
 
     def on_resize(self) -> None:
         if self._last is not None:

@@ -1,0 +1,34 @@
+"""Sparklines fill their row (issue 15 item 21): one cell per sample until the samples outnumber the cells."""
+
+from __future__ import annotations
+
+from console.telemetry.history import History
+from console.telemetry.model import Cpu
+from console.ui.widgets.metric_row import spark_points
+from tests.unit.test_logic import snap
+
+
+def history(n: int, capacity: int = 300) -> History:
+    h = History.sized(capacity, 1.0)
+    for i in range(n):
+        h = h.add(snap(i, "procfs", cpu=Cpu(load=float(i))))
+    return h
+
+
+def test_one_cell_per_sample_while_they_fit() -> None:
+    assert spark_points(history(12), "cpu", 66) == [float(i) for i in range(12)]  # the whole-window line: 2 cells
+    assert len(spark_points(history(66), "cpu", 66)) == 66
+
+
+def test_buckets_only_once_the_samples_outnumber_the_cells_and_the_row_stays_full() -> None:
+    points = spark_points(history(100), "cpu", 66)  # still one per sample: the last 66
+    assert points == [float(i) for i in range(34, 100)]
+    points = spark_points(history(140), "cpu", 66)  # buckets of 2, the max of each, the last 66
+    assert points[0] == 9.0 and points[-1] == 139.0 and len(points) == 66
+    full = spark_points(history(400), "cpu", 66)  # 300 kept, buckets of 4
+    assert len(full) == 66 and full[-1] == 399.0 and full[-2] == 395.0
+    assert spark_points(history(5), "cpu", 0) == [] and spark_points(history(0), "cpu", 10) == []
+
+
+def test_the_line_moves_once_per_bucket() -> None:
+    assert spark_points(history(141), "cpu", 66) == spark_points(history(140), "cpu", 66)  # the 141st: incomplete
