@@ -6,21 +6,22 @@ watcher alone (the first listing), ``launch`` its telemetry (the preflight sizes
 preflight, start and phases this prints.
 Exit codes: 0 ready (or listed / dry run), 3 preflight failed, 4 the server exited (with the
 diagnosis), 5 not ready in time, 6 Docker unavailable, 7 bad preset/--set.
+Commands, env and the ``docker run`` line are shown with every credential masked (``--api-key ••••``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from console import config as cfg
 from console.containers import preflight, presets, view
 from console.containers.launcher import LaunchEvent
+from console.runtime.secrets import mask_argv
 from console.servers.startup import ORDER, PHASES
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def containers(config: cfg.Config, as_json: bool, out: TextIO = sys.stdout, err:
         return EXIT_DOCKER
     listed = docker.containers
     if as_json:
-        print(json.dumps([asdict(c) for c in listed], indent=2), file=out)
+        print(view.containers_json(listed), file=out)
         return 0
     keep = [i for i, name in enumerate(view.COLUMNS) if name not in view.STATS_COLUMNS]
     table = [list(view.COLUMNS)] + [cells for _, cells in view.rows(listed, {})]
@@ -97,7 +98,8 @@ def launch(
     except ValueError as exc:
         print(f"jetconsole: {exc}", file=err)
         return EXIT_PRESET
-    print("Equivalent command:\n" + presets.docker_run_line(plan), file=out)
+    shown = replace(plan, command=mask_argv(plan.command))  # ``--api-key X`` among the server's arguments
+    print("Equivalent command:\n" + presets.docker_run_line(shown), file=out)
     from console.runtime import commands as cmd
     from console.runtime import events as ev
     from console.runtime.services.headless import FirstSamples

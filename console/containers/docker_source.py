@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from console.containers.model import ActionResult, ContainerInfo, ContainerStats
 from console.runtime.sanitise import clean, clean_mapping, clean_opt, clean_tree
-from console.runtime.secrets import mask_env
+from console.runtime.secrets import mask_command, mask_inspect
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 ACTIONS = ("start", "stop", "restart", "remove")
@@ -121,7 +121,7 @@ def container_from_list(row: dict[str, Any], details: dict[str, Any] | None = No
         restart_policy=_opt(policy),
         network=_opt((row.get("HostConfig") or {}).get("NetworkMode")),
         labels=clean_mapping(row.get("Labels")),
-        command=_text(row.get("Command", "")),
+        command=mask_command(_text(row.get("Command", ""))),  # ``--api-key X`` in it is shown nowhere
     )
 
 
@@ -237,10 +237,8 @@ class DockerSource:
             data = self.api.inspect_container(container_id)
         except docker.errors.NotFound as exc:
             raise ContainerGone(container_id) from exc
-        if masked:
-            config = dict(data.get("Config") or {})
-            config["Env"] = mask_env(config.get("Env") or [])
-            data = {**data, "Config": config}
+        if masked:  # env, command, entrypoint and args
+            data = mask_inspect(data)
         return _document(data)
 
     def logs(self, container_id: str, tail: int = 2000, follow: bool = True) -> ByteStream:

@@ -1,10 +1,16 @@
-"""Rows for the containers table: filter, sort, cells (pure, shared by UI and CLI)."""
+"""Rows for the containers table: filter, sort, cells; the Inspect text and ``containers --json`` (pure, shared
+by UI and CLI).  Every credential in a container's command, args and env is masked (``--api-key ••••``) and
+JSON carries the mask's own characters, not ``\u2022`` escapes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
 
 from console.containers.model import ContainerInfo, ContainerStats
+from console.runtime.secrets import mask_data, mask_inspect
 from console.telemetry import view as fmt
 from console.telemetry.model import GpuProcess
 
@@ -76,3 +82,14 @@ def gpu_memory(c: ContainerInfo, processes: tuple[GpuProcess, ...]) -> int | Non
     """GPU memory held by the container's processes (telemetry joined on host PIDs)."""
     held = [p.gpu_mem for p in processes if p.pid in c.pids and p.gpu_mem is not None]
     return sum(held) if held else None
+
+
+def inspect_text(document: Mapping[str, Any]) -> str:
+    """Docker's inspect document as the Inspect screen shows it: credentials masked (env, command, entrypoint,
+    args), indented, keys sorted, ``••••`` as itself."""
+    return json.dumps(mask_inspect(document), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def containers_json(containers: tuple[ContainerInfo, ...]) -> str:
+    """``jetconsole containers --json``: one object per container, credentials masked, ``••••`` as itself."""
+    return json.dumps([mask_data(asdict(c)) for c in containers], indent=2, ensure_ascii=False)

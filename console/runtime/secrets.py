@@ -3,7 +3,7 @@
 A masked value keeps none of its characters (not even a prefix): ``HF_TOKEN=••••``.
 Env mappings and lists (``mask_env``), known values in free text (``mask_text``), command
 lines as argv or as one string (``mask_argv``, ``mask_command``), URLs (``mask_url``), prose
-(``mask_prose``) and JSON-like data (``mask_data``).
+(``mask_prose``), JSON-like data (``mask_data``) and Docker's inspect document (``mask_inspect``).
 Pure functions; nothing here reads the process environment.
 """
 
@@ -48,8 +48,7 @@ _NOT_SECRET = frozenset(
 _PATTERNS = (
     re.compile(r"_TOKEN$"),  # GITHUB_TOKEN, WANDB_TOKEN (not MAX_TOKENS, not TOKENIZERS_PARALLELISM)
     re.compile(r"_?API_?KEY$"),  # OPENAI_API_KEY, NGC_APIKEY
-    re.compile(r"_ACCESS_KEY$"),  # AWS_SECRET_ACCESS_KEY, MINIO_ROOT_ACCESS_KEY
-    re.compile(r"_PRIVATE_KEY$"),
+    re.compile(r"(?:^|_)KEY$"),  # *_KEY: STRIPE_KEY, AWS_SECRET_ACCESS_KEY, MINIO_ROOT_ACCESS_KEY
     re.compile(r"SECRET"),  # *_SECRET, *_SECRET_KEY, CLIENT_SECRET
     re.compile(r"PASSW(OR)?D"),  # *PASSWORD*, *_PASSWD
     re.compile(r"_CREDENTIALS?$"),
@@ -313,6 +312,16 @@ def mask_argv(argv: Sequence[str]) -> list[str]:
         take_next = "=" not in arg and is_secret_flag(arg)
         out.append(mask_command(arg))
     return out
+
+
+def mask_inspect(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Docker's inspect document with every credential masked: ``Config.Env`` by variable name (a value
+    with spaces hidden whole), ``Config.Cmd``, ``Config.Entrypoint`` and ``Args`` as argv (``--api-key X``,
+    ``HF_TOKEN=X``), and every other string as a command line (:func:`mask_data`)."""
+    config = document.get("Config")
+    if isinstance(config, Mapping) and isinstance(config.get("Env"), list):
+        document = {**document, "Config": {**config, "Env": mask_env([str(e) for e in config["Env"]])}}
+    return dict(mask_data(dict(document)))
 
 
 def mask_data(value: Any, text: Callable[[str], str] = mask_command) -> Any:

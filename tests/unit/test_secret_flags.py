@@ -1,0 +1,110 @@
+"""Secrets in command lines (issue 15 item 2): a container's command, args and env, and a launch's ``docker run``
+line, show ``--api-key ••••`` in every form the flag takes, in Inspect, ``containers --json`` and ``launch``; JSON
+carries the mask's own characters, not ``\\u2022`` escapes."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from typing import Any
+
+import pytest
+
+from console.config import Config
+from console.containers import command as commands
+from console.containers.docker_source import DockerSource, container_from_list
+from console.containers.view import containers_json, inspect_text
+from console.runtime.secrets import MASK, is_secret, mask_command
+
+KEY = "Zq9Xw7Vt5Ru3Sp1"  # no run of 4 of its characters occurs in any other word below
+
+
+def _kept_nothing(text: str) -> None:
+    """No piece of 4 of the secret's characters is left anywhere in ``text``."""
+    pieces = {KEY[i : i + 4] for i in range(len(KEY) - 3)}
+    assert not [p for p in pieces if p in text], text
+
+
+# every form a secret takes on a command line, and what must still be seen around it
+COMMAND = (
+    f"vllm serve Qwen/Qwen3-8B --api-key sk-{KEY} --port 8000 --hf-token=hf_{KEY} "
+    f"--token {KEY}x HF_TOKEN=hf_{KEY}y STRIPE_KEY={KEY}z DB_PASSWORD={KEY}w"
+)
+KEPT = ("vllm serve Qwen/Qwen3-8B", "--port 8000", "--api-key ", "--hf-token=", "HF_TOKEN=", "STRIPE_KEY=")
+
+
+def test_any_key_password_or_token_variable_is_secret() -> None:
+    assert is_secret("STRIPE_KEY") and is_secret("KEY") and is_secret("MY_DB_PASSWORD_FILE") and is_secret("X_TOKEN")
+    assert not is_secret("MAX_TOKENS") and not is_secret("HF_HUB_DISABLE_IMPLICIT_TOKEN") and not is_secret("MONKEY")
+
+
+def test_a_command_line_masks_every_form_of_secret_flag() -> None:
+    masked = mask_command(COMMAND)
+    _kept_nothing(masked)
+    assert all(k in masked for k in KEPT), masked
+    assert masked.count(MASK) == 6
+
+
+class _Api:
+    """docker-py's low-level client, answering one inspect: a vLLM container started with its secrets inline."""
+
+    def inspect_container(self, _cid: str) -> dict[str, Any]:
+        return {
+            "Id": "c0ffee" * 10,
+            "Name": "/vllm",
+            "Path": "vllm",
+            "Args": ["serve", "Qwen/Qwen3-8B", "--api-key", f"sk-{KEY}", f"--hf-token={KEY}", f"OPENAI_API_KEY={KEY}"],
+            "Config": {
+                "Cmd": ["serve", "Qwen/Qwen3-8B", "--api-key", f"sk-{KEY}", f"--hf-token={KEY}"],
+                "Entrypoint": ["bash", "-c", f"vllm serve m --api-key {KEY} --port 8000"],
+                "Env": [f"HF_TOKEN=hf_{KEY}", f"NGC_PASSWORD=two words {KEY}", "MAX_TOKENS=4096", f"APP_KEY={KEY}"],
+                "Labels": {"jetconsole.preset": "vllm-thor"},
+            },
+            "HostConfig": {"Binds": ["/root/.cache/huggingface:/root/.cache/huggingface"]},
+        }
+
+
+def test_inspect_masks_command_entrypoint_args_and_env_and_shows_the_mask_itself() -> None:
+    src = DockerSource("tcp://docker.test:2375")
+    src._api = _Api()
+    text = inspect_text(src.inspect("c0ffee"))
+    _kept_nothing(text)
+    assert "\\u2022" not in text and f'"--api-key",\n      "{MASK}"' in text
+    doc = json.loads(text)
+    assert doc["Config"]["Env"] == [f"HF_TOKEN={MASK}", f"NGC_PASSWORD={MASK}", "MAX_TOKENS=4096", f"APP_KEY={MASK}"]
+    assert doc["Args"] == ["serve", "Qwen/Qwen3-8B", "--api-key", MASK, f"--hf-token={MASK}", f"OPENAI_API_KEY={MASK}"]
+    assert doc["Config"]["Entrypoint"][2] == f"vllm serve m --api-key {MASK} --port 8000"
+    assert doc["HostConfig"]["Binds"] == ["/root/.cache/huggingface:/root/.cache/huggingface"]
+    assert doc["Path"] == "vllm" and doc["Config"]["Labels"] == {"jetconsole.preset": "vllm-thor"}
+    # the unmasked document stays available to what must act on it (not shown)
+    assert f"sk-{KEY}" in src.inspect("c0ffee", masked=False)["Args"]
+
+
+def test_a_listed_containers_command_and_its_json_are_masked() -> None:
+    row = {
+        "Id": "a" * 64,
+        "Names": ["/vllm"],
+        "Image": "vllm:1",
+        "State": "running",
+        "Status": "Up",
+        "Command": COMMAND,
+    }
+    info = container_from_list(row)
+    _kept_nothing(info.command)
+    assert "--port 8000" in info.command  # the servers registry still finds the port
+    text = containers_json((info,))
+    _kept_nothing(text)
+    assert "\\u2022" not in text and f"--api-key {MASK}" in json.loads(text)[0]["command"]
+
+
+@pytest.mark.parametrize("flag", [["--api-key", f"sk-{KEY}"], [f"--api-key=sk-{KEY}"], [f"HF_TOKEN=hf_{KEY}"]])
+def test_launch_dry_run_line_masks_secrets_among_the_servers_arguments(flag: list[str], tmp_path) -> None:
+    """The ``docker run`` line ``launch`` prints first (Docker absent here: it stops right after)."""
+    config = Config(docker_host=f"unix://{tmp_path}/absent.sock", telemetry_source="procfs")
+    out, err = StringIO(), StringIO()
+    code = commands.launch(
+        config, "vllm-thor", [f"extra_args={' '.join(flag)}"], dry_run=True, timeout=5, out=out, err=err
+    )
+    assert code == commands.EXIT_DOCKER, out.getvalue() + err.getvalue()
+    _kept_nothing(out.getvalue() + err.getvalue())
+    assert MASK in out.getvalue() and "vllm serve" in out.getvalue()
