@@ -23,7 +23,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from console.config_error import ConfigError, EntryError, explain, fields_of, find_line, struct_in
-from console.keymap import BINDING_IDS
+from console.keymap import BINDING_IDS, conflicts, key_problem
 from console.telemetry.discovery import CHOICES
 
 ENV_VAR = "JETCONSOLE_CONFIG"
@@ -82,7 +82,8 @@ Url = Annotated[str, Meta(pattern=r"^https?://\S+$", extra={"says": "not an http
 
 
 def _bindings(table: Any) -> list[EntryError]:
-    """Each ``[keys]`` entry that names no binding or no key (checked on the file's data, valid or not)."""
+    """Each ``[keys]`` entry that names no binding, an unknown key, or a key another id has on the same screen
+    (checked on the file's data, valid or not)."""
     if not isinstance(table, dict):
         return []
     wrong = []
@@ -91,6 +92,10 @@ def _bindings(table: Any) -> list[EntryError]:
             wrong.append(EntryError(binding, f"unknown binding id (known: {', '.join(sorted(BINDING_IDS))})"))
         elif not isinstance(keys, str) or not keys.strip():
             wrong.append(EntryError(binding, f"expected a key name string, got {keys!r}"))
+        elif problem := next(filter(None, (key_problem(k.strip()) for k in keys.split(","))), None):
+            wrong.append(EntryError(binding, problem))
+    if not wrong:  # clashes only between keys that are each valid
+        wrong += [EntryError(binding, why) for binding, why in conflicts(table).items()]
     return wrong
 
 

@@ -7,6 +7,7 @@ id that config.toml can remap and that ``?`` lists (tests/unit/test_bindings_by_
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -169,3 +170,113 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
     )
 )
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)
+
+# ---- checking a user's [keys] ----------------------------------------------------------------------
+# The tables that are live together: a screen's own, the widgets it shows, and the app's.  Two ids of
+# one group on one key is a conflict (one of them can never run), unless the defaults already share
+# that key on purpose (help.close shadows app.quit's q on the help screen).
+KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
+    "dashboard": (APP_BINDINGS, DASHBOARD_BINDINGS, SERVERS_BINDINGS, CHAT_BINDINGS),
+    "telemetry": (APP_BINDINGS, DETAIL_BINDINGS),
+    "containers": (APP_BINDINGS, CONTAINERS_BINDINGS),
+    "launch": (APP_BINDINGS, LAUNCH_BINDINGS),
+    "logs": (APP_BINDINGS, LOGS_BINDINGS),
+    "chat": (APP_BINDINGS, CHAT_BINDINGS),
+    "chat model/server list": (APP_BINDINGS, PICK_BINDINGS),
+    "chat question": (APP_BINDINGS, ASK_BINDINGS),
+    "chat settings": (APP_BINDINGS, SETTINGS_BINDINGS),
+    "conversations": (APP_BINDINGS, HISTORY_BINDINGS),
+    "doctor": (APP_BINDINGS, DOCTOR_BINDINGS),
+    "model fit": (APP_BINDINGS, FIT_BINDINGS),
+    "bench": (APP_BINDINGS, BENCH_BINDINGS),
+    "HUD": (APP_BINDINGS, HUD_BINDINGS),
+    "confirmation": (APP_BINDINGS, CONFIRM_BINDINGS),
+    "system-change confirmation": (APP_BINDINGS, STRICT_CONFIRM_BINDINGS),
+    "text view": (APP_BINDINGS, TEXT_BINDINGS),
+    "help": (APP_BINDINGS, HELP_BINDINGS),
+}
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+# Textual's names for keys that are not characters (textual.keys.Keys; tests/unit/test_keymap_check.py)
+NAMED_KEYS = frozenset(
+    {"backspace", "delete", "down", "end", "enter", "escape", "home", "insert", "left", "pagedown", "pageup"}
+    | {"return", "right", "space", "tab", "up"}
+    | {f"f{n}" for n in range(1, 25)}
+)
+# Textual's short names for characters whose Unicode names it replaces
+_SHORT = {"slash": "/", "backslash": "\\", "at": "@", "minus": "-", "plus": "+", "underscore": "_"}
+_REPLACED = {"solidus", "reverse_solidus", "commercial_at", "hyphen_minus", "plus_sign", "low_line"}
+# The name Textual gives each printable ASCII character that is not a letter or digit (? -> question_mark)
+_NAMES = {
+    unicodedata.name(c).lower().replace("-", "_").replace(" ", "_"): c
+    for c in map(chr, range(33, 127))
+    if not c.isalnum()
+}
+_NAMES = {n: c for n, c in _NAMES.items() if n not in _REPLACED} | _SHORT
+
+
+def _character(name: str) -> str | None:
+    """The character a Textual key name stands for (``question_mark`` -> ``?``), else None."""
+    if len(name) == 1:
+        return name if name.isprintable() and not name.isspace() else None
+    return _NAMES.get(name)
+
+
+def key_problem(key: str) -> str | None:
+    """What is wrong with one key as config.toml writes it (``ctrl+k``, ``?``, ``question_mark``), else None."""
+    if not key:
+        return "an empty key (two commas, or a comma at an end?)"
+    *mods, base = key.split("+") if key != "+" else [key]
+    for mod in mods:
+        if mod not in MODIFIERS:
+            return f"unknown modifier {mod!r} in {key!r} (known: {', '.join(MODIFIERS)})"
+    if base not in NAMED_KEYS and _character(base) is None:
+        return (
+            f"unknown key name {base!r} in {key!r} (write a character such as x or ?, its name such as "
+            "question_mark, or a key such as escape, enter, tab, space, up, pageup, f1 … f24)"
+        )
+    return None
+
+
+def canonical(key: str) -> str:
+    """One spelling per key, to compare keys: ``?`` and ``question_mark`` are the same key."""
+    *mods, base = key.split("+") if key != "+" else [key]
+    char = _character(base) if base not in NAMED_KEYS else None
+    return "+".join([*mods, f"char:{char}" if char else base])
+
+
+def textual_keys(keys: str) -> str:
+    """A ``[keys]`` value as Textual's keymap matches it: ``"f1, ?"`` -> ``"f1,question_mark"`` (Textual
+    compares the names its key events carry, spaces included)."""
+    by_char = {c: n for n, c in _NAMES.items()}
+    out = []
+    for key in (k.strip() for k in keys.split(",")):
+        *mods, base = key.split("+") if key != "+" else [key]
+        out.append("+".join([*mods, by_char.get(base, base) if len(base) == 1 else base]))
+    return ",".join(out)
+
+
+def keys_of(spec: BindingSpec, overrides: dict[str, str]) -> list[str]:
+    """``spec``'s keys after the user's ``[keys]``, one canonical spelling each."""
+    return [canonical(k.strip()) for k in overrides.get(spec.id, spec.keys).split(",") if k.strip()]
+
+
+def conflicts(overrides: dict[str, str]) -> dict[str, str]:
+    """Binding id -> why its remap clashes with another id live on the same screen (only ids the user set)."""
+    out: dict[str, str] = {}
+    for where, tables in KEY_GROUPS.items():
+        specs = tuple(dict.fromkeys(s for table in tables for s in table))
+        default = {s.id: set(keys_of(s, {})) for s in specs}
+        now = {s.id: keys_of(s, overrides) for s in specs}
+        for spec in specs:
+            if spec.id not in overrides or spec.id in out:
+                continue
+            for other in specs:
+                shared = set(now[spec.id]) & set(now[other.id]) - (default[spec.id] & default[other.id])
+                if other.id != spec.id and shared:
+                    key = overrides[spec.id].split(",")[[*now[spec.id]].index(sorted(shared)[0])].strip()
+                    out[spec.id] = (
+                        f"{key!r} is already {other.id} ({other.description}) on the {where} screen: "
+                        f"pick another key, or remap {other.id} too"
+                    )
+                    break
+    return out

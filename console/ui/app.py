@@ -20,16 +20,16 @@ from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widget import Widget
 
 from console import config as cfg
-from console.keymap import ALL_BINDINGS, APP_BINDINGS
+from console.keymap import APP_BINDINGS, textual_keys
 from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.runtime import Runtime
 from console.runtime.state import ConsoleState
 from console.telemetry.discovery import Discovery
 from console.themes import DEFAULT_THEME, ThemeSpec
+from console.ui.actions import reachable
 from console.ui.bindings import bindings
 from console.ui.chat_control import ChatControl
 from console.ui.messages import RuntimeEvent, StateChanged
@@ -118,7 +118,7 @@ class JetconsoleApp(App[None]):
         super().__init__()
         self.config = config
         self.theme_specs = themes
-        self.keymap_overrides = dict(config.keys)
+        self.keymap_overrides = {binding: textual_keys(keys) for binding, keys in config.keys.items()}
         self.runtime = runtime or Runtime(
             config,
             discover_fn=discover_fn,
@@ -273,7 +273,7 @@ class JetconsoleApp(App[None]):
         from console.ui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def action_doctor(self) -> None:
         """The Doctor screen, on the first failing check."""
@@ -329,28 +329,21 @@ class JetconsoleApp(App[None]):
         self.call_from_thread(self.notify, f"theme {name} saved to {path}", timeout=3)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every bound action that the current screen or the app can run, then the themes."""
-        from console.ui.widgets.chat_pane import ChatPane
-
-        panes = list(screen.query(ChatPane))[:1]  # the chat's actions live on its pane
-        for spec in ALL_BINDINGS:
-            if spec.action == "command_palette":
-                continue
-            for target in (screen, *panes, self):
-                if hasattr(target, spec.method) and isinstance(target, App | Screen | Widget):
-                    keys = self.keymap_overrides.get(spec.id, spec.keys).split(",")[0]
-                    yield SystemCommand(
-                        spec.description,
-                        f"{spec.id} ({keys})",
-                        partial(self.call_later, target.run_action, spec.action),
-                    )
-                    break
+        """The actions ``screen`` offers now (its own, its widgets', then the app's), then the themes."""
+        for item in (i for i in reachable(screen, self) if i.available):
+            keys = self.keymap_overrides.get(item.spec.id, item.spec.keys).split(",")[0]
+            yield SystemCommand(item.spec.description, f"{item.spec.id} ({keys})", item.run)
         for name in sorted(self.theme_specs):
             yield SystemCommand(
                 f"Theme: {name}",
                 "Switch theme (remembered in your config)",
                 partial(setattr, self, "theme", name),
             )
+
+    async def action_back(self) -> None:
+        """Textual's ``back``, except off the dashboard: under it lies only Textual's blank default screen."""
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
 
     def toggle_pause(self) -> None:
         """Freeze the screen on the state of this moment, or resume; the runtime keeps going."""

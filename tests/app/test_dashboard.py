@@ -194,33 +194,6 @@ async def test_dead_source_degrades_its_panel_not_the_app(orin_snapshot: Telemet
         assert isinstance(app.screen, TelemetryScreen)
 
 
-async def test_palette_lists_every_bound_action(orin_snapshot: TelemetrySnapshot) -> None:
-    from console.keymap import ALL_BINDINGS
-
-    app = live_app([orin_snapshot])
-    async with app.run_test(size=(120, 40)) as pilot:
-        for screen_key in (None, "t"):
-            if screen_key:
-                await pilot.press(screen_key)
-            titles = {c.title for c in app.get_system_commands(app.screen)}
-            expected = {
-                s.description
-                for s in ALL_BINDINGS
-                if s.action != "command_palette" and (hasattr(app.screen, s.method) or hasattr(app, s.method))
-            }
-            assert expected <= titles
-            assert {"Quit", "Help", "Theme: high-contrast"} <= titles
-        assert "Filter processes" in titles and "Back" in titles  # the telemetry screen's own
-        await pilot.press("escape")
-        on_dashboard = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"New chat", "Conversations", "Model", "Settings", "Reasoning", "Server"} <= on_dashboard  # chat pane's
-        await pilot.press("t")
-        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Back")
-        command.callback()
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, DashboardScreen)
-
-
 async def test_discovery_that_raises_is_reported_not_fatal() -> None:
     from console.themes import load_themes
     from console.ui.app import JetconsoleApp

@@ -1,25 +1,38 @@
-"""``?``: every binding with its current keys (after the user's keymap), and the sources."""
+"""``?``: the keys of the screen underneath first, then the global ones, then the sources (as k9s does).
+
+Every action the screen offers is listed, shown in its footer or not: at 80x24 a footer is cut, and
+this table and the palette are where the rest are found.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
-from console.keymap import ALL_BINDINGS, HELP_BINDINGS, BindingSpec
+from console.keymap import HELP_BINDINGS, BindingSpec
+from console.ui.actions import reachable
 from console.ui.bindings import bindings, key_display
 from console.ui.host import host
 from console.ui.widgets.sources_panel import status_lines
+
+SECTIONS = (("screen", "On this screen"), ("global", "Everywhere"))
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = bindings(HELP_BINDINGS)
 
+    def __init__(self, under: Screen) -> None:
+        """``under``: the screen whose keys are listed (the one ``?`` was pressed on)."""
+        super().__init__()
+        self.under = under
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
             yield Static(
-                "Keys (remap by id in config.toml [keys]; every action is also in the palette)",
+                "Keys (remap by id in config.toml [keys]; every action here is also in the palette)",
                 classes="table-title",
                 markup=False,
             )
@@ -37,8 +50,12 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for spec in ALL_BINDINGS:
-            table.add_row(self.shown_keys(spec), spec.description, spec.id)
+        items = reachable(self.under, self.app)
+        for scope, title in SECTIONS:
+            table.add_row(Text(title, style="bold"), "", "", key=f"section-{scope}")
+            for item in (i for i in items if i.scope == scope):
+                what = item.spec.description if item.available else Text(f"{item.spec.description} (not now)", "dim")
+                table.add_row(self.shown_keys(item.spec), what, item.spec.id, key=item.spec.id)
         table.focus()
 
     def action_close(self) -> None:
