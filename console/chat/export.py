@@ -1,7 +1,10 @@
 """A conversation as Markdown (to read or share) or JSON (everything, loads back with :func:`from_json`).
 
 Both mask every credential first (:func:`masked`): a store written before they were masked on the way
-in, or a conversation that never went through the store, exports none.
+in, or a conversation that never went through the store, exports none.  Both go through the sanitiser
+too: a control character an answer held (ESC, NUL, C1, DEL) is written as the picture the chat pane
+shows (``␛``), so ``cat export.md`` prints text and never drives the terminal.  A finish reason reads
+as the pane words it (``abort``: "stopped (Esc)").
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from console.chat.model import ChatMessage, Conversation, MessageStats
+from console.runtime.sanitise import clean, clean_text, clean_tree
 from console.runtime.secrets import mask_data, mask_prose, mask_url
 
 JSON_FORMAT = "jetconsole-chat"
@@ -21,20 +25,40 @@ JSON_VERSION = 1
 FILENAME_STEM_MAX = 60
 
 
+# What the chat pane shows for a finish reason other than its own word (console/chat/session.py's stats line).
+FINISH_WORDS = {"abort": "stopped (Esc)"}
+
+
+def finish_words(reason: str) -> str:
+    """A finish reason as the chat pane words it: ``abort`` -> ``stopped (Esc)``; ``stop``, ``length`` as they are."""
+    return FINISH_WORDS.get(reason, reason)
+
+
+def _text(text: str) -> str:
+    """Untrusted multi-line text as exported: controls made visible, then credentials masked."""
+    return mask_prose(clean_text(text))
+
+
 def _masked_message(msg: ChatMessage) -> ChatMessage:
     stats = msg.stats
-    if stats is not None and stats.error:
-        stats = replace(stats, error=mask_prose(stats.error))
-    return replace(msg, content=mask_prose(msg.content), reasoning=mask_prose(msg.reasoning), stats=stats)
+    if stats is not None and (stats.error or stats.finish_reason):
+        stats = replace(
+            stats,
+            error=_text(stats.error) if stats.error else stats.error,
+            finish_reason=clean(stats.finish_reason) if stats.finish_reason else stats.finish_reason,
+        )
+    return replace(msg, content=_text(msg.content), reasoning=_text(msg.reasoning), stats=stats)
 
 
 def masked(conv: Conversation) -> Conversation:
-    """``conv`` with the credentials in its title, endpoint URL, settings and messages masked."""
+    """``conv`` as exported: the control characters in its title, model, endpoint, settings and messages made
+    visible (the sanitiser) and the credentials in them masked."""
     return replace(
         conv,
-        title=mask_prose(conv.title),
-        endpoint=mask_url(conv.endpoint),
-        settings=mask_data(conv.settings, mask_prose),
+        title=mask_prose(clean_text(conv.title)),
+        endpoint=mask_url(clean(conv.endpoint)),
+        model=clean(conv.model),
+        settings=mask_data(clean_tree(conv.settings), mask_prose),
         messages=tuple(_masked_message(m) for m in conv.messages),
     )
 
@@ -72,7 +96,7 @@ def stats_line(stats: MessageStats) -> str:
     if stats.completion_tokens is not None:
         parts.append(f"completion {stats.completion_tokens} tokens")
     if stats.finish_reason is not None:
-        parts.append(f"finish: {stats.finish_reason}")
+        parts.append(f"finish: {finish_words(stats.finish_reason)}")
     if stats.error:
         parts.append(f"error: {_one_line(stats.error)}")
     return " · ".join(parts)
