@@ -131,6 +131,10 @@ LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.next_error", "e", "next_error", "Next error"),
     BindingSpec("logs.prev_error", "E", "prev_error", "Previous error"),
     BindingSpec("logs.end", "G,end", "end", "End"),
+    BindingSpec("logs.wrap", "w", "toggle_wrap", "Wrap"),
+    BindingSpec("logs.timestamps", "t", "toggle_timestamps", "Timestamps"),
+    BindingSpec("logs.tail", "T", "cycle_tail", "Tail size"),
+    BindingSpec("logs.save", "ctrl+s", "save", "Save to file"),
 )
 CONFIRM_NO = BindingSpec("confirm.no", "n,escape", "answer(False)", "No")  # one id: both questions
 CONFIRM_BINDINGS: tuple[BindingSpec, ...] = (

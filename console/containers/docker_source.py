@@ -241,8 +241,9 @@ class DockerSource:
             data = mask_inspect(data)
         return _document(data)
 
-    def logs(self, container_id: str, tail: int = 2000, follow: bool = True) -> ByteStream:
-        """The log as raw byte chunks (stdout and stderr); the result has ``close()``."""
+    def logs(self, container_id: str, tail: int = 2000, follow: bool = True, timestamps: bool = False) -> ByteStream:
+        """The log as raw byte chunks (stdout and stderr; ``tail`` -1: all; ``timestamps``: Docker's before
+        each line); the result has ``close()``."""
         import docker.errors
 
         try:
@@ -253,11 +254,13 @@ class DockerSource:
             from console.containers.logstream import LogStream
 
             try:
-                return LogStream(self.url.removeprefix("unix://"), container_id, tail, follow, tty)
+                return LogStream(self.url.removeprefix("unix://"), container_id, tail, follow, tty, timestamps)
             except LookupError as exc:
                 raise ContainerGone(container_id) from exc
         try:
-            return self.api.logs(container_id, stream=True, follow=follow, tail=tail)
+            return self.api.logs(
+                container_id, stream=True, follow=follow, tail=tail if tail >= 0 else "all", timestamps=timestamps
+            )
         except docker.errors.NotFound as exc:
             raise ContainerGone(container_id) from exc
 

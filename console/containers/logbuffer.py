@@ -3,7 +3,9 @@
 Pure and bounded in lines and in line length, so a container writing 10,000 lines/s
 costs a fixed amount of memory; line numbers stay absolute after old lines fall out.
 Lines are kept as plain strings (a 10,000 lines/s follower makes no objects per line);
-errors are found when asked for.
+errors are found when asked for.  With ``timestamps`` the buffer takes Docker's own per-line
+timestamps (``timestamps=1``: RFC 3339, UTC) off each line and keeps them apart, so a view can
+show or hide them without reading the log again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,27 @@ from dataclasses import dataclass
 from console.runtime.sanitise import clean_log
 
 ERROR = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback \(most recent call last\)|Exception|Error:)|\bE\d{4} ")
+WARNING = re.compile(r"\b(WARNING|WARN)\b|\bW\d{4} ")
+STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,3})?\d*(Z|[+-]\d\d:\d\d) ")
 MAX_LINE = 4000
+
+
+def level(text: str) -> str | None:
+    """ "error", "warning" or None: how a view marks the line."""
+    if ERROR.search(text):
+        return "error"
+    if WARNING.search(text):
+        return "warning"
+    return None
+
+
+def split_stamp(raw: str) -> tuple[str, str]:
+    """Docker's ``2024-05-01T12:00:00.123456789Z text`` as (``2024-05-01T12:00:00.123Z``, ``text``);
+    ("", raw) for a line without one (a long line's continuation)."""
+    m = STAMP.match(raw)
+    if m is None:
+        return "", raw
+    return f"{m[1]}{m[2] or ''}{m[3]}", raw[m.end() :]
 
 
 def clean(line: str) -> str:
@@ -28,6 +50,7 @@ def clean(line: str) -> str:
 class LogLine:
     number: int  # 1-based, absolute since the buffer started
     text: str
+    stamp: str = ""  # Docker's timestamp (UTC), when the buffer takes them
 
     @property
     def is_error(self) -> bool:
@@ -35,9 +58,11 @@ class LogLine:
 
 
 class LogBuffer:
-    def __init__(self, max_lines: int = 10_000) -> None:
+    def __init__(self, max_lines: int = 10_000, timestamps: bool = False) -> None:
         self.max_lines = max_lines
+        self.timestamps = timestamps
         self._lines: deque[str] = deque(maxlen=max_lines)
+        self._stamps: deque[str] = deque(maxlen=max_lines)
         self._partial = ""
         self.total = 0  # lines ever added
 
@@ -49,7 +74,12 @@ class LogBuffer:
             complete.append(self._partial)
             self._partial = ""
         skipped = max(0, len(complete) - self.max_lines)  # older than what the buffer keeps
-        added = [clean(raw) for raw in complete[skipped:]]
+        kept = complete[skipped:]
+        if self.timestamps:
+            pairs = [split_stamp(raw) for raw in kept]
+            self._stamps.extend(clean(stamp) for stamp, _ in pairs)
+            kept = [text for _, text in pairs]
+        added = [clean(raw) for raw in kept]
         self.total += skipped + len(added)
         self._lines.extend(added)
         return added
@@ -70,9 +100,19 @@ class LogBuffer:
 
     def lines(self, start: int = 0, count: int | None = None) -> list[LogLine]:
         items = list(self._lines)
-        chosen = items[start:] if count is None else items[start : start + count]
+        stamps = list(self._stamps) if self.timestamps else [""] * len(items)
+        end = len(items) if count is None else start + count
+        chosen = list(zip(items, stamps, strict=True))[start:end]
         first = self.first_number + start
-        return [LogLine(first + i, text) for i, text in enumerate(chosen)]
+        return [LogLine(first + i, text, stamp) for i, (text, stamp) in enumerate(chosen)]
+
+    def texts(self) -> list[str]:
+        """The kept lines' text, oldest first (a view's snapshot)."""
+        return list(self._lines)
+
+    def stamps(self) -> list[str]:
+        """The kept lines' timestamps ("" each without ``timestamps``), oldest first."""
+        return list(self._stamps) if self.timestamps else [""] * len(self._lines)
 
     def _numbered(self, pattern: re.Pattern[str]) -> list[int]:
         first = self.first_number

@@ -55,11 +55,16 @@ def dechunk(buffer: bytearray) -> tuple[bytes, bytearray, bool]:
 class LogStream:
     """Iterate raw log bytes of one container; ``close()`` from any thread ends it."""
 
-    def __init__(self, socket_path: str, container_id: str, tail: int, follow: bool, tty: bool) -> None:
+    def __init__(
+        self, socket_path: str, container_id: str, tail: int, follow: bool, tty: bool, timestamps: bool = False
+    ) -> None:
         self._tty = tty
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.connect(socket_path)
-        query = urlencode({"stdout": 1, "stderr": 1, "follow": int(follow), "tail": tail})
+        query = urlencode(
+            {"stdout": 1, "stderr": 1, "follow": int(follow), "tail": tail if tail >= 0 else "all"}
+            | ({"timestamps": 1} if timestamps else {})
+        )
         self._sock.sendall(f"GET /containers/{container_id}/logs?{query} HTTP/1.1\r\nHost: docker\r\n\r\n".encode())
         head = bytearray()
         while b"\r\n\r\n" not in head:

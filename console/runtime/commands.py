@@ -33,7 +33,17 @@ class Inspect(Command, frozen=True):
 
 class FollowLogs(Command, frozen=True):
     container_id: str
-    tail: int = 2000
+    tail: int = 2000  # lines of the past first; -1: all of them
+    timestamps: bool = False  # Docker's own per-line timestamps (RFC 3339, UTC) before each line
+
+
+class SaveLog(Command, frozen=True):
+    """Write a log's lines (already cleaned; secrets are masked on the way) to a file in ``folder``;
+    a ``Notice`` names the file, or says why it could not be written."""
+
+    folder: Path
+    name: str
+    lines: tuple[str, ...]
 
 
 class StopLogs(Command, frozen=True):

@@ -240,8 +240,10 @@ class Runtime:
                 self.docker.act(action, container_id, name)
             case cmd.Inspect(container_id, name):
                 self.docker.inspect(container_id, name)
-            case cmd.FollowLogs(container_id, tail):
-                return self.docker.follow_logs(container_id, tail)
+            case cmd.FollowLogs(container_id, tail, timestamps):
+                return self.docker.follow_logs(container_id, tail, timestamps)
+            case cmd.SaveLog(folder, name, lines):
+                self.docker.save_log(folder, name, lines)
             case cmd.StopLogs(follower):
                 self.docker.stop_logs(follower)
             case cmd.Launch(run_id, plan, preset, launch, remove_first):

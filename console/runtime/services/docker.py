@@ -9,8 +9,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable
+from console.containers.logsave import save_log
 from console.containers.model import ActionResult
 from console.containers.watcher import ContainerWatcher
 from console.runtime import events as ev
@@ -102,7 +104,7 @@ class DockerService:
 
         self.with_source("inspect", work)
 
-    def follow_logs(self, container_id: str, tail: int = 2000) -> int:
+    def follow_logs(self, container_id: str, tail: int = 2000, timestamps: bool = False) -> int:
         """Start following a container's log; batches arrive as ``LogBatch`` events for the returned id."""
         self._next_follower += 1
         follower = self._next_follower
@@ -114,7 +116,7 @@ class DockerService:
             ended = "closed"
             try:
                 source.open()
-                stream = source.logs(container_id, tail=tail, follow=True)
+                stream = source.logs(container_id, tail=tail, follow=True, timestamps=timestamps)
                 self.hub.runner.spawn(
                     f"logs-read:{follower}", lambda rl: _pump_waiting(rl, stream, chunks, life.stop_event)
                 )
@@ -156,6 +158,19 @@ class DockerService:
 
     def stop_logs(self, follower: int) -> None:
         self.hub.runner.stop(f"logs:{follower}")
+
+    def save_log(self, folder: Path, name: str, lines: tuple[str, ...]) -> None:
+        """Write ``lines`` to a new file in ``folder`` off the UI's thread; a notice names it."""
+
+        def work(_life: Lifecycle) -> None:
+            try:
+                path = save_log(folder, name, lines, time.time())
+            except OSError as exc:
+                self.hub.emit(ev.Notice(f"Log not saved: {exc.strerror or exc} ({folder})", "error", 8))
+                return
+            self.hub.emit(ev.Notice(f"Saved {len(lines)} lines to {path}", timeout=8))
+
+        self.hub.runner.spawn(f"save-log:{name}", work)
 
 
 def already(source: DockerSource, action: str, container_id: str, name: str) -> ActionResult | None:
