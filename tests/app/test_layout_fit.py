@@ -82,3 +82,39 @@ async def test_sparklines_fill_their_row(orin_snapshot, size: tuple[int, int]) -
         assert spark.size.width >= row.size.width // 3
         drawn = len(spark.text.strip())
         assert drawn >= spark.size.width - 1, (drawn, spark.size.width, spark.text)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_a_cut_table_says_how_many_columns_are_cut_and_scrolling_reaches_them(size: tuple[int, int]) -> None:
+    """Bench results are wider than the screen: the hint under the table counts the cut columns on each side."""
+    from textual.widgets import DataTable
+
+    from console.ui.screens.bench import BenchScreen
+    from console.ui.widgets.cut_hint import CutHint
+    from tests.app.test_bench_screen import sample_report
+
+    app = frozen_app([], REPORT)
+    async with app.run_test(size=size) as pilot:
+        await app.push_screen(BenchScreen(report=sample_report(), baseline="FP16"))
+        hint = app.screen.query_one("#bench-table-cut", CutHint)
+        table = app.screen.query_one("#bench-table", DataTable)
+        await wait_for(pilot, lambda: hint.display and "more column" in hint.text)
+        assert hint.text.startswith("→ ") and hint.text.endswith("(scroll →)") and "←" not in hint.text
+        assert hint.region.y >= table.region.bottom  # under the table, on screen
+        assert hint.region.bottom <= size[1]
+        table.focus()
+        table.scroll_to(x=table.max_scroll_x, animate=False)
+        await wait_for(pilot, lambda: hint.text.startswith("← ") and "→" not in hint.text.replace("(scroll ←)", ""))
+        table.scroll_to(x=0, animate=False)
+        await wait_for(pilot, lambda: hint.text.startswith("→ "))
+
+
+def test_hidden_columns_and_the_hint_text() -> None:
+    from console.ui.widgets.cut_hint import cut_text, hidden_columns
+
+    assert hidden_columns([10, 10, 10], 0, 30) == (0, 0) and cut_text(0, 0) == ""
+    assert hidden_columns([10, 10, 10, 10], 0, 25) == (0, 2)  # the third is cut in the middle
+    assert hidden_columns([10, 10, 10, 10], 15, 25) == (2, 0)
+    assert hidden_columns([10, 10, 10, 10], 10, 20) == (1, 1)
+    assert cut_text(0, 3) == "→ 3 more columns (scroll →)"
+    assert cut_text(1, 1) == "← 1 column (scroll ←) · → 1 more column (scroll →)"

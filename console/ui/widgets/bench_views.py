@@ -19,6 +19,7 @@ from console.bench import form as bf
 from console.bench.report import BenchReport
 from console.bench.results import SavedRun
 from console.bench.view import TABLE_HEADS, table_rows
+from console.ui.widgets.cut_hint import CutHint
 from console.ui.widgets.text import LiveText
 
 # field, label, placeholder
@@ -74,6 +75,7 @@ def results_view() -> ComposeResult:
         table: DataTable = DataTable(id="bench-table", cursor_type="row", zebra_stripes=True)
         table.add_columns(*HEADS)
         yield table
+        yield CutHint(table, id="bench-table-cut")
         with VerticalScroll(id="bench-charts-box"):
             yield LiveText("", id="bench-charts")
 
