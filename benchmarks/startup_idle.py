@@ -224,16 +224,10 @@ def write_atomic(path: Path, text: str) -> None:
 @contextlib.contextmanager
 def emulated_service(log_path: Path, timeout: float = 60.0) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``tests.realparts.jetson_emulator serve`` until the block ends; SIGTERM, then SIGKILL."""
+    from tests.realparts.jetson_emulator import spawn
+
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.realparts.jetson_emulator", "serve"],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        proc = spawn(log)
     try:
         deadline = time.monotonic() + timeout
         while b"jtop emulator: ready" not in log_path.read_bytes():

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -63,22 +62,7 @@ class EmulatedService:
             self.log_from = log.tell()
             log.write(f"--- emulator starting {time.strftime('%H:%M:%S')} (test run {os.getpid()})\n".encode())
             log.flush()
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.realparts.jetson_emulator",
-                    "serve",
-                    "--interval",
-                    str(EMULATOR_INTERVAL_S),
-                ],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+            self.proc = emu.spawn(log, EMULATOR_INTERVAL_S)
         self.stopped = False
         proc = self.proc
         try:

@@ -26,12 +26,14 @@ import queue
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 FAKE_ROOT = Path("/fake_sys")  # fixed by jetson-stats when JTOP_TESTING is set
 JTOP_SOCKET = Path("/run/jtop.sock")  # fixed by jetson-stats
@@ -375,6 +377,21 @@ def clocks_pinned(root: Path = FAKE_ROOT) -> bool:
     gpu = root / "devices/platform" / GPU_NAME / "devfreq" / GPU_NAME
     same = [(c / "scaling_min_freq", c / "scaling_max_freq") for c in cpus] + [(gpu / "min_freq", gpu / "max_freq")]
     return all(a.read_text().strip() == b.read_text().strip() for a, b in same)
+
+
+def spawn(log: IO[bytes], interval: float | None = None) -> subprocess.Popen[bytes]:
+    """Start ``python -m tests.realparts.jetson_emulator serve`` in its own session, output to ``log``
+    (the tests' fixture and benchmarks/startup_idle.py start it this one way)."""
+    extra = ["--interval", str(interval)] if interval is not None else []
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.realparts.jetson_emulator", "serve", *extra],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 class NotServing(RuntimeError):
