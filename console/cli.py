@@ -10,6 +10,7 @@ import locale
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -20,6 +21,19 @@ from console.telemetry.discovery import CHOICES
 
 if TYPE_CHECKING:
     from console.telemetry.discovery import Discovery
+
+
+class SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: an option it does not know is an error with its own usage (``jetconsole snapshot
+    --bogus`` shows ``usage: jetconsole snapshot [-h] [--json]``), not the top level's."""
+
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads it on the namespace type
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -69,7 +83,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         metavar="URL",
         help="with --serve: the URL browsers reach this machine on (default http://THIS_IP:PORT)",
     )
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=SubcommandParser)
     flag = sub.add_parser("help-flag", help="raise or lower the workshop help flag every HUD on this device shows")
     flag.add_argument("state", choices=("on", "off", "status"))
     snap = sub.add_parser("snapshot", help="print one telemetry sample and exit")
@@ -86,7 +100,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a preset setting, e.g. --set model=Qwen/Qwen3-8B (repeatable)",
     )
-    run.add_argument("--dry-run", action="store_true", help="print the docker run line and preflight only")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the docker run line and the preflight, start nothing; exit 0 (the last line says whether a launch "
+        "now would pass the preflight)",
+    )
     run.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for Ready (default 1800)")
     ask = sub.add_parser("chat", help="ask the server one question; the answer streams to stdout")
     ask.add_argument("prompt", help="the question")

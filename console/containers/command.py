@@ -4,8 +4,10 @@ No Textual.  Both run the runtime headless with the services they use: ``contain
 watcher alone (the first listing), ``launch`` its telemetry (the preflight sizes the model against
 ``engine_memory`` of the merged sample, as the Launch screen does) and its launch service, whose
 preflight, start and phases this prints.
-Exit codes: 0 ready (or listed / dry run), 3 preflight failed, 4 the server exited (with the
-diagnosis), 5 not ready in time, 6 Docker unavailable, 7 bad preset/--set.
+Exit codes: 0 ready (or listed), 3 preflight failed, 4 the server exited (with the diagnosis), 5 not
+ready in time, 6 Docker unavailable, 7 bad preset/--set.  A dry run starts nothing: it exits 0 once it
+has shown the ``docker run`` line and the preflight, and its last line says whether a launch now would
+pass the preflight or which checks would refuse it (6 and 7 as above when it cannot get that far).
 Commands, env and the ``docker run`` line are shown with every credential masked (``--api-key ••••``).
 """
 
@@ -143,12 +145,12 @@ def _follow(name: str, said: queue.Queue[Event], dry_run: bool, timeout: float, 
                     + (f"\n{'':26}→ {c.fix}" if c.fix and c.level != preflight.OK else ""),
                     file=out,
                 )
+            if dry_run:
+                print(dry_run_verdict(event.checks), file=out)
+                return 0
             if event.blocked:
                 print("jetconsole: preflight failed; nothing was started", file=err)
                 return EXIT_PREFLIGHT
-            if dry_run:
-                print("dry run: nothing was started", file=out)
-                return 0
         elif isinstance(event, ev.LaunchProgress) and event.event is None:
             if not checked:  # Docker could not be asked (or refused the preflight's questions)
                 print(f"jetconsole: {event.message}", file=err)
@@ -174,6 +176,18 @@ def _follow(name: str, said: queue.Queue[Event], dry_run: bool, timeout: float, 
         elif d.action and d.action.command:
             print(f"  run: {d.action.command}", file=err)
     return EXIT_TIMEOUT if last.kind == "timeout" else EXIT_EXITED
+
+
+def dry_run_verdict(checks: tuple[preflight.Check, ...]) -> str:
+    """A dry run's last line: nothing started (none ever is), and whether a launch now would pass the preflight."""
+    refusing = preflight.blocking(list(checks))
+    if not refusing:
+        return "dry run: nothing was started; a launch now would pass the preflight (run it without --dry-run)"
+    names = ", ".join(c.name for c in refusing)
+    return (
+        f"dry run: nothing was started; a launch now would be refused by the preflight ({names}): "
+        "fix what it says above, then run it without --dry-run"
+    )
 
 
 def _print_event(event: LaunchEvent, out: TextIO) -> None:
