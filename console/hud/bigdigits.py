@@ -53,8 +53,9 @@ def glyph_text(text: str) -> str:
     return "".join(c for c in text if c in FONT)
 
 
-def pixels(text: str, scale: int = 1) -> list[list[bool]]:
-    """The pixel rows of ``text`` (one blank pixel column between glyphs), each pixel ``scale`` x ``scale``."""
+def pixels(text: str, scale: int = 1, tall: int = 0) -> list[list[bool]]:
+    """The pixel rows of ``text`` (one blank pixel column between glyphs), each pixel ``scale`` wide and
+    ``tall`` high (``scale`` when 0)."""
     chars = glyph_text(text)
     rows: list[list[bool]] = [[] for _ in range(5)]
     for i, c in enumerate(chars):
@@ -65,16 +66,16 @@ def pixels(text: str, scale: int = 1) -> list[list[bool]]:
     out: list[list[bool]] = []
     for row in rows:
         wide = [p for p in row for _ in range(scale)]
-        out.extend(list(wide) for _ in range(scale))
+        out.extend(list(wide) for _ in range(tall or scale))
     return out
 
 
-def render(text: str, scale: int = 1, ascii_only: bool = False) -> list[str]:
-    """``text`` as lines of big digits."""
+def render(text: str, scale: int = 1, ascii_only: bool = False, tall: int = 0) -> list[str]:
+    """``text`` as lines of big digits, ``tall`` (``scale`` when 0) stretching them upward to fill a screen."""
     if ascii_only and scale == 1:
         chars = glyph_text(text)
         return [" ".join(SEVEN[c][r] for c in chars).rstrip() if chars else "" for r in range(3)]
-    grid = pixels(text, scale)
+    grid = pixels(text, scale, tall)
     if ascii_only:
         return ["".join("#" if p else " " for p in row).rstrip() for row in grid]
     if len(grid) % 2:
@@ -85,7 +86,7 @@ def render(text: str, scale: int = 1, ascii_only: bool = False) -> list[str]:
     ]
 
 
-def size(text: str, scale: int = 1, ascii_only: bool = False) -> tuple[int, int]:
+def size(text: str, scale: int = 1, ascii_only: bool = False, tall: int = 0) -> tuple[int, int]:
     """(columns, rows) that ``render`` takes."""
     chars = glyph_text(text)
     if not chars:
@@ -93,5 +94,6 @@ def size(text: str, scale: int = 1, ascii_only: bool = False) -> tuple[int, int]
     if ascii_only and scale == 1:
         return sum(len(SEVEN[c][0]) for c in chars) + len(chars) - 1, 3
     width = (sum(len(FONT[c][0]) for c in chars) + len(chars) - 1) * scale
-    height = 5 * scale if ascii_only else (5 * scale + 1) // 2
+    tall = tall or scale
+    height = 5 * tall if ascii_only else (5 * tall + 1) // 2
     return width, height

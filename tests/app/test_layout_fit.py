@@ -118,3 +118,21 @@ def test_hidden_columns_and_the_hint_text() -> None:
     assert hidden_columns([10, 10, 10, 10], 10, 20) == (1, 1)
     assert cut_text(0, 3) == "→ 3 more columns (scroll →)"
     assert cut_text(1, 1) == "← 1 column (scroll ←) · → 1 more column (scroll →)"
+
+
+@pytest.mark.parametrize("help_on", [False, True])
+async def test_the_hud_fills_a_120x40_screen(orin_snapshot, tmp_path, help_on: bool) -> None:
+    """The figures' tiles (and the two header lines) cover at least 80% of 120x40, nothing cut off."""
+    from console.ui.screens.hud import HudTile
+    from tests.app.test_hud_screen import hud_app
+
+    app = hud_app(orin_snapshot, tmp_path / "flag", help_on=help_on)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: sum(t.display and t.region.height > 0 for t in app.screen.query(HudTile)) == 6)
+        tiles = [t for t in app.screen.query(HudTile) if t.display]
+        assert all(t.region.right <= 120 and t.region.bottom <= 40 for t in tiles)
+        used = max(t.region.bottom for t in tiles) * (
+            max(t.region.right for t in tiles) - min(t.region.x for t in tiles)
+        )
+        assert used >= 0.8 * 120 * 40, used
+        assert all(len(str(t.render()).split("\n")) >= 8 for t in tiles)  # the digits grew, not only the gaps

@@ -37,8 +37,8 @@ class HudTile(Static):
         super().__init__("", markup=False)
         self._key: tuple | None = None
 
-    def show(self, tile: Tile, scale: int, ascii_only: bool) -> None:
-        key = (tile, scale, ascii_only)
+    def show(self, tile: Tile, scale: int, ascii_only: bool, tall: int = 0) -> None:
+        key = (tile, scale, ascii_only, tall)
         if key == self._key:
             return  # nothing changed: nothing is written to the terminal
         self._key = key
@@ -47,7 +47,7 @@ class HudTile(Static):
         if scale == 0:
             self.update(Text(text_row(tile, self.screen.size.width)))
             return
-        lines = bigdigits.render(tile.value, scale, ascii_only)
+        lines = bigdigits.render(tile.value, scale, ascii_only, tall)
         width = max((len(line) for line in lines), default=0)
         text = Text(tile.label + "\n", style="bold dim")
         for i, line in enumerate(lines):
@@ -159,7 +159,7 @@ class HudScreen(Screen):
         for i, widget in enumerate(self.query(HudTile)):
             widget.display = i < len(shown)
             if i < len(shown):
-                widget.show(self.view.tiles[shown[i]], self.plan.scale, self.ascii_only)
+                widget.show(self.view.tiles[shown[i]], self.plan.scale, self.ascii_only, self.plan.tall)
 
     def next_page(self) -> None:
         if self.plan is not None and self.plan.rotating:
