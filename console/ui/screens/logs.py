@@ -176,7 +176,8 @@ class LogsScreen(Screen):
         self.following = True
         self.query_one(LogView).auto_scroll = True
         self._follow()
-        self.notify(f"Reading the last {self.tail if self.tail >= 0 else 'all'} lines again", timeout=2)
+        what = f"the last {self.tail} lines" if self.tail >= 0 else f"all of it (the newest {MAX_LINES:,} kept)"
+        self.notify(f"Reading the log again: {what}", timeout=2)
 
     def action_save(self) -> None:
         """Write the kept lines (as cleaned; credentials masked) to a file; a notice names it."""
