@@ -136,3 +136,20 @@ async def test_the_hud_fills_a_120x40_screen(orin_snapshot, tmp_path, help_on: b
         )
         assert used >= 0.8 * 120 * 40, used
         assert all(len(str(t.render()).split("\n")) >= 8 for t in tiles)  # the digits grew, not only the gaps
+
+
+async def test_telemetry_tables_say_when_they_are_cut_at_80_columns(orin_snapshot) -> None:
+    """A process with a long command line makes the processes table wider than 80 columns: its hint says so."""
+    import dataclasses
+
+    from console.ui.widgets.cut_hint import CutHint
+
+    proc = dataclasses.replace(orin_snapshot.processes[0], name="python3 -m vllm.entrypoints.openai.api_server " * 2)
+    app = frozen_app([dataclasses.replace(orin_snapshot, processes=(proc,))], REPORT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: len(app.screen.query(CutHint)) == 6)
+        hints = {h.table.id: h for h in app.screen.query(CutHint)}
+        await wait_for(pilot, lambda: hints["t-processes"].text.startswith("→ "))
+        assert hints["t-processes"].text.endswith("more columns (scroll →)")  # name, GPU mem, CPU, RSS
+        assert not hints["t-device"].display and hints["t-device"].text == ""  # in view: no hint, no room taken

@@ -13,6 +13,7 @@ from console.telemetry import view as fmt
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.bindings import bindings
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.cut_hint import CutHint
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
@@ -169,6 +170,7 @@ class TelemetryScreen(FilterScreen):
                 table: DataTable = DataTable(id=f"t-{key}", cursor_type="row", zebra_stripes=False)
                 table.add_columns(*columns)
                 yield table
+                yield CutHint(table)  # says when the table is wider than the screen
                 if key == "processes":
                     yield LiveText("", id="processes-empty")
         yield KeyHints()
