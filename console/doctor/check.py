@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from console.doctor.daemon_fix import DEFAULT_PATH
+from console.telemetry.model import Board
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
@@ -46,6 +47,7 @@ class Probe:
     jtop_socket: str = "/run/jtop.sock"  # the power check asks the jtop service here
     proc: Path = Path("/proc")  # the memory check reads meminfo and the processes here
     baseline_gib: float = 6.0  # memory in use expected with nothing served (recovery.DEFAULT_BASELINE_GIB)
+    board: Board | None = None  # what the runtime's telemetry reports (jtop: module, L4T, JetPack, CUDA): read first
 
 
 def exit_code(checks: list[Check]) -> int:

@@ -21,6 +21,7 @@ from console.doctor.daemon_fix import plan_fix
 from console.doctor.daemon_json import DaemonJsonError
 from console.doctor.model_size import hub_cache
 from console.runtime.sanitise import clean
+from console.telemetry.model import Board
 
 GIB = 1 << 30
 DISK_WARN_GIB, DISK_FAIL_GIB = 50, 10  # an 8B BF16 model is 16 GiB; images are 10-20 GiB
@@ -50,8 +51,14 @@ def check_docker(probe: Probe) -> Check:
     )
 
 
+def jetson_board(probe: Probe) -> Board | None:
+    """The board jtop reports (through the runtime's telemetry) when it is a Jetson: L4T or JetPack known."""
+    board = probe.board
+    return board if board is not None and (board.l4t or board.jetpack) else None
+
+
 def has_nvidia_gpu(probe: Probe) -> bool:
-    return any(p.exists() for p in probe.gpu_markers)
+    return jetson_board(probe) is not None or any(p.exists() for p in probe.gpu_markers)
 
 
 def check_daemon_json(probe: Probe) -> Check:
@@ -140,21 +147,42 @@ def driver_cuda() -> str | None:
         return None
 
 
+FROM_JTOP = "jtop"  # how the evidence names the board facts the runtime's telemetry reports
+
+
+def board_cuda(probe: Probe) -> tuple[str | None, str]:
+    """The CUDA toolkit's version and where it was read: jtop's board facts first, then version.json."""
+    board = jetson_board(probe)
+    if board is not None and board.cuda:
+        return board.cuda, FROM_JTOP
+    return read_cuda(probe), str(probe.cuda_version)
+
+
 def system_stack(probe: Probe) -> Any:
     """The machine's CUDA and L4T, for judging a Python environment or image (``stack.SystemStack``)."""
     from console.doctor.stack import SystemStack
 
-    cuda, source = read_cuda(probe), str(probe.cuda_version)
+    cuda, source = board_cuda(probe)
     if cuda is None and probe.use_nvml:
         cuda, source = driver_cuda(), "the NVIDIA driver (NVML)"
-    return SystemStack(
-        cuda=cuda, cuda_source=source if cuda else "", l4t=read_l4t(probe), has_gpu=has_nvidia_gpu(probe)
-    )
+    board = jetson_board(probe)
+    l4t = board.l4t if board is not None and board.l4t else read_l4t(probe)
+    return SystemStack(cuda=cuda, cuda_source=source if cuda else "", l4t=l4t, has_gpu=has_nvidia_gpu(probe))
+
+
+def _jetson_line(board: Board) -> str:
+    """``NVIDIA Jetson AGX Orin (64GB ram): L4T 36.4.0, JetPack 6.1 (jtop)``."""
+    name = board.model or board.module or "Jetson"  # the name the dashboard shows
+    jetpack = board.jetpack or (jetpack_for(board.l4t) if board.l4t else None) or "unknown"
+    return f"{name}: L4T {board.l4t or 'unknown'}, JetPack {jetpack} ({FROM_JTOP})"
 
 
 def check_stack(probe: Probe) -> Check:
     seen: list[str] = []
-    if probe.tegra_release.exists():
+    board = jetson_board(probe)
+    if board is not None:
+        seen.append(_jetson_line(board))
+    elif probe.tegra_release.exists():
         l4t = read_l4t(probe)
         seen.append(
             f"L4T {l4t} (JetPack {jetpack_for(l4t) or 'unknown'})"
@@ -162,10 +190,10 @@ def check_stack(probe: Probe) -> Check:
             else f"{probe.tegra_release}: no R<major> REVISION line"
         )
     else:
-        seen.append(f"not a Jetson ({probe.tegra_release} absent)")
-    cuda = read_cuda(probe)
+        seen.append(f"not a Jetson (no Jetson board from jtop, {probe.tegra_release} absent)")
+    cuda, source = board_cuda(probe)
     if cuda:
-        seen.append(f"CUDA {cuda} ({probe.cuda_version})")
+        seen.append(f"CUDA {cuda} ({source})")
         major = cuda.split(".")[0]
         seen.append(f"wheels and images must be built for CUDA {major}; a CUDA-12 torch fails on a CUDA-13 Thor")
     else:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from console.config import Config
     from console.doctor.check import Check
     from console.runtime.runtime import Runtime
+    from console.telemetry.discovery import Discovery
 
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "·"}
 CHECKS_WAIT_S = 3600.0  # an image's stack check starts a container: minutes, not hours
@@ -51,18 +52,22 @@ def terminal_word(text: str) -> str | None:
 
 @contextmanager
 def headless(
-    config: Config, telemetry: bool = True, doctor: Any = None, found: threading.Event | None = None
+    config: Config,
+    telemetry: bool = True,
+    doctor: Any = None,
+    found: threading.Event | None = None,
+    discover_fn: Callable[[], Discovery] | None = None,
 ) -> Iterator[Runtime]:
     """The runtime with only what the doctor uses: its telemetry (or none) and, given a setup, the doctor
     service; prompts on the terminal.  Yields once the sources are found (``found`` is set then too);
-    stopped on the way out."""
+    stopped on the way out.  ``discover_fn``: the runtime's own discovery unless given (tests)."""
     from console.runtime import events as ev
     from console.runtime.runtime import Runtime
     from console.runtime.services.headless import no_telemetry, wait_for
 
     runtime = Runtime(
         config,
-        discover_fn=None if telemetry else no_telemetry,
+        discover_fn=discover_fn if telemetry else no_telemetry,
         watch_docker=False,
         poll_servers=False,
         hud_sources=False,
@@ -162,14 +167,20 @@ def run(args: argparse.Namespace, docker_host: str = "", config: Config | None =
     return exit_code(checks)
 
 
-def run_checks(config: Config, probe: Probe, checks: Callable[[Probe], list[Check]] = run_all) -> list[Check]:
-    """One run of the checks by the runtime's doctor service, after its telemetry found the sources."""
+def run_checks(
+    config: Config,
+    probe: Probe,
+    checks: Callable[[Probe], list[Check]] = run_all,
+    discover_fn: Callable[[], Discovery] | None = None,
+) -> list[Check]:
+    """One run of the checks by the runtime's doctor service, after its telemetry found the sources and each gave
+    a first sample: the checks read the board facts it reports (jtop's L4T, JetPack, CUDA) as the app's do."""
     from console.doctor.session import DoctorSetup
     from console.runtime.services.headless import wait_for
 
     found = threading.Event()
     setup = DoctorSetup(probe, interval=0, checks=after(lambda: found.wait(DISCOVERY_WAIT_S), checks))
-    with headless(config, doctor=setup, found=found) as runtime:
+    with headless(config, doctor=setup, found=found, discover_fn=discover_fn) as runtime:
         wait_for(runtime, lambda s: s.doctor.at is not None and not s.doctor.running, CHECKS_WAIT_S)
         return list(runtime.state.doctor.checks)
 

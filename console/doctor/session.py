@@ -17,6 +17,7 @@ from console.doctor.audit import audit
 from console.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe
 from console.doctor.checks import run_all
 from console.doctor.daemon_json import RUNTIME_PATH
+from console.telemetry.model import Board
 
 DISCOVERY_WAIT_S = 15.0  # the checks run without the runtime's sources after this (a hung jtop service)
 DEFAULT_INTERVAL_S = 300.0  # a full run asks Docker, NVML and jtop: cheap, but nothing changes by the second
@@ -41,10 +42,12 @@ class DoctorSetup:
     restart: Callable[[], None] | None = None  # restarts Docker instead of restart_cmd (a private dockerd in tests)
     clock: Callable[[], float] = time.time  # when a run finished (fixed in snapshot tests)
 
-    def run(self) -> list[Check]:
-        """One full run, on a fresh copy of the probe (the Docker check fills in ``docker_info``)."""
+    def run(self, board: Board | None = None) -> list[Check]:
+        """One full run, on a fresh copy of the probe (the Docker check fills in ``docker_info``); ``board``: the
+        board facts the runtime's telemetry reports (jtop's L4T, JetPack, CUDA), which the checks read before files."""
+        probe = dataclasses.replace(self.probe, docker_info=None, board=board or self.probe.board)
         try:
-            return self.checks(dataclasses.replace(self.probe, docker_info=None))
+            return self.checks(probe)
         except Exception as exc:  # noqa: BLE001 - a broken check is itself a finding, never a crash
             return [
                 Check(

@@ -329,7 +329,7 @@ def torch_cuda(target: Target, torch: dict[str, Any], system: SystemStack) -> Ch
     sys_line = (
         f"system CUDA {system.cuda} ({system.cuda_source})"
         if system.cuda
-        else "system CUDA unknown (no CUDA toolkit version file, no NVIDIA driver)"
+        else "system CUDA unknown (none from jtop, no CUDA toolkit version file, no NVIDIA driver)"
     )
     error = str(torch.get("error") or "")
     wanted = missing_cudart(error)

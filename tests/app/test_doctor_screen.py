@@ -305,3 +305,29 @@ def test_doctor_screen_120x40(snap_compare, utc) -> None:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DoctorScreen))
 
     assert snap_compare(snapshot_app(), terminal_size=(120, 40), run_before=open_it)
+
+
+async def test_doctor_reads_the_board_jtop_reports_as_the_dashboard_shows_it(orin_snapshot, tmp_path) -> None:
+    """Issue 15 item 22: with jtop reporting Orin, JetPack 6.1 and CUDA, the real stack check says so too, even where
+    /etc/nv_tegra_release and the CUDA version file are absent (as inside a container)."""
+    from console.doctor.check import Probe
+    from console.doctor.checks import check_stack
+    from console.telemetry.view import board_line
+
+    probe = Probe(
+        tegra_release=tmp_path / "nv_tegra_release",
+        cuda_version=tmp_path / "version.json",
+        gpu_markers=(),
+        use_nvml=False,
+    )
+    setup = DoctorSetup(probe, interval=0, checks=lambda p: [check_stack(p)], audit=lambda event, data: None)
+    app = frozen_app([orin_snapshot], REPORT, doctor=setup)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: bool(app.state.doctor.checks))
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        detail = app.screen.query_one("#doctor-detail").text
+        shown = board_line(orin_snapshot)  # the dashboard's line: Orin · L4T 36.4.0 · JetPack 6.1 · CUDA 13.0.88
+        assert "NVIDIA Jetson AGX Orin (emulated): L4T 36.4.0, JetPack 6.1 (jtop)" in detail
+        assert "CUDA 13.0.88 (jtop)" in detail and "CUDA 13.0.88" in shown and "JetPack 6.1" in shown
+        assert "not a Jetson" not in detail and "no CUDA" not in detail

@@ -11,6 +11,7 @@ from console.doctor.session import DoctorSetup
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
+from console.telemetry.model import Board
 
 WAKE_SLICE_S = 0.5  # how soon a stopped runtime ends the waiting loop
 # The first run waits for the first telemetry sample (or the sources' failure), at most this long: the checks are not
@@ -32,9 +33,19 @@ class DoctorService:
         self.hub.runner.spawn("doctor", self._loop)
 
     def _telemetry_settled(self) -> bool:
+        """Every source found has a first sample (or failed): jtop's board facts are in before the checks run."""
         telemetry = self.hub.state.telemetry
         found_none = bool(telemetry.report.statuses) and not telemetry.order
-        return telemetry.merged is not None or bool(telemetry.errors) or found_none
+        every = all(n in telemetry.latest or n in telemetry.errors for n in telemetry.order)
+        return (telemetry.merged is not None and every) or bool(telemetry.errors) or found_none
+
+    def _board(self) -> Board | None:
+        """The board facts the telemetry reports, jtop's first (the checks read them before files)."""
+        telemetry = self.hub.state.telemetry
+        jtop = telemetry.latest.get("jtop")
+        if jtop is not None and jtop.board is not None:
+            return jtop.board
+        return telemetry.merged.board if telemetry.merged is not None else None
 
     def _loop(self, life: Lifecycle) -> None:
         setup = self.setup
@@ -45,7 +56,7 @@ class DoctorService:
                     break
         while not life.stopped:
             self._wake.clear()
-            checks = setup.run()
+            checks = setup.run(self._board())
             if life.stopped:
                 return
             self.hub.emit(ev.DoctorChecked(tuple(checks), setup.clock(), more=self._wake.is_set()))
