@@ -1,14 +1,23 @@
-"""The launch form as text fields <-> --set settings (pure; shared by the UI and tests)."""
+"""The launch form as text fields <-> --set settings (pure; shared by the UI and tests).
+
+A preset's kind decides which fields apply (``fields_for``): the form shows those and no other, so nothing typed is
+dropped; ``form_plan`` turns the form into a launch plan and words every refusal with the form's field names.
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 
+from console.containers import presets as ps
 from console.containers.presets.model import Preset
+from console.containers.presets.plan import LaunchPlan
+from console.containers.presets.values import ENGINE_FLAGS, PresetError
 
 FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("image", "Image"),
+    ("command", "Command ({model} and {port} are filled in; empty: the image's own)"),
     ("model", "Model (HF id or path)"),
     ("port", "Port"),
     ("gpu_memory_utilization", "GPU memory utilization (0-1)"),
@@ -19,8 +28,35 @@ FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("extra_args", "Extra arguments"),
     ("env", "Environment (NAME=value …; HF_TOKEN comes from your shell)"),
     ("tiktoken_dir", "gpt-oss tiktoken directory"),
+    ("runtime", "Docker runtime (nvidia; empty: none, for a container that needs no GPU)"),
     ("container_name", "Container name"),
 )
+_LABELS = dict(FORM_FIELDS)
+_OWN_LABELS = {  # where a kind reads a field its own way
+    ("openwebui", "port"): "Port of the LLM server it talks to (the UI itself is on 8080)",
+}
+_NOT_FOR: dict[str, frozenset[str]] = {  # the fields each kind would drop, so the form leaves them out
+    "vllm": frozenset({"command"}),
+    "sglang": frozenset({"command", "speculative_config"}),
+    "openwebui": frozenset({"command", "model", "tiktoken_dir", *ENGINE_FLAGS, "speculative_config"}),
+    "custom": frozenset({*ENGINE_FLAGS, "speculative_config"}),
+}
+
+
+def fields_for(kind: str) -> tuple[str, ...]:
+    """The form fields a preset of ``kind`` uses, in the form's order."""
+    dropped = _NOT_FOR.get(kind, frozenset())
+    return tuple(key for key, _ in FORM_FIELDS if key not in dropped)
+
+
+def label_for(key: str, kind: str) -> str:
+    """The label of field ``key`` in a form for ``kind``."""
+    return _OWN_LABELS.get((kind, key), _LABELS.get(key, key))
+
+
+def field_name(key: str) -> str:
+    """A field's name in a message: its label without the parenthesised hint (``GPU memory utilization``)."""
+    return _LABELS.get(key, key).split(" (")[0]
 
 
 def form_values(p: Preset) -> dict[str, str]:
@@ -30,7 +66,7 @@ def form_values(p: Preset) -> dict[str, str]:
         value = getattr(p, key)
         if value is None:
             return ""
-        if key == "extra_args":
+        if key in ("extra_args", "command"):
             return shlex.join(value)
         if key == "env":
             return " ".join(f"{k}={v}" for k, v in value.items())
@@ -53,7 +89,8 @@ def settings_from_form(values: dict[str, str], preset: Preset) -> dict[str, str]
             try:
                 new = dict(item.split("=", 1) for item in shlex.split(text))
             except ValueError as exc:
-                raise ValueError(f"env: {exc}; write NAME=value pairs separated by spaces") from None
+                problem = f"{exc}; write NAME=value pairs separated by spaces"
+                raise PresetError("env", problem, f"env: {problem}") from None
             for name, value in new.items():
                 if old.get(name) != value:
                     settings[f"env.{name}"] = value
@@ -62,3 +99,28 @@ def settings_from_form(values: dict[str, str], preset: Preset) -> dict[str, str]
         else:
             settings[key] = text.strip()
     return settings
+
+
+def form_message(exc: ValueError) -> str:
+    """A refusal worded for the form: the field's name, not ``--set key``."""
+    if not isinstance(exc, PresetError):
+        return str(exc)
+    head, _, entry = exc.key.partition(".")
+    return f"{field_name(head)}: " + (f"{entry}: " if entry else "") + exc.problem
+
+
+def form_preset(values: dict[str, str], preset: Preset) -> Preset:
+    """``preset`` as the form edits it; raises ValueError worded for the form (``form_message``)."""
+    try:
+        return ps.apply_overrides(preset, settings_from_form(values, preset))
+    except ValueError as exc:
+        raise ValueError(form_message(exc)) from None
+
+
+def form_plan(values: dict[str, str], preset: Preset, host_env: Mapping[str, str]) -> tuple[Preset, LaunchPlan]:
+    """The edited preset and its plan; raises ValueError worded for the form."""
+    edited = form_preset(values, preset)
+    try:
+        return edited, ps.plan(edited, host_env)
+    except ValueError as exc:
+        raise ValueError(form_message(exc)) from None

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from console.containers.docker_source import DockerSource
+from console.containers.presets.model import TIKTOKEN_ENV
 from console.containers.presets.plan import LaunchPlan
+from console.doctor.check import FAIL as DOCTOR_FAIL
+from console.doctor.check import OK as DOCTOR_OK
+from console.doctor.check import Probe
+from console.doctor.checks import check_tiktoken
 from console.fit.device import DeviceMemory
 from console.fit.sizing import GIB, FitResult, fit, kv_layout_from_config
 
@@ -97,8 +102,38 @@ def memory_check(
         return Check("memory fit", OK, detail), result
     fix = "; ".join(result.reasons)
     if result.suggested_util:
-        fix += f"; try --set gpu_memory_utilization={result.suggested_util}"
+        util = result.suggested_util
+        fix += f"; try GPU memory utilization {util} (--set gpu_memory_utilization={util})"
     return Check("memory fit", FAIL, detail, fix), result
+
+
+def is_gpt_oss(model: str) -> bool:
+    """gpt-oss (openai/gpt-oss-20b, -120b, a local copy): its harmony tokenizer needs the tiktoken files."""
+    return "gpt-oss" in model.lower()
+
+
+def tiktoken_check(plan: LaunchPlan) -> Check | None:
+    """gpt-oss's tiktoken files, checked by the doctor's own check on the host folder the plan mounts at
+    ``TIKTOKEN_ENCODINGS_BASE``.  None when the model is not gpt-oss or the folder is not one we can see."""
+    if not is_gpt_oss(plan.model):
+        return None
+    base = plan.env.get(TIKTOKEN_ENV)
+    if not base:
+        unset = check_tiktoken(Probe(env={}))  # the doctor's advice for a machine with no folder set
+        return Check(
+            "tiktoken",
+            WARN,
+            f"{plan.model} fetches its tiktoken files from the internet when it starts: offline it fails",
+            f"{unset.fix}; in the form: gpt-oss tiktoken directory (--set tiktoken_dir=DIR)",
+        )
+    inside = base.rstrip("/") or "/"
+    host = next((m.source for m in plan.mounts if m.target.rstrip("/") == inside and not m.is_volume), None)
+    if host is None:
+        return None  # in the image, or in a named volume: not readable from here
+    found = check_tiktoken(Probe(env={TIKTOKEN_ENV: host}))
+    level = FAIL if found.status == DOCTOR_FAIL else OK if found.status == DOCTOR_OK else WARN
+    seen = "; ".join(e for e in found.evidence if not e.startswith(f"{TIKTOKEN_ENV}="))
+    return Check("tiktoken", level, f"{host} (mounted at {base}): {seen}", found.fix)
 
 
 def run_checks(
@@ -136,7 +171,7 @@ def run_checks(
                 "name",
                 FAIL,
                 f"a container named {plan.name} exists ({other.state})",
-                "remove it in Containers (d) or --set container_name=OTHER",
+                "remove it in Containers (d), or choose another container name (--set container_name=OTHER)",
             )
         )
     elif plan.name:
@@ -150,7 +185,7 @@ def run_checks(
                     "port",
                     FAIL,
                     f"port {port} is already in use on this host",
-                    f"stop what listens there (ss -ltnp 'sport = :{port}') or --set port=OTHER",
+                    f"stop what listens there (ss -ltnp 'sport = :{port}'), or choose another port (--set port=OTHER)",
                 )
             )
     if plan.runtime:
@@ -164,7 +199,8 @@ def run_checks(
                     FAIL,
                     f"Docker has no {plan.runtime!r} runtime (known: {', '.join(sorted(runtimes)) or 'none'})",
                     "sudo nvidia-ctk runtime configure --runtime=docker --set-as-default "
-                    "&& sudo systemctl restart docker",
+                    "&& sudo systemctl restart docker; or, for a container that needs no GPU, clear the runtime "
+                    "(--set runtime=)",
                 )
             )
     for mount in plan.mounts:
@@ -190,6 +226,9 @@ def run_checks(
                 f"export {name}=... before launching (gated models need HF_TOKEN)",
             )
         )
+    tiktoken = tiktoken_check(plan)
+    if tiktoken is not None:
+        checks.append(tiktoken)
     if plan.kind in ("vllm", "sglang") and plan.model:
         hf_home = Path(env.get("HF_HOME") or Path(env.get("HOME", "/root")) / ".cache" / "huggingface")
         check, _result = memory_check(

@@ -16,7 +16,7 @@ from console.containers.presets.model import (
     TIKTOKEN_TARGET,
     Preset,
 )
-from console.containers.presets.values import check, host_ref, parse_ulimit, parse_volume
+from console.containers.presets.values import PresetError, check, host_ref, parse_ulimit, parse_volume
 from console.runtime.secrets import is_secret, mask_env, mask_text
 
 
@@ -144,20 +144,52 @@ def _serve_command(p: Preset) -> list[str]:
     return list(p.extra_args)  # openwebui: the image's own command
 
 
+def _check_placeholders(p: Preset) -> None:
+    """A custom command takes the model only through ``{model}``: refuse a model it would drop, or a ``{model}``
+    that would become empty."""
+    uses_model = any("{model}" in token for token in p.command)
+    if uses_model and not p.model.strip():
+        raise PresetError(
+            "model",
+            "is empty, but the command uses {model}: name the model (or take {model} out of the command)",
+            f"preset {p.name!r}: the command uses {{model}} but model is empty: --set model=ORG/NAME",
+        )
+    if p.model.strip() and not uses_model:
+        where = "the command has no {model}" if p.command else "there is no command to put it in"
+        raise PresetError(
+            "model",
+            f"would be dropped: {where}; write {{model}} in the command where it goes, or clear the model",
+            f"preset {p.name!r}: model {p.model!r} would be dropped: {where} (add {{model}} to command, "
+            "or --set model=)",
+        )
+
+
 def plan(preset: Preset, host_env: Mapping[str, str]) -> LaunchPlan:
     """Resolve a preset against the host environment (``$VAR`` values, secrets, ``~``).
 
-    Raises ValueError when the preset cannot be launched as it stands (no image, no
-    model for vLLM/SGLang, two mounts of one source, a cross-field problem).
+    Raises ``PresetError`` (a ValueError naming the setting) when the preset cannot be launched as it stands (no
+    image, no model for vLLM/SGLang, a custom command's ``{model}`` with no model or a model it drops, two mounts
+    of one source, a cross-field problem).
     """
+    name = preset.name
     problems = check(preset)
     if problems:
         key, message = problems[0]
-        raise ValueError(f"preset {preset.name!r}: {key}: {message}")
+        raise PresetError(key, message, f"preset {name!r}: {key}: {message}")
     if not preset.image:
-        raise ValueError(f'preset {preset.name!r} has no image: set image = "repo/name:tag" (--set image=...)')
+        raise PresetError(
+            "image",
+            "is empty: name the image to run (repo/name:tag)",
+            f'preset {name!r} has no image: set image = "repo/name:tag" (--set image=...)',
+        )
     if preset.kind in ("vllm", "sglang") and not preset.model.strip():
-        raise ValueError(f'preset {preset.name!r} has no model: set model = "org/name" (--set model=...)')
+        raise PresetError(
+            "model",
+            f"is empty: {name} has no default model; name one (an HF id like Qwen/Qwen3-8B, or a path)",
+            f'preset {name!r} has no model: set model = "org/name" (--set model=...)',
+        )
+    if preset.kind == "custom":
+        _check_placeholders(preset)
 
     env: dict[str, str] = {}
     host_vars: dict[str, str] = {}
@@ -195,7 +227,11 @@ def plan(preset: Preset, host_env: Mapping[str, str]) -> LaunchPlan:
     sources = [m.source for m in mounts]
     dupes = sorted({s for s in sources if sources.count(s) > 1})
     if dupes:
-        raise ValueError(f"preset {preset.name!r} mounts {dupes[0]!r} twice; mount it once")
+        raise PresetError(
+            "volumes",
+            f"{dupes[0]!r} is mounted twice; mount it once",
+            f"preset {name!r} mounts {dupes[0]!r} twice; mount it once",
+        )
 
     port = OPENWEBUI_UI_PORT if preset.kind == "openwebui" else preset.port
     return LaunchPlan(

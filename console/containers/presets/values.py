@@ -11,6 +11,17 @@ from console.containers.presets.model import ULIMIT_NAMES, Preset
 _HOST_REF = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
 _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _IMAGE = re.compile(r"^[^\s]+$")
+# The serve flags vLLM and SGLang get from their typed fields: a "custom" command or Open WebUI would drop them
+ENGINE_FLAGS = ("served_model_name", "gpu_memory_utilization", "max_model_len", "dtype", "quantization")
+
+
+class PresetError(ValueError):
+    """A setting that cannot be used.  ``key`` names it (``env.NAME`` for one entry) and ``problem`` says what is
+    wrong in no front end's syntax, so the form can name its own field; ``str()`` is the CLI's wording."""
+
+    def __init__(self, key: str, problem: str, text: str = "") -> None:
+        super().__init__(text or f"{key}: {problem}")
+        self.key, self.problem = key, problem
 
 
 def parse_volume(spec: str) -> tuple[str, str, bool]:
@@ -69,6 +80,13 @@ def check(preset: Preset) -> list[tuple[str, str]]:
                 "put --speculative-algorithm ... in extra_args",
             )
         )
+    if preset.kind in ("custom", "openwebui"):
+        where = "put the flag in command" if preset.kind == "custom" else "set it on the LLM server's preset"
+        for key in (*ENGINE_FLAGS, "speculative_config"):
+            if getattr(preset, key) is not None:
+                problems.append((key, f"kind {preset.kind!r} does not use {key} ({where}, or clear it)"))
+    if preset.kind == "openwebui" and preset.model:
+        problems.append(("model", "Open WebUI serves no model of its own (the LLM server it talks to does); clear it"))
     if preset.image and not _IMAGE.match(preset.image):
         problems.append(("image", f"not a valid image reference: {preset.image!r}"))
     return problems
