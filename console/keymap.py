@@ -118,9 +118,10 @@ CONTAINERS_BINDINGS: tuple[BindingSpec, ...] = (
 )
 LAUNCH_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("launch.back", "escape", "back", "Back"),
-    BindingSpec("launch.preflight", "ctrl+k", "preflight", "Preflight"),
+    # Keys no Input takes (an Input keeps ctrl+k, and letters, for its text): they work from every field
+    BindingSpec("launch.preflight", "f5", "preflight", "Preflight"),
     BindingSpec("launch.launch", "ctrl+s", "launch", "Launch"),
-    BindingSpec("launch.fix", "f,ctrl+f", "apply_fix", "Apply the fix and relaunch", show=False),
+    BindingSpec("launch.fix", "ctrl+f,f", "apply_fix", "Apply the fix and relaunch", show=False),
 )
 LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.back", "escape", "back", "Back"),

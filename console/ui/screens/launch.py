@@ -5,6 +5,7 @@ read why it failed with a one-key fix.
 
 from __future__ import annotations
 
+import os
 import time
 
 from textual.app import ComposeResult
@@ -13,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, ProgressBar
 
 from console.containers import presets as ps
-from console.containers.form import FORM_FIELDS, form_values, settings_from_form
+from console.containers.form import FORM_FIELDS, fields_for, form_plan, form_preset, form_values, label_for
 from console.containers.launcher import LaunchEvent
 from console.containers.preflight import Check
 from console.keymap import LAUNCH_BINDINGS
@@ -21,7 +22,7 @@ from console.runtime.commands import Launch
 from console.runtime.events import Event, LaunchProgress, PreflightDone
 from console.servers.failures import Diagnosis
 from console.servers.startup import PHASES, StartupState
-from console.ui.bindings import bindings
+from console.ui.bindings import bindings, key_display
 from console.ui.host import host
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.text import LiveText
@@ -60,17 +61,45 @@ def check_lines(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def diagnosis_text(d: Diagnosis) -> str:
+def verdict_line(checks: list[Check], blocked: bool, launching: bool) -> str:
+    """One line for a preflight's outcome: what failed first, or how many passed."""
+    failed = [c for c in checks if c.level == "fail"]
+    warned = sum(c.level == "warn" for c in checks)
+    if blocked or failed:
+        first = failed[0] if failed else None
+        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+        return "✗ Preflight failed" + (f": {first.detail}{more}" if first else "") + " — nothing started"
+    tail = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
+    return f"✓ Preflight passed ({len(checks) - warned} ok{tail})" + (": starting…" if launching else "")
+
+
+def diagnosis_text(d: Diagnosis, fix_key: str = "ctrl+f") -> str:
     text = f"{d.title}\n{d.explanation}\nevidence: {d.evidence}\nfix: {d.fix}"
     if d.action and d.action.settings:
-        text += "\nf: relaunch with " + ", ".join(f"{k}={v}" for k, v in d.action.settings.items())
+        text += f"\n{fix_key}: relaunch with " + ", ".join(f"{k}={v}" for k, v in d.action.settings.items())
     elif d.action and d.action.command:
         text += f"\nrun: {d.action.command}"
     return text
 
 
 class LaunchScreen(Screen):
+    """The form and preset list on top; under them one line with the verdict (always in sight), then the
+    preview, the checks, the phases and the diagnosis in one scroll that moves to each new result."""
+
     BINDINGS = bindings(LAUNCH_BINDINGS)
+    DEFAULT_CSS = """
+    LaunchScreen #verdict {
+        height: 1;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        background: $boost;
+        text-style: bold;
+    }
+    LaunchScreen #launch-output {
+        height: 1fr;
+    }
+    """
 
     def __init__(self, preset: str | None = None) -> None:
         super().__init__()
@@ -80,24 +109,41 @@ class LaunchScreen(Screen):
         self.state = StartupState()
         self.diagnosis: Diagnosis | None = None
         self.container_id: str | None = None
+        self.problem = ""  # why the form cannot launch as it stands
+        self.checked: tuple[str, dict[str, str]] | None = None  # the preset and form of the last run
+        self.results = ""  # the last run's check lines
+        self.outcome = ""  # the last run's verdict
 
     @property
     def preset(self) -> ps.Preset:
         return self.presets[self.preset_name]
 
+    def _key(self, binding: str) -> str:
+        """How the key bound to ``binding`` is shown (the user's keymap applied)."""
+        spec = next(s for s in LAUNCH_BINDINGS if s.id == binding)
+        key = host(self).keymap_overrides.get(binding, spec.keys).split(",")[0].strip()
+        shown = key_display(self.app, key)
+        return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
+
     def compose(self) -> ComposeResult:
-        yield LiveText("Launch a server · ctrl+s launch · ctrl+k preflight · Esc back", id="title")
+        yield LiveText(
+            f"Launch a server · {self._key('launch.launch')} launch · {self._key('launch.preflight')} preflight"
+            f" · {self._key('launch.back')} back",
+            id="title",
+        )
         with Horizontal(id="launch-top"):
             yield OptionList(*self.presets, id="presets")
-            with VerticalScroll(id="form"):
+            with VerticalScroll(id="form", can_focus=False):  # Tab goes to the first field
                 for key, label in FORM_FIELDS:
-                    yield Label(label)
+                    yield Label(label, id=f"l-{key}")
                     yield Input(id=f"f-{key}")
-        yield LiveText("", id="preview", classes="panel-text")
-        yield LiveText("", id="checks", classes="panel-text")
-        yield ProgressBar(total=100, show_eta=False, id="progress")
-        yield LiveText("", id="phases", classes="panel-text")
-        yield LiveText("", id="diagnosis", classes="panel-text")
+        yield LiveText("", id="verdict")
+        with VerticalScroll(id="launch-output"):
+            yield LiveText("", id="preview", classes="panel-text")
+            yield LiveText("", id="checks", classes="panel-text")
+            yield ProgressBar(total=100, show_eta=False, id="progress")
+            yield LiveText("", id="phases", classes="panel-text")
+            yield LiveText("", id="diagnosis", classes="panel-text")
         yield KeyHints()
 
     def on_mount(self) -> None:
@@ -108,34 +154,82 @@ class LaunchScreen(Screen):
         options.focus()
 
     def _fill(self) -> None:
+        """The form for the chosen preset: its values, and only the fields its kind uses."""
+        kind = self.preset.kind
+        used = fields_for(kind)
         for key, text in form_values(self.preset).items():
             self.query_one(f"#f-{key}", Input).value = text
-        self._preview()
+            self.query_one(f"#f-{key}", Input).display = key in used
+            label = self.query_one(f"#l-{key}", Label)
+            label.update(label_for(key, kind))
+            label.display = key in used
+        self._refresh()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         name = str(event.option.prompt)
         if name != self.preset_name:
             self.preset_name = name
+            self._forget()
             self._fill()
 
     def on_input_changed(self, _event: Input.Changed) -> None:
-        self._preview()
+        self._refresh()
 
     def values(self) -> dict[str, str]:
         return {key: self.query_one(f"#f-{key}", Input).value for key, _ in FORM_FIELDS}
 
     def edited(self) -> ps.Preset:
-        return ps.apply_overrides(self.preset, settings_from_form(self.values(), self.preset))
+        return form_preset(self.values(), self.preset)
 
-    def _preview(self) -> None:
-        import os
+    def _forget(self) -> None:
+        """Another preset: the last one's results go; its launch goes on, followed in Containers."""
+        if self.container_id is not None and self.outcome and not self.outcome.startswith(("Ready", "Failed")):
+            self.notify("the launch goes on: follow it in Containers", timeout=4)
+        self.run_id += 1
+        self.checked, self.results, self.outcome = None, "", ""
+        self.state, self.diagnosis, self.container_id = StartupState(), None, None
+        self.query_one("#phases", LiveText).set("")
+        self.query_one("#diagnosis", LiveText).set("")
+        self.query_one("#progress").display = False
 
+    def stale(self) -> bool:
+        """True when the form changed after the last preflight or launch: its results are not this form's."""
+        return self.checked is not None and self.checked != (self.preset_name, self.values())
+
+    def _refresh(self) -> None:
+        """Preview, check lines and verdict for the form as it is now."""
         try:
-            plan = ps.plan(self.edited(), os.environ)
+            _, plan = form_plan(self.values(), self.preset, os.environ)
         except ValueError as exc:
+            self.problem = str(exc)
             self.query_one("#preview", LiveText).set(f"Cannot launch yet: {exc}")
-            return
-        self.query_one("#preview", LiveText).set("Equivalent command:\n" + ps.docker_run_line(plan))
+        else:
+            self.problem = ""
+            self.query_one("#preview", LiveText).set("Equivalent command:\n" + ps.docker_run_line(plan))
+        self._show_results()
+
+    def _show_results(self) -> None:
+        stale = self.stale()
+        results = self.results
+        if stale and results:
+            results = (
+                f"Stale — from before the form changed; {self._key('launch.preflight')} checks it again:\n" + results
+            )
+        self.query_one("#checks", LiveText).set(results)
+        again = f"{self._key('launch.preflight')} preflight · {self._key('launch.launch')} launch"
+        if self.problem:
+            verdict = f"✗ Cannot launch yet: {self.problem}"
+        elif stale:
+            verdict = f"Stale: the form changed after the last run — {again}"
+        else:
+            verdict = self.outcome or f"Not checked yet — {again}"
+        self.query_one("#verdict", LiveText).set(verdict)
+
+    def _reveal(self, selector: str) -> None:
+        """Bring a result into view once it is laid out (the preview above it may be long)."""
+        output = self.query_one("#launch-output", VerticalScroll)
+        widget = self.query_one(selector)
+        self.call_after_refresh(output.scroll_to_widget, widget, animate=False, top=True)
 
     # ---- actions ----------------------------------------------------------------------
     def action_back(self) -> None:
@@ -143,19 +237,19 @@ class LaunchScreen(Screen):
         self.app.pop_screen()
 
     def _start(self, launch: bool, remove_first: str | None = None) -> None:
-        import os
-
         try:
-            preset = self.edited()
-            plan = ps.plan(preset, os.environ)
+            preset, plan = form_plan(self.values(), self.preset, os.environ)
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
         self.run_id += 1
         self.state, self.diagnosis, self.container_id = StartupState(), None, None
+        self.checked, self.results, self.outcome = (self.preset_name, self.values()), "", "Preflight running…"
         self.query_one("#checks", LiveText).set("running preflight…")
         self.query_one("#phases", LiveText).set("")
         self.query_one("#diagnosis", LiveText).set("")
+        self.query_one("#progress").display = False
+        self._show_results()
         host(self).send(Launch(self.run_id, plan, preset, launch, remove_first))
 
     def action_preflight(self) -> None:
@@ -197,7 +291,10 @@ class LaunchScreen(Screen):
             text += "\nPreflight failed: nothing was started."
         elif launching:
             text += "\nPreflight passed: starting…"
-        self.query_one("#checks", LiveText).set(text)
+        self.results = text
+        self.outcome = verdict_line(checks, blocked, launching)
+        self._show_results()
+        self._reveal("#checks")
 
     def launch_event(self, run_id: int, event: LaunchEvent | None, message: str = "", container: str = "") -> None:
         if run_id != self.run_id:
@@ -208,6 +305,9 @@ class LaunchScreen(Screen):
         bar.display = True
         if event is None:
             self.query_one("#diagnosis", LiveText).set(message)
+            self.outcome = message
+            self._show_results()
+            self._reveal("#progress")
             return
         self.state = event.state
         bar.update(progress=round(event.state.progress * 100))
@@ -217,6 +317,10 @@ class LaunchScreen(Screen):
             "timeout": f"Not ready — {event.message}",
         }.get(event.kind, f"{event.state.title}…")
         self.query_one("#phases", LiveText).set(header + "\n" + phase_lines(event.state, time.monotonic()))
+        self.outcome = header
         if event.diagnosis is not None:
             self.diagnosis = event.diagnosis
-            self.query_one("#diagnosis", LiveText).set(diagnosis_text(event.diagnosis))
+            self.query_one("#diagnosis", LiveText).set(diagnosis_text(event.diagnosis, self._key("launch.fix")))
+            self.outcome = f"{header} · {event.diagnosis.title}"
+        self._show_results()
+        self._reveal("#diagnosis" if event.diagnosis is not None else "#progress")
