@@ -117,7 +117,7 @@ def to_dict(report: BenchReport) -> dict[str, Any]:
 
 
 def to_json(report: BenchReport) -> str:
-    return json.dumps(to_dict(report), indent=2)
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False)  # a masked value as "••••", not \u2022
 
 
 def _dist(d: dict[str, Any]) -> Distribution:

@@ -28,5 +28,5 @@ def audit(event: str, data: dict[str, Any]) -> None:
     path = audit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": event, **mask_data(data)}
-    with path.open("a") as f:
-        f.write(json.dumps(line) + "\n")
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(line, ensure_ascii=False) + "\n")  # a masked value as "••••", not \u2022

@@ -25,6 +25,7 @@ from console.doctor.daemon_json import DaemonJsonError
 from console.doctor.power import add_power_arguments, terminal_yes
 from console.doctor.recovery import DEFAULT_BASELINE_GIB, STEPS
 from console.doctor.session import DISCOVERY_WAIT_S, after
+from console.runtime.secrets import mask_data, mask_prose
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -156,15 +157,22 @@ def run(args: argparse.Namespace, docker_host: str = "", config: Config | None =
             return power_command(args, ask=lambda title, text: runtime.ask(title, text))
     checks = run_checks(config, probe)
     if args.json:
-        print(json.dumps({"checks": [c.to_dict() for c in checks], "exit_code": exit_code(checks)}, indent=2))
+        print(as_json(checks))
     else:
         for c in checks:
             print(f"{MARK[c.status]} {c.status.upper():4s}  {c.title}")
             for line in c.evidence:
-                print(f"          {line}")
+                print(f"          {mask_prose(line)}")
             if c.fix and c.status != "ok":
-                print(f"          fix: {c.fix}")
+                print(f"          fix: {mask_prose(c.fix)}")
     return exit_code(checks)
+
+
+def as_json(checks: list[Check]) -> str:
+    """``doctor --json``: the checks and the exit code; evidence with credentials masked (``--api-key ••••``) and
+    every mask as its own characters, not ``\u2022``."""
+    data = {"checks": [c.to_dict() for c in checks], "exit_code": exit_code(checks)}
+    return json.dumps(mask_data(data, mask_prose), indent=2, ensure_ascii=False)
 
 
 def run_checks(

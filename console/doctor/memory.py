@@ -23,6 +23,7 @@ from typing import Any
 from console.doctor.jtop_client import JTOP_SOCKET, PowerUnavailable, connect
 from console.fit.device import DeviceMemory, engine_memory
 from console.runtime.sanitise import clean
+from console.runtime.secrets import mask_command
 from console.telemetry.model import Gpu, Memory, TelemetrySnapshot
 from console.telemetry.procfs import parse_meminfo
 
@@ -236,7 +237,7 @@ def find_holders(
             continue  # a live server's engine: stopping the server is the way, not killing its engine
         if not vllm and (served or in_container(proc, pid)):
             continue  # the containers step handles it
-        name = cmd.split()[0] if vllm else (cmd[:60] or f"pid {pid}")
+        name = cmd.split()[0] if vllm else (mask_command(cmd)[:60] or f"pid {pid}")  # --api-key X in it: masked
         out.append(
             Holder(
                 pid,
@@ -244,7 +245,7 @@ def find_holders(
                 clean(name),  # command lines are whatever the process chose
                 _rss(proc, pid),
                 ppid,
-                clean(parent),
+                clean(mask_command(parent)),  # masked whole before line() cuts it
                 gpu_pids.get(pid, 0),
                 "orphan" if vllm else "gpu",
             )

@@ -108,3 +108,38 @@ def test_launch_dry_run_line_masks_secrets_among_the_servers_arguments(flag: lis
     assert code == commands.EXIT_DOCKER, out.getvalue() + err.getvalue()
     _kept_nothing(out.getvalue() + err.getvalue())
     assert MASK in out.getvalue() and "vllm serve" in out.getvalue()
+
+
+def test_the_doctors_holders_name_processes_without_their_secrets(tmp_path) -> None:
+    """The memory check and the recovery wizard show a GPU holder's command line and an engine's parent's."""
+    from console.doctor import memory
+
+    proc = tmp_path / "proc"
+    stat = "{pid} (p) S {ppid} " + " ".join(["0"] * 17) + " 777 0 0\n"
+    for pid, ppid, argv in (
+        (500, 1, ["python3", "serve.py", "--api-key", f"sk-{KEY}", "--port", "9000"]),  # a GPU process
+        (600, 1, ["bash", "-c", f"vllm-wrapper --hf-token={KEY}"]),  # an orphaned engine's parent (no server)
+        (601, 600, ["VLLM::EngineCore"]),
+    ):
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "cmdline").write_bytes("\0".join(argv).encode() + b"\0")
+        (proc / str(pid) / "stat").write_text(stat.format(pid=pid, ppid=ppid))
+    holders = memory.find_holders(proc, gpu=memory.GpuMemory(used=1, total=2, processes={500: 1 << 30}))
+    lines = "\n".join(h.line() for h in holders)
+    assert "serve.py --api-key" in lines and "--hf-token=" in lines and len(holders) == 2, lines
+    _kept_nothing(lines)
+
+
+def test_doctor_json_and_the_audit_log_mask_and_keep_the_mask_characters(tmp_path) -> None:
+    from console.doctor.audit import audit, audit_path
+    from console.doctor.check import FAIL, Check
+    from console.doctor.command import as_json
+
+    held = Check("memory", "Memory", FAIL, (f"holder: pid 9 python3 serve.py --api-key sk-{KEY} --port 9000",))
+    text = as_json([held])
+    _kept_nothing(text)
+    assert "\\u2022" not in text and f"--api-key {MASK}" in json.loads(text)["checks"][0]["evidence"][0]
+    audit("memory.kill", {"pid": 9, "command": f"vllm serve m --api-key={KEY}", "HF_TOKEN": KEY})
+    logged = audit_path().read_text(encoding="utf-8")
+    _kept_nothing(logged)
+    assert "\\u2022" not in logged and f"--api-key={MASK}" in logged and f'"HF_TOKEN": "{MASK}"' in logged

@@ -138,6 +138,7 @@ def test_a_planted_secret_is_written_nowhere(
     saved = sorted((tmp_path / "bench").glob("bench-*"))
     assert [p.suffix for p in saved] == [".csv", ".json"]
     report = json.loads(saved[1].read_text())
+    assert MASK in saved[1].read_text(encoding="utf-8")  # the mask's own characters, not \u2022 escapes
     servers = [r["server"] for r in report["results"]]
     # the launch line was found (the planted process) and kept, with its key masked
     assert all(s["launched_by"].startswith("process ") for s in servers), servers
