@@ -4,7 +4,6 @@ followers, each a service on the runner that only emits events (launches: ``serv
 from __future__ import annotations
 
 import codecs
-import json
 import queue
 import threading
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from console.containers.docker_source import ContainerGone, DockerSource, DockerUnavailable
 from console.containers.logsave import save_log
 from console.containers.model import ActionResult
+from console.containers.view import inspect_text
 from console.containers.watcher import ContainerWatcher
 from console.runtime import events as ev
 from console.runtime.hub import Hub
@@ -95,7 +95,7 @@ class DockerService:
         def work(source: DockerSource, _life: Lifecycle) -> None:
             try:
                 source.open()
-                text = json.dumps(source.inspect(container_id), indent=2, sort_keys=True, default=str)
+                text = inspect_text(source.inspect(container_id))  # secrets masked, "••••" not \u2022
             except ContainerGone:
                 text = f"{name} no longer exists."
             except DockerUnavailable as exc:
