@@ -48,7 +48,8 @@ _NOT_SECRET = frozenset(
 _PATTERNS = (
     re.compile(r"_TOKEN$"),  # GITHUB_TOKEN, WANDB_TOKEN (not MAX_TOKENS, not TOKENIZERS_PARALLELISM)
     re.compile(r"_?API_?KEY$"),  # OPENAI_API_KEY, NGC_APIKEY
-    re.compile(r"(?:^|_)KEY$"),  # *_KEY: STRIPE_KEY, AWS_SECRET_ACCESS_KEY, MINIO_ROOT_ACCESS_KEY
+    re.compile(r"_ACCESS_KEY$"),  # AWS_SECRET_ACCESS_KEY, MINIO_ROOT_ACCESS_KEY
+    re.compile(r"_PRIVATE_KEY$"),
     re.compile(r"SECRET"),  # *_SECRET, *_SECRET_KEY, CLIENT_SECRET
     re.compile(r"PASSW(OR)?D"),  # *PASSWORD*, *_PASSWD
     re.compile(r"_CREDENTIALS?$"),
@@ -64,8 +65,19 @@ def is_secret(name: str) -> bool:
     return upper in _EXACT or any(p.search(upper) for p in _PATTERNS)
 
 
+# An environment variable named *_KEY holds a key (STRIPE_KEY, APP_KEY); as a setting's or a JSON field's name
+# ("sort_key", a schema's "key") it does not, so only variables are judged by it (``is_secret_variable``).
+_VARIABLE_KEY = re.compile(r"(?:^|_)KEY$")
+
+
+def is_secret_variable(name: str) -> bool:
+    """``is_secret``, and any variable named ``*_KEY``: for ``NAME=value`` in env lists and command lines."""
+    upper = name.strip().upper()
+    return is_secret(name) or (upper not in _NOT_SECRET and _VARIABLE_KEY.search(upper) is not None)
+
+
 def _hidden(name: str, names: frozenset[str]) -> bool:
-    return name in names or is_secret(name)
+    return name in names or is_secret_variable(name)
 
 
 @overload
@@ -222,7 +234,7 @@ def _mask_query(text: str) -> str:
 
 def _mask_env_assignments(text: str, pattern: re.Pattern[str]) -> str:
     def sub(m: re.Match[str]) -> str:
-        return f"{m['name']}={_masked(m['value'])}" if is_secret(m["name"]) else m[0]
+        return f"{m['name']}={_masked(m['value'])}" if is_secret_variable(m["name"]) else m[0]
 
     return _sub(pattern, sub, text)
 

@@ -14,7 +14,7 @@ from console.config import Config
 from console.containers import command as commands
 from console.containers.docker_source import DockerSource, container_from_list
 from console.containers.view import containers_json, inspect_text
-from console.runtime.secrets import MASK, is_secret, mask_command
+from console.runtime.secrets import MASK, is_secret_variable, mask_command, mask_data, mask_env
 
 KEY = "Zq9Xw7Vt5Ru3Sp1"  # no run of 4 of its characters occurs in any other word below
 
@@ -34,8 +34,15 @@ KEPT = ("vllm serve Qwen/Qwen3-8B", "--port 8000", "--api-key ", "--hf-token=", 
 
 
 def test_any_key_password_or_token_variable_is_secret() -> None:
-    assert is_secret("STRIPE_KEY") and is_secret("KEY") and is_secret("MY_DB_PASSWORD_FILE") and is_secret("X_TOKEN")
-    assert not is_secret("MAX_TOKENS") and not is_secret("HF_HUB_DISABLE_IMPLICIT_TOKEN") and not is_secret("MONKEY")
+    assert all(map(is_secret_variable, ("STRIPE_KEY", "KEY", "MY_DB_PASSWORD_FILE", "X_TOKEN", "app_key")))
+    assert not any(map(is_secret_variable, ("MAX_TOKENS", "HF_HUB_DISABLE_IMPLICIT_TOKEN", "MONKEY", "KEYS")))
+    assert mask_env([f"APP_KEY={KEY}", "SORT=1"]) == [f"APP_KEY={MASK}", "SORT=1"]
+
+
+def test_a_field_named_key_in_settings_is_data_not_a_secret() -> None:
+    """*_KEY judges variables only: a JSON schema's "key" property or a "sort_key" setting is kept whole."""
+    settings = {"sort_key": "name", "guided_json": {"properties": {"key": {"type": "string"}}}, "api_key": KEY}
+    assert mask_data(settings) == {**settings, "api_key": MASK}
 
 
 def test_a_command_line_masks_every_form_of_secret_flag() -> None:
