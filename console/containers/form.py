@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from console.containers import presets as ps
 from console.containers.presets.model import Preset
@@ -124,3 +124,46 @@ def form_plan(values: dict[str, str], preset: Preset, host_env: Mapping[str, str
         return edited, ps.plan(edited, host_env)
     except ValueError as exc:
         raise ValueError(form_message(exc)) from None
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")  # vLLM's spelling: gpu_memory_utilization -> --gpu-memory-utilization
+
+
+def _without(args: list[str], flag: str) -> list[str]:
+    """``args`` with every ``flag VALUE`` and ``flag=VALUE`` taken out."""
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == flag:
+            skip = True
+        elif not arg.startswith(f"{flag}="):
+            out.append(arg)
+    return out
+
+
+def fix_words(kind: str, settings: Mapping[str, object]) -> str:
+    """What a diagnosis's one-key fix changes, in the form's terms."""
+    used = fields_for(kind)
+    fields = [f"{k}={v}" for k, v in settings.items() if k in used]
+    flags = [f"{_flag(k)} {v}" for k, v in settings.items() if k not in used]
+    return ", ".join([*fields, *([" ".join(flags) + " in Extra arguments"] if flags else [])])
+
+
+def fix_values(values: Mapping[str, str], kind: str, settings: Iterable[tuple[str, object]]) -> dict[str, str]:
+    """The form with a diagnosis's settings: each in its field, or, where the kind has none (a custom command that
+    runs vLLM), as the server's flag at the end of Extra arguments.  Raises ValueError for unsplittable arguments."""
+    out = dict(values)
+    used = fields_for(kind)
+    for key, value in settings:
+        if key in used:
+            out[key] = str(value)
+            continue
+        try:
+            args = shlex.split(out.get("extra_args", ""))
+        except ValueError as exc:
+            raise PresetError("extra_args", f"cannot add {_flag(key)}: {exc}") from None
+        out["extra_args"] = shlex.join([*_without(args, _flag(key)), _flag(key), str(value)])
+    return out

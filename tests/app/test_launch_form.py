@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, OptionList
 
+from console.containers.launcher import LaunchEvent
 from console.containers.preflight import Check
 from console.runtime import commands as cmd
 from console.runtime import events as ev
@@ -17,6 +18,14 @@ from console.ui.screens.launch import LaunchScreen
 from tests.app.helpers import frozen_app, wait_for
 
 SIZES = [(120, 40), (80, 24)]
+NO_MEMORY = Diagnosis(
+    "no-memory",
+    "Not enough free memory",
+    "vLLM asked for more memory than is free.",
+    "Free memory on device (8.1/122.8 GiB) ...",
+    "lower the GPU memory utilization",
+    FixAction("relaunch", {"gpu_memory_utilization": 0.09}),
+)
 FAILED = (
     Check("image", "ok", "nvcr.io/nvidia/vllm:25.09-py3 present locally (12.0 GiB)"),
     Check("name", "ok", "vllm is free"),
@@ -97,18 +106,8 @@ async def test_the_fix_key_works_from_a_focused_field() -> None:
         screen = await open_form(pilot, app)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(sent) == 1)
-        failed = Diagnosis(
-            "no-memory",
-            "Not enough free memory",
-            "vLLM asked for more memory than is free.",
-            "Free memory on device (8.1/122.8 GiB) ...",
-            "lower the GPU memory utilization",
-            FixAction("relaunch", {"gpu_memory_utilization": 0.09}),
-        )
         app.runtime.emit(ev.LaunchProgress(screen.run_id, None, "started vllm", container="c" * 64))
-        from console.containers.launcher import LaunchEvent
-
-        app.runtime.emit(ev.LaunchProgress(screen.run_id, LaunchEvent("exited", StartupState(), failed, "exited")))
+        app.runtime.emit(ev.LaunchProgress(screen.run_id, LaunchEvent("exited", StartupState(), NO_MEMORY, "exited")))
         await wait_for(pilot, lambda: screen.diagnosis is not None)
         assert "^f: relaunch with gpu_memory_utilization=0.09" in text(screen, "#diagnosis")
         field(screen, "port").focus()
@@ -116,6 +115,22 @@ async def test_the_fix_key_works_from_a_focused_field() -> None:
         await wait_for(pilot, lambda: len(sent) == 2)
         assert sent[1].launch is True and sent[1].remove_first == "c" * 64
         assert sent[1].preset.gpu_memory_utilization == 0.09 and field(screen, "port").value == "8000"
+
+
+async def test_a_custom_preset_takes_the_fix_as_a_flag_not_a_dropped_field() -> None:
+    app, sent = recording_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(pilot, app, "custom")
+        await type_into(pilot, screen, "image", "local/vllm:1")
+        await type_into(pilot, screen, "command", "vllm serve m/x")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(sent) == 1)
+        app.runtime.emit(ev.LaunchProgress(screen.run_id, LaunchEvent("exited", StartupState(), NO_MEMORY, "exited")))
+        await wait_for(pilot, lambda: screen.diagnosis is not None)
+        assert "^f: relaunch with --gpu-memory-utilization 0.09 in Extra arguments" in text(screen, "#diagnosis")
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: len(sent) == 2)
+        assert sent[1].plan.command == ["vllm", "serve", "m/x", "--gpu-memory-utilization", "0.09"]
 
 
 # ---- item 6: the verdict in sight, the results scrolled to ---------------------------------------------------------

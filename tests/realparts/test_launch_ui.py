@@ -65,11 +65,12 @@ async def test_launch_screen_shows_diagnosis_and_applies_fix(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: screen.query_one("#phases").text.startswith("Failed"), timeout=60)
         text = screen.query_one("#diagnosis").text
-        assert "Free memory on device" in text and "f: relaunch with gpu_memory_utilization=0.09" in text
+        # a custom command has no GPU utilisation field: the fix is vLLM's flag, added to its arguments
+        assert "Free memory on device" in text and "f: relaunch with --gpu-memory-utilization 0.09" in text
         first = screen.container_id
         assert first is not None
         await pilot.press("f")  # the fix goes into the form, the failed container goes, it launches again
-        assert screen.query_one("#f-gpu_memory_utilization", Input).value == "0.09"
+        assert screen.query_one("#f-extra_args", Input).value == "--gpu-memory-utilization 0.09"
         await wait_for(pilot, lambda: screen.container_id not in (None, first), timeout=30)
         await wait_for(pilot, lambda: screen.query_one("#phases").text.startswith("Failed"), timeout=60)
         from console.containers.docker_source import DockerSource

@@ -14,7 +14,17 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, ProgressBar
 
 from console.containers import presets as ps
-from console.containers.form import FORM_FIELDS, fields_for, form_plan, form_preset, form_values, label_for
+from console.containers.form import (
+    FORM_FIELDS,
+    fields_for,
+    fix_values,
+    fix_words,
+    form_message,
+    form_plan,
+    form_preset,
+    form_values,
+    label_for,
+)
 from console.containers.launcher import LaunchEvent
 from console.containers.preflight import Check
 from console.keymap import LAUNCH_BINDINGS
@@ -73,10 +83,10 @@ def verdict_line(checks: list[Check], blocked: bool, launching: bool) -> str:
     return f"✓ Preflight passed ({len(checks) - warned} ok{tail})" + (": starting…" if launching else "")
 
 
-def diagnosis_text(d: Diagnosis, fix_key: str = "ctrl+f") -> str:
+def diagnosis_text(d: Diagnosis, kind: str, fix_key: str = "ctrl+f") -> str:
     text = f"{d.title}\n{d.explanation}\nevidence: {d.evidence}\nfix: {d.fix}"
     if d.action and d.action.settings:
-        text += f"\n{fix_key}: relaunch with " + ", ".join(f"{k}={v}" for k, v in d.action.settings.items())
+        text += f"\n{fix_key}: relaunch with " + fix_words(kind, d.action.settings)
     elif d.action and d.action.command:
         text += f"\nrun: {d.action.command}"
     return text
@@ -263,14 +273,17 @@ class LaunchScreen(Screen):
         if not d or not d.action or not d.action.settings:
             self.notify("no fix to apply", timeout=2)
             return
-        for key, value in d.action.settings.items():
-            box = self.query(f"#f-{key}")
-            if box:
-                box.first(Input).value = str(value)
+        try:
+            fixed = fix_values(self.values(), self.preset.kind, d.action.settings.items())
+        except ValueError as exc:
+            self.notify(form_message(exc), severity="error")
+            return
+        for key, value in fixed.items():
+            self.query_one(f"#f-{key}", Input).value = value
         failed = self.container_id
         self.notify(
             "relaunching with "
-            + ", ".join(f"{k}={v}" for k, v in d.action.settings.items())
+            + fix_words(self.preset.kind, d.action.settings)
             + (" (the failed container is removed first)" if failed else ""),
             timeout=6,
         )
@@ -320,7 +333,9 @@ class LaunchScreen(Screen):
         self.outcome = header
         if event.diagnosis is not None:
             self.diagnosis = event.diagnosis
-            self.query_one("#diagnosis", LiveText).set(diagnosis_text(event.diagnosis, self._key("launch.fix")))
+            self.query_one("#diagnosis", LiveText).set(
+                diagnosis_text(event.diagnosis, self.preset.kind, self._key("launch.fix"))
+            )
             self.outcome = f"{header} · {event.diagnosis.title}"
         self._show_results()
         self._reveal("#diagnosis" if event.diagnosis is not None else "#progress")
