@@ -201,3 +201,16 @@ async def test_columns_keep_their_width_as_status_grows(orin_snapshot, fake_dock
         app.runtime.emit(ev.StatsUpdated((("c" * 64, ContainerStats("c" * 64, 1234.0, 1023 * 1024**2, None)),)))
         await wait_for(pilot, lambda: cell(app, "svc", 1) == "restarting")
         assert widths() == before
+
+
+async def test_a_cut_containers_table_says_so_at_80_columns(orin_snapshot, fake_docker) -> None:
+    from console.ui.widgets.cut_hint import CutHint
+
+    app = live_app([orin_snapshot], watch_docker=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_containers(pilot, app, WEB, OLD)
+        hint = screen.query_one(CutHint)
+        await wait_for(pilot, lambda: hint.display and "more column" in hint.text)
+        table = screen.query_one(DataTable)
+        table.scroll_to(x=table.max_scroll_x, animate=False)
+        await wait_for(pilot, lambda: "← " in hint.text)

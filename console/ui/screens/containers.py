@@ -16,6 +16,7 @@ from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.screens.confirm import StrictConfirmScreen
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.cut_hint import CutHint
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
@@ -45,6 +46,7 @@ class ContainersScreen(FilterScreen):
         for column in view.COLUMNS:  # two spaces kept for the sort arrow: the header never changes width
             table.add_column(f"{column}  ", width=FIXED_WIDTHS.get(column), key=column)
         yield table
+        yield CutHint(table)  # at 80 columns some are out of view: say so
         yield KeyHints()
 
     def on_mount(self) -> None:
