@@ -17,7 +17,7 @@ from console.containers.presets.values import ENGINE_FLAGS, PresetError
 
 FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("image", "Image"),
-    ("command", "Command ({model} and {port} are filled in; empty: the image's own)"),
+    ("command", "Command ({model}, {port} filled in; empty: the image's)"),
     ("model", "Model (HF id or path)"),
     ("port", "Port"),
     ("gpu_memory_utilization", "GPU memory utilization (0-1)"),
@@ -28,7 +28,7 @@ FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("extra_args", "Extra arguments"),
     ("env", "Environment (NAME=value …; HF_TOKEN comes from your shell)"),
     ("tiktoken_dir", "gpt-oss tiktoken directory"),
-    ("runtime", "Docker runtime (nvidia; empty: none, for a container that needs no GPU)"),
+    ("runtime", "Docker runtime (empty: none, for no GPU)"),
     ("container_name", "Container name"),
 )
 _LABELS = dict(FORM_FIELDS)

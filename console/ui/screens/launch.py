@@ -21,7 +21,6 @@ from console.containers.form import (
     fix_words,
     form_message,
     form_plan,
-    form_preset,
     form_values,
     label_for,
 )
@@ -187,9 +186,6 @@ class LaunchScreen(Screen):
 
     def values(self) -> dict[str, str]:
         return {key: self.query_one(f"#f-{key}", Input).value for key, _ in FORM_FIELDS}
-
-    def edited(self) -> ps.Preset:
-        return form_preset(self.values(), self.preset)
 
     def _forget(self) -> None:
         """Another preset: the last one's results go; its launch goes on, followed in Containers."""
