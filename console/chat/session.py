@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from console.chat import context
 from console.chat.endpoints import Endpoint
 from console.chat.model import ChatMessage, Conversation, MessageStats
 from console.chat.wire import ChatRequest, ModelInfo
@@ -41,39 +42,78 @@ class ChatSettings:
 
 
 class SettingsError(ValueError):
-    """A setting typed in the settings form that cannot be used: which one and why."""
+    """Settings typed in the form that cannot be used: every bad field, by its label, and why."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)  # (field, "Label: why")
+        super().__init__("\n".join(why for _, why in problems))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.problems)
 
 
-def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens: str, extra_body: str) -> ChatSettings:
-    """The settings form's text fields into settings; empty numbers mean the server's default."""
+LABELS = {
+    "temperature": "Temperature",
+    "top_p": "top_p",
+    "max_tokens": "max_tokens",
+    "extra_body": "Extra body fields",
+}
+
+
+def parse_settings(
+    system_prompt: str,
+    temperature: str,
+    top_p: str,
+    max_tokens: str,
+    extra_body: str,
+    max_model_len: int | None = None,
+) -> ChatSettings:
+    """The settings form's text fields into settings; empty numbers mean the server's default.
+
+    Every field is checked before any error is raised, so one SettingsError names every bad one;
+    max_tokens must leave room in the model's context (``max_model_len``) for the question."""
+    problems: list[tuple[str, str]] = []
+
+    def bad(name: str, why: str) -> None:
+        problems.append((name, f"{LABELS[name]}: {why}"))
 
     def number(name: str, text: str, lo: float, hi: float) -> float | None:
         if not text.strip():
             return None
         try:
             value = float(text)
-        except ValueError as exc:
-            raise SettingsError(f"{name}: not a number: {text!r}") from exc
+        except ValueError:
+            bad(name, f"not a number: {text.strip()!r}")
+            return None
         if not lo <= value <= hi:
-            raise SettingsError(f"{name}: must be between {lo:g} and {hi:g}")
+            bad(name, f"must be between {lo:g} and {hi:g}")
+            return None
         return value
 
+    temp = number("temperature", temperature, 0, 2)
+    top = number("top_p", top_p, 0, 1)
     tokens = number("max_tokens", max_tokens, 1, 10_000_000)
     if tokens is not None and tokens != int(tokens):
-        raise SettingsError("max_tokens: must be a whole number")
+        bad("max_tokens", "must be a whole number")
+        tokens = None
+    elif tokens is not None and max_model_len and tokens >= max_model_len:
+        bad(
+            "max_tokens",
+            f"must be less than the model's context ({max_model_len} tokens), which also holds the "
+            f"conversation: e.g. {max(1, max_model_len // 2)}, or empty for the server's default",
+        )
+    extra: Any = {}
     try:
         extra = json.loads(extra_body) if extra_body.strip() else {}
     except ValueError as exc:
-        raise SettingsError(f"extra body: not JSON: {exc}") from exc
-    if not isinstance(extra, dict):
-        raise SettingsError('extra body: must be a JSON object, e.g. {"chat_template_kwargs": {}}')
-    return ChatSettings(
-        system_prompt,
-        number("temperature", temperature, 0, 2),
-        number("top_p", top_p, 0, 1),
-        int(tokens) if tokens is not None else None,
-        extra,
-    )
+        bad("extra_body", f"not JSON: {exc}")
+    else:
+        if not isinstance(extra, dict):
+            bad("extra_body", 'must be a JSON object, e.g. {"chat_template_kwargs": {}}')
+    if problems:
+        raise SettingsError(problems)
+    return ChatSettings(system_prompt, temp, top, int(tokens) if tokens is not None else None, extra)
 
 
 @dataclass(frozen=True)
@@ -90,10 +130,37 @@ class ChatSession:
     answering: int | None = None  # the answer id being streamed
     answer_content: tuple[str, ...] = ()
     answer_reasoning: tuple[str, ...] = ()
+    trimmed: int = 0  # the oldest messages no longer sent (kept, shown, saved): trimmed to fit the context
+    context_tokens: int | None = None  # what the conversation holds, by the last answer's usage (None: unknown)
 
     @property
     def max_model_len(self) -> int | None:
         return next((m.max_model_len for m in self.models if m.id == self.model), None)
+
+    @property
+    def overflow(self) -> context.Overflow | None:
+        """The last answer failed because the conversation no longer fits the model's context."""
+        last = self.messages[-1] if self.messages else None
+        if last is None or last.role != "assistant" or last.status != "error" or last.stats is None:
+            return None
+        return context.overflow(last.stats.error)
+
+    def gauge(self) -> tuple[str, str]:
+        """``("ctx 812/1024", level)`` for the pane (level "" | "warn" | "full"); ``("", "")`` with no limit."""
+        return context.gauge(self.context_tokens, self.max_model_len, empty=not self.messages[self.trimmed :])
+
+    def _sent(self) -> list[bool]:
+        """Which messages a request carries: the ones not trimmed; answers that are done or stopped; questions
+        but those the server refused outright (an error and no text: asking again sends them anew)."""
+        out = []
+        for i, m in enumerate(self.messages):
+            answer = self.messages[i + 1] if i + 1 < len(self.messages) else None
+            refused = answer is not None and answer.role == "assistant" and answer.status == "error"
+            if m.role == "user":
+                out.append(i >= self.trimmed and not (refused and answer is not None and not answer.content))
+            else:
+                out.append(i >= self.trimmed and bool(m.content) and m.status in ("done", "stopped"))
+        return out
 
     def request(self, extra_user: str | None = None) -> ChatRequest:
         """What to send: system prompt, the done turns (failed answers left out), the new question."""
@@ -101,8 +168,8 @@ class ChatSession:
         turns: list[dict[str, str]] = []
         if self.settings.system_prompt:
             turns.append({"role": "system", "content": self.settings.system_prompt})
-        for m in self.messages:
-            if m.role == "user" or (m.role == "assistant" and m.content and m.status in ("done", "stopped")):
+        for m, sent in zip(self.messages, self._sent(), strict=True):
+            if sent:
                 turns.append({"role": m.role, "content": m.content})
         if extra_user is not None:
             turns.append({"role": "user", "content": extra_user})
@@ -136,7 +203,31 @@ class ChatSession:
     def end(self, status: str, stats: MessageStats) -> ChatSession:
         """The answer ended: it becomes the last message (``messages[-1]``)."""
         msg = ChatMessage("assistant", "".join(self.answer_content), "".join(self.answer_reasoning), status, stats)
-        return replace(self, messages=(*self.messages, msg), answering=None, answer_content=(), answer_reasoning=())
+        return replace(
+            self,
+            messages=(*self.messages, msg),
+            answering=None,
+            answer_content=(),
+            answer_reasoning=(),
+            context_tokens=_context_after(stats, self.context_tokens),
+        )
+
+    def trim_count(self) -> int:
+        """How many more of the oldest messages to stop sending: enough to fit again after a "too long" error
+        (by the server's figures), else one turn; 0 when only the last turn is left."""
+        rest = self.messages[self.trimmed :]
+        sent = self._sent()[self.trimmed :]
+        over = self.overflow
+        room = self.settings.max_tokens or 256
+        if over is not None and over.limit:
+            room = min(room, over.limit // 4)
+        sizes = [len(m.content) if s else 0 for m, s in zip(rest, sent, strict=True)]
+        return context.to_drop(sizes, [m.role for m in rest], over if over and not over.setting else None, room)
+
+    def trim(self, count: int) -> ChatSession:
+        """Stop sending the ``count`` oldest messages still sent; what the context holds is unknown until the
+        next answer."""
+        return replace(self, trimmed=min(len(self.messages), self.trimmed + count), context_tokens=None)
 
     def with_models(self, models: tuple[ModelInfo, ...]) -> ChatSession:
         """The server's models become the choices; the chosen one stays if it is still listed."""
@@ -151,10 +242,38 @@ class ChatSession:
             messages=tuple(m for m in conv.messages if m.role != "system"),
             settings=ChatSettings.from_dict(conv.settings, default),
             model=conv.model or self.model,
+            trimmed=_whole(conv.settings.get(TRIMMED)),
+            context_tokens=next(
+                (_context_after(m.stats, None) for m in reversed(conv.messages) if m.role == "assistant"), None
+            ),
         )
 
     def clear(self) -> ChatSession:
-        return replace(self, conversation_id=None, title="", messages=())
+        return replace(self, conversation_id=None, title="", messages=(), trimmed=0, context_tokens=None)
+
+    def saved_settings(self) -> dict[str, Any]:
+        """The conversation's settings as the store keeps them, with where the trim stands."""
+        return {**self.settings.to_dict(), TRIMMED: self.trimmed} if self.trimmed else self.settings.to_dict()
+
+
+TRIMMED = "trimmed"  # the key of the trim point in a conversation's saved settings
+
+
+def _whole(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _context_after(stats: MessageStats | None, before: int | None) -> int | None:
+    """What the context holds after an answer: its prompt and its answer (usage), or what a "too long" error
+    said was asked; ``before`` when the answer told nothing."""
+    if stats is None:
+        return before
+    if stats.prompt_tokens is not None:
+        return stats.prompt_tokens + (stats.completion_tokens or 0)
+    over = context.overflow(stats.error)
+    if over is not None and not over.setting and over.used is not None:
+        return over.used
+    return before
 
 
 def title_from(question: str) -> str:

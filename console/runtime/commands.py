@@ -105,6 +105,11 @@ class NewChat(Command, frozen=True):
     pass
 
 
+class TrimChat(Command, frozen=True):
+    """Stop sending the oldest turns (enough to fit after a "too long" error, else one) and, after such an
+    error, ask its question again; ``send`` returns False (and a notice says why) when nothing can go."""
+
+
 class ListConversations(Command, frozen=True):
     needle: str
 

@@ -200,6 +200,12 @@ class ChatDeleted(Event, frozen=True):
     conversation_id: int
 
 
+class ChatTrimmed(Event, frozen=True):
+    """The ``count`` oldest messages still sent are sent no more (kept in the conversation): to fit the context."""
+
+    count: int
+
+
 class ChatListed(Event, frozen=True):
     """One-shot: the stored conversations matching ``needle`` (newest first)."""
 
@@ -252,7 +258,7 @@ class BenchListed(Event, frozen=True):
 
 
 BENCH_EVENTS = (BenchStarted, BenchProgressed, BenchNoted, BenchCancelling, BenchFinished, BenchListed)
-CHAT_EVENTS = (ChatAsked, ChatText, ChatEnded, ChatLoaded, ChatCleared, ChatDeleted)
+CHAT_EVENTS = (ChatAsked, ChatText, ChatEnded, ChatLoaded, ChatCleared, ChatDeleted, ChatTrimmed)
 
 
 # ---- one-shot: handed to subscribers, no state ----------------------------------------------------

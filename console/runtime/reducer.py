@@ -129,4 +129,6 @@ def _apply_chat(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, chat=replace(chat, title=title)) if conversation_id == chat.conversation_id else s
         case ev.ChatDeleted(conversation_id):
             return replace(s, chat=chat.clear()) if conversation_id == chat.conversation_id else s
+        case ev.ChatTrimmed(count):
+            return replace(s, chat=chat.trim(count))
     return s

@@ -273,6 +273,8 @@ class Runtime:
                 self.chat.choose_settings(settings)
             case cmd.NewChat():
                 return self.chat.new()
+            case cmd.TrimChat():
+                return self.chat.trim()
             case cmd.ListConversations(needle):
                 self.chat.list(needle)
             case cmd.OpenConversation(conv_id):

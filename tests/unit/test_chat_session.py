@@ -208,19 +208,19 @@ def test_parse_settings_valid_and_empty_means_server_default() -> None:
 @pytest.mark.parametrize(
     ("fields", "words"),
     [
-        ({"temperature": "hot"}, "temperature: not a number: 'hot'"),
-        ({"temperature": "2.5"}, "temperature: must be between 0 and 2"),
-        ({"temperature": "-0.1"}, "temperature: must be between 0 and 2"),
-        ({"temperature": "nan"}, "temperature: must be between 0 and 2"),
+        ({"temperature": "hot"}, "Temperature: not a number: 'hot'"),
+        ({"temperature": "2.5"}, "Temperature: must be between 0 and 2"),
+        ({"temperature": "-0.1"}, "Temperature: must be between 0 and 2"),
+        ({"temperature": "nan"}, "Temperature: must be between 0 and 2"),
         ({"top_p": "1.01"}, "top_p: must be between 0 and 1"),
         ({"top_p": "x"}, "top_p: not a number: 'x'"),
         ({"max_tokens": "0"}, "max_tokens: must be between 1 and"),
         ({"max_tokens": "12.5"}, "max_tokens: must be a whole number"),
         ({"max_tokens": "many"}, "max_tokens: not a number: 'many'"),
         ({"max_tokens": "inf"}, "max_tokens: must be between 1 and"),
-        ({"extra_body": "{broken"}, "extra body: not JSON"),
-        ({"extra_body": "[1, 2]"}, "extra body: must be a JSON object"),
-        ({"extra_body": '"text"'}, "extra body: must be a JSON object"),
+        ({"extra_body": "{broken"}, "Extra body fields: not JSON"),
+        ({"extra_body": "[1, 2]"}, "Extra body fields: must be a JSON object"),
+        ({"extra_body": '"text"'}, "Extra body fields: must be a JSON object"),
     ],
 )
 def test_parse_settings_errors_name_the_field(fields: dict[str, str], words: str) -> None:

@@ -24,6 +24,11 @@ if TYPE_CHECKING:  # the client (httpx) loads with the first request, off the fi
     from console.chat.client import ChatStream
 
 STILL_STREAMING = "An answer is still streaming: Esc stops it first."
+NOTHING_TO_TRIM = (
+    "Nothing left to trim: the last question alone does not fit the model's context. "
+    "Shorten it, start a new conversation (Ctrl+N), or serve the model with a larger --max-model-len."
+)
+TOO_MANY_MAX_TOKENS = "max_tokens is larger than the model's context ({limit} tokens): lower it in the settings (F3)."
 
 
 def settings_from_config(config: Any) -> ChatSettings:
@@ -114,7 +119,7 @@ class ChatService:
 
     def _save_settings(self) -> None:
         chat = self.hub.state.chat
-        conv, settings, model = chat.conversation_id, chat.settings.to_dict(), chat.model or ""
+        conv, settings, model = chat.conversation_id, chat.saved_settings(), chat.model or ""
         if conv is not None:
             self._store_work("save settings", lambda st: st.update_settings(conv, model=model, settings=settings))
 
@@ -171,6 +176,29 @@ class ChatService:
 
         self.hub.runner.spawn(f"chat-answer:{answer}", work)
         return True
+
+    def trim(self) -> bool:
+        """Stop sending the oldest turns (kept in the conversation and the store); after a "too long" error,
+        ask its question again.  False, and a notice saying what to do, when there is nothing to trim."""
+        with self._lock:
+            chat = self.hub.state.chat
+            if chat.answering is not None:
+                self.hub.emit(ev.Notice(STILL_STREAMING, "warning"))
+                return False
+            over = chat.overflow
+            if over is not None and over.setting:
+                self.hub.emit(ev.Notice(TOO_MANY_MAX_TOKENS.format(limit=over.limit), "error", 10))
+                return False
+            count = chat.trim_count()
+            if count == 0:
+                self.hub.emit(ev.Notice(NOTHING_TO_TRIM, "warning", 10))
+                return False
+            self.hub.emit(ev.ChatTrimmed(count))
+            asked = chat.messages[-2] if over is not None and len(chat.messages) >= 2 else None
+            retry = asked.content if asked is not None and asked.role == "user" else None
+        self._save_settings()
+        self.hub.emit(ev.Notice(f"{count} oldest messages are no longer sent (still in the conversation)", timeout=6))
+        return self.send(retry) if retry else True
 
     def stop(self) -> None:
         """Stop the answer streaming now (the server aborts it)."""
