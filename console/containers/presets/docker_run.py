@@ -7,7 +7,7 @@ import shlex
 from typing import Any
 
 from console.containers.presets.plan import LaunchPlan
-from console.runtime.secrets import mask_text
+from console.runtime.secrets import mask_argv, mask_text
 
 
 class _HostRef(str):
@@ -49,7 +49,7 @@ def _groups(p: LaunchPlan, mask: bool) -> list[list[str]]:
     groups += [["--label", f"{k}={v}"] for k, v in p.labels.items()]
     groups.append([p.image])
     if p.command:
-        groups.append(list(p.command))
+        groups.append(mask_argv(p.command) if mask else list(p.command))  # --api-key X among its args
     if mask:
         secrets = p.secret_values()
         groups = [[t if isinstance(t, _HostRef) else mask_text(t, secrets) for t in g] for g in groups]

@@ -17,7 +17,7 @@ from console.containers.presets.model import (
     Preset,
 )
 from console.containers.presets.values import PresetError, check, host_ref, parse_ulimit, parse_volume
-from console.runtime.secrets import is_secret, mask_env, mask_text
+from console.runtime.secrets import is_secret, mask_argv, mask_env, mask_text
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class LaunchPlan:
             if f.name == "env":
                 value = mask_env(value, self.secret_names)
             elif f.name == "command":  # masked before repr() escapes quotes inside a value
-                value = [mask_text(token, secrets) for token in value]
+                value = mask_argv([mask_text(token, secrets) for token in value])
             parts.append(f"{f.name}={value!r}")
         return mask_text(f"LaunchPlan({', '.join(parts)})", secrets)
 
