@@ -83,6 +83,8 @@ CHAT_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("chat.reasoning", "f4", "toggle_reasoning", "Reasoning"),
     BindingSpec("chat.server", "f5", "pick_server", "Server"),
     BindingSpec("chat.zoom", "f6", "zoom_chat", "Full/back"),
+    BindingSpec("chat.trim", "ctrl+r", "trim", "Trim oldest turns, retry"),
+    BindingSpec("chat.newline", "shift+enter,ctrl+j", "newline", "New line", show=False),  # Enter sends
 )
 PICK_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("pick.cancel", "escape", "cancel", "Cancel"),)
 ASK_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("ask.cancel", "escape", "cancel", "Cancel"),)

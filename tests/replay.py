@@ -85,6 +85,7 @@ class ReplayServer:
     def __init__(self, metrics: str = "") -> None:
         self.script = Script(frames=token_frames(["Hello", "!"]))
         self.metrics = metrics
+        self.max_model_len = 32768  # what /v1/models says of the model's context
         self.requests: list[dict[str, Any]] = []
         self.disconnects = 0  # streams the client closed before the end
         self.lock = threading.Lock()
@@ -116,7 +117,12 @@ class ReplayServer:
                             {
                                 "object": "list",
                                 "data": [
-                                    {"id": MODEL, "object": "model", "owned_by": "replay", "max_model_len": 32768}
+                                    {
+                                        "id": MODEL,
+                                        "object": "model",
+                                        "owned_by": "replay",
+                                        "max_model_len": server.max_model_len,
+                                    }
                                 ],
                             }
                         ),

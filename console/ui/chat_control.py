@@ -40,6 +40,7 @@ class ChatControl:
         self.app = app
         self.show_reasoning = False
         self._pick_when_listed = False  # F2 asked for the models: show the picker when they come
+        self._opened = False  # a conversation was opened from the list: its pane keeps the focus
 
     @property
     def chat(self) -> ChatSession:
@@ -56,8 +57,10 @@ class ChatControl:
         """A screen came to the front: its panes redraw if they missed deltas while hidden."""
         from console.ui.widgets.chat_pane import ChatPane
 
+        opened, self._opened = self._opened, False
         for pane in self.app.screen.query(ChatPane):
             pane.catch_up()
+            pane.shown_again(keep_focus=opened)
 
     # ---- server and model ----------------------------------------------------------------------
     def select_server(self, url: str | None) -> None:
@@ -112,6 +115,10 @@ class ChatControl:
 
         self.app.push_screen(SettingsScreen(self.chat.settings, self.chat.max_model_len), done)
 
+    def trim_chat(self) -> None:
+        """Stop sending the oldest turns; after a "too long" error, ask its question again."""
+        self.app.send(cmd.TrimChat())
+
     def toggle_reasoning(self) -> None:
         from console.ui.widgets.chat_pane import ChatPane
 
@@ -140,6 +147,7 @@ class ChatControl:
         self.app.send(cmd.ListConversations(needle))
 
     def open_conversation(self, conv_id: int) -> None:
+        self._opened = True
         self.app.send(cmd.OpenConversation(conv_id))
 
     def rename_conversation(self, conv_id: int, title: str) -> None:

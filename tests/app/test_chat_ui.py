@@ -17,6 +17,7 @@ from console.ui.screens.chat_dialogs import AskScreen, PickScreen, SettingsScree
 from console.ui.screens.confirm import ConfirmScreen
 from console.ui.screens.dashboard import DashboardScreen
 from console.ui.screens.history import HistoryScreen
+from console.ui.widgets.chat_input import ChatInput
 from console.ui.widgets.chat_pane import AnswerView, ChatPane
 from console.ui.widgets.server_detail import ServerDetail
 from console.ui.widgets.servers_panel import ServersPanel
@@ -55,7 +56,7 @@ async def ready(pilot) -> None:
 
 async def ask(pilot, question: str, wait: bool = True) -> None:
     app = pilot.app
-    if not isinstance(app.focused, Input):
+    if not isinstance(app.focused, ChatInput):
         await pilot.press("a")
     await pilot.press(*question)
     before = len(app.chat_control.chat.messages)
@@ -132,7 +133,8 @@ async def test_question_streams_a_markdown_answer_with_its_figures(
         body = srv.requests[-1]
         assert body["messages"] == [{"role": "user", "content": "What is bold?"}]
         assert (body["model"], body["temperature"], body["max_tokens"], body["stream"]) == (MODEL, 0.7, 512, True)
-        assert chat.summary.text == f"Chat: {MODEL} · 1 questions (a: ask)"
+        assert chat.summary.text == f"Chat: {MODEL} · 1 questions · ctx 26/32768 (a: ask)"  # 9 + 17 tokens
+        assert chat.border_subtitle == "ctx 26/32768"
 
 
 async def test_escape_stops_a_slow_answer(srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot) -> None:
@@ -445,8 +447,8 @@ async def test_settings_reject_bad_values_and_apply_good_ones(
         await pilot.pause(0.1)
         assert app.screen is dialog  # kept open
         error = str(dialog.query_one("#settings-error").render())
-        assert error == "⚠ temperature: must be between 0 and 2"
-        assert "⚠ temperature: must be between 0 and 2" in screen_text(dialog)
+        assert error == "⚠ Temperature: must be between 0 and 2"
+        assert "⚠ Temperature: must be between 0 and 2" in screen_text(dialog)
         await pilot.press(
             "shift+tab", *"Answer in French.", "tab", *"0.25", "tab", "tab", *"64", "tab", *'{"top_k": 7}', "ctrl+s"
         )

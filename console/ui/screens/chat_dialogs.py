@@ -67,6 +67,9 @@ class AskScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+FIELD_IDS = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens", "extra_body": "extra"}
+
+
 def _num(value: float | int | None) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -106,6 +109,7 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
         return self.query_one(f"#set-{name}", Input).value
 
     def action_save(self) -> None:
+        """Check every field together: each bad one is marked and named, all at once."""
         try:
             settings = parse_settings(
                 self._value("system"),
@@ -113,9 +117,12 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
                 self._value("top_p"),
                 self._value("max_tokens"),
                 self._value("extra"),
+                self._ctx,
             )
         except SettingsError as exc:
-            self.query_one("#settings-error", Static).update(f"⚠ {exc}")
+            for name, field_id in FIELD_IDS.items():
+                self.query_one(f"#set-{field_id}", Input).set_class(name in exc.fields, "-invalid")
+            self.query_one("#settings-error", Static).update("\n".join(f"⚠ {why}" for _, why in exc.problems))
             return
         self.dismiss(settings)
 

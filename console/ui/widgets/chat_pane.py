@@ -16,16 +16,19 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Collapsible, Input, Static
+from textual.widget import Widget
+from textual.widgets import Collapsible, Static
 
+from console.chat.context import Overflow
 from console.chat.model import ChatMessage
 from console.chat.session import ChatSession, stats_line
 from console.keymap import CHAT_BINDINGS
 from console.runtime.events import CHAT_EVENTS, ChatAsked, ChatEnded, ChatText, Event
 from console.runtime.sanitise import visible_controls
 from console.runtime.state import ConsoleState
-from console.ui.bindings import bindings
+from console.ui.bindings import bindings, key_display
 from console.ui.host import host
+from console.ui.widgets.chat_input import ChatInput
 from console.ui.widgets.markdown_stream import MarkdownStreamView
 from console.ui.widgets.panel import Panel
 from console.ui.widgets.text import LiveText
@@ -127,17 +130,25 @@ class ChatRedraw(Message, bubble=False):
 
 
 class ChatPane(Panel, can_focus=False):
-    """Focus goes straight to the input line; Esc leaves it."""
+    """Focus goes straight to the input box; Esc leaves it.  The context gauge is the border's subtitle."""
 
     BINDINGS = bindings(CHAT_BINDINGS)
+    DEFAULT_CSS = """
+    ChatPane.-ctx-warn { border-subtitle-color: $warning; }
+    ChatPane.-ctx-full { border-subtitle-color: $error; border-subtitle-style: bold; }
+    ChatPane .chat-advice { color: $warning; padding: 0 1; }
+    """
 
     def __init__(self, *, id: str | None = "chat") -> None:
         super().__init__("Chat", id=id)
         self.head = LiveText("", classes="chat-head")
         self.chat_log = VerticalScroll(classes="chat-log")
-        self.input = Input(
-            placeholder="Ask… Enter sends · Esc stops · F2 model · F3 settings · ^O conversations", classes="chat-input"
+        self.input = ChatInput(
+            placeholder="Ask… Enter sends · Esc stops · F2 model · F3 settings · ^O conversations",
+            classes="chat-input",
         )
+        self._came_from: Widget | None = None  # focused before the input was: where leaving the chat goes back to
+        self._give_focus_back = False  # F6 or ^O left this pane's screen from its input
         self._answer: AnswerView | None = None
         self._earlier = 0  # messages of the conversation not drawn (older than the budgets)
         self._drawn = -1  # the state version drawn up to: older deltas still queued are skipped
@@ -152,6 +163,7 @@ class ChatPane(Panel, can_focus=False):
 
     def on_mount(self) -> None:
         self.chat_log.anchor()
+        self.watch(self.screen, "focused", self._focus_moved)
         runtime = getattr(self.app, "runtime", None)
         if runtime is not None:
             self._unsubscribe = runtime.subscribe(self._from_runtime)
@@ -192,7 +204,7 @@ class ChatPane(Panel, can_focus=False):
             await self.add_text(event.content, event.reasoning)
         elif isinstance(event, ChatEnded):
             if message.session.messages:
-                await self.ended(message.session.messages[-1])
+                await self.ended(message.session.messages[-1], message.session.overflow)
         else:  # a conversation loaded, cleared or deleted
             await self.reload(message.session)
 
@@ -223,9 +235,13 @@ class ChatPane(Panel, can_focus=False):
         if server_line:
             head += f"\n{server_line}"
         self.head.set(head)
+        gauge, level = session.gauge()
+        self.border_subtitle = gauge
+        self.set_class(level == "warn", "-ctx-warn")
+        self.set_class(level == "full", "-ctx-full")
         turns = sum(1 for m in session.messages if m.role == "user")
         busy = " · answering" if session.answering is not None else ""
-        self.set_summary(f"Chat: {model} · {turns} questions{busy} (a: ask)")
+        self.set_summary(f"Chat: {model} · {turns} questions{busy}{f' · {gauge}' if gauge else ''} (a: ask)")
 
     async def reload(self, session: ChatSession) -> None:
         """Redraw every shown turn from ``session`` (a conversation opened, or this pane shown again),
@@ -242,8 +258,14 @@ class ChatPane(Panel, can_focus=False):
         views: list[Static | AnswerView] = [Static(self._earlier_note(), classes="chat-note", markup=False)]
         views[0].display = self._earlier > 0
         reasoning = self._reasoning_shown()
-        for m in shown:
+        start = len(session.messages) - len(shown)
+        for i, m in enumerate(shown, start):
+            if session.trimmed and i == max(session.trimmed, start):
+                views.append(Static(self._trim_note(session.trimmed), classes="chat-note chat-trimmed", markup=False))
             views.append(UserView(m.content) if m.role == "user" else AnswerView(m, reasoning))
+        over = session.overflow
+        if over is not None and session.answering is None:
+            views.append(Static(self._advice(over), classes="chat-advice", markup=False))
         if session.answering is not None:
             self._answer = AnswerView(None, reasoning)
             views.append(self._answer)
@@ -262,15 +284,38 @@ class ChatPane(Panel, can_focus=False):
         if self._answer is not None:
             await self._answer.add_text(content, reasoning)
 
-    async def ended(self, message: ChatMessage) -> None:
+    async def ended(self, message: ChatMessage, over: Overflow | None = None) -> None:
         if self._answer is not None:
             await self._answer.end(message)
             if message.stats and message.stats.error:
                 await self.chat_log.mount(
                     Static(f"⚠ {visible_controls(message.stats.error)}", classes="chat-error", markup=False)
                 )
+                if over is not None:
+                    await self.chat_log.mount(Static(self._advice(over), classes="chat-advice", markup=False))
             self._answer = None
             await self._trim()
+
+    def _key(self, binding_id: str) -> str:
+        """The first key bound to ``binding_id`` (config.toml [keys] included), as the key line shows it."""
+        spec = next(s for s in CHAT_BINDINGS if s.id == binding_id)
+        keys = getattr(self.app, "keymap_overrides", {}).get(binding_id, spec.keys)
+        return key_display(self.app, keys.split(",")[0])
+
+    def _advice(self, over: Overflow) -> str:
+        """What to do when the server refused the conversation for its length."""
+        limit = f" ({over.limit} tokens)" if over.limit else ""
+        if over.setting:
+            return f"→ max_tokens is larger than the model's context{limit}: {self._key('chat.settings')} lowers it."
+        return (
+            f"→ The conversation no longer fits the model's context{limit}. "
+            f"{self._key('chat.trim')}: stop sending the oldest turns and ask again (the system prompt stays; "
+            f"nothing is deleted) · {self._key('chat.new')}: start a new conversation"
+        )
+
+    @staticmethod
+    def _trim_note(trimmed: int) -> str:
+        return f"✂ the {trimmed} oldest messages are no longer sent to the model (kept here and in the store)"
 
     def _earlier_note(self) -> str:
         return f"… {self._earlier} earlier messages (Ctrl+O lists them; export shows all)"
@@ -299,12 +344,19 @@ class ChatPane(Panel, can_focus=False):
             view.set_reasoning_shown(shown)
 
     # ---- keys -----------------------------------------------------------------------
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_chat_input_submitted(self, event: ChatInput.Submitted) -> None:
+        event.stop()
         text = event.value.strip()
         if not text:
             return
         if host(self).chat_control.send_chat(text):
             self.input.value = ""
+
+    def action_newline(self) -> None:
+        self.input.action_newline()
+
+    def action_trim(self) -> None:
+        host(self).chat_control.trim_chat()
 
     async def action_stop(self) -> None:
         control = host(self).chat_control
@@ -317,6 +369,7 @@ class ChatPane(Panel, can_focus=False):
         host(self).chat_control.new_chat()
 
     def action_history(self) -> None:
+        self._give_focus_back = True
         host(self).chat_control.open_history()
 
     def action_pick_model(self) -> None:
@@ -329,6 +382,7 @@ class ChatPane(Panel, can_focus=False):
         host(self).chat_control.toggle_reasoning()
 
     async def action_zoom_chat(self) -> None:
+        self._give_focus_back = True
         await self.screen.run_action("zoom_chat")
 
     def action_pick_server(self) -> None:
@@ -336,3 +390,26 @@ class ChatPane(Panel, can_focus=False):
 
     def focus_input(self) -> None:
         self.input.focus()
+
+    # ---- focus: leaving the chat gives it back --------------------------------------
+    def _holds(self, widget: Widget) -> bool:
+        return widget is self or self in widget.ancestors
+
+    def _focus_moved(self, old: Widget | None, new: Widget | None) -> None:
+        """Remember what had focus before the chat took it (``a``, Tab, a click)."""
+        if new is not None and old is not None and self._holds(new) and not self._holds(old):
+            self._came_from = old
+
+    def shown_again(self, keep_focus: bool = False) -> None:
+        """This pane's screen is back in front.  Left with F6 or ^O from the input: focus goes back to where it
+        was before the chat took it (a dashboard panel), so the next dashboard key is a key, not text;
+        ``keep_focus`` (a conversation was opened to go on with it) leaves it in the input."""
+        if not self._give_focus_back:
+            return
+        self._give_focus_back = False
+        back = self._came_from
+        focused = self.screen.focused
+        if keep_focus or back is None or focused is None or not self._holds(focused):
+            return
+        if back.is_attached and back.focusable and back.screen is self.screen:
+            back.focus()
