@@ -155,6 +155,42 @@ async def test_chat_pane_against_the_real_server(vllm_endpoint, orin_snapshot, t
         assert "48 tokens" in pane_text and "tok/s" in pane_text
 
 
+async def test_chat_pane_says_what_to_do_when_the_real_server_refuses_a_too_long_question(
+    vllm_endpoint, orin_snapshot, tmp_path
+) -> None:
+    """Issue 15: vLLM's own 400 for a prompt longer than the context is recognised (limit and prompt read from
+    its words), the pane says what to do, and the gauge shows the context overrun."""
+    from textual import events
+
+    from tests.app.helpers import live_app
+
+    config = Config(
+        refresh_interval=0.5,
+        servers=(f"{vllm_endpoint.url}/v1",),
+        chat_max_tokens=48,
+        chat_store=str(tmp_path / "chats.sqlite3"),
+    )
+    app = live_app([orin_snapshot], config, poll_servers=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.chat_control.chat.model == SERVED_NAME, timeout=15)
+        await pilot.press("a")
+        app.post_message(events.Paste("hello " * (MAX_MODEL_LEN + 100)))  # a pasted document, all its lines
+        pane = app.screen.query_one(ChatPane)
+        await wait_for(pilot, lambda: len(pane.input.text) > MAX_MODEL_LEN, timeout=5)
+        await pilot.press("enter")
+        chat = lambda: app.chat_control.chat  # noqa: E731 - the session as the runtime holds it now
+        await wait_for(pilot, lambda: chat().answering is None and len(chat().messages) == 2, timeout=60)
+        refused = chat().messages[-1]
+        assert refused.status == "error", refused
+        over = chat().overflow
+        assert over is not None and over.limit == MAX_MODEL_LEN, refused.stats.error
+        assert over.used is not None and over.used > MAX_MODEL_LEN, refused.stats.error
+        await pilot.pause(0.2)
+        advice = str(pane.query_one(".chat-advice").render())
+        assert f"no longer fits the model's context ({MAX_MODEL_LEN} tokens)" in advice
+        assert pane.border_subtitle == f"ctx {over.used}/{MAX_MODEL_LEN}" and pane.has_class("-ctx-full")
+
+
 async def test_chat_pane_stops_a_long_answer_with_esc(vllm_slow_endpoint, orin_snapshot, tmp_path) -> None:
     """A long answer on the dashboard, stopped with the pane's Esc action: the partial answer is kept, and the server
     aborts the request.
