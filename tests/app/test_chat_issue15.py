@@ -11,6 +11,7 @@ import pytest
 from textual import events
 from textual.widgets import DataTable, Input
 
+from console.chat.store import ChatStore
 from console.runtime.events import Notice
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.screens.chat import ChatScreen
@@ -108,6 +109,13 @@ async def test_a_context_error_says_what_to_do_and_ctrl_r_trims_and_asks_again(
         ]
         session = app.chat_control.chat
         assert session.trimmed == 2 and len(session.messages) == 8  # nothing deleted from the conversation
+
+        def saved_trim() -> object:
+            with ChatStore(tmp_path / "c.sqlite3") as store:
+                conv = store.load(store.conversations()[0].id)
+            return conv.settings.get("trimmed"), len(conv.messages)
+
+        await wait_for(pilot, lambda: saved_trim() == (2, 8))  # reopened later, it still fits
         await pilot.pause(0.2)
         shown = screen_text(chat)
         assert "✂ the 2 oldest messages are no longer sent to the model" in shown
