@@ -82,7 +82,7 @@ async def test_server_row_ready_and_chat_head(
         servers = app.screen.query_one(ServersPanel)
         await wait_for(pilot, lambda: "Ready" in servers.body.text)
         row = servers.body.text.splitlines()[0]
-        assert re.match(rf"› ◆ 127\.0\.0\.1:{srv.port} +endpoint +Ready +{MODEL}$", row), row
+        assert re.match(rf"› ◆ 127\.0\.0\.1:{srv.port} +Ready +{MODEL}$", row), row  # ◆: an endpoint, no container
         assert servers.summary.text == "Servers: 0 running, 1 ready of 1"
         head = pane(app).head.text
         assert head.startswith(f"{srv.url} · {MODEL} (32768 ctx) · temp 0.7 top_p 1 max 512")
