@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TextIO
 
 from console import config as cfg
+from console.chat.context import Overflow, overflow
 from console.chat.endpoints import Endpoint, endpoints, v1_url
 from console.chat.model import ChatMessage, MessageStats
 from console.chat.session import ChatSettings
@@ -37,6 +38,14 @@ NO_FINISH = "the stream ended without a finish reason"
 FOLLOWED = (ev.ChatModelsListed, ev.Notice, ev.ServiceFailed, *ev.CHAT_EVENTS)
 
 
+def overflow_advice(over: Overflow) -> str:
+    """What to do when the server refused the question for length (the pane offers a trim instead)."""
+    context = f"the model's context ({over.limit} tokens)" if over.limit else "the model's context"
+    if over.setting:
+        return f"--max-tokens is larger than {context}: ask for fewer tokens"
+    return f"the question and its answer do not fit {context}: shorten the prompt or lower --max-tokens"
+
+
 def result_json(text: str, reasoning: str, model: str, status: str, stats: MessageStats) -> str:
     return json.dumps(
         {
@@ -51,7 +60,8 @@ def result_json(text: str, reasoning: str, model: str, status: str, stats: Messa
             "finish_reason": stats.finish_reason,
             "error": stats.error,
             "total_s": stats.total,
-        }
+        },
+        ensure_ascii=False,  # the answer's own characters, and a mask as ••••, not \u escapes
     )
 
 
@@ -155,6 +165,8 @@ def _ask(
     after = error is not None and error.startswith(NO_FINISH)  # e.g. a stream that just ended
     if error and not after:
         print(f"\njetconsole: {error}", file=err)
+        if (over := overflow(stats.error)) is not None:
+            print(f"jetconsole: {overflow_advice(over)}", file=err)
     out.write("\n")
     if after:
         print(f"jetconsole: {error}", file=err)

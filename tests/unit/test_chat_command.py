@@ -346,3 +346,25 @@ def test_sigint_to_the_command_cancels_the_request(srv: ReplayServer, tmp_path: 
     while srv.disconnects == before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert srv.disconnects == before + 1
+
+
+def test_a_question_too_long_for_the_context_says_what_to_do(srv: ReplayServer) -> None:
+    words = (
+        "This model's maximum context length is 1024 tokens. However, you requested 1600 tokens "
+        "(1088 in the messages, 512 in the completion). Please reduce the length of the messages or completion."
+    )
+    srv.script = Script(status=400, body=json.dumps({"object": "error", "message": words, "code": 400}))
+    code, out, err = ask(Config(servers=(srv.url,)), model="m", as_json=True)
+    assert code == EXIT_SERVER_ERROR
+    assert err.splitlines()[-1] == (
+        "jetconsole: the question and its answer do not fit the model's context (1024 tokens): "
+        "shorten the prompt or lower --max-tokens"
+    )
+    assert last_json(out)["error"].startswith("This model's maximum context length is 1024 tokens.")
+
+
+def test_json_keeps_the_answers_own_characters(srv: ReplayServer) -> None:
+    srv.script = Script(frames=token_frames(["café ", "•• ", "日本"]))
+    code, out, _ = ask(Config(servers=(srv.url,)), as_json=True)
+    assert code == 0
+    assert '"answer": "café •• 日本"' in out.splitlines()[-1]  # not "caf\u00e9"
