@@ -8,10 +8,12 @@ twin is tests/realparts/test_containers_ui.py).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
 import pytest
+from textual.geometry import Region
 from textual.widgets import DataTable
 
 from console.containers.model import ActionResult, ContainerInfo, ContainerStats
@@ -201,6 +203,38 @@ async def test_columns_keep_their_width_as_status_grows(orin_snapshot, fake_dock
         app.runtime.emit(ev.StatsUpdated((("c" * 64, ContainerStats("c" * 64, 1234.0, 1023 * 1024**2, None)),)))
         await wait_for(pilot, lambda: cell(app, "svc", 1) == "restarting")
         assert widths() == before
+        assert cell(app, "svc", 5) == "Up About a minute (health: starting)"  # whole, not cut
+        longer = dataclasses.replace(grown, status="Up About a minute (health: starting) (Paused since 1 h)")
+        app.runtime.emit(ev.ContainersListed((longer,)))
+        await wait_for(pilot, lambda: cell(app, "svc", 5).endswith("…"))  # cut, and says so
+        assert widths() == before
+
+
+async def test_the_sort_arrow_is_drawn_when_no_row_moves(orin_snapshot, fake_docker) -> None:
+    app = live_app([orin_snapshot])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_containers(pilot, app, OLD)  # one row: reversing moves nothing but the arrow
+
+        def header() -> str:
+            return next(line for line in app.screen.query_one(DataTable).render_lines(Region(0, 0, 160, 1)))
+
+        await wait_for(pilot, lambda: "name ▲" in header().text)
+        await pilot.press("O")
+        await wait_for(pilot, lambda: "name ▼" in header().text)
+
+
+async def test_pause_does_not_fool_the_already_check(orin_snapshot, fake_docker) -> None:
+    app = live_app([orin_snapshot])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_containers(pilot, app, OLD)
+        app.toggle_pause()  # the screen shows OLD exited from now on
+        app.runtime.emit(ev.ContainersListed((dataclasses.replace(OLD, state="running", status="Up 1 second"),)))
+        await wait_for(pilot, lambda: app.runtime.state.docker.containers[0].state == "running")
+        notices = record_notices(app)
+        select(app, "old")
+        await pilot.press("s")  # running now: a stop is asked, not refused as "already stopped"
+        await wait_for(pilot, lambda: isinstance(app.screen, StrictConfirmScreen))
+        assert not any("already" in n for n in notices)
 
 
 async def test_a_cut_containers_table_says_so_at_80_columns(orin_snapshot, fake_docker) -> None:
@@ -214,3 +248,13 @@ async def test_a_cut_containers_table_says_so_at_80_columns(orin_snapshot, fake_
         table = screen.query_one(DataTable)
         table.scroll_to(x=table.max_scroll_x, animate=False)
         await wait_for(pilot, lambda: "← " in hint.text)
+
+
+def test_already_leaves_an_unexpected_docker_error_to_the_action() -> None:
+    """A daemon that fails the check (not a gone container) must not kill the action: act() says what happened."""
+
+    class Broken(FakeDocker):
+        def inspect(self, container_id: str, masked: bool = True) -> dict[str, Any]:
+            raise ConnectionError("Connection aborted")
+
+    assert docker_service.already(Broken("unix:///x"), "stop", OLD.id, "old") is None

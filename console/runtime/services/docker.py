@@ -182,6 +182,8 @@ def already(source: DockerSource, action: str, container_id: str, name: str) -> 
         running = bool((source.inspect(container_id, masked=False).get("State") or {}).get("Running"))
     except ContainerGone:
         return ActionResult(False, action, name, f"{name} no longer exists (removed elsewhere)")
+    except Exception:  # noqa: BLE001 - the daemon gone, an API error: the action itself will say what happened
+        return None
     if running == (action == "start"):
         return ActionResult(True, action, name, f"{name} is already {'running' if running else 'stopped'}")
     return None

@@ -23,10 +23,15 @@ from console.ui.widgets.text import LiveText
 
 # Columns whose text changes as a container runs get the width of their widest value, so a growing
 # status ("Up 3 minutes (health: starting)") or "restarting…" does not shift every column to its right.
-FIXED_WIDTHS = {"state": 11, "CPU": 5, "MEM": 10, "health": 9, "status": 31}
+FIXED_WIDTHS = {"state": 11, "CPU": 5, "MEM": 10, "health": 9, "status": 38}
 SORT_COLUMNS = {"name": "name", "state": "state", "cpu": "CPU", "mem": "MEM", "image": "image"}
 DESCENDING_FIRST = ("cpu", "mem")  # the busiest first, before O reverses it
 ALREADY = {"start": ("running", "restarting"), "stop": ("exited", "created", "dead")}
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, ending in "…" when it was longer (never cut silently)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class ContainersScreen(FilterScreen):
@@ -59,10 +64,12 @@ class ContainersScreen(FilterScreen):
         rows = view.rows(docker.containers, docker.stats, self.needle, self.sort)
         if self.reverse:
             rows.reverse()
+        status_column = view.COLUMNS.index("status")
         for key, cells in rows:
             word = docker.pending_word(key)
             if word:
                 cells[1] = word
+            cells[status_column] = _cut(cells[status_column], FIXED_WIDTHS["status"])  # Inspect (i) has it whole
         sync_rows(table, rows)
         self._headers(table)
         arrow = self._arrow()
@@ -96,7 +103,8 @@ class ContainersScreen(FilterScreen):
             if column.label.plain != label:
                 column.label = Text(label)
                 changed = True
-        if changed:
+        if changed:  # DataTable caches drawn lines until its content changes; a label is not content
+            table.notify_style_update()  # the public call that drops those caches
             table.refresh()
 
     def selected(self) -> tuple[str, str] | None:
@@ -138,8 +146,9 @@ class ContainersScreen(FilterScreen):
             self.app.push_screen(StrictConfirmScreen(f"{action.title()} {name}?", describe(action, name)), answered)
 
     def _refusal(self, action: str, cid: str, name: str) -> str:
-        """Why ``action`` would do nothing now ("already stopped", a stop under way), else ""."""
-        docker = host(self).state.docker
+        """Why ``action`` would do nothing now ("already stopped", a stop under way), else "".  Decided on
+        the runtime's state, not the frozen one shown while paused (``p``)."""
+        docker = host(self).runtime.state.docker
         word = docker.pending_word(cid)
         if word:
             return f"{name} is {word} wait until Docker answers."
