@@ -114,3 +114,23 @@ def test_the_checks_wait_for_jtops_first_sample_when_procfs_answers_first(tmp_pa
         Config(refresh_interval=0.2), bare(tmp_path), lambda p: [check_stack(p)], discover_fn=lambda: found
     )
     assert c.evidence[:2] == ORIN_LINES, c.evidence
+
+
+class _Failing(FixedSource):
+    def sample(self) -> TelemetrySnapshot:
+        raise RuntimeError("NVML Shared Library Not Found")
+
+
+def test_a_failed_source_does_not_end_the_wait_for_jtop(tmp_path: Path) -> None:
+    """One source's error (no NVML here) ended the first run's wait before jtop's sample: "not a Jetson"."""
+    from console.doctor import command as doctor
+
+    procfs = _Counting("procfs", [TelemetrySnapshot(time=1.0, sources=("procfs",), board=Board(model="Orin"))])
+    jtop = _After("jtop", [TelemetrySnapshot(time=2.0, sources=("jtop",), board=ORIN)], procfs)
+    nvml = _Failing("nvml", [])
+    statuses = tuple(SourceStatus(n, True, "in use") for n in ("jtop", "nvml", "procfs"))
+    found = Discovery([jtop, nvml, procfs], SourceReport(statuses))
+    [c] = doctor.run_checks(
+        Config(refresh_interval=0.2), bare(tmp_path), lambda p: [check_stack(p)], discover_fn=lambda: found
+    )
+    assert c.evidence[:2] == ORIN_LINES, c.evidence

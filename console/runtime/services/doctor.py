@@ -37,7 +37,7 @@ class DoctorService:
         telemetry = self.hub.state.telemetry
         found_none = bool(telemetry.report.statuses) and not telemetry.order
         every = all(n in telemetry.latest or n in telemetry.errors for n in telemetry.order)
-        return (telemetry.merged is not None and every) or bool(telemetry.errors) or found_none
+        return (every and (telemetry.merged is not None or bool(telemetry.errors))) or found_none
 
     def _board(self) -> Board | None:
         """The board facts the telemetry reports, jtop's first (the checks read them before files)."""
