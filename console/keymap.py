@@ -141,7 +141,7 @@ LOGS_BINDINGS: tuple[BindingSpec, ...] = (
 )
 CONFIRM_NO = BindingSpec("confirm.no", "n,escape", "answer(False)", "No")  # one id: both questions
 CONFIRM_BINDINGS: tuple[BindingSpec, ...] = (
-    BindingSpec("confirm.yes", "y,enter", "answer(True)", "Yes"),
+    BindingSpec("confirm.yes", "y", "answer(True)", "Yes"),  # never Enter: a question defaults to No (issue 15)
     CONFIRM_NO,
 )
 # Changes to the system: only y says yes (the Enter that opened the question must not also answer it)
@@ -202,6 +202,17 @@ KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
     "text view": (APP_BINDINGS, TEXT_BINDINGS),
     "help": (APP_BINDINGS, HELP_BINDINGS),
 }
+# Screens whose text field has the focus most of the time, and the keys such a field keeps for itself
+# (Textual's Input and TextArea bindings, tests/unit/test_keymap_check.py): bound there, an action
+# would not run while someone types (ctrl+k was the launch form's preflight and deleted to the line end)
+TYPING_SCREENS = frozenset({"launch", "chat", "chat settings", "chat question"})
+TEXT_FIELD_KEYS = frozenset(
+    {"backspace", "delete", "enter", "home", "end", "left", "right", "up", "down", "pageup", "pagedown"}
+    | {"alt+backspace", "alt+delete", "ctrl+backspace", "super+backspace", "super+c", "super+x", "super+y"}
+    | {"super+z", "ctrl+shift+a", "ctrl+shift+k", "ctrl+shift+left", "ctrl+shift+right"}
+    | {f"ctrl+{k}" for k in ("a", "c", "d", "e", "k", "u", "v", "w", "x", "y", "z", "left", "right")}
+    | {f"shift+{k}" for k in ("home", "end", "left", "right", "up", "down")}
+)
 MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 # Textual's names for keys that are not characters (textual.keys.Keys; tests/unit/test_keymap_check.py)
 NAMED_KEYS = frozenset(
@@ -267,6 +278,13 @@ def keys_of(spec: BindingSpec, overrides: dict[str, str]) -> list[str]:
     return [canonical(k.strip()) for k in overrides.get(spec.id, spec.keys).split(",") if k.strip()]
 
 
+def _kept_by_a_field(canonical_key: str) -> bool:
+    """A focused text field takes this key (a character it types, or one of its editing keys)."""
+    return canonical_key.startswith(("char:", "shift+char:")) or canonical_key in {
+        canonical(k) for k in TEXT_FIELD_KEYS
+    }
+
+
 def conflicts(overrides: dict[str, str]) -> dict[str, str]:
     """Binding id -> why its remap clashes with another id live on the same screen (only ids the user set)."""
     out: dict[str, str] = {}
@@ -274,6 +292,15 @@ def conflicts(overrides: dict[str, str]) -> dict[str, str]:
         specs = tuple(dict.fromkeys(s for table in tables for s in table))
         default = {s.id: set(keys_of(s, {})) for s in specs}
         now = {s.id: keys_of(s, overrides) for s in specs}
+        if where in TYPING_SCREENS:
+            for spec in specs:
+                typed = [k for k in set(now[spec.id]) - default[spec.id] if _kept_by_a_field(k)]
+                if spec.id in overrides and spec.id not in out and typed:
+                    out[spec.id] = (
+                        f"{typed[0].replace('char:', '')!r} is kept by the text field that has the focus on the "
+                        f"{where} screen (it types or edits text there), so {spec.id} would not run: pick a "
+                        "function key or another ctrl+ key"
+                    )
         for spec in specs:
             if spec.id not in overrides or spec.id in out:
                 continue

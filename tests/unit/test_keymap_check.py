@@ -9,7 +9,7 @@ import pytest
 from textual.keys import Keys, _character_to_key
 
 from console.config import ConfigError, load
-from console.keymap import ALL_BINDINGS, KEY_GROUPS, NAMED_KEYS, canonical, conflicts, key_problem
+from console.keymap import ALL_BINDINGS, KEY_GROUPS, NAMED_KEYS, TEXT_FIELD_KEYS, canonical, conflicts, key_problem
 
 
 def test_named_keys_are_textuals_own() -> None:
@@ -70,3 +70,19 @@ def test_a_bad_keymap_names_file_line_and_key(tmp_path: Path, text: str, line: i
     err = caught.value
     assert (err.path, err.line, err.key) == (path, line, key) and words in err.message
     assert str(err).startswith(f"{path}:{line}: {key}: ")
+
+
+def test_text_field_keys_are_those_textuals_fields_keep() -> None:
+    from textual.widgets import Input, TextArea
+
+    def keys(cls: type) -> set[str]:
+        return {k.strip() for b in cls.BINDINGS for k in (b.key if hasattr(b, "key") else b[0]).split(",")}
+
+    assert TEXT_FIELD_KEYS == (keys(Input) | keys(TextArea)) - {"f6", "f7"}  # the chat input gives F6/F7 back
+
+
+def test_a_key_a_focused_field_keeps_is_refused_on_typing_screens() -> None:
+    assert "text field" in conflicts({"launch.preflight": "ctrl+k"})["launch.preflight"]  # issue 15, item 5
+    assert "'p' is kept" in conflicts({"launch.preflight": "p"})["launch.preflight"]
+    assert "text field" in conflicts({"chat.new": "ctrl+u"})["chat.new"]
+    assert conflicts({"launch.preflight": "f9", "chat.new": "ctrl+g", "dashboard.telemetry": "x"}) == {}

@@ -1,4 +1,4 @@
-"""A yes/no question that says exactly what will happen; Enter/y confirms, Esc/n cancels."""
+"""A yes/no question that says exactly what will happen; only y confirms, Esc/n cancel, Enter does nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from console.ui.bindings import bindings
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = bindings(CONFIRM_BINDINGS)
 
-    HINT = "y / Enter: do it    n / Esc: cancel"
+    HINT = "y: do it    n / Esc: cancel"
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()
