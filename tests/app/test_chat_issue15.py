@@ -85,7 +85,7 @@ async def test_a_context_error_says_what_to_do_and_ctrl_r_trims_and_asks_again(
             await ask(pilot, f"question {n}")
         small.script = Script(status=400, body=json.dumps(TOO_LONG))
         await ask(pilot, "question 3")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: bool(chat.query(".chat-advice")))
         shown = screen_text(chat)
         assert "⚠ This model's maximum context length is 1024 tokens." in shown
         advice = chat.query_one(".chat-advice").render()
@@ -116,7 +116,7 @@ async def test_a_context_error_says_what_to_do_and_ctrl_r_trims_and_asks_again(
             return conv.settings.get("trimmed"), len(conv.messages)
 
         await wait_for(pilot, lambda: saved_trim() == (2, 8))  # reopened later, it still fits
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "✂ the 2 oldest" in screen_text(chat))
         shown = screen_text(chat)
         assert "✂ the 2 oldest messages are no longer sent to the model" in shown
         assert "question 1" in shown and "fits now" in shown
@@ -155,7 +155,7 @@ async def test_settings_name_every_bad_value_and_check_max_tokens_against_the_co
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         dialog = app.screen
         await pilot.press("tab", *"5", "tab", "tab", *"99999", "ctrl+s")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: bool(str(dialog.query_one("#settings-error").render()).strip()))
         assert app.screen is dialog  # kept open
         error = str(dialog.query_one("#settings-error").render()).splitlines()
         assert error[0] == "⚠ Temperature: must be between 0 and 2"
@@ -243,5 +243,4 @@ async def test_conversations_and_escape_gives_focus_back_and_opening_one_keeps_i
         await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
         await pilot.press("enter")  # a conversation opened to go on with it: the input keeps the focus
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        await pilot.pause(0.1)
-        assert isinstance(app.focused, ChatInput)
+        await wait_for(pilot, lambda: isinstance(app.focused, ChatInput))

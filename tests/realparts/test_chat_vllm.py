@@ -185,7 +185,7 @@ async def test_chat_pane_says_what_to_do_when_the_real_server_refuses_a_too_long
         over = chat().overflow
         assert over is not None and over.limit == MAX_MODEL_LEN, refused.stats.error
         assert over.used is not None and over.used > MAX_MODEL_LEN, refused.stats.error
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: bool(pane.query(".chat-advice")))
         advice = str(pane.query_one(".chat-advice").render())
         assert f"no longer fits the model's context ({MAX_MODEL_LEN} tokens)" in advice
         assert pane.border_subtitle == f"ctx {over.used}/{MAX_MODEL_LEN}" and pane.has_class("-ctx-full")
