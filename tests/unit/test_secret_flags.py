@@ -166,3 +166,31 @@ def test_the_launch_preview_and_a_plans_repr_mask_secret_flags_among_the_servers
     for shown in (presets.docker_run_line(plan), repr(plan), " ".join(presets.docker_run_argv(plan))):
         _kept_nothing(shown)
         assert any(f"--api-key{sep}{MASK}" in shown for sep in (" ", " '", "', '"))
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('extra_args = ["--api-key", "sk-abc123"]', "presets.mine.extra_args"),
+        ('command = "vllm serve m --api-key=sk-abc123"', "presets.mine.command"),
+        ('env = { APP_KEY = "literal" }', "presets.mine.env.APP_KEY"),
+    ],
+)
+def test_a_stored_preset_may_not_hold_a_secret_the_launch_form_would_show(table: str, key: str) -> None:
+    from console import config as cfg
+    from console.config import ConfigError
+    from console.containers import presets
+
+    text = f'[presets.mine]\nbase = "{"custom" if "command" in table else "vllm-thor"}"\n{table}\n'
+    with pytest.raises(ConfigError) as caught:
+        presets.all_presets(cfg.parse(text))
+    assert caught.value.key == key and caught.value.line == 3 and "secret must not be stored" in caught.value.message
+
+
+def test_a_secret_flag_for_one_launch_comes_from_set_not_the_file() -> None:
+    from console.containers import presets
+
+    preset = presets.apply_overrides(
+        presets.all_presets(Config())["vllm-thor"], presets.parse_set(["extra_args=--api-key sk-abc123"])
+    )
+    assert "sk-abc123" in preset.extra_args

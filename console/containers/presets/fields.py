@@ -25,7 +25,7 @@ from console.config_error import EntryError, type_name
 from console.containers.presets.model import KINDS
 from console.containers.presets.schema_errors import explain, fields_of
 from console.containers.presets.values import host_ref, parse_ulimit, parse_volume
-from console.runtime.secrets import is_secret
+from console.runtime.secrets import is_secret_variable, mask_argv
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -87,7 +87,7 @@ def env_value(name: str, v: Any, stored: bool) -> str:
         raise ValueError(f'expected a string (quote numbers: "1"), got {type_name(v)}')
     if v.startswith("$") and host_ref(v) is None:
         raise ValueError(f'a host variable reference is "$NAME" or "${{NAME}}", got {v!r}')
-    if stored and v and host_ref(v) is None and is_secret(name):
+    if stored and v and host_ref(v) is None and is_secret_variable(name):
         raise ValueError(
             f'a secret must not be stored in the config; write "${name}" to read it from the environment at launch'
         )
@@ -146,6 +146,20 @@ NonEmpty = Annotated[str, AfterValidator(_nonempty)]
 Strings = Annotated[tuple[str, ...], BeforeValidator(_args), Field(description="a list of strings or one string")]
 
 
+def _no_stored_secret(args: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    """A credential among a stored preset's arguments (``--api-key sk-…``) would be shown by the launch
+    form and kept in the file: refused; ``--set`` may carry one for a single launch."""
+    if (info.context or {}).get("stored", True) and mask_argv(args) != list(args):
+        raise ValueError(
+            "a secret must not be stored in the config: give it as an env entry read from your shell "
+            '(vLLM reads --api-key from VLLM_API_KEY: env = { VLLM_API_KEY = "$VLLM_API_KEY" })'
+        )
+    return args
+
+
+Arguments = Annotated[Strings, AfterValidator(_no_stored_secret)]
+
+
 @with_config(ConfigDict(extra="forbid", strict=True))
 class PresetTable(TypedDict, total=False):
     """One ``[presets.NAME]`` table (or ``--set`` values), validated: what it sets, nothing else.
@@ -164,8 +178,8 @@ class PresetTable(TypedDict, total=False):
     dtype: Annotated[NonEmpty | None, _CLEAR]
     quantization: Annotated[NonEmpty | None, _CLEAR]
     speculative_config: Annotated[str | None, BeforeValidator(_speculative)]
-    extra_args: Strings
-    command: Strings
+    extra_args: Arguments
+    command: Arguments
     env: Annotated[dict[str, Any], AfterValidator(_env), Field(description='a table of NAME = "value"')]
     secret_env: Annotated[
         tuple[Annotated[str, AfterValidator(_env_name)], ...],
