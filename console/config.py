@@ -23,7 +23,8 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from console.config_error import ConfigError, EntryError, explain, fields_of, find_line, struct_in
-from console.keymap import BINDING_IDS, conflicts, key_problem
+from console.keymap import BINDING_IDS
+from console.keys_check import conflicts, key_problem
 from console.telemetry.discovery import CHOICES
 
 ENV_VAR = "JETCONSOLE_CONFIG"

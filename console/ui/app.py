@@ -22,7 +22,8 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console import config as cfg
-from console.keymap import APP_BINDINGS, textual_keys
+from console.keymap import APP_BINDINGS
+from console.keys_check import textual_keys
 from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.runtime import Runtime

@@ -9,7 +9,8 @@ import pytest
 from textual.keys import Keys, _character_to_key
 
 from console.config import ConfigError, load
-from console.keymap import ALL_BINDINGS, KEY_GROUPS, NAMED_KEYS, TEXT_FIELD_KEYS, canonical, conflicts, key_problem
+from console.keymap import ALL_BINDINGS, KEY_GROUPS
+from console.keys_check import NAMED_KEYS, TEXT_FIELD_KEYS, canonical, conflicts, key_problem
 
 
 def test_named_keys_are_textuals_own() -> None:
