@@ -26,8 +26,9 @@ def file_name(name: str, now: float) -> str:
 
 def save_log(folder: Path, name: str, lines: Sequence[str], now: float) -> Path:
     """Write ``lines`` (credentials masked) to a new file in ``folder`` (made if missing, private to the user);
-    an existing file is never overwritten: a suffix is added."""
-    folder.mkdir(parents=True, exist_ok=True)
+    an existing file is never overwritten: a suffix is added.  A folder made here is the user's alone (0700); one
+    that exists keeps its mode."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     base = folder / file_name(name, now)
     path, n = base, 1
     text = "".join(mask_prose(line) + "\n" for line in lines)

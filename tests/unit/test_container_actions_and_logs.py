@@ -3,6 +3,8 @@ timestamps kept apart, error/warning levels, and the saved log file."""
 
 from __future__ import annotations
 
+import os
+
 from console.containers.logbuffer import LogBuffer, level, split_stamp
 from console.containers.logsave import file_name, save_log
 from console.runtime import events as ev
@@ -49,3 +51,16 @@ def test_saved_log_is_new_private_and_masked(tmp_path) -> None:
     assert (first.stat().st_mode & 0o777) == 0o600
     text = first.read_text(encoding="utf-8")
     assert text.startswith("INFO ok\n") and "sk-verysecretvalue123" not in text and "--port 8000" in text
+
+
+def test_a_log_folder_made_for_saving_is_private_and_an_existing_one_keeps_its_mode(tmp_path) -> None:
+    umask = os.umask(0o022)  # the usual one: a folder made without asking would be 0755, readable by all
+    try:
+        made = save_log(tmp_path / "data" / "logs", "web", ["INFO ok"], 1_800_000_000.0).parent
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o750)
+        save_log(shared, "web", ["INFO ok"], 1_800_000_000.0)
+    finally:
+        os.umask(umask)
+    assert (made.stat().st_mode & 0o777) == 0o700
+    assert (shared.stat().st_mode & 0o777) == 0o750
