@@ -1,11 +1,13 @@
-"""A bounded log: lines split from raw chunks, ANSI stripped, control characters made safe.
+"""A bounded log: lines split from raw chunks, ANSI stripped, control characters made safe, credentials masked.
 
 Pure and bounded in lines and in line length, so a container writing 10,000 lines/s
 costs a fixed amount of memory; line numbers stay absolute after old lines fall out.
 Lines are kept as plain strings (a 10,000 lines/s follower makes no objects per line);
 errors are found when asked for.  With ``timestamps`` the buffer takes Docker's own per-line
 timestamps (``timestamps=1``: RFC 3339, UTC) off each line and keeps them apart, so a view can
-show or hide them without reading the log again.
+show or hide them without reading the log again.  Credentials are masked as lines come in
+(``mask_prose``), so the screen, a search and a saved file all see the same masked text; only a line
+that could hold one (``might_hold_secret``, a few substring tests) pays for the masking.
 """
 
 from __future__ import annotations
@@ -13,13 +15,26 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
+from itertools import islice
 
 from console.runtime.sanitise import clean_log
+from console.runtime.secrets import MASK, mask_prose
 
 ERROR = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback \(most recent call last\)|Exception|Error:)|\bE\d{4} ")
 WARNING = re.compile(r"\b(WARNING|WARN)\b|\bW\d{4} ")
 STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,3})?\d*(Z|[+-]\d\d:\d\d) ")
 MAX_LINE = 4000
+
+# What every rule of ``mask_prose`` needs somewhere in the line (lower-cased): a secret name's word, a scheme word,
+# a URL's user info, a secret query name, a token's shape, or a mask a value continues.  "token" alone is too common
+# in a model server's log ("tokens/s", "tokenizer") to send every line to the masking, so it counts only as a name
+# or a scheme word, followed by a quote, a colon, "=" or a space.
+_HINTS = (
+    *("key", "passw", "secret", "credential", "auth", "bearer", "basic", "@"),
+    *("sig=", "signature=", "code="),
+    *("hf_", "sk-", "nvapi-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "akia", MASK),
+)
+_TOKEN = re.compile(r"token['\"]?[\s=:]")
 
 
 def level(text: str) -> str | None:
@@ -46,6 +61,22 @@ def clean(line: str) -> str:
     return clean_log(line)[:MAX_LINE]
 
 
+def might_hold_secret(text: str) -> bool:
+    """False only for a line in which ``mask_prose`` can find nothing to mask (cheap: substring tests)."""
+    low = text.lower()
+    if "token" in low and _TOKEN.search(low):
+        return True
+    return any(hint in low for hint in _HINTS)
+
+
+def safe_line(raw: str) -> str:
+    """``clean``, with credentials masked (before the cut, so a key is never cut in two and half shown)."""
+    text = clean_log(raw)
+    if might_hold_secret(text):
+        text = mask_prose(text)
+    return text[:MAX_LINE]
+
+
 @dataclass(frozen=True)
 class LogLine:
     number: int  # 1-based, absolute since the buffer started
@@ -67,7 +98,7 @@ class LogBuffer:
         self.total = 0  # lines ever added
 
     def feed(self, chunk: str) -> list[str]:
-        """Add raw text (any split); returns the cleaned lines it completed (newest kept)."""
+        """Add raw text (any split); returns the cleaned, masked lines it completed (newest kept)."""
         text = self._partial + chunk
         *complete, self._partial = text.split("\n")
         if len(self._partial) > MAX_LINE:  # a line with no end in sight: cut it here
@@ -79,7 +110,7 @@ class LogBuffer:
             pairs = [split_stamp(raw) for raw in kept]
             self._stamps.extend(clean(stamp) for stamp, _ in pairs)
             kept = [text for _, text in pairs]
-        added = [clean(raw) for raw in kept]
+        added = [safe_line(raw) for raw in kept]
         self.total += skipped + len(added)
         self._lines.extend(added)
         return added
@@ -109,6 +140,14 @@ class LogBuffer:
     def texts(self) -> list[str]:
         """The kept lines' text, oldest first (a view's snapshot)."""
         return list(self._lines)
+
+    def newest(self, count: int) -> tuple[list[str], list[str]]:
+        """The newest ``count`` kept lines' texts and stamps, oldest first: what a view appends after a batch
+        (the cost of the batch, not of the whole buffer)."""
+        count = max(0, min(count, len(self._lines)))
+        texts = list(islice(reversed(self._lines), count))[::-1]
+        stamps = list(islice(reversed(self._stamps), count))[::-1] if self.timestamps else [""] * count
+        return texts, stamps
 
     def stamps(self) -> list[str]:
         """The kept lines' timestamps ("" each without ``timestamps``), oldest first."""

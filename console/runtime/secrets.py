@@ -142,11 +142,22 @@ _SECRET_PARAMS = frozenset({"KEY", "SIG", "SIGNATURE", "AUTH", "ACCESS_TOKEN", "
 _FLAG = re.compile(r"(?<![\w-])(?P<flag>--?[A-Za-z][\w-]*)(?P<sep>=|[ \t]+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
 _ENV_ANY = re.compile(r"(?<![\w\-?&./%])(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
 _ENV_UPPER = re.compile(r"(?<![\w\-?&./%])(?P<name>[A-Z_][A-Z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
+# ``api_key='x'``: a keyword argument given a quoted value (SGLang's start-up ``ServerArgs(..., api_key='x')``), a
+# credential in prose too, where a lower-case name with a bare value (``password=input()``) is code.
+_KEYWORD = re.compile(r"(?<![\w\-?&./%])(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*')")
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][\w+.-]*://)(?P<userinfo>[^\s/?#@'\"]+)@")
 _QUERY = re.compile(r"(?P<lead>[?&;])(?P<name>[\w.-]+)=(?P<value>[^&#\s'\"]+)")
 _KEYED = re.compile(
     r"(?P<q>[\"'])(?P<name>[\w-]+)(?P=q)(?P<colon>\s*:\s*)(?P<vq>[\"'])(?P<value>(?:\\.|(?!(?P=vq))[^\\])*)(?P=vq)"
 )
+# ``'api_key': ['k1', 'k2']``: a secret name's list of values (vLLM's start-up "non-default args" line shows
+# ``--api-key`` so, as a list), each item masked.
+_ITEM = r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|[^\s,\[\]\"']+"
+_KEYED_LIST = re.compile(
+    r"(?P<head>(?P<q>[\"'])(?P<name>[\w-]+)(?P=q)\s*:\s*\[)"
+    r"(?P<items>\s*(?:" + _ITEM + r")(?:\s*,\s*(?:" + _ITEM + r"))*\s*,?\s*)\]"
+)
+_LIST_ITEM = re.compile(_ITEM)
 _GLUED = re.compile(re.escape(MASK) + r"[A-Za-z0-9_-]+")
 _BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)(?P<space>\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 # Credentials recognisable by their shape wherever they stand.
@@ -245,7 +256,12 @@ def _mask_keyed(text: str) -> str:
             return m[0]
         return f"{m['q']}{m['name']}{m['q']}{m['colon']}{m['vq']}{MASK}{m['vq']}"
 
-    return _sub(_KEYED, sub, text)
+    def items(m: re.Match[str]) -> str:
+        if not is_secret(_name(m["name"])):
+            return m[0]
+        return m["head"] + _LIST_ITEM.sub(lambda item: _masked(item[0]), m["items"]) + "]"
+
+    return _sub(_KEYED_LIST, items, _sub(_KEYED, sub, text))
 
 
 def _mask_common(text: str, prose: bool) -> str:
@@ -253,6 +269,8 @@ def _mask_common(text: str, prose: bool) -> str:
     text = _mask_query(text)
     text = _mask_keyed(text)
     text = _mask_env_assignments(text, _ENV_UPPER if prose else _ENV_ANY)
+    if prose:
+        text = _sub(_KEYWORD, lambda m: f"{m['name']}={_masked(m['value'])}" if is_secret(m["name"]) else m[0], text)
 
     def bearer(m: re.Match[str]) -> str:  # in prose "Basic questions" is a phrase, "Bearer ab12cd34" a key
         if prose and not _looks_like_a_credential(m["value"]):
