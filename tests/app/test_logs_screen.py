@@ -13,19 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
 
+from console.containers.logbuffer import LogBuffer
+from console.runtime.secrets import MASK
 from console.runtime.services import docker as docker_service
 from console.ui.screens.logs import LogsScreen
+from console.ui.widgets import logview
 from console.ui.widgets.logview import LogView
 from tests.app.helpers import live_app, wait_for
 
 CID = "d" * 64
 LONG = "x" * 300
+KEY = "sk-abc123def456ghi789jkl"
 
 
 def raw_log() -> bytes:
     lines = [f"INFO step {i}" for i in range(1, 31)]
     lines[4] = "WARNING low disk space"
+    lines[10] = f"non-default args: {{'model': 'm', 'api_key': '{KEY}', 'port': 8000}}"
+    lines[11] = f"launching vllm serve m --api-key {KEY} --port 8000"
     lines[19] = "ERROR boom \x1b]0;evil title\x07 done"
     lines[24] = "needle here"
     lines[26] = "serving with HF_TOKEN=hf_SECRETSECRET123 set"
@@ -169,3 +176,92 @@ async def test_save_writes_the_cleaned_lines_with_secrets_masked(orin_snapshot, 
         assert len(lines) == 30 and lines[0] == "2026-01-05T12:00:00.123Z INFO step 1"
         assert "\x1b" not in text and "\x07" not in text and "ERROR boom" in text
         assert "hf_SECRETSECRET123" not in text and "HF_TOKEN=" in text
+
+
+async def test_credentials_are_masked_on_screen_and_in_search(orin_snapshot, fake_logs, tmp_path) -> None:
+    app = live_app([orin_snapshot])
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_logs(pilot, app, tmp_path)
+        view = screen.query_one(LogView)
+        await pilot.press("space")  # paused at the top: every line in sight
+        shown = "\n".join(text for text, _ in visible(view))
+        assert f"'api_key': '{MASK}', 'port': 8000" in shown and f"--api-key {MASK} --port 8000" in shown
+        assert f"HF_TOKEN={MASK} set" in shown
+        assert KEY not in shown and "sk-abc" not in shown and "hf_SECRET" not in shown
+        await pilot.press("slash", *"sk-abc", "enter")
+        assert screen.matches == [] and screen.at is None  # the key is not there to be found
+        await pilot.press("slash", *"api-key", "enter")
+        assert screen.matches == [12] and KEY not in row_of(view, "--api-key")[0]
+
+
+# ---- a batch costs the view what the batch holds, not the whole buffer (a 10,000 lines/s flood) ----------------
+class ViewApp(App[None]):
+    CSS = "LogView { height: 10; }"
+
+    def __init__(self, buffer: LogBuffer) -> None:
+        super().__init__()
+        self.buffer = buffer
+
+    def compose(self) -> ComposeResult:
+        yield LogView(self.buffer, id="incremental")
+        yield LogView(self.buffer, id="reference")
+
+
+def batch(start: int, count: int) -> str:
+    """``count`` Docker lines from number ``start``: some long (they wrap), a few without a stamp."""
+    rows = []
+    for n in range(start, start + count):
+        text = f"INFO line {n} " + "y" * (n * 37 % 150)
+        rows.append(text if n % 7 == 0 else f"2026-01-05T12:00:{n % 60:02d}.123456789Z {text}")
+    return "".join(row + "\n" for row in rows)
+
+
+@pytest.mark.parametrize("wrap", [True, False])
+async def test_a_batch_measures_only_its_own_lines(monkeypatch, wrap) -> None:
+    buffer = LogBuffer(10_000, timestamps=True)
+    app = ViewApp(buffer)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one("#incremental", LogView)
+        view.set_options(wrap=wrap, timestamps=True)
+        buffer.feed(batch(0, 10_000))
+        view.lines_changed()
+        await pilot.pause()
+        measured: list[str] = []
+        copied: list[str] = []
+        real_cell_len, real_prefix = logview.cell_len, LogView._prefix
+        monkeypatch.setattr(logview, "cell_len", lambda text: measured.append(text) or real_cell_len(text))
+        monkeypatch.setattr(LogView, "_prefix", lambda self, i: measured.append(str(i)) or real_prefix(self, i))
+        monkeypatch.setattr(LogBuffer, "texts", lambda self: copied.append("texts") or list(self._lines))
+        monkeypatch.setattr(LogBuffer, "stamps", lambda self: copied.append("stamps") or list(self._stamps))
+        buffer.feed(batch(10_000, 100))  # the buffer is full: 100 old lines go, 100 new come
+        view.lines_changed()
+        assert len(measured) <= 2 * 100 and copied == []  # the 100 new lines, not the 10,000 kept
+        assert view.line_count == 10_000 and view.buffer.first_number == 101
+
+
+@pytest.mark.parametrize(("wrap", "timestamps"), [(True, True), (True, False), (False, True), (False, False)])
+async def test_batch_by_batch_lays_out_as_all_at_once(wrap, timestamps) -> None:
+    """Lines appended and old ones cut batch by batch give the rows, widths and drawing of counting all again."""
+    buffer = LogBuffer(60, timestamps=True)
+    app = ViewApp(buffer)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view, reference = app.query_one("#incremental", LogView), app.query_one("#reference", LogView)
+        view.set_options(wrap=wrap, timestamps=timestamps)
+        view.auto_scroll = reference.auto_scroll = False
+        n = 0
+        for size in (5, 40, 1, 30, 0, 100, 7, 59):  # within the bound, over it, more than it keeps at once
+            buffer.feed(batch(n, size))
+            n += size
+            view.lines_changed()
+        await pilot.pause()
+        reference.set_options(wrap=wrap, timestamps=timestamps)
+        reference.lines_changed()
+        await pilot.pause()
+        assert view.line_count == reference.line_count == 60 and view.virtual_size == reference.virtual_size
+        assert [view._row_of(i) for i in range(60)] == [reference._row_of(i) for i in range(60)]
+        for top in range(0, view.virtual_size.height, 7):
+            view.scroll_to(y=top, animate=False, immediate=True)
+            reference.scroll_to(y=top, animate=False, immediate=True)
+            assert [view.render_line(y).text for y in range(10)] == [reference.render_line(y).text for y in range(10)]
+        view.show_line(buffer.first_number + 30)
+        assert any(f"INFO line {buffer.first_number + 30} " in view.render_line(y).text for y in range(10))

@@ -1,12 +1,15 @@
-"""A container log's lines on screen: only the visible rows are drawn (the Line API), from a snapshot
-of the buffer taken once per batch.  Error and warning lines are marked (colour from the theme, and
-bold / italic so NO_COLOR still tells them apart), the line a search or an error jump landed on is
-shown reversed, long lines wrap or scroll sideways, and Docker's timestamps show or hide.
+"""A container log's lines on screen: only the visible rows are drawn (the Line API), from a copy of
+the buffer's lines that each batch extends (the lines it added appended, those the buffer dropped cut
+off the front), so a batch costs the view what the batch holds, not the whole buffer.  Error and
+warning lines are marked (colour from the theme, and bold / italic so NO_COLOR still tells them
+apart), the line a search or an error jump landed on is shown reversed, long lines wrap or scroll
+sideways, and Docker's timestamps show or hide.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import deque
 from itertools import accumulate
 
 from rich.cells import cell_len
@@ -38,7 +41,12 @@ class LogView(ScrollView, can_focus=True):
         self._texts: list[str] = []
         self._stamps: list[str] = []
         self._first = 1
-        self._ends: list[int] = []  # wrap: the visual row after each line's last
+        self._source: LogBuffer | None = None  # the buffer the lines were copied from
+        self._total = 0  # its ``total`` when they were
+        self._width = 1  # wrap: the width the rows were counted for
+        self._ends: list[int] = []  # wrap: the visual row after each line's last, counted from ``_base``
+        self._base = 0  # wrap: the rows the lines cut off the front took
+        self._widest: deque[tuple[int, int]] = deque()  # no wrap: (number, width), each wider than all after it
 
     @property
     def line_count(self) -> int:
@@ -46,10 +54,23 @@ class LogView(ScrollView, can_focus=True):
 
     # ---- content ------------------------------------------------------------------------------------
     def lines_changed(self) -> None:
-        """The buffer changed (a batch, a clear): take a new snapshot and lay it out."""
-        self._texts, self._stamps = self.buffer.texts(), self.buffer.stamps()
-        self._first = self.buffer.first_number
-        self._layout()
+        """The buffer changed (a batch, or a new buffer): add the new lines, cut those it dropped."""
+        buffer, start = self.buffer, len(self._texts)
+        added = buffer.total - self._total
+        if buffer is not self._source or added < 0:
+            self._texts, self._stamps, start = buffer.texts(), buffer.stamps(), -1
+            self._source = buffer
+        elif added:
+            texts, stamps = buffer.newest(added)
+            self._drop(len(self._texts) + len(texts) - len(buffer))
+            start = len(self._texts)
+            self._texts += texts
+            self._stamps += stamps
+        self._total, self._first = buffer.total, buffer.first_number
+        if start < 0 or (self.wrap and self._wrap_width() != self._width):
+            self._layout()
+        elif start < len(self._texts):
+            self._extend(start)
         if self.auto_scroll:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
@@ -74,35 +95,70 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self) -> None:
-        self._layout()
+        if self.wrap and self._wrap_width() != self._width:
+            self._layout()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        """The scroll bar came or went: wrapped rows are counted for the width left."""
+        self.on_resize()
+
+    def _wrap_width(self) -> int:
+        return max(1, self.scrollable_content_region.width)
 
     def _prefix(self, index: int) -> str:
         stamp = self._stamps[index] if self.timestamps and index < len(self._stamps) else ""
         return f"{stamp} " if stamp else ""
 
     def _layout(self) -> None:
-        width = max(1, self.scrollable_content_region.width)
+        """Count every line again: on a new buffer, a resize, a wrap or timestamps toggle."""
+        self._width = self._wrap_width()
+        self._ends, self._base = [], 0
+        self._widest.clear()
+        self._extend(0)
+
+    def _extend(self, start: int) -> None:
+        """Count the lines from index ``start`` on (those a batch added)."""
         if self.wrap:
-            rows = (max(1, -(-cell_len(self._prefix(i) + text) // width)) for i, text in enumerate(self._texts))
-            self._ends = list(accumulate(rows))
-            self.virtual_size = Size(width, self._ends[-1] if self._ends else 0)
+            width = self._width
+            rows = (
+                max(1, -(-cell_len(self._prefix(i) + self._texts[i]) // width)) for i in range(start, len(self._texts))
+            )
+            ends = accumulate(rows, initial=self._ends[-1] if self._ends else self._base)
+            next(ends)
+            self._ends.extend(ends)
+            self.virtual_size = Size(width, (self._ends[-1] - self._base) if self._ends else 0)
         else:
-            self._ends = []
-            stamp = max((len(self._prefix(i)) for i in range(len(self._stamps))), default=0) if self.timestamps else 0
-            longest = max(map(len, self._texts), default=0) + stamp
-            self.virtual_size = Size(longest, len(self._texts))
+            widest, first = self._widest, self._first
+            for i in range(start, len(self._texts)):
+                width = len(self._prefix(i)) + len(self._texts[i])
+                while widest and widest[-1][1] <= width:
+                    widest.pop()
+                widest.append((first + i, width))
+            self.virtual_size = Size(widest[0][1] if widest else 0, len(self._texts))
         self.refresh()
+
+    def _drop(self, count: int) -> None:
+        """Cut the ``count`` oldest lines (the buffer no longer keeps them): their counts go, the rest stay."""
+        if count <= 0:
+            return
+        del self._texts[:count], self._stamps[:count]
+        if self._ends:
+            self._base = self._ends[count - 1]
+            del self._ends[:count]
+        first = self._first + count
+        while self._widest and self._widest[0][0] < first:
+            self._widest.popleft()
 
     def _row_of(self, index: int) -> int:
         if not self.wrap:
             return index
-        return self._ends[index - 1] if index > 0 and index - 1 < len(self._ends) else 0
+        return self._ends[index - 1] - self._base if 0 < index <= len(self._ends) else 0
 
     def _line_at(self, row: int) -> tuple[int, int] | None:
         """(line index, its row) at visual ``row``."""
         if not self.wrap:
             return (row, 0) if 0 <= row < len(self._texts) else None
-        index = bisect_right(self._ends, row)
+        index = bisect_right(self._ends, row + self._base)
         if index >= len(self._texts):
             return None
         return index, row - self._row_of(index)
