@@ -30,10 +30,12 @@ def pixels(lines: list[str]) -> list[list[bool]]:
     return grid
 
 
-def decode(lines: list[str], scale: int = 1) -> str:
-    """The text drawn by ``bigdigits.render(text, scale)`` (half blocks)."""
-    grid = pixels(lines)[: 5 * scale]
-    small = [row[::scale] for row in grid[::scale]]
+def decode(lines: list[str], scale: int = 1, tall: int = 0) -> str:
+    """The text drawn by ``bigdigits.render(text, scale, tall=tall)`` (half blocks; pixels ``scale`` wide and
+    ``tall`` high, ``scale`` when 0: the HUD stretches its digits upward to fill the screen)."""
+    tall = tall or scale
+    grid = pixels(lines)[: 5 * tall]
+    small = [row[::scale] for row in grid[::tall]]
     width = max((len(r) for r in small), default=0)
     small = [r + [False] * (width - len(r)) for r in small]
     out, x = "", 0
@@ -62,6 +64,7 @@ def read_tile(
     label: str,
     scale: int = 1,
     until: Callable[[str], bool] | None = None,
+    tall: int = 0,
     timeout: float = 30.0,
     poll: float = 0.1,
 ) -> tuple[str, str]:
@@ -76,14 +79,14 @@ def read_tile(
     screen = ""
     while True:
         screen = capture()
-        region = tile_rows(screen, label, scale)
+        region = tile_rows(screen, label, scale, tall)
         if region is None:
             why = f"{label!r} not on the screen"
         elif region != previous:
             why = "the tile changed since the capture before (a frame being drawn)"
         else:
             try:
-                value = tile(screen, label, scale)
+                value = tile(screen, label, scale, tall)
             except ValueError as exc:
                 why = f"the digits do not parse: {exc}"
             else:
@@ -99,17 +102,17 @@ def read_tile(
         time.sleep(poll)
 
 
-def tile_rows(screen: str, label: str, scale: int = 1) -> list[str] | None:
+def tile_rows(screen: str, label: str, scale: int = 1, tall: int = 0) -> list[str] | None:
     """The rows ``tile`` reads (the label's row and the digits' rows, whole), None where the label is not on
     the screen."""
     rows = screen.splitlines()
     for i, row in enumerate(rows):
         if label in row:
-            return rows[i : i + 1 + (5 * scale + 1) // 2]
+            return rows[i : i + 1 + (5 * (tall or scale) + 1) // 2]
     return None
 
 
-def tile(screen: str, label: str, scale: int = 1) -> str:
+def tile(screen: str, label: str, scale: int = 1, tall: int = 0) -> str:
     """The value under ``label`` on a captured screen."""
     rows = screen.splitlines()
     for i, row in enumerate(rows):
@@ -117,9 +120,9 @@ def tile(screen: str, label: str, scale: int = 1) -> str:
         if col >= 0:
             rest = row[col + len(label) :]
             end = col + len(label) + (len(rest) - len(rest.lstrip())) if rest.strip() else None  # the next label
-            height = (5 * scale + 1) // 2
+            height = (5 * (tall or scale) + 1) // 2
             body = [r[col:end] for r in rows[i + 1 : i + 1 + height]]
-            return decode([_digits_only(r) for r in body], scale)
+            return decode([_digits_only(r) for r in body], scale, tall)
     raise ValueError(f"{label!r} not on the screen")
 
 

@@ -32,7 +32,7 @@ async def test_servers_panel_shows_gpu_memory_of_the_container(jtop_service, doc
             panel = app.screen.query_one(ServersPanel)
             await wait_for(pilot, lambda: "GPU 3.0 GiB" in panel.body.text, timeout=20)
             row = next(line for line in panel.body.text.splitlines() if "vllm-gpu" in line)
-            assert "GPU 3.0 GiB" in row and "running" in row
+            assert "GPU 3.0 GiB" in row and "▶" in row and "Up " in row  # ▶ and Docker's status: running
     finally:
         emu.set_gpu_processes([])
         src.api.remove_container(cid, force=True)

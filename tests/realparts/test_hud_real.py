@@ -43,14 +43,18 @@ def write_config(tmp_path: Path, dockerd, vllm_endpoint, page_seconds: float = 2
     return config
 
 
-def scale_for(width: int, height: int, ascii_only: bool = False) -> int:
-    return plan(tiles(None, None), width, height - 2, ascii_only).scale
+def scale_for(width: int, height: int, ascii_only: bool = False) -> tuple[int, int]:
+    """(pixel width, pixel height) of the HUD's digits at this size: the layout stretches them upward."""
+    p = plan(tiles(None, None), width, height - 2, ascii_only)
+    return p.scale, p.tall or p.scale
 
 
-def wait_gpu(tmux: str, session: str, scale: int, wanted: str, timeout: float = 30.0) -> str:
+def wait_gpu(tmux: str, session: str, scale: tuple[int, int], wanted: str, timeout: float = 30.0) -> str:
     """The screen once a complete frame's GPU tile reads ``wanted`` (pages rotate at 40x12: the tile comes and
     goes); fails with the last screen when ``timeout`` passes first."""
-    _, screen = read_tile(lambda: capture(tmux, session), "GPU", scale, until=lambda v: v == wanted, timeout=timeout)
+    _, screen = read_tile(
+        lambda: capture(tmux, session), "GPU", scale[0], until=lambda v: v == wanted, timeout=timeout, tall=scale[1]
+    )
     return screen
 
 
@@ -102,7 +106,9 @@ def test_installed_hud_in_tmux(
         emu.set_value(emu.gpu_load_path(), "450")  # the source changes; the HUD follows without a key
         screen = wait_gpu(tmux, session, scale, "45")
         total = f"/{mem_total_gib()}"
-        read_tile(lambda: capture(tmux, session), "MEMORY GiB", scale, until=lambda v: v.endswith(total))
+        read_tile(
+            lambda: capture(tmux, session), "MEMORY GiB", scale[0], until=lambda v: v.endswith(total), tall=scale[1]
+        )
         if size == (40, 12):
             assert re.search(r"page [123]/3", screen)
         helpflag.write(True, tmp_path / "help-flag")  # as `jetconsole help-flag on` from another shell

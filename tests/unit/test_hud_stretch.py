@@ -24,3 +24,12 @@ def test_plan_stretches_into_the_height_and_never_past_it() -> None:
     assert plan(TILES, 120, 20).tall == 0  # no room to stretch: square pixels as before (0: the scale)
     assert plan(TILES, 40, 10).tall == 0  # paged: not stretched
     assert plan(TILES, 80, 22, ascii_only=True).tall == 0  # seven-segment ASCII digits do not stretch
+
+
+def test_the_tests_reader_reads_stretched_digits_back() -> None:
+    """tests/hud_reader.py (the real-terminal HUD tests read tmux captures with it) follows the stretch."""
+    from console.hud.bigdigits import render
+    from tests.hud_reader import decode
+
+    for scale, tall in ((1, 1), (1, 2), (2, 3), (2, 4), (3, 5)):
+        assert decode(render("12.5/64", scale, tall=tall), scale, tall) == "12.5/64"
