@@ -44,7 +44,7 @@ def test_first_frame_help_and_quit(
         screen = wait_screen(tmux, session, "Telemetry", "telemetry: procfs", "RAM")
         assert "[ok] procfs" in screen or "procfs ok" in screen
         subprocess.run([tmux, "send-keys", "-t", session, "?"], check=True)
-        wait_screen(tmux, session, "Keys (remap by id", "app.quit")
+        wait_screen(tmux, session, "Keys (remap by id", "On this screen", "dashboard.telemetry")  # this screen first
         subprocess.run([tmux, "send-keys", "-t", session, "Escape"], check=True)
         time.sleep(0.5)
         subprocess.run([tmux, "send-keys", "-t", session, "q"], check=True)
