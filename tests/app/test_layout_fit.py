@@ -14,6 +14,7 @@ from console.servers.metrics import ServerMetrics
 from console.servers.status import ServerStatus
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.widgets.servers_panel import ServersPanel
+from console.ui.widgets.sparkline import SparkLine
 from console.ui.widgets.text import LiveText
 from tests.app.helpers import frozen_app, ramp, wait_for
 from tests.app.test_snapshots import REPORT
@@ -65,17 +66,17 @@ async def test_each_server_is_one_line_cut_with_an_ellipsis(orin_snapshot, size:
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 async def test_sparklines_fill_their_row(orin_snapshot, size: tuple[int, int]) -> None:
-    """Values take the room of the widest one, sparklines the rest of the row, and two minutes of samples
-    fill them (a line of the whole window was a few cells at the right of an empty row)."""
+    """Values take the room of the widest one, sparklines the rest of the row, and two and a half minutes of
+    samples (a cell per 2 s) fill them (a line of the whole window was a few cells at the right of an empty row)."""
     from console.ui.widgets.metric_row import MetricRow
     from console.ui.widgets.telemetry_panel import TelemetryPanel
 
-    app = frozen_app(ramp(orin_snapshot, 120), REPORT)
+    app = frozen_app(ramp(orin_snapshot, 150), REPORT)
     async with app.run_test(size=size) as pilot:
         panel = app.screen.query_one(TelemetryPanel)
         panel.focus()
         row: MetricRow = panel.rows["gpu"]
-        spark, value = row.query_one(".metric-spark", LiveText), row.query_one(".metric-value", LiveText)
+        spark, value = row.query_one(".metric-spark", SparkLine), row.query_one(".metric-value", LiveText)
         await wait_for(pilot, lambda: spark.size.width > 0 and spark.text.strip() != "")
         widest = max(cell_len(r.text) for r in panel.rows.values() if not r.has_class("nospark"))
         assert value.size.width <= widest + 5 and spark.region.right == row.region.right
@@ -153,3 +154,43 @@ async def test_telemetry_tables_say_when_they_are_cut_at_80_columns(orin_snapsho
         await wait_for(pilot, lambda: hints["t-processes"].text.startswith("→ "))
         assert hints["t-processes"].text.endswith("more columns (scroll →)")  # name, GPU mem, CPU, RSS
         assert not hints["t-device"].display and hints["t-device"].text == ""  # in view: no hint, no room taken
+
+
+async def test_a_growing_sparkline_repaints_only_its_last_chunk(orin_snapshot) -> None:
+    """Textual repaints a widget's whole line: the row is cut in CHUNK-cell pieces so a new point at the
+    right end repaints one piece, not ~70 cells (idle bytes over SSH, benchmarks/README.md)."""
+    from console.ui.widgets.metric_row import MetricRow
+    from console.ui.widgets.sparkline import CHUNK, chunks
+    from console.ui.widgets.telemetry_panel import TelemetryPanel
+
+    assert chunks("▁" * 10, 3) == ["▁" * CHUNK, "▁" * 2, ""]
+    app = frozen_app(ramp(orin_snapshot, 40), REPORT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        row: MetricRow = app.screen.query_one(TelemetryPanel).rows["gpu"]
+        spark = row.query_one(SparkLine)
+        await wait_for(pilot, lambda: spark.text.strip() != "")
+        pieces = list(spark.query_children(LiveText))
+        assert len(pieces) * CHUNK >= spark.size.width
+        repainted: list[int] = []
+        for i, piece in enumerate(pieces):
+            piece.refresh = lambda *a, i=i, original=piece.refresh, **kw: (repainted.append(i), original(*a, **kw))[1]
+        drawn = spark.text.rstrip()
+        spark.set((drawn + "█").ljust(len(spark.text)))  # one more point
+        assert repainted == [len(drawn) // CHUNK]
+
+
+async def test_the_chat_pane_is_not_repainted_when_its_gauge_is_unchanged(orin_snapshot) -> None:
+    """Setting a border subtitle repaints the whole pane, same text or not: each server poll did (1.2 kB/s)."""
+    from console.ui.widgets.chat_pane import ChatPane
+
+    app = frozen_app([orin_snapshot], REPORT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.screen.query_one(ChatPane)
+        await pilot.pause()
+        session = app.chat_control.chat
+        pane.show_head(session, "server: unreachable")
+        repaints: list[object] = []
+        original = pane.refresh
+        pane.refresh = lambda *a, **kw: (repaints.append(a), original(*a, **kw))[1]  # type: ignore[method-assign]
+        pane.show_head(session, "server: unreachable")
+        assert repaints == []

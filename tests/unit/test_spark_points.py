@@ -15,14 +15,15 @@ def history(n: int, capacity: int = 300) -> History:
     return h
 
 
-def test_one_cell_per_sample_while_they_fit() -> None:
-    assert spark_points(history(12), "cpu", 66) == [float(i) for i in range(12)]  # the whole-window line: 2 cells
-    assert len(spark_points(history(66), "cpu", 66)) == 66
+def test_one_cell_per_two_samples_while_they_fit() -> None:
+    assert spark_points(history(12), "cpu", 66) == [float(i) for i in range(1, 12, 2)]  # the max of each pair
+    assert len(spark_points(history(132), "cpu", 66)) == 66  # full after 2 minutes at 66 cells
+    assert spark_points(history(13), "cpu", 66) == spark_points(history(12), "cpu", 66)  # a half bucket waits
 
 
-def test_buckets_only_once_the_samples_outnumber_the_cells_and_the_row_stays_full() -> None:
-    points = spark_points(history(100), "cpu", 66)  # still one per sample: the last 66
-    assert points == [float(i) for i in range(34, 100)]
+def test_bigger_buckets_only_once_the_samples_outnumber_the_cells_and_the_row_stays_full() -> None:
+    points = spark_points(history(100), "cpu", 66)  # pairs, not yet full: 50 cells
+    assert points == [float(i) for i in range(1, 100, 2)]
     points = spark_points(history(140), "cpu", 66)  # buckets of 2, the max of each, the last 66
     assert points[0] == 9.0 and points[-1] == 139.0 and len(points) == 66
     full = spark_points(history(400), "cpu", 66)  # 300 kept, buckets of 4

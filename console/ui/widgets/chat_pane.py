@@ -151,6 +151,7 @@ class ChatPane(Panel, can_focus=False):
         self._give_focus_back = False  # F6 or ^O left this pane's screen from its input
         self._answer: AnswerView | None = None
         self._earlier = 0  # messages of the conversation not drawn (older than the budgets)
+        self._gauge: str | None = None  # the context gauge in the border, as last set
         self._drawn = -1  # the state version drawn up to: older deltas still queued are skipped
         self._stale = False  # deltas were skipped while the screen was hidden
         self._unsubscribe: Callable[[], None] | None = None
@@ -236,7 +237,9 @@ class ChatPane(Panel, can_focus=False):
             head += f"\n{server_line}"
         self.head.set(head)
         gauge, level = session.gauge()
-        self.border_subtitle = gauge
+        if gauge != self._gauge:  # Textual repaints the whole pane on every set, same text or not
+            self._gauge = gauge
+            self.border_subtitle = gauge
         self.set_class(level == "warn", "-ctx-warn")
         self.set_class(level == "full", "-ctx-full")
         turns = sum(1 for m in session.messages if m.role == "user")

@@ -8,22 +8,27 @@ from textual.widgets import Label
 
 from console.telemetry.history import SERIES, History
 from console.telemetry.view import sparkline
+from console.ui.widgets.sparkline import SparkLine
 from console.ui.widgets.text import LiveText
+
+# Samples per cell, at least: a row that moves every second rewrote ~70 cells of each telemetry row every
+# second (~2 kB/s over SSH); every 2 s halves that, and the row still fills in 2 minutes at 120 columns.
+MIN_BUCKET = 2
 
 
 def spark_points(history: History, series: str, width: int) -> list[float]:
-    """The last ``width`` points a ``width``-cell sparkline draws: one per sample while the samples fit, then
-    the max of each bucket of samples, the bucket as small as still fills the row.
+    """The last ``width`` points a ``width``-cell sparkline draws: the max of each bucket of ``MIN_BUCKET``
+    samples while they fit, then of buckets as small as still fill the row.
 
     A line of the whole window's buckets was a few cells at the right of an empty row for minutes
-    (issue 15); this one fills its row after ``width`` samples and then spans more time as samples
-    come, up to the history's capacity.  Buckets are aligned to the absolute sample count and only
+    (issue 15); this one fills its row after ``MIN_BUCKET * width`` samples and then spans more time as
+    samples come, up to the history's capacity.  Buckets are aligned to the absolute sample count and only
     complete ones are drawn, so the line moves once per bucket.
     """
     if width <= 0:
         return []
     values = history.values(series)
-    size = max(1, len(values) // width)
+    size = max(MIN_BUCKET, len(values) // width)
     added = history.added[list(SERIES).index(series)]
     first = added - len(values)  # absolute index of values[0]
     start, end = -(-first // size), added // size
@@ -40,7 +45,7 @@ class MetricRow(Horizontal):
         self._label = label
         self._scale = scale
         self._value = LiveText("…", classes="metric-value")
-        self._spark = LiveText("", classes="metric-spark")
+        self._spark = SparkLine(classes="metric-spark")
         self._text = ""
         self._history: History | None = None
         self._series = ""
@@ -83,7 +88,9 @@ class MetricRow(Horizontal):
             return
         lo, hi = self._scale
         width = self._spark.size.width
-        line = sparkline(spark_points(self._history, self._series, width), width, lo, hi)
+        points = spark_points(self._history, self._series, width)
+        # left-aligned while it grows: a new sample adds one cell, and only that cell is written
+        line = sparkline(points, len(points), lo, hi).ljust(width)
         if line != self._drawn:
             self._drawn = line
             self._spark.set(line)
