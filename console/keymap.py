@@ -123,6 +123,7 @@ LAUNCH_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("launch.preflight", "f5", "preflight", "Preflight"),
     BindingSpec("launch.launch", "ctrl+s", "launch", "Launch"),
     BindingSpec("launch.fix", "ctrl+f,f", "apply_fix", "Apply the fix and relaunch", show=False),
+    BindingSpec("launch.reset", "f8", "reset", "Reset to the preset", show=False),  # edits are kept until then
 )
 LOGS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("logs.back", "escape", "back", "Back"),

@@ -135,6 +135,7 @@ class JetconsoleApp(App[None]):
         self.ascii_only = ascii_only
         self.kiosk = kiosk
         self.chat_control = ChatControl(self)
+        self.launch_drafts: dict[str, dict[str, str]] = {}  # preset -> the form as the user left it
         self._unsubscribe: Callable[[], None] | None = None
         self.handled_version = -1  # the last state version a StateChanged handled
 

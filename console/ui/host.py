@@ -66,6 +66,9 @@ class ConsoleHost(Protocol):
     def ascii_only(self) -> bool: ...
     @property
     def chat_control(self) -> ChatSide: ...
+    @property
+    def launch_drafts(self) -> dict[str, dict[str, str]]:
+        """The launch form's edits per preset, kept while the app runs (Esc or another preset loses none)."""
 
     def send(self, command: Command) -> Any:
         """Hand a command to the runtime."""

@@ -254,3 +254,26 @@ async def test_a_bad_value_names_the_form_field_not_the_cli_flag() -> None:
         await type_into(pilot, screen, "gpu_memory_utilization", "0.5")
         await type_into(pilot, screen, "env", "A='unclosed")
         await wait_for(pilot, lambda: "Environment: " in text(screen, "#verdict"))
+
+
+async def test_edits_are_kept_across_esc_and_another_preset_until_reset() -> None:
+    """Nothing lost: Esc or a look at another preset kept none of the form's edits; now F8 alone drops them."""
+    app, _ = recording_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(pilot, app)
+        field(screen, "port").focus()
+        field(screen, "port").value = "8123"
+        await wait_for(pilot, lambda: app.launch_drafts.get("vllm-thor", {}).get("port") == "8123")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LaunchScreen))
+        screen = await open_form(pilot, app)
+        assert field(screen, "port").value == "8123"
+        options = screen.query_one("#presets", OptionList)
+        options.highlighted = list(screen.presets).index("vllm-orin")
+        await wait_for(pilot, lambda: screen.preset_name == "vllm-orin")
+        assert field(screen, "port").value == "8000"  # the other preset's own
+        options.highlighted = list(screen.presets).index("vllm-thor")
+        await wait_for(pilot, lambda: field(screen, "port").value == "8123")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: field(screen, "port").value == "8000")
+        assert "vllm-thor" not in app.launch_drafts

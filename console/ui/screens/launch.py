@@ -166,7 +166,8 @@ class LaunchScreen(Screen):
         """The form for the chosen preset: its values, and only the fields its kind uses."""
         kind = self.preset.kind
         used = fields_for(kind)
-        for key, text in form_values(self.preset).items():
+        draft = host(self).launch_drafts.get(self.preset_name, {})
+        for key, text in (form_values(self.preset) | draft).items():
             self.query_one(f"#f-{key}", Input).value = text
             self.query_one(f"#f-{key}", Input).display = key in used
             label = self.query_one(f"#l-{key}", Label)
@@ -182,7 +183,23 @@ class LaunchScreen(Screen):
             self._fill()
 
     def on_input_changed(self, _event: Input.Changed) -> None:
+        self._keep_draft()
         self._refresh()
+
+    def _keep_draft(self) -> None:
+        """The form as edited, kept for this preset (Esc, another preset or a new visit loses nothing)."""
+        drafts = host(self).launch_drafts
+        values = self.values()
+        if values == form_values(self.preset):
+            drafts.pop(self.preset_name, None)
+        else:
+            drafts[self.preset_name] = values
+
+    def action_reset(self) -> None:
+        """The preset's own values again (the edits to it are dropped)."""
+        host(self).launch_drafts.pop(self.preset_name, None)
+        self._fill()
+        self.notify(f"{self.preset_name}: the preset's own values", timeout=3)
 
     def values(self) -> dict[str, str]:
         return {key: self.query_one(f"#f-{key}", Input).value for key, _ in FORM_FIELDS}
