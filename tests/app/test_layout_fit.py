@@ -156,27 +156,27 @@ async def test_telemetry_tables_say_when_they_are_cut_at_80_columns(orin_snapsho
         assert not hints["t-device"].display and hints["t-device"].text == ""  # in view: no hint, no room taken
 
 
-async def test_a_growing_sparkline_repaints_only_its_last_chunk(orin_snapshot) -> None:
-    """Textual repaints a widget's whole line: the row is cut in CHUNK-cell pieces so a new point at the
-    right end repaints one piece, not ~70 cells (idle bytes over SSH, benchmarks/README.md)."""
+async def test_a_growing_sparkline_asks_to_repaint_only_what_changed(orin_snapshot) -> None:
+    """A new point at the left-aligned line's end asks for that cell, not the row (idle bytes over SSH)."""
+    from textual.geometry import Region
+
     from console.ui.widgets.metric_row import MetricRow
-    from console.ui.widgets.sparkline import CHUNK, chunks
+    from console.ui.widgets.sparkline import changed_span
     from console.ui.widgets.telemetry_panel import TelemetryPanel
 
-    assert chunks("▁" * 10, 3) == ["▁" * CHUNK, "▁" * 2, ""]
+    assert changed_span("▁▂  ", "▁▂▃ ") == (2, 3) and changed_span("ab", "ab") is None
     app = frozen_app(ramp(orin_snapshot, 40), REPORT)
     async with app.run_test(size=(120, 40)) as pilot:
         row: MetricRow = app.screen.query_one(TelemetryPanel).rows["gpu"]
         spark = row.query_one(SparkLine)
         await wait_for(pilot, lambda: spark.text.strip() != "")
-        pieces = list(spark.query_children(LiveText))
-        assert len(pieces) * CHUNK >= spark.size.width
-        repainted: list[int] = []
-        for i, piece in enumerate(pieces):
-            piece.refresh = lambda *a, i=i, original=piece.refresh, **kw: (repainted.append(i), original(*a, **kw))[1]
+        asked: list[tuple[Region, ...]] = []
+        original = spark.refresh
+        spark.refresh = lambda *a, **kw: (asked.append(a), original(*a, **kw))[1]  # type: ignore[method-assign]
         drawn = spark.text.rstrip()
         spark.set((drawn + "█").ljust(len(spark.text)))  # one more point
-        assert repainted == [len(drawn) // CHUNK]
+        assert asked == [(Region(len(drawn), 0, 1, 1),)]
+        assert spark.render_line(0).text.rstrip() == drawn + "█"
 
 
 async def test_the_chat_pane_is_not_repainted_when_its_gauge_is_unchanged(orin_snapshot) -> None:

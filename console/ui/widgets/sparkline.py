@@ -1,33 +1,33 @@
-"""One row of sparkline in chunks of a few cells, so a new point repaints its chunk, not the row.
+"""One row of sparkline that repaints only up to the cells that changed.
 
-Textual repaints a widget's whole line when its text changes; a sparkline across its row (issue 15)
-then rewrote ~70 cells of every telemetry row at each new point (~0.5 to 1 kB/s over SSH at idle).
-Split into ``CHUNK``-cell pieces, a line growing at its right end rewrites only the last piece; a
-line that scrolls still rewrites them all, once per bucket (every 2 to 4 s).
+A Static repaints its whole width at every change; a sparkline that takes its row (issue 15) then
+rewrote ~70 cells of every telemetry row at each new point, trailing blanks included.
+``SparkLine.set`` asks for the span from the first to the last changed cell; Textual writes a line
+from the start of the segment that span falls in, so a line growing at its left-aligned end writes
+its drawn cells, not the blanks after them.
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-
-from console.ui.widgets.text import LiveText
-
-CHUNK = 8  # cells per piece
+from rich.segment import Segment
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 
 
-def chunks(text: str, n: int) -> list[str]:
-    """``text`` cut into ``n`` pieces of ``CHUNK`` cells (one cell per character), the last ones empty."""
-    return [text[i * CHUNK : (i + 1) * CHUNK] for i in range(n)]
+def changed_span(old: str, new: str) -> tuple[int, int] | None:
+    """(first, end) of the cells where ``new`` differs from ``old`` (same length), None when equal."""
+    if old == new:
+        return None
+    first = next(i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b)
+    end = len(new) - next(i for i, (a, b) in enumerate(zip(reversed(old), reversed(new), strict=True)) if a != b)
+    return first, end
 
 
-class SparkLine(Horizontal):
-    """A line of block characters (one cell each) in the widget's own colour."""
+class SparkLine(Widget):
+    """One line of block characters (one cell each) in the widget's own style."""
 
-    DEFAULT_CSS = f"""
-    SparkLine {{ height: 1; overflow: hidden; }}
-    SparkLine > LiveText {{ width: {CHUNK}; height: 1; }}
-    """
+    DEFAULT_CSS = "SparkLine { height: 1; }"
 
     def __init__(self, *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
@@ -37,22 +37,19 @@ class SparkLine(Horizontal):
     def text(self) -> str:
         return self._text
 
-    def compose(self) -> ComposeResult:
-        for _ in range(self._needed(self.app.size.width)):
-            yield LiveText("")
-
-    @staticmethod
-    def _needed(width: int) -> int:
-        return -(-max(width, 1) // CHUNK)
-
-    def on_resize(self) -> None:
-        pieces = list(self.query_children(LiveText))
-        more = self._needed(self.size.width) - len(pieces)
-        if more > 0:  # a wider terminal than at start: pieces for the new cells
-            self.mount_all([LiveText("") for _ in range(more)])
-
     def set(self, text: str) -> None:
-        self._text = text
-        pieces = list(self.query_children(LiveText))
-        for piece, part in zip(pieces, chunks(text, len(pieces)), strict=True):
-            piece.set(part)
+        old, self._text = self._text, text
+        if len(old) != len(text):
+            self.refresh()
+            return
+        span = changed_span(old, text)
+        if span is not None:
+            self.refresh(Region(span[0], 0, span[1] - span[0], 1))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self.rich_style
+        if y:
+            return Strip.blank(width, style)
+        drawn = self._text[:width].rstrip(" ")
+        return Strip([Segment(drawn, style), Segment(" " * (width - len(drawn)), style)], width)
