@@ -9,12 +9,12 @@ sideways, and Docker's timestamps show or hide.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import deque
 from itertools import accumulate
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -46,7 +46,9 @@ class LogView(ScrollView, can_focus=True):
         self._width = 1  # wrap: the width the rows were counted for
         self._ends: list[int] = []  # wrap: the visual row after each line's last, counted from ``_base``
         self._base = 0  # wrap: the rows the lines cut off the front took
-        self._widest: deque[tuple[int, int]] = deque()  # no wrap: (number, width), each wider than all after it
+        self._wide = 0  # no wrap: the widest line since the last full count; it never shrinks in between, as a
+        # width that changed with every batch (the widest line dropped) laid the whole screen out again each time
+        self._strips: LRUCache[tuple[int, int, int, bool, bool, bool], Strip] = LRUCache(1024)
 
     @property
     def line_count(self) -> int:
@@ -94,6 +96,11 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(x=0, y=max(0, self._row_of(index) - 2), animate=False, immediate=True)
         self.refresh()
 
+    def notify_style_update(self) -> None:
+        """The theme changed: lines are drawn again in its colours."""
+        super().notify_style_update()
+        self._strips.clear()
+
     def on_resize(self) -> None:
         if self.wrap and self._wrap_width() != self._width:
             self._layout()
@@ -113,7 +120,8 @@ class LogView(ScrollView, can_focus=True):
         """Count every line again: on a new buffer, a resize, a wrap or timestamps toggle."""
         self._width = self._wrap_width()
         self._ends, self._base = [], 0
-        self._widest.clear()
+        self._wide = 0
+        self._strips.clear()
         self._extend(0)
 
     def _extend(self, start: int) -> None:
@@ -128,13 +136,11 @@ class LogView(ScrollView, can_focus=True):
             self._ends.extend(ends)
             self.virtual_size = Size(width, (self._ends[-1] - self._base) if self._ends else 0)
         else:
-            widest, first = self._widest, self._first
-            for i in range(start, len(self._texts)):
-                width = len(self._prefix(i)) + len(self._texts[i])
-                while widest and widest[-1][1] <= width:
-                    widest.pop()
-                widest.append((first + i, width))
-            self.virtual_size = Size(widest[0][1] if widest else 0, len(self._texts))
+            if start < len(self._texts):
+                self._wide = max(
+                    self._wide, max(len(self._prefix(i)) + len(self._texts[i]) for i in range(start, len(self._texts)))
+                )
+            self.virtual_size = Size(self._wide, len(self._texts))
         self.refresh()
 
     def _drop(self, count: int) -> None:
@@ -145,9 +151,6 @@ class LogView(ScrollView, can_focus=True):
         if self._ends:
             self._base = self._ends[count - 1]
             del self._ends[:count]
-        first = self._first + count
-        while self._widest and self._widest[0][0] < first:
-            self._widest.popleft()
 
     def _row_of(self, index: int) -> int:
         if not self.wrap:
@@ -172,6 +175,12 @@ class LogView(ScrollView, can_focus=True):
         if found is None:
             return Strip.blank(width, base)
         index, sub = found
+        number = self._first + index
+        start = sub * width if self.wrap else scroll_x
+        key = (number, start, width, number == self.current, self.timestamps, self.wrap)
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
         text = self._texts[index]
         style = base
         kind = level(text)
@@ -184,7 +193,7 @@ class LogView(ScrollView, can_focus=True):
         if prefix:
             segments.append(Segment(prefix, style + self.get_component_rich_style("logview--stamp", partial=True)))
         segments.append(Segment(text, style))
-        strip = Strip(segments)
-        start = sub * width if self.wrap else scroll_x
-        pad = style if self._first + index == self.current else Style.null() + base
-        return strip.crop(start, start + width).adjust_cell_length(width, pad)
+        pad = style if number == self.current else Style.null() + base
+        strip = Strip(segments).crop(start, start + width).adjust_cell_length(width, pad)
+        self._strips[key] = strip  # a line is drawn again at each batch while it is in view: once is enough
+        return strip
