@@ -344,6 +344,13 @@ async def history_rows(pilot, table: DataTable, n: int) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+async def open_conversations(pilot, app) -> HistoryScreen:
+    """Ctrl+O from the chat: the conversations screen, once it is in front."""
+    await pilot.press("ctrl+o")
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+    return app.screen
+
+
 async def test_conversations_search_rename_export_delete(
     srv: ReplayServer, tmp_path: Path, orin_snapshot: TelemetrySnapshot
 ) -> None:
@@ -355,9 +362,7 @@ async def test_conversations_search_rename_export_delete(
         await wait_for(pilot, lambda: app.chat_control.chat.messages == ())
         srv.script = Script(frames=token_frames(["Beta", " reply"]))
         await ask(pilot, "beta question")
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        screen = app.screen
+        screen = await open_conversations(pilot, app)
         table = screen.query_one(DataTable)
         rows = await history_rows(pilot, table, 2)
         assert [r[0] for r in rows] == ["beta question", "alpha question"]  # newest first

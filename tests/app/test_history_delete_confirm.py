@@ -9,9 +9,8 @@ from textual.widgets import DataTable
 from console.chat.store import ChatStore
 from console.telemetry.model import TelemetrySnapshot
 from console.ui.screens.confirm import StrictConfirmScreen
-from console.ui.screens.history import HistoryScreen
 from tests.app.helpers import wait_for
-from tests.app.test_chat_ui import ask, history_rows, make_app, ready
+from tests.app.test_chat_ui import ask, history_rows, make_app, open_conversations, ready
 from tests.replay import ReplayServer
 
 
@@ -22,9 +21,7 @@ async def test_enter_does_not_delete_a_conversation_only_y_does(
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await ask(pilot, "keep me")
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        table = app.screen.query_one(DataTable)
+        table = (await open_conversations(pilot, app)).query_one(DataTable)
         await history_rows(pilot, table, 1)
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, StrictConfirmScreen))

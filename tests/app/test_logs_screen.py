@@ -22,6 +22,7 @@ from console.ui.screens.logs import LogsScreen
 from console.ui.widgets import logview
 from console.ui.widgets.logview import LogView
 from tests.app.helpers import live_app, wait_for
+from tests.app.test_containers_screen import FakeDocker
 
 CID = "d" * 64
 LONG = "x" * 300
@@ -52,17 +53,10 @@ class FakeStream:
         self.closed.set()
 
 
-class FakeLogs:
+class FakeLogs(FakeDocker):
+    """The fake Docker source, with a log stream that gives one batch and then waits."""
+
     asked: list[tuple[int, bool]] = []
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
     def logs(self, container_id: str, tail: int = 2000, follow: bool = True, timestamps: bool = False) -> Any:
         FakeLogs.asked.append((tail, timestamps))
