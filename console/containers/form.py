@@ -14,6 +14,7 @@ from console.containers import presets as ps
 from console.containers.presets.model import Preset
 from console.containers.presets.plan import LaunchPlan
 from console.containers.presets.values import ENGINE_FLAGS, PresetError
+from console.runtime.secrets import mask_command
 
 FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("image", "Image"),
@@ -75,6 +76,12 @@ def form_values(p: Preset) -> dict[str, str]:
         return str(value)
 
     return {key: text(key) for key, _ in FORM_FIELDS}
+
+
+def draft_values(values: dict[str, str]) -> dict[str, str]:
+    """What the launch form may keep of an edit between visits: every field but one that holds a credential
+    (typed for one launch, it must not be shown again on the next visit)."""
+    return {key: text for key, text in values.items() if mask_command(text) == text}
 
 
 def settings_from_form(values: dict[str, str], preset: Preset) -> dict[str, str]:

@@ -277,3 +277,17 @@ async def test_edits_are_kept_across_esc_and_another_preset_until_reset() -> Non
         await pilot.press("f8")
         await wait_for(pilot, lambda: field(screen, "port").value == "8000")
         assert "vllm-thor" not in app.launch_drafts
+
+
+async def test_a_credential_typed_for_one_launch_is_not_kept_for_the_next_visit() -> None:
+    app, _ = recording_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(pilot, app)
+        field(screen, "port").value = "8124"
+        field(screen, "env").value = "HF_TOKEN=hf_abcdef1234567890"
+        await wait_for(pilot, lambda: app.launch_drafts.get("vllm-thor", {}).get("port") == "8124")
+        assert "env" not in app.launch_drafts["vllm-thor"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LaunchScreen))
+        screen = await open_form(pilot, app)
+        assert field(screen, "port").value == "8124" and "hf_abcdef" not in field(screen, "env").value

@@ -194,3 +194,11 @@ def test_a_secret_flag_for_one_launch_comes_from_set_not_the_file() -> None:
         presets.all_presets(Config())["vllm-thor"], presets.parse_set(["extra_args=--api-key sk-abc123"])
     )
     assert "sk-abc123" in preset.extra_args
+
+
+def test_a_stored_preset_may_name_a_variable_read_at_launch() -> None:
+    from console import config as cfg
+    from console.containers import presets
+
+    for table in ('extra_args = ["--api-key", "$VLLM_API_KEY"]', 'extra_args = ["--api-key=${VLLM_API_KEY}"]'):
+        assert "mine" in presets.all_presets(cfg.parse(f'[presets.mine]\nbase = "vllm-thor"\n{table}\n'))

@@ -33,3 +33,8 @@ def test_bigger_buckets_only_once_the_samples_outnumber_the_cells_and_the_row_st
 
 def test_the_line_moves_once_per_bucket() -> None:
     assert spark_points(history(141), "cpu", 66) == spark_points(history(140), "cpu", 66)  # the 141st: incomplete
+
+
+def test_a_short_history_still_fills_a_wide_row() -> None:
+    """history_seconds = 60: buckets of 2 would leave half of a 66-cell row empty for good."""
+    assert len(spark_points(history(60, capacity=60), "cpu", 66)) == 60

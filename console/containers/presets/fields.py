@@ -149,7 +149,9 @@ Strings = Annotated[tuple[str, ...], BeforeValidator(_args), Field(description="
 def _no_stored_secret(args: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
     """A credential among a stored preset's arguments (``--api-key sk-…``) would be shown by the launch
     form and kept in the file: refused; ``--set`` may carry one for a single launch."""
-    if (info.context or {}).get("stored", True) and mask_argv(args) != list(args):
+    masked = mask_argv(args)
+    literal = [a for a, m in zip(args, masked, strict=True) if a != m and "$" not in a]  # "$KEY" is read at launch
+    if (info.context or {}).get("stored", True) and literal:
         raise ValueError(
             "a secret must not be stored in the config: give it as an env entry read from your shell "
             '(vLLM reads --api-key from VLLM_API_KEY: env = { VLLM_API_KEY = "$VLLM_API_KEY" })'

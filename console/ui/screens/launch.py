@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, OptionList, ProgressBar
 from console.containers import presets as ps
 from console.containers.form import (
     FORM_FIELDS,
+    draft_values,
     fields_for,
     fix_values,
     fix_words,
@@ -189,8 +190,8 @@ class LaunchScreen(Screen):
     def _keep_draft(self) -> None:
         """The form as edited, kept for this preset (Esc, another preset or a new visit loses nothing)."""
         drafts = host(self).launch_drafts
-        values = self.values()
-        if values == form_values(self.preset):
+        values = draft_values(self.values())  # a field with a credential is not kept (shown again later)
+        if values.items() <= form_values(self.preset).items():
             drafts.pop(self.preset_name, None)
         else:
             drafts[self.preset_name] = values

@@ -28,7 +28,8 @@ def spark_points(history: History, series: str, width: int) -> list[float]:
     if width <= 0:
         return []
     values = history.values(series)
-    size = max(MIN_BUCKET, len(values) // width)
+    least = MIN_BUCKET if history.capacity >= MIN_BUCKET * width else 1  # a short history still fills the row
+    size = max(least, len(values) // width)
     added = history.added[list(SERIES).index(series)]
     first = added - len(values)  # absolute index of values[0]
     start, end = -(-first // size), added // size
@@ -82,6 +83,7 @@ class MetricRow(Horizontal):
                 self._value.styles.width = cells
             else:
                 self._value.styles.clear_rule("width")
+            self.call_after_refresh(self._draw)  # the sparkline's width changed with it: its points too
 
     def _draw(self) -> None:
         if self._history is None:
