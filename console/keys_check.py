@@ -56,6 +56,10 @@ def key_problem(key: str) -> str | None:
     for mod in mods:
         if mod not in MODIFIERS:
             return f"unknown modifier {mod!r} in {key!r} (known: {', '.join(MODIFIERS)})"
+    if len(set(mods)) != len(mods):
+        return f"a modifier written twice in {key!r}"
+    if mods == ["shift"] and len(base) == 1 and base.isalpha():
+        return f"write {base.upper()!r} for {key!r}: the terminal sends the capital letter, never shift+{base}"
     if base not in NAMED_KEYS and _character(base) is None:
         return (
             f"unknown key name {base!r} in {key!r} (write a character such as x or ?, its name such as "
@@ -89,6 +93,8 @@ def keys_of(spec: BindingSpec, overrides: dict[str, str]) -> list[str]:
 
 def _kept_by_a_field(canonical_key: str) -> bool:
     """A focused text field takes this key (a character it types, or one of its editing keys)."""
+    if canonical_key in ("space", "shift+space"):
+        return True
     return canonical_key.startswith(("char:", "shift+char:")) or canonical_key in {
         canonical(k) for k in TEXT_FIELD_KEYS
     }

@@ -281,3 +281,14 @@ async def test_the_width_does_not_follow_each_dropped_line() -> None:
         buffer.feed(batch(49, 60))  # the 300-cell line leaves the buffer
         view.lines_changed()
         assert view.virtual_size.width == wide and view.buffer.first_number > 1
+
+
+async def test_wide_characters_count_two_cells_in_the_scroll_width() -> None:
+    buffer = LogBuffer(50, timestamps=True)
+    app = ViewApp(buffer)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one("#incremental", LogView)
+        buffer.feed("日本語" * 40 + "\n")
+        view.lines_changed()
+        await pilot.pause()
+        assert view.virtual_size.width == 240  # 120 characters, two cells each

@@ -32,6 +32,8 @@ def test_every_printable_character_and_textuals_name_for_it_are_keys(char: str) 
         ("F5", "unknown key name 'F5'"),
         ("ctrl+", "unknown key name ''"),
         ("", "empty key"),
+        ("ctrl+ctrl+k", "written twice"),
+        ("shift+d", "write 'D'"),
     ],
 )
 def test_bad_keys_are_named(key: str, words: str) -> None:
@@ -41,6 +43,7 @@ def test_bad_keys_are_named(key: str, words: str) -> None:
 
 def test_the_defaults_do_not_clash_and_every_table_is_checked() -> None:
     assert conflicts({}) == {}
+    assert [k for s in ALL_BINDINGS for k in s.keys.split(",") if key_problem(k)] == []  # every default is a key
     assert conflicts({s.id: s.keys for s in ALL_BINDINGS}) == {}  # writing the defaults out is no clash
     grouped = {s.id for tables in KEY_GROUPS.values() for table in tables for s in table}
     assert grouped == {s.id for s in ALL_BINDINGS}
@@ -86,4 +89,5 @@ def test_a_key_a_focused_field_keeps_is_refused_on_typing_screens() -> None:
     assert "text field" in conflicts({"launch.preflight": "ctrl+k"})["launch.preflight"]  # issue 15, item 5
     assert "'p' is kept" in conflicts({"launch.preflight": "p"})["launch.preflight"]
     assert "text field" in conflicts({"chat.new": "ctrl+u"})["chat.new"]
+    assert "'space' is kept" in conflicts({"launch.preflight": "space"})["launch.preflight"]  # a field types it
     assert conflicts({"launch.preflight": "f9", "chat.new": "ctrl+g", "dashboard.telemetry": "x"}) == {}

@@ -138,7 +138,7 @@ class LogView(ScrollView, can_focus=True):
         else:
             if start < len(self._texts):
                 self._wide = max(
-                    self._wide, max(len(self._prefix(i)) + len(self._texts[i]) for i in range(start, len(self._texts)))
+                    self._wide, max(cell_len(self._prefix(i) + self._texts[i]) for i in range(start, len(self._texts)))
                 )
             self.virtual_size = Size(self._wide, len(self._texts))
         self.refresh()
