@@ -95,15 +95,21 @@ class LogBuffer:
         self._lines: deque[str] = deque(maxlen=max_lines)
         self._stamps: deque[str] = deque(maxlen=max_lines)
         self._partial = ""
+        self._skipping = False  # a line was cut at MAX_LINE: the rest of it is dropped, up to its end
         self.total = 0  # lines ever added
 
     def feed(self, chunk: str) -> list[str]:
         """Add raw text (any split); returns the cleaned, masked lines it completed (newest kept)."""
+        if self._skipping:  # the rest of a cut line would start a line of its own, a key's tail in it unmasked
+            end = chunk.find("\n")
+            if end < 0:
+                return []
+            chunk, self._skipping = chunk[end + 1 :], False
         text = self._partial + chunk
         *complete, self._partial = text.split("\n")
         if len(self._partial) > MAX_LINE:  # a line with no end in sight: cut it here
             complete.append(self._partial)
-            self._partial = ""
+            self._partial, self._skipping = "", True
         skipped = max(0, len(complete) - self.max_lines)  # older than what the buffer keeps
         kept = complete[skipped:]
         if self.timestamps:

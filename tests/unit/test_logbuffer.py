@@ -134,3 +134,15 @@ def test_start_up_lines_of_vllm_and_sglang_mask_their_keys_and_nothing_else() ->
     )
     for kept in ("ServerArgs(sort_key='name', tokenizer='t')", "{'tokens': ['a', 'b']}", "password=input()"):
         assert mask_prose(kept) == kept
+
+
+def test_the_rest_of_a_cut_line_is_dropped_not_shown_as_a_line() -> None:
+    """A key split by the cut showed its tail, unmasked, as the start of the next line."""
+    from console.containers.logbuffer import MAX_LINE
+
+    buf = LogBuffer(100)
+    head = "x" * (MAX_LINE - 20) + " --api-key sk-abc123456"
+    assert buf.feed(head[: MAX_LINE + 1]) != []  # cut here: no end in sight
+    assert buf.feed(head[MAX_LINE + 1 :] + "789xyz --port 1") == []  # the rest of that line: dropped
+    assert buf.feed(" more\nnext line\n") == ["next line"]
+    assert all("789xyz" not in line for line in buf.texts())
