@@ -16,6 +16,7 @@ from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.screens.confirm import StrictConfirmScreen
 from console.ui.screens.filtering import FilterScreen
+from console.ui.widgets.columns import ellipsize
 from console.ui.widgets.cut_hint import CutHint
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
@@ -27,11 +28,6 @@ FIXED_WIDTHS = {"state": 11, "CPU": 5, "MEM": 10, "health": 9, "status": 38}
 SORT_COLUMNS = {"name": "name", "state": "state", "cpu": "CPU", "mem": "MEM", "image": "image"}
 DESCENDING_FIRST = ("cpu", "mem")  # the busiest first, before O reverses it
 ALREADY = {"start": ("running", "restarting"), "stop": ("exited", "created", "dead")}
-
-
-def _cut(text: str, width: int) -> str:
-    """``text`` in ``width`` cells, ending in "…" when it was longer (never cut silently)."""
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class ContainersScreen(FilterScreen):
@@ -69,7 +65,7 @@ class ContainersScreen(FilterScreen):
             word = docker.pending_word(key)
             if word:
                 cells[1] = word
-            cells[status_column] = _cut(cells[status_column], FIXED_WIDTHS["status"])  # Inspect (i) has it whole
+            cells[status_column] = ellipsize(cells[status_column], FIXED_WIDTHS["status"])  # Inspect (i) has it whole
         sync_rows(table, rows)
         self._headers(table)
         arrow = self._arrow()
