@@ -33,7 +33,7 @@ from console.keymap import BENCH_BINDINGS
 from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.state import BenchNote, BenchOutcome, BenchState, server_rows
-from console.ui.bindings import bindings, key_display
+from console.ui.bindings import bindings, bound_key
 from console.ui.host import host
 from console.ui.screens.filtering import FilterScreen
 from console.ui.widgets.bench_views import FIELDS, LABELS, form_view, result_rows, results_view, saved_rows, saved_view
@@ -124,10 +124,7 @@ class BenchScreen(FilterScreen):
             self._show_charts()
 
     def _key(self, binding: str) -> str:
-        spec = next(s for s in BENCH_BINDINGS if s.id == binding)
-        key = host(self).keymap_overrides.get(binding, spec.keys).split(",")[0].strip()
-        shown = key_display(self.app, key)
-        return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
+        return bound_key(self.app, binding)
 
     def _set_status(self, text: str) -> None:
         self.status = text

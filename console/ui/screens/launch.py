@@ -32,7 +32,7 @@ from console.runtime.commands import Launch
 from console.runtime.events import Event, LaunchProgress, PreflightDone
 from console.servers.failures import Diagnosis
 from console.servers.startup import PHASES, StartupState
-from console.ui.bindings import bindings, key_display
+from console.ui.bindings import bindings, bound_key
 from console.ui.host import host
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.text import LiveText
@@ -129,11 +129,7 @@ class LaunchScreen(Screen):
         return self.presets[self.preset_name]
 
     def _key(self, binding: str) -> str:
-        """How the key bound to ``binding`` is shown (the user's keymap applied)."""
-        spec = next(s for s in LAUNCH_BINDINGS if s.id == binding)
-        key = host(self).keymap_overrides.get(binding, spec.keys).split(",")[0].strip()
-        shown = key_display(self.app, key)
-        return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
+        return bound_key(self.app, binding)
 
     def compose(self) -> ComposeResult:
         yield LiveText(

@@ -26,7 +26,7 @@ from console.keymap import CHAT_BINDINGS
 from console.runtime.events import CHAT_EVENTS, ChatAsked, ChatEnded, ChatText, Event
 from console.runtime.sanitise import visible_controls
 from console.runtime.state import ConsoleState
-from console.ui.bindings import bindings, key_display
+from console.ui.bindings import bindings, bound_key
 from console.ui.host import host
 from console.ui.widgets.chat_input import ChatInput
 from console.ui.widgets.markdown_stream import MarkdownStreamView
@@ -301,9 +301,7 @@ class ChatPane(Panel, can_focus=False):
 
     def _key(self, binding_id: str) -> str:
         """The first key bound to ``binding_id`` (config.toml [keys] included), as the key line shows it."""
-        spec = next(s for s in CHAT_BINDINGS if s.id == binding_id)
-        keys = getattr(self.app, "keymap_overrides", {}).get(binding_id, spec.keys)
-        return key_display(self.app, keys.split(",")[0])
+        return bound_key(self.app, binding_id)
 
     def _advice(self, over: Overflow) -> str:
         """What to do when the server refused the conversation for its length."""
