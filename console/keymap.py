@@ -177,6 +177,7 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
     )
 )
 BINDING_IDS = frozenset(b.id for b in ALL_BINDINGS)
+BY_ID: dict[str, BindingSpec] = {b.id: b for b in ALL_BINDINGS}
 
 # ---- the screens' key groups (console/keys_check.py checks a user's [keys] against them) ---------
 # The tables that are live together: a screen's own, the widgets it shows, and the app's.  Two ids of

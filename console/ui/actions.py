@@ -17,9 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
-from console.keymap import ALL_BINDINGS, BindingSpec
-
-_BY_ID = {spec.id: spec for spec in ALL_BINDINGS}
+from console.keymap import BY_ID, BindingSpec
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ def reachable(screen: Screen, app: App) -> list[Reachable]:
     out = []
     for node, scope in nodes:
         for spec_id in _spec_ids(node):
-            spec = _BY_ID.get(spec_id)
+            spec = BY_ID.get(spec_id)
             if spec is None or spec_id in seen or spec.action == "command_palette":
                 continue
             seen.add(spec_id)

@@ -9,9 +9,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from console.keymap import ALL_BINDINGS, BindingSpec
-
-_BY_ID = {spec.id: spec for spec in ALL_BINDINGS}
+from console.keymap import BY_ID, BindingSpec
 
 
 def bindings(specs: tuple[BindingSpec, ...]) -> list[BindingType]:
@@ -27,6 +25,6 @@ def bound_key(app: App, binding_id: str) -> str:
     """The first key bound to ``binding_id`` now (config.toml's [keys] applied), as a title or hint writes it
     (``F5``, ``^s``, ``esc``)."""
     overrides: dict[str, str] = getattr(app, "keymap_overrides", {})
-    key = overrides.get(binding_id, _BY_ID[binding_id].keys).split(",")[0].strip()
+    key = overrides.get(binding_id, BY_ID[binding_id].keys).split(",")[0].strip()
     shown = key_display(app, key)
     return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
