@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from console.bench.specdecode import SpecDecode
 from console.bench.stats import Distribution, TrialMetrics, relative_change
+from console.runtime.sanitise import json_text
 from console.runtime.secrets import mask_command, mask_data, mask_prose, mask_url
 
 SCHEMA = "jetconsole.bench/1"
@@ -117,7 +117,7 @@ def to_dict(report: BenchReport) -> dict[str, Any]:
 
 
 def to_json(report: BenchReport) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False)  # a masked value as "••••", not \u2022
+    return json_text(to_dict(report), indent=2)  # a masked value as "••••", not \u2022
 
 
 def _dist(d: dict[str, Any]) -> Distribution:

@@ -13,7 +13,6 @@ conversation store: a one-off question from a script is not a conversation to ke
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import replace
 from typing import TextIO
@@ -27,7 +26,8 @@ from console.chat.wire import ModelInfo
 from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.runtime import Runtime
-from console.runtime.sanitise import visible_controls
+from console.runtime.sanitise import json_text, visible_controls
+from console.runtime.secrets import mask_prose
 from console.runtime.services.headless import EventQueue, no_telemetry
 
 EXIT_UNREACHABLE, EXIT_SERVER_ERROR, EXIT_INTERRUPTED = 3, 5, 130
@@ -47,7 +47,7 @@ def overflow_advice(over: Overflow) -> str:
 
 
 def result_json(text: str, reasoning: str, model: str, status: str, stats: MessageStats) -> str:
-    return json.dumps(
+    return json_text(
         {
             "answer": text,
             "reasoning": reasoning,
@@ -58,10 +58,9 @@ def result_json(text: str, reasoning: str, model: str, status: str, stats: Messa
             "prompt_tokens": stats.prompt_tokens,
             "completion_tokens": stats.completion_tokens,
             "finish_reason": stats.finish_reason,
-            "error": stats.error,
+            "error": mask_prose(stats.error) if stats.error else None,  # the store and exports mask it too
             "total_s": stats.total,
-        },
-        ensure_ascii=False,  # the answer's own characters, and a mask as ••••, not \u escapes
+        }
     )
 
 
@@ -161,7 +160,7 @@ def _ask(
         return EXIT_SERVER_ERROR
     event, message = ended
     status, stats = event.status, event.stats
-    error = visible_controls(stats.error) if status == "error" and stats.error else None
+    error = mask_prose(visible_controls(stats.error)) if status == "error" and stats.error else None
     after = error is not None and error.startswith(NO_FINISH)  # e.g. a stream that just ended
     if error and not after:
         print(f"\njetconsole: {error}", file=err)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from console.chat.model import ChatMessage, Conversation, MessageStats
-from console.runtime.sanitise import clean, clean_text, clean_tree
+from console.runtime.sanitise import clean, clean_text, clean_tree, json_text
 from console.runtime.secrets import mask_data, mask_prose, mask_url
 
 JSON_FORMAT = "jetconsole-chat"
@@ -68,11 +68,7 @@ def _when(stamp: float) -> str:
 
 
 def _setting(value: Any) -> str:
-    return (
-        value
-        if isinstance(value, str) and "\n" not in value and len(value) <= 80
-        else json.dumps(value, ensure_ascii=False)
-    )
+    return value if isinstance(value, str) and "\n" not in value and len(value) <= 80 else json_text(value)
 
 
 def _code(text: str) -> str:
@@ -175,7 +171,7 @@ def to_json(conv: Conversation) -> str:
             for msg in conv.messages
         ],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json_text(data, indent=2)
 
 
 def from_json(text: str) -> Conversation:

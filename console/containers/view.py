@@ -4,12 +4,12 @@ JSON carries the mask's own characters, not ``\u2022`` escapes."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 from console.containers.model import ContainerInfo, ContainerStats
+from console.runtime.sanitise import json_text
 from console.runtime.secrets import mask_data, mask_inspect
 from console.telemetry import view as fmt
 from console.telemetry.model import GpuProcess
@@ -87,9 +87,9 @@ def gpu_memory(c: ContainerInfo, processes: tuple[GpuProcess, ...]) -> int | Non
 def inspect_text(document: Mapping[str, Any]) -> str:
     """Docker's inspect document as the Inspect screen shows it: credentials masked (env, command, entrypoint,
     args), indented, keys sorted, ``••••`` as itself."""
-    return json.dumps(mask_inspect(document), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    return json_text(mask_inspect(document), indent=2, sort_keys=True, default=str)
 
 
 def containers_json(containers: tuple[ContainerInfo, ...]) -> str:
     """``jetconsole containers --json``: one object per container, credentials masked, ``••••`` as itself."""
-    return json.dumps([mask_data(asdict(c)) for c in containers], indent=2, ensure_ascii=False)
+    return json_text([mask_data(asdict(c)) for c in containers], indent=2)

@@ -5,11 +5,11 @@ A leaf module: the CLI, the power switches, the in-app session and the fixes all
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
+from console.runtime.sanitise import json_text
 from console.runtime.secrets import mask_data
 
 
@@ -29,4 +29,4 @@ def audit(event: str, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": event, **mask_data(data)}
     with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(line, ensure_ascii=False) + "\n")  # a masked value as "••••", not \u2022
+        f.write(json_text(line) + "\n")  # a masked value as "••••", not \u2022

@@ -9,7 +9,6 @@ found.  Every question goes through the runtime's ``ask`` port, answered on the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from console.doctor.daemon_json import DaemonJsonError
 from console.doctor.power import add_power_arguments, terminal_yes
 from console.doctor.recovery import DEFAULT_BASELINE_GIB, STEPS
 from console.doctor.session import DISCOVERY_WAIT_S, after
+from console.runtime.sanitise import json_text
 from console.runtime.secrets import mask_data, mask_prose
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def as_json(checks: list[Check]) -> str:
     """``doctor --json``: the checks and the exit code; evidence with credentials masked (``--api-key ••••``) and
     every mask as its own characters, not ``\u2022``."""
     data = {"checks": [c.to_dict() for c in checks], "exit_code": exit_code(checks)}
-    return json.dumps(mask_data(data, mask_prose), indent=2, ensure_ascii=False)
+    return json_text(mask_data(data, mask_prose), indent=2)
 
 
 def run_checks(

@@ -31,6 +31,7 @@ that is already printable is returned as it is, checked in C.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -114,3 +115,14 @@ def clean_tree(value: Any) -> Any:
 def is_clean(text: str) -> bool:
     """Whether ``text`` holds no control a terminal could act on (newlines and tabs allowed)."""
     return CONTROLS.search(text) is None
+
+
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def json_text(value: Any, **kw: Any) -> str:
+    """``json.dumps`` that keeps readable characters as they are (a mask as ``••••``, not ``\\u2022``) but
+    escapes DEL, the C1 controls (``\\x9b`` is an 8-bit CSI) and the line separators, which ``ensure_ascii=False``
+    would write raw: a ``cat`` of the output never drives the terminal."""
+    text = json.dumps(value, ensure_ascii=False, **kw)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -202,3 +202,19 @@ def test_a_stored_preset_may_name_a_variable_read_at_launch() -> None:
 
     for table in ('extra_args = ["--api-key", "$VLLM_API_KEY"]', 'extra_args = ["--api-key=${VLLM_API_KEY}"]'):
         assert "mine" in presets.all_presets(cfg.parse(f'[presets.mine]\nbase = "vllm-thor"\n{table}\n'))
+
+
+def test_json_output_keeps_the_mask_but_escapes_c1_and_del() -> None:
+    """ensure_ascii=False wrote a mask as •••• and also wrote an 8-bit CSI (\\x9b) raw: `cat` would act on it."""
+    from console.runtime.sanitise import json_text
+
+    text = json_text({"evidence": f"{MASK} \x9b2J \x7f"})
+    assert MASK in text and "\x9b" not in text and "\x7f" not in text and json.loads(text)["evidence"].endswith("\x7f")
+
+
+def test_chat_json_masks_a_key_the_server_echoed_in_its_error() -> None:
+    from console.chat.command import result_json
+    from console.chat.model import MessageStats
+
+    stats = MessageStats(error=f"cannot reach http://admin:{KEY}@10.0.0.5:8000/v1 (ConnectError)")
+    _kept_nothing(result_json("", "", "m", "error", stats))

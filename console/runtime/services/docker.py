@@ -18,6 +18,7 @@ from console.containers.watcher import ContainerWatcher
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
+from console.runtime.sanitise import clean
 
 LOG_BATCH_S = 0.2  # log text reaches the screen as at most 5 batches a second...
 LOG_FLOOD_BATCH_S = 0.5  # ...and 2 while a batch holds over 8 KiB: rendering is what a flood costs
@@ -151,7 +152,7 @@ class DockerService:
             except DockerUnavailable as exc:
                 emit(ev.LogBatch(follower, "", ended=f"{exc} — {exc.hint}"))
             except Exception as exc:  # noqa: BLE001 - daemon gone mid-stream
-                emit(ev.LogBatch(follower, "", ended=f"{type(exc).__name__}: {exc}"))
+                emit(ev.LogBatch(follower, "", ended=clean(f"{type(exc).__name__}: {exc}")))
 
         self.with_source(f"logs:{follower}", work)
         return follower

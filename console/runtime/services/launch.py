@@ -15,6 +15,8 @@ from console.containers.presets import LaunchPlan, Preset
 from console.fit.device import engine_memory
 from console.runtime import events as ev
 from console.runtime.runner import Lifecycle
+from console.runtime.sanitise import clean
+from console.runtime.secrets import mask_prose
 from console.runtime.services.docker import DockerService
 
 
@@ -63,6 +65,6 @@ def launch(
         except DockerUnavailable as exc:
             emit(ev.LaunchProgress(run_id, None, f"{exc} — {exc.hint}"))
         except Exception as exc:  # noqa: BLE001 - Docker refused (bad image, name taken…): say so
-            emit(ev.LaunchProgress(run_id, None, f"launch failed: {type(exc).__name__}: {exc}"))
+            emit(ev.LaunchProgress(run_id, None, clean(mask_prose(f"launch failed: {type(exc).__name__}: {exc}"))))
 
     docker.with_source(f"launch:{run_id}", work)
