@@ -68,22 +68,22 @@ class History:
     def values(self, name: str) -> list[float]:
         return list(self.series[_INDEX[name]])
 
-    def buckets(self, name: str, width: int) -> list[float]:
-        """The whole window in at most ``width`` points: the max of each bucket of samples.
+    def buckets(self, name: str, width: int, size: int = 0) -> list[float]:
+        """At most ``width`` points, the newest last: the max of each bucket of ``size`` samples (0: as many as
+        spread the whole window over ``width``).
 
         Buckets are aligned to the absolute sample count and only complete ones are
         returned, so the result (and the sparkline drawn from it) changes once per
-        bucket, not once per sample: at 120 columns a 5-minute line moves every 5 s.
+        bucket, not once per sample.
         """
         if width <= 0:
             return []
-        size = max(1, -(-self.capacity // width))  # ceil
+        size = size or max(1, -(-self.capacity // width))  # ceil
         values = self.series[_INDEX[name]]
         added = self.added[_INDEX[name]]
         first = added - len(values)  # absolute index of values[0]
-        start_bucket = -(-first // size)
-        end_bucket = added // size
-        return [max(values[b * size - first : (b + 1) * size - first]) for b in range(start_bucket, end_bucket)]
+        start, end = -(-first // size), added // size
+        return [max(values[b * size - first : (b + 1) * size - first]) for b in range(max(start, end - width), end)]
 
     def __len__(self) -> int:
         return max(len(d) for d in self.series)

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
-from console.telemetry.history import SERIES, History
+from console.telemetry.history import History
 from console.telemetry.view import sparkline
 from console.ui.widgets.sparkline import SparkLine
 from console.ui.widgets.text import LiveText
@@ -25,16 +25,8 @@ def spark_points(history: History, series: str, width: int) -> list[float]:
     samples come, up to the history's capacity.  Buckets are aligned to the absolute sample count and only
     complete ones are drawn, so the line moves once per bucket.
     """
-    if width <= 0:
-        return []
-    values = history.values(series)
     least = MIN_BUCKET if history.capacity >= MIN_BUCKET * width else 1  # a short history still fills the row
-    size = max(least, len(values) // width)
-    added = history.added[list(SERIES).index(series)]
-    first = added - len(values)  # absolute index of values[0]
-    start, end = -(-first // size), added // size
-    return [max(values[b * size - first : (b + 1) * size - first]) for b in range(max(start, end - width), end)]
-
+    return history.buckets(series, width, max(least, len(history.values(series)) // max(width, 1)))
 
 class MetricRow(Horizontal):
     DEFAULT_CLASSES = "metric-row"
