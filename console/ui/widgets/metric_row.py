@@ -28,6 +28,7 @@ def spark_points(history: History, series: str, width: int) -> list[float]:
     least = MIN_BUCKET if history.capacity >= MIN_BUCKET * width else 1  # a short history still fills the row
     return history.buckets(series, width, max(least, len(history.values(series)) // max(width, 1)))
 
+
 class MetricRow(Horizontal):
     DEFAULT_CLASSES = "metric-row"
 
