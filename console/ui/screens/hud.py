@@ -8,12 +8,17 @@ device.  Nothing here does I/O: the app's threads read the sources and post mess
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
+from textual.geometry import Region, Size
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widget import Widget
 
 from console.hud import bigdigits
 from console.hud.layout import Plan, plan, text_row
@@ -23,6 +28,7 @@ from console.runtime.commands import SetHelpFlag
 from console.runtime.state import ConsoleState, server_rows
 from console.ui.bindings import bindings
 from console.ui.host import host
+from console.ui.widgets.sparkline import changed_span
 from console.ui.widgets.text import LiveText
 
 STATE_CLASS = {READY: "-ready", STARTING: "-starting", ERROR: "-error"}
@@ -30,12 +36,20 @@ FIGURES_EVERY_S = 2.0  # figures repaint at most this often: a wall display, and
 HELP_TEXT = "HELP REQUESTED"
 
 
-class HudTile(Static):
-    """One figure: its label over the value in big digits, the unit after the last row."""
+class HudTile(Widget):
+    """One figure: its label over the value in big digits, the unit after the last row.
+
+    Drawn line by line: a new value asks for the rows whose cells changed, from the first changed cell to
+    the last, so a figure going from 38 to 39 rewrites the rows of its last digit that differ, not the
+    whole tile (a Static laid the screen out and wrote every row of the tile, twice as many once the digits
+    were stretched, issue 15)."""
 
     def __init__(self) -> None:
-        super().__init__("", markup=False)
+        super().__init__()
         self._key: tuple | None = None
+        self._rows: list[str] = []
+        self._label = False  # the first row is the label (big digits) or the whole figure (normal type)
+        self._unit = ""  # after the last row, in bold
 
     def show(self, tile: Tile, scale: int, ascii_only: bool, tall: int = 0) -> None:
         key = (tile, scale, ascii_only, tall)
@@ -44,19 +58,50 @@ class HudTile(Static):
         self._key = key
         for level in ("warn", "crit"):
             self.set_class(tile.level == level, f"-{level}")
+        old = self._rows
         if scale == 0:
-            self.update(Text(text_row(tile, self.screen.size.width)))
+            rows, self._label, self._unit = [text_row(tile, self.screen.size.width)], False, ""
+        else:
+            lines = bigdigits.render(tile.value, scale, ascii_only, tall)
+            width = max((len(line) for line in lines), default=0)
+            rows = [tile.label, *lines[:-1], *(lines[-1:] and [lines[-1].ljust(width)])]
+            self._label, self._unit = True, " " + tile.unit if tile.unit and lines else ""
+        self._rows = rows
+        if len(old) != len(rows) or self._width_of(old) != self._width_of(rows):
+            self.refresh(layout=True)
             return
-        lines = bigdigits.render(tile.value, scale, ascii_only, tall)
-        width = max((len(line) for line in lines), default=0)
-        text = Text(tile.label + "\n", style="bold dim")
-        for i, line in enumerate(lines):
-            text.append(line.ljust(width) if i == len(lines) - 1 else line)
-            if i == len(lines) - 1:
-                text.append(" " + tile.unit, style="bold")
-            else:
-                text.append("\n")
-        self.update(text)
+        for y, (was, now) in enumerate(zip(old, rows, strict=True)):
+            room = max(len(was), len(now))
+            span = changed_span(was.ljust(room), now.ljust(room))
+            if span is not None:
+                self.refresh(Region(span[0], y, span[1] - span[0], 1))
+        self.refresh(Region(len(rows[-1]), len(rows) - 1, len(self._unit), 1))  # the unit may have changed
+
+    def _width_of(self, rows: list[str]) -> int:
+        return max((cell_len(r) for r in rows), default=0) + cell_len(self._unit)
+
+    def render(self) -> Text:
+        """The tile as text (what it shows, for tests and screen readers)."""
+        text = Text()
+        for y, row in enumerate(self._rows):
+            text.append(("\n" if y else "") + row)
+        return text.append(self._unit)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return self._width_of(self._rows)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._rows)
+
+    def render_line(self, y: int) -> Strip:
+        width, base = self.size.width, self.rich_style
+        if y >= len(self._rows):
+            return Strip.blank(width, base)
+        style = base + Style(bold=True, dim=True) if y == 0 and self._label else base
+        segments = [Segment(self._rows[y], style)]
+        if y == len(self._rows) - 1 and self._unit:
+            segments.append(Segment(self._unit, base + Style(bold=True)))
+        return Strip(segments).adjust_cell_length(width, base)
 
 
 class HudScreen(Screen):
