@@ -194,6 +194,7 @@ class LogView(ScrollView, can_focus=True):
             segments.append(Segment(prefix, style + self.get_component_rich_style("logview--stamp", partial=True)))
         segments.append(Segment(text, style))
         pad = style if number == self.current else Style.null() + base
-        strip = Strip(segments).crop(start, start + width).adjust_cell_length(width, pad)
+        # one segment where the text and its padding share a style: a row is then one colour code, not two
+        strip = Strip(segments).crop(start, start + width).adjust_cell_length(width, pad).simplify()
         self._strips[key] = strip  # a line is drawn again at each batch while it is in view: once is enough
         return strip
