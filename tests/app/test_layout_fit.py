@@ -66,12 +66,12 @@ async def test_each_server_is_one_line_cut_with_an_ellipsis(orin_snapshot, size:
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 async def test_sparklines_fill_their_row(orin_snapshot, size: tuple[int, int]) -> None:
-    """Values take the room of the widest one, sparklines the rest of the row, and two and a half minutes of
-    samples (a cell per 2 s) fill them (a line of the whole window was a few cells at the right of an empty row)."""
+    """Values take the room of the widest one, sparklines the rest of the row, and three and a half minutes of
+    samples (a cell per 3 s) fill them (a line of the whole window was a few cells at the right of an empty row)."""
     from console.ui.widgets.metric_row import MetricRow
     from console.ui.widgets.telemetry_panel import TelemetryPanel
 
-    app = frozen_app(ramp(orin_snapshot, 150), REPORT)
+    app = frozen_app(ramp(orin_snapshot, 215), REPORT)
     async with app.run_test(size=size) as pilot:
         panel = app.screen.query_one(TelemetryPanel)
         panel.focus()
@@ -169,14 +169,20 @@ async def test_a_growing_sparkline_asks_to_repaint_only_what_changed(orin_snapsh
     async with app.run_test(size=(120, 40)) as pilot:
         row: MetricRow = app.screen.query_one(TelemetryPanel).rows["gpu"]
         spark = row.query_one(SparkLine)
-        await wait_for(pilot, lambda: spark.text.strip() != "")
-        asked: list[tuple[Region, ...]] = []
-        original = spark.refresh
-        spark.refresh = lambda *a, **kw: (asked.append(a), original(*a, **kw))[1]  # type: ignore[method-assign]
+        await wait_for(pilot, lambda: spark.text.strip() != "" and spark.render_text() == spark.text)
+        asked: list[list[tuple[Region, ...]]] = [[] for _ in spark.pieces]
+        for piece, calls in zip(spark.pieces, asked, strict=True):
+            original = piece.refresh
+            piece.refresh = lambda *a, _o=original, _c=calls, **kw: (_c.append(a), _o(*a, **kw))[1]  # type: ignore[method-assign]
         drawn = spark.text.rstrip()
         spark.set((drawn + "█").ljust(len(spark.text)))  # one more point
-        assert asked == [(Region(len(drawn), 0, 1, 1),)]
-        assert spark.render_line(0).text.rstrip() == drawn + "█"
+        starts = [p.region.x - spark.region.x for p in spark.pieces]
+        holder = max(i for i, x in enumerate(starts) if x <= len(drawn))
+        assert len(spark.pieces) > 1 and starts[1] > 0
+        assert asked == [
+            [(Region(len(drawn) - starts[i], 0, 1, 1),)] if i == holder else [] for i in range(len(starts))
+        ]
+        assert spark.render_text().rstrip() == drawn + "█"
 
 
 async def test_the_chat_pane_is_not_repainted_when_its_gauge_is_unchanged(orin_snapshot) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from console.telemetry.history import History
 from console.telemetry.model import Cpu
-from console.ui.widgets.metric_row import spark_points
+from console.ui.widgets.metric_row import MIN_BUCKET, spark_points
 from tests.unit.test_logic import snap
 
 
@@ -15,26 +15,29 @@ def history(n: int, capacity: int = 300) -> History:
     return h
 
 
-def test_one_cell_per_two_samples_while_they_fit() -> None:
-    assert spark_points(history(12), "cpu", 66) == [float(i) for i in range(1, 12, 2)]  # the max of each pair
-    assert len(spark_points(history(132), "cpu", 66)) == 66  # full after 2 minutes at 66 cells
-    assert spark_points(history(13), "cpu", 66) == spark_points(history(12), "cpu", 66)  # a half bucket waits
+def test_one_cell_per_three_samples_while_they_fit() -> None:
+    assert MIN_BUCKET == 3
+    assert spark_points(history(12), "cpu", 66) == [float(i) for i in range(2, 12, 3)]  # the max of each three
+    assert len(spark_points(history(197), "cpu", 66)) == 65
+    assert len(spark_points(history(198), "cpu", 66)) == 66  # full after 3.3 minutes at 66 cells
+    assert spark_points(history(14), "cpu", 66) == spark_points(history(12), "cpu", 66)  # a part bucket waits
 
 
 def test_bigger_buckets_only_once_the_samples_outnumber_the_cells_and_the_row_stays_full() -> None:
-    points = spark_points(history(100), "cpu", 66)  # pairs, not yet full: 50 cells
-    assert points == [float(i) for i in range(1, 100, 2)]
-    points = spark_points(history(140), "cpu", 66)  # buckets of 2, the max of each, the last 66
-    assert points[0] == 9.0 and points[-1] == 139.0 and len(points) == 66
+    points = spark_points(history(100), "cpu", 66)  # threes, not yet full: 33 cells
+    assert points == [float(i) for i in range(2, 100, 3)]
+    points = spark_points(history(210), "cpu", 66)  # buckets of 3, the max of each, the last 66
+    assert points[0] == 14.0 and points[-1] == 209.0 and len(points) == 66
     full = spark_points(history(400), "cpu", 66)  # 300 kept, buckets of 4
     assert len(full) == 66 and full[-1] == 399.0 and full[-2] == 395.0
     assert spark_points(history(5), "cpu", 0) == [] and spark_points(history(0), "cpu", 10) == []
 
 
 def test_the_line_moves_once_per_bucket() -> None:
-    assert spark_points(history(141), "cpu", 66) == spark_points(history(140), "cpu", 66)  # the 141st: incomplete
+    assert spark_points(history(143), "cpu", 66) == spark_points(history(141), "cpu", 66)  # 142, 143: incomplete
+    assert spark_points(history(144), "cpu", 66) != spark_points(history(143), "cpu", 66)
 
 
 def test_a_short_history_still_fills_a_wide_row() -> None:
-    """history_seconds = 60: buckets of 2 would leave half of a 66-cell row empty for good."""
+    """history_seconds = 60: buckets of 3 would leave half of a 66-cell row empty for good."""
     assert len(spark_points(history(60, capacity=60), "cpu", 66)) == 60

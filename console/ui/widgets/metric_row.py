@@ -12,8 +12,9 @@ from console.ui.widgets.sparkline import SparkLine
 from console.ui.widgets.text import LiveText
 
 # Samples per cell, at least: a row that moves every second rewrote ~70 cells of each telemetry row every
-# second (~2 kB/s over SSH); every 2 s halves that, and the row still fills in 2 minutes at 120 columns.
-MIN_BUCKET = 2
+# second (~2 kB/s over SSH); every 3 s the dashboard's idle output is below what it was with the old 2-5-cell
+# lines (benchmarks/README.md, issue 15), and the row still fills in 3.5 minutes at 120 columns.
+MIN_BUCKET = 3
 
 
 def spark_points(history: History, series: str, width: int) -> list[float]:

@@ -59,6 +59,7 @@ class TelemetryPanel(Panel):
         self.cores = LiveText("", classes="cores")
         self.procs = LiveText("", classes="procs")
         self._last: TelemetrySnapshot | None = None
+        self._value_cells = 0  # the values' column: only grows, until the panel is resized
 
     def compose(self) -> ComposeResult:
         yield self.summary
@@ -121,14 +122,19 @@ class TelemetryPanel(Panel):
         self.cores.set(core_bars(s, self.cores.size.width or 80))
 
     def _fit_values(self) -> None:
-        """Values as wide as the widest one with a sparkline (in steps of 4, so the row is laid out again
-        rarely), the sparklines the rest of their row (issue 15)."""
+        """Values as wide as the widest one with a sparkline has been since the last resize (in steps of 4),
+        the sparklines the rest of their row (issue 15).
+
+        A column that followed the widest value went back and forth between two widths as a power figure
+        swung between "9.8 W" and "10.2 W": each time every row was laid out and every sparkline written
+        whole again, most of the dashboard's idle output (benchmarks/README.md, issue 15)."""
         sparked = [r for r in self.rows.values() if not r.has_class("nospark")]
         widest = max((cell_len(r.text) for r in sparked), default=0)
-        cells = max(20, -(-(widest + 2) // 4) * 4)
+        self._value_cells = cells = max(self._value_cells, 20, -(-(widest + 2) // 4) * 4)
         for row in self.rows.values():
             row.fit_value(cells if row in sparked else 0)
 
     def on_resize(self) -> None:
+        self._value_cells = 0
         if self._last is not None:
             self.cores.set(core_bars(self._last, self.cores.size.width or 80))
