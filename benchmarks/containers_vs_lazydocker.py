@@ -261,6 +261,7 @@ class Window:
     daemon_cpu_s_per_min: float | None = None  # dockerd + containerd over the window
     harness_cpu_s_per_min: float = 0.0  # this script (reading the pty, the screen model) over the window
     log_lines_per_s: float | None = None  # log lines the program says it read (jetconsole only)
+    newest_changes_per_s: float = 0.0  # how often the newest log line on screen changed (read 10 times a second)
     end_screen: str = ""
 
 
@@ -294,10 +295,18 @@ def measure(
     daemon = TreeMeter(daemon_pid)
     daemon.sample(count_new_from_zero=False)
     lines0 = contender.lines_read(pty.screen.text())
+    newest = [newest_shown(pty.screen.text()), 0]  # the newest flood line on screen, and how often it changed
+
+    def read() -> bool:
+        now = newest_shown(pty.screen.text())
+        if now != newest[0]:
+            newest[:] = [now, newest[1] + 1]
+        return watch() if watch is not None else False
+
     bytes0, bursts0, harness0, t0 = pty.bytes, pty.bursts, time.process_time(), time.monotonic()
     end = t0 + seconds
     while (left := end - time.monotonic()) > 0:
-        pty.pump_for(min(left, 2.0), watch)  # sample /proc every 2 s
+        pty.pump_for(min(left, 2.0), read)  # sample /proc every 2 s
         window.sample()
         meter.sample()
         if pty.proc.poll() is not None:
@@ -318,8 +327,16 @@ def measure(
         daemon_cpu_s_per_min=daemon.cpu_seconds() / span * 60,
         harness_cpu_s_per_min=(time.process_time() - harness0) / span * 60,
         log_lines_per_s=(lines1 - lines0) / span if lines0 is not None and lines1 is not None else None,
+        newest_changes_per_s=newest[1] / span,
         end_screen=pty.screen.text(),
     )
+
+
+def newest_shown(screen: str) -> int | None:
+    """The last line on screen that is only a number (the flood writes ``seq 1 10000``): when it stays the
+    same while the flood runs, the screen shows a stale log (Textual's ``Log`` at ``max_lines`` did)."""
+    numbers = re.findall(r"^[\W_]*?(\d+)\s*[\W_]*$", screen, re.M)
+    return int(numbers[-1]) if numbers else None
 
 
 def key_latencies(pty: PtyProcess, contender: Contender, count: int, gap: float) -> list[dict[str, Any]]:
@@ -498,6 +515,18 @@ def table(results: dict[str, Result], seconds: float) -> str:
             ),
             ("  terminal output (bytes/s)", get(a, phase, "bytes_per_s"), get(b, phase, "bytes_per_s"), 0),
             ("  terminal writes (bursts/s)", get(a, phase, "bursts_per_s"), get(b, phase, "bursts_per_s"), 1),
+            *(
+                [
+                    (
+                        "  newest log line on screen changed (per s)",
+                        get(a, phase, "newest_changes_per_s"),
+                        get(b, phase, "newest_changes_per_s"),
+                        1,
+                    )
+                ]
+                if phase == "flood"
+                else []
+            ),
             (
                 "  dockerd+containerd CPU (CPU-s/min)",
                 get(a, phase, "daemon_cpu_s_per_min"),
