@@ -69,20 +69,22 @@ def key_problem(key: str) -> str | None:
 
 
 def canonical(key: str) -> str:
-    """One spelling per key, to compare keys: ``?`` and ``question_mark`` are the same key."""
+    """One spelling per key, to compare keys: ``?`` and ``question_mark`` are the same key, and so are
+    ``shift+ctrl+a`` and ``ctrl+shift+a``."""
     *mods, base = key.split("+") if key != "+" else [key]
     char = _character(base) if base not in NAMED_KEYS else None
-    return "+".join([*mods, f"char:{char}" if char else base])
+    return "+".join([*sorted(mods), f"char:{char}" if char else base])
 
 
 def textual_keys(keys: str) -> str:
-    """A ``[keys]`` value as Textual's keymap matches it: ``"f1, ?"`` -> ``"f1,question_mark"`` (Textual
-    compares the names its key events carry, spaces included)."""
+    """A ``[keys]`` value as Textual's keymap matches it: ``"f1, ?"`` -> ``"f1,question_mark"``, and
+    modifiers in Textual's order, ``shift+ctrl+a`` -> ``ctrl+shift+a`` (Textual compares the names its key
+    events carry, spaces included; its parser sorts the modifiers)."""
     by_char = {c: n for n, c in _NAMES.items()}
     out = []
     for key in (k.strip() for k in keys.split(",")):
         *mods, base = key.split("+") if key != "+" else [key]
-        out.append("+".join([*mods, by_char.get(base, base) if len(base) == 1 else base]))
+        out.append("+".join([*sorted(mods), by_char.get(base, base) if len(base) == 1 else base]))
     return ",".join(out)
 
 

@@ -10,7 +10,7 @@ from textual.keys import Keys, _character_to_key
 
 from console.config import ConfigError, load
 from console.keymap import ALL_BINDINGS, KEY_GROUPS
-from console.keys_check import NAMED_KEYS, TEXT_FIELD_KEYS, canonical, conflicts, key_problem
+from console.keys_check import NAMED_KEYS, TEXT_FIELD_KEYS, canonical, conflicts, key_problem, textual_keys
 
 
 def test_named_keys_are_textuals_own() -> None:
@@ -56,6 +56,14 @@ def test_a_clash_names_the_other_binding_and_the_screen() -> None:
     assert conflicts({"logs.search": "?"}) and conflicts({"logs.search": "question_mark"})  # one key, 2 spellings
     assert conflicts({"dashboard.telemetry": "c", "dashboard.containers": "t"}) == {}  # a swap is fine
     assert conflicts({"logs.search": "c"}) == {}  # c is the dashboard's, not the log view's
+
+
+def test_modifiers_in_any_order_are_one_key_written_in_textuals_order() -> None:
+    """Textual's parser sorts a key's modifiers (``ctrl+shift+up``); ``shift+ctrl+up`` never matched."""
+    assert canonical("shift+ctrl+a") == canonical("ctrl+shift+a") != canonical("ctrl+a")
+    assert textual_keys("shift+ctrl+up") == Keys.ControlShiftUp
+    assert textual_keys("shift+ctrl+a, alt+ctrl+x") == "ctrl+shift+a,alt+ctrl+x"
+    assert conflicts({"logs.save": "shift+ctrl+x", "logs.tail": "ctrl+shift+x"})  # one key in two spellings
 
 
 @pytest.mark.parametrize(
