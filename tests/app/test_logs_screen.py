@@ -242,12 +242,20 @@ async def test_batch_by_batch_lays_out_as_all_at_once(wrap, timestamps) -> None:
         view, reference = app.query_one("#incremental", LogView), app.query_one("#reference", LogView)
         view.set_options(wrap=wrap, timestamps=timestamps)
         view.auto_scroll = reference.auto_scroll = False
-        n = 0
+        buffer.feed(batch(0, 20))  # more rows than the view: the scroll bar is there from now on
+        view.lines_changed()
+        await pilot.pause()  # laid out at its real width: the batches below are counted one by one
+        recounts: list[int] = []
+        full_count = view._layout
+        view._layout = lambda: (recounts.append(1), full_count())[1]  # type: ignore[method-assign]
+        n = 20
         for size in (5, 40, 1, 30, 0, 100, 7, 59):  # within the bound, over it, more than it keeps at once
             buffer.feed(batch(n, size))
             n += size
             view.lines_changed()
         await pilot.pause()
+        assert recounts == []  # compared below: what the batches built, not a count of everything again
+        assert not wrap or view._base > 0  # wrapped rows of lines cut off the front were taken off
         reference.set_options(wrap=wrap, timestamps=timestamps)
         reference.lines_changed()
         await pilot.pause()
