@@ -39,7 +39,7 @@ _OWN_LABELS = {  # where a kind reads a field its own way
 _NOT_FOR: dict[str, frozenset[str]] = {  # the fields each kind would drop, so the form leaves them out
     "vllm": frozenset({"command"}),
     "sglang": frozenset({"command", "speculative_config"}),
-    "openwebui": frozenset({"command", "model", "tiktoken_dir", *ENGINE_FLAGS, "speculative_config"}),
+    "openwebui": frozenset({"command", "model", "tiktoken_dir", "extra_args", *ENGINE_FLAGS, "speculative_config"}),
     "custom": frozenset({*ENGINE_FLAGS, "speculative_config"}),
 }
 

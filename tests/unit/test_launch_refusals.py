@@ -43,7 +43,7 @@ def test_the_form_has_command_and_runtime_and_each_kind_shows_what_it_uses() -> 
     assert {"command", "model", "port", "runtime", "image"} <= set(fields_for("custom"))
     assert not {"gpu_memory_utilization", "max_model_len", "dtype", "quantization"} & set(fields_for("custom"))
     assert "command" not in fields_for("vllm") and "speculative_config" not in fields_for("sglang")
-    assert not {"model", "gpu_memory_utilization", "tiktoken_dir"} & set(fields_for("openwebui"))
+    assert not {"model", "gpu_memory_utilization", "tiktoken_dir", "extra_args"} & set(fields_for("openwebui"))
     assert form_values(BUILTIN_PRESETS["vllm-thor"])["runtime"] == "nvidia"
 
 
@@ -72,6 +72,7 @@ def test_custom_refuses_a_model_it_would_drop_or_leave_empty(settings: dict[str,
         ("custom", {"image": "x", "max_model_len": "4096"}, "max_model_len"),
         ("open-webui", {"dtype": "float16"}, "dtype"),
         ("open-webui", {"model": "m/x"}, "model"),
+        ("open-webui", {"extra_args": "--port 9090"}, "extra_args"),  # it would replace the image's command
     ],
 )
 def test_a_flag_the_kind_would_drop_is_refused(preset: str, settings: dict[str, str], key: str) -> None:

@@ -734,3 +734,14 @@ def test_mask_text() -> None:
     assert mask_text("x.y+z x.y+z", ["x.y+z"]) == f"{MASK} {MASK}"  # regex characters are literal
     assert mask_text("nothing", []) == "nothing"
     assert secret_values({"HF_TOKEN": "t0k3n", "HOME": "/h", "A_SECRET": ""}, ["HOME"]) == ["t0k3n", "/h"]
+
+
+def test_set_takes_a_toml_list_as_config_toml_writes_it() -> None:
+    """``--set extra_args='["--chat-template", "a b.jinja"]'`` was split into words, brackets and quotes kept."""
+    preset = apply_overrides(BUILTIN_PRESETS["vllm-thor"], {"extra_args": '["--chat-template", "a b.jinja"]'})
+    assert preset.extra_args == ("--chat-template", "a b.jinja")
+    assert apply_overrides(BUILTIN_PRESETS["vllm-thor"], {"extra_args": "--x 'a b'"}).extra_args == ("--x", "a b")
+    with pytest.raises(ValueError, match=r"--set extra_args: .*list"):
+        apply_overrides(BUILTIN_PRESETS["vllm-thor"], {"extra_args": '["--x", 3]'})
+    with pytest.raises(ValueError, match=r"--set extra_args: not a list"):
+        apply_overrides(BUILTIN_PRESETS["vllm-thor"], {"extra_args": '["--x"'})

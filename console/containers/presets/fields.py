@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tomllib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -54,7 +55,16 @@ def _clear(v: Any) -> Any:
 
 
 def _args(v: Any) -> Any:
-    """A list of strings, or one string split like a shell would (no expansion)."""
+    """A list of strings, or one string: a TOML list as config.toml writes it (``["--a", "b c"]``, as
+    ``--set`` may give it) or else split like a shell would (no expansion)."""
+    if isinstance(v, str) and v.strip().startswith("["):
+        try:
+            items = tomllib.loads(f"v = {v.strip()}")["v"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f'not a list such as ["--flag", "value"]: {exc}') from None
+        if not all(isinstance(item, str) for item in items):
+            raise ValueError('a list of strings such as ["--flag", "value"]')
+        return tuple(items)
     if isinstance(v, str):
         try:
             return tuple(shlex.split(v))

@@ -87,6 +87,14 @@ def check(preset: Preset) -> list[tuple[str, str]]:
                 problems.append((key, f"kind {preset.kind!r} does not use {key} ({where}, or clear it)"))
     if preset.kind == "openwebui" and preset.model:
         problems.append(("model", "Open WebUI serves no model of its own (the LLM server it talks to does); clear it"))
+    if preset.kind == "openwebui" and preset.extra_args:
+        problems.append(
+            (
+                "extra_args",
+                "Open WebUI takes no arguments: they would replace its image's start command; "
+                "set its options as env.NAME (e.g. env.OPENAI_API_BASE_URL), or clear them",
+            )
+        )
     if preset.image and not _IMAGE.match(preset.image):
         problems.append(("image", f"not a valid image reference: {preset.image!r}"))
     return problems
