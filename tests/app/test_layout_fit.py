@@ -157,7 +157,7 @@ async def test_telemetry_tables_say_when_they_are_cut_at_80_columns(orin_snapsho
 
 
 async def test_a_growing_sparkline_asks_to_repaint_only_what_changed(orin_snapshot) -> None:
-    """A new point at the left-aligned line's end asks for that cell, not the row (idle bytes over SSH)."""
+    """A new point at the left-aligned line's end asks its piece for that cell; the other pieces are not asked."""
     from textual.geometry import Region
 
     from console.ui.widgets.metric_row import MetricRow
