@@ -3,6 +3,8 @@ act (asking first, y only; the row says "stopping…" until Docker answers), ins
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input
@@ -22,9 +24,14 @@ from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
-# Columns whose text changes as a container runs get the width of their widest value, so a growing
-# status ("Up 3 minutes (health: starting)") or "restarting…" does not shift every column to its right.
-FIXED_WIDTHS = {"state": 11, "CPU": 5, "MEM": 10, "health": 9, "status": 38}
+# Columns whose text changes as a container runs get the width of their widest value, so "restarting…" or
+# a CPU figure going to 100% does not shift every column to its right.  The status (the last of those) keeps
+# Textual's auto width, which grows and never narrows: a 38-cell status column made each second's "Up 18
+# seconds" write ~25 more cells per row (the list's idle output 525 -> 682 B/s, benchmarks/README.md);
+# its text is padded to the widest status shown so far, so the column does not narrow either.
+FIXED_WIDTHS = {"state": 11, "CPU": 5, "MEM": 10, "health": 9}
+STATUS_WIDTH = 38  # at most: a longer status ends in "…" (Inspect, i, has it whole)
+HEALTH_SUFFIX = re.compile(r"\s*\((?:healthy|unhealthy|health: starting)\)")  # the health column has it
 SORT_COLUMNS = {"name": "name", "state": "state", "cpu": "CPU", "mem": "MEM", "image": "image"}
 DESCENDING_FIRST = ("cpu", "mem")  # the busiest first, before O reverses it
 ALREADY = {"start": ("running", "restarting"), "stop": ("exited", "created", "dead")}
@@ -38,6 +45,7 @@ class ContainersScreen(FilterScreen):
         super().__init__()
         self.sort = "name"
         self.reverse = False
+        self._status_width = 0  # the widest status shown: the column never narrows
 
     def compose(self) -> ComposeResult:
         yield LiveText("Containers", id="title")
@@ -65,7 +73,9 @@ class ContainersScreen(FilterScreen):
             word = docker.pending_word(key)
             if word:
                 cells[1] = word
-            cells[status_column] = ellipsize(cells[status_column], FIXED_WIDTHS["status"])  # Inspect (i) has it whole
+            status = ellipsize(HEALTH_SUFFIX.sub("", str(cells[status_column])), STATUS_WIDTH)  # Inspect has it whole
+            self._status_width = max(self._status_width, len(status))
+            cells[status_column] = status.ljust(self._status_width)
         sync_rows(table, rows)
         self._headers(table)
         arrow = self._arrow()
