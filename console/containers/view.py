@@ -4,6 +4,7 @@ JSON carries the mask's own characters, not ``\u2022`` escapes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -93,3 +94,16 @@ def inspect_text(document: Mapping[str, Any]) -> str:
 def containers_json(containers: tuple[ContainerInfo, ...]) -> str:
     """``jetconsole containers --json``: one object per container, credentials masked, ``••••`` as itself."""
     return json_text([mask_data(asdict(c)) for c in containers], indent=2)
+
+
+_HEALTH_SUFFIX = re.compile(r"\s*\((?:healthy|unhealthy|health: starting)\)")
+_VAGUE = (("Less than a second", "<1 second"), ("About a minute", "~1 minute"), ("About an hour", "~1 hour"))
+
+
+def short_status(status: str) -> str:
+    """Docker's status for the list's column: its health suffix left to the health column, and its vague
+    durations short ("Up Less than a second" -> "Up <1 second"), so the list fits 120 columns."""
+    status = _HEALTH_SUFFIX.sub("", status)
+    for vague, short in _VAGUE:
+        status = status.replace(vague, short)
+    return status

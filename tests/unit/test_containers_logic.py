@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from console.containers.docker_source import container_from_list, cpu_percent, explain, memory_used
 from console.containers.model import ContainerInfo, ContainerStats
-from console.containers.view import gpu_memory, is_inference, rows
+from console.containers.view import gpu_memory, is_inference, rows, short_status
 from console.telemetry.model import GpuProcess
 
 
@@ -62,3 +64,18 @@ def test_gpu_memory_joined_on_host_pids() -> None:
     procs = (GpuProcess(10, "python", 2**30), GpuProcess(11, "worker", 2**31), GpuProcess(99, "other", 2**32))
     assert gpu_memory(c, procs) == 3 * 2**30
     assert gpu_memory(c, (GpuProcess(99, "other", 1),)) is None
+
+
+@pytest.mark.parametrize(
+    ("docker", "shown"),
+    [
+        ("Up Less than a second", "Up <1 second"),
+        ("Up About a minute (healthy)", "Up ~1 minute"),
+        ("Up About an hour (health: starting)", "Up ~1 hour"),
+        ("Up 3 minutes (unhealthy)", "Up 3 minutes"),
+        ("Up 3 minutes (Paused)", "Up 3 minutes (Paused)"),
+        ("Exited (137) 2 hours ago", "Exited (137) 2 hours ago"),
+    ],
+)
+def test_the_status_column_is_short_and_leaves_health_to_its_column(docker: str, shown: str) -> None:
+    assert short_status(docker) == shown

@@ -3,8 +3,6 @@ act (asking first, y only; the row says "stopping…" until Docker answers), ins
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input
@@ -25,13 +23,13 @@ from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
 # Columns whose text changes as a container runs get the width of their widest value, so "restarting…" or
-# a CPU figure going to 100% does not shift every column to its right.  The status (the last of those) keeps
-# Textual's auto width, which grows and never narrows: a 38-cell status column made each second's "Up 18
-# seconds" write ~25 more cells per row (the list's idle output 525 -> 682 B/s, benchmarks/README.md);
-# its text is padded to the widest status shown so far, so the column does not narrow either.
+# a CPU figure going to 100% does not shift the columns to their right.  The status keeps Textual's auto
+# width: at a fixed 38 cells (or the widest status seen, "Up Less than a second") the table no longer fit
+# 120 columns, and the horizontal scroll bar it then needs is redrawn cell by cell with the table at each
+# re-list (~3 kB; the list's idle output 525 -> 923 B/s, benchmarks/README.md).  Only the columns right of
+# the status (image, ports, runtime, restart) move when its length changes.
 FIXED_WIDTHS = {"state": 11, "CPU": 5, "MEM": 10, "health": 9}
 STATUS_WIDTH = 38  # at most: a longer status ends in "…" (Inspect, i, has it whole)
-HEALTH_SUFFIX = re.compile(r"\s*\((?:healthy|unhealthy|health: starting)\)")  # the health column has it
 SORT_COLUMNS = {"name": "name", "state": "state", "cpu": "CPU", "mem": "MEM", "image": "image"}
 DESCENDING_FIRST = ("cpu", "mem")  # the busiest first, before O reverses it
 ALREADY = {"start": ("running", "restarting"), "stop": ("exited", "created", "dead")}
@@ -45,15 +43,14 @@ class ContainersScreen(FilterScreen):
         super().__init__()
         self.sort = "name"
         self.reverse = False
-        self._status_width = 0  # the widest status shown: the column never narrows
 
     def compose(self) -> ComposeResult:
         yield LiveText("Containers", id="title")
         yield LiveText("", id="docker-status")
         yield Input(placeholder="filter: words in name, image, state, ports (Esc clears)", id="filter")
         table: DataTable = DataTable(id="t-containers", cursor_type="row")
-        for column in view.COLUMNS:  # two spaces kept for the sort arrow: the header never changes width
-            table.add_column(f"{column}  ", width=FIXED_WIDTHS.get(column), key=column)
+        for column in view.COLUMNS:  # a sortable column keeps two spaces for its arrow: its header keeps its width
+            table.add_column(self._label(column, None), width=FIXED_WIDTHS.get(column), key=column)
         yield table
         yield CutHint(table)  # at 80 columns some are out of view: say so
         yield KeyHints()
@@ -73,9 +70,9 @@ class ContainersScreen(FilterScreen):
             word = docker.pending_word(key)
             if word:
                 cells[1] = word
-            status = ellipsize(HEALTH_SUFFIX.sub("", str(cells[status_column])), STATUS_WIDTH)  # Inspect has it whole
-            self._status_width = max(self._status_width, len(status))
-            cells[status_column] = status.ljust(self._status_width)
+            cells[status_column] = ellipsize(
+                view.short_status(str(cells[status_column])), STATUS_WIDTH
+            )  # Inspect: whole
         sync_rows(table, rows)
         self._headers(table)
         arrow = self._arrow()
@@ -99,13 +96,17 @@ class ContainersScreen(FilterScreen):
             return "v" if descending else "^"
         return "▼" if descending else "▲"
 
+    def _label(self, name: str, sorted_column: str | None) -> str:
+        if name == sorted_column:
+            return f"{name} {self._arrow()}"
+        return f"{name}  " if name in SORT_COLUMNS.values() else name
+
     def _headers(self, table: DataTable) -> None:
         """The sorted column's header carries ▲ (ascending) or ▼ (descending)."""
         sorted_column = SORT_COLUMNS.get(self.sort)
         changed = False
         for key, column in table.columns.items():
-            name = str(key.value)
-            label = f"{name} {self._arrow()}" if name == sorted_column else f"{name}  "
+            label = self._label(str(key.value), sorted_column)
             if column.label.plain != label:
                 column.label = Text(label)
                 changed = True
