@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ENV = "JETCONSOLE_HELP_FLAG"  # another path (tests; a flag shared by several users of one device)
@@ -29,6 +30,23 @@ def read(where: Path | None = None) -> bool:
         return (where or path()).read_text().split(maxsplit=1)[:1] == ["on"]
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def since(where: Path | None = None) -> float | None:
+    """When the flag was raised (epoch seconds), from the time the file holds, else the file's mtime;
+    None when it is down or unreadable."""
+    target = where or path()
+    try:
+        words = target.read_text().split()
+        mtime = target.stat().st_mtime
+    except (OSError, UnicodeDecodeError):
+        return None
+    if words[:1] != ["on"]:
+        return None
+    try:
+        return datetime.strptime(words[1], "%Y-%m-%dT%H:%M:%S%z").timestamp() if len(words) > 1 else mtime
+    except ValueError:
+        return mtime
 
 
 def write(on: bool, where: Path | None = None) -> Path:

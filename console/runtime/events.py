@@ -102,6 +102,7 @@ class StartupProgress(Event, frozen=True):
 # ---- HUD ------------------------------------------------------------------------------------------
 class HelpFlagRead(Event, frozen=True):
     on: bool
+    since: float | None = None  # when it was raised (epoch seconds), when known
 
 
 class HostRead(Event, frozen=True):

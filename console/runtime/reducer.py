@@ -54,8 +54,10 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, servers=replace(s.servers, selected=url))
         case ev.StartupProgress(container, event):
             return replace(s, startups=MappingProxyType({**s.startups, container: event}))
-        case ev.HelpFlagRead(on):
-            return s if on == s.hud.help_flag else replace(s, hud=replace(s.hud, help_flag=on))
+        case ev.HelpFlagRead(on, since):
+            if (on, since) == (s.hud.help_flag, s.hud.help_since):
+                return s
+            return replace(s, hud=replace(s.hud, help_flag=on, help_since=since if on else None))
         case ev.HostRead(host, ip):
             return replace(s, hud=replace(s.hud, host=host, ip=ip))
         case ev.DoctorRunning():

@@ -52,6 +52,7 @@ class HudFacts:
     """The workshop help flag and this host's name and address."""
 
     help_flag: bool = False
+    help_since: float | None = None  # when the flag was raised (epoch seconds)
     host: str = ""
     ip: str = ""
 

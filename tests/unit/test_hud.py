@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,22 @@ def test_help_flag_file_round_trip(tmp_path: Path) -> None:
     helpflag.write(False, where)  # off twice is fine
     where.write_bytes(b"\xff\xfe")
     assert not helpflag.read(where)  # garbage reads as off, never raises
+
+
+def test_help_flag_says_since_when(tmp_path: Path) -> None:
+    """A fleet tile says how long a flag has been up: from the time the file holds, else its mtime."""
+    where = tmp_path / "flag"
+    assert helpflag.since(where) is None
+    before = time.time()
+    helpflag.write(True, where)
+    since = helpflag.since(where)
+    assert since is not None and before - 1 <= since <= time.time() + 1  # the file holds whole seconds
+    where.write_text("on\n")
+    assert helpflag.since(where) == where.stat().st_mtime
+    where.write_text("on yesterday\n")
+    assert helpflag.since(where) == where.stat().st_mtime
+    helpflag.write(False, where)
+    assert helpflag.since(where) is None
 
 
 def test_help_flag_command_from_any_shell(tmp_path: Path) -> None:

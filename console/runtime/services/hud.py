@@ -16,14 +16,15 @@ HOST_POLL_S = 60.0
 
 def start_hud_sources(hub: Hub, flag_path: Path) -> None:
     """Emit the help flag and the host's name and address whenever they change."""
-    last_flag: list[bool | None] = [None]
+    last_flag: list[tuple[bool, float | None] | None] = [None]
     last_host: list[tuple[str, str] | None] = [None]
 
     def read_flag(_life: Lifecycle) -> None:
         on = helpflag.read(flag_path)
-        if on != last_flag[0]:
-            hub.emit(ev.HelpFlagRead(on))
-            last_flag[0] = on
+        now = (on, helpflag.since(flag_path) if on else None)
+        if now != last_flag[0]:
+            hub.emit(ev.HelpFlagRead(*now))
+            last_flag[0] = now
 
     def read_host(_life: Lifecycle) -> None:
         now = (hostname(), primary_ip())
@@ -44,6 +45,6 @@ def set_help_flag(hub: Hub, on: bool, flag_path: Path) -> None:
         except OSError as exc:
             hub.emit(ev.Notice(f"help flag not changed: {exc}", "error", 6))
             return
-        hub.emit(ev.HelpFlagRead(on))
+        hub.emit(ev.HelpFlagRead(on, helpflag.since(flag_path) if on else None))
 
     hub.runner.spawn("help-flag-write", work)
