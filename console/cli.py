@@ -1,4 +1,4 @@
-"""Command line: ``jetconsole`` (the dashboard), ``snapshot``, ``containers``, ``launch``, ``chat``.
+"""Command line: ``jetconsole`` (the dashboard), ``snapshot``, ``containers``, ``launch``, ``chat``, ``agent``.
 
 Textual is imported only when the dashboard starts, so ``snapshot`` stays quick.
 """
@@ -130,6 +130,18 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         from console.bench.command import add_arguments as bench_arguments
 
         bench_arguments(bench)
+    agent = sub.add_parser(
+        "agent",
+        help="serve this device's telemetry, containers and servers read-only (Prometheus /metrics, /v1/state) "
+        "for a fleet view",
+    )
+    agent.add_argument(
+        "--listen", default="127.0.0.1:9147", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:9147)"
+    )
+    agent.add_argument("--token-file", metavar="FILE", help="require this bearer token (the file's first line)")
+    agent.add_argument("--allow-remote", action="store_true", help="allow an address beyond loopback")
+    agent.add_argument("--no-token", action="store_true", help="beyond loopback, serve without a token")
+    agent.add_argument("--print-unit", action="store_true", help="print a systemd unit for these options and exit")
     size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
     size.add_argument(
         "--config",
@@ -206,6 +218,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "containers":
             return commands.containers(config, args.json)
         return commands.launch(config, args.preset, args.settings, args.dry_run, args.timeout)
+    if args.command == "agent":
+        from console.agent import command as agent_command
+
+        return agent_command.run(
+            replace(config, telemetry_source=source),
+            args.listen,
+            args.token_file,
+            args.allow_remote,
+            args.no_token,
+            args.print_unit,
+        )
     if args.command == "snapshot":
         from console.telemetry import command as snapshot
 
