@@ -142,6 +142,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     agent.add_argument("--allow-remote", action="store_true", help="allow an address beyond loopback")
     agent.add_argument("--no-token", action="store_true", help="beyond loopback, serve without a token")
     agent.add_argument("--print-unit", action="store_true", help="print a systemd unit for these options and exit")
+    fleet = sub.add_parser(
+        "fleet", help="read every device's agent once: state, server, tok/s, GPU, memory, help flags; exit 0 all up"
+    )
+    fleet.add_argument("--hosts", metavar="FILE", help="the devices (default: [fleet] hosts in config.toml)")
+    fleet.add_argument("--json", action="store_true", help="machine-readable output")
     size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
     size.add_argument(
         "--config",
@@ -218,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "containers":
             return commands.containers(config, args.json)
         return commands.launch(config, args.preset, args.settings, args.dry_run, args.timeout)
+    if args.command == "fleet":
+        from console.fleet import command as fleet_command
+
+        return fleet_command.run(config, args.hosts, args.json)
     if args.command == "agent":
         from console.agent import command as agent_command
 

@@ -61,6 +61,9 @@ class Config:
     bench_concurrency: tuple[int, ...] = (1, 4, 16)
     bench_prompts: str = ""  # "" = the built-in set (the workshop prompt and five more)
     bench_results_dir: str = ""  # "" = the user data dir (~/.local/share/jetconsole/bench)
+    fleet_hosts: str = ""  # the hosts file of the Fleet view and `jetconsole fleet` ("" = none)
+    fleet_interval: float = 1.0  # seconds between two reads of every agent
+    fleet_timeout: float = 0.75  # each agent's own limit: a slow one is late, never the others
     # The user's [presets.NAME] tables as written; the presets package validates them
     # (console.containers.presets.all_presets) and presets_text gives its errors their lines.
     presets: dict[str, Any] = field(default_factory=dict)
@@ -155,6 +158,12 @@ class Bench(_Section):
     results_dir: str | UnsetType = UNSET
 
 
+class Fleet(_Section):
+    hosts: str | UnsetType = UNSET
+    interval: Annotated[float, Meta(ge=0.2, le=3600)] | UnsetType = UNSET
+    timeout: Annotated[float, Meta(ge=0.05, le=60)] | UnsetType = UNSET
+
+
 class ConfigFile(_Section):
     general: General | UnsetType = UNSET
     telemetry: Telemetry | UnsetType = UNSET
@@ -165,6 +174,7 @@ class ConfigFile(_Section):
     hud: Hud | UnsetType = UNSET
     doctor: Doctor | UnsetType = UNSET
     bench: Bench | UnsetType = UNSET
+    fleet: Fleet | UnsetType = UNSET
     presets: Annotated[dict[str, Any], Meta(description="a table of [presets.NAME] tables")] | UnsetType = UNSET
 
 

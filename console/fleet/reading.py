@@ -47,7 +47,7 @@ class Reading:
 
 def reading(doc: Any) -> Reading:
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise BadAnswer("not a jetconsole agent's /v1/state (no schema)")
+        raise BadAnswer("not a jetconsole agent: its answer has no agent schema")
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise BadAnswer("its version is not a number")

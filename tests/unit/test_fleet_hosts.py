@@ -72,8 +72,8 @@ def test_an_agent_answer_becomes_a_tile_reading(orin_snapshot) -> None:
 @pytest.mark.parametrize(
     ("doc", "words"),
     [
-        ("<html>", "no schema"),
-        ({"schema": "other"}, "no schema"),
+        ("<html>", "no agent schema"),
+        ({"schema": "other"}, "no agent schema"),
         ({"schema": SCHEMA, "version": VERSION + 1}, "newer than this jetconsole reads"),
         ({"schema": SCHEMA, "version": "1"}, "not a number"),
         ({"schema": SCHEMA, "version": VERSION, "telemetry": {"gpus": "many"}}, "telemetry.gpus is not a list"),

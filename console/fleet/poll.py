@@ -1,0 +1,97 @@
+"""Reading every device's agent at once: one asyncio round, each device under its own time limit.
+
+A round asks every agent for ``/v1/state`` concurrently (one httpx connection pool, kept between rounds)
+and gives one ``Answer`` per device as it comes: a dead device answers "connection refused" at once, a
+stopped one runs into its own ``timeout``; neither holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from console.fleet.hosts import Device
+from console.fleet.reading import BadAnswer, Reading, reading
+from console.runtime.sanitise import clean
+
+MAX_BODY = 1 << 20  # an agent's answer is ~5 kB; a bigger one is not an agent
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one device said in one round: a reading, or why there is none."""
+
+    name: str
+    reading: Reading | None
+    error: str | None
+    seconds: float  # how long it took
+    at: float  # time.monotonic() when it came
+
+
+def token_for(device: Device) -> str | None:
+    """The device's bearer token (its file's first line); None without one or when unreadable."""
+    if not device.token_file:
+        return None
+    try:
+        lines = Path(device.token_file).expanduser().read_text().split()
+    except OSError:
+        return None
+    return lines[0] if lines else None
+
+
+async def read_device(client: httpx.AsyncClient, device: Device, timeout: float) -> Answer:
+    start = time.monotonic()
+    token = token_for(device)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        async with asyncio.timeout(timeout):
+            response = await client.get(f"{device.url}/v1/state", headers=headers, timeout=timeout)
+            if response.status_code == 401:
+                raise BadAnswer("the agent wants a token: add token=FILE to this device's line")
+            if response.status_code != 200:
+                raise BadAnswer(f"HTTP {response.status_code}")
+            if len(response.content) > MAX_BODY:
+                raise BadAnswer(f"an answer of {len(response.content)} bytes is not an agent's")
+            try:
+                doc = json.loads(response.content)
+            except ValueError:
+                raise BadAnswer("not a jetconsole agent: its answer is not JSON") from None
+            got = reading(doc)
+        return Answer(device.name, got, None, time.monotonic() - start, time.monotonic())
+    except TimeoutError:
+        error = f"no answer within {timeout:g} s"
+    except httpx.ConnectError as exc:
+        error = "unreachable: " + (str(exc).split("] ", 1)[-1] or "cannot connect")
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    except BadAnswer as exc:
+        error = str(exc)
+    return Answer(device.name, None, clean(error), time.monotonic() - start, time.monotonic())
+
+
+async def answers(client: httpx.AsyncClient, devices: Sequence[Device], timeout: float) -> AsyncIterator[Answer]:
+    """Every device's answer of one round, in the order they come."""
+    for next_answer in asyncio.as_completed([read_device(client, d, timeout) for d in devices]):
+        yield await next_answer
+
+
+def new_client(devices: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=max(devices, 1) + 4, max_keepalive_connections=max(devices, 1))
+    return httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+
+
+def one_round(devices: Sequence[Device], timeout: float) -> list[Answer]:
+    """One round for a CLI (``jetconsole fleet``): every answer, in the devices' order."""
+
+    async def run() -> list[Answer]:
+        async with new_client(len(devices)) as client:
+            got = {a.name: a async for a in answers(client, devices, timeout)}
+        return [got[d.name] for d in devices]
+
+    return asyncio.run(run())

@@ -1,0 +1,47 @@
+"""The fleet in the runtime's state: the devices, and each one's latest answer (pure, immutable)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from console.fleet.hosts import Device
+from console.fleet.poll import Answer
+
+_NONE: MappingProxyType[str, DeviceStatus] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """A device's latest good answer (kept while it fails: a stale tile still shows its last figures) and
+    the latest try's outcome."""
+
+    good: Answer | None = None
+    last: Answer | None = None
+
+    @property
+    def error(self) -> str | None:
+        return self.last.error if self.last is not None else None
+
+
+@dataclass(frozen=True)
+class FleetState:
+    devices: tuple[Device, ...] = ()
+    status: MappingProxyType[str, DeviceStatus] = field(default_factory=lambda: _NONE)
+    error: str | None = None  # the hosts file could not be read (file:line: what)
+
+    def listed(self, devices: tuple[Device, ...], error: str | None = None) -> FleetState:
+        names = {d.name for d in devices}
+        kept = MappingProxyType({k: v for k, v in self.status.items() if k in names})
+        return replace(self, devices=devices, status=kept, error=error)
+
+    def answered(self, answers: Iterable[Answer]) -> FleetState:
+        status = dict(self.status)
+        names = {d.name for d in self.devices}
+        for a in answers:
+            if a.name not in names:
+                continue  # a late answer of a device no longer listed
+            old = status.get(a.name, DeviceStatus())
+            status[a.name] = DeviceStatus(good=a if a.reading is not None else old.good, last=a)
+        return replace(self, status=MappingProxyType(status))

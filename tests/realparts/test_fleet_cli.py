@@ -1,0 +1,142 @@
+"""``jetconsole fleet`` against real agents on loopback ports (issue 16): three agent processes, one of them
+SIGSTOPped (slow) and one killed (gone), beside a server that answers garbage and one that speaks a newer
+schema.  Each device answers or fails on its own; the stopped one runs into its own time limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from console.fleet.schema import SCHEMA, VERSION
+
+pytestmark = pytest.mark.timeout(180)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def agent(config: Path) -> tuple[subprocess.Popen[str], str]:
+    """A real ``jetconsole agent`` on a free loopback port, once it says where."""
+    argv = [
+        sys.executable,
+        "-m",
+        "console",
+        "--config",
+        str(config),
+        "--source",
+        "procfs",
+        "agent",
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    proc = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    m = re.search(r"(http://127\.0\.0\.1:\d+)/metrics", line)
+    assert m, line
+    return proc, m.group(1)
+
+
+def fake_server(body: bytes) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[endpoints]\ndocker_host = "unix://{tmp_path}/none.sock"\n[doctor]\ninterval = 0\n')
+    procs = [agent(config) for _ in range(3)]
+    garbage = fake_server(b"<html>not an agent</html>")
+    newer = fake_server(json.dumps({"schema": SCHEMA, "version": VERSION + 1}).encode())
+    (_ok, ok_url), (slow, slow_url), (gone, gone_url) = procs
+    for _, url in procs:  # each answers before the faults are made
+        assert httpx.get(url + "/health", timeout=10).status_code == 200
+    os.kill(slow.pid, signal.SIGSTOP)
+    gone.kill()
+    gone.wait(10)
+    urls = {
+        "thor-01": ok_url,
+        "thor-02": slow_url,
+        "thor-03": gone_url,
+        "garbage": f"http://127.0.0.1:{garbage.server_address[1]}",
+        "newer": f"http://127.0.0.1:{newer.server_address[1]}",
+    }
+    hosts = tmp_path / "hosts"
+    hosts.write_text("".join(f"{name} {url} group=rack-a\n" for name, url in urls.items()))
+    try:
+        yield hosts, urls
+    finally:
+        os.kill(slow.pid, signal.SIGCONT)
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait(10)
+        garbage.shutdown()
+        newer.shutdown()
+
+
+def test_each_device_answers_or_fails_on_its_own(fleet: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    hosts, _ = fleet
+    config = tmp_path / "fleet.toml"
+    config.write_text("[fleet]\ntimeout = 0.75\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "console", "--config", str(config), "fleet", "--hosts", str(hosts), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1, out.stderr  # some are down
+    doc = json.loads(out.stdout)
+    by_name = {d["name"]: d for d in doc["devices"]}
+    assert by_name["thor-01"]["condition"] == "up" and by_name["thor-01"]["mem_total_gib"] > 0
+    assert by_name["thor-02"]["error"] == "no answer within 0.75 s"
+    assert by_name["thor-03"]["error"].startswith("unreachable")
+    assert by_name["garbage"]["error"] == "not a jetconsole agent: its answer is not JSON"
+    assert "newer than this jetconsole reads" in by_name["newer"]["error"]
+    assert [by_name[n]["condition"] for n in ("thor-02", "thor-03", "garbage", "newer")] == ["unreachable"] * 4
+    assert doc["totals"]["up"] == 1 and doc["totals"]["devices"] == 5
+
+
+def test_the_table_and_the_config_errors(fleet: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    hosts, _ = fleet
+    out = subprocess.run(
+        [sys.executable, "-m", "console", "--config", "/dev/null", "fleet", "--hosts", str(hosts)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert out.stdout.splitlines()[0].split()[:3] == ["device", "state", "server"]
+    assert "1/5 up · 0 Ready" in out.stdout and "thor-02: no answer within" in out.stdout
+    bad = tmp_path / "bad-hosts"
+    bad.write_text("thor-01 http://127.0.0.1:1\nthor-01 http://127.0.0.1:2\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "console", "--config", "/dev/null", "fleet", "--hosts", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and f"{bad}:2: thor-01: this name is already on line 1" in out.stderr
