@@ -40,6 +40,7 @@ DASHBOARD_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.fit", "m", "fit", "Model fit"),
     BindingSpec("dashboard.hud", "H", "hud", "HUD"),
     BindingSpec("dashboard.bench", "B", "bench", "Bench", show=False),  # in ? and the palette: the footer is full
+    BindingSpec("dashboard.fleet", "F", "fleet", "Fleet", show=False),
 )
 SERVERS_BINDINGS: tuple[BindingSpec, ...] = (  # the dashboard's servers panel, when it has focus
     BindingSpec("servers.next", "down,j", "move(1)", "Next server", show=False),
@@ -117,6 +118,13 @@ CONTAINERS_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("containers.remove", "d", "container('remove')", "Remove"),
     BindingSpec("containers.launch", "n", "launch", "New launch"),
 )
+FLEET_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("fleet.back", "escape", "back", "Back"),
+    BindingSpec("fleet.filter", "slash", "filter", "Filter"),
+    BindingSpec("fleet.sort", "o", "sort", "Sort"),
+    BindingSpec("fleet.reverse", "O", "reverse_sort", "Reverse sort"),
+    BindingSpec("fleet.open", "enter", "open_device", "Device"),
+)
 LAUNCH_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("launch.back", "escape", "back", "Back"),
     # Keys no Input takes (an Input keeps ctrl+k, and letters, for its text): they work from every field
@@ -159,6 +167,7 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
         + SERVERS_BINDINGS
         + DETAIL_BINDINGS
         + CONTAINERS_BINDINGS
+        + FLEET_BINDINGS
         + LAUNCH_BINDINGS
         + LOGS_BINDINGS
         + CHAT_BINDINGS
@@ -187,6 +196,7 @@ KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
     "dashboard": (APP_BINDINGS, DASHBOARD_BINDINGS, SERVERS_BINDINGS, CHAT_BINDINGS),
     "telemetry": (APP_BINDINGS, DETAIL_BINDINGS),
     "containers": (APP_BINDINGS, CONTAINERS_BINDINGS),
+    "fleet": (APP_BINDINGS, FLEET_BINDINGS),
     "launch": (APP_BINDINGS, LAUNCH_BINDINGS),
     "logs": (APP_BINDINGS, LOGS_BINDINGS),
     "chat": (APP_BINDINGS, CHAT_BINDINGS),

@@ -11,27 +11,16 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from console.fleet.hosts import Device
-from console.fleet.reading import BadAnswer, Reading, reading
+from console.fleet.reading import BadAnswer, reading
+from console.fleet.state import Answer
 from console.runtime.sanitise import clean
 
 MAX_BODY = 1 << 20  # an agent's answer is ~5 kB; a bigger one is not an agent
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What one device said in one round: a reading, or why there is none."""
-
-    name: str
-    reading: Reading | None
-    error: str | None
-    seconds: float  # how long it took
-    at: float  # time.monotonic() when it came
 
 
 def token_for(device: Device) -> str | None:

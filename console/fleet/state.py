@@ -1,4 +1,4 @@
-"""The fleet in the runtime's state: the devices, and each one's latest answer (pure, immutable)."""
+"""The fleet in the runtime's state: the devices, and each one's latest answer (pure, immutable; no network)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,20 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from console.fleet.hosts import Device
-from console.fleet.poll import Answer
+from console.fleet.reading import Reading
 
 _NONE: MappingProxyType[str, DeviceStatus] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one device said in one round: a reading, or why there is none."""
+
+    name: str
+    reading: Reading | None
+    error: str | None
+    seconds: float  # how long it took
+    at: float  # time.monotonic() when it came
 
 
 @dataclass(frozen=True)

@@ -171,3 +171,7 @@ class ReadFitMemory(Command, frozen=True):
     (a fixed reading, a what-if); a ``FitMemoryRead`` answers."""
 
     memory: Callable[[], DeviceMemory | None] | None = None
+
+
+class WatchFleet(Command, frozen=True):
+    """Read the fleet's agents from now on (the Fleet screen asks; a start with no fleet reads nothing)."""

@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.containers.model import ActionResult, ContainerInfo, ContainerStats
     from console.doctor.check import Check
     from console.fit.device import DeviceMemory
+    from console.fleet.hosts import Device
+    from console.fleet.state import Answer
     from console.servers.status import ServerStatus
     from console.telemetry.model import SourceReport, TelemetrySnapshot
 
@@ -100,6 +102,19 @@ class StartupProgress(Event, frozen=True):
 
 
 # ---- HUD ------------------------------------------------------------------------------------------
+class FleetListed(Event, frozen=True):
+    """The fleet's devices (from the hosts file), or why there are none."""
+
+    devices: tuple[Device, ...]
+    error: str | None = None
+
+
+class FleetAnswered(Event, frozen=True):
+    """Answers of some of the fleet's agents (a round's, as they came)."""
+
+    answers: tuple[Answer, ...]
+
+
 class HelpFlagRead(Event, frozen=True):
     on: bool
     since: float | None = None  # when it was raised (epoch seconds), when known

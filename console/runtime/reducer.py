@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from console.chat.endpoints import canonical
 from console.runtime import events as ev
 from console.runtime.state import BENCH_NOTES_KEEP, LOG_KEEP, BenchNote, BenchOutcome, ConsoleState
+
+if TYPE_CHECKING:
+    from console.fleet.state import FleetState
 
 
 def reduce(state: ConsoleState, event: ev.Event) -> ConsoleState:
@@ -54,6 +58,10 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, servers=replace(s.servers, selected=url))
         case ev.StartupProgress(container, event):
             return replace(s, startups=MappingProxyType({**s.startups, container: event}))
+        case ev.FleetListed(devices, error):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).listed(devices, error))
+        case ev.FleetAnswered(answers):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).answered(answers))
         case ev.HelpFlagRead(on, since):
             if (on, since) == (s.hud.help_flag, s.hud.help_since):
                 return s
@@ -134,3 +142,9 @@ def _apply_chat(s: ConsoleState, e: ev.Event) -> ConsoleState:
         case ev.ChatTrimmed(count):
             return replace(s, chat=chat.trim(count))
     return s
+
+
+def _empty_fleet() -> FleetState:
+    from console.fleet.state import FleetState as Fleet  # on the first fleet event: a start without one never loads it
+
+    return Fleet()

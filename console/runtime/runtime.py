@@ -68,6 +68,7 @@ class Runtime:
         chat's questions and answers are not written to the conversation store."""
         self.config = config
         self.runner = Runner(on_error=self._service_failed)
+        self._fleet_started = False
         self.configured: tuple[Endpoint, ...] = tuple(endpoints(config.servers, config.api_keys))
         selected = canonical(self.configured[0].url) if self.configured else None
         self._state = ConsoleState(
@@ -250,6 +251,13 @@ class Runtime:
                 from console.runtime.services.launch import launch as start_launch  # on first use: see its module
 
                 start_launch(self.docker, run_id, plan, preset, launch, remove_first)
+            case cmd.WatchFleet():
+                if not self._fleet_started:
+                    self._fleet_started = True
+                    from console.runtime.services.fleet import start_fleet  # on first use: a start has no fleet
+
+                    c = self.config
+                    start_fleet(self, c.fleet_hosts, c.fleet_interval, c.fleet_timeout)
             case cmd.RefreshDocker():
                 self.docker.refresh()
             case cmd.SetHelpFlag(on):

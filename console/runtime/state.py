@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.bench.runner import BenchPlan, Progress
     from console.containers.launcher import LaunchEvent
     from console.doctor.check import Check
+    from console.fleet.state import FleetState
     from console.servers.registry import ServerRow
     from console.servers.status import ServerStatus
 
@@ -119,6 +120,7 @@ class ConsoleState:
     doctor: DoctorState = field(default_factory=DoctorState)
     chat: ChatSession = field(default_factory=lambda: ChatSession(None, ChatSettings()))
     bench: BenchState = field(default_factory=BenchState)
+    fleet: FleetState | None = None  # None until the Fleet view or `jetconsole fleet` asks (keeps it off a start)
 
 
 def server_rows(state: ConsoleState) -> list[ServerRow]:

@@ -92,7 +92,7 @@ class JetconsoleApp(App[None]):
     BINDINGS = bindings(APP_BINDINGS)
     # screens the first frame does not show are imported, composed and styled when first opened
     SCREENS = {"telemetry": _telemetry_screen, "containers": _containers_screen}
-    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench")
+    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench", "fleet")
     ENABLE_COMMAND_PALETTE = True
     KIOSK_ACTIONS = frozenset({"toggle_help", "next_page"})
 
@@ -175,6 +175,7 @@ class JetconsoleApp(App[None]):
                 "fit": self.action_fit,
                 "hud": self.action_hud,
                 "bench": self.action_bench,
+                "fleet": self.action_fleet,
                 "containers": lambda: self.push_screen("containers"),
                 "telemetry": lambda: self.push_screen("telemetry"),
             }.get(self.start_screen)
@@ -311,6 +312,12 @@ class JetconsoleApp(App[None]):
 
         if not isinstance(self.screen, BenchScreen):
             self.push_screen(BenchScreen())
+
+    def action_fleet(self) -> None:
+        from console.ui.screens.fleet import FleetScreen
+
+        if not isinstance(self.screen, FleetScreen):
+            self.push_screen(FleetScreen())
 
     def action_next_theme(self) -> None:
         names = sorted(self.theme_specs)

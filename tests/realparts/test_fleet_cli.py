@@ -140,3 +140,33 @@ def test_the_table_and_the_config_errors(fleet: tuple[Path, dict[str, str]], tmp
         timeout=60,
     )
     assert out.returncode == 2 and f"{bad}:2: thor-01: this name is already on line 1" in out.stderr
+
+
+async def test_the_fleet_view_keeps_reading_the_others_while_one_is_stopped(
+    fleet: tuple[Path, dict[str, str]], orin_snapshot
+) -> None:
+    """The Fleet screen on the real agents: a stopped agent's timeout arrives in a later batch than the
+    answers of the live one, round after round, so the live one is shown without waiting for it."""
+    from console.config import Config
+    from console.runtime import events as ev
+    from console.ui.screens.fleet import FleetScreen
+    from tests.app.helpers import live_app, wait_for
+
+    hosts, _ = fleet
+    app = live_app([orin_snapshot], Config(fleet_hosts=str(hosts), fleet_interval=1.0, fleet_timeout=0.75))
+    batches: list[set[str]] = []
+    app.runtime.subscribe(
+        lambda _s, e: batches.append({a.name for a in e.answers}) if isinstance(e, ev.FleetAnswered) else None
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen))
+        await wait_for(pilot, lambda: sum("thor-02" in b for b in batches) >= 3, timeout=30)
+        fleet_state = app.runtime.state.fleet
+        assert fleet_state is not None
+        assert fleet_state.status["thor-01"].last.reading is not None
+        assert fleet_state.status["thor-02"].error == "no answer within 0.75 s"
+        with_live = [i for i, b in enumerate(batches) if "thor-01" in b]
+        with_slow = [i for i, b in enumerate(batches) if "thor-02" in b]
+        assert len(with_live) >= 3 and not set(with_live) & set(with_slow)  # never held back for the slow one
+        assert "1/5 up" in app.screen.query_one("#title").text

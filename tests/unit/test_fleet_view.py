@@ -4,9 +4,8 @@ kept, unreachable, raised flags first."""
 from __future__ import annotations
 
 from console.fleet.hosts import Device
-from console.fleet.poll import Answer
 from console.fleet.reading import Reading, ServerFigures
-from console.fleet.state import FleetState
+from console.fleet.state import Answer, FleetState
 from console.fleet.view import DOWN, STALE, UP, WAITING, cells, rows, totals, totals_line
 
 DEVICES = tuple(Device(n, f"http://127.0.0.1:{9000 + i}") for i, n in enumerate(("a", "b", "c", "d")))

@@ -170,5 +170,8 @@ class DashboardScreen(Screen):
     def action_bench(self) -> None:
         host(self).action_bench()
 
+    def action_fleet(self) -> None:
+        host(self).action_fleet()
+
     def action_toggle_pause(self) -> None:
         host(self).toggle_pause()
