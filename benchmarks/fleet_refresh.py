@@ -1,0 +1,151 @@
+"""A fleet refresh against real agents on loopback ports, next to all-smi's published rates (issue 16).
+
+Starts ``--agents`` real ``jetconsole agent`` processes (telemetry from /proc, no Docker, no doctor), each
+on its own loopback port, then reads all of them every ``--interval`` seconds for ``--seconds`` the way
+the Fleet view does (``console.fleet.poll``: one asyncio round, one connection pool, each device under
+its own time limit).  Figures: a round's time (median, p95, max), the viewer's CPU seconds per minute,
+bytes on the wire per device per second, and how many answers were good.  With ``--stop N`` the first N
+agents are SIGSTOPped first, to show what a dead device adds to the others' round (nothing but its own
+timeout, which runs beside them).  Peer: all-smi refreshes every 5 s at 51-100 nodes (its source,
+../shared/reference/fleet.md).  Figures, not assertions::
+
+    .venv/bin/python benchmarks/fleet_refresh.py --agents 60 --interval 1 --seconds 60 [--stop 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from ptyrun import ROOT, report_header, save_report
+
+sys.path.insert(0, str(ROOT))
+
+from console.fleet.hosts import Device
+from console.fleet.poll import new_client, read_device
+
+ALL_SMI_S = 5.0  # all-smi's refresh at 51-100 nodes
+
+
+def start_agents(count: int, tmp: Path) -> list[tuple[subprocess.Popen[str], str]]:
+    config = tmp / "agent.toml"
+    config.write_text(
+        f'[general]\nrefresh_interval = 1.0\n[endpoints]\ndocker_host = "unix://{tmp}/none.sock"\nservers = []\n'
+        "[doctor]\ninterval = 0\n"
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "console",
+        "--config",
+        str(config),
+        "--source",
+        "procfs",
+        "agent",
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    env = {**os.environ, "JETCONSOLE_HELP_FLAG": str(tmp / "flag")}
+    procs = [subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env) for _ in range(count)]
+    out = []
+    for proc in procs:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.search(r"(http://127\.0\.0\.1:\d+)/metrics", line)
+        if m is None:
+            raise SystemExit(f"fleet_refresh: an agent did not start: {line!r}")
+        out.append((proc, m.group(1)))
+    return out
+
+
+async def measure(devices: list[Device], interval: float, seconds: float, timeout: float) -> dict[str, float]:
+    rounds: list[float] = []
+    good = bad = 0
+    async with new_client(len(devices)) as client:
+        # the first round opens the connections; the figures start with the second
+        await asyncio.gather(*(read_device(client, d, timeout) for d in devices))
+        cpu0, t0 = time.process_time(), time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            start = time.monotonic()
+            answers = await asyncio.gather(*(read_device(client, d, timeout) for d in devices))
+            rounds.append(time.monotonic() - start)
+            good += sum(a.reading is not None for a in answers)
+            bad += sum(a.reading is None for a in answers)
+            left = interval - (time.monotonic() - start)
+            if left > 0:
+                await asyncio.sleep(left)
+        span = time.monotonic() - t0
+    # bytes per answer: one more read of a few, counted (the pool does not count for us)
+    async with httpx.AsyncClient() as counter:
+        sizes = [len((await counter.get(d.url + "/v1/state")).content) for d in devices[-3:]]
+    wire = statistics.median(sizes)
+    return {
+        "rounds": len(rounds),
+        "round_median_ms": statistics.median(rounds) * 1000,
+        "round_p95_ms": sorted(rounds)[max(0, int(len(rounds) * 0.95) - 1)] * 1000,
+        "round_max_ms": max(rounds) * 1000,
+        "viewer_cpu_s_per_min": (time.process_time() - cpu0) / span * 60,
+        "answer_bytes": wire,
+        "bytes_per_device_per_s": wire / interval,
+        "good_answers": good,
+        "failed_answers": bad,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=60, help="real agent processes (default 60)")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between rounds (default 1)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="the measured window (default 60)")
+    parser.add_argument("--timeout", type=float, default=0.75, help="each device's limit (default 0.75 s)")
+    parser.add_argument("--stop", type=int, default=0, help="SIGSTOP this many agents first (default 0)")
+    parser.add_argument("--output", type=Path, help="JSON file (default benchmarks/results/fleet_refresh-<time>.json)")
+    args = parser.parse_args(argv)
+    started, load_start = time.time(), os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="jetconsole-fleet-bench-") as tmp:
+        print(f"starting {args.agents} agents …", flush=True)
+        agents = start_agents(args.agents, Path(tmp))
+        try:
+            for proc, _ in agents[: args.stop]:
+                os.kill(proc.pid, signal.SIGSTOP)
+            devices = [Device(f"dev-{i:03d}", url) for i, (_, url) in enumerate(agents)]
+            print(f"reading them every {args.interval:g} s for {args.seconds:.0f} s …", flush=True)
+            figures = asyncio.run(measure(devices, args.interval, args.seconds, args.timeout))
+        finally:
+            for proc, _ in agents:
+                os.kill(proc.pid, signal.SIGCONT)
+                proc.terminate()
+            for proc, _ in agents:
+                proc.wait(20)
+    report = {**report_header("fleet_refresh", started, load_start, args), "figures": figures}
+    out = save_report(report, args.output)
+    f = figures
+    print(
+        f"\n{args.agents} agents ({args.stop} stopped), every {args.interval:g} s: a round takes "
+        f"{f['round_median_ms']:.0f} ms median, {f['round_p95_ms']:.0f} ms p95, {f['round_max_ms']:.0f} ms max "
+        f"({f['rounds']:.0f} rounds; {f['good_answers']:.0f} good, {f['failed_answers']:.0f} failed answers)"
+    )
+    print(
+        f"viewer CPU {f['viewer_cpu_s_per_min']:.2f} CPU-s/min; {f['answer_bytes']:,.0f} B an answer, "
+        f"{f['bytes_per_device_per_s']:,.0f} B/s a device on the wire"
+    )
+    print(
+        f"refresh: every {args.interval:g} s here, all-smi every {ALL_SMI_S:g} s at 51-100 nodes "
+        f"({args.interval / ALL_SMI_S:.2f}x its interval)"
+    )
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
