@@ -70,6 +70,7 @@ def start_agents(count: int, tmp: Path) -> list[tuple[subprocess.Popen[str], str
 
 async def measure(devices: list[Device], interval: float, seconds: float, timeout: float) -> dict[str, float]:
     rounds: list[float] = []
+    latencies: list[float] = []  # of the good answers: what the others wait, whatever a dead one does
     good = bad = 0
     async with new_client(len(devices)) as client:
         # the first round opens the connections; the figures start with the second
@@ -80,6 +81,7 @@ async def measure(devices: list[Device], interval: float, seconds: float, timeou
             answers = await asyncio.gather(*(read_device(client, d, timeout) for d in devices))
             rounds.append(time.monotonic() - start)
             good += sum(a.reading is not None for a in answers)
+            latencies += [a.seconds for a in answers if a.reading is not None]
             bad += sum(a.reading is None for a in answers)
             left = interval - (time.monotonic() - start)
             if left > 0:
@@ -94,6 +96,8 @@ async def measure(devices: list[Device], interval: float, seconds: float, timeou
         "round_median_ms": statistics.median(rounds) * 1000,
         "round_p95_ms": sorted(rounds)[max(0, int(len(rounds) * 0.95) - 1)] * 1000,
         "round_max_ms": max(rounds) * 1000,
+        "good_answer_median_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
+        "good_answer_p95_ms": sorted(latencies)[max(0, int(len(latencies) * 0.95) - 1)] * 1000 if latencies else 0.0,
         "viewer_cpu_s_per_min": (time.process_time() - cpu0) / span * 60,
         "answer_bytes": wire,
         "bytes_per_device_per_s": wire / interval,
@@ -134,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{args.agents} agents ({args.stop} stopped), every {args.interval:g} s: a round takes "
         f"{f['round_median_ms']:.0f} ms median, {f['round_p95_ms']:.0f} ms p95, {f['round_max_ms']:.0f} ms max "
         f"({f['rounds']:.0f} rounds; {f['good_answers']:.0f} good, {f['failed_answers']:.0f} failed answers)"
+    )
+    print(
+        f"a good answer comes {f['good_answer_median_ms']:.0f} ms median, {f['good_answer_p95_ms']:.0f} ms p95 "
+        "after the round starts (the Fleet view shows it then)"
     )
     print(
         f"viewer CPU {f['viewer_cpu_s_per_min']:.2f} CPU-s/min; {f['answer_bytes']:,.0f} B an answer, "

@@ -186,7 +186,10 @@ def run(
     if ready is not None:
         ready.set()
     try:
-        stop.wait()
+        # with a limit: a SIGTERM may be delivered to another thread (after a SIGSTOP it was), and Python runs
+        # the handler only when the main thread next runs; an endless wait never did (benchmarks/fleet_refresh.py)
+        while not stop.wait(0.5):
+            pass
     finally:
         server.stop()
         runtime.stop(2.0)

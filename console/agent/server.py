@@ -86,11 +86,14 @@ class AgentServer:
         )
         self._thread.start()
 
-    def stop(self) -> None:
-        self.httpd.shutdown()
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop serving; bounded: ``shutdown`` waits for the serving loop without a limit, and an agent that
+        hangs on SIGTERM is worse than one that drops a request (one did, once, after a long SIGSTOP)."""
+        if self._thread is not None and self._thread.is_alive():
+            stopper = threading.Thread(target=self.httpd.shutdown, name="agent-http-stop", daemon=True)
+            stopper.start()
+            stopper.join(timeout)
         self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
 
     def allowed(self, authorization: str | None) -> bool:
         if self.token is None:
