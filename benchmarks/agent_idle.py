@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,19 +25,9 @@ import httpx
 from ptyrun import ACTIVE, PtyProcess, TreeMeter, interrupt_on_signals, report_header, save_report, stop_leftovers
 from startup_idle import emulated_service, jetconsole_live, jtop_live, varying_power
 
+from tests.realparts.agents import start_agent
+
 LIVE_TIMEOUT = 90.0
-
-
-def start_agent(config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    argv = [sys.executable, "-m", "console", "--config", str(config), "agent", "--listen", "127.0.0.1:0"]
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
-    assert proc.stderr is not None
-    line = proc.stderr.readline()  # the start line, once it listens
-    m = re.search(r"(http://127\.0\.0\.1:\d+)/metrics", line)
-    if m is None:
-        proc.kill()
-        raise SystemExit(f"agent_idle: the agent did not start: {line!r}")
-    return proc, m.group(1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print("starting the emulated jtop service …", flush=True)
             with emulated_service(Path(tmp) / "emulator.log"), stop_leftovers():
-                agent, base = start_agent(config, env)
+                agent, base = start_agent(config, env=env)
                 try:
                     procs = {n: PtyProcess(a, env={"HOME": tmp}) for n, (a, _) in screens.items()}
                     ACTIVE.extend(procs.values())

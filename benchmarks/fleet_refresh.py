@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from console.fleet.hosts import Device
 from console.fleet.poll import new_client, read_device
+from tests.realparts.agents import start_agent
 
 ALL_SMI_S = 5.0  # all-smi's refresh at 51-100 nodes
 
@@ -43,29 +44,8 @@ def start_agents(count: int, tmp: Path) -> list[tuple[subprocess.Popen[str], str
         f'[general]\nrefresh_interval = 1.0\n[endpoints]\ndocker_host = "unix://{tmp}/none.sock"\nservers = []\n'
         "[doctor]\ninterval = 0\n"
     )
-    argv = [
-        sys.executable,
-        "-m",
-        "console",
-        "--config",
-        str(config),
-        "--source",
-        "procfs",
-        "agent",
-        "--listen",
-        "127.0.0.1:0",
-    ]
     env = {**os.environ, "JETCONSOLE_HELP_FLAG": str(tmp / "flag")}
-    procs = [subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env) for _ in range(count)]
-    out = []
-    for proc in procs:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        m = re.search(r"(http://127\.0\.0\.1:\d+)/metrics", line)
-        if m is None:
-            raise SystemExit(f"fleet_refresh: an agent did not start: {line!r}")
-        out.append((proc, m.group(1)))
-    return out
+    return [start_agent(config, "--source", "procfs", env=env) for _ in range(count)]
 
 
 async def measure(devices: list[Device], interval: float, seconds: float, timeout: float) -> dict[str, float]:
@@ -88,8 +68,13 @@ async def measure(devices: list[Device], interval: float, seconds: float, timeou
                 await asyncio.sleep(left)
         span = time.monotonic() - t0
     # bytes per answer: one more read of a few, counted (the pool does not count for us)
-    async with httpx.AsyncClient() as counter:
-        sizes = [len((await counter.get(d.url + "/v1/state")).content) for d in devices[-3:]]
+    sizes = []
+    async with httpx.AsyncClient(timeout=timeout) as counter:
+        for d in devices[::-1]:  # the stopped ones are first
+            with contextlib.suppress(httpx.HTTPError):
+                sizes.append(len((await counter.get(d.url + "/v1/state")).content))
+            if len(sizes) == 3:
+                break
     wire = statistics.median(sizes)
     return {
         "rounds": len(rounds),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,31 +18,9 @@ import httpx
 import pytest
 
 from console.fleet.schema import SCHEMA, VERSION
+from tests.realparts.agents import ROOT, start_agent
 
 pytestmark = pytest.mark.timeout(180)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def agent(config: Path) -> tuple[subprocess.Popen[str], str]:
-    """A real ``jetconsole agent`` on a free loopback port, once it says where."""
-    argv = [
-        sys.executable,
-        "-m",
-        "console",
-        "--config",
-        str(config),
-        "--source",
-        "procfs",
-        "agent",
-        "--listen",
-        "127.0.0.1:0",
-    ]
-    proc = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    m = re.search(r"(http://127\.0\.0\.1:\d+)/metrics", line)
-    assert m, line
-    return proc, m.group(1)
 
 
 def fake_server(body: bytes) -> ThreadingHTTPServer:
@@ -66,7 +43,7 @@ def fake_server(body: bytes) -> ThreadingHTTPServer:
 def fleet(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     config = tmp_path / "config.toml"
     config.write_text(f'[endpoints]\ndocker_host = "unix://{tmp_path}/none.sock"\n[doctor]\ninterval = 0\n')
-    procs = [agent(config) for _ in range(3)]
+    procs = [start_agent(config, "--source", "procfs") for _ in range(3)]
     garbage = fake_server(b"<html>not an agent</html>")
     newer = fake_server(json.dumps({"schema": SCHEMA, "version": VERSION + 1}).encode())
     (_ok, ok_url), (slow, slow_url), (gone, gone_url) = procs
@@ -95,17 +72,16 @@ def fleet(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         newer.shutdown()
 
 
+def fleet_cli(config: Path | str, hosts: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "console", "--config", str(config), "fleet", "--hosts", str(hosts), *options]
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
 def test_each_device_answers_or_fails_on_its_own(fleet: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     hosts, _ = fleet
     config = tmp_path / "fleet.toml"
     config.write_text("[fleet]\ntimeout = 0.75\n")
-    out = subprocess.run(
-        [sys.executable, "-m", "console", "--config", str(config), "fleet", "--hosts", str(hosts), "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = fleet_cli(config, hosts, "--json")
     assert out.returncode == 1, out.stderr  # some are down
     doc = json.loads(out.stdout)
     by_name = {d["name"]: d for d in doc["devices"]}
@@ -120,25 +96,13 @@ def test_each_device_answers_or_fails_on_its_own(fleet: tuple[Path, dict[str, st
 
 def test_the_table_and_the_config_errors(fleet: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     hosts, _ = fleet
-    out = subprocess.run(
-        [sys.executable, "-m", "console", "--config", "/dev/null", "fleet", "--hosts", str(hosts)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = fleet_cli("/dev/null", hosts)
     assert out.returncode == 1
     assert out.stdout.splitlines()[0].split()[:3] == ["device", "state", "server"]
     assert "1/5 up · 0 Ready" in out.stdout and "thor-02: no answer within" in out.stdout
     bad = tmp_path / "bad-hosts"
     bad.write_text("thor-01 http://127.0.0.1:1\nthor-01 http://127.0.0.1:2\n")
-    out = subprocess.run(
-        [sys.executable, "-m", "console", "--config", "/dev/null", "fleet", "--hosts", str(bad)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = fleet_cli("/dev/null", bad)
     assert out.returncode == 2 and f"{bad}:2: thor-01: this name is already on line 1" in out.stderr
 
 
