@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from console.fleet.hosts import Device
 from console.fleet.poll import new_client, read_device
-from tests.realparts.agents import start_agent
+from tests.realparts import agents as real_agents
 
 ALL_SMI_S = 5.0  # all-smi's refresh at 51-100 nodes
 
@@ -45,7 +45,7 @@ def start_agents(count: int, tmp: Path) -> list[tuple[subprocess.Popen[str], str
         "[doctor]\ninterval = 0\n"
     )
     env = {**os.environ, "JETCONSOLE_HELP_FLAG": str(tmp / "flag")}
-    return [start_agent(config, "--source", "procfs", env=env) for _ in range(count)]
+    return real_agents.start_agents(count, config, "--source", "procfs", env=env)
 
 
 async def measure(devices: list[Device], interval: float, seconds: float, timeout: float) -> dict[str, float]:
@@ -75,7 +75,7 @@ async def measure(devices: list[Device], interval: float, seconds: float, timeou
                 sizes.append(len((await counter.get(d.url + "/v1/state")).content))
             if len(sizes) == 3:
                 break
-    wire = statistics.median(sizes)
+    wire = statistics.median(sizes) if sizes else 0
     return {
         "rounds": len(rounds),
         "round_median_ms": statistics.median(rounds) * 1000,

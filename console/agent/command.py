@@ -7,9 +7,10 @@ It listens on loopback unless told otherwise.  Beyond loopback it wants ``--allo
 
 from __future__ import annotations
 
+import getpass
 import ipaddress
-import os
 import shlex
+import shutil
 import signal
 import stat
 import sys
@@ -100,8 +101,9 @@ def exposure(listen: Listen, token: str | None, allow_remote: bool, no_token: bo
     return "the network, " + ("with a token" if token else "WITHOUT a token (--no-token): anyone who reaches it")
 
 
-def unit_text(listen: str, token_file: str | None, allow_remote: bool, no_token: bool, exe: str) -> str:
-    """A systemd unit that runs this agent with these options (``jetconsole agent --print-unit``)."""
+def unit_text(listen: str, token_file: str | None, allow_remote: bool, no_token: bool, exe: str, user: str) -> str:
+    """A systemd unit that runs this agent with these options (``jetconsole agent --print-unit``), as
+    ``user``: the one whose config.toml and help flag the device's HUD uses, not root's."""
     argv = [exe, "agent", "--listen", listen]
     if token_file:
         argv += ["--token-file", str(Path(token_file).resolve())]
@@ -117,6 +119,7 @@ After=network-online.target docker.service jtop.service
 Wants=network-online.target
 
 [Service]
+User={user}
 ExecStart={shlex.join(argv)}
 Restart=always
 RestartSec=2
@@ -149,8 +152,8 @@ def run(
         print(f"jetconsole agent: {exc}", file=err)
         return EXIT_REFUSED
     if print_unit:
-        exe = sys.argv[0] if os.path.isabs(sys.argv[0]) else "/usr/local/bin/jetconsole"
-        print(unit_text(listen_text, token_file, allow_remote, no_token, exe), end="")
+        exe = shutil.which("jetconsole") or "/usr/local/bin/jetconsole"
+        print(unit_text(listen_text, token_file, allow_remote, no_token, exe, getpass.getuser()), end="")
         return EXIT_OK
     from console.agent.server import AgentServer  # deferred: the CLI's parser stays quick to load
     from console.doctor.check import Probe
@@ -175,7 +178,11 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    runtime.start()
+    try:
+        runtime.start()
+    except BaseException:
+        server.stop()
+        raise
     server.start()
     shown = Listen(host, port).url
     print(

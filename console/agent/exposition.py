@@ -9,6 +9,7 @@ reads a command line, a label or an environment, so no credential can reach a sc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,7 +30,7 @@ MHZ = 1e6
 
 
 def exposition(state: ConsoleState, agent: dict[str, str]) -> bytes:
-    """The text a scraper reads for ``state``; ``agent`` (version, host) goes into ``jetconsole_agent_info``."""
+    """The text a scraper reads for ``state``; ``agent`` (its version) goes into ``jetconsole_agent_info``."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Families(state, agent))
     return generate_latest(registry)
@@ -93,12 +94,13 @@ def telemetry_families(state: ConsoleState) -> Iterator[Metric]:
         "emc_utilization_ratio", "External memory controller load (Jetson).", _ratio(s.emc.load if s.emc else None)
     )
     temps = gauge("temperature_celsius", "A thermal sensor.", ("sensor",))
-    for t in s.temps:
-        _add(temps, [t.name], t.celsius)
+    for name, t in zip(unique(t.name for t in s.temps), s.temps, strict=True):
+        _add(temps, [name], t.celsius)
     yield temps
     rails = gauge("power_rail_watts", "Power of one rail.", ("rail",))
-    for rail in s.power.rails if s.power else ():
-        _add(rails, [rail.name], rail.watts)
+    power_rails = s.power.rails if s.power else ()
+    for name, rail in zip(unique(r.name for r in power_rails), power_rails, strict=True):
+        _add(rails, [name], rail.watts)
     yield rails
     yield _one(
         "power_watts",
@@ -106,8 +108,8 @@ def telemetry_families(state: ConsoleState) -> Iterator[Metric]:
         s.power.total_w if s.power else None,
     )
     fans = gauge("fan_speed_ratio", "Fan speed.", ("fan",))
-    for fan in s.fans:
-        _add(fans, [fan.name], _ratio(fan.speed_pct))
+    for name, fan in zip(unique(f.name for f in s.fans), s.fans, strict=True):
+        _add(fans, [name], _ratio(fan.speed_pct))
     yield fans
     yield _one("uptime_seconds", "Time since the device booted.", s.uptime_s)
 
@@ -202,6 +204,17 @@ def _device_info(s: TelemetrySnapshot) -> InfoMetricFamily:
     return InfoMetricFamily(PREFIX + "device", "The board and its software.", value=clean_mapping(values))
 
 
+def unique(names: Iterable[str]) -> list[str]:
+    """Label values that are unique: a second ``acpitz`` becomes ``acpitz#2`` (a series given twice is dropped
+    by Prometheus with a warning)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
 def _one(name: str, doc: str, value: float | int | None) -> GaugeMetricFamily:
     family = gauge(name, doc)
     _add(family, [], value)
@@ -211,7 +224,7 @@ def _one(name: str, doc: str, value: float | int | None) -> GaugeMetricFamily:
 def _add(family: GaugeMetricFamily, labels: list[str], value: float | int | None) -> None:
     """A sample, unless the device gave no figure; label values as one-line text (cleaned at the state's
     entry already: this keeps a control character out even of a value that came another way)."""
-    if value is not None:
+    if value is not None and math.isfinite(value):
         family.add_metric([clean(label) for label in labels], float(value))
 
 

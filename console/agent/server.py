@@ -3,13 +3,15 @@
 A thread per connection (the standard library's ``ThreadingHTTPServer``): a scraper that stalls holds its
 own thread, never the others or the runtime.  Each body is built at most once per ``max_age`` seconds
 (half the refresh interval) whatever the number of scrapers, under a lock, so sixty viewers and a
-Prometheus cost one rendering.  With a token, ``/metrics`` and ``/v1/state`` want
+Prometheus cost one rendering.  A connection that sends nothing is dropped after ``REQUEST_TIMEOUT_S``.
+With a token, ``/metrics`` and ``/v1/state`` want
 ``Authorization: Bearer <token>`` (compared in constant time); ``/health`` says only "ok".
 """
 
 from __future__ import annotations
 
 import hmac
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from console.runtime.sanitise import json_text
 from console.runtime.state import ConsoleState
 
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+REQUEST_TIMEOUT_S = 10.0
 JSON_TYPE = "application/json; charset=utf-8"
 
 
@@ -66,12 +69,13 @@ class AgentServer:
     ) -> None:
         self.agent = agent
         self.token = token
-        labels = {k: str(v) for k, v in agent.items() if k in ("version", "host")}
+        labels = {"version": str(agent.get("version", ""))}
         self.metrics = Cached(lambda s: exposition(s, labels), state, max_age)
         self.document = Cached(
             lambda s: json_text(state_document(s, agent=self.agent, now=time.time())).encode(), state, max_age
         )
-        self.httpd = ThreadingHTTPServer((host, port), _handler(self))
+        server_class = _Server6 if ":" in host else ThreadingHTTPServer
+        self.httpd = server_class((host, port), _handler(self))
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -98,14 +102,19 @@ class AgentServer:
     def allowed(self, authorization: str | None) -> bool:
         if self.token is None:
             return True
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        scheme, _, given = (authorization or "").partition(" ")
+        return scheme == "Bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode())
+
+
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def _handler(server: AgentServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "jetconsole-agent"
         sys_version = ""
+        timeout = REQUEST_TIMEOUT_S  # a client that connects and sends nothing frees its thread
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]

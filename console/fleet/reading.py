@@ -7,6 +7,7 @@ type).  Every string in it is cleaned: a device's answer is untrusted text.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,7 @@ def reading(doc: Any) -> Reading:
         ),
         power_w=_number(power.get("total_w"), "power.total_w"),
         help_flag=bool(flag.get("raised")),
-        help_since=_number(flag.get("since"), "help_flag.since"),
+        help_since=_epoch(_number(flag.get("since"), "help_flag.since")),
         servers=tuple(_server(_dict(s, "servers[]")) for s in _list(doc.get("servers") or [], "servers")),
     )
 
@@ -105,7 +106,7 @@ def _list(value: Any, what: str) -> list[Any]:
 def _number(value: Any, what: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise BadAnswer(f"{what} is not a number")
     return float(value)
 
@@ -113,3 +114,8 @@ def _number(value: Any, what: str) -> float | None:
 def _int(value: Any, what: str) -> int | None:
     number = _number(value, what)
     return None if number is None else int(number)
+
+
+def _epoch(value: float | None) -> float | None:
+    """A Unix time a clock can show (1970 to 2100), else None: an agent's garbage never reaches strftime."""
+    return value if value is not None and 0 < value < 4_102_444_800 else None

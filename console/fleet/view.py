@@ -1,8 +1,9 @@
 """The fleet as rows and totals: what a tile, a list row and ``jetconsole fleet`` show (pure).
 
-A device is *up* while its latest answer is good, *stale* once its latest good answer is older than
-``STALE_TICKS`` refresh intervals (its last figures stay, with their age), *unreachable* when it never
-answered.  Raised help flags sort first.
+A device is *up* while its latest good answer is at most ``STALE_TICKS`` refresh intervals old, *stale*
+once it is older (its last figures stay, with their age), *unreachable* when it never gave a good answer
+(no answer, or one that is not an agent's or speaks a newer schema: the row's error says which).  Raised
+help flags sort first.
 """
 
 from __future__ import annotations

@@ -257,7 +257,9 @@ class Runtime:
                     from console.runtime.services.fleet import start_fleet  # on first use: a start has no fleet
 
                     c = self.config
-                    start_fleet(self, c.fleet_hosts, c.fleet_interval, c.fleet_timeout)
+                    self.runner.spawn(  # the hosts file is read off the caller's thread (the UI's event loop)
+                        "fleet-hosts", lambda _life: start_fleet(self, c.fleet_hosts, c.fleet_interval, c.fleet_timeout)
+                    )
             case cmd.RefreshDocker():
                 self.docker.refresh()
             case cmd.SetHelpFlag(on):

@@ -83,3 +83,25 @@ async def test_a_followed_log_row_is_one_colour_code_from_text_to_edge() -> None
         strip = view.render_line(0)
         assert [s.text.strip() for s in strip] == [view._texts[int(view.scroll_offset.y)]]
         assert strip.cell_length == view.scrollable_content_region.width
+
+
+async def test_a_shorter_unit_repaints_the_cells_of_the_longer_one(orin_snapshot, tmp_path) -> None:
+    """A tile that shows another figure (pages rotate) with digits as wide: " °C" after " tok/s" must ask for
+    the old unit's cells too, or "k/s" stays on screen."""
+    app = hud_app(orin_snapshot, tmp_path / "flag")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HudScreen) and app.screen.plan is not None)
+        tile = next(t for t in app.screen.query(HudTile) if t.display)
+        await wait_for(pilot, lambda: tile.size.height > 2)
+        shown, *rest = tile._key
+        label = "A LABEL WIDER THAN ITS DIGITS AND UNIT"  # the tile's width does not change with the unit
+        tile.show(dataclasses.replace(shown, label=label, value="42", unit="tok/s"), *rest)
+        await pilot.pause()
+        last = len(tile._rows) - 1
+        digits = len(tile._rows[last])
+        calls = recorder(tile)
+        tile.show(dataclasses.replace(shown, label=label, value="43", unit="°C"), *rest)
+        assert not any(kw.get("layout") for _, kw in calls)
+        regions = [a[0] for a, kw in calls if a and a[0].y == last]
+        assert any(r.x <= digits and r.right >= digits + len(" tok/s") for r in regions), regions
+        assert tile.render().plain.endswith(" °C")

@@ -33,7 +33,8 @@ class Agent:
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.url = self._first_url()
 
     def _read(self) -> None:
@@ -69,7 +70,9 @@ class Agent:
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(10)
+        code = self.proc.wait(10)
+        self.reader.join(10)  # all of stderr read: what the tests check of it is whole
+        return code
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from console.fleet.schema import SCHEMA, VERSION
-from tests.realparts.agents import ROOT, start_agent
+from tests.realparts.agents import ROOT, start_agents
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -43,7 +43,7 @@ def fake_server(body: bytes) -> ThreadingHTTPServer:
 def fleet(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     config = tmp_path / "config.toml"
     config.write_text(f'[endpoints]\ndocker_host = "unix://{tmp_path}/none.sock"\n[doctor]\ninterval = 0\n')
-    procs = [start_agent(config, "--source", "procfs") for _ in range(3)]
+    procs = start_agents(3, config, "--source", "procfs")
     garbage = fake_server(b"<html>not an agent</html>")
     newer = fake_server(json.dumps({"schema": SCHEMA, "version": VERSION + 1}).encode())
     (_ok, ok_url), (slow, slow_url), (gone, gone_url) = procs

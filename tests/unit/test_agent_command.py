@@ -79,12 +79,13 @@ def test_the_unit_runs_the_agent_with_the_same_options(tmp_path: Path, capsys: p
     path = tmp_path / "token"
     path.write_text(TOKEN)
     path.chmod(0o600)
-    text = unit_text("0.0.0.0:9147", str(path), True, False, "/usr/local/bin/jetconsole")
+    text = unit_text("0.0.0.0:9147", str(path), True, False, "/usr/local/bin/jetconsole", "nvidia")
     exec_line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
     assert (
         exec_line
         == f"ExecStart=/usr/local/bin/jetconsole agent --listen 0.0.0.0:9147 --token-file {path} --allow-remote"
     )
     assert "[Install]" in text and "Restart=always" in text and TOKEN not in text
+    assert "User=nvidia" in text.splitlines()  # the user whose help flag and config the HUD uses, not root
     assert run(Config(), "0.0.0.0:9147", str(path), True, False, True) == 0
     assert "ExecStart=" in capsys.readouterr().out

@@ -76,6 +76,8 @@ def test_a_token_is_asked_for_the_state_not_for_health(holder: Holder) -> None:
             assert bare.status_code == 401 and bare.headers["www-authenticate"].startswith("Bearer")
             wrong = httpx.get(url(server, path), headers={"Authorization": "Bearer " + "x" * len(TOKEN)})
             assert wrong.status_code == 401 and TOKEN not in wrong.text
+            bare_token = httpx.get(url(server, path), headers={"Authorization": TOKEN})  # no scheme: refused
+            assert bare_token.status_code == 401
             right = httpx.get(url(server, path), headers={"Authorization": f"Bearer {TOKEN}"})
             assert right.status_code == 200 and TOKEN not in right.text
         assert httpx.get(url(server, "/health")).status_code == 200

@@ -3,7 +3,9 @@ and ``/v1/state`` with its schema; no credential and no control character gets o
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from types import MappingProxyType
 
 import pytest
@@ -20,7 +22,7 @@ from console.runtime.sanitise import json_text
 from console.runtime.state import ConsoleState, server_rows
 from console.servers.metrics import ServerMetrics
 from console.servers.status import ServerStatus
-from console.telemetry.model import SourceReport, SourceStatus, TelemetrySnapshot
+from console.telemetry.model import SourceReport, SourceStatus, TelemetrySnapshot, TempSensor
 
 SECRET = "sk-live-0123456789abcdef"
 VLLM = ContainerInfo(
@@ -133,3 +135,28 @@ def test_an_empty_state_is_served_too() -> None:
     doc = state_document(state, agent={}, now=0.0)
     assert doc["telemetry"] is None and doc["servers"] == [] and doc["containers"] == []
     assert isinstance(state.docker.stats, MappingProxyType)
+
+
+def test_an_endpoint_url_with_credentials_never_leaves(orin_snapshot) -> None:
+    """A configured server ``http://user:pass@host`` was a row named ``user:pass@host:8000``."""
+    state = reduce(ConsoleState(), ev.Sampled(orin_snapshot))
+    state = dataclasses.replace(
+        state, servers=dataclasses.replace(state.servers, configured=("http://ops:hunter2hunter2@10.0.0.5:8000/v1",))
+    )
+    text = exposition(state, {"version": "1"}).decode()
+    doc = json_text(state_document(state, agent={}, now=0.0))
+    assert "hunter2" not in text and "hunter2" not in doc
+    assert 'server="10.0.0.5:8000"' in text
+
+
+def test_a_sensor_reading_nan_or_a_name_twice_is_served_as_valid_data(orin_snapshot) -> None:
+    snap = dataclasses.replace(
+        orin_snapshot, temps=(TempSensor("acpitz", 40.0), TempSensor("acpitz", 45.0), TempSensor("gpu", math.nan))
+    )
+    state = reduce(ConsoleState(), ev.Sampled(snap))
+    got = samples(exposition(state, {"version": "1"}).decode())
+    assert got[("jetconsole_temperature_celsius", (("sensor", "acpitz"),))] == 40.0
+    assert got[("jetconsole_temperature_celsius", (("sensor", "acpitz#2"),))] == 45.0
+    assert ("jetconsole_temperature_celsius", (("sensor", "gpu"),)) not in got
+    doc = json_text(state_document(state, agent={}, now=0.0))
+    assert "NaN" not in doc and json.loads(doc)["telemetry"]["temps"][2]["celsius"] is None

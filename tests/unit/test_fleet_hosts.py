@@ -14,6 +14,7 @@ from console.config_error import ConfigError
 from console.fleet.hosts import Device, load_hosts, parse_hosts
 from console.fleet.reading import BadAnswer, reading
 from console.fleet.schema import SCHEMA, VERSION
+from console.fleet.state import Answer
 from console.runtime.sanitise import json_text
 from console.telemetry.model import TempSensor
 from tests.unit.test_agent_views import device_state
@@ -94,3 +95,36 @@ def test_an_answer_is_untrusted_text() -> None:
     }
     got = reading(doc)
     assert "\x1b" not in got.host and "\x07" not in got.servers[0].name and "\n" not in got.servers[0].detail
+
+
+def answer_of(body: bytes | None, device: Device | None = None, timeout: float = 1.0) -> Answer:
+    """What ``read_device`` makes of an agent that answers ``body`` (httpx's MockTransport, no network)."""
+    import asyncio
+
+    import httpx
+
+    from console.fleet.poll import read_device
+
+    def reply(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body or b"")
+
+    async def run() -> Answer:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
+            return await read_device(client, device or Device("d", "http://127.0.0.1:1"), timeout)
+
+    return asyncio.run(run())
+
+
+def test_an_odd_answer_is_an_error_on_its_row_never_a_crash(tmp_path: Path) -> None:
+    """Each of these once escaped read_device and ended the Fleet view's reading thread."""
+    assert answer_of(b"[" * 100_000 + b"]" * 100_000).error == "not a jetconsole agent: its answer is not JSON"
+    doc = {"schema": SCHEMA, "version": VERSION, "telemetry": {"memory": {"used": float("inf")}}}
+    assert "not a number" in (answer_of(json.dumps(doc).encode()).error or "")
+    flagged = {"schema": SCHEMA, "version": VERSION, "help_flag": {"raised": True, "since": 1e300}}
+    got = answer_of(json.dumps(flagged).encode())
+    assert got.reading is not None and got.reading.help_flag and got.reading.help_since is None  # no year 10^292
+    assert "bytes is not an agent's" in (answer_of(b" " * (2 << 20)).error or "")
+    token = tmp_path / "token"
+    token.write_text("tökén\n")  # not ASCII: not a header value
+    odd = answer_of(json.dumps(flagged).encode(), Device("d", "http://127.0.0.1:1", token_file=str(token)))
+    assert odd.reading is None and (odd.error or "").startswith("bad answer:")

@@ -24,7 +24,7 @@ FLUSH_S = 0.1
 def devices_from(hosts: str) -> tuple[tuple[Device, ...], str | None]:
     """The devices of the hosts file ``hosts`` ("" = none), or () and why not."""
     if not hosts:
-        return (), "no devices: set [fleet] hosts in config.toml, or start with `jetconsole --hosts FILE`"
+        return (), "no devices: set [fleet] hosts in config.toml to a hosts file (README, Fleet)"
     try:
         return load_hosts(Path(hosts).expanduser()), None
     except ConfigError as exc:

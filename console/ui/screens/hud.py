@@ -58,7 +58,7 @@ class HudTile(Widget):
         self._key = key
         for level in ("warn", "crit"):
             self.set_class(tile.level == level, f"-{level}")
-        old = self._rows
+        old, old_unit = self._rows, self._unit
         if scale == 0:
             rows, self._label, self._unit = [text_row(tile, self.screen.size.width)], False, ""
         else:
@@ -67,7 +67,7 @@ class HudTile(Widget):
             rows = [tile.label, *lines[:-1], *(lines[-1:] and [lines[-1].ljust(width)])]
             self._label, self._unit = True, " " + tile.unit if tile.unit and lines else ""
         self._rows = rows
-        if len(old) != len(rows) or self._width_of(old) != self._width_of(rows):
+        if len(old) != len(rows) or _width(old, old_unit) != _width(rows, self._unit):
             self.refresh(layout=True)
             return
         for y, (was, now) in enumerate(zip(old, rows, strict=True)):
@@ -75,10 +75,10 @@ class HudTile(Widget):
             span = changed_span(was.ljust(room), now.ljust(room))
             if span is not None:
                 self.refresh(Region(span[0], y, span[1] - span[0], 1))
-        self.refresh(Region(len(rows[-1]), len(rows) - 1, len(self._unit), 1))  # the unit may have changed
-
-    def _width_of(self, rows: list[str]) -> int:
-        return max((cell_len(r) for r in rows), default=0) + cell_len(self._unit)
+        if old_unit != self._unit:  # as wide as the wider of the two: a shorter unit must not leave the old's tail
+            start = min(len(old[-1]), len(rows[-1]))
+            end = max(len(old[-1]) + len(old_unit), len(rows[-1]) + len(self._unit))
+            self.refresh(Region(start, len(rows) - 1, end - start, 1))
 
     def render(self) -> Text:
         """The tile as text (what it shows, for tests and screen readers)."""
@@ -88,7 +88,7 @@ class HudTile(Widget):
         return text.append(self._unit)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
-        return self._width_of(self._rows)
+        return _width(self._rows, self._unit)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._rows)
@@ -102,6 +102,13 @@ class HudTile(Widget):
         if y == len(self._rows) - 1 and self._unit:
             segments.append(Segment(self._unit, base + Style(bold=True)))
         return Strip(segments).adjust_cell_length(width, base)
+
+
+def _width(rows: list[str], unit: str) -> int:
+    """Cells a tile takes: its widest row, the unit after the last one."""
+    if not rows:
+        return 0
+    return max(max((cell_len(r) for r in rows[:-1]), default=0), cell_len(rows[-1]) + cell_len(unit))
 
 
 class HudScreen(Screen):
