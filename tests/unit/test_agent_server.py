@@ -123,3 +123,13 @@ def test_a_stalled_client_holds_up_nobody(server: AgentServer) -> None:
     finally:
         for s in stalled:
             s.close()
+
+
+def test_it_listens_on_ipv6_loopback_too(holder: Holder) -> None:
+    server = AgentServer(holder, "::1", 0, agent={"version": "test"}, max_age=60.0)
+    server.start()
+    try:
+        host, port = server.address
+        assert host == "::1" and httpx.get(f"http://[::1]:{port}/health").text == "ok\n"
+    finally:
+        server.stop()
