@@ -77,7 +77,8 @@ class FleetScreen(FilterScreen):
     def show_state(self, state: ConsoleState) -> None:
         fleet = state.fleet or FleetState()
         interval = host(self).config.fleet_interval
-        listed = rows(fleet, time.monotonic(), interval)
+        every = rows(fleet, time.monotonic(), interval)
+        listed = every
         if self.needle:
             words = self.needle.lower().split()
             listed = [r for r in listed if all(w in _haystack(r) for w in words)]
@@ -86,7 +87,7 @@ class FleetScreen(FilterScreen):
         table = self.query_one(DataTable)
         sync_rows(table, [(r.name, [_cell(c, r) for c in cells(r)]) for r in listed])
         arrow = "▼" if (SORTS[self.sort][1] != self.reverse) else "▲"
-        summary = totals_line(totals(rows(fleet, time.monotonic(), interval)))
+        summary = totals_line(totals(every))  # the whole fleet's, whatever the filter shows
         self.query_one("#title", LiveText).set(f"Fleet · {summary} · sort: {self.sort} {arrow} (o, O)")
         if fleet.error:
             status = fleet.error
