@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 from ptyrun import ACTIVE, PtyProcess, TreeMeter, interrupt_on_signals, report_header, save_report, stop_leftovers
-from startup_idle import emulated_service, jetconsole_live, jtop_live, varying_power
+from startup_idle import emulated_service, emulator_host_problem, jetconsole_live, jtop_live, varying_power
 
 from tests.realparts.agents import start_agent
 
@@ -36,13 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after all are live (default 5)")
     parser.add_argument("--output", type=Path, help="JSON file (default benchmarks/results/agent_idle-<time>.json)")
     args = parser.parse_args(argv)
-    if os.geteuid() != 0:
-        print("agent_idle: needs root (the emulated jtop service)", file=sys.stderr)
-        return 2
-    from tests.realparts.jetson_emulator import service_running
-
-    if service_running():
-        print("agent_idle: a jtop service already listens on /run/jtop.sock; stop it first", file=sys.stderr)
+    problem = emulator_host_problem()
+    if problem:
+        print(f"agent_idle: {problem}", file=sys.stderr)
         return 2
     interrupt_on_signals()
     started, load_start = time.time(), os.getloadavg()

@@ -221,6 +221,21 @@ def write_atomic(path: Path, text: str) -> None:
 # ---- the emulated jtop service ------------------------------------------------------------------------------
 
 
+def emulator_host_problem() -> str | None:
+    """Why the emulated jtop service cannot run here (not root, or a jtop service holds the socket), else None."""
+    if os.geteuid() != 0:
+        return "needs root (the emulated jtop service writes /fake_sys and /run/jtop.sock)"
+    from tests.realparts.jetson_emulator import service_running
+
+    if service_running():
+        return (
+            "a jtop service already listens on /run/jtop.sock; this benchmark runs its own emulated service and "
+            "will not measure against another. Stop it first (sudo systemctl stop jtop.service, or end the "
+            "emulator that holds the socket)."
+        )
+    return None
+
+
 @contextlib.contextmanager
 def emulated_service(log_path: Path, timeout: float = 60.0) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``tests.realparts.jetson_emulator serve`` until the block ends; SIGTERM, then SIGKILL."""
@@ -362,20 +377,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     compile_bytecode()
-    if os.geteuid() != 0:
-        print(
-            "startup_idle: needs root (the emulated jtop service writes /fake_sys and /run/jtop.sock)", file=sys.stderr
-        )
-        return 2
-    from tests.realparts.jetson_emulator import service_running
-
-    if service_running():
-        print(
-            "startup_idle: a jtop service already listens on /run/jtop.sock; this benchmark runs its own "
-            "emulated service and will not measure against another. Stop it first "
-            "(sudo systemctl stop jtop.service, or end the emulator that holds the socket).",
-            file=sys.stderr,
-        )
+    problem = emulator_host_problem()
+    if problem:
+        print(f"startup_idle: {problem}", file=sys.stderr)
         return 2
     interrupt_on_signals()
     started, load_start = time.time(), os.getloadavg()
