@@ -63,6 +63,51 @@ async def main() -> None:
     await bench_shots(series)
     await hud_shots(orin)
     await chat_shots(series)
+    await fleet_shots(series)
+
+
+async def fleet_shots(series) -> None:
+    """The Fleet screen at 120x40 and 80x24: six workshop units, one with its help flag up, one stale, one down."""
+    import time
+
+    from console.fleet.hosts import Device
+    from console.fleet.reading import Reading, ServerFigures
+    from console.fleet.state import Answer
+    from console.ui.screens.fleet import FleetScreen
+
+    names = ("thor-01", "thor-02", "thor-03", "thor-04", "spark", "orin-lab")
+    devices = tuple(Device(n, f"http://10.20.0.{101 + i}:9147", group="rack-a") for i, n in enumerate(names))
+
+    def reading(phase: str, tps: float | None, gpu: float, flag: bool = False) -> Reading:
+        server = ServerFigures("vllm", phase, "openai/gpt-oss-120b", "", tps, 3 if tps else 0, 1 if tps else 0)
+        since = 1_800_000_000.0 if flag else None
+        return Reading(0.0, "", gpu, 61 << 30, 122 << 30, 63.0, 48.5, flag, since, (server,))
+
+    for size in ((120, 40), (80, 24)):
+        app = frozen_app(series, REPORT)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("F")
+            while not isinstance(app.screen, FleetScreen):
+                await pilot.pause(0.05)
+            now = time.monotonic()
+            app.runtime.emit(ev.FleetListed(devices))
+            app.runtime.emit(
+                ev.FleetAnswered(
+                    (
+                        Answer("thor-01", reading("READY", 41.7, 88.0), None, 0.02, now),
+                        Answer("thor-02", reading("READY", 38.2, 91.0, flag=True), None, 0.02, now),
+                        Answer("thor-03", reading("STARTING", None, 12.0), None, 0.02, now),
+                        Answer("thor-04", reading("READY", 40.1, 86.0), None, 0.02, now - 12),
+                        Answer("spark", reading("READY", 55.3, 93.0), None, 0.01, now),
+                        Answer("orin-lab", None, "unreachable: Connection refused", 0.001, now),
+                    )
+                )
+            )
+            app.runtime.emit(ev.FleetAnswered((Answer("thor-04", None, "no answer within 0.75 s", 0.75, now),)))
+            await pilot.pause(0.3)
+            name = f"fleet-{size[0]}x{size[1]}"
+            (OUT / f"{name}.svg").write_text(app.export_screenshot(title=f"jetconsole — {name}"))
+        print(f"wrote screenshots/{name}.svg")
 
 
 async def hud_shots(orin) -> None:
