@@ -9,34 +9,17 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from console.fleet.schema import SCHEMA, VERSION
+from tests.fake_http import serve
 from tests.realparts.agents import ROOT, start_agents
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def fake_server(body: bytes) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 @pytest.fixture
@@ -44,8 +27,8 @@ def fleet(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     config = tmp_path / "config.toml"
     config.write_text(f'[endpoints]\ndocker_host = "unix://{tmp_path}/none.sock"\n[doctor]\ninterval = 0\n')
     procs = start_agents(3, config, "--source", "procfs")
-    garbage = fake_server(b"<html>not an agent</html>")
-    newer = fake_server(json.dumps({"schema": SCHEMA, "version": VERSION + 1}).encode())
+    garbage = serve(b"<html>not an agent</html>")
+    newer = serve(json.dumps({"schema": SCHEMA, "version": VERSION + 1}).encode())
     (_ok, ok_url), (slow, slow_url), (gone, gone_url) = procs
     for _, url in procs:  # each answers before the faults are made
         assert httpx.get(url + "/health", timeout=10).status_code == 200

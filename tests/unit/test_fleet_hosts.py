@@ -17,6 +17,7 @@ from console.fleet.schema import SCHEMA, VERSION
 from console.fleet.state import Answer
 from console.runtime.sanitise import json_text
 from console.telemetry.model import TempSensor
+from tests.fake_http import serve
 from tests.unit.test_agent_views import device_state
 
 HOSTS = """\
@@ -97,22 +98,25 @@ def test_an_answer_is_untrusted_text() -> None:
     assert "\x1b" not in got.host and "\x07" not in got.servers[0].name and "\n" not in got.servers[0].detail
 
 
-def answer_of(body: bytes | None, device: Device | None = None, timeout: float = 1.0) -> Answer:
-    """What ``read_device`` makes of an agent that answers ``body`` (httpx's MockTransport, no network)."""
+def answer_of(body: bytes, device: Device | None = None, timeout: float = 5.0) -> Answer:
+    """What ``read_device`` makes of an agent that answers ``body`` (a real server on a loopback port)."""
     import asyncio
 
-    import httpx
+    from console.fleet.poll import new_client, read_device
 
-    from console.fleet.poll import read_device
-
-    def reply(_request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=body or b"")
+    server = serve(body)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    device = dataclasses.replace(device, url=url) if device else Device("d", url)
 
     async def run() -> Answer:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
-            return await read_device(client, device or Device("d", "http://127.0.0.1:1"), timeout)
+        async with new_client(1) as client:
+            return await read_device(client, device, timeout)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_an_odd_answer_is_an_error_on_its_row_never_a_crash(tmp_path: Path) -> None:
