@@ -147,6 +147,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     fleet.add_argument("--hosts", metavar="FILE", help="the devices (default: [fleet] hosts in config.toml)")
     fleet.add_argument("--json", action="store_true", help="machine-readable output")
+    fleet.add_argument(
+        "--prometheus", metavar="URL", help="read the Prometheus that scrapes the agents (default: [fleet] prometheus)"
+    )
+    fleet.add_argument(
+        "--targets",
+        action="store_true",
+        help="print the hosts file as Prometheus file_sd targets (deploy/prometheus/) and exit",
+    )
     size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
     size.add_argument(
         "--config",
@@ -226,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fleet":
         from console.fleet import command as fleet_command
 
-        return fleet_command.run(config, args.hosts, args.json)
+        if args.targets:
+            return fleet_command.targets(config, args.hosts)
+        return fleet_command.run(config, args.hosts, args.json, args.prometheus)
     if args.command == "agent":
         from console.agent import command as agent_command
 

@@ -64,6 +64,7 @@ class Config:
     fleet_hosts: str = ""  # the hosts file of the Fleet view and `jetconsole fleet` ("" = none)
     fleet_interval: float = 1.0  # seconds between two reads of every agent
     fleet_timeout: float = 0.75  # each agent's own limit: a slow one is late, never the others
+    fleet_prometheus: str = ""  # read the fleet from this Prometheus server's HTTP API instead ("" = the agents)
     # The user's [presets.NAME] tables as written; the presets package validates them
     # (console.containers.presets.all_presets) and presets_text gives its errors their lines.
     presets: dict[str, Any] = field(default_factory=dict)
@@ -162,6 +163,10 @@ class Fleet(_Section):
     hosts: str | UnsetType = UNSET
     interval: Annotated[float, Meta(ge=0.2, le=3600)] | UnsetType = UNSET
     timeout: Annotated[float, Meta(ge=0.05, le=60)] | UnsetType = UNSET
+    prometheus: (
+        Annotated[str, Meta(pattern=r"^(https?://\S+)?$", description='"" or a URL such as http://prom:9090')]
+        | UnsetType
+    ) = UNSET
 
 
 class ConfigFile(_Section):

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run the whole test suite: installs jetconsole (scripts/install.sh, with the test
-# extras), tmux, docker.io, busybox-static and gcc, and runs pytest. The real jtop service on
+# extras), tmux, docker.io, busybox-static, gcc, chromium, prometheus, openssh, iproute2 and
+# rsync, and runs pytest. The real jtop service on
 # an emulated Jetson and a private dockerd are started and stopped by the tests themselves. Under CI=true a
 # skipped real-component test fails the run. The GPU tier (tests/gpu) runs only where
 # an NVIDIA driver is present. Extra arguments go to pytest.
@@ -17,6 +18,12 @@ command -v dockerd >/dev/null 2>&1 || missing="$missing docker.io"
 [ -x /bin/busybox ] || missing="$missing busybox-static"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+# the fleet: a real Prometheus scraping real agents, and network namespaces with sshd as devices
+command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
+[ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
 if [ -n "$missing" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing

@@ -1,18 +1,23 @@
-"""``jetconsole fleet [--json] [--hosts FILE]``: one read of every device's agent, as a table or JSON.
+"""``jetconsole fleet [--json] [--hosts FILE] [--prometheus URL]``: one read of every device, as a table or JSON.
 
-Exit 0 when every device is up, 1 when some are not, 2 for a config or hosts-file error.
+The devices' agents are read, or the Prometheus server that scrapes them.  Exit 0 when every device is
+up, 1 when some are not, 2 for a config or hosts-file error.  ``--targets`` prints the hosts file as
+Prometheus file_sd targets for deploy/prometheus/.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from console.config_error import ConfigError
-from console.fleet.hosts import load_hosts
-from console.fleet.poll import one_round
+from console.fleet.hosts import Device, load_hosts
+from console.fleet.poll import new_client, one_round
+from console.fleet.prometheus import Round, instance_of, read_prometheus
 from console.fleet.state import FleetState
 from console.fleet.view import HEADERS, UP, as_dict, cells, rows, totals, totals_line
 from console.runtime.sanitise import json_text
@@ -21,24 +26,67 @@ if TYPE_CHECKING:
     from console.config import Config
 
 
-def run(config: Config, hosts: str | None, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def _devices(config: Config, hosts: str | None, err: TextIO, optional: bool = False) -> tuple[Device, ...] | None:
+    """The hosts file's devices; None (and why, on ``err``) when there are none or it is wrong."""
     path = hosts or config.fleet_hosts
     if not path:
+        if optional:
+            return ()
         print(
             "jetconsole fleet: no devices: give --hosts FILE, or [fleet] hosts in config.toml (README, Fleet)", file=err
         )
-        return 2
+        return None
     try:
-        devices = load_hosts(Path(path).expanduser())
+        return load_hosts(Path(path).expanduser())
     except ConfigError as exc:
         print(f"jetconsole fleet: {exc}", file=err)
+        return None
+
+
+def targets(config: Config, hosts: str | None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """The hosts file as a Prometheus file_sd list: each agent's host:port, with its device and group."""
+    devices = _devices(config, hosts, err)
+    if devices is None:
         return 2
-    answers = one_round(devices, config.fleet_timeout)
+    doc = [
+        {"targets": [instance_of(d)], "labels": {"device": d.name, **({"group": d.group} if d.group else {})}}
+        for d in devices
+    ]
+    print(json.dumps(doc, indent=2), file=out)
+    return 0
+
+
+def _prometheus_round(base: str, devices: tuple[Device, ...], timeout: float) -> Round:
+    async def query() -> Round:
+        async with new_client(1) as client:
+            return await read_prometheus(client, base, devices, timeout)
+
+    return asyncio.run(query())
+
+
+def run(
+    config: Config,
+    hosts: str | None,
+    as_json: bool,
+    prometheus: str | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    base = prometheus or config.fleet_prometheus
+    devices = _devices(config, hosts, err, optional=bool(base))
+    if devices is None:
+        return 2
+    source_error = None
+    if base:
+        got = _prometheus_round(base, devices, max(config.fleet_timeout, 0.9 * config.fleet_interval))
+        devices, answers, source_error = got.devices, got.answers, got.error
+    else:
+        answers = one_round(devices, config.fleet_timeout)
     fleet = FleetState().listed(devices).answered(answers)
     listed = rows(fleet, time.monotonic(), config.fleet_interval)
     summary = totals(listed)
     if as_json:
-        doc = {"totals": summary.__dict__, "devices": [as_dict(r) for r in listed]}
+        doc = {"totals": summary.__dict__, "devices": [as_dict(r) for r in listed], "error": source_error}
         print(json_text(doc, indent=2), file=out)
     else:
         table = [list(HEADERS), *(cells(r) for r in listed)]
@@ -49,4 +97,6 @@ def run(config: Config, hosts: str | None, as_json: bool, out: TextIO = sys.stdo
             if r.error:
                 print(f"{r.name}: {r.error}", file=out)
         print(totals_line(summary), file=out)
-    return 0 if all(r.condition == UP for r in listed) else 1
+    if source_error:
+        print(f"jetconsole fleet: {source_error}", file=err)
+    return 0 if source_error is None and all(r.condition == UP for r in listed) else 1

@@ -20,7 +20,8 @@ class Answer:
     reading: Reading | None
     error: str | None
     seconds: float  # how long it took
-    at: float  # time.monotonic() when it came
+    at: float  # time.monotonic() when it came (when the figures were taken, read through Prometheus)
+    via: str = "agent"  # how it was read: agent | prometheus | ssh
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class FleetRow:
     power_w: float | None
     flag: bool
     flag_since: float | None  # Unix time
+    via: str  # how the figures were read: agent | prometheus | ssh ("" before any answer)
 
 
 def condition(status: DeviceStatus | None, now: float, interval: float) -> tuple[str, float | None]:
@@ -56,6 +57,7 @@ def rows(fleet: FleetState, now: float, interval: float) -> list[FleetRow]:
         status = fleet.status.get(device.name)
         state, age = condition(status, now, interval)
         r = status.good.reading if status is not None and status.good is not None else None
+        latest = (status.good or status.last) if status is not None else None
         server = r.servers[0] if r is not None and r.servers else None
         out.append(
             FleetRow(
@@ -76,6 +78,7 @@ def rows(fleet: FleetState, now: float, interval: float) -> list[FleetRow]:
                 power_w=r.power_w if r else None,
                 flag=bool(r and r.help_flag),
                 flag_since=r.help_since if r else None,
+                via=latest.via if latest is not None else "",
             )
         )
     return sorted(out, key=lambda row: (not row.flag, row.flag_since or 0.0, row.name))
@@ -111,7 +114,8 @@ def _num(value: float | None, fmt: str) -> str:
 
 
 def cells(row: FleetRow) -> list[str]:
-    """One row of the list: name, state, server, tok/s, run/wait, GPU, memory, temperature, power, flag."""
+    """One row of the list: name, state, server, tok/s, run/wait, GPU, memory, temperature, power, flag, and how it
+    was read."""
     state = row.condition if row.condition != STALE else f"stale {row.age_s:.0f}s"
     server = f"{row.phase} {row.model}".strip() if row.phase else "no server"
     run_wait = f"{_num(row.running, '{:.0f}')}/{_num(row.waiting, '{:.0f}')}" if row.phase else "–"
@@ -127,10 +131,11 @@ def cells(row: FleetRow) -> list[str]:
         _num(row.temp_c, "{:.0f}°C"),
         _num(row.power_w, "{:.1f} W"),
         "HELP" if row.flag else "",
+        row.via,
     ]
 
 
-HEADERS = ("device", "state", "server", "tok/s", "run/wait", "GPU", "memory", "temp", "power", "flag")
+HEADERS = ("device", "state", "server", "tok/s", "run/wait", "GPU", "memory", "temp", "power", "flag", "via")
 
 
 def as_dict(row: FleetRow) -> dict[str, Any]:

@@ -258,7 +258,10 @@ class Runtime:
 
                     c = self.config
                     self.runner.spawn(  # the hosts file is read off the caller's thread (the UI's event loop)
-                        "fleet-hosts", lambda _life: start_fleet(self, c.fleet_hosts, c.fleet_interval, c.fleet_timeout)
+                        "fleet-hosts",
+                        lambda _life: start_fleet(
+                            self, c.fleet_hosts, c.fleet_interval, c.fleet_timeout, c.fleet_prometheus
+                        ),
                     )
             case cmd.RefreshDocker():
                 self.docker.refresh()

@@ -58,7 +58,7 @@ async def test_flags_first_stale_and_unreachable_said(orin_snapshot) -> None:
         assert names(app) == ["thor-02", "thor-01", "thor-03"]
         table = screen.query_one(DataTable)
         row = [str(c) for c in table.get_row_at(0)]
-        assert row[1].startswith("stale ") and row[2] == "READY qwen3-8b" and row[-1] == "HELP"
+        assert row[1].startswith("stale ") and row[2] == "READY qwen3-8b" and row[-2:] == ["HELP", "agent"]
         assert [str(c) for c in table.get_row_at(2)][1] == "unreachable"
         assert "1/3 up · 1 Ready · 40 tok/s · 1 help flag" in screen.query_one("#title").text
 
@@ -71,13 +71,29 @@ async def test_sort_filter_and_open(orin_snapshot) -> None:
         await wait_for(pilot, lambda: names(app) == ["thor-01", "thor-02", "thor-03"])
         await pilot.press("O")
         await wait_for(pilot, lambda: names(app) == ["thor-03", "thor-02", "thor-01"])
-        await pilot.press("o", "o")  # tok/s, the busiest first; no figure last
+        await pilot.press("o", "o", "o")  # state, server, tok/s: the busiest first; no figure last
         await wait_for(pilot, lambda: screen.sort == "tok/s" and names(app) == ["thor-01", "thor-02", "thor-03"])
         await pilot.press("slash", *"thor-03")
         await wait_for(pilot, lambda: names(app) == ["thor-03"])
         await pilot.press("enter", "enter")  # leave the box, open the device
         await wait_for(pilot, lambda: "Fleet · thor-03" in str(getattr(app.screen, "_title", "")))
         assert "unreachable: Connection refused" in app.screen._text
+
+
+async def test_a_click_on_a_header_sorts_by_that_column(orin_snapshot) -> None:
+    app = frozen_app([orin_snapshot], REPORT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_fleet(pilot, app)
+        table = screen.query_one(DataTable)
+        keys = list(table.columns)
+        column = keys.index("temp")
+        x = sum(table.columns[k].get_render_width(table) for k in keys[:column]) + 1
+        await pilot.click(table, offset=(x, 0))
+        await wait_for(pilot, lambda: screen.sort == "temp")
+        assert names(app)[-1] == "thor-03"  # no figure: last whatever the order
+        await pilot.click(table, offset=(x, 0))
+        await wait_for(pilot, lambda: screen.reverse)
+        assert "sort: temp ▲" in screen.query_one("#title").text
 
 
 async def test_a_bad_hosts_file_is_said_with_its_line(orin_snapshot, tmp_path: Path) -> None:

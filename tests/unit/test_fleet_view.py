@@ -33,7 +33,7 @@ def test_conditions_flags_first_and_totals() -> None:
     later = rows(fleet, now=104.0, interval=1.0)
     b = next(r for r in later if r.name == "b")
     assert b.condition == STALE and b.age_s == 4.0 and b.model == "qwen3-8b"  # stale, its last figures kept
-    assert cells(b)[1] == "stale 4s" and cells(b)[-1] == "HELP"
+    assert cells(b)[1] == "stale 4s" and cells(b)[-2:] == ["HELP", "agent"]
     t = totals(listed)
     assert (t.devices, t.up, t.ready, t.gen_tps, t.flags) == (4, 2, 2, 80.0, 1)
     assert totals_line(t) == "2/4 up · 2 Ready · 80 tok/s · 1 help flag"

@@ -26,14 +26,18 @@ from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
 
-SORTS: dict[str, tuple[str, bool]] = {  # name -> (FleetRow field, descending)
+SORTS: dict[str, tuple[str, bool]] = {  # column -> (FleetRow field, descending): every column sorts
     "flag": ("flag", True),
-    "name": ("name", False),
+    "device": ("name", False),
     "state": ("condition", False),
+    "server": ("phase", False),
     "tok/s": ("gen_tps", True),
+    "run/wait": ("running", True),
     "GPU": ("gpu_pct", True),
+    "memory": ("mem_used_gib", True),
     "temp": ("temp_c", True),
     "power": ("power_w", True),
+    "via": ("via", False),
 }
 
 
@@ -107,6 +111,15 @@ class FleetScreen(FilterScreen):
 
     def action_reverse_sort(self) -> None:
         self.reverse = not self.reverse
+        self.show_state(host(self).state)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a column's header sorts by it; a second click turns the order round."""
+        column = str(event.column_key.value)
+        if column not in SORTS:
+            return
+        self.reverse = not self.reverse if column == self.sort else False
+        self.sort = column
         self.show_state(host(self).state)
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
