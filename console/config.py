@@ -65,6 +65,9 @@ class Config:
     fleet_interval: float = 1.0  # seconds between two reads of every agent
     fleet_timeout: float = 0.75  # each agent's own limit: a slow one is late, never the others
     fleet_prometheus: str = ""  # read the fleet from this Prometheus server's HTTP API instead ("" = the agents)
+    fleet_ssh_config: str = ""  # the ssh config file for devices read over SSH ("" = the user's ~/.ssh/config)
+    fleet_ssh_interval: float = 5.0  # seconds between two SSH reads of a device without an agent
+    fleet_ssh_timeout: float = 10.0  # one SSH read's limit
     # The user's [presets.NAME] tables as written; the presets package validates them
     # (console.containers.presets.all_presets) and presets_text gives its errors their lines.
     presets: dict[str, Any] = field(default_factory=dict)
@@ -167,6 +170,9 @@ class Fleet(_Section):
         Annotated[str, Meta(pattern=r"^(https?://\S+)?$", description='"" or a URL such as http://prom:9090')]
         | UnsetType
     ) = UNSET
+    ssh_config: str | UnsetType = UNSET
+    ssh_interval: Annotated[float, Meta(ge=1, le=3600)] | UnsetType = UNSET
+    ssh_timeout: Annotated[float, Meta(ge=1, le=120)] | UnsetType = UNSET
 
 
 class ConfigFile(_Section):

@@ -18,6 +18,7 @@ from console.config_error import ConfigError
 from console.fleet.hosts import Device, load_hosts
 from console.fleet.poll import new_client, one_round
 from console.fleet.prometheus import Round, instance_of, read_prometheus
+from console.fleet.ssh import SshSettings
 from console.fleet.state import FleetState
 from console.fleet.view import HEADERS, UP, as_dict, cells, rows, totals, totals_line
 from console.runtime.sanitise import json_text
@@ -51,6 +52,7 @@ def targets(config: Config, hosts: str | None, out: TextIO = sys.stdout, err: Te
     doc = [
         {"targets": [instance_of(d)], "labels": {"device": d.name, **({"group": d.group} if d.group else {})}}
         for d in devices
+        if d.url  # a device read over SSH has no agent to scrape
     ]
     print(json.dumps(doc, indent=2), file=out)
     return 0
@@ -77,11 +79,16 @@ def run(
     if devices is None:
         return 2
     source_error = None
+    ssh = SshSettings(config.fleet_ssh_config, config.fleet_ssh_interval, config.fleet_ssh_timeout)
     if base:
-        got = _prometheus_round(base, devices, max(config.fleet_timeout, 0.9 * config.fleet_interval))
-        devices, answers, source_error = got.devices, got.answers, got.error
+        agents = tuple(d for d in devices if d.url)
+        others = tuple(d for d in devices if not d.url)  # no agent to scrape: read over SSH
+        got = _prometheus_round(base, agents, max(config.fleet_timeout, 0.9 * config.fleet_interval))
+        devices = (devices if agents else got.devices + others) if devices else got.devices
+        answers = [*got.answers, *(one_round(others, config.fleet_timeout, ssh) if others else [])]
+        source_error = got.error
     else:
-        answers = one_round(devices, config.fleet_timeout)
+        answers = one_round(devices, config.fleet_timeout, ssh)
     fleet = FleetState().listed(devices).answered(answers)
     listed = rows(fleet, time.monotonic(), config.fleet_interval)
     summary = totals(listed)

@@ -5,6 +5,7 @@
     # name     agent URL                    optional: ssh=TARGET group=NAME tags=a,b token=FILE
     thor-01    http://10.0.0.101:9147       ssh=nvidia@10.0.0.101 group=rack-a
     spark      http://spark.local:9147      tags=desk,client
+    orin-07    -                            ssh=nvidia@10.0.0.107     # no agent: read over SSH
 
 Blank lines and ``#`` comments are skipped.  A mistake is refused with file:line and what to do:
 a missing or bad URL, an unknown ``key=``, a name given twice.  Nothing here reads the network.
@@ -28,7 +29,7 @@ class Device:
     """One device of the fleet: where its agent answers, and how to reach it over SSH when it may."""
 
     name: str
-    url: str  # the agent's root, no trailing slash
+    url: str  # the agent's root, no trailing slash; "" for a device read over SSH (no agent)
     ssh: str | None = None  # an ssh destination (user@host, or a Host of ~/.ssh/config)
     group: str = ""
     tags: tuple[str, ...] = ()
@@ -61,12 +62,16 @@ def parse_hosts(text: str, path: Path | None = None) -> tuple[Device, ...]:
                 )
             if not value:
                 raise ConfigError(path, number, name, f"{key}= needs a value")
+            if key == "ssh" and value.startswith("-"):
+                raise ConfigError(path, number, name, f"ssh={value}: a destination is user@host or a Host name")
             settings[key] = value
+        if url == "-" and "ssh" not in settings:
+            raise ConfigError(path, number, name, "'-' (no agent) needs ssh=TARGET to read the device over SSH")
         seen[name] = number
         devices.append(
             Device(
                 name=name,
-                url=agent_url(url, path, number, name),
+                url="" if url == "-" else agent_url(url, path, number, name),
                 ssh=settings.get("ssh"),
                 group=settings.get("group", ""),
                 tags=tuple(t for t in settings.get("tags", "").split(",") if t),

@@ -17,6 +17,7 @@ import httpx
 
 from console.fleet.hosts import Device
 from console.fleet.reading import BadAnswer, reading
+from console.fleet.ssh import SshSettings, read_over_ssh
 from console.fleet.state import Answer
 from console.runtime.sanitise import clean
 
@@ -80,12 +81,18 @@ def new_client(devices: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
 
 
-def one_round(devices: Sequence[Device], timeout: float) -> list[Answer]:
-    """One round for a CLI (``jetconsole fleet``): every answer, in the devices' order."""
+def one_round(devices: Sequence[Device], timeout: float, ssh: SshSettings | None = None) -> list[Answer]:
+    """One round for a CLI (``jetconsole fleet``): every answer, in the devices' order; a device without an
+    agent is read over SSH at the same time (``ssh``: its settings)."""
+    ssh = ssh or SshSettings()
+    agents = [d for d in devices if d.url]
+    others = [d for d in devices if not d.url]
 
     async def run() -> list[Answer]:
-        async with new_client(len(devices)) as client:
-            got = {a.name: a async for a in answers(client, devices, timeout)}
+        async with new_client(len(agents)) as client:
+            over_ssh = asyncio.gather(*(read_over_ssh(d, ssh.config, ssh.timeout) for d in others))
+            got = {a.name: a async for a in answers(client, agents, timeout)}
+            got.update({a.name: a for a in await over_ssh})
         return [got[d.name] for d in devices]
 
     return asyncio.run(run())

@@ -110,7 +110,7 @@ def answers_from(found: Sequence[Sample], devices: Sequence[Device], seconds: fl
     now_mono, now_wall = time.monotonic(), time.time()
     out = []
     for d in devices:
-        mine = by_key.get(d.name) or by_key.get(instance_of(d)) or []
+        mine = by_key.get(d.name) or (by_key.get(instance_of(d)) if d.url else None) or []
         reading, error = _reading(mine)
         # the figures are as old as the scrape, not as the query: a stalled Prometheus makes tiles stale
         at = now_mono - max(0.0, now_wall - reading.at) if reading is not None else now_mono

@@ -37,16 +37,23 @@ def since(where: Path | None = None) -> float | None:
     None when it is down or unreadable."""
     target = where or path()
     try:
-        words = target.read_text().split()
+        text = target.read_text()
         mtime = target.stat().st_mtime
     except (OSError, UnicodeDecodeError):
         return None
+    return parse(text, mtime)[1]
+
+
+def parse(text: str, mtime: float | None = None) -> tuple[bool, float | None]:
+    """(raised, since) of a flag file's text (``on 2026-12-05T15:21:31+0000``); since is ``mtime`` when the
+    text holds no time, None when the flag is down."""
+    words = text.split()
     if words[:1] != ["on"]:
-        return None
+        return False, None
     try:
-        return datetime.strptime(words[1], "%Y-%m-%dT%H:%M:%S%z").timestamp() if len(words) > 1 else mtime
+        return True, (datetime.strptime(words[1], "%Y-%m-%dT%H:%M:%S%z").timestamp() if len(words) > 1 else mtime)
     except ValueError:
-        return mtime
+        return True, mtime
 
 
 def write(on: bool, where: Path | None = None) -> Path:

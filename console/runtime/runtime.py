@@ -254,13 +254,19 @@ class Runtime:
             case cmd.WatchFleet():
                 if not self._fleet_started:
                     self._fleet_started = True
-                    from console.runtime.services.fleet import start_fleet  # on first use: a start has no fleet
+                    from console.fleet.ssh import SshSettings  # on first use: a start has no fleet
+                    from console.runtime.services.fleet import start_fleet
 
                     c = self.config
                     self.runner.spawn(  # the hosts file is read off the caller's thread (the UI's event loop)
                         "fleet-hosts",
                         lambda _life: start_fleet(
-                            self, c.fleet_hosts, c.fleet_interval, c.fleet_timeout, c.fleet_prometheus
+                            self,
+                            c.fleet_hosts,
+                            c.fleet_interval,
+                            c.fleet_timeout,
+                            c.fleet_prometheus,
+                            SshSettings(c.fleet_ssh_config, c.fleet_ssh_interval, c.fleet_ssh_timeout),
                         ),
                     )
             case cmd.RefreshDocker():

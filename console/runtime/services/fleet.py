@@ -4,19 +4,22 @@ Answers reach the state in batches as they come (at most every ``FLUSH_S``), so 
 shown while the tenth runs into its time limit, and a slow or dead device delays nobody.  The hosts file
 is read when the service starts; a mistake in it is a state the Fleet view shows (file:line: what).
 With ``[fleet] prometheus`` set, a round is one query to that Prometheus instead (console/fleet/prometheus.py);
-without a hosts file the devices are then the ones Prometheus scrapes.
+without a hosts file the devices are then the ones Prometheus scrapes.  Devices without an agent are read
+over SSH in a loop of their own (every ``ssh_interval``), so a slow SSH read never delays the agents'.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from console.config_error import ConfigError
 from console.fleet.hosts import Device, load_hosts
 from console.fleet.poll import new_client, read_device
 from console.fleet.prometheus import read_prometheus
+from console.fleet.ssh import SshSettings, read_over_ssh
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
@@ -34,20 +37,33 @@ def devices_from(hosts: str) -> tuple[tuple[Device, ...], str | None]:
         return (), str(exc)
 
 
-def start_fleet(hub: Hub, hosts: str, interval: float, timeout: float, prometheus: str = "") -> None:
+def start_fleet(
+    hub: Hub, hosts: str, interval: float, timeout: float, prometheus: str = "", ssh: SshSettings | None = None
+) -> None:
     """List the devices, then read them every ``interval`` until the runtime stops."""
     devices: tuple[Device, ...] = ()
     error = None
     if hosts or not prometheus:  # with Prometheus and no hosts file, its targets are the devices
         devices, error = devices_from(hosts)
     hub.emit(ev.FleetListed(devices, error))
-    if prometheus and not error:
-        limit = max(timeout, 0.9 * interval)  # one query for all: it may take the round
-        hub.runner.spawn(
-            "fleet", lambda life: asyncio.run(_poll_prometheus(hub, devices, prometheus, interval, limit, life))
-        )
-    elif devices:
-        hub.runner.spawn("fleet", lambda life: asyncio.run(_poll(hub, devices, interval, timeout, life)))
+    if error:
+        return
+    agents = tuple(d for d in devices if d.url)
+    others = tuple(d for d in devices if not d.url)
+    limit = max(timeout, 0.9 * interval)  # one query for all: it may take the round
+    loops: list[Callable[[Lifecycle], Awaitable[None]]] = []
+    if prometheus:
+        loops.append(lambda life: _poll_prometheus(hub, agents, devices, prometheus, interval, limit, life))
+    elif agents:
+        loops.append(lambda life: _poll(hub, agents, interval, timeout, life))
+    if others:
+        loops.append(lambda life: _poll_ssh(hub, others, ssh or SshSettings(), life))
+    if loops:
+        hub.runner.spawn("fleet", lambda life: asyncio.run(_together(loops, life)))
+
+
+async def _together(loops: list[Callable[[Lifecycle], Awaitable[None]]], life: Lifecycle) -> None:
+    await asyncio.gather(*(loop(life) for loop in loops))
 
 
 async def _poll(hub: Hub, devices: tuple[Device, ...], interval: float, timeout: float, life: Lifecycle) -> None:
@@ -63,17 +79,38 @@ async def _poll(hub: Hub, devices: tuple[Device, ...], interval: float, timeout:
                 return
 
 
+async def _poll_ssh(hub: Hub, devices: tuple[Device, ...], ssh: SshSettings, life: Lifecycle) -> None:
+    """Each device without an agent on its own: one SSH read every ``ssh.interval``, never two at once."""
+
+    async def one(device: Device) -> None:
+        while not life.stopped:
+            start = time.monotonic()
+            hub.emit(ev.FleetAnswered((await read_over_ssh(device, ssh.config, ssh.timeout),)))
+            if await _rest(start, ssh.interval, life):
+                return
+
+    await asyncio.gather(*(one(d) for d in devices))
+
+
 async def _poll_prometheus(
-    hub: Hub, devices: tuple[Device, ...], base: str, interval: float, timeout: float, life: Lifecycle
+    hub: Hub,
+    devices: tuple[Device, ...],
+    listed_first: tuple[Device, ...],
+    base: str,
+    interval: float,
+    timeout: float,
+    life: Lifecycle,
 ) -> None:
-    listed: tuple[tuple[Device, ...], str | None] = (devices, None)
+    listed: tuple[tuple[Device, ...], str | None] = (listed_first, None)
+    others = tuple(d for d in listed_first if not d.url)  # read over SSH: listed, never asked of Prometheus
     async with new_client(1) as client:
         while not life.stopped:
             start = time.monotonic()
             got = await read_prometheus(client, base, devices, timeout)
-            if (got.devices, got.error) != listed:  # a target came or went, Prometheus went down or came back
-                listed = (got.devices, got.error)
-                hub.emit(ev.FleetListed(got.devices, got.error))
+            shown = (listed_first if devices else got.devices + others, got.error)
+            if shown != listed:  # a target came or went, Prometheus went down or came back
+                listed = shown
+                hub.emit(ev.FleetListed(*shown))
             hub.emit(ev.FleetAnswered(tuple(got.answers)))
             if await _rest(start, interval, life):
                 return
