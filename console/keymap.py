@@ -124,6 +124,13 @@ FLEET_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("fleet.sort", "o", "sort", "Sort"),
     BindingSpec("fleet.reverse", "O", "reverse_sort", "Reverse sort"),
     BindingSpec("fleet.open", "enter", "open_device", "Device"),
+    BindingSpec("fleet.view", "v", "next_view", "View"),
+)
+FLEET_TILES_BINDINGS: tuple[BindingSpec, ...] = (  # the Fleet screen's tiles, when they have focus
+    BindingSpec("fleet_tiles.up", "up,k", "move(0, -1)", "Tile above", show=False),
+    BindingSpec("fleet_tiles.down", "down,j", "move(0, 1)", "Tile below", show=False),
+    BindingSpec("fleet_tiles.left", "left,h", "move(-1, 0)", "Tile to the left", show=False),
+    BindingSpec("fleet_tiles.right", "right,l", "move(1, 0)", "Tile to the right", show=False),
 )
 LAUNCH_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("launch.back", "escape", "back", "Back"),
@@ -168,6 +175,7 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
         + DETAIL_BINDINGS
         + CONTAINERS_BINDINGS
         + FLEET_BINDINGS
+        + FLEET_TILES_BINDINGS
         + LAUNCH_BINDINGS
         + LOGS_BINDINGS
         + CHAT_BINDINGS
@@ -196,7 +204,7 @@ KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
     "dashboard": (APP_BINDINGS, DASHBOARD_BINDINGS, SERVERS_BINDINGS, CHAT_BINDINGS),
     "telemetry": (APP_BINDINGS, DETAIL_BINDINGS),
     "containers": (APP_BINDINGS, CONTAINERS_BINDINGS),
-    "fleet": (APP_BINDINGS, FLEET_BINDINGS),
+    "fleet": (APP_BINDINGS, FLEET_BINDINGS, FLEET_TILES_BINDINGS),
     "launch": (APP_BINDINGS, LAUNCH_BINDINGS),
     "logs": (APP_BINDINGS, LOGS_BINDINGS),
     "chat": (APP_BINDINGS, CHAT_BINDINGS),

@@ -67,7 +67,8 @@ async def main() -> None:
 
 
 async def fleet_shots(series) -> None:
-    """The Fleet screen at 120x40 and 80x24: six workshop units, one with its help flag up, one stale, one down."""
+    """The Fleet screen as tiles at 120x40, as a list at 80x24 and in big type on a 64x20 LCD: six workshop
+    units, one with its help flag up, one stale, one down, one read over SSH."""
     import time
 
     from console.fleet.hosts import Device
@@ -83,7 +84,7 @@ async def fleet_shots(series) -> None:
         since = 1_800_000_000.0 if flag else None
         return Reading(0.0, "", gpu, 61 << 30, 122 << 30, 63.0, 48.5, flag, since, (server,))
 
-    for size in ((120, 40), (80, 24)):
+    for size in ((120, 40), (80, 24), (64, 20)):
         app = frozen_app(series, REPORT)
         async with app.run_test(size=size) as pilot:
             await pilot.press("F")
@@ -96,9 +97,9 @@ async def fleet_shots(series) -> None:
                     (
                         Answer("thor-01", reading("READY", 41.7, 88.0), None, 0.02, now),
                         Answer("thor-02", reading("READY", 38.2, 91.0, flag=True), None, 0.02, now),
-                        Answer("thor-03", reading("STARTING", None, 12.0), None, 0.02, now),
+                        Answer("thor-03", reading("STARTING", None, 12.0), None, 0.9, now, "ssh"),
                         Answer("thor-04", reading("READY", 40.1, 86.0), None, 0.02, now - 12),
-                        Answer("spark", reading("READY", 55.3, 93.0), None, 0.01, now),
+                        Answer("spark", reading("READY", 55.3, 93.0), None, 0.01, now, "prometheus"),
                         Answer("orin-lab", None, "unreachable: Connection refused", 0.001, now),
                     )
                 )
@@ -173,7 +174,7 @@ async def bench_shots(series) -> None:
     from console.ui.screens.bench import BenchScreen
     from tests.app.test_bench_screen import sample_report
 
-    for size in ((120, 40), (80, 24)):
+    for size in ((120, 40), (80, 24), (64, 20)):
         name = f"bench-results-{size[0]}x{size[1]}"
         app = frozen_app(series, REPORT)
         async with app.run_test(size=size) as pilot:

@@ -14,6 +14,8 @@ from console.fleet.reading import Reading, ServerFigures
 from console.fleet.state import Answer
 from console.runtime import events as ev
 from console.ui.screens.fleet import FleetScreen
+from console.ui.screens.hud import HudTile
+from console.ui.widgets.fleet_tiles import FleetTiles
 from tests.app.helpers import frozen_app, wait_for
 from tests.app.test_snapshots import REPORT
 
@@ -47,13 +49,14 @@ async def open_fleet(pilot, app) -> FleetScreen:
         )
     )
     app.runtime.emit(ev.FleetAnswered((Answer("thor-02", None, "no answer within 0.75 s", 0.75, now),)))
-    await wait_for(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
+    await wait_for(pilot, lambda: len(app.screen._shown) == 3)
+    await pilot.pause()
     return app.screen
 
 
 async def test_flags_first_stale_and_unreachable_said(orin_snapshot) -> None:
     app = frozen_app([orin_snapshot], REPORT)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_fleet(pilot, app)
         assert names(app) == ["thor-02", "thor-01", "thor-03"]
         table = screen.query_one(DataTable)
@@ -82,7 +85,7 @@ async def test_sort_filter_and_open(orin_snapshot) -> None:
 
 async def test_a_click_on_a_header_sorts_by_that_column(orin_snapshot) -> None:
     app = frozen_app([orin_snapshot], REPORT)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_fleet(pilot, app)
         table = screen.query_one(DataTable)
         keys = list(table.columns)
@@ -94,6 +97,44 @@ async def test_a_click_on_a_header_sorts_by_that_column(orin_snapshot) -> None:
         await pilot.click(table, offset=(x, 0))
         await wait_for(pilot, lambda: screen.reverse)
         assert "sort: temp ▲" in screen.query_one("#title").text
+
+
+async def test_tiles_from_120x40_arrows_and_enter(orin_snapshot) -> None:
+    app = frozen_app([orin_snapshot], REPORT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_fleet(pilot, app)
+        tiles = screen.query_one(FleetTiles)
+        assert screen.view == "tiles" and tiles.has_focus and not screen.query_one(DataTable).display
+        await wait_for(pilot, lambda: "thor-02" in tiles.render().plain)
+        lines = tiles.render().plain.split("\n")
+        first = lines[1].split("│")[1]  # the first tile: the raised flag
+        assert first.startswith("thor-02") and "stale" in first
+        assert "READY qwen3-8b" in lines[2] and "HELP" in lines[5]
+        assert "unreachable: Connection" in lines[2] and "│refused " in lines[3]  # thor-03 says why, wrapped
+        assert len(lines[1]) <= 120 and lines[1].count("╭") == 0 and lines[0].count("╭") == 3  # side by side
+        await pilot.press("right", "right")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Fleet · thor-03" in str(getattr(app.screen, "_title", "")))
+
+
+async def test_big_type_on_a_small_lcd_and_v_picks_the_view(orin_snapshot) -> None:
+    app = frozen_app([orin_snapshot], REPORT)
+    async with app.run_test(size=(64, 20)) as pilot:
+        screen = await open_fleet(pilot, app)
+        assert screen.view == "big"
+        needs = screen.query_one("#fleet-needs")
+        await wait_for(pilot, lambda: needs.text == "HELP: thor-02  ·  not up: thor-03")
+        await wait_for(pilot, lambda: len([w for w in screen.query(HudTile) if w.display]) == 4)
+        big = [w for w in screen.query(HudTile) if w.display]
+        shown = [w.tile for w in big if w.tile is not None]
+        assert [t.label for t in shown] == ["DEVICES UP", "SERVERS READY", "FLEET TOK/S", "HELP FLAGS"]
+        assert shown[0].value == "1/3" and shown[3].value == "1" and shown[3].level == "crit"
+        await pilot.press("v")  # auto -> list
+        await wait_for(pilot, lambda: screen.view == "list" and screen.query_one(DataTable).row_count == 3)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: screen.view == "tiles")
+        await pilot.press("v", "v")  # big, then auto again: big at this size
+        await wait_for(pilot, lambda: screen.chosen_view == "auto" and screen.view == "big")
 
 
 async def test_a_bad_hosts_file_is_said_with_its_line(orin_snapshot, tmp_path: Path) -> None:

@@ -40,7 +40,11 @@ class FilterScreen(Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
-            self.query_one(self.FILTERED_TABLE, DataTable).focus()
+            self.focus_results()
+
+    def focus_results(self) -> None:
+        """Where the keys go when the filter box closes: the table, unless a screen shows another view."""
+        self.query_one(self.FILTERED_TABLE, DataTable).focus()
 
     def action_back(self) -> None:
         """Esc: first close and clear the filter, then leave the screen."""
@@ -48,6 +52,6 @@ class FilterScreen(Screen):
         if box.display and (box.has_focus or box.value):
             box.value = ""
             box.display = False
-            self.query_one(self.FILTERED_TABLE, DataTable).focus()
+            self.focus_results()
             return
         self.app.pop_screen()

@@ -1,9 +1,11 @@
-"""Fleet: every device of the hosts file in one list, read from its agent every second.
+"""Fleet: every device of the hosts file, read from its agent (or Prometheus, or SSH) every second.
 
-One row per device (raised help flags first): up, stale with the age of its last figures, or
+One row or tile per device (raised help flags first): up, stale with the age of its last figures, or
 unreachable; the server's phase, tok/s, running/waiting, GPU, memory, temperature, power and the flag.
-The totals line is above; ``/`` filters, ``o``/``O`` sort, Enter shows the device's latest answer.
-Opening the screen starts the reading (a start without it reads no fleet).
+The view follows the terminal (``console.fleet.tiles.view_for``): tiles from 120x40, a dense list from
+80x24, and on a smaller screen (a workshop LCD) the totals in the HUD's big type with the names of the
+devices that need someone; ``v`` picks one.  The totals line is above; ``/`` filters, ``o``/``O`` sort,
+Enter shows the device's latest answer.  Opening the screen starts the reading.
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ import time
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import Grid, VerticalScroll
 from textual.widgets import DataTable, Input
 
 from console.fleet.state import FleetState
+from console.fleet.tiles import AUTO, BIG, LIST, TILES, VIEWS, big_tiles, needing_someone, view_for
 from console.fleet.view import HEADERS, FleetRow, cells, rows, totals, totals_line
+from console.hud.layout import plan
 from console.keymap import FLEET_BINDINGS
 from console.runtime.commands import WatchFleet
 from console.runtime.state import ConsoleState
 from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.screens.filtering import FilterScreen
+from console.ui.screens.hud import HudTile
+from console.ui.widgets.fleet_tiles import FleetTiles
 from console.ui.widgets.key_hints import KeyHints
 from console.ui.widgets.tables import sync_rows
 from console.ui.widgets.text import LiveText
@@ -55,11 +62,23 @@ def sort_rows(listed: list[FleetRow], sort: str, reverse: bool) -> list[FleetRow
 class FleetScreen(FilterScreen):
     BINDINGS = bindings(FLEET_BINDINGS)
     FILTERED_TABLE = "#t-fleet"
+    DEFAULT_CSS = """
+    FleetScreen #fleet-tiles-box { height: 1fr; }
+    FleetScreen #fleet-big { height: 1fr; grid-gutter: 1 2; grid-rows: auto; }
+    FleetScreen #fleet-needs { height: auto; text-style: bold; color: $error; }
+    FleetScreen HudTile { height: auto; color: $accent; }
+    FleetScreen HudTile.-warn { color: $warning; }
+    FleetScreen HudTile.-crit { color: $error; }
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.sort = "flag"
         self.reverse = False
+        self.chosen_view = AUTO
+        self.view = ""
+        self._big_page = 0  # the big type's page, when its figures take more than one (a 40x12 LCD)
+        self._big_pages = 1
         self._shown: list[FleetRow] = []
 
     def compose(self) -> ComposeResult:
@@ -70,13 +89,22 @@ class FleetScreen(FilterScreen):
         for header in HEADERS:
             table.add_column(header, key=header)
         yield table
+        with VerticalScroll(id="fleet-tiles-box"):
+            yield FleetTiles(id="fleet-tiles")
+        yield Grid(id="fleet-big")
+        yield LiveText("", id="fleet-needs")
         yield KeyHints()
 
     def on_mount(self) -> None:
         host(self).send(WatchFleet())
-        super().on_mount()
-        self.query_one(DataTable).focus()
+        super().on_mount()  # shows the state: the view for this size takes the focus
         self.set_interval(1.0, lambda: self.show_state(host(self).state))  # ages move on between answers
+        self.set_interval(host(self).config.hud_page_seconds, self._next_big_page)
+
+    def _next_big_page(self) -> None:
+        if self.view == BIG and self._big_pages > 1:
+            self._big_page = (self._big_page + 1) % self._big_pages
+            self.show_state(host(self).state)
 
     def show_state(self, state: ConsoleState) -> None:
         fleet = state.fleet or FleetState()
@@ -88,8 +116,14 @@ class FleetScreen(FilterScreen):
             listed = [r for r in listed if all(w in _haystack(r) for w in words)]
         listed = sort_rows(listed, self.sort, self.reverse)
         self._shown = listed
-        table = self.query_one(DataTable)
-        sync_rows(table, [(r.name, [_cell(c, r) for c in cells(r)]) for r in listed])
+        if self.size.width:  # not laid out yet (mounting): the first resize picks the view
+            self._set_view(view_for(self.size.width, self.size.height, self.chosen_view))
+        if self.view == LIST:
+            sync_rows(self.query_one(DataTable), [(r.name, [_cell(c, r) for c in cells(r)]) for r in listed])
+        elif self.view == TILES:
+            self.query_one(FleetTiles).show(listed)
+        else:
+            self._show_big(every)
         arrow = "▼" if (SORTS[self.sort][1] != self.reverse) else "▲"
         summary = totals_line(totals(every))  # the whole fleet's, whatever the filter shows
         self.query_one("#title", LiveText).set(f"Fleet · {summary} · sort: {self.sort} {arrow} (o, O)")
@@ -102,6 +136,56 @@ class FleetScreen(FilterScreen):
         else:
             status = ""
         self.query_one("#fleet-status", LiveText).set(status)
+
+    def _set_view(self, view: str) -> None:
+        """Show the one view's widgets; the focus goes with them."""
+        if view == self.view:
+            return
+        self.view = view
+        table, tiles = self.query_one(DataTable), self.query_one(FleetTiles)
+        table.display = view == LIST
+        self.query_one("#fleet-tiles-box").display = view == TILES
+        self.query_one("#fleet-big").display = view == BIG
+        self.query_one("#fleet-needs").display = view == BIG
+        box = self.query_one("#filter", Input)
+        if not (box.display and box.has_focus):  # never out of the box while one types in it
+            (table if view == LIST else tiles).focus()
+
+    def focus_results(self) -> None:
+        (self.query_one(FleetTiles) if self.view == TILES else self.query_one(DataTable)).focus()
+
+    def _show_big(self, every: list[FleetRow]) -> None:
+        """The totals in the HUD's big type, and who needs someone."""
+        big = big_tiles(totals(every))
+        needs = self.query_one("#fleet-needs", LiveText)
+        needs.set(needing_someone(every, self.size.width))
+        grid = self.query_one("#fleet-big", Grid)
+        height = max(1, self.size.height - 4 - needs.text.count("\n"))
+        laid = plan(big, self.size.width, height)
+        grid.styles.grid_size_columns = laid.columns
+        widgets = list(grid.query(HudTile))
+        if len(widgets) != len(big):
+            grid.remove_children()
+            grid.mount_all([HudTile() for _ in big])
+            self.call_after_refresh(lambda: self._show_big(every))
+            return
+        self._big_pages = len(laid.pages)
+        shown = laid.pages[self._big_page % len(laid.pages)]
+        for i, widget in enumerate(widgets):
+            widget.display = i in shown
+            widget.show(big[i], laid.scale, False, laid.tall)
+
+    def on_resize(self) -> None:
+        self.show_state(host(self).state)
+
+    def action_next_view(self) -> None:
+        """``v``: auto, then the list, the tiles, the big type, and back to auto."""
+        self.chosen_view = VIEWS[(VIEWS.index(self.chosen_view) + 1) % len(VIEWS)]
+        self.show_state(host(self).state)
+        self.notify(f"view: {self.chosen_view}" + (f" ({self.view})" if self.chosen_view == AUTO else ""))
+
+    def on_fleet_tiles_opened(self, event: FleetTiles.Opened) -> None:
+        self._open(event.index)
 
     def action_sort(self) -> None:
         names = list(SORTS)
@@ -127,12 +211,17 @@ class FleetScreen(FilterScreen):
         self.action_open_device()
 
     def action_open_device(self) -> None:
-        table = self.query_one(DataTable)
-        if not self._shown or table.cursor_row >= len(self._shown):
+        if self.view == TILES:
+            self._open(self.query_one(FleetTiles).selected)
+        elif self.view == LIST:
+            self._open(self.query_one(DataTable).cursor_row)
+
+    def _open(self, index: int) -> None:
+        if not 0 <= index < len(self._shown):
             return
         from console.ui.screens.confirm import TextScreen
 
-        row = self._shown[table.cursor_row]
+        row = self._shown[index]
         self.app.push_screen(TextScreen(f"Fleet · {row.name}", device_text(row)))
 
 

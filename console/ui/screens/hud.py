@@ -51,6 +51,11 @@ class HudTile(Widget):
         self._label = False  # the first row is the label (big digits) or the whole figure (normal type)
         self._unit = ""  # after the last row, in bold
 
+    @property
+    def tile(self) -> Tile | None:
+        """The figure it shows (None before the first)."""
+        return self._key[0] if self._key else None
+
     def show(self, tile: Tile, scale: int, ascii_only: bool, tall: int = 0) -> None:
         key = (tile, scale, ascii_only, tall)
         if key == self._key:
