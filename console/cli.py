@@ -155,6 +155,32 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="print the hosts file as Prometheus file_sd targets (deploy/prometheus/) and exit",
     )
+    fleet_sub = fleet.add_subparsers(dest="fleet_command", metavar="do")
+    act = fleet_sub.add_parser(
+        "do", help="run an organiser action on selected devices over SSH (dry run, ask, table, audit log)"
+    )
+    from console.fleet.actions import ACTIONS, DESCRIPTIONS
+
+    act.add_argument("action", choices=ACTIONS, help="; ".join(f"{a}: {DESCRIPTIONS[a]}" for a in ACTIONS))
+    act.add_argument("--hosts", metavar="FILE", default=argparse.SUPPRESS, help="the devices (as for fleet)")
+    act.add_argument(
+        "--select", default="all", metavar="WHICH", help="all (default), flagged, group:NAME, tag:NAME or NAME,NAME"
+    )
+    act.add_argument("--preset", default="", help="launch: the preset (built-in or [presets.NAME])")
+    act.add_argument(
+        "--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help="launch: as launch's"
+    )
+    act.add_argument(
+        "--source", default="", metavar="DIR", help="push: the directory here; collect-bench: where to put them"
+    )
+    act.add_argument(
+        "--dest", default="", metavar="DIR", help="push: the directory there; collect-bench: the results there"
+    )
+    act.add_argument("--bwlimit", type=int, default=0, metavar="KBPS", help="push: rsync's --bwlimit per device")
+    act.add_argument("--parallel", type=int, default=4, metavar="N", help="devices at once (default 4)")
+    act.add_argument("--timeout", type=float, default=0, metavar="S", help="each device's limit (default: none)")
+    act.add_argument("--dry-run", action="store_true", help="show the exact commands, run nothing")
+    act.add_argument("--yes", action="store_true", help="run without asking")
     size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
     size.add_argument(
         "--config",
@@ -234,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fleet":
         from console.fleet import command as fleet_command
 
+        if getattr(args, "fleet_command", None) == "do":
+            return _fleet_do(config, args)
         if args.targets:
             return fleet_command.targets(config, args.hosts)
         return fleet_command.run(config, args.hosts, args.json, args.prometheus)
@@ -322,3 +350,36 @@ def _discover_in_background(source: str, config: cfg.Config) -> Future[Discovery
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _fleet_do(config: cfg.Config, args: argparse.Namespace) -> int:
+    """``jetconsole fleet do``: the preset's image is looked up here (the fleet does not import presets)."""
+    from console.containers import presets
+    from console.fleet import command as fleet_command
+    from console.fleet.actions import ActionOptions
+
+    image = ""
+    if args.action == "launch":
+        available = presets.all_presets(config)
+        if args.preset not in available:
+            print(
+                f"jetconsole fleet do: unknown preset {args.preset!r} (known: {', '.join(sorted(available))})",
+                file=sys.stderr,
+            )
+            return 2
+        image = available[args.preset].image
+        for setting in args.settings:  # an image given with --set is the user's: used as it is
+            if setting.startswith("image="):
+                image = ""
+    options = ActionOptions(
+        preset=args.preset,
+        settings=tuple(args.settings),
+        image=image,
+        source=args.source,
+        dest=args.dest,
+        timeout=args.timeout or 1800.0,
+        bandwidth_kbps=args.bwlimit,
+    )
+    return fleet_command.do(
+        config, args.action, args.hosts, args.select, options, args.dry_run, args.yes, args.parallel, args.timeout
+    )

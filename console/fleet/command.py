@@ -11,13 +11,17 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from console.config_error import ConfigError
+from console.doctor.audit import audit
+from console.fleet.actions import DESCRIPTIONS, ActionOptions, Step, autotag, l4t_of_release, plan_action
 from console.fleet.hosts import Device, load_hosts
 from console.fleet.poll import new_client, one_round
 from console.fleet.prometheus import Round, instance_of, read_prometheus
+from console.fleet.remote import Outcome, run_plan, run_step
 from console.fleet.ssh import SshSettings
 from console.fleet.state import FleetState
 from console.fleet.view import HEADERS, UP, as_dict, cells, rows, totals, totals_line
@@ -107,3 +111,119 @@ def run(
     if source_error:
         print(f"jetconsole fleet: {source_error}", file=err)
     return 0 if source_error is None and all(r.condition == UP for r in listed) else 1
+
+
+def select(devices: tuple[Device, ...], spec: str, flagged: set[str] | None = None) -> tuple[Device, ...]:
+    """The devices ``spec`` names: ``all``, ``flagged``, ``group:NAME``, ``tag:NAME`` or ``name,name``;
+    ValueError saying what is unknown."""
+    if spec == "all":
+        return devices
+    if spec == "flagged":
+        return tuple(d for d in devices if d.name in (flagged or set()))
+    kind, _, value = spec.partition(":")
+    if kind == "group" and value:
+        chosen = tuple(d for d in devices if d.group == value)
+    elif kind == "tag" and value:
+        chosen = tuple(d for d in devices if value in d.tags)
+    else:
+        names = [n for n in spec.split(",") if n]
+        unknown = [n for n in names if n not in {d.name for d in devices}]
+        if unknown:
+            raise ValueError(f"no device named {', '.join(unknown)} in the hosts file")
+        chosen = tuple(d for d in devices if d.name in names)
+    if not chosen:
+        raise ValueError(f"--select {spec}: no device matches")
+    return chosen
+
+
+def l4t_of(devices: tuple[Device, ...], ssh: SshSettings) -> dict[str, str | None]:
+    """Each device's L4T, from its /etc/nv_tegra_release over SSH (None when it has none or is unreachable)."""
+
+    async def one(d: Device) -> tuple[str, str | None]:
+        step = Step(d.name, "head -n 1 /etc/nv_tegra_release")
+        got = await run_step(step, d, ssh.config, ssh.timeout, lambda _d, _t: None)
+        return d.name, (l4t_of_release(got.tail[-1]) if got.ok and got.tail else None)
+
+    async def every() -> dict[str, str | None]:
+        return dict(await asyncio.gather(*(one(d) for d in devices if d.ssh)))
+
+    return asyncio.run(every())
+
+
+def do(
+    config: Config,
+    action: str,
+    hosts: str | None,
+    spec: str,
+    options: ActionOptions,
+    dry_run: bool,
+    yes: bool,
+    parallel: int,
+    timeout: float,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    """``jetconsole fleet do ACTION``: plan, show, ask, run, and a table of each device's outcome.  Exit 0
+    when every device did it, 1 when some did not, 2 for a config, hosts-file or selection error."""
+    devices = _devices(config, hosts, err)
+    if devices is None:
+        return 2
+    ssh = SshSettings(config.fleet_ssh_config, config.fleet_ssh_interval, config.fleet_ssh_timeout)
+    flagged = None
+    if spec == "flagged":
+        answers = one_round(devices, config.fleet_timeout, ssh)
+        flagged = {a.name for a in answers if a.reading is not None and a.reading.help_flag}
+    try:
+        chosen = select(devices, spec, flagged)
+    except ValueError as exc:
+        print(f"jetconsole fleet do: {exc}", file=err)
+        return 2
+    options = replace(options, ssh_config=config.fleet_ssh_config)
+    fitted = action == "launch" and bool(options.image) and autotag(options.image, None)[0] is None
+    plan = plan_action(action, chosen, options, l4t_of(chosen, ssh) if fitted else None)
+    print(f"{action} on {len(chosen)} device{'s' * (len(chosen) != 1)}: {DESCRIPTIONS[action]}", file=out)
+    for step in plan.steps:
+        note = f"   # {step.note}" if step.note else ""
+        print(f"  {step.device}: {step.shown}{note}", file=out)
+    for name, why in plan.refused:
+        print(f"  {name}: refused: {why}", file=out)
+    commands = [s.shown for s in plan.steps]
+
+    def planned(what: str) -> None:  # every plan goes to the audit log, with what became of it
+        audit("fleet.plan", {"action": action, "devices": [d.name for d in chosen], "commands": commands, "then": what})
+
+    if dry_run or not plan.steps:
+        planned("dry run" if dry_run else "nothing to run")
+        return 0 if not plan.refused else 1
+    if not yes:
+        if not sys.stdin.isatty():
+            planned("not run: no --yes and no terminal to ask on")
+            print("jetconsole fleet do: nothing run: add --yes to run it without a terminal to ask on", file=err)
+            return 2
+        answer = input(f"Run it on {len(plan.steps)} device{'s' * (len(plan.steps) != 1)}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            planned("not run: the answer was no")
+            print("nothing run", file=out)
+            return 1
+    planned("run")
+
+    shown: dict[str, float] = {}
+
+    def progress(device: str, text: str) -> None:
+        now = time.monotonic()
+        if text and now - shown.get(device, 0.0) >= 1.0:  # a line a second a device at most
+            shown[device] = now if text != "starting" else 0.0  # its first progress line comes at once
+            print(f"  {device}: {text}", file=err, flush=True)
+
+    def done(o: Outcome) -> None:
+        audit(f"fleet.{action}", {"device": o.device, "ok": o.ok, "result": o.summary, "exit": o.code})
+        print(f"  {o.device}: {o.summary}", file=err, flush=True)
+
+    outcomes = asyncio.run(run_plan(plan, chosen, config.fleet_ssh_config, timeout, parallel, progress, done))
+    width = max(len(o.device) for o in outcomes)
+    print(f"\n{'device':<{width}}  result", file=out)
+    for o in sorted(outcomes, key=lambda o: (o.ok, o.device)):
+        print(f"{o.device:<{width}}  {o.summary}  ({o.seconds:.1f} s)", file=out)
+    good = sum(o.ok for o in outcomes)
+    print(f"{good}/{len(outcomes)} done", file=out)
+    return 0 if good == len(outcomes) else 1

@@ -47,8 +47,8 @@ class SshSettings:
     timeout: float = 10.0  # one read's limit: the connection, the snapshot's sample, the answer
 
 
-def ssh_argv(device: Device, ssh_config: str, timeout: float) -> list[str]:
-    """The ``ssh`` command line that runs ``REMOTE`` on ``device``."""
+def ssh_argv(device: Device, ssh_config: str, timeout: float, command: str = REMOTE) -> list[str]:
+    """The ``ssh`` command line that runs ``command`` (the read's script unless told) on ``device``."""
     assert device.ssh and not device.ssh.startswith("-")  # the hosts file refuses such a target
     config = ["-F", str(Path(ssh_config).expanduser())] if ssh_config else []
     return [
@@ -60,7 +60,7 @@ def ssh_argv(device: Device, ssh_config: str, timeout: float) -> list[str]:
         f"ConnectTimeout={max(1, int(timeout))}",
         "-T",
         device.ssh,
-        REMOTE,
+        command,
     ]
 
 

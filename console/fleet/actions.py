@@ -1,0 +1,187 @@
+"""Organiser actions across the fleet, planned (pure): which devices, and the exact command each one runs.
+
+An action is planned before anything runs, so a dry run shows every command and a device that cannot
+take it is refused with the reason, beside the others.  Commands run on the device over SSH
+(console/fleet/remote.py), except ``push`` and ``collect-bench``, which run rsync here.
+
+Launching fits each device: a preset whose image follows jetson-containers' ``dustynv/<package>:r<L4T>``
+naming gets the newest known tag of the device's L4T line (``autotag``), as jetson-containers'
+``autotag`` does; a device whose L4T has none is refused with that reason.  The device's L4T comes from
+its agent or its ``/etc/nv_tegra_release``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from console.fleet.hosts import Device
+
+ACTIONS = ("flag-on", "flag-off", "doctor", "stop", "launch", "push", "collect-bench")
+DESCRIPTIONS = {
+    "flag-on": "raise the help flag",
+    "flag-off": "lower the help flag",
+    "doctor": "run the doctor (exit 0 good, 1 warnings, 2 failures)",
+    "stop": "stop the inference servers' containers (vllm, sglang)",
+    "launch": "launch a preset and follow it to Ready (the image fitted to each device's L4T)",
+    "push": "copy a directory (the model cache, the compile cache) to each device with rsync, resumable",
+    "collect-bench": "copy each device's bench results here, one directory per device",
+}
+# Tags published for the jetson-containers images the presets use, newest last (the pin of today).
+KNOWN_TAGS: dict[str, tuple[str, ...]] = {
+    "dustynv/vllm": ("r36.4.0",),
+    "dustynv/sglang": ("r36.4.0",),
+}
+L4T_TAG = re.compile(r"^r(\d+)\.(\d+)(?:\.(\d+))?$")
+RELEASE = re.compile(r"R(\d+).*REVISION:\s*([\d.]+)")
+SERVER_CONTAINERS = ("vllm", "sglang")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One device's part of an action: ``remote``, a POSIX sh command run there over SSH, or ``argv`` run
+    here (rsync)."""
+
+    device: str
+    remote: str = ""
+    argv: tuple[str, ...] = ()
+    note: str = ""  # what the plan chose for this device (the image its L4T takes)
+
+    @property
+    def local(self) -> bool:
+        return bool(self.argv)
+
+    @property
+    def shown(self) -> str:
+        """The exact command, as a dry run shows it."""
+        return shlex.join(self.argv) if self.local else self.remote
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: str
+    steps: tuple[Step, ...]
+    refused: tuple[tuple[str, str], ...]  # (device, why) of those that cannot take it
+
+
+@dataclass(frozen=True)
+class ActionOptions:
+    """What an action needs beyond the devices."""
+
+    preset: str = ""
+    settings: tuple[str, ...] = ()  # launch's --set KEY=VALUE
+    image: str = ""  # the preset's image (to fit to each device's L4T)
+    source: str = ""  # push: the local directory; collect-bench: the local directory to fill
+    dest: str = ""  # push: the directory on the device; collect-bench: the results directory there ({name}: the
+    # device's name, for devices that share a file system)
+    timeout: float = 1800.0  # launch: seconds to wait for Ready
+    bandwidth_kbps: int = 0  # push: rsync --bwlimit (0 = none)
+    ssh_config: str = ""  # rsync's ssh: the fleet's [fleet] ssh_config ("" = ~/.ssh/config)
+
+
+def l4t_of_release(text: str) -> str | None:
+    """``36.4.7`` from /etc/nv_tegra_release's first line (``# R36 (release), REVISION: 4.7, ...``)."""
+    m = RELEASE.search(text)
+    return f"{m.group(1)}.{m.group(2)}" if m else None
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+def autotag(image: str, l4t: str | None) -> tuple[str | None, str]:
+    """(the image for a device of L4T ``l4t``, why) for a jetson-containers image; other images as they are.
+
+    The newest known tag of the device's L4T major line that is not newer than the device: r36.4.0 runs
+    on L4T 36.4.x and 36.5, not on 36.3 (an older driver) nor on 35.x or 38.x (another JetPack).
+    """
+    repo, _, tag = image.partition(":")
+    if repo not in KNOWN_TAGS or not L4T_TAG.match(tag or ""):
+        return image, "not a jetson-containers image: used as it is"
+    if not l4t:
+        return None, "its L4T is unknown (no agent answer, no /etc/nv_tegra_release): is it a Jetson?"
+    device = _version(l4t)
+    fitting = [t for t in KNOWN_TAGS[repo] if _version(t[1:])[:1] == device[:1] and _version(t[1:]) <= device]
+    if not fitting:
+        known = ", ".join(KNOWN_TAGS[repo])
+        return None, f"no {repo} image for L4T {l4t} (known: {known}); JetPack 6 (L4T 36.4+) is needed"
+    return f"{repo}:{fitting[-1]}", f"L4T {l4t}: {fitting[-1]}"
+
+
+def plan_action(
+    action: str, devices: Sequence[Device], options: ActionOptions, l4t: Mapping[str, str | None] | None = None
+) -> Plan:
+    """The plan of ``action`` for ``devices``; a device without ``ssh=`` is refused (actions need SSH)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
+    steps: list[Step] = []
+    refused: list[tuple[str, str]] = []
+    for d in devices:
+        if not d.ssh:
+            refused.append((d.name, "no ssh= in the hosts file: actions run over SSH"))
+            continue
+        step, why = _step(action, d, options, (l4t or {}).get(d.name))
+        if step is None:
+            refused.append((d.name, why))
+        else:
+            steps.append(step)
+    return Plan(action, tuple(steps), tuple(refused))
+
+
+def _step(action: str, d: Device, o: ActionOptions, l4t: str | None) -> tuple[Step | None, str]:
+    assert d.ssh
+    if action in ("flag-on", "flag-off"):
+        return Step(d.name, f"jetconsole help-flag {action.removeprefix('flag-')}"), ""
+    if action == "doctor":
+        return Step(d.name, "jetconsole doctor"), ""
+    if action == "stop":
+        names = " ".join(f"--filter name=^{n}$" for n in SERVER_CONTAINERS)
+        return Step(d.name, f"docker ps -q {names} | xargs -r docker stop"), ""
+    if action == "launch":
+        if not o.preset:
+            return None, "launch needs a preset"
+        image, why = autotag(o.image, l4t) if o.image else (o.image, "")
+        if image is None:
+            return None, why
+        sets = [a for s in o.settings for a in ("--set", s)]
+        if image != o.image:
+            sets += ["--set", f"image={image}"]
+        argv = ["jetconsole", "launch", o.preset, *sets, "--timeout", f"{o.timeout:g}"]
+        return Step(d.name, shlex.join(argv), note=why), ""
+    if action == "push":
+        if not o.source or not o.dest:
+            return None, "push needs a source directory and a destination"
+        source = o.source.rstrip("/") + "/"  # the directory's contents into dest, as the seed's loop did
+        dest = o.dest.replace("{name}", d.name)
+        return Step(d.name, argv=(*rsync_base(o.bandwidth_kbps, o.ssh_config), source, f"{d.ssh}:{dest}")), ""
+    # collect-bench
+    if not o.source or not o.dest:
+        return None, "collect-bench needs the local directory and the results directory there"
+    here = f"{o.source.rstrip('/')}/{d.name}/"
+    there = o.dest.replace("{name}", d.name).rstrip("/") + "/"
+    return Step(d.name, argv=(*rsync_base(0, o.ssh_config), f"{d.ssh}:{there}", here)), ""
+
+
+def ssh_command(ssh_config: str) -> str:
+    """The ssh rsync runs: the fleet's config, nothing asked (host keys checked as for the fleet's reads)."""
+    config = f" -F {shlex.quote(ssh_config)}" if ssh_config else ""
+    return f"ssh{config} -o BatchMode=yes"
+
+
+def rsync_base(bandwidth_kbps: int, ssh_config: str) -> tuple[str, ...]:
+    """rsync that resumes an interrupted copy (--partial keeps the half-sent file, --append-verify goes on
+    from it and checks it) and reports its progress as one line at a time (--info=progress2)."""
+    limit = (f"--bwlimit={bandwidth_kbps}",) if bandwidth_kbps else ()
+    return (
+        "rsync",
+        "-a",
+        "--partial",
+        "--append-verify",
+        "--info=progress2",
+        "--no-inc-recursive",
+        "-e",
+        ssh_command(ssh_config),
+        *limit,
+    )

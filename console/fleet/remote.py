@@ -1,0 +1,142 @@
+"""Running a planned action (console/fleet/actions.py) on its devices: each step over SSH, or rsync here,
+a few at a time, each with its own outcome.
+
+One device's failure (refused login, a changed host key, a command that exits non-zero, its time limit)
+is that device's outcome and never stops the others.  Progress comes as lines (rsync's percentage, a
+launch's phase), and every outcome is written to the audit log with the command, secrets masked.  What
+a device prints is untrusted: cleaned, and only the last lines kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from console.fleet.actions import Plan, Step
+from console.fleet.hosts import Device
+from console.fleet.ssh import ssh_argv, ssh_error
+from console.runtime.sanitise import clean
+
+CONNECT_S = 10
+TAIL_LINES = 20
+PERCENT = re.compile(r"\s(\d{1,3})%\s")
+DOCTOR = {0: "good", 1: "warnings", 2: "failures"}
+
+Progress = Callable[[str, str], None]  # (device, what it is doing)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one device's step ended."""
+
+    device: str
+    ok: bool
+    summary: str  # one line: "done", "warnings", "failed (exit 1): ...", "refused: ..."
+    code: int | None
+    seconds: float
+    tail: tuple[str, ...] = ()  # its last lines of output, cleaned
+
+
+def progress_of(line: str) -> str:
+    """A progress line as shown: rsync's ``1,234,567  45%  12.3MB/s  0:00:10 (xfr#3, to-chk=2/10)`` becomes
+    ``45% 12.3MB/s``; another line as it is (cleaned)."""
+    m = PERCENT.search(f" {line} ")
+    if m and "/s" in line:
+        speed = next((w for w in line.split() if w.endswith("/s")), "")
+        return f"{m.group(1)}% {speed}".strip()
+    return clean(line.strip())[:120]
+
+
+async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, progress: Progress) -> Outcome:
+    start = time.monotonic()
+    argv = list(step.argv) if step.local else ssh_argv(device, ssh_config, CONNECT_S, step.remote)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    except OSError as exc:
+        return Outcome(step.device, False, f"cannot run {argv[0]}: {exc.strerror}", None, 0.0)
+    tail: list[str] = []
+    try:
+        async with asyncio.timeout(timeout if timeout > 0 else None):
+            await _read_lines(proc.stdout, tail, lambda line: progress(step.device, progress_of(line)))
+            code = await proc.wait()
+    except TimeoutError:
+        return Outcome(step.device, False, f"no end within {timeout:g} s: stopped", None, _since(start), tuple(tail))
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+    return _outcome(step, code, tail, _since(start))
+
+
+def _outcome(step: Step, code: int, tail: list[str], seconds: float) -> Outcome:
+    last = next((line for line in reversed(tail) if line.strip()), "")
+    if not step.local and code == 255:  # ssh's own failure: connection, host key, login
+        return Outcome(step.device, False, ssh_error("\n".join(tail), code), code, seconds, tuple(tail))
+    if step.remote == "jetconsole doctor" and code in DOCTOR:
+        return Outcome(step.device, True, DOCTOR[code], code, seconds, tuple(tail))
+    if code == 0:
+        return Outcome(step.device, True, "done", code, seconds, tuple(tail))
+    if code == 127 and not step.local:
+        why = "a command is not installed there (jetconsole? docker?)"
+        return Outcome(step.device, False, f"failed (exit 127): {why}: {last}", code, seconds, tuple(tail))
+    return Outcome(step.device, False, f"failed (exit {code}): {last}", code, seconds, tuple(tail))
+
+
+async def _read_lines(stream: asyncio.StreamReader | None, tail: list[str], each: Callable[[str], None]) -> None:
+    """Lines as they come (rsync ends its progress lines with a carriage return), the last TAIL_LINES kept."""
+    pending = b""
+    while stream is not None and (chunk := await stream.read(4096)):
+        pending += chunk
+        *lines, pending = re.split(rb"[\r\n]", pending)
+        pending = pending[-65536:]  # a line without an end is not kept whole
+        for raw in lines:
+            line = clean(raw.decode(errors="replace"))
+            if line.strip():
+                tail.append(line)
+                del tail[:-TAIL_LINES]
+                each(line)
+    if pending.strip():
+        tail.append(clean(pending.decode(errors="replace")))
+        del tail[:-TAIL_LINES]
+
+
+def _since(start: float) -> float:
+    return time.monotonic() - start
+
+
+async def run_plan(
+    plan: Plan,
+    devices: Sequence[Device],
+    ssh_config: str,
+    timeout: float,
+    parallel: int,
+    progress: Progress,
+    done: Callable[[Outcome], None],
+) -> list[Outcome]:
+    """Every step, at most ``parallel`` at once; ``done`` hears each outcome as it comes.  The refused
+    devices are outcomes too, first."""
+    by_name = {d.name: d for d in devices}
+    outcomes = [Outcome(name, False, f"refused: {why}", None, 0.0) for name, why in plan.refused]
+    for o in outcomes:
+        done(o)
+    gate = asyncio.Semaphore(max(1, parallel))
+
+    async def one(step: Step) -> Outcome:
+        async with gate:
+            progress(step.device, "starting")
+            outcome = await run_step(step, by_name[step.device], ssh_config, timeout, progress)
+        done(outcome)
+        return outcome
+
+    outcomes += await asyncio.gather(*(one(s) for s in plan.steps))
+    return outcomes

@@ -1,0 +1,103 @@
+"""Organiser actions over real SSH (issue 16): three network namespaces with their own sshd as devices, one
+without jetconsole on its PATH.  A dry run shows the commands and runs nothing; without --yes and a terminal
+nothing runs; the flag raised on three devices fails on one alone, in the table and the audit log; a push
+with real rsync resumes a half-copied file; a launch is refused where the device's L4T is unknown."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.realparts import netns
+from tests.realparts.agents import ROOT
+
+pytestmark = [pytest.mark.realparts, pytest.mark.timeout(240)]
+NO_JETCONSOLE = "/usr/bin:/bin:/usr/sbin:/sbin"
+
+
+@dataclass
+class Workshop:
+    devices: netns.Devices
+    config: Path
+    state: Path  # this side's XDG_STATE_HOME: the audit log
+
+    def do(self, *args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "console", "--config", str(self.config), "fleet", "do", *args]
+        env = {**os.environ, "XDG_STATE_HOME": str(self.state)}
+        return subprocess.run(
+            argv, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL
+        )
+
+    def flag(self, i: int) -> Path:
+        return self.devices.namespaces[i].home / "state" / "jetconsole" / "help-flag"
+
+    def audit(self) -> list[dict]:
+        path = self.state / "jetconsole" / "doctor-audit.log"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture
+def workshop(tmp_path: Path, installed_command: str) -> Iterator[Workshop]:
+    why = netns.missing()
+    need(why is None, why or "")
+    with netns.namespaces(tmp_path / "ns", 3, paths=[None, NO_JETCONSOLE, None]) as devices:
+        hosts = tmp_path / "hosts"
+        hosts.write_text("".join(f"unit-{i} - ssh={ns.address}\n" for i, ns in enumerate(devices.namespaces)))
+        config = tmp_path / "fleet.toml"
+        config.write_text(f'[fleet]\nhosts = "{hosts}"\nssh_config = "{devices.ssh_config}"\n')
+        yield Workshop(devices, config, tmp_path / "state")
+
+
+def test_a_flag_raised_on_three_devices_fails_on_one_alone(workshop: Workshop) -> None:
+    dry = workshop.do("flag-on", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("jetconsole help-flag on") == 3 and not any(workshop.flag(i).exists() for i in range(3))
+    unasked = workshop.do("flag-on")
+    assert unasked.returncode == 2 and "add --yes" in unasked.stderr and not workshop.flag(0).exists()
+
+    run = workshop.do("flag-on", "--yes")
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("device "))
+    table = dict(line.split(None, 1) for line in lines[start + 1 : -1])
+    assert table["unit-0"].startswith("done") and table["unit-2"].startswith("done")
+    assert table["unit-1"].startswith("failed (exit 127): a command is not installed there")
+    assert run.stdout.rstrip().endswith("2/3 done")
+    assert workshop.flag(0).read_text().startswith("on") and workshop.flag(2).read_text().startswith("on")
+    assert not workshop.flag(1).exists()
+    logged = [e for e in workshop.audit() if e["event"] == "fleet.flag-on"]
+    assert sorted((e["device"], e["ok"]) for e in logged) == [("unit-0", True), ("unit-1", False), ("unit-2", True)]
+    plans = [e for e in workshop.audit() if e["event"] == "fleet.plan"]
+    assert [p["then"] for p in plans] == ["dry run", "not run: no --yes and no terminal to ask on", "run"]
+    assert plans[-1]["commands"] == ["jetconsole help-flag on"] * 3
+
+
+def test_a_push_resumes_and_a_launch_fits_the_l4t(workshop: Workshop, tmp_path: Path) -> None:
+    source = tmp_path / "models"
+    (source / "qwen").mkdir(parents=True)
+    big = os.urandom(3 << 20)
+    (source / "qwen" / "model.safetensors").write_bytes(big)
+    (source / "qwen" / "config.json").write_text('{"model_type": "qwen3"}')
+    dest = tmp_path / "pushed"
+    half = dest / "unit-0" / "qwen"
+    half.mkdir(parents=True)
+    (half / "model.safetensors").write_bytes(big[: len(big) // 2])  # an interrupted copy on unit-0
+    push = workshop.do("push", "--source", str(source), "--dest", f"{dest}/{{name}}", "--yes", "--parallel", "2")
+    assert push.returncode == 0, push.stdout + push.stderr
+    for i in range(3):
+        assert (dest / f"unit-{i}" / "qwen" / "model.safetensors").read_bytes() == big
+        assert (dest / f"unit-{i}" / "qwen" / "config.json").exists()
+    assert "%" in push.stderr  # rsync's progress, a line at a time
+    assert push.stdout.rstrip().endswith("3/3 done")
+
+    launch = workshop.do("launch", "--preset", "vllm-orin", "--dry-run")
+    assert launch.returncode == 1  # none of them can take it
+    assert launch.stdout.count("refused: its L4T is unknown") == 3  # no /etc/nv_tegra_release in these devices

@@ -1,0 +1,101 @@
+"""Organiser actions planned (issue 16): the exact command each device runs, the image fitted to each
+device's L4T as jetson-containers' autotag does, refusals with their reason, and how outcomes read."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.fleet.actions import ActionOptions, autotag, l4t_of_release, plan_action
+from console.fleet.command import select
+from console.fleet.hosts import Device
+from console.fleet.remote import Outcome, _outcome, progress_of
+
+DEVICES = (
+    Device("orin-01", "http://10.0.0.1:9147", ssh="nvidia@10.0.0.1", group="rack-a", tags=("desk",)),
+    Device("orin-02", "", ssh="nvidia@10.0.0.2", group="rack-b"),
+    Device("spark", "http://10.0.0.3:9147"),  # no ssh=
+)
+
+
+def test_l4t_from_nv_tegra_release() -> None:
+    assert l4t_of_release("# R36 (release), REVISION: 4.7, GCID: 4047, BOARD: generic, EABI: aarch64") == "36.4.7"
+    assert l4t_of_release("# R38 (release), REVISION: 2.0, GCID: ...") == "38.2.0"
+    assert l4t_of_release("") is None
+
+
+@pytest.mark.parametrize(
+    ("l4t", "image", "why"),
+    [
+        ("36.4.0", "dustynv/vllm:r36.4.0", "L4T 36.4.0: r36.4.0"),
+        ("36.4.7", "dustynv/vllm:r36.4.0", "L4T 36.4.7: r36.4.0"),
+        ("36.5.0", "dustynv/vllm:r36.4.0", "L4T 36.5.0: r36.4.0"),
+        ("36.3.0", None, "no dustynv/vllm image for L4T 36.3.0"),
+        ("35.4.1", None, "no dustynv/vllm image for L4T 35.4.1"),
+        ("38.2.0", None, "no dustynv/vllm image for L4T 38.2.0"),
+        (None, None, "its L4T is unknown"),
+    ],
+)
+def test_autotag_fits_the_orin_image_to_the_l4t(l4t: str | None, image: str | None, why: str) -> None:
+    got, said = autotag("dustynv/vllm:r36.4.0", l4t)
+    assert got == image and said.startswith(why)
+
+
+def test_other_images_are_used_as_they_are() -> None:
+    assert autotag("nvcr.io/nvidia/vllm:25.09-py3", None)[0] == "nvcr.io/nvidia/vllm:25.09-py3"
+
+
+def test_a_launch_plan_per_device() -> None:
+    options = ActionOptions(preset="vllm-orin", settings=("model=Qwen/Qwen3-8B",), image="dustynv/vllm:r36.4.0")
+    plan = plan_action("launch", DEVICES, options, {"orin-01": "36.4.7", "orin-02": "35.4.1"})
+    (step,) = plan.steps
+    assert step.device == "orin-01" and step.note == "L4T 36.4.7: r36.4.0"
+    assert step.shown == "jetconsole launch vllm-orin --set model=Qwen/Qwen3-8B --timeout 1800"  # its tag fits
+    assert dict(plan.refused) == {
+        "orin-02": "no dustynv/vllm image for L4T 35.4.1 (known: r36.4.0); JetPack 6 (L4T 36.4+) is needed",
+        "spark": "no ssh= in the hosts file: actions run over SSH",
+    }
+
+
+def test_push_and_collect_are_rsync_here_resumable() -> None:
+    options = ActionOptions(source="/models/", dest="/data/{name}/models", ssh_config="/etc/fleet ssh")
+    (a, b) = plan_action("push", DEVICES[:2], options).steps
+    assert a.local and a.argv[0] == "rsync" and "--partial" in a.argv and "--append-verify" in a.argv
+    assert a.argv[-2:] == ("/models/", "nvidia@10.0.0.1:/data/orin-01/models")
+    assert b.argv[-1] == "nvidia@10.0.0.2:/data/orin-02/models"
+    assert "ssh -F '/etc/fleet ssh' -o BatchMode=yes" in a.argv
+    collect = plan_action("collect-bench", DEVICES[:1], ActionOptions(source="here", dest="~/bench")).steps[0]
+    assert collect.argv[-2:] == ("nvidia@10.0.0.1:~/bench/", "here/orin-01/")
+
+
+def test_the_other_actions_and_unknown_ones() -> None:
+    shown = {a: plan_action(a, DEVICES[:1], ActionOptions()).steps[0].shown for a in ("flag-on", "doctor", "stop")}
+    assert shown == {
+        "flag-on": "jetconsole help-flag on",
+        "doctor": "jetconsole doctor",
+        "stop": "docker ps -q --filter name=^vllm$ --filter name=^sglang$ | xargs -r docker stop",
+    }
+    with pytest.raises(ValueError, match="unknown action 'reboot'"):
+        plan_action("reboot", DEVICES, ActionOptions())
+
+
+def test_select() -> None:
+    assert [d.name for d in select(DEVICES, "group:rack-b")] == ["orin-02"]
+    assert [d.name for d in select(DEVICES, "tag:desk")] == ["orin-01"]
+    assert [d.name for d in select(DEVICES, "spark,orin-01")] == ["orin-01", "spark"]
+    assert [d.name for d in select(DEVICES, "flagged", {"spark"})] == ["spark"]
+    with pytest.raises(ValueError, match="no device named nope"):
+        select(DEVICES, "nope")
+    with pytest.raises(ValueError, match="no device matches"):
+        select(DEVICES, "group:rack-z")
+
+
+def test_outcomes_read_in_a_users_words() -> None:
+    step = plan_action("doctor", DEVICES[:1], ActionOptions()).steps[0]
+    assert _outcome(step, 1, ["2 warnings"], 1.0) == Outcome("orin-01", True, "warnings", 1, 1.0, ("2 warnings",))
+    flag = plan_action("flag-on", DEVICES[:1], ActionOptions()).steps[0]
+    missing = _outcome(flag, 127, ["sh: 1: jetconsole: not found"], 0.1)
+    assert not missing.ok and missing.summary.startswith("failed (exit 127): a command is not installed there")
+    refused = _outcome(flag, 255, ["root@x: Permission denied (publickey)."], 0.1)
+    assert refused.summary.startswith("SSH login refused")
+    assert progress_of("    524,288,000  45%   12.34MB/s    0:00:10 (xfr#3, to-chk=2/10)") == "45% 12.34MB/s"
+    assert progress_of("loading weights \x1b[2J") == "loading weights ␛[2J"
