@@ -132,6 +132,10 @@ FLEET_TILES_BINDINGS: tuple[BindingSpec, ...] = (  # the Fleet screen's tiles, w
     BindingSpec("fleet_tiles.left", "left,h", "move(-1, 0)", "Tile to the left", show=False),
     BindingSpec("fleet_tiles.right", "right,l", "move(1, 0)", "Tile to the right", show=False),
 )
+DEVICE_BINDINGS: tuple[BindingSpec, ...] = (  # one device of the fleet, read from its agent
+    BindingSpec("device.back", "escape", "back", "Back"),
+    BindingSpec("device.ssh", "s", "ssh", "Its own jetconsole (SSH)"),
+)
 LAUNCH_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("launch.back", "escape", "back", "Back"),
     # Keys no Input takes (an Input keeps ctrl+k, and letters, for its text): they work from every field
@@ -176,6 +180,7 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
         + CONTAINERS_BINDINGS
         + FLEET_BINDINGS
         + FLEET_TILES_BINDINGS
+        + DEVICE_BINDINGS
         + LAUNCH_BINDINGS
         + LOGS_BINDINGS
         + CHAT_BINDINGS
@@ -205,6 +210,7 @@ KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
     "telemetry": (APP_BINDINGS, DETAIL_BINDINGS),
     "containers": (APP_BINDINGS, CONTAINERS_BINDINGS),
     "fleet": (APP_BINDINGS, FLEET_BINDINGS, FLEET_TILES_BINDINGS),
+    "device": (APP_BINDINGS, DEVICE_BINDINGS),
     "launch": (APP_BINDINGS, LAUNCH_BINDINGS),
     "logs": (APP_BINDINGS, LOGS_BINDINGS),
     "chat": (APP_BINDINGS, CHAT_BINDINGS),

@@ -1,6 +1,6 @@
 """``/v1/state``: the agent's whole state as one JSON document (a pure view of ``ConsoleState``).
 
-The schema is named and versioned (``SCHEMA``, ``VERSION``) and written out in docs/agent-state.md; a
+The schema is named and versioned (``SCHEMA``, ``VERSION``) and written out in README ("Agent"); a
 reader refuses a document whose version is newer than the one it knows.  What it holds came from the
 device, its containers and its servers: cleaned where it entered the state, and masked again here
 (``mask_data``), so no credential a container's command or labels carry leaves the device: commands,

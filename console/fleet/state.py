@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from console.fleet.device import DeviceDetail
 from console.fleet.hosts import Device
 from console.fleet.reading import Reading
+from console.telemetry.history import History
 
 _NONE: MappingProxyType[str, DeviceStatus] = MappingProxyType({})
 
@@ -42,6 +44,10 @@ class FleetState:
     devices: tuple[Device, ...] = ()
     status: MappingProxyType[str, DeviceStatus] = field(default_factory=lambda: _NONE)
     error: str | None = None  # the hosts file could not be read (file:line: what)
+    watched: str | None = None  # the device whose whole answer the device view reads (Enter on it)
+    detail: DeviceDetail | None = None  # its latest whole answer
+    detail_error: str | None = None  # why its latest read failed
+    history: History | None = None  # its telemetry over time, for the device view's sparklines
 
     def listed(self, devices: tuple[Device, ...], error: str | None = None) -> FleetState:
         names = {d.name for d in devices}
@@ -57,3 +63,19 @@ class FleetState:
             old = status.get(a.name, DeviceStatus())
             status[a.name] = DeviceStatus(good=a if a.reading is not None else old.good, last=a)
         return replace(self, status=MappingProxyType(status))
+
+    def watching(self, name: str | None) -> FleetState:
+        """The device view opens on ``name`` (None: it closed): what was read of another is dropped."""
+        if name == self.watched:
+            return self
+        return replace(self, watched=name, detail=None, detail_error=None, history=History.sized() if name else None)
+
+    def detail_read(self, name: str, got: DeviceDetail | None, error: str | None) -> FleetState:
+        if name != self.watched:
+            return self  # a late read of a device the view no longer shows
+        if got is None:
+            return replace(self, detail_error=error)
+        history = self.history or History.sized()
+        if got.snapshot is not None:
+            history = history.add(got.snapshot)
+        return replace(self, detail=got, detail_error=None, history=history)

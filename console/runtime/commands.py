@@ -173,5 +173,12 @@ class ReadFitMemory(Command, frozen=True):
     memory: Callable[[], DeviceMemory | None] | None = None
 
 
+class WatchDevice(Command, frozen=True):
+    """Read one device's whole answer from its agent each fleet interval while the device view shows it
+    (None: stop)."""
+
+    name: str | None
+
+
 class WatchFleet(Command, frozen=True):
     """Read the fleet's agents from now on (the Fleet screen asks; a start with no fleet reads nothing)."""

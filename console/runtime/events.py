@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.containers.model import ActionResult, ContainerInfo, ContainerStats
     from console.doctor.check import Check
     from console.fit.device import DeviceMemory
+    from console.fleet.device import DeviceDetail
     from console.fleet.hosts import Device
     from console.fleet.state import Answer
     from console.servers.status import ServerStatus
@@ -113,6 +114,20 @@ class FleetAnswered(Event, frozen=True):
     """Answers of some of the fleet's agents (a round's, as they came)."""
 
     answers: tuple[Answer, ...]
+
+
+class DeviceWatched(Event, frozen=True):
+    """The device view opened on a device of the fleet (None: it closed)."""
+
+    name: str | None
+
+
+class DeviceDetailRead(Event, frozen=True):
+    """A watched device's whole answer, or why there is none."""
+
+    name: str
+    detail: DeviceDetail | None
+    error: str | None = None
 
 
 class HelpFlagRead(Event, frozen=True):

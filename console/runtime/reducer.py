@@ -62,6 +62,10 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, fleet=(s.fleet or _empty_fleet()).listed(devices, error))
         case ev.FleetAnswered(answers):
             return replace(s, fleet=(s.fleet or _empty_fleet()).answered(answers))
+        case ev.DeviceWatched(name):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).watching(name))
+        case ev.DeviceDetailRead(name, got, error):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).detail_read(name, got, error))
         case ev.HelpFlagRead(on, since):
             if (on, since) == (s.hud.help_flag, s.hud.help_since):
                 return s

@@ -251,6 +251,18 @@ class Runtime:
                 from console.runtime.services.launch import launch as start_launch  # on first use: see its module
 
                 start_launch(self.docker, run_id, plan, preset, launch, remove_first)
+            case cmd.WatchDevice(name):
+                self.emit(ev.DeviceWatched(name))
+                fleet = self.state.fleet
+                device = next((d for d in fleet.devices if d.name == name), None) if fleet and name else None
+                if device is not None and device.url:
+                    from console.runtime.services.fleet import watch_device  # on first use
+
+                    c = self.config
+                    self.runner.spawn(
+                        f"fleet-device-{device.name}",
+                        lambda life: watch_device(self, device, c.fleet_interval, max(c.fleet_timeout, 2.0), life),
+                    )
             case cmd.WatchFleet():
                 if not self._fleet_started:
                     self._fleet_started = True

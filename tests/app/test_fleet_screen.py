@@ -14,6 +14,7 @@ from console.fleet.reading import Reading, ServerFigures
 from console.fleet.state import Answer
 from console.runtime import events as ev
 from console.ui.screens.fleet import FleetScreen
+from console.ui.screens.fleet_device import DeviceScreen
 from console.ui.screens.hud import HudTile
 from console.ui.widgets.fleet_tiles import FleetTiles
 from tests.app.helpers import frozen_app, wait_for
@@ -79,8 +80,15 @@ async def test_sort_filter_and_open(orin_snapshot) -> None:
         await pilot.press("slash", *"thor-03")
         await wait_for(pilot, lambda: names(app) == ["thor-03"])
         await pilot.press("enter", "enter")  # leave the box, open the device
-        await wait_for(pilot, lambda: "Fleet · thor-03" in str(getattr(app.screen, "_title", "")))
-        assert "unreachable: Connection refused" in app.screen._text
+        await wait_for(pilot, lambda: isinstance(app.screen, DeviceScreen) and app.screen.device.name == "thor-03")
+        assert app.runtime.state.fleet.watched == "thor-03"  # its agent is read while the view shows it
+        status = app.screen.query_one("#device-status")
+        await wait_for(pilot, lambda: "http://127.0.0.1:9002: unreachable" in status.text, timeout=10)
+        assert "no ssh= for it: read-only" in status.text
+        await pilot.press("s")  # no ssh=: said, nothing run
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen))
+        await wait_for(pilot, lambda: app.runtime.state.fleet.watched is None)
 
 
 async def test_a_click_on_a_header_sorts_by_that_column(orin_snapshot) -> None:
@@ -114,7 +122,7 @@ async def test_tiles_from_120x40_arrows_and_enter(orin_snapshot) -> None:
         assert len(lines[1]) <= 120 and lines[1].count("╭") == 0 and lines[0].count("╭") == 3  # side by side
         await pilot.press("right", "right")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "Fleet · thor-03" in str(getattr(app.screen, "_title", "")))
+        await wait_for(pilot, lambda: isinstance(app.screen, DeviceScreen) and app.screen.device.name == "thor-03")
 
 
 async def test_big_type_on_a_small_lcd_and_v_picks_the_view(orin_snapshot) -> None:

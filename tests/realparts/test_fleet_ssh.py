@@ -159,3 +159,39 @@ async def test_a_link_down_and_an_agent_restarted(room: Room, orin_snapshot) -> 
         await wait_in(pilot, lambda: answers("agent-a")[-1].reading is not None, timeout=30)
         fleet = app.runtime.state.fleet
         assert fleet is not None and fleet.status["agent-a"].last.via == "agent"
+
+
+async def test_the_device_view_reads_its_agent_over_the_link(room: Room, orin_snapshot) -> None:
+    """Enter on a device: its whole answer, read from its agent (on the emulated Orin's jtop service, over
+    the namespace's link, with its token) every second, drawn by the dashboard's telemetry panel."""
+    from console.config import load
+    from console.ui.screens.fleet import FleetScreen
+    from console.ui.screens.fleet_device import DeviceScreen
+    from console.ui.widgets.telemetry_panel import TelemetryPanel
+    from tests.app.helpers import live_app
+    from tests.app.helpers import wait_for as wait_in
+
+    app = live_app([orin_snapshot], load(str(room.config)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("F")
+        await wait_in(pilot, lambda: isinstance(app.screen, FleetScreen))
+        screen = app.screen
+        await wait_in(pilot, lambda: bool(screen._shown) and screen._shown[0].name == "agent-a", timeout=30)
+        await pilot.press("enter")
+        await wait_in(pilot, lambda: isinstance(app.screen, DeviceScreen))
+
+        def samples() -> int:
+            fleet = app.runtime.state.fleet
+            return max(fleet.history.added) if fleet and fleet.history else 0
+
+        await wait_in(pilot, lambda: samples() >= 2, timeout=30)  # read again each second: the sparklines fill
+        detail = app.runtime.state.fleet.detail
+        assert detail is not None and detail.snapshot is not None
+        assert detail.snapshot.board is not None and "Orin" in (detail.snapshot.board.model or "")
+        assert detail.snapshot.gpus and detail.snapshot.gpus[0].load is not None
+        panel = app.screen.query_one(TelemetryPanel)
+        await wait_in(pilot, lambda: "GPU" in panel.summary.text, timeout=10)
+        status = app.screen.query_one("#device-status").text
+        assert f"ssh {room.agent_ns.address}: s opens its own jetconsole" in status and "Docker:" in status
+        await pilot.press("escape")
+        await wait_in(pilot, lambda: app.runtime.state.fleet.watched is None)

@@ -15,14 +15,19 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import httpx
+
 from console.config_error import ConfigError
+from console.fleet.device import DeviceDetail, detail
 from console.fleet.hosts import Device, load_hosts
-from console.fleet.poll import new_client, read_device
+from console.fleet.poll import MAX_BODY, new_client, read_device, token_for
 from console.fleet.prometheus import read_prometheus
+from console.fleet.reading import BadAnswer
 from console.fleet.ssh import SshSettings, read_over_ssh
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
+from console.runtime.sanitise import clean
 
 FLUSH_S = 0.1
 
@@ -120,3 +125,34 @@ async def _rest(start: float, interval: float, life: Lifecycle) -> bool:
     """Wait out the round's interval; True when the runtime stops meanwhile."""
     left = interval - (time.monotonic() - start)
     return left > 0 and await asyncio.to_thread(life.stop_event.wait, left)
+
+
+def watch_device(hub: Hub, device: Device, interval: float, timeout: float, life: Lifecycle) -> None:
+    """The device view's reads: ``device``'s whole answer every ``interval`` while the view shows it."""
+    with httpx.Client(trust_env=False, follow_redirects=False) as client:
+        while not life.stopped:
+            fleet = hub.state.fleet
+            if fleet is None or fleet.watched != device.name:
+                return  # the view closed, or opened on another device (its own thread reads that one)
+            got, error = read_detail(client, device, timeout)
+            hub.emit(ev.DeviceDetailRead(device.name, got, error))
+            if life.stop_event.wait(interval):
+                return
+
+
+def read_detail(client: httpx.Client, device: Device, timeout: float) -> tuple[DeviceDetail | None, str | None]:
+    token = token_for(device)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = client.get(f"{device.url}/v1/state", headers=headers, timeout=timeout)
+        if response.status_code != 200:
+            return None, f"HTTP {response.status_code}" + (": a token is needed" if response.status_code == 401 else "")
+        if len(response.content) > MAX_BODY:
+            return None, "an answer too big to be an agent's"
+        return detail(response.json()), None
+    except httpx.TimeoutException:
+        return None, f"no answer within {timeout:g} s"
+    except httpx.HTTPError as exc:
+        return None, clean(f"unreachable: {exc}")
+    except (ValueError, RecursionError) as exc:
+        return None, clean(str(exc) if isinstance(exc, BadAnswer) else "its answer is not JSON")

@@ -217,12 +217,20 @@ class FleetScreen(FilterScreen):
             self._open(self.query_one(DataTable).cursor_row)
 
     def _open(self, index: int) -> None:
+        """The device, whole, read from its agent (its latest fleet answer when it is not listed)."""
         if not 0 <= index < len(self._shown):
             return
-        from console.ui.screens.confirm import TextScreen
-
         row = self._shown[index]
-        self.app.push_screen(TextScreen(f"Fleet · {row.name}", device_text(row)))
+        fleet = host(self).state.fleet
+        device = next((d for d in fleet.devices if d.name == row.name), None) if fleet else None
+        if device is None:
+            from console.ui.screens.confirm import TextScreen
+
+            self.app.push_screen(TextScreen(f"Fleet · {row.name}", device_text(row)))
+            return
+        from console.ui.screens.fleet_device import DeviceScreen  # on first use
+
+        self.app.push_screen(DeviceScreen(device))
 
 
 def device_text(row: FleetRow) -> str:
