@@ -125,6 +125,13 @@ FLEET_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("fleet.reverse", "O", "reverse_sort", "Reverse sort"),
     BindingSpec("fleet.open", "enter", "open_device", "Device"),
     BindingSpec("fleet.view", "v", "next_view", "View"),
+    BindingSpec("fleet.mark", "space", "mark", "Mark"),
+    BindingSpec("fleet.mark_all", "M", "mark_all", "Mark all shown", show=False),
+    BindingSpec("fleet.actions", "x", "actions", "Actions"),
+)
+FLEET_ACTION_BINDINGS: tuple[BindingSpec, ...] = (  # an organiser action's plan, then its outcomes
+    BindingSpec("fleet_action.run", "y", "run", "Run it"),
+    BindingSpec("fleet_action.close", "escape,n", "close", "Cancel / close"),
 )
 FLEET_TILES_BINDINGS: tuple[BindingSpec, ...] = (  # the Fleet screen's tiles, when they have focus
     BindingSpec("fleet_tiles.up", "up,k", "move(0, -1)", "Tile above", show=False),
@@ -181,6 +188,7 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
         + FLEET_BINDINGS
         + FLEET_TILES_BINDINGS
         + DEVICE_BINDINGS
+        + FLEET_ACTION_BINDINGS
         + LAUNCH_BINDINGS
         + LOGS_BINDINGS
         + CHAT_BINDINGS
@@ -211,6 +219,7 @@ KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
     "containers": (APP_BINDINGS, CONTAINERS_BINDINGS),
     "fleet": (APP_BINDINGS, FLEET_BINDINGS, FLEET_TILES_BINDINGS),
     "device": (APP_BINDINGS, DEVICE_BINDINGS),
+    "fleet_action": (APP_BINDINGS, FLEET_ACTION_BINDINGS),
     "launch": (APP_BINDINGS, LAUNCH_BINDINGS),
     "logs": (APP_BINDINGS, LOGS_BINDINGS),
     "chat": (APP_BINDINGS, CHAT_BINDINGS),

@@ -67,6 +67,18 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """How one device's step ended."""
+
+    device: str
+    ok: bool
+    summary: str  # one line: "done", "warnings", "failed (exit 1): ...", "refused: ..."
+    code: int | None
+    seconds: float
+    tail: tuple[str, ...] = ()  # its last lines of output, cleaned
+
+
+@dataclass(frozen=True)
 class ActionOptions:
     """What an action needs beyond the devices."""
 

@@ -11,17 +11,15 @@ import asyncio
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from console.config_error import ConfigError
-from console.doctor.audit import audit
-from console.fleet.actions import DESCRIPTIONS, ActionOptions, Step, autotag, l4t_of_release, plan_action
+from console.fleet.actions import DESCRIPTIONS, ActionOptions, Outcome
 from console.fleet.hosts import Device, load_hosts
+from console.fleet.organise import execute, prepare, record
 from console.fleet.poll import new_client, one_round
 from console.fleet.prometheus import Round, instance_of, read_prometheus
-from console.fleet.remote import Outcome, run_plan, run_step
 from console.fleet.ssh import SshSettings
 from console.fleet.state import FleetState
 from console.fleet.view import HEADERS, UP, as_dict, cells, rows, totals, totals_line
@@ -136,20 +134,6 @@ def select(devices: tuple[Device, ...], spec: str, flagged: set[str] | None = No
     return chosen
 
 
-def l4t_of(devices: tuple[Device, ...], ssh: SshSettings) -> dict[str, str | None]:
-    """Each device's L4T, from its /etc/nv_tegra_release over SSH (None when it has none or is unreachable)."""
-
-    async def one(d: Device) -> tuple[str, str | None]:
-        step = Step(d.name, "head -n 1 /etc/nv_tegra_release")
-        got = await run_step(step, d, ssh.config, ssh.timeout, lambda _d, _t: None)
-        return d.name, (l4t_of_release(got.tail[-1]) if got.ok and got.tail else None)
-
-    async def every() -> dict[str, str | None]:
-        return dict(await asyncio.gather(*(one(d) for d in devices if d.ssh)))
-
-    return asyncio.run(every())
-
-
 def do(
     config: Config,
     action: str,
@@ -178,19 +162,16 @@ def do(
     except ValueError as exc:
         print(f"jetconsole fleet do: {exc}", file=err)
         return 2
-    options = replace(options, ssh_config=config.fleet_ssh_config)
-    fitted = action == "launch" and bool(options.image) and autotag(options.image, None)[0] is None
-    plan = plan_action(action, chosen, options, l4t_of(chosen, ssh) if fitted else None)
+    plan = asyncio.run(prepare(action, chosen, options, ssh))
     print(f"{action} on {len(chosen)} device{'s' * (len(chosen) != 1)}: {DESCRIPTIONS[action]}", file=out)
     for step in plan.steps:
         note = f"   # {step.note}" if step.note else ""
         print(f"  {step.device}: {step.shown}{note}", file=out)
     for name, why in plan.refused:
         print(f"  {name}: refused: {why}", file=out)
-    commands = [s.shown for s in plan.steps]
 
-    def planned(what: str) -> None:  # every plan goes to the audit log, with what became of it
-        audit("fleet.plan", {"action": action, "devices": [d.name for d in chosen], "commands": commands, "then": what})
+    def planned(then: str) -> None:  # every plan goes to the audit log, with what became of it
+        record(plan, chosen, then)
 
     if dry_run or not plan.steps:
         planned("dry run" if dry_run else "nothing to run")
@@ -216,10 +197,9 @@ def do(
             print(f"  {device}: {text}", file=err, flush=True)
 
     def done(o: Outcome) -> None:
-        audit(f"fleet.{action}", {"device": o.device, "ok": o.ok, "result": o.summary, "exit": o.code})
         print(f"  {o.device}: {o.summary}", file=err, flush=True)
 
-    outcomes = asyncio.run(run_plan(plan, chosen, config.fleet_ssh_config, timeout, parallel, progress, done))
+    outcomes = asyncio.run(execute(plan, chosen, ssh, timeout, parallel, progress, done))
     width = max(len(o.device) for o in outcomes)
     print(f"\n{'device':<{width}}  result", file=out)
     for o in sorted(outcomes, key=lambda o: (o.ok, o.device)):

@@ -14,9 +14,8 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from console.fleet.actions import Plan, Step
+from console.fleet.actions import Outcome, Plan, Step
 from console.fleet.hosts import Device
 from console.fleet.ssh import ssh_argv, ssh_error
 from console.runtime.sanitise import clean
@@ -27,18 +26,6 @@ PERCENT = re.compile(r"\s(\d{1,3})%\s")
 DOCTOR = {0: "good", 1: "warnings", 2: "failures"}
 
 Progress = Callable[[str, str], None]  # (device, what it is doing)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one device's step ended."""
-
-    device: str
-    ok: bool
-    summary: str  # one line: "done", "warnings", "failed (exit 1): ...", "refused: ..."
-    code: int | None
-    seconds: float
-    tail: tuple[str, ...] = ()  # its last lines of output, cleaned
 
 
 def progress_of(line: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from console.fleet.actions import Outcome, Plan
 from console.fleet.device import DeviceDetail
 from console.fleet.hosts import Device
 from console.fleet.reading import Reading
@@ -40,6 +41,23 @@ class DeviceStatus:
 
 
 @dataclass(frozen=True)
+class ActionRun:
+    """An organiser action from the Fleet screen: planned (or why not), then each device's progress and
+    outcome as they come."""
+
+    run_id: int
+    action: str
+    devices: tuple[str, ...]
+    plan: Plan | None = None  # None while planning
+    error: str | None = None  # why it could not be planned
+    started: bool = False
+    progress: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    outcomes: tuple[Outcome, ...] = ()
+    finished: bool = False
+    declined: bool = False
+
+
+@dataclass(frozen=True)
 class FleetState:
     devices: tuple[Device, ...] = ()
     status: MappingProxyType[str, DeviceStatus] = field(default_factory=lambda: _NONE)
@@ -48,6 +66,7 @@ class FleetState:
     detail: DeviceDetail | None = None  # its latest whole answer
     detail_error: str | None = None  # why its latest read failed
     history: History | None = None  # its telemetry over time, for the device view's sparklines
+    action: ActionRun | None = None  # the latest organiser action asked from the Fleet screen
 
     def listed(self, devices: tuple[Device, ...], error: str | None = None) -> FleetState:
         names = {d.name for d in devices}
@@ -79,3 +98,23 @@ class FleetState:
         if got.snapshot is not None:
             history = history.add(got.snapshot)
         return replace(self, detail=got, detail_error=None, history=history)
+
+    def action_asked(self, run_id: int, action: str, devices: tuple[str, ...]) -> FleetState:
+        return replace(self, action=ActionRun(run_id, action, devices))
+
+    def action_changed(self, run_id: int, **changes: object) -> FleetState:
+        """The run ``run_id`` with ``changes``; nothing for another run's late event."""
+        if self.action is None or self.action.run_id != run_id:
+            return self
+        return replace(self, action=replace(self.action, **changes))  # type: ignore[arg-type]
+
+    def action_progress(self, run_id: int, device: str, text: str) -> FleetState:
+        if self.action is None or self.action.run_id != run_id:
+            return self
+        progress = MappingProxyType({**self.action.progress, device: text})
+        return replace(self, action=replace(self.action, progress=progress))
+
+    def action_outcome(self, run_id: int, outcome: Outcome) -> FleetState:
+        if self.action is None or self.action.run_id != run_id:
+            return self
+        return replace(self, action=replace(self.action, outcomes=(*self.action.outcomes, outcome)))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.chat.session import ChatSettings
     from console.containers.presets import LaunchPlan, Preset
     from console.fit.device import DeviceMemory
+    from console.fleet.actions import ActionOptions
 
 
 class Command(msgspec.Struct, frozen=True):
@@ -178,6 +179,29 @@ class WatchDevice(Command, frozen=True):
     (None: stop)."""
 
     name: str | None
+
+
+class PlanFleetAction(Command, frozen=True):
+    """Plan an organiser action for the named devices of the fleet (a FleetActionPlanned answers)."""
+
+    run_id: int
+    action: str
+    devices: tuple[str, ...]
+    options: ActionOptions
+
+
+class RunFleetAction(Command, frozen=True):
+    """Run the planned action ``run_id`` (the user said yes to its commands)."""
+
+    run_id: int
+    parallel: int = 4
+    timeout: float = 0.0  # each device's limit (0: none)
+
+
+class DeclineFleetAction(Command, frozen=True):
+    """The user said no to the planned action ``run_id``: it is recorded, nothing runs."""
+
+    run_id: int
 
 
 class WatchFleet(Command, frozen=True):

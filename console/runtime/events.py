@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.containers.model import ActionResult, ContainerInfo, ContainerStats
     from console.doctor.check import Check
     from console.fit.device import DeviceMemory
+    from console.fleet.actions import Outcome, Plan
     from console.fleet.device import DeviceDetail
     from console.fleet.hosts import Device
     from console.fleet.state import Answer
@@ -128,6 +129,45 @@ class DeviceDetailRead(Event, frozen=True):
     name: str
     detail: DeviceDetail | None
     error: str | None = None
+
+
+class FleetActionAsked(Event, frozen=True):
+    """An organiser action was asked for these devices: planning it."""
+
+    run_id: int
+    action: str
+    devices: tuple[str, ...]
+
+
+class FleetActionPlanned(Event, frozen=True):
+    """Its plan (every device's command, the refused ones), or why it has none."""
+
+    run_id: int
+    plan: Plan | None
+    error: str | None = None
+
+
+class FleetActionStarted(Event, frozen=True):
+    run_id: int
+
+
+class FleetActionDeclined(Event, frozen=True):
+    run_id: int
+
+
+class FleetActionProgress(Event, frozen=True):
+    run_id: int
+    device: str
+    text: str
+
+
+class FleetActionOutcome(Event, frozen=True):
+    run_id: int
+    outcome: Outcome
+
+
+class FleetActionFinished(Event, frozen=True):
+    run_id: int
 
 
 class HelpFlagRead(Event, frozen=True):

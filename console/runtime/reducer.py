@@ -62,6 +62,20 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, fleet=(s.fleet or _empty_fleet()).listed(devices, error))
         case ev.FleetAnswered(answers):
             return replace(s, fleet=(s.fleet or _empty_fleet()).answered(answers))
+        case ev.FleetActionAsked(run_id, action, devices):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).action_asked(run_id, action, devices))
+        case ev.FleetActionPlanned(run_id, plan, error):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).action_changed(run_id, plan=plan, error=error))
+        case ev.FleetActionStarted(run_id):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).action_changed(run_id, started=True))
+        case ev.FleetActionDeclined(run_id):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).action_changed(run_id, declined=True))
+        case ev.FleetActionProgress(run_id, device, text):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).action_progress(run_id, device, text))
+        case ev.FleetActionOutcome(run_id, outcome):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).action_outcome(run_id, outcome))
+        case ev.FleetActionFinished(run_id):
+            return replace(s, fleet=(s.fleet or _empty_fleet()).action_changed(run_id, finished=True))
         case ev.DeviceWatched(name):
             return replace(s, fleet=(s.fleet or _empty_fleet()).watching(name))
         case ev.DeviceDetailRead(name, got, error):

@@ -38,6 +38,8 @@ from console.telemetry.discovery import Discovery, discover
 from console.telemetry.state import TelemetryState
 
 if TYPE_CHECKING:
+    from console.fleet.hosts import Device
+    from console.fleet.ssh import SshSettings
     from console.runtime.services.bench import BenchService
     from console.runtime.services.fit import FitService
 
@@ -165,6 +167,17 @@ class Runtime:
         if self.watch_docker:
             self.startups.sync(self._state, self.server_rows())
 
+    def _fleet_devices(self, names: tuple[str, ...]) -> tuple[Device, ...]:
+        """The fleet's devices of these names, in the fleet's order."""
+        fleet = self.state.fleet
+        return tuple(d for d in fleet.devices if d.name in names) if fleet else ()
+
+    def _ssh_settings(self) -> SshSettings:
+        from console.fleet.ssh import SshSettings  # on first use: a start has no fleet
+
+        c = self.config
+        return SshSettings(c.fleet_ssh_config, c.fleet_ssh_interval, c.fleet_ssh_timeout)
+
     def _service_failed(self, name: str, exc: BaseException) -> None:
         self.emit(ev.ServiceFailed(name, f"{type(exc).__name__}: {exc}"))
 
@@ -251,6 +264,37 @@ class Runtime:
                 from console.runtime.services.launch import launch as start_launch  # on first use: see its module
 
                 start_launch(self.docker, run_id, plan, preset, launch, remove_first)
+            case cmd.PlanFleetAction(run_id, action, names, options):
+                from console.runtime.services import fleet_actions  # on first use
+
+                self.emit(ev.FleetActionAsked(run_id, action, names))
+                devices = self._fleet_devices(names)
+                self.runner.spawn(
+                    f"fleet-plan-{run_id}",
+                    lambda _life: fleet_actions.plan(self, run_id, action, devices, options, self._ssh_settings()),
+                )
+            case cmd.RunFleetAction(run_id, parallel, timeout):
+                from console.runtime.services import fleet_actions
+
+                run = self.state.fleet.action if self.state.fleet else None
+                if run is not None and run.run_id == run_id and run.plan is not None and not run.started:
+                    self.emit(ev.FleetActionStarted(run_id))
+                    devices, ssh = self._fleet_devices(run.devices), self._ssh_settings()
+                    chosen = run.plan
+                    self.runner.spawn(
+                        f"fleet-action-{run_id}",
+                        lambda _life: fleet_actions.run(self, run_id, chosen, devices, ssh, timeout, parallel),
+                    )
+            case cmd.DeclineFleetAction(run_id):
+                from console.runtime.services import fleet_actions
+
+                run = self.state.fleet.action if self.state.fleet else None
+                if run is not None and run.run_id == run_id and run.plan is not None and not run.started:
+                    self.emit(ev.FleetActionDeclined(run_id))
+                    said_no, devices = run.plan, self._fleet_devices(run.devices)
+                    self.runner.spawn(  # the audit log is a file: written off the caller's thread
+                        f"fleet-declined-{run_id}", lambda _life: fleet_actions.declined(said_no, devices)
+                    )
             case cmd.WatchDevice(name):
                 self.emit(ev.DeviceWatched(name))
                 fleet = self.state.fleet
@@ -266,8 +310,7 @@ class Runtime:
             case cmd.WatchFleet():
                 if not self._fleet_started:
                     self._fleet_started = True
-                    from console.fleet.ssh import SshSettings  # on first use: a start has no fleet
-                    from console.runtime.services.fleet import start_fleet
+                    from console.runtime.services.fleet import start_fleet  # on first use: a start has no fleet
 
                     c = self.config
                     self.runner.spawn(  # the hosts file is read off the caller's thread (the UI's event loop)
@@ -278,7 +321,7 @@ class Runtime:
                             c.fleet_interval,
                             c.fleet_timeout,
                             c.fleet_prometheus,
-                            SshSettings(c.fleet_ssh_config, c.fleet_ssh_interval, c.fleet_ssh_timeout),
+                            self._ssh_settings(),
                         ),
                     )
             case cmd.RefreshDocker():

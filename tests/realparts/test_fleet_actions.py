@@ -101,3 +101,52 @@ def test_a_push_resumes_and_a_launch_fits_the_l4t(workshop: Workshop, tmp_path: 
     launch = workshop.do("launch", "--preset", "vllm-orin", "--dry-run")
     assert launch.returncode == 1  # none of them can take it
     assert launch.stdout.count("refused: its L4T is unknown") == 3  # no /etc/nv_tegra_release in these devices
+
+
+async def test_the_fleet_screen_runs_an_action_with_consent(
+    workshop: Workshop, orin_snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the Fleet screen: M marks every device shown, x picks the action, its plan shows each command;
+    n runs nothing, and a second time y runs it: each device's outcome in the table, one failing."""
+    from textual.widgets import DataTable
+
+    from console.config import load
+    from console.ui.screens.fleet import FleetScreen
+    from console.ui.screens.fleet_action import FleetActionScreen
+    from tests.app.helpers import live_app
+    from tests.app.helpers import wait_for as wait_in
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(workshop.state))  # the audit log of this app
+    app = live_app([orin_snapshot], load(str(workshop.config)))
+
+    def run():  # type: ignore[no-untyped-def]
+        return app.runtime.state.fleet.action
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("F")
+        await wait_in(pilot, lambda: isinstance(app.screen, FleetScreen) and len(app.screen._shown) == 3)
+        await pilot.press("M", "x")
+        await wait_in(pilot, lambda: app.screen.query("#pick"))
+        await pilot.press("enter")  # flag-on, the first
+        await wait_in(pilot, lambda: isinstance(app.screen, FleetActionScreen))
+        await wait_in(pilot, lambda: run() is not None and run().plan is not None, timeout=30)
+        plan_text = app.screen.query_one("#action-plan").text
+        assert plan_text.count("jetconsole help-flag on") == 3
+        await pilot.press("n")  # no: nothing runs
+        await wait_in(pilot, lambda: isinstance(app.screen, FleetScreen) and run().declined)
+        assert not workshop.flag(0).exists()
+
+        await pilot.press("x", "enter")  # the marks stay: the same three
+        await wait_in(pilot, lambda: isinstance(app.screen, FleetActionScreen) and run().plan is not None, 30)
+        assert not run().declined
+        await pilot.press("y")
+        await wait_in(pilot, lambda: run().finished, timeout=60)
+        table = app.screen.query_one("#action-results", DataTable)
+        await wait_in(pilot, lambda: table.row_count == 3)
+        results = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(3)}
+        assert results["unit-0"] == "done" and results["unit-2"] == "done"
+        assert results["unit-1"].startswith("failed (exit 127)")
+        assert "2/3 done" in app.screen.query_one("#action-prompt").text
+    assert workshop.flag(0).read_text().startswith("on") and not workshop.flag(1).exists()
+    plans = [e["then"] for e in workshop.audit() if e["event"] == "fleet.plan"]
+    assert plans == ["not run: the answer was no", "run"]

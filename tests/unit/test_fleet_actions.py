@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from console.fleet.actions import ActionOptions, autotag, l4t_of_release, plan_action
+from console.fleet.actions import ActionOptions, Outcome, autotag, l4t_of_release, plan_action
 from console.fleet.command import select
 from console.fleet.hosts import Device
-from console.fleet.remote import Outcome, _outcome, progress_of
+from console.fleet.remote import _outcome, progress_of
 
 DEVICES = (
     Device("orin-01", "http://10.0.0.1:9147", ssh="nvidia@10.0.0.1", group="rack-a", tags=("desk",)),

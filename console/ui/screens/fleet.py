@@ -11,6 +11,8 @@ Enter shows the device's latest answer.  Opening the screen starts the reading.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,6 +20,9 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import DataTable, Input
 
 from console.fleet.state import FleetState
+
+if TYPE_CHECKING:
+    from console.fleet.actions import ActionOptions
 from console.fleet.tiles import AUTO, BIG, LIST, TILES, VIEWS, big_tiles, needing_someone, view_for
 from console.fleet.view import HEADERS, FleetRow, cells, rows, totals, totals_line
 from console.hud.layout import plan
@@ -61,6 +66,7 @@ def sort_rows(listed: list[FleetRow], sort: str, reverse: bool) -> list[FleetRow
 
 class FleetScreen(FilterScreen):
     BINDINGS = bindings(FLEET_BINDINGS)
+    _runs = 0  # organiser actions asked in this app (their ids)
     FILTERED_TABLE = "#t-fleet"
     DEFAULT_CSS = """
     FleetScreen #fleet-tiles-box { height: 1fr; }
@@ -79,6 +85,7 @@ class FleetScreen(FilterScreen):
         self.view = ""
         self._big_page = 0  # the big type's page, when its figures take more than one (a 40x12 LCD)
         self._big_pages = 1
+        self.marked: set[str] = set()  # devices an action is for (space), else the one under the cursor
         self._shown: list[FleetRow] = []
 
     def compose(self) -> ComposeResult:
@@ -118,10 +125,14 @@ class FleetScreen(FilterScreen):
         self._shown = listed
         if self.size.width:  # not laid out yet (mounting): the first resize picks the view
             self._set_view(view_for(self.size.width, self.size.height, self.chosen_view))
+        shown = [replace(r, name=f"● {r.name}") if r.name in self.marked else r for r in listed]
         if self.view == LIST:
-            sync_rows(self.query_one(DataTable), [(r.name, [_cell(c, r) for c in cells(r)]) for r in listed])
+            sync_rows(
+                self.query_one(DataTable),
+                [(r.name, [_cell(c, s) for c in cells(s)]) for r, s in zip(listed, shown, strict=True)],
+            )
         elif self.view == TILES:
-            self.query_one(FleetTiles).show(listed)
+            self.query_one(FleetTiles).show(shown)
         else:
             self._show_big(every)
         arrow = "▼" if (SORTS[self.sort][1] != self.reverse) else "▲"
@@ -184,6 +195,88 @@ class FleetScreen(FilterScreen):
         self.show_state(host(self).state)
         self.notify(f"view: {self.chosen_view}" + (f" ({self.view})" if self.chosen_view == AUTO else ""))
 
+    def _current(self) -> FleetRow | None:
+        """The device under the cursor (tiles or list)."""
+        index = self.query_one(FleetTiles).selected if self.view == TILES else self.query_one(DataTable).cursor_row
+        return self._shown[index] if 0 <= index < len(self._shown) and self.view != BIG else None
+
+    def action_mark(self) -> None:
+        row = self._current()
+        if row is not None:
+            self.marked ^= {row.name}
+            self.show_state(host(self).state)
+
+    def action_mark_all(self) -> None:
+        """``M``: mark every device shown (the filter narrows them: a group, "HELP"); again: unmark them."""
+        names = {r.name for r in self._shown}
+        self.marked = self.marked - names if names <= self.marked else self.marked | names
+        self.show_state(host(self).state)
+
+    def action_actions(self) -> None:
+        """``x``: an organiser action for the marked devices (or the one under the cursor), over SSH."""
+        fleet = host(self).state.fleet
+        run = fleet.action if fleet is not None else None
+        if run is not None and run.started and not run.finished:
+            from console.ui.screens.fleet_action import FleetActionScreen
+
+            self.app.push_screen(FleetActionScreen(run.run_id))  # the running one first
+            return
+        current = self._current()
+        names = tuple(r.name for r in self._shown if r.name in self.marked) or ((current.name,) if current else ())
+        if not names:
+            self.notify("no device: mark some with space, or put the cursor on one", severity="warning")
+            return
+        from console.fleet.actions import ACTIONS, DESCRIPTIONS
+        from console.ui.screens.chat_dialogs import PickScreen
+
+        what = f"{len(names)} device{'s' * (len(names) != 1)}" if len(names) > 1 else names[0]
+        options = [(f"{a}: {DESCRIPTIONS[a]}", a) for a in ACTIONS]
+        self.app.push_screen(
+            PickScreen(f"Action for {what}", options), lambda a: self._options_for(a, names) if a else None
+        )
+
+    def _options_for(self, action: str, names: tuple[str, ...]) -> None:
+        from console.fleet.actions import ActionOptions
+        from console.ui.screens.chat_dialogs import AskScreen, PickScreen
+
+        if action == "launch":
+            from console.containers import presets
+
+            try:
+                available = presets.all_presets(host(self).config)
+            except Exception as exc:  # noqa: BLE001 - a [presets] mistake: said, nothing planned
+                self.notify(f"presets: {exc}", severity="error")
+                return
+            choices = [(f"{name}: {p.description}", name) for name, p in sorted(available.items())]
+
+            def chosen(name: str | None) -> None:
+                if name:
+                    self._plan(action, names, ActionOptions(preset=name, image=available[name].image))
+
+            self.app.push_screen(PickScreen("Which preset?", choices), chosen)
+        elif action in ("push", "collect-bench"):
+            here = "Directory here to copy from" if action == "push" else "Directory here to collect into"
+            there = "Directory there ({name}: the device's name)"
+
+            def source(path: str | None) -> None:
+                if path:
+                    self.app.push_screen(
+                        AskScreen(there),
+                        lambda dest: self._plan(action, names, ActionOptions(source=path, dest=dest)) if dest else None,
+                    )
+
+            self.app.push_screen(AskScreen(here), source)
+        else:
+            self._plan(action, names, ActionOptions())
+
+    def _plan(self, action: str, names: tuple[str, ...], options: ActionOptions) -> None:
+        from console.runtime.commands import PlanFleetAction
+        from console.ui.screens.fleet_action import FleetActionScreen
+
+        FleetScreen._runs += 1
+        host(self).send(PlanFleetAction(FleetScreen._runs, action, names, options))
+        self.app.push_screen(FleetActionScreen(FleetScreen._runs))
+
     def on_fleet_tiles_opened(self, event: FleetTiles.Opened) -> None:
         self._open(event.index)
 
@@ -243,7 +336,7 @@ def device_text(row: FleetRow) -> str:
 
 
 def _haystack(row: FleetRow) -> str:
-    return " ".join((row.name, row.group, row.model, row.phase, row.condition)).lower()
+    return " ".join((row.name, row.group, row.model, row.phase, row.condition, "help" if row.flag else "")).lower()
 
 
 def _cell(text: str, row: FleetRow) -> Text:

@@ -1,0 +1,67 @@
+"""An organiser action from start to end, shared by ``jetconsole fleet do`` and the Fleet screen: plan it
+(reading each device's L4T over SSH when a launch needs it), write the plan to the audit log with what
+became of it, run it, and write each device's outcome there too (secrets masked by the audit log)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from console.doctor.audit import audit
+from console.fleet.actions import ActionOptions, Outcome, Plan, Step, autotag, l4t_of_release, plan_action
+from console.fleet.hosts import Device
+from console.fleet.remote import Progress, run_plan, run_step
+from console.fleet.ssh import SshSettings
+
+
+def needs_l4t(action: str, options: ActionOptions) -> bool:
+    """Whether the plan must know each device's L4T: a launch of a jetson-containers image."""
+    return action == "launch" and bool(options.image) and autotag(options.image, None)[0] is None
+
+
+async def read_l4t(devices: Sequence[Device], ssh: SshSettings) -> dict[str, str | None]:
+    """Each device's L4T, from its /etc/nv_tegra_release over SSH (None when it has none or is unreachable)."""
+
+    async def one(d: Device) -> tuple[str, str | None]:
+        got = await run_step(Step(d.name, "head -n 1 /etc/nv_tegra_release"), d, ssh.config, ssh.timeout, _quiet)
+        return d.name, (l4t_of_release(got.tail[-1]) if got.ok and got.tail else None)
+
+    return dict(await asyncio.gather(*(one(d) for d in devices if d.ssh)))
+
+
+async def prepare(action: str, devices: Sequence[Device], options: ActionOptions, ssh: SshSettings) -> Plan:
+    """The plan, with the fleet's ssh config for rsync and the devices' L4T where a launch needs it."""
+    options = replace(options, ssh_config=ssh.config)
+    l4t = await read_l4t(devices, ssh) if needs_l4t(action, options) else None
+    return plan_action(action, devices, options, l4t)
+
+
+def record(plan: Plan, devices: Sequence[Device], then: str) -> None:
+    """The plan in the audit log: the devices, every command, and what became of it (dry run, run...)."""
+    commands = [s.shown for s in plan.steps]
+    audit(
+        "fleet.plan", {"action": plan.action, "devices": [d.name for d in devices], "commands": commands, "then": then}
+    )
+
+
+async def execute(
+    plan: Plan,
+    devices: Sequence[Device],
+    ssh: SshSettings,
+    timeout: float,
+    parallel: int,
+    progress: Progress,
+    done: Callable[[Outcome], None],
+) -> list[Outcome]:
+    """Run the plan; every outcome is audited before ``done`` hears it."""
+
+    def audited(o: Outcome) -> None:
+        audit(f"fleet.{plan.action}", {"device": o.device, "ok": o.ok, "result": o.summary, "exit": o.code})
+        done(o)
+
+    return await run_plan(plan, devices, ssh.config, timeout, parallel, progress, audited)
+
+
+def _quiet(_device: str, _text: str) -> None:
+    pass
