@@ -25,6 +25,8 @@ from console.fleet.state import FleetState
 from console.fleet.view import HEADERS, UP, as_dict, cells, rows, totals, totals_line
 from console.runtime.sanitise import json_text
 
+TAIL_SHOWN = 8  # a failed device's last lines of output under the table
+
 if TYPE_CHECKING:
     from console.config import Config
 
@@ -204,6 +206,10 @@ def do(
     print(f"\n{'device':<{width}}  result", file=out)
     for o in sorted(outcomes, key=lambda o: (o.ok, o.device)):
         print(f"{o.device:<{width}}  {o.summary}  ({o.seconds:.1f} s)", file=out)
+    for o in outcomes:
+        if not o.ok and o.tail:  # what the device said last: the reason is often above a hint
+            print(f"\n{o.device}, its last lines:", file=out)
+            print("\n".join(f"  {line}" for line in o.tail[-TAIL_SHOWN:]), file=out)
     good = sum(o.ok for o in outcomes)
     print(f"{good}/{len(outcomes)} done", file=out)
     return 0 if good == len(outcomes) else 1

@@ -24,6 +24,7 @@ CONNECT_S = 10
 TAIL_LINES = 20
 PERCENT = re.compile(r"\s(\d{1,3})%\s")
 DOCTOR = {0: "good", 1: "warnings", 2: "failures"}
+FAILURE = re.compile(r"\b(fail|failed|error|refused|cannot|denied|not found|no such)\b", re.IGNORECASE)
 
 Progress = Callable[[str, str], None]  # (device, what it is doing)
 
@@ -65,8 +66,17 @@ async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, 
     return _outcome(step, code, tail, _since(start))
 
 
+def reason(tail: Sequence[str]) -> str:
+    """The line of a failed command's output that says why: the last that speaks of a failure, else the last
+    that is not a hint ("→ do this"), squeezed to one short line."""
+    lines = [" ".join(line.split()) for line in tail if line.strip()]
+    said = [line for line in lines if not line.startswith("→")]
+    why = next((line for line in reversed(said) if FAILURE.search(line)), said[-1] if said else "")
+    return why[:200]
+
+
 def _outcome(step: Step, code: int, tail: list[str], seconds: float) -> Outcome:
-    last = next((line for line in reversed(tail) if line.strip()), "")
+    last = reason(tail)
     if not step.local and code == 255:  # ssh's own failure: connection, host key, login
         return Outcome(step.device, False, ssh_error("\n".join(tail), code), code, seconds, tuple(tail))
     if step.remote == "jetconsole doctor" and code in DOCTOR:

@@ -99,30 +99,7 @@ def _namespace(work: Path, name: str, net: str, key: Path, path: str | None) -> 
         _ip("-n", name, "addr", "add", f"{ns.address}/30", "dev", f"{name}d")
         _ip("-n", name, "link", "set", f"{name}d", "up")
         _ip("-n", name, "link", "set", "lo", "up")
-        _quiet(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / "host_key")])
-        (home / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
-        (home / "state").mkdir()
-        (home / "config.toml").write_text(f'[endpoints]\ndocker_host = "unix://{home}/none.sock"\n')
-        env = [f"SetEnv XDG_STATE_HOME={home / 'state'} JETCONSOLE_CONFIG={home / 'config.toml'}"]
-        if path:  # past the login shell's own start files (bash reads ~/.bashrc for ssh commands)
-            env.append(f'ForceCommand env PATH={path} /bin/sh -c "$SSH_ORIGINAL_COMMAND"')
-        (home / "sshd_config").write_text(
-            "\n".join(
-                [
-                    f"ListenAddress {ns.address}",
-                    f"HostKey {home / 'host_key'}",
-                    f"AuthorizedKeysFile {home / 'authorized_keys'}",
-                    f"PidFile {home / 'sshd.pid'}",
-                    "PasswordAuthentication no",
-                    "KbdInteractiveAuthentication no",
-                    "PermitRootLogin prohibit-password",
-                    "StrictModes no",
-                    "UsePAM no",
-                    *env,
-                    "",
-                ]
-            )
-        )
+        write_sshd_config(home, ns.address, 22, key, path)
         Path("/run/sshd").mkdir(exist_ok=True)
         ns.run([SSHD, "-D", "-f", str(home / "sshd_config"), "-E", str(home / "sshd.log")])
     except BaseException:
@@ -131,10 +108,78 @@ def _namespace(work: Path, name: str, net: str, key: Path, path: str | None) -> 
     return ns
 
 
-def _wait_ssh(ns: Namespace, config: Path) -> None:
+def write_sshd_config(
+    home: Path, address: str, port: int, key: Path, path: str | None = None, env: Sequence[str] = ()
+) -> None:
+    """An sshd of its own in ``home``: its host key, only ``key`` let in, its sessions' XDG_STATE_HOME and
+    JETCONSOLE_CONFIG in ``home`` (no Docker unless ``env`` says otherwise), ``path`` as their PATH."""
+    _quiet(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / "host_key")])
+    (home / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
+    (home / "state").mkdir(exist_ok=True)
+    if not (home / "config.toml").exists():
+        (home / "config.toml").write_text(f'[endpoints]\ndocker_host = "unix://{home}/none.sock"\n')
+    settings = [f"XDG_STATE_HOME={home / 'state'}", f"JETCONSOLE_CONFIG={home / 'config.toml'}", *env]
+    lines = ["SetEnv " + " ".join(settings)]
+    if path:  # past the login shell's own start files (bash reads ~/.bashrc for ssh commands)
+        lines.append(f'ForceCommand env PATH={path} /bin/sh -c "$SSH_ORIGINAL_COMMAND"')
+    (home / "sshd_config").write_text(
+        "\n".join(
+            [
+                f"ListenAddress {address}:{port}",
+                f"HostKey {home / 'host_key'}",
+                f"AuthorizedKeysFile {home / 'authorized_keys'}",
+                f"PidFile {home / 'sshd.pid'}",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                "StrictModes no",
+                "UsePAM no",
+                *lines,
+                "",
+            ]
+        )
+    )
+
+
+@contextmanager
+def loopback_sshd(work: Path, port: int, config_toml: str, env: Sequence[str] = ()) -> Iterator[Devices]:
+    """A device that is this machine: a real sshd on 127.0.0.1:``port`` whose sessions read ``config_toml``
+    (its containers run on the tests' private dockerd, whose host network is this loopback).  ``Host local``
+    in its ssh config."""
+    work.mkdir(parents=True, exist_ok=True)
+    key = work / "id_ed25519"
+    _quiet(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
+    home = work / "local"
+    home.mkdir()
+    (home / "config.toml").write_text(config_toml)
+    write_sshd_config(home, "127.0.0.1", port, key, env=env)
+    Path("/run/sshd").mkdir(exist_ok=True)
+    proc = subprocess.Popen([SSHD, "-D", "-f", str(home / "sshd_config"), "-E", str(home / "sshd.log")])
+    ns = Namespace("local", "127.0.0.1", "", home, [proc])
+    known = work / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {(home / 'host_key.pub').read_text()}")
+    config = work / "ssh_config"
+    config.write_text(
+        f"Host local\n  HostName 127.0.0.1\n  Port {port}\n  IdentityFile {key}\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n  User root\n"
+    )
+    try:
+        _wait_ssh(ns, config, "local")
+        yield Devices([ns], config, known, key)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ssh(ns: Namespace, config: Path, target: str = "") -> None:
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
-        probe = ["ssh", "-F", str(config), "-o", "BatchMode=yes", "-o", "ConnectTimeout=2", ns.address, "true"]
+        probe = ["ssh", "-F", str(config), "-o", "BatchMode=yes", "-o", "ConnectTimeout=2", target or ns.address]
+        probe.append("true")
         if subprocess.run(probe, capture_output=True, timeout=10).returncode == 0:
             return
         time.sleep(0.1)  # sshd is starting: poll until it answers

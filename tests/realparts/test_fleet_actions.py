@@ -67,7 +67,9 @@ def test_a_flag_raised_on_three_devices_fails_on_one_alone(workshop: Workshop) -
     assert run.returncode == 1, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("device "))
-    table = dict(line.split(None, 1) for line in lines[start + 1 : -1])
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].strip() or lines[i].endswith(" done"))
+    table = dict(line.split(None, 1) for line in lines[start + 1 : end])
+    assert "unit-1, its last lines:" in run.stdout and "jetconsole: not found" in run.stdout
     assert table["unit-0"].startswith("done") and table["unit-2"].startswith("done")
     assert table["unit-1"].startswith("failed (exit 127): a command is not installed there")
     assert run.stdout.rstrip().endswith("2/3 done")
@@ -150,3 +152,54 @@ async def test_the_fleet_screen_runs_an_action_with_consent(
     assert workshop.flag(0).read_text().startswith("on") and not workshop.flag(1).exists()
     plans = [e["then"] for e in workshop.audit() if e["event"] == "fleet.plan"]
     assert plans == ["not run: the answer was no", "run"]
+
+
+def test_a_launch_over_ssh_follows_to_ready_and_stop_stops_it(dockerd, tmp_path: Path, installed_command: str) -> None:
+    """A device reached over a real sshd (on loopback: its containers run on the private dockerd, whose host
+    network is this loopback): the fleet launches a preset there and follows it to Ready through the
+    device's own jetconsole, then stops it."""
+    from console.containers.docker_source import DockerSource
+    from tests.realparts.private_dockerd import BUSYBOX_IMAGE
+    from tests.realparts.test_launch import STARTUP, _toml_list, echo_lines
+    from tests.realparts.vllm_server import free_port
+
+    why = netns.missing()
+    need(why is None, why or "")
+    port = free_port()
+    script = echo_lines(STARTUP, port) + f"; mkdir -p /www; echo ok > /www/health; httpd -f -p 127.0.0.1:{port} -h /www"
+    device_config = (
+        f'[endpoints]\ndocker_host = "{dockerd.url}"\n\n[presets.fake]\nbase = "custom"\n'
+        f'image = "{BUSYBOX_IMAGE}"\nport = {port}\ncontainer_name = "vllm"\nruntime = ""\n'
+        f"command = {_toml_list(['sh', '-c', script])}\n"
+    )
+    env = [f"DOCKER_HOST={dockerd.url}"]  # the device's docker CLI (stop) talks to the private daemon too
+    try:
+        with netns.loopback_sshd(tmp_path / "ssh", free_port(), device_config, env) as devices:
+            hosts = tmp_path / "hosts"
+            hosts.write_text("local - ssh=local\n")
+            config = tmp_path / "fleet.toml"
+            config.write_text(
+                f'[fleet]\nhosts = "{hosts}"\nssh_config = "{devices.ssh_config}"\n[presets.fake]\nbase = "custom"\n'
+            )
+            shop = Workshop(devices, config, tmp_path / "state")
+            launch = shop.do("launch", "--preset", "fake", "--yes", "--timeout", "120")
+            assert launch.returncode == 0, launch.stdout + launch.stderr
+            assert "local: jetconsole launch fake --timeout 120" in launch.stdout
+            assert launch.stdout.rstrip().endswith("1/1 done")
+            assert "  local: Equivalent command:" in launch.stderr  # its first line of progress, at once
+            source = DockerSource(dockerd.url)
+            source.open()
+            try:
+                (running,) = [c for c in source.containers() if c.name == "vllm"]
+                assert running.running
+                stop = shop.do("stop", "--yes")
+                assert stop.returncode == 0, stop.stdout + stop.stderr
+                assert not next(c for c in source.containers() if c.name == "vllm").running
+            finally:
+                source.close()
+    finally:
+        cleanup = DockerSource(dockerd.url)
+        cleanup.open()
+        for c in cleanup.api.containers(all=True):
+            cleanup.api.remove_container(c["Id"], force=True)
+        cleanup.close()

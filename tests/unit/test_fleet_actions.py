@@ -97,5 +97,9 @@ def test_outcomes_read_in_a_users_words() -> None:
     assert not missing.ok and missing.summary.startswith("failed (exit 127): a command is not installed there")
     refused = _outcome(flag, 255, ["root@x: Permission denied (publickey)."], 0.1)
     assert refused.summary.startswith("SSH login refused")
+    tail = ["preflight fail  runtime    Docker has no 'nvidia' runtime", "   → sudo nvidia-ctk runtime configure"]
+    assert (
+        _outcome(flag, 3, tail, 0.1).summary == "failed (exit 3): preflight fail runtime Docker has no 'nvidia' runtime"
+    )
     assert progress_of("    524,288,000  45%   12.34MB/s    0:00:10 (xfr#3, to-chk=2/10)") == "45% 12.34MB/s"
     assert progress_of("loading weights \x1b[2J") == "loading weights ␛[2J"
