@@ -380,6 +380,18 @@ def _fleet_do(config: cfg.Config, args: argparse.Namespace) -> int:
         timeout=args.timeout or 1800.0,
         bandwidth_kbps=args.bwlimit,
     )
-    return fleet_command.do(
+    code = fleet_command.do(
         config, args.action, args.hosts, args.select, options, args.dry_run, args.yes, args.parallel, args.timeout
     )
+    if args.action == "collect-bench" and not args.dry_run and args.source:
+        from pathlib import Path
+
+        from console.bench.results import compare_devices
+        from console.bench.view import text_report
+
+        merged, missing = compare_devices(Path(args.source).expanduser())
+        for line in missing:
+            print(f"no bench run from {line}")
+        if merged is not None:
+            print("\n" + text_report(merged))  # every device's newest run, side by side
+    return code

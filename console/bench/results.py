@@ -7,7 +7,7 @@ No Textual.  ``saved_runs`` lists and reads a folder: call it from a worker thre
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -120,3 +120,22 @@ def compare(runs: list[SavedRun]) -> rp.BenchReport:
     if bad:
         raise ValueError("; ".join(f"{r.path.name}: {r.error}" for r in bad))
     return rp.merge([r.report for r in runs if r.report is not None])
+
+
+def compare_devices(folder: Path) -> tuple[rp.BenchReport | None, list[str]]:
+    """The newest run of each device folder in ``folder`` (``jetconsole fleet do collect-bench`` makes one
+    per device) side by side, each result labelled with its device; and a line for each device without one."""
+    reports, missing = [], []
+    try:
+        devices = sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError as exc:
+        return None, [f"cannot list {folder}: {exc.strerror or exc}"]
+    for device in devices:
+        runs, why = saved_runs(device)
+        newest = next((r for r in runs if r.report is not None), None)
+        if newest is None or newest.report is None:
+            missing.append(f"{device.name}: {why or 'no readable run'}")
+            continue
+        results = tuple(replace(res, label=f"{device.name}: {res.label}") for res in newest.report.results)
+        reports.append(replace(newest.report, results=results))
+    return (rp.merge(reports) if reports else None), missing

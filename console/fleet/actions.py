@@ -184,7 +184,8 @@ def ssh_command(ssh_config: str) -> str:
 
 def rsync_base(bandwidth_kbps: int, ssh_config: str) -> tuple[str, ...]:
     """rsync that resumes an interrupted copy (--partial keeps the half-sent file, --append-verify goes on
-    from it and checks it) and reports its progress as one line at a time (--info=progress2)."""
+    from it and checks it), makes the destination's directories, and reports its progress as one line at a
+    time (--info=progress2)."""
     limit = (f"--bwlimit={bandwidth_kbps}",) if bandwidth_kbps else ()
     return (
         "rsync",
@@ -193,6 +194,7 @@ def rsync_base(bandwidth_kbps: int, ssh_config: str) -> tuple[str, ...]:
         "--append-verify",
         "--info=progress2",
         "--no-inc-recursive",
+        "--mkpath",  # the destination's parents made (rsync 3.2.3+: JetPack 6 and 7 have it)
         "-e",
         ssh_command(ssh_config),
         *limit,

@@ -67,11 +67,12 @@ async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, 
 
 
 def reason(tail: Sequence[str]) -> str:
-    """The line of a failed command's output that says why: the last that speaks of a failure, else the last
-    that is not a hint ("→ do this"), squeezed to one short line."""
+    """The line of a failed command's output that says why: the first that speaks of a failure (what follows
+    it is mostly its consequence: rsync's "error in file IO" after the mkdir that failed), else the last that
+    is not a hint ("→ do this"), squeezed to one short line."""
     lines = [" ".join(line.split()) for line in tail if line.strip()]
     said = [line for line in lines if not line.startswith("→")]
-    why = next((line for line in reversed(said) if FAILURE.search(line)), said[-1] if said else "")
+    why = next((line for line in said if FAILURE.search(line)), said[-1] if said else "")
     return why[:200]
 
 

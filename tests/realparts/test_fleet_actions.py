@@ -203,3 +203,20 @@ def test_a_launch_over_ssh_follows_to_ready_and_stop_stops_it(dockerd, tmp_path:
         for c in cleanup.api.containers(all=True):
             cleanup.api.remove_container(c["Id"], force=True)
         cleanup.close()
+
+
+def test_collect_bench_brings_every_devices_runs_into_one_comparison(workshop: Workshop, tmp_path: Path) -> None:
+    from console.bench.results import save
+    from tests.app.test_bench_screen import sample_report
+
+    for i in (0, 2):  # unit-1 has run no bench
+        save(sample_report(), tmp_path / "there" / f"unit-{i}")
+    (tmp_path / "there" / "unit-1").mkdir()
+    here = tmp_path / "here"
+    out = workshop.do("collect-bench", "--source", str(here), "--dest", f"{tmp_path}/there/{{name}}", "--yes")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert len(list((here / "unit-0").glob("bench-*.json"))) == 1 and (here / "unit-2").is_dir()
+    assert "no bench run from unit-1: no saved runs in" in out.stdout
+    labels = {line.split(":")[0].strip() for line in out.stdout.splitlines() if line.strip().startswith("unit-")}
+    assert {"unit-0", "unit-2"} <= labels  # each device's results, side by side, labelled with it
+    assert "unit-0: FP16" in out.stdout and "unit-2: FP16" in out.stdout
