@@ -43,10 +43,10 @@ from tests.realparts.prometheus_server import query, running_prometheus, wait_fo
 ALL_SMI_S = 5.0  # all-smi's refresh at 51-100 nodes
 
 
-def start_agents(count: int, tmp: Path) -> list[tuple[subprocess.Popen[str], str]]:
+def start_agents(count: int, tmp: Path, refresh: float = 1.0) -> list[tuple[subprocess.Popen[str], str]]:
     config = tmp / "agent.toml"
     config.write_text(
-        f'[general]\nrefresh_interval = 1.0\n[endpoints]\ndocker_host = "unix://{tmp}/none.sock"\nservers = []\n'
+        f'[general]\nrefresh_interval = {refresh}\n[endpoints]\ndocker_host = "unix://{tmp}/none.sock"\nservers = []\n'
         "[doctor]\ninterval = 0\n"
     )
     env = {**os.environ, "JETCONSOLE_HELP_FLAG": str(tmp / "flag")}
@@ -161,13 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="the measured window (default 60)")
     parser.add_argument("--timeout", type=float, default=0.75, help="each device's limit (default 0.75 s)")
     parser.add_argument("--stop", type=int, default=0, help="SIGSTOP this many agents first (default 0)")
+    parser.add_argument(
+        "--agent-refresh", type=float, default=1.0, help="the agents' own refresh interval (default 1 s)"
+    )
     parser.add_argument("--prometheus", action="store_true", help="also read them through a real Prometheus")
     parser.add_argument("--output", type=Path, help="JSON file (default benchmarks/results/fleet_refresh-<time>.json)")
     args = parser.parse_args(argv)
     started, load_start = time.time(), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jetconsole-fleet-bench-") as tmp:
         print(f"starting {args.agents} agents …", flush=True)
-        agents = start_agents(args.agents, Path(tmp))
+        agents = start_agents(args.agents, Path(tmp), args.agent_refresh)
         try:
             for proc, _ in agents[: args.stop]:
                 os.kill(proc.pid, signal.SIGSTOP)

@@ -195,3 +195,14 @@ async def test_the_device_view_reads_its_agent_over_the_link(room: Room, orin_sn
         assert f"ssh {room.agent_ns.address}: s opens its own jetconsole" in status and "Docker:" in status
         await pilot.press("escape")
         await wait_in(pilot, lambda: app.runtime.state.fleet.watched is None)
+
+
+def test_a_launch_is_fitted_to_the_l4t_its_agent_reports(room: Room) -> None:
+    """The agent on the emulated Orin reports L4T 36.4.0: vllm-orin's dustynv/vllm:r36.4.0 fits it; a device
+    read over SSH without /etc/nv_tegra_release has no L4T and is refused with that reason."""
+    argv = [sys.executable, "-m", "console", "--config", str(room.config), "fleet", "do", "launch"]
+    argv += ["--preset", "vllm-orin", "--select", "agent-a,proc-b", "--dry-run"]
+    out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1, out.stdout + out.stderr  # one of the two is refused
+    assert "agent-a: jetconsole launch vllm-orin --timeout 1800   # L4T 36.4.0: r36.4.0" in out.stdout
+    assert "proc-b: refused: its L4T is unknown" in out.stdout
