@@ -17,18 +17,11 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from console.fleet.action_names import ACTIONS, DESCRIPTIONS
 from console.fleet.hosts import Device
 
-ACTIONS = ("flag-on", "flag-off", "doctor", "stop", "launch", "push", "collect-bench")
-DESCRIPTIONS = {
-    "flag-on": "raise the help flag",
-    "flag-off": "lower the help flag",
-    "doctor": "run the doctor (exit 0 good, 1 warnings, 2 failures)",
-    "stop": "stop the inference servers' containers (vllm, sglang)",
-    "launch": "launch a preset and follow it to Ready (the image fitted to each device's L4T)",
-    "push": "copy a directory (the model cache, the compile cache) to each device with rsync, resumable",
-    "collect-bench": "copy each device's bench results here, one directory per device",
-}
+__all__ = ["ACTIONS", "DESCRIPTIONS", "ActionOptions", "Outcome", "Plan", "Step", "autotag", "plan_action"]
+
 # Tags published for the jetson-containers images the presets use, newest last (the pin of today).
 KNOWN_TAGS: dict[str, tuple[str, ...]] = {
     "dustynv/vllm": ("r36.4.0",),
