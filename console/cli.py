@@ -348,10 +348,6 @@ def _discover_in_background(source: str, config: cfg.Config) -> Future[Discovery
     return future
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _fleet_do(config: cfg.Config, args: argparse.Namespace) -> int:
     """``jetconsole fleet do``: the preset's image is looked up here (the fleet does not import presets)."""
     from console.containers import presets
@@ -395,3 +391,7 @@ def _fleet_do(config: cfg.Config, args: argparse.Namespace) -> int:
         if merged is not None:
             print("\n" + text_report(merged))  # every device's newest run, side by side
     return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

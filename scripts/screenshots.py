@@ -64,6 +64,105 @@ async def main() -> None:
     await hud_shots(orin)
     await chat_shots(series)
     await fleet_shots(series)
+    await fleet_device_shot(series, orin)
+    await fleet_action_shot(series)
+
+
+async def fleet_device_shot(series, orin) -> None:
+    """Enter on a device: its whole answer, served by a loopback stand-in for its agent (a fixed /v1/state)."""
+    import json
+
+    from console.fleet.hosts import Device
+    from console.fleet.schema import SCHEMA, VERSION
+    from console.ui.screens.fleet_device import DeviceScreen
+    from tests.fake_http import serve
+
+    doc = {
+        "schema": SCHEMA,
+        "version": VERSION,
+        "at": 1_800_000_000.0,
+        "host": {"name": "thor-02", "ip": "10.20.0.102"},
+        "help_flag": {"raised": True, "since": 1_800_000_000.0},
+        "telemetry": orin.to_dict(),
+        "docker": {"connected": True, "error": None},
+        "containers": [
+            {
+                "name": "vllm",
+                "image": "dustynv/vllm:r36.4.0",
+                "state": "running",
+                "health": "healthy",
+                "cpu_pct": 112.0,
+                "mem_used": 21 << 30,
+            },
+            {
+                "name": "open-webui",
+                "image": "ghcr.io/open-webui/open-webui:main",
+                "state": "running",
+                "health": "",
+                "cpu_pct": 0.4,
+                "mem_used": 600 << 20,
+            },
+        ],
+        "servers": [
+            {
+                "name": "vllm",
+                "phase": "READY",
+                "model": "Qwen/Qwen3-8B",
+                "detail": "",
+                "gen_tps": 38.2,
+                "running": 3,
+                "waiting": 1,
+                "kv_usage": 0.41,
+                "ttft_p50": 0.182,
+            },
+        ],
+        "doctor": [
+            {"id": "disk", "title": "Disk space", "status": "warn"},
+            {"id": "docker", "title": "Docker", "status": "ok"},
+        ],
+    }
+    agent = serve(json.dumps(doc).encode())
+    device = Device("thor-02", f"http://127.0.0.1:{agent.server_address[1]}", ssh="nvidia@10.20.0.102")
+    try:
+        app = frozen_app(series, REPORT)
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.runtime.emit(ev.FleetListed((device,)))
+            await app.push_screen(DeviceScreen(device))
+            while not (app.runtime.state.fleet and app.runtime.state.fleet.detail):
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+            name = "fleet-device-120x40"
+            (OUT / f"{name}.svg").write_text(app.export_screenshot(title=f"jetconsole — {name}"))
+        print(f"wrote screenshots/{name}.svg")
+    finally:
+        agent.shutdown()
+
+
+async def fleet_action_shot(series) -> None:
+    """An organiser action from the Fleet screen, run on four units: three done, one refused over SSH."""
+    from console.fleet.actions import ActionOptions, Outcome, plan_action
+    from console.fleet.hosts import Device
+    from console.ui.screens.fleet_action import FleetActionScreen
+
+    devices = tuple(Device(f"thor-0{i}", "", ssh=f"nvidia@10.20.0.10{i}") for i in range(1, 5))
+    plan = plan_action("flag-off", devices, ActionOptions())
+    app = frozen_app(series, REPORT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        emit = app.runtime.emit
+        emit(ev.FleetListed(devices))
+        emit(ev.FleetActionAsked(1, "flag-off", tuple(d.name for d in devices)))
+        emit(ev.FleetActionPlanned(1, plan))
+        emit(ev.FleetActionStarted(1))
+        for d in devices[:3]:
+            emit(ev.FleetActionOutcome(1, Outcome(d.name, True, "done", 0, 0.4)))
+        refused = "SSH login refused: nvidia@10.20.0.104: Permission denied (publickey)."
+        emit(ev.FleetActionOutcome(1, Outcome("thor-04", False, refused, 255, 0.2)))
+        emit(ev.FleetActionFinished(1))
+        await app.push_screen(FleetActionScreen(1))
+        await pilot.pause(0.3)
+        name = "fleet-action-120x40"
+        (OUT / f"{name}.svg").write_text(app.export_screenshot(title=f"jetconsole — {name}"))
+    print(f"wrote screenshots/{name}.svg")
 
 
 async def fleet_shots(series) -> None:

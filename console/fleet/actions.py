@@ -16,9 +16,11 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from console.fleet.action_names import ACTIONS, DESCRIPTIONS
 from console.fleet.hosts import Device
+from console.runtime.secrets import is_secret_variable, mask_command
 
 __all__ = ["ACTIONS", "DESCRIPTIONS", "ActionOptions", "Outcome", "Plan", "Step", "autotag", "plan_action"]
 
@@ -30,6 +32,18 @@ KNOWN_TAGS: dict[str, tuple[str, ...]] = {
 L4T_TAG = re.compile(r"^r(\d+)\.(\d+)(?:\.(\d+))?$")
 RELEASE = re.compile(r"R(\d+).*REVISION:\s*([\d.]+)")
 SERVER_CONTAINERS = ("vllm", "sglang")
+SHORT_S, STOP_S, DOCTOR_S = 60.0, 300.0, 600.0  # the steps' own time limits (a launch: its --timeout + STOP_S)
+# Every ssh the fleet runs: nothing asked, and a link gone quiet is given up after 3 x 15 s.
+SSH_OPTIONS = (
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=10",
+    "-o",
+    "ServerAliveInterval=15",
+    "-o",
+    "ServerAliveCountMax=3",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class Step:
     remote: str = ""
     argv: tuple[str, ...] = ()
     note: str = ""  # what the plan chose for this device (the image its L4T takes)
+    limit: float = 0.0  # seconds it may take (0: no limit; a dead link still ends it: ssh's keep-alives)
 
     @property
     def local(self) -> bool:
@@ -48,8 +63,8 @@ class Step:
 
     @property
     def shown(self) -> str:
-        """The exact command, as a dry run shows it."""
-        return shlex.join(self.argv) if self.local else self.remote
+        """The exact command, as a dry run shows it (a credential in it masked: it is shown and audited)."""
+        return mask_command(shlex.join(self.argv) if self.local else self.remote)
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,9 @@ def l4t_of_release(text: str) -> str | None:
 
 
 def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())
+    """``36.4`` as (36, 4, 0): three parts, so 36.4 and 36.4.0 compare equal."""
+    parts = [int(p) for p in text.split(".") if p.isdigit()][:3]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def autotag(image: str, l4t: str | None) -> tuple[str | None, str]:
@@ -121,6 +138,13 @@ def plan_action(
     """The plan of ``action`` for ``devices``; a device without ``ssh=`` is refused (actions need SSH)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
+    for setting in options.settings:
+        key = setting.partition("=")[0].strip()
+        if key.startswith("env.") and is_secret_variable(key[4:]):
+            raise ValueError(
+                f"--set {key}=…: a credential is not sent on a command line over SSH (the device's process list "
+                "shows it); set it on the device (its environment, or its own [presets])"
+            )
     steps: list[Step] = []
     refused: list[tuple[str, str]] = []
     for d in devices:
@@ -138,12 +162,12 @@ def plan_action(
 def _step(action: str, d: Device, o: ActionOptions, l4t: str | None) -> tuple[Step | None, str]:
     assert d.ssh
     if action in ("flag-on", "flag-off"):
-        return Step(d.name, f"jetconsole help-flag {action.removeprefix('flag-')}"), ""
+        return Step(d.name, f"jetconsole help-flag {action.removeprefix('flag-')}", limit=SHORT_S), ""
     if action == "doctor":
-        return Step(d.name, "jetconsole doctor"), ""
+        return Step(d.name, "jetconsole doctor", limit=DOCTOR_S), ""
     if action == "stop":
         names = " ".join(f"--filter name=^{n}$" for n in SERVER_CONTAINERS)
-        return Step(d.name, f"docker ps -q {names} | xargs -r docker stop"), ""
+        return Step(d.name, f"docker ps -q {names} | xargs -r docker stop", limit=STOP_S), ""
     if action == "launch":
         if not o.preset:
             return None, "launch needs a preset"
@@ -154,25 +178,26 @@ def _step(action: str, d: Device, o: ActionOptions, l4t: str | None) -> tuple[St
         if image != o.image:
             sets += ["--set", f"image={image}"]
         argv = ["jetconsole", "launch", o.preset, *sets, "--timeout", f"{o.timeout:g}"]
-        return Step(d.name, shlex.join(argv), note=why), ""
+        return Step(d.name, shlex.join(argv), note=why, limit=o.timeout + STOP_S), ""
+    here = str(Path(o.source).expanduser()) if o.source else ""  # rsync runs without a shell: no ~ for it
     if action == "push":
         if not o.source or not o.dest:
             return None, "push needs a source directory and a destination"
-        source = o.source.rstrip("/") + "/"  # the directory's contents into dest, as the seed's loop did
+        source = here.rstrip("/") + "/"  # the directory's contents into dest, as the seed's loop did
         dest = o.dest.replace("{name}", d.name)
-        return Step(d.name, argv=(*rsync_base(o.bandwidth_kbps, o.ssh_config), source, f"{d.ssh}:{dest}")), ""
+        return Step(d.name, argv=(*rsync_base(o.bandwidth_kbps, o.ssh_config), "--", source, f"{d.ssh}:{dest}")), ""
     # collect-bench
     if not o.source or not o.dest:
         return None, "collect-bench needs the local directory and the results directory there"
-    here = f"{o.source.rstrip('/')}/{d.name}/"
     there = o.dest.replace("{name}", d.name).rstrip("/") + "/"
-    return Step(d.name, argv=(*rsync_base(0, o.ssh_config), f"{d.ssh}:{there}", here)), ""
+    return Step(d.name, argv=(*rsync_base(0, o.ssh_config), "--", f"{d.ssh}:{there}", f"{here}/{d.name}/")), ""
 
 
 def ssh_command(ssh_config: str) -> str:
-    """The ssh rsync runs: the fleet's config, nothing asked (host keys checked as for the fleet's reads)."""
-    config = f" -F {shlex.quote(ssh_config)}" if ssh_config else ""
-    return f"ssh{config} -o BatchMode=yes"
+    """The ssh rsync runs: the fleet's config, nothing asked (host keys checked as for the fleet's reads), and
+    keep-alives, so a device gone mid-copy ends the copy within a minute instead of hanging it."""
+    config = f" -F {shlex.quote(str(Path(ssh_config).expanduser()))}" if ssh_config else ""
+    return f"ssh{config} {' '.join(SSH_OPTIONS)}"
 
 
 def rsync_base(bandwidth_kbps: int, ssh_config: str) -> tuple[str, ...]:
@@ -188,6 +213,7 @@ def rsync_base(bandwidth_kbps: int, ssh_config: str) -> tuple[str, ...]:
         "--info=progress2",
         "--no-inc-recursive",
         "--mkpath",  # the destination's parents made (rsync 3.2.3+: JetPack 6 and 7 have it)
+        "--protect-args",  # the remote path is rsync's, never the remote shell's
         "-e",
         ssh_command(ssh_config),
         *limit,

@@ -22,6 +22,9 @@ from console.config_error import ConfigError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 KEYS = ("ssh", "group", "tags", "token")
+# user@host or a Host alias: letters, digits, ".", "_", "-" (no shell or ssh syntax rides in; an IPv6 address
+# or a port goes in a Host block of the ssh config)
+SSH_TARGET = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,31}@)?[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$")
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,10 @@ def parse_hosts(text: str, path: Path | None = None) -> tuple[Device, ...]:
                 )
             if not value:
                 raise ConfigError(path, number, name, f"{key}= needs a value")
-            if key == "ssh" and value.startswith("-"):
-                raise ConfigError(path, number, name, f"ssh={value}: a destination is user@host or a Host name")
+            if key == "ssh" and not SSH_TARGET.match(value):
+                raise ConfigError(
+                    path, number, name, f"ssh={value}: a destination is user@host or a Host name of your ssh config"
+                )
             settings[key] = value
         if url == "-" and "ssh" not in settings:
             raise ConfigError(path, number, name, "'-' (no agent) needs ssh=TARGET to read the device over SSH")

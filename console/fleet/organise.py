@@ -14,10 +14,12 @@ import httpx
 from console.doctor.audit import audit
 from console.fleet.actions import ActionOptions, Outcome, Plan, Step, autotag, l4t_of_release, plan_action
 from console.fleet.hosts import Device
-from console.fleet.poll import new_client, token_for
+from console.fleet.poll import get_json, new_client, token_for
 from console.fleet.remote import Progress, run_plan, run_step
 from console.fleet.ssh import SshSettings
 from console.runtime.sanitise import clean
+
+READ_AT_ONCE = 16  # devices asked for their L4T at once
 
 
 def needs_l4t(action: str, options: ActionOptions) -> bool:
@@ -29,10 +31,14 @@ async def read_l4t(devices: Sequence[Device], ssh: SshSettings) -> dict[str, str
     """Each device's L4T: what its agent says (the board's, as jtop reads it), else its /etc/nv_tegra_release
     over SSH; None when neither tells (not a Jetson, or unreachable)."""
 
+    gate = asyncio.Semaphore(READ_AT_ONCE)
+
     async def one(client: httpx.AsyncClient, d: Device) -> tuple[str, str | None]:
-        if d.url and (said := await _agent_l4t(client, d, ssh.timeout)):
-            return d.name, said
-        got = await run_step(Step(d.name, "head -n 1 /etc/nv_tegra_release"), d, ssh.config, ssh.timeout, _quiet)
+        async with gate:
+            if d.url and (said := await _agent_l4t(client, d, ssh.timeout)):
+                return d.name, said
+            step = Step(d.name, "head -n 1 /etc/nv_tegra_release")
+            got = await run_step(step, d, ssh.config, ssh.timeout, _quiet)
         return d.name, (l4t_of_release(got.tail[-1]) if got.ok and got.tail else None)
 
     async with new_client(len(devices)) as client:
@@ -40,13 +46,11 @@ async def read_l4t(devices: Sequence[Device], ssh: SshSettings) -> dict[str, str
 
 
 async def _agent_l4t(client: httpx.AsyncClient, device: Device, timeout: float) -> str | None:
-    token = token_for(device)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = await client.get(f"{device.url}/v1/state", headers=headers, timeout=timeout)
-        board = ((response.json() or {}).get("telemetry") or {}).get("board") or {}
+        doc = await get_json(client, f"{device.url}/v1/state", token_for(device), timeout)
+        board = ((doc or {}).get("telemetry") or {}).get("board") or {}
     except (httpx.HTTPError, ValueError, AttributeError):
-        return None  # no agent answer: SSH is asked next
+        return None  # no agent answer (BadAnswer is a ValueError): SSH is asked next
     l4t = board.get("l4t") if isinstance(board, dict) else None
     return clean(l4t) if isinstance(l4t, str) and re.fullmatch(r"\d+(\.\d+){1,2}", l4t) else None
 

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -37,25 +38,9 @@ def token_for(device: Device) -> str | None:
 
 async def read_device(client: httpx.AsyncClient, device: Device, timeout: float) -> Answer:
     start = time.monotonic()
-    token = token_for(device)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with asyncio.timeout(timeout):
-            async with client.stream("GET", f"{device.url}/v1/state", headers=headers, timeout=timeout) as response:
-                if response.status_code == 401:
-                    raise BadAnswer("the agent wants a token: add token=FILE to this device's line")
-                if response.status_code != 200:
-                    raise BadAnswer(f"HTTP {response.status_code}")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY:  # read no further: a garbage server does not fill this memory
-                        raise BadAnswer(f"an answer over {MAX_BODY} bytes is not an agent's")
-            try:
-                doc = json.loads(body)
-            except (ValueError, RecursionError):
-                raise BadAnswer("not a jetconsole agent: its answer is not JSON") from None
-            got = reading(doc)
+            got = reading(await get_json(client, f"{device.url}/v1/state", token_for(device), timeout))
         return Answer(device.name, got, None, time.monotonic() - start, time.monotonic())
     except TimeoutError:
         error = f"no answer within {timeout:g} s"
@@ -68,6 +53,26 @@ async def read_device(client: httpx.AsyncClient, device: Device, timeout: float)
     except Exception as exc:  # noqa: BLE001 - one device's odd answer (or token file) never stops the round
         error = f"bad answer: {type(exc).__name__}: {exc}"
     return Answer(device.name, None, clean(error), time.monotonic() - start, time.monotonic())
+
+
+async def get_json(client: httpx.AsyncClient, url: str, token: str | None, timeout: float) -> Any:
+    """An agent's JSON answer, read up to MAX_BODY bytes; BadAnswer when it is not one, httpx's errors as they
+    are."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        if response.status_code == 401:
+            raise BadAnswer("the agent wants a token: add token=FILE to this device's line")
+        if response.status_code != 200:
+            raise BadAnswer(f"HTTP {response.status_code}")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_BODY:  # read no further: a garbage server does not fill this memory
+                raise BadAnswer(f"an answer over {MAX_BODY} bytes is not an agent's")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadAnswer("not a jetconsole agent: its answer is not JSON") from None
 
 
 async def answers(client: httpx.AsyncClient, devices: Sequence[Device], timeout: float) -> AsyncIterator[Answer]:

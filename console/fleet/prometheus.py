@@ -11,11 +11,12 @@ untrusted text: names and labels are cleaned, numbers must be finite.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from console.fleet.hosts import Device
 from console.fleet.reading import BadAnswer, Reading, ServerFigures
 from console.fleet.state import Answer
 from console.runtime.sanitise import clean
+from console.runtime.secrets import mask_url
 
 JOB = "jetconsole"
 VIA = "prometheus"
@@ -45,6 +47,8 @@ SERIES = (
     "server_requests_waiting",
 )
 QUERY = '{__name__=~"up|jetconsole_(' + "|".join(SERIES) + f')",job="{JOB}"}}'
+SCRAPED = f'timestamp(up{{job="{JOB}"}})'  # when each target was last scraped (an instant query's own
+# sample times are the query's)
 
 
 @dataclass(frozen=True)
@@ -102,16 +106,23 @@ def devices_in(found: Sequence[Sample]) -> tuple[Device, ...]:
     return tuple(sorted(seen.values(), key=lambda d: d.name))
 
 
-def answers_from(found: Sequence[Sample], devices: Sequence[Device], seconds: float) -> list[Answer]:
-    """One Answer a device, in the devices' order, from one query's samples."""
+def answers_from(
+    found: Sequence[Sample], devices: Sequence[Device], seconds: float, scraped: Sequence[Sample] = ()
+) -> list[Answer]:
+    """One Answer a device, in the devices' order, from one query's samples; ``scraped`` (SCRAPED's answer)
+    dates each device's figures by its last scrape."""
     by_key: dict[str, list[Sample]] = {}
     for s in found:
         by_key.setdefault(key_of(s), []).append(s)
+    when = {key_of(s): s.value for s in scraped}
     now_mono, now_wall = time.monotonic(), time.time()
     out = []
     for d in devices:
-        mine = by_key.get(d.name) or (by_key.get(instance_of(d)) if d.url else None) or []
+        key = d.name if d.name in by_key else (instance_of(d) if d.url else "")
+        mine = by_key.get(key) or []
         reading, error = _reading(mine)
+        if reading is not None and key in when:
+            reading = replace(reading, at=when[key])
         # the figures are as old as the scrape, not as the query: a stalled Prometheus makes tiles stale
         at = now_mono - max(0.0, now_wall - reading.at) if reading is not None else now_mono
         out.append(Answer(d.name, reading, error, seconds, at, VIA))
@@ -199,19 +210,21 @@ async def read_prometheus(client: httpx.AsyncClient, base: str, devices: Sequenc
     """One query's Round; with no devices listed, the devices are those Prometheus scrapes."""
     start = time.monotonic()
     try:
-        found = await _query(client, base, timeout)
+        found, scraped = await asyncio.gather(
+            _query(client, base, QUERY, timeout), _query(client, base, SCRAPED, timeout)
+        )
     except BadAnswer as exc:
-        error = clean(f"Prometheus at {base}: {exc}")
+        error = clean(f"Prometheus at {mask_url(base)}: {exc}")
         late = [Answer(d.name, None, error, time.monotonic() - start, time.monotonic(), VIA) for d in devices]
         return Round(tuple(devices), late, error)
     listed = tuple(devices) or devices_in(found)
-    return Round(listed, answers_from(found, listed, time.monotonic() - start), None)
+    return Round(listed, answers_from(found, listed, time.monotonic() - start, scraped), None)
 
 
-async def _query(client: httpx.AsyncClient, base: str, timeout: float) -> list[Sample]:
+async def _query(client: httpx.AsyncClient, base: str, query: str, timeout: float) -> list[Sample]:
     url = base.rstrip("/") + "/api/v1/query"
     try:
-        async with client.stream("GET", url, params={"query": QUERY}, timeout=timeout) as response:
+        async with client.stream("GET", url, params={"query": query}, timeout=timeout) as response:
             if response.status_code not in (200, 400, 422):  # Prometheus explains a refused query in JSON
                 raise BadAnswer(f"HTTP {response.status_code}: is this a Prometheus server?")
             body = bytearray()

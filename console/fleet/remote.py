@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import shlex
 import time
 from collections.abc import Callable, Sequence
 
@@ -24,6 +25,7 @@ CONNECT_S = 10
 TAIL_LINES = 20
 PERCENT = re.compile(r"\s(\d{1,3})%\s")
 DOCTOR = {0: "good", 1: "warnings", 2: "failures"}
+SSH_SAID = re.compile(r"^(ssh: |.*Permission denied|.*Host key|.*REMOTE HOST|.*Connection (closed|refused|timed))")
 FAILURE = re.compile(r"\b(fail|failed|error|refused|cannot|denied|not found|no such)\b", re.IGNORECASE)
 
 Progress = Callable[[str, str], None]  # (device, what it is doing)
@@ -40,8 +42,13 @@ def progress_of(line: str) -> str:
 
 
 async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, progress: Progress) -> Outcome:
+    """One device's step, within ``timeout`` (0: the step's own limit, if it has one)."""
     start = time.monotonic()
-    argv = list(step.argv) if step.local else ssh_argv(device, ssh_config, CONNECT_S, step.remote)
+    timeout = timeout or step.limit
+    remote = step.remote
+    if not step.local and timeout > 0:  # ended on the device too, not only the ssh here
+        remote = f"timeout {int(timeout) + 1} sh -c {shlex.quote(step.remote)}"
+    argv = list(step.argv) if step.local else ssh_argv(device, ssh_config, CONNECT_S, remote)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -78,7 +85,7 @@ def reason(tail: Sequence[str]) -> str:
 
 def _outcome(step: Step, code: int, tail: list[str], seconds: float) -> Outcome:
     last = reason(tail)
-    if not step.local and code == 255:  # ssh's own failure: connection, host key, login
+    if not step.local and code == 255 and any(SSH_SAID.search(line) for line in tail):  # ssh's own failure
         return Outcome(step.device, False, ssh_error("\n".join(tail), code), code, seconds, tuple(tail))
     if step.remote == "jetconsole doctor" and code in DOCTOR:
         return Outcome(step.device, True, DOCTOR[code], code, seconds, tuple(tail))

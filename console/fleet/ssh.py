@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.fleet.actions import SSH_OPTIONS
 from console.fleet.hosts import Device
 from console.fleet.reading import BadAnswer, Reading, reading
 from console.fleet.schema import SCHEMA, VERSION
@@ -55,9 +56,8 @@ def ssh_argv(device: Device, ssh_config: str, timeout: float, command: str = REM
         "ssh",
         *config,
         "-o",
-        "BatchMode=yes",
-        "-o",
-        f"ConnectTimeout={max(1, int(timeout))}",
+        f"ConnectTimeout={max(1, int(timeout))}",  # ssh keeps the first value given: this one, not SSH_OPTIONS'
+        *SSH_OPTIONS,
         "-T",
         device.ssh,
         command,
@@ -170,3 +170,18 @@ async def _bounded(stream: asyncio.StreamReader | None) -> bytes:
         if len(kept) < MAX_OUTPUT:
             kept += chunk[: MAX_OUTPUT - len(kept)]
     return bytes(kept)
+
+
+def session_argv(device: Device, ssh_config: str) -> list[str]:
+    """``ssh -t TARGET jetconsole``: the device's own jetconsole, every screen, in this terminal."""
+    assert device.ssh
+    config = ["-F", str(Path(ssh_config).expanduser())] if ssh_config else []
+    return ["ssh", *config, "-t", device.ssh, "jetconsole"]
+
+
+def run_session(argv: list[str]) -> int:
+    """Run an interactive session in this terminal and wait for its end (the caller has handed the terminal
+    over: the app is suspended meanwhile)."""
+    import subprocess
+
+    return subprocess.call(argv)

@@ -24,7 +24,7 @@ from console.hud import helpflag
 from console.runtime import commands as cmd
 from console.runtime import events as ev
 from console.runtime.reducer import reduce
-from console.runtime.runner import Runner
+from console.runtime.runner import Lifecycle, Runner
 from console.runtime.services.chat import ChatService, settings_from_config
 from console.runtime.services.docker import DockerService
 from console.runtime.services.doctor import DoctorService
@@ -71,6 +71,7 @@ class Runtime:
         self.config = config
         self.runner = Runner(on_error=self._service_failed)
         self._fleet_started = False
+        self._device_reader: Lifecycle | None = None  # the device view's reader, while it reads
         self.configured: tuple[Endpoint, ...] = tuple(endpoints(config.servers, config.api_keys))
         selected = canonical(self.configured[0].url) if self.configured else None
         self._state = ConsoleState(
@@ -283,7 +284,7 @@ class Runtime:
                     chosen = run.plan
                     self.runner.spawn(
                         f"fleet-action-{run_id}",
-                        lambda _life: fleet_actions.run(self, run_id, chosen, devices, ssh, timeout, parallel),
+                        lambda life: fleet_actions.run(self, run_id, chosen, devices, ssh, timeout, parallel, life),
                     )
             case cmd.DeclineFleetAction(run_id):
                 from console.runtime.services import fleet_actions
@@ -296,6 +297,9 @@ class Runtime:
                         f"fleet-declined-{run_id}", lambda _life: fleet_actions.declined(said_no, devices)
                     )
             case cmd.WatchDevice(name):
+                if self._device_reader is not None:  # one reader at a time: a quick reopen never makes two
+                    self._device_reader.stop()
+                    self._device_reader = None
                 self.emit(ev.DeviceWatched(name))
                 fleet = self.state.fleet
                 device = next((d for d in fleet.devices if d.name == name), None) if fleet and name else None
@@ -303,7 +307,7 @@ class Runtime:
                     from console.runtime.services.fleet import watch_device  # on first use
 
                     c = self.config
-                    self.runner.spawn(
+                    self._device_reader = self.runner.spawn(
                         f"fleet-device-{device.name}",
                         lambda life: watch_device(self, device, c.fleet_interval, max(c.fleet_timeout, 2.0), life),
                     )

@@ -111,14 +111,16 @@ def _namespace(work: Path, name: str, net: str, key: Path, path: str | None) -> 
 def write_sshd_config(
     home: Path, address: str, port: int, key: Path, path: str | None = None, env: Sequence[str] = ()
 ) -> None:
-    """An sshd of its own in ``home``: its host key, only ``key`` let in, its sessions' XDG_STATE_HOME and
+    """An sshd of its own in ``home``: its host key, only ``key`` let in, its sessions' HOME, XDG_STATE_HOME and
     JETCONSOLE_CONFIG in ``home`` (no Docker unless ``env`` says otherwise), ``path`` as their PATH."""
     _quiet(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / "host_key")])
     (home / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
     (home / "state").mkdir(exist_ok=True)
     if not (home / "config.toml").exists():
         (home / "config.toml").write_text(f'[endpoints]\ndocker_host = "unix://{home}/none.sock"\n')
-    settings = [f"XDG_STATE_HOME={home / 'state'}", f"JETCONSOLE_CONFIG={home / 'config.toml'}", *env]
+    # HOME too: the login shell (bash reads ~/.bashrc for an ssh command) never runs this machine's dotfiles
+    # (a pyenv rehash waiting on its lock hung every session once)
+    settings = [f"HOME={home}", f"XDG_STATE_HOME={home / 'state'}", f"JETCONSOLE_CONFIG={home / 'config.toml'}", *env]
     lines = ["SetEnv " + " ".join(settings)]
     if path:  # past the login shell's own start files (bash reads ~/.bashrc for ssh commands)
         lines.append(f'ForceCommand env PATH={path} /bin/sh -c "$SSH_ORIGINAL_COMMAND"')

@@ -3,6 +3,8 @@ device's L4T as jetson-containers' autotag does, refusals with their reason, and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from console.fleet.actions import ActionOptions, Outcome, autotag, l4t_of_release, plan_action
@@ -60,11 +62,14 @@ def test_push_and_collect_are_rsync_here_resumable() -> None:
     options = ActionOptions(source="/models/", dest="/data/{name}/models", ssh_config="/etc/fleet ssh")
     (a, b) = plan_action("push", DEVICES[:2], options).steps
     assert a.local and a.argv[0] == "rsync" and "--partial" in a.argv and "--append-verify" in a.argv
-    assert a.argv[-2:] == ("/models/", "nvidia@10.0.0.1:/data/orin-01/models")
+    assert "--protect-args" in a.argv and "--mkpath" in a.argv
+    assert a.argv[-3:] == ("--", "/models/", "nvidia@10.0.0.1:/data/orin-01/models")  # no path read as an option
     assert b.argv[-1] == "nvidia@10.0.0.2:/data/orin-02/models"
-    assert "ssh -F '/etc/fleet ssh' -o BatchMode=yes" in a.argv
-    collect = plan_action("collect-bench", DEVICES[:1], ActionOptions(source="here", dest="~/bench")).steps[0]
-    assert collect.argv[-2:] == ("nvidia@10.0.0.1:~/bench/", "here/orin-01/")
+    ssh = a.argv[a.argv.index("-e") + 1]
+    assert ssh.startswith("ssh -F '/etc/fleet ssh' -o BatchMode=yes") and "ServerAliveInterval=15" in ssh
+    collect = plan_action("collect-bench", DEVICES[:1], ActionOptions(source="~/here", dest="~/bench")).steps[0]
+    home = str(Path("~").expanduser())
+    assert collect.argv[-2:] == ("nvidia@10.0.0.1:~/bench/", f"{home}/here/orin-01/")  # rsync has no shell: ~ here
 
 
 def test_the_other_actions_and_unknown_ones() -> None:
@@ -76,6 +81,18 @@ def test_the_other_actions_and_unknown_ones() -> None:
     }
     with pytest.raises(ValueError, match="unknown action 'reboot'"):
         plan_action("reboot", DEVICES, ActionOptions())
+
+
+def test_a_credential_is_never_sent_on_a_command_line() -> None:
+    options = ActionOptions(preset="vllm-thor", settings=("env.HF_TOKEN=hf_abcdefghijklmnopqrstu",))
+    with pytest.raises(ValueError, match="a credential is not sent on a command line"):
+        plan_action("launch", DEVICES, options)
+    shown = plan_action("launch", DEVICES[:1], ActionOptions(preset="p", settings=("api_key=abc123def456",)))
+    assert "abc123def456" not in shown.steps[0].shown  # masked where it is shown and audited
+
+
+def test_l4t_versions_of_two_parts() -> None:
+    assert autotag("dustynv/vllm:r36.4.0", "36.4")[0] == "dustynv/vllm:r36.4.0"
 
 
 def test_select() -> None:

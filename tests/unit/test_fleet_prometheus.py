@@ -68,6 +68,14 @@ def test_the_figures_are_as_old_as_the_scrape() -> None:
     assert time.monotonic() - a.at == pytest.approx(30, abs=2)
 
 
+def test_a_stalled_prometheus_dates_the_figures_by_the_last_scrape() -> None:
+    """An instant query stamps its samples with the query's time; timestamp(up) says when it scraped."""
+    fresh = answer(series("up", "1", at=time.time(), **THOR))
+    scraped = samples(answer({"metric": {"job": "jetconsole", **THOR}, "value": [time.time(), str(time.time() - 90)]}))
+    (a,) = answers_from(samples(fresh), (Device("thor-01", "http://10.0.0.101:9147"),), 0.01, scraped)
+    assert time.monotonic() - a.at == pytest.approx(90, abs=2)
+
+
 def test_devices_from_the_targets_and_instances() -> None:
     found = devices_in(samples(DOC))
     assert [(d.name, d.url) for d in found] == [

@@ -20,7 +20,7 @@ import httpx
 from console.config_error import ConfigError
 from console.fleet.device import DeviceDetail, detail
 from console.fleet.hosts import Device, load_hosts
-from console.fleet.poll import MAX_BODY, new_client, read_device, token_for
+from console.fleet.poll import get_json, new_client, read_device, token_for
 from console.fleet.prometheus import read_prometheus
 from console.fleet.reading import BadAnswer
 from console.fleet.ssh import SshSettings, read_over_ssh
@@ -128,31 +128,36 @@ async def _rest(start: float, interval: float, life: Lifecycle) -> bool:
 
 
 def watch_device(hub: Hub, device: Device, interval: float, timeout: float, life: Lifecycle) -> None:
-    """The device view's reads: ``device``'s whole answer every ``interval`` while the view shows it."""
-    with httpx.Client(trust_env=False, follow_redirects=False) as client:
-        while not life.stopped:
-            fleet = hub.state.fleet
-            if fleet is None or fleet.watched != device.name:
-                return  # the view closed, or opened on another device (its own thread reads that one)
-            got, error = read_detail(client, device, timeout)
-            hub.emit(ev.DeviceDetailRead(device.name, got, error))
-            if life.stop_event.wait(interval):
-                return
+    """The device view's reads: ``device``'s whole answer every ``interval`` while the view shows it (its
+    reader is stopped when the view closes or opens on another device)."""
+
+    async def reads() -> None:
+        async with new_client(1) as client:
+            while not life.stopped:
+                fleet = hub.state.fleet
+                if fleet is None or fleet.watched != device.name:
+                    return
+                got, error = await read_detail(client, device, timeout)
+                if not life.stopped:
+                    hub.emit(ev.DeviceDetailRead(device.name, got, error))
+                if await _rest(time.monotonic(), interval, life):
+                    return
+
+    asyncio.run(reads())
 
 
-def read_detail(client: httpx.Client, device: Device, timeout: float) -> tuple[DeviceDetail | None, str | None]:
-    token = token_for(device)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+async def read_detail(
+    client: httpx.AsyncClient, device: Device, timeout: float
+) -> tuple[DeviceDetail | None, str | None]:
+    """The device's whole answer, or why there is none (read up to the agent's size limit)."""
     try:
-        response = client.get(f"{device.url}/v1/state", headers=headers, timeout=timeout)
-        if response.status_code != 200:
-            return None, f"HTTP {response.status_code}" + (": a token is needed" if response.status_code == 401 else "")
-        if len(response.content) > MAX_BODY:
-            return None, "an answer too big to be an agent's"
-        return detail(response.json()), None
-    except httpx.TimeoutException:
+        async with asyncio.timeout(timeout):
+            return detail(await get_json(client, f"{device.url}/v1/state", token_for(device), timeout)), None
+    except TimeoutError:
         return None, f"no answer within {timeout:g} s"
+    except httpx.ConnectError as exc:
+        return None, clean("unreachable: " + (str(exc).split("] ", 1)[-1] or "cannot connect"))
     except httpx.HTTPError as exc:
-        return None, clean(f"unreachable: {exc}")
-    except (ValueError, RecursionError) as exc:
-        return None, clean(str(exc) if isinstance(exc, BadAnswer) else "its answer is not JSON")
+        return None, clean(f"{type(exc).__name__}: {exc}")
+    except BadAnswer as exc:
+        return None, clean(str(exc))

@@ -8,14 +8,17 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from console.fleet.actions import ActionOptions, Plan
+from console.fleet.actions import ActionOptions, Outcome, Plan
 from console.fleet.hosts import Device
 from console.fleet.organise import execute, prepare, record
 from console.fleet.ssh import SshSettings
 from console.runtime import events as ev
 from console.runtime.hub import Hub
+from console.runtime.runner import Lifecycle
+from console.runtime.sanitise import clean
 
 PROGRESS_EVERY_S = 0.5  # a device's progress reaches the state at most this often (rsync says more)
+STOP_POLL_S = 0.2  # how soon a quitting app ends a running action
 
 
 def plan(
@@ -24,7 +27,7 @@ def plan(
     try:
         got = asyncio.run(prepare(action, devices, options, ssh))
     except Exception as exc:  # noqa: BLE001 - a plan that cannot be made is said, never the app's end
-        hub.emit(ev.FleetActionPlanned(run_id, None, f"{type(exc).__name__}: {exc}"))
+        hub.emit(ev.FleetActionPlanned(run_id, None, clean(f"{type(exc).__name__}: {exc}")))
         return
     hub.emit(ev.FleetActionPlanned(run_id, got))
 
@@ -34,9 +37,17 @@ def declined(got: Plan, devices: Sequence[Device]) -> None:
 
 
 def run(
-    hub: Hub, run_id: int, got: Plan, devices: Sequence[Device], ssh: SshSettings, timeout: float, parallel: int
+    hub: Hub,
+    run_id: int,
+    got: Plan,
+    devices: Sequence[Device],
+    ssh: SshSettings,
+    timeout: float,
+    parallel: int,
+    life: Lifecycle,
 ) -> None:
-    record(got, devices, "run")
+    """Run the plan; when the runtime stops (the app quits) the steps still going are ended, their
+    processes killed, and their outcomes say so."""
     said: dict[str, float] = {}
 
     def progress(device: str, text: str) -> None:
@@ -45,11 +56,24 @@ def run(
             said[device] = now
             hub.emit(ev.FleetActionProgress(run_id, device, text))
 
+    def done(outcome: Outcome) -> None:
+        hub.emit(ev.FleetActionOutcome(run_id, outcome))
+
+    async def until_stopped() -> bool:
+        """True when the runtime stopped it."""
+        work = asyncio.create_task(execute(got, devices, ssh, timeout, parallel, progress, done))
+        while not work.done():
+            if life.stopped:
+                work.cancel()  # run_step's own cleanup kills each process still running
+            await asyncio.wait({work}, timeout=STOP_POLL_S)
+        if work.cancelled():
+            return True
+        work.result()
+        return False
+
     try:
-        asyncio.run(
-            execute(
-                got, devices, ssh, timeout, parallel, progress, lambda o: hub.emit(ev.FleetActionOutcome(run_id, o))
-            )
-        )
+        record(got, devices, "run")
+        if asyncio.run(until_stopped()):
+            record(got, devices, "stopped: the app quit while it ran")
     finally:
         hub.emit(ev.FleetActionFinished(run_id))

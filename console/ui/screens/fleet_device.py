@@ -7,7 +7,6 @@ this terminal (every screen, not read-only), and Esc there comes back here.
 from __future__ import annotations
 
 import shlex
-import subprocess
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,6 +15,7 @@ from textual.widgets import DataTable
 
 from console.fleet.device import DeviceDetail
 from console.fleet.hosts import Device
+from console.fleet.ssh import run_session, session_argv
 from console.keymap import DEVICE_BINDINGS
 from console.runtime.commands import WatchDevice
 from console.runtime.state import ConsoleState
@@ -125,11 +125,10 @@ class DeviceScreen(Screen):
         if not self.device.ssh:
             self.notify("no ssh= for this device in the hosts file", severity="warning")
             return
-        config = host(self).config.fleet_ssh_config
-        argv = ["ssh", *(["-F", config] if config else []), "-t", self.device.ssh, "jetconsole"]
+        argv = session_argv(self.device, host(self).config.fleet_ssh_config)
         try:
-            with self.app.suspend():
-                code = subprocess.call(argv)
+            with self.app.suspend():  # the terminal is the session's until it ends
+                code = run_session(argv)
         except Exception as exc:  # noqa: BLE001 - Textual's SuspendNotSupported (a web or test driver), ssh missing
             self.notify(f"cannot open a terminal session here ({type(exc).__name__}): run {shlex.join(argv)}")
             return
