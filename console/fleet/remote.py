@@ -10,12 +10,12 @@ a device prints is untrusted: cleaned, and only the last lines kept.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import shlex
 import time
 from collections.abc import Callable, Sequence
 
+from console.fleet import processes
 from console.fleet.actions import Outcome, Plan, Step
 from console.fleet.hosts import Device
 from console.fleet.ssh import ssh_argv, ssh_error
@@ -50,12 +50,7 @@ async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, 
         remote = f"timeout {int(timeout) + 1} sh -c {shlex.quote(step.remote)}"
     argv = list(step.argv) if step.local else ssh_argv(device, ssh_config, CONNECT_S, remote)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+        proc = await processes.start(argv, merge_stderr=True)
     except OSError as exc:
         return Outcome(step.device, False, f"cannot run {argv[0]}: {exc.strerror}", None, 0.0)
     tail: list[str] = []
@@ -66,10 +61,7 @@ async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, 
     except TimeoutError:
         return Outcome(step.device, False, f"no end within {timeout:g} s: stopped", None, _since(start), tuple(tail))
     finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        await processes.end(proc)
     return _outcome(step, code, tail, _since(start))
 
 

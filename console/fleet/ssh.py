@@ -11,12 +11,12 @@ untrusted text: at most ``MAX_OUTPUT`` bytes are read, and it is parsed and clea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.fleet import processes
 from console.fleet.actions import SSH_OPTIONS
 from console.fleet.hosts import Device
 from console.fleet.reading import BadAnswer, Reading, reading
@@ -133,12 +133,7 @@ async def read_over_ssh(device: Device, ssh_config: str, timeout: float) -> Answ
     start = time.monotonic()
     via = VIA_SNAPSHOT
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *ssh_argv(device, ssh_config, timeout),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await processes.start(ssh_argv(device, ssh_config, timeout))
     except OSError as exc:
         return Answer(device.name, None, f"cannot run ssh: {exc.strerror}", 0.0, time.monotonic(), via)
     try:
@@ -156,10 +151,7 @@ async def read_over_ssh(device: Device, ssh_config: str, timeout: float) -> Answ
     except Exception as exc:  # noqa: BLE001 - one device's odd answer never stops the round
         error = f"bad answer over SSH: {type(exc).__name__}: {exc}"
     finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        await processes.end(proc)
     return Answer(device.name, None, clean(error), time.monotonic() - start, time.monotonic(), via)
 
 

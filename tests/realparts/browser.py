@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tests.realparts.processes import end
+
 # Runs before the page's scripts: the first object given an xterm.js Terminal as ``_terminal`` (the addons'
 # activate() does that) leaves it on window.__jcTerminal.  The property becomes the object's own at once.
 CATCH_TERMINAL = """
@@ -161,11 +163,7 @@ async def _load(
                 await asyncio.sleep(0.1)
             await ws.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        end(proc)
         shutil.rmtree(profile, ignore_errors=True)
     return page
 

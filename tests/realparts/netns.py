@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.realparts.processes import end
+
 SSHD = "/usr/sbin/sshd"
 START_S = 30.0
 
@@ -169,12 +171,7 @@ def loopback_sshd(work: Path, port: int, config_toml: str, env: Sequence[str] = 
         _wait_ssh(ns, config, "local")
         yield Devices([ns], config, known, key)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end(proc)
 
 
 def _wait_ssh(ns: Namespace, config: Path, target: str = "") -> None:
@@ -191,13 +188,7 @@ def _wait_ssh(ns: Namespace, config: Path, target: str = "") -> None:
 
 def _remove(ns: Namespace) -> None:
     for proc in ns.processes:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end(proc)
     pids = subprocess.run(["ip", "netns", "pids", ns.name], capture_output=True, text=True).stdout.split()
     for pid in pids:  # sessions sshd started
         try:

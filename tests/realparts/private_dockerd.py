@@ -7,7 +7,9 @@ busybox image is built from the host's busybox-static binary with ``docker impor
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -78,12 +80,41 @@ class PrivateDockerd:
 
     def cleanup(self) -> None:
         self.stop()
+        self._kill_leftover_containers()
         prefix = f"{self.dir}/"  # overlay layers, netns bind mounts: deepest first
         with open("/proc/mounts") as mounts:
             points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
         for point in sorted(points, key=len, reverse=True):
             subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _kill_leftover_containers(self) -> None:
+        """A daemon killed mid-call (test_docker's) leaves its running containers behind: their shims live on
+        with nothing to stop them.  Kill each shim of this daemon and every process under it."""
+        parents: dict[int, int] = {}
+        shims = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            if argv and b"containerd-shim" in argv[0] and any(str(self.dir).encode() in a for a in argv):
+                shims.append(int(entry.name))
+        doomed = set(shims)
+        grew = True
+        while grew:  # the shims' children, theirs, and so on
+            more = {pid for pid, parent in parents.items() if parent in doomed} - doomed
+            doomed |= more
+            grew = bool(more)
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def import_busybox(self) -> str:
         """Build local/busybox:test from /bin/busybox (busybox-static)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.realparts.agents import ROOT
+from tests.realparts.processes import end
 from tests.realparts.vllm_server import free_port
 
 DEPLOY = ROOT / "deploy" / "prometheus"
@@ -54,12 +55,7 @@ def running_prometheus(work: Path, targets: Sequence[dict]) -> Iterator[Promethe
         wait_for(lambda: _ready(url), START_S, f"Prometheus ready at {url} ({work / 'prometheus.log'})")
         yield Prometheus(url, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end(proc, grace=15)
 
 
 def query(url: str, expr: str) -> list[dict]:
