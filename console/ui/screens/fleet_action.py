@@ -5,11 +5,12 @@ goes on (``x`` on the Fleet screen shows it again while it is the latest)."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from console.fleet.actions import DESCRIPTIONS
+from console.fleet.actions import DESCRIPTIONS, Outcome
 from console.fleet.state import ActionRun
 from console.keymap import FLEET_ACTION_BINDINGS
 from console.runtime.commands import DeclineFleetAction, RunFleetAction
@@ -74,7 +75,7 @@ class FleetActionScreen(Screen):
         else:
             done = {o.device: o for o in run.outcomes}
             rows = [
-                (name, [name, done[name].summary if name in done else run.progress.get(name, "waiting")])
+                (name, [name, _result(done[name]) if name in done else run.progress.get(name, "waiting")])
                 for name in [*(s.device for s in run.plan.steps), *(n for n, _ in run.plan.refused)]
             ]
             sync_rows(self.query_one(DataTable), rows)
@@ -94,3 +95,8 @@ class FleetActionScreen(Screen):
         if run is not None and run.plan is not None and not run.started and not run.declined:
             host(self).send(DeclineFleetAction(self.run_id))
         self.app.pop_screen()
+
+
+def _result(outcome: Outcome) -> Text:
+    """An outcome's summary, in red when the device did not do it."""
+    return Text(outcome.summary, style="" if outcome.ok else "bold red")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shlex
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable
@@ -35,6 +34,7 @@ class DeviceScreen(Screen):
     DeviceScreen #device-status { height: auto; color: $text-muted; }
     DeviceScreen #device-containers, DeviceScreen #device-servers { height: auto; max-height: 12; }
     DeviceScreen #device-doctor { height: auto; }
+    DeviceScreen #device-doctor.-flag { text-style: bold; color: $error; }
     """
 
     def __init__(self, device: Device) -> None:
@@ -107,8 +107,9 @@ class DeviceScreen(Screen):
         )
         failing = [f"{title}: {status}" for title, status in got.doctor if status in ("fail", "warn")]
         doctor = "doctor: " + ("; ".join(failing) if failing else f"{len(got.doctor)} checks, none failing")
-        flag = Text("HELP FLAG RAISED  ", style="bold reverse red") if got.help_flag else Text("")
-        self.query_one("#device-doctor", LiveText).set(flag.plain + doctor)
+        line = self.query_one("#device-doctor", LiveText)
+        line.set(("HELP FLAG RAISED · " if got.help_flag else "") + doctor)
+        line.set_class(got.help_flag, "-flag")
 
     def _status(self, got: DeviceDetail | None, error: str | None) -> str:
         how = f"ssh {self.device.ssh}: s opens its own jetconsole" if self.device.ssh else "no ssh= for it: read-only"
