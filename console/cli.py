@@ -376,8 +376,9 @@ def _fleet_do(config: cfg.Config, args: argparse.Namespace) -> int:
         timeout=args.timeout or 1800.0,
         bandwidth_kbps=args.bwlimit,
     )
+    step_limit = 0.0 if args.action == "launch" else args.timeout  # a launch's own limit: its --timeout + margin
     code = fleet_command.do(
-        config, args.action, args.hosts, args.select, options, args.dry_run, args.yes, args.parallel, args.timeout
+        config, args.action, args.hosts, args.select, options, args.dry_run, args.yes, args.parallel, step_limit
     )
     if args.action == "collect-bench" and not args.dry_run and args.source:
         from pathlib import Path

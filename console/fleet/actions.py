@@ -184,13 +184,21 @@ def _step(action: str, d: Device, o: ActionOptions, l4t: str | None) -> tuple[St
         if not o.source or not o.dest:
             return None, "push needs a source directory and a destination"
         source = here.rstrip("/") + "/"  # the directory's contents into dest, as the seed's loop did
-        dest = o.dest.replace("{name}", d.name)
+        dest = remote_path(o.dest.replace("{name}", d.name))
         return Step(d.name, argv=(*rsync_base(o.bandwidth_kbps, o.ssh_config), "--", source, f"{d.ssh}:{dest}")), ""
     # collect-bench
     if not o.source or not o.dest:
         return None, "collect-bench needs the local directory and the results directory there"
-    there = o.dest.replace("{name}", d.name).rstrip("/") + "/"
+    there = remote_path(o.dest.replace("{name}", d.name)).rstrip("/") + "/"
     return Step(d.name, argv=(*rsync_base(0, o.ssh_config), "--", f"{d.ssh}:{there}", f"{here}/{d.name}/")), ""
+
+
+def remote_path(path: str) -> str:
+    """A path on the device as rsync takes it with --protect-args (no remote shell: no ``~``): ``~/x`` is
+    ``x``, relative to the login's home, as rsync's remote paths are."""
+    if path in ("~", "~/"):
+        return "."
+    return path[2:] if path.startswith("~/") else path
 
 
 def ssh_command(ssh_config: str) -> str:

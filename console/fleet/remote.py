@@ -25,7 +25,9 @@ CONNECT_S = 10
 TAIL_LINES = 20
 PERCENT = re.compile(r"\s(\d{1,3})%\s")
 DOCTOR = {0: "good", 1: "warnings", 2: "failures"}
-SSH_SAID = re.compile(r"^(ssh: |.*Permission denied|.*Host key|.*REMOTE HOST|.*Connection (closed|refused|timed))")
+SSH_SAID = re.compile(
+    r"^(ssh: |.*Permission denied|.*Host key|.*REMOTE HOST|.*Connection (closed|refused|timed|reset)|Timeout, server)"
+)
 FAILURE = re.compile(r"\b(fail|failed|error|refused|cannot|denied|not found|no such)\b", re.IGNORECASE)
 
 Progress = Callable[[str, str], None]  # (device, what it is doing)

@@ -47,6 +47,7 @@ Subscriber = Callable[[ConsoleState, ev.Event], None]
 AskPort = Callable[[str, str, bool], bool]
 WordPort = Callable[[str], "str | None"]
 ASK_POLL_S = 0.5
+ACTION_STOP_S = 3.0  # how long quitting waits for a running organiser action to kill its processes
 
 
 class Runtime:
@@ -229,7 +230,11 @@ class Runtime:
         """Stop every service (and wait up to ``timeout`` for their threads)."""
         self._stopping.set()
         self.chat.close()
-        return self.runner.stop_all(timeout)
+        ended = self.runner.stop_all(timeout)
+        run = self._state.fleet.action if self._state.fleet else None
+        if run is not None and run.started and not run.finished:  # its processes killed, its end audited
+            self.runner.idle(ACTION_STOP_S, names={f"fleet-action-{run.run_id}"})
+        return ended
 
     def idle(self, timeout: float = 10.0) -> bool:
         """Wait until no service is working (for tests and CLIs); False on timeout."""

@@ -102,7 +102,7 @@ class PrivateDockerd:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            if argv and b"containerd-shim" in argv[0] and any(str(self.dir).encode() in a for a in argv):
+            if argv and b"containerd-shim" in argv[0] and any(f"{self.dir}/".encode() in a for a in argv):
                 shims.append(int(entry.name))
         doomed = set(shims)
         grew = True

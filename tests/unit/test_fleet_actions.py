@@ -69,7 +69,7 @@ def test_push_and_collect_are_rsync_here_resumable() -> None:
     assert ssh.startswith("ssh -F '/etc/fleet ssh' -o BatchMode=yes") and "ServerAliveInterval=15" in ssh
     collect = plan_action("collect-bench", DEVICES[:1], ActionOptions(source="~/here", dest="~/bench")).steps[0]
     home = str(Path("~").expanduser())
-    assert collect.argv[-2:] == ("nvidia@10.0.0.1:~/bench/", f"{home}/here/orin-01/")  # rsync has no shell: ~ here
+    assert collect.argv[-2:] == ("nvidia@10.0.0.1:bench/", f"{home}/here/orin-01/")  # no shell either end: no ~
 
 
 def test_the_other_actions_and_unknown_ones() -> None:
@@ -120,3 +120,67 @@ def test_outcomes_read_in_a_users_words() -> None:
     )
     assert progress_of("    524,288,000  45%   12.34MB/s    0:00:10 (xfr#3, to-chk=2/10)") == "45% 12.34MB/s"
     assert progress_of("loading weights \x1b[2J") == "loading weights ␛[2J"
+
+
+def test_remote_paths_are_rsyncs_own() -> None:
+    from console.fleet.actions import remote_path
+
+    assert [remote_path(p) for p in ("~/models", "~", "/data/x", "models")] == ["models", ".", "/data/x", "models"]
+
+
+def test_quitting_ends_a_running_action_and_its_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime stopping (the app quitting) cancels the action at once: its child is killed and reaped,
+    the audit log says it was stopped, and the action is finished."""
+    import json
+    import threading
+
+    from console.fleet.actions import Plan, Step
+    from console.fleet.ssh import SshSettings
+    from console.runtime import events as ev
+    from console.runtime.runner import Runner
+    from console.runtime.services import fleet_actions
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    pids = tmp_path / "pids"  # the step's shell and the child it waits for (rsync and its ssh, say)
+    step = Step("orin-01", argv=("sh", "-c", f"echo $$ > {pids}; sleep 30 & echo $! >> {pids}; wait"))
+    plan = Plan("push", (step,), ())
+    emitted: list[object] = []
+
+    class Hub:  # what the service uses of the runtime
+        def emit(self, event: object) -> None:
+            emitted.append(event)
+
+    runner = Runner(lambda name, exc: None)
+    started = threading.Event()
+    life = runner.spawn(
+        "fleet-action-1",
+        lambda life: (started.set(), fleet_actions.run(Hub(), 1, plan, DEVICES[:1], SshSettings(), 0, 1, life)),
+    )
+    assert started.wait(5)
+    assert runner.idle(0.5) is False  # it runs
+    assert _wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 2)
+    life.stop()
+    assert runner.idle(5.0), "the action did not end when the runtime stopped"
+    assert any(isinstance(e, ev.FleetActionFinished) for e in emitted)
+    log = (tmp_path / "jetconsole" / "doctor-audit.log").read_text().splitlines()
+    assert [json.loads(line)["then"] for line in log] == ["run", "stopped: the app quit while it ran"]
+    for pid in map(int, pids.read_text().split()):  # the whole group is gone, not only the shell
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def _wait_until(check, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_keep_alive_and_reset_are_ssh_failures() -> None:
+    flag = plan_action("flag-on", DEVICES[:1], ActionOptions()).steps[0]
+    for said in ("Timeout, server 10.0.0.1 not responding.", "Connection reset by peer"):
+        assert not _outcome(flag, 255, [said], 0.1).summary.startswith("failed (exit 255)")
+    assert _outcome(flag, 255, ["xargs: docker: exited with status 255"], 0.1).summary.startswith("failed (exit 255)")

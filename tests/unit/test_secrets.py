@@ -213,3 +213,17 @@ def test_prose_keeps_scheme_words_that_lead_no_key() -> None:
     assert mask_command("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA'") == (
         f"curl -H 'Authorization: Basic {MASK}'"
     )
+
+
+def test_a_presets_env_setting_is_masked_and_code_is_left_alone() -> None:
+    from console.runtime.secrets import mask_command, mask_prose
+
+    line = (
+        "jetconsole launch vllm-orin --set env.HF_TOKEN=hf_abcdefghijklmnopqrs --set=env.NGC_API_KEY=x1 --set env.FOO=1"
+    )
+    assert (
+        mask_command(line)
+        == "jetconsole launch vllm-orin --set env.HF_TOKEN=•••• --set=env.NGC_API_KEY=•••• --set env.FOO=1"
+    )
+    code = "if (process.env.TOKEN==undefined) { env.password=input() }"
+    assert mask_prose(code) == code and mask_command(code) == code

@@ -161,3 +161,5 @@ async def read_detail(
         return None, clean(f"{type(exc).__name__}: {exc}")
     except BadAnswer as exc:
         return None, clean(str(exc))
+    except Exception as exc:  # noqa: BLE001 - an odd answer (nested too deep, a huge number) never ends the view's reads
+        return None, clean(f"bad answer: {type(exc).__name__}: {exc}")[:300]

@@ -5,6 +5,7 @@ do`` (console/fleet/organise.py), audit log included."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 
@@ -18,7 +19,6 @@ from console.runtime.runner import Lifecycle
 from console.runtime.sanitise import clean
 
 PROGRESS_EVERY_S = 0.5  # a device's progress reaches the state at most this often (rsync says more)
-STOP_POLL_S = 0.2  # how soon a quitting app ends a running action
 
 
 def plan(
@@ -46,8 +46,8 @@ def run(
     parallel: int,
     life: Lifecycle,
 ) -> None:
-    """Run the plan; when the runtime stops (the app quits) the steps still going are ended, their
-    processes killed, and their outcomes say so."""
+    """Run the plan; when the runtime stops (the app quits) the steps still going are cancelled and their
+    processes killed, and the audit log says the action was stopped."""
     said: dict[str, float] = {}
 
     def progress(device: str, text: str) -> None:
@@ -60,12 +60,16 @@ def run(
         hub.emit(ev.FleetActionOutcome(run_id, outcome))
 
     async def until_stopped() -> bool:
-        """True when the runtime stopped it."""
+        """True when the runtime stopped it (its stop wakes this loop: no polling)."""
         work = asyncio.create_task(execute(got, devices, ssh, timeout, parallel, progress, done))
-        while not work.done():
-            if life.stopped:
-                work.cancel()  # run_step's own cleanup kills each process still running
-            await asyncio.wait({work}, timeout=STOP_POLL_S)
+        loop = asyncio.get_running_loop()
+
+        def cancel() -> None:  # from the thread that stops the runtime; once: a second cancel could cut a reap
+            with contextlib.suppress(RuntimeError):  # the loop already closed: the action had ended
+                loop.call_soon_threadsafe(work.cancel)
+
+        life.on_stop(cancel)
+        await asyncio.wait({work})
         if work.cancelled():
             return True
         work.result()
