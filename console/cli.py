@@ -181,6 +181,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     act.add_argument("--timeout", type=float, default=0, metavar="S", help="each device's limit (default: none)")
     act.add_argument("--dry-run", action="store_true", help="show the exact commands, run nothing")
     act.add_argument("--yes", action="store_true", help="run without asking")
+    cluster = sub.add_parser(
+        "cluster", help="two devices serve one model (Ray or vLLM multi-node): plan every node's lines"
+    )
+    from console.cluster.arguments import add_arguments as cluster_arguments  # light: no SSH code loaded
+
+    cluster_arguments(cluster)
     size = sub.add_parser("fit", help="will a model fit this device's memory? weights, KV cache, vLLM flags")
     size.add_argument(
         "--config",
@@ -265,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.targets:
             return fleet_command.targets(config, args.hosts)
         return fleet_command.run(config, args.hosts, args.json, args.prometheus)
+    if args.command == "cluster":
+        from console.cluster import command as cluster_command
+
+        return cluster_command.run(config, args)
     if args.command == "agent":
         from console.agent import command as agent_command
 

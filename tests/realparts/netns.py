@@ -110,6 +110,18 @@ def _namespace(work: Path, name: str, net: str, key: Path, path: str | None) -> 
     return ns
 
 
+def join(a: Namespace, b: Namespace, mtu_a: int = 1500, mtu_b: int = 1500) -> tuple[str, str]:
+    """A veth pair straight between two namespaces (two nodes on one cable): 10.232.0.1 in ``a``, .2 in ``b``;
+    the interfaces' names in each.  Gone with the namespaces."""
+    end_a, end_b = f"{a.name}j", f"{b.name}j"
+    _ip("link", "add", end_a, "type", "veth", "peer", "name", end_b)
+    for ns, veth, ip, mtu in ((a, end_a, "10.232.0.1", mtu_a), (b, end_b, "10.232.0.2", mtu_b)):
+        _ip("link", "set", veth, "netns", ns.name)
+        _ip("-n", ns.name, "addr", "add", f"{ip}/30", "dev", veth)
+        _ip("-n", ns.name, "link", "set", veth, "mtu", str(mtu), "up")
+    return end_a, end_b
+
+
 def write_sshd_config(
     home: Path, address: str, port: int, key: Path, path: str | None = None, env: Sequence[str] = ()
 ) -> None:

@@ -1,0 +1,28 @@
+"""``jetconsole cluster``'s arguments: apart from its command module, so that building the command line
+does not load the fleet's SSH and planning code (start-up stays quick)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="cluster_command", metavar="plan|preflight", required=True)
+    _plan_arguments(sub.add_parser("plan", help="every node's docker run, ray start and vllm serve lines"))
+    _plan_arguments(
+        sub.add_parser("preflight", help="check both nodes' link over SSH: interface, route, reach, MTU, speed, ports")
+    )
+
+
+def _plan_arguments(plan: argparse.ArgumentParser) -> None:
+    """What a plan is made of: preflight checks the same plan."""
+    plan.add_argument("--hosts", metavar="FILE", help="the devices (default: [fleet] hosts in config.toml)")
+    plan.add_argument("--head", required=True, metavar="DEVICE", help="the head node (a hosts-file name)")
+    plan.add_argument("--worker", required=True, metavar="DEVICE", help="the worker node")
+    plan.add_argument("--head-if", required=True, metavar="IF", help="the head's interface towards the worker")
+    plan.add_argument("--worker-if", required=True, metavar="IF", help="the worker's interface towards the head")
+    plan.add_argument("--head-ip", metavar="IP", help="(default: read from --head-if over SSH)")
+    plan.add_argument("--worker-ip", metavar="IP", help="(default: read from --worker-if over SSH)")
+    plan.add_argument("--preset", default="orin-gpt-oss-20b", help="a cluster preset (default orin-gpt-oss-20b)")
+    plan.add_argument("--data", default="/data", metavar="DIR", help="mounted at /data on both (default /data)")
+    plan.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,0 +1,228 @@
+"""The network half of the cluster's preflight: each node asked once over SSH, then checks with evidence and
+a fix, like the doctor's.
+
+What each node says (``facts_script``): its interfaces (``ip -j addr``), the route it takes to the other
+node (``ip -j route get``), its link speed, a ping of the other node out of the chosen interface, and its
+listening TCP ports (``ss -Hltn``).  From those two answers (pure, ``checks``):
+- the interface exists, is up and carries the plan's IP;
+- MTU and speed agree on both ends (a mismatched MTU stalls NCCL and Gloo without a word);
+- each node reaches the other on that interface, not by another route;
+- the ports the cluster listens on are free (Ray's, vLLM's, the multi-node rendezvous).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from console.cluster.interfaces import Interface, parse
+from console.cluster.plan import ClusterPlan, Node
+from console.cluster.presets import NNODES, RAY
+from console.doctor.check import Check
+from console.runtime.sanitise import clean
+
+MARK = "@@jetconsole-"
+SECTIONS = ("addr", "route", "speed", "ping", "listen")
+LISTEN_PORT = re.compile(r":(\d+)$")
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What one node said, parsed (``error``: why it said nothing usable)."""
+
+    interfaces: tuple[Interface, ...] = ()
+    route_dev: str | None = None  # the interface its route to the other node leaves by
+    speed_mbps: int | None = None
+    ping_ok: bool = False
+    ping_said: str = ""
+    listening: frozenset[int] = frozenset()
+    error: str = ""
+
+
+def facts_script(node: Node, other: Node) -> str:
+    """One POSIX sh script that prints every fact of ``node`` about its link to ``other``, by sections."""
+    iface, ip = shlex.quote(node.interface), shlex.quote(other.ip)
+    parts = {
+        "addr": "ip -j addr show",
+        "route": f"ip -j route get {ip}",
+        "speed": f"cat /sys/class/net/{iface}/speed",
+        "ping": f"ping -c 2 -W 1 -I {iface} {ip} 2>&1 | tail -n 2",
+        "listen": "ss -Hltn",
+    }
+    return "; ".join(f"echo {MARK}{name}; {command} 2>/dev/null" for name, command in parts.items()) + "; true"
+
+
+def parse_facts(text: str) -> NodeFacts:
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith(MARK) and line[len(MARK) :] in SECTIONS:
+            current = sections.setdefault(line[len(MARK) :], [])
+        elif current is not None:
+            current.append(line)
+    if "addr" not in sections:
+        return NodeFacts(error="the node printed something else: is its shell POSIX sh?")
+    try:
+        interfaces = tuple(parse("\n".join(sections["addr"])))
+    except ValueError as exc:
+        return NodeFacts(error=str(exc))
+    ping = [line.strip() for line in sections.get("ping", []) if line.strip()]
+    return NodeFacts(
+        interfaces=interfaces,
+        route_dev=_route_dev("\n".join(sections.get("route", []))),
+        speed_mbps=_int(" ".join(sections.get("speed", [])).strip()),
+        ping_ok=any(re.search(r"\b[1-9]\d* (packets )?received", line) for line in ping),
+        ping_said=clean(" / ".join(ping))[:200],
+        listening=frozenset(
+            int(m.group(1))
+            for line in sections.get("listen", [])
+            if len(words := line.split()) >= 4 and (m := LISTEN_PORT.search(words[3]))
+        ),
+    )
+
+
+def _route_dev(text: str) -> str | None:
+    try:
+        doc: Any = json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(doc, list) and doc and isinstance(doc[0], dict) and isinstance(doc[0].get("dev"), str):
+        return clean(doc[0]["dev"])
+    return None
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.lstrip("-").isdigit() and int(text) > 0 else None
+
+
+def ports(plan: ClusterPlan, node: Node) -> dict[int, str]:
+    """The TCP ports the cluster will listen on at ``node``, and what for."""
+    p = plan.preset
+    if node != plan.head:
+        return {}
+    wanted = {p.port: "vLLM's API server"}
+    if p.mode == RAY:
+        wanted[p.ray_port] = "Ray's head (GCS)"
+    if p.mode == NNODES:
+        wanted[p.master_port] = "the multi-node rendezvous (--master-port)"
+    return wanted
+
+
+def checks(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> list[Check]:
+    """Every network check of the plan against what both nodes said."""
+    out: list[Check] = []
+    found: dict[str, Interface | None] = {}
+    for role, node, facts, other in (
+        ("head", plan.head, head, plan.worker),
+        ("worker", plan.worker, worker, plan.head),
+    ):
+        if facts.error:
+            out.append(
+                Check(f"{role}.answer", f"{role} {node.device} answers", "fail", (facts.error,), "check its ssh=")
+            )
+            found[role] = None
+            continue
+        mine = next((i for i in facts.interfaces if i.name == node.interface), None)
+        found[role] = mine
+        out.append(_interface_check(role, node, mine, facts))
+        out.append(_route_check(role, node, other, facts))
+        out.append(_reach_check(role, node, other, facts))
+        out.append(_ports_check(role, plan, node, facts))
+    out.extend(_agree_checks(plan, found, head, worker))
+    return out
+
+
+def _interface_check(role: str, node: Node, mine: Interface | None, facts: NodeFacts) -> Check:
+    title = f"{role} {node.device}: {node.interface} is up with {node.ip}"
+    offer = ", ".join(f"{i.name} {'/'.join(i.ipv4)}" for i in facts.interfaces if i.up and i.ipv4 and i.name != "lo")
+    if mine is None:
+        return Check(
+            f"{role}.interface",
+            title,
+            "fail",
+            (f"no interface {node.interface}; up: {offer or 'none'}",),
+            "pick one of the interfaces it has (cluster plan --head-if/--worker-if)",
+        )
+    if not mine.up:
+        return Check(
+            f"{role}.interface", title, "fail", (f"{node.interface} is down",), f"ip link set {node.interface} up"
+        )
+    if node.ip not in mine.ipv4:
+        said = f"{node.interface} carries {', '.join(mine.ipv4) or 'no IPv4 address'}"
+        return Check(
+            f"{role}.interface", title, "fail", (said,), "give the IP it carries (or let cluster plan read it)"
+        )
+    return Check(f"{role}.interface", title, "ok", (f"{node.interface} up, {node.ip}, MTU {mine.mtu}",))
+
+
+def _route_check(role: str, node: Node, other: Node, facts: NodeFacts) -> Check:
+    title = f"{role} {node.device}: traffic to {other.ip} leaves by {node.interface}"
+    if facts.route_dev == node.interface:
+        return Check(f"{role}.route", title, "ok", (f"ip route get {other.ip}: dev {facts.route_dev}",))
+    said = f"ip route get {other.ip}: dev {facts.route_dev or '(no route)'}"
+    fix = f"one subnet for both on {node.interface}, or a route: ip route add {other.ip} dev {node.interface}"
+    return Check(f"{role}.route", title, "fail", (said,), fix)
+
+
+def _reach_check(role: str, node: Node, other: Node, facts: NodeFacts) -> Check:
+    title = f"{role} {node.device} reaches {other.ip} out of {node.interface}"
+    if facts.ping_ok:
+        return Check(f"{role}.reach", title, "ok", (facts.ping_said,))
+    return Check(
+        f"{role}.reach",
+        title,
+        "fail",
+        (facts.ping_said or "no answer to ping",),
+        "check the cable or switch, both links up, and a firewall that drops ICMP or the cluster's ports",
+    )
+
+
+def _ports_check(role: str, plan: ClusterPlan, node: Node, facts: NodeFacts) -> Check:
+    wanted = ports(plan, node)
+    title = f"{role} {node.device}: ports free ({', '.join(str(p) for p in sorted(wanted)) or 'none needed'})"
+    taken = [
+        f"port {port} ({what}) is already listened on"
+        for port, what in sorted(wanted.items())
+        if port in facts.listening
+    ]
+    if taken:
+        return Check(
+            f"{role}.ports",
+            title,
+            "fail",
+            tuple(taken),
+            "stop what listens there (ss -ltnp shows it), or run cluster down",
+        )
+    return Check(f"{role}.ports", title, "ok", ())
+
+
+def _agree_checks(
+    plan: ClusterPlan, found: dict[str, Interface | None], head: NodeFacts, worker: NodeFacts
+) -> list[Check]:
+    a, b = found.get("head"), found.get("worker")
+    if a is None or b is None:
+        return []
+    out = []
+    title = f"MTU agrees on both ends ({plan.head.interface}, {plan.worker.interface})"
+    if a.mtu != b.mtu:
+        said = f"MTU {a.mtu} on {plan.head.device}, {b.mtu} on {plan.worker.device}"
+        fix = f"set one MTU on both: ip link set {plan.worker.interface} mtu {a.mtu} (on {plan.worker.device})"
+        out.append(
+            Check("link.mtu", title, "fail", (said, "a mismatched MTU stalls NCCL and Gloo without a word"), fix)
+        )
+    else:
+        out.append(Check("link.mtu", title, "ok", (f"MTU {a.mtu} on both",)))
+    title = "link speed agrees on both ends"
+    if head.speed_mbps is None or worker.speed_mbps is None:
+        out.append(Check("link.speed", title, "skip", ("the link does not say its speed (a virtual link)",)))
+    elif head.speed_mbps != worker.speed_mbps:
+        said = f"{head.speed_mbps} Mb/s on {plan.head.device}, {worker.speed_mbps} Mb/s on {plan.worker.device}"
+        out.append(
+            Check("link.speed", title, "warn", (said,), "a port negotiated down: check the cable and the switch")
+        )
+    else:
+        out.append(Check("link.speed", title, "ok", (f"{head.speed_mbps} Mb/s on both",)))
+    return out

@@ -1,0 +1,94 @@
+"""The cluster preflight's network checks on their own (issue 17, in progress): what each node printed,
+parsed; each fault named with evidence and a fix."""
+
+from __future__ import annotations
+
+import json
+
+from console.cluster.interfaces import Interface
+from console.cluster.plan import ClusterPlan, Node
+from console.cluster.preflight import MARK, NodeFacts, checks, facts_script, parse_facts
+from console.cluster.presets import BUILTIN
+
+HEAD, WORKER = Node("a", "eth1", "10.0.0.1"), Node("b", "eth1", "10.0.0.2")
+PLAN = ClusterPlan(HEAD, WORKER, BUILTIN["orin-gpt-oss-20b"])
+
+
+def facts(ip: str, mtu: int = 9000, **kw: object) -> NodeFacts:
+    base = dict(
+        interfaces=(Interface("eth1", True, mtu, (ip,)), Interface("eth0", True, 1500, ("192.168.1.5",))),
+        route_dev="eth1",
+        speed_mbps=10000,
+        ping_ok=True,
+        ping_said="2 packets transmitted, 2 received",
+        listening=frozenset({22}),
+    )
+    return NodeFacts(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def by_id(found: list) -> dict:  # type: ignore[type-arg]
+    return {c.id: c for c in found}
+
+
+def test_a_good_link() -> None:
+    got = by_id(checks(PLAN, facts("10.0.0.1"), facts("10.0.0.2")))
+    assert {c.status for c in got.values()} == {"ok"}, got
+    assert got["link.mtu"].evidence == ("MTU 9000 on both",)
+
+
+def test_each_fault_is_named() -> None:
+    head = facts("10.0.0.1", listening=frozenset({22, 6379, 8000}), route_dev="eth0")
+    worker = facts("10.0.0.9", mtu=1500, ping_ok=False, ping_said="2 packets transmitted, 0 received", speed_mbps=1000)
+    got = by_id(checks(PLAN, head, worker))
+    assert got["head.ports"].evidence == (
+        "port 6379 (Ray's head (GCS)) is already listened on",
+        "port 8000 (vLLM's API server) is already listened on",
+    )
+    assert got["head.route"].status == "fail" and got["head.route"].evidence == ("ip route get 10.0.0.2: dev eth0",)
+    assert got["worker.interface"].evidence == ("eth1 carries 10.0.0.9",)
+    assert got["worker.reach"].status == "fail" and "0 received" in got["worker.reach"].evidence[0]
+    assert got["link.mtu"].status == "fail" and got["link.mtu"].evidence[0] == "MTU 9000 on a, 1500 on b"
+    assert got["link.speed"].status == "warn"
+    assert got["worker.ports"].status == "ok"  # the worker listens on nothing for a Ray plan
+
+
+def test_a_node_that_said_nothing_usable() -> None:
+    got = by_id(checks(PLAN, facts("10.0.0.1"), NodeFacts(error="SSH login refused")))
+    assert got["worker.answer"].status == "fail" and "link.mtu" not in got
+
+
+def test_what_a_node_prints_parsed() -> None:
+    addr = [
+        {
+            "ifname": "eth1",
+            "flags": ["UP", "LOWER_UP"],
+            "mtu": 9000,
+            "operstate": "UP",
+            "addr_info": [{"family": "inet", "local": "10.0.0.1"}],
+        }
+    ]
+    text = "\n".join(
+        [
+            f"{MARK}addr",
+            json.dumps(addr),
+            f"{MARK}route",
+            json.dumps([{"dst": "10.0.0.2", "dev": "eth1", "prefsrc": "10.0.0.1"}]),
+            f"{MARK}speed",
+            "10000",
+            f"{MARK}ping",
+            "2 packets transmitted, 2 received, 0% packet loss, time 1001ms",
+            "rtt min/avg/max = 0.1/0.1/0.1 ms",
+            f"{MARK}listen",
+            "LISTEN 0 128 0.0.0.0:22 0.0.0.0:*",
+            "LISTEN 0 4096 [::]:6379 [::]:*",
+        ]
+    )
+    got = parse_facts(text)
+    assert (got.route_dev, got.speed_mbps, got.ping_ok, got.listening) == ("eth1", 10000, True, frozenset({22, 6379}))
+    assert parse_facts("Welcome!").error.startswith("the node printed something else")
+    assert parse_facts(f"{MARK}speed\n-1\n{MARK}addr\n[]").speed_mbps is None  # a veth says -1
+
+
+def test_the_script_quotes_what_it_is_given() -> None:
+    script = facts_script(HEAD, WORKER)
+    assert "ping -c 2 -W 1 -I eth1 10.0.0.2" in script and script.endswith("; true")
