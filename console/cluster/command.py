@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from console.config import Config
 
 
+FACT_LINES = 5000  # a node's whole answer to the preflight (its interfaces, ports, environment names)
+
+
 class PlanError(ValueError):
     """Why the plan cannot be made, in a user's words."""
 
@@ -111,7 +114,7 @@ async def _facts(config: Config, plan: ClusterPlan, devices: dict[str, Device]) 
     async def one(node: Node, other: Node) -> NodeFacts:
         device = devices[node.device]
         step = Step(node.device, facts_script(node, other))
-        got = await run_step(step, device, config.fleet_ssh_config, config.fleet_ssh_timeout, _quiet)
+        got = await run_step(step, device, config.fleet_ssh_config, config.fleet_ssh_timeout, _quiet, FACT_LINES)
         if not got.ok:
             return NodeFacts(error=got.summary)
         return parse_facts("\n".join(got.tail))

@@ -7,7 +7,9 @@ listening TCP ports (``ss -Hltn``).  From those two answers (pure, ``checks``):
 - the interface exists, is up and carries the plan's IP;
 - MTU and speed agree on both ends (a mismatched MTU stalls NCCL and Gloo without a word);
 - each node reaches the other on that interface, not by another route;
-- the ports the cluster listens on are free (Ray's, vLLM's, the multi-node rendezvous).
+- the ports the cluster listens on are free (Ray's, vLLM's, the multi-node rendezvous);
+- the same environment names on both (HF_, VLLM_, NCCL_, GLOO_... ; never a value);
+- no Jetson AGX Thor in a Ray (NCCL) plan: NCCL for Thor is not in the Jetson patch yet.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from console.doctor.check import Check
 from console.runtime.sanitise import clean
 
 MARK = "@@jetconsole-"
-SECTIONS = ("addr", "route", "speed", "ping", "listen")
+SECTIONS = ("addr", "route", "speed", "ping", "listen", "env", "soc")
+# The environment that reaches a node's containers and decides where they talk or what they load: the same
+# names on both nodes (values are never read: a secret stays on its node)
+ENV_PREFIXES = ("HF_", "VLLM_", "NCCL_", "GLOO_", "UCX_", "TP_", "TIKTOKEN_", "RAY_", "CUDA_")
+THOR = "tegra264"
 LISTEN_PORT = re.compile(r":(\d+)$")
 
 
@@ -39,6 +45,8 @@ class NodeFacts:
     ping_ok: bool = False
     ping_said: str = ""
     listening: frozenset[int] = frozenset()
+    env_names: frozenset[str] = frozenset()  # names only, of ENV_PREFIXES
+    soc: str = ""  # /proc/device-tree/compatible (tegra264: Thor, tegra234: Orin; "" off Jetson)
     error: str = ""
 
 
@@ -51,6 +59,8 @@ def facts_script(node: Node, other: Node) -> str:
         "speed": f"cat /sys/class/net/{iface}/speed",
         "ping": f"ping -c 2 -W 1 -I {iface} {ip} 2>&1 | tail -n 2",
         "listen": "ss -Hltn",
+        "env": "env | cut -d= -f1",  # names only: no value leaves the node
+        "soc": "cat /proc/device-tree/compatible 2>/dev/null | tr '\\0' ' '",
     }
     return "; ".join(f"echo {MARK}{name}; {command} 2>/dev/null" for name, command in parts.items()) + "; true"
 
@@ -81,6 +91,10 @@ def parse_facts(text: str) -> NodeFacts:
             for line in sections.get("listen", [])
             if len(words := line.split()) >= 4 and (m := LISTEN_PORT.search(words[3]))
         ),
+        env_names=frozenset(
+            clean(name) for line in sections.get("env", []) if (name := line.strip()).startswith(ENV_PREFIXES)
+        ),
+        soc=clean(" ".join(sections.get("soc", [])).strip())[:300],
     )
 
 
@@ -132,7 +146,36 @@ def checks(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> list[Check]
         out.append(_reach_check(role, node, other, facts))
         out.append(_ports_check(role, plan, node, facts))
     out.extend(_agree_checks(plan, found, head, worker))
+    if not head.error and not worker.error:
+        out.append(_env_check(plan, head, worker))
+        out.append(_thor_check(plan, head, worker))
     return out
+
+
+def _env_check(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> Check:
+    title = "the same environment on both nodes (names only)"
+    only_head, only_worker = sorted(head.env_names - worker.env_names), sorted(worker.env_names - head.env_names)
+    if not only_head and not only_worker:
+        return Check("env.same", title, "ok", (f"{len(head.env_names)} names of {', '.join(ENV_PREFIXES)}",))
+    said = []
+    if only_head:
+        said.append(f"only on {plan.head.device}: {', '.join(only_head)}")
+    if only_worker:
+        said.append(f"only on {plan.worker.device}: {', '.join(only_worker)}")
+    fix = "set them on both nodes: a variable that never reaches the worker is a usual failure"
+    return Check("env.same", title, "warn", tuple(said), fix)
+
+
+def _thor_check(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> Check:
+    title = "NCCL can join these boards"
+    thor = [n.device for n, f in ((plan.head, head), (plan.worker, worker)) if THOR in f.soc]
+    if not thor:
+        return Check("nccl.thor", title, "ok", (head.soc or "not a Jetson", worker.soc or "not a Jetson"))
+    said = f"{', '.join(thor)}: Jetson AGX Thor ({THOR})"
+    if plan.preset.mode == RAY:
+        fix = "NCCL for Thor is not in jetson-containers' Jetson patch yet: serve on one Thor, not across two"
+        return Check("nccl.thor", title, "fail", (said, "tensor parallel over NCCL hangs at init on Thor"), fix)
+    return Check("nccl.thor", title, "warn", (said, "NCCL for Thor is not in the Jetson patch yet"), "expect Gloo only")
 
 
 def _interface_check(role: str, node: Node, mine: Interface | None, facts: NodeFacts) -> Check:

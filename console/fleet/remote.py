@@ -43,8 +43,11 @@ def progress_of(line: str) -> str:
     return clean(line.strip())[:120]
 
 
-async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, progress: Progress) -> Outcome:
-    """One device's step, within ``timeout`` (0: the step's own limit, if it has one)."""
+async def run_step(
+    step: Step, device: Device, ssh_config: str, timeout: float, progress: Progress, keep: int = TAIL_LINES
+) -> Outcome:
+    """One device's step, within ``timeout`` (0: the step's own limit, if it has one); its last ``keep`` lines
+    of output are kept (a caller that parses the whole output asks for more)."""
     start = time.monotonic()
     timeout = timeout or step.limit
     remote = step.remote
@@ -58,7 +61,7 @@ async def run_step(step: Step, device: Device, ssh_config: str, timeout: float, 
     tail: list[str] = []
     try:
         async with asyncio.timeout(timeout if timeout > 0 else None):
-            await _read_lines(proc.stdout, tail, lambda line: progress(step.device, progress_of(line)))
+            await _read_lines(proc.stdout, tail, lambda line: progress(step.device, progress_of(line)), keep)
             code = await proc.wait()
     except TimeoutError:
         return Outcome(step.device, False, f"no end within {timeout:g} s: stopped", None, _since(start), tuple(tail))
@@ -91,8 +94,10 @@ def _outcome(step: Step, code: int, tail: list[str], seconds: float) -> Outcome:
     return Outcome(step.device, False, f"failed (exit {code}): {last}", code, seconds, tuple(tail))
 
 
-async def _read_lines(stream: asyncio.StreamReader | None, tail: list[str], each: Callable[[str], None]) -> None:
-    """Lines as they come (rsync ends its progress lines with a carriage return), the last TAIL_LINES kept."""
+async def _read_lines(
+    stream: asyncio.StreamReader | None, tail: list[str], each: Callable[[str], None], keep: int = TAIL_LINES
+) -> None:
+    """Lines as they come (rsync ends its progress lines with a carriage return), the last ``keep`` kept."""
     pending = b""
     while stream is not None and (chunk := await stream.read(4096)):
         pending += chunk
@@ -102,11 +107,11 @@ async def _read_lines(stream: asyncio.StreamReader | None, tail: list[str], each
             line = clean(raw.decode(errors="replace"))
             if line.strip():
                 tail.append(line)
-                del tail[:-TAIL_LINES]
+                del tail[:-keep]
                 each(line)
     if pending.strip():
         tail.append(clean(pending.decode(errors="replace")))
-        del tail[:-TAIL_LINES]
+        del tail[:-keep]
 
 
 def _since(start: float) -> float:

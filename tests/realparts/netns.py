@@ -62,9 +62,12 @@ class Devices:
 
 
 @contextmanager
-def namespaces(work: Path, count: int, paths: Sequence[str | None] = ()) -> Iterator[Devices]:
+def namespaces(
+    work: Path, count: int, paths: Sequence[str | None] = (), envs: Sequence[Sequence[str]] = ()
+) -> Iterator[Devices]:
     """``count`` namespaces, each with sshd on port 22 of its address; ``paths[i]``, when given, is the PATH of
-    namespace i's SSH sessions (one without jetconsole on it is read through /proc)."""
+    namespace i's SSH sessions (one without jetconsole on it is read through /proc), ``envs[i]`` more of their
+    environment (NAME=VALUE)."""
     work.mkdir(parents=True, exist_ok=True)
     key = work / "id_ed25519"
     _quiet(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
@@ -73,7 +76,8 @@ def namespaces(work: Path, count: int, paths: Sequence[str | None] = ()) -> Iter
     made: list[Namespace] = []
     try:
         for i in range(count):
-            made.append(_namespace(work, f"jc{tag}n{i}", f"10.231.{i + 1}", key, paths[i] if i < len(paths) else None))
+            path, env = paths[i] if i < len(paths) else None, envs[i] if i < len(envs) else ()
+            made.append(_namespace(work, f"jc{tag}n{i}", f"10.231.{i + 1}", key, path, env))
         known.write_text("".join(f"{ns.address} {(ns.home / 'host_key.pub').read_text()}" for ns in made))
         config = work / "ssh_config"
         config.write_text(
@@ -88,7 +92,7 @@ def namespaces(work: Path, count: int, paths: Sequence[str | None] = ()) -> Iter
             _remove(ns)
 
 
-def _namespace(work: Path, name: str, net: str, key: Path, path: str | None) -> Namespace:
+def _namespace(work: Path, name: str, net: str, key: Path, path: str | None, env: Sequence[str] = ()) -> Namespace:
     home = work / name
     home.mkdir()
     ns = Namespace(name, f"{net}.2", f"{name}h", home)
@@ -101,7 +105,7 @@ def _namespace(work: Path, name: str, net: str, key: Path, path: str | None) -> 
         _ip("-n", name, "addr", "add", f"{ns.address}/30", "dev", f"{name}d")
         _ip("-n", name, "link", "set", f"{name}d", "up")
         _ip("-n", name, "link", "set", "lo", "up")
-        write_sshd_config(home, ns.address, 22, key, path)
+        write_sshd_config(home, ns.address, 22, key, path, env)
         Path("/run/sshd").mkdir(exist_ok=True)
         ns.run([SSHD, "-D", "-f", str(home / "sshd_config"), "-E", str(home / "sshd.log")])
     except BaseException:

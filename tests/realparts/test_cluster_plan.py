@@ -41,7 +41,8 @@ class Pair:
 def pair(tmp_path: Path) -> Iterator[Pair]:
     why = netns.missing()
     need(why is None, why or "")
-    with netns.namespaces(tmp_path / "ns", 2) as devices:
+    envs = [["HF_HOME=/data/hf", "NCCL_DEBUG=INFO"], ["HF_HOME=/data/hf"]]  # NCCL_DEBUG never reaches b
+    with netns.namespaces(tmp_path / "ns", 2, envs=envs) as devices:
         a, b = devices.namespaces
         cable = netns.join(a, b)
         hosts = tmp_path / "hosts"
@@ -71,10 +72,13 @@ def checks_of(out: subprocess.CompletedProcess[str]) -> dict[str, dict]:
 def test_the_preflight_passes_on_a_good_link_and_names_an_mtu_mismatch(pair: Pair) -> None:
     good = pair.cluster("preflight", *pair.nodes(), "--json")
     got = checks_of(good)
-    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.returncode == 1, good.stdout + good.stderr  # one warning: the environments differ
     for check in ("head.interface", "head.route", "head.reach", "head.ports", "worker.reach", "link.mtu"):
         assert got[check]["status"] == "ok", got[check]
     assert got["link.speed"]["status"] in ("ok", "skip")  # a veth may not say its speed
+    assert got["env.same"]["status"] == "warn" and got["env.same"]["evidence"] == ["only on node-a: NCCL_DEBUG"]
+    assert got["nccl.thor"]["status"] == "ok"  # not a Thor (not a Jetson at all)
+    assert "/data/hf" not in good.stdout  # names only: no value of the nodes' environment is read
 
     subprocess.run(["ip", "-n", pair.b.name, "link", "set", pair.cable[1], "mtu", "9000"], check=True)
     bad = pair.cluster("preflight", *pair.nodes(), "--json")

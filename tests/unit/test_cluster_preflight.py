@@ -22,6 +22,8 @@ def facts(ip: str, mtu: int = 9000, **kw: object) -> NodeFacts:
         ping_ok=True,
         ping_said="2 packets transmitted, 2 received",
         listening=frozenset({22}),
+        env_names=frozenset({"HF_HOME"}),
+        soc="nvidia,p3737-0000+p3701-0005 nvidia,tegra234",
     )
     return NodeFacts(**{**base, **kw})  # type: ignore[arg-type]
 
@@ -92,3 +94,15 @@ def test_what_a_node_prints_parsed() -> None:
 def test_the_script_quotes_what_it_is_given() -> None:
     script = facts_script(HEAD, WORKER)
     assert "ping -c 2 -W 1 -I eth1 10.0.0.2" in script and script.endswith("; true")
+
+
+def test_the_environment_and_a_thor() -> None:
+    head = facts("10.0.0.1", env_names=frozenset({"HF_HOME", "NCCL_SOCKET_IFNAME"}), soc="nvidia,tegra264")
+    got = by_id(checks(PLAN, head, facts("10.0.0.2")))
+    assert got["env.same"].status == "warn" and got["env.same"].evidence == ("only on a: NCCL_SOCKET_IFNAME",)
+    assert got["nccl.thor"].status == "fail" and "hangs at init on Thor" in got["nccl.thor"].evidence[1]
+    ray_free = ClusterPlan(HEAD, WORKER, BUILTIN["nnodes"])
+    assert by_id(checks(ray_free, head, facts("10.0.0.2")))["nccl.thor"].status == "warn"
+    text = f"{MARK}addr\n[]\n{MARK}env\nPATH\nHF_TOKEN\nHOME\n{MARK}soc\nnvidia,tegra234 "
+    parsed = parse_facts(text)
+    assert parsed.env_names == frozenset({"HF_TOKEN"}) and parsed.soc == "nvidia,tegra234"
