@@ -24,5 +24,6 @@ def _plan_arguments(plan: argparse.ArgumentParser) -> None:
     plan.add_argument("--head-ip", metavar="IP", help="(default: read from --head-if over SSH)")
     plan.add_argument("--worker-ip", metavar="IP", help="(default: read from --worker-if over SSH)")
     plan.add_argument("--preset", default="orin-gpt-oss-20b", help="a cluster preset (default orin-gpt-oss-20b)")
+    plan.add_argument("--image", metavar="IMAGE", help="another image than the preset's (the same on both nodes)")
     plan.add_argument("--data", default="/data", metavar="DIR", help="mounted at /data on both (default /data)")
     plan.add_argument("--json", action="store_true", help="machine-readable output")

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -73,7 +73,8 @@ def make_plan(config: Config, args: argparse.Namespace) -> tuple[ClusterPlan, di
         if not device.ssh:
             raise PlanError(f"{name} has no ssh= in {path}: a cluster node is run over SSH")
         nodes.append(Node(name, interface, ip or _address(config, device, interface)))
-    plan = ClusterPlan(nodes[0], nodes[1], BUILTIN[args.preset], args.data)
+    preset = BUILTIN[args.preset] if not args.image else replace(BUILTIN[args.preset], image=args.image)
+    plan = ClusterPlan(nodes[0], nodes[1], preset, args.data)
     problems = plan.check()
     if problems:
         raise PlanError("; ".join(problems))
@@ -113,7 +114,7 @@ async def _facts(config: Config, plan: ClusterPlan, devices: dict[str, Device]) 
 
     async def one(node: Node, other: Node) -> NodeFacts:
         device = devices[node.device]
-        step = Step(node.device, facts_script(node, other))
+        step = Step(node.device, facts_script(node, other, plan.preset.image))
         got = await run_step(step, device, config.fleet_ssh_config, config.fleet_ssh_timeout, _quiet, FACT_LINES)
         if not got.ok:
             return NodeFacts(error=got.summary)

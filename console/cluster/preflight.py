@@ -9,7 +9,8 @@ listening TCP ports (``ss -Hltn``).  From those two answers (pure, ``checks``):
 - each node reaches the other on that interface, not by another route;
 - the ports the cluster listens on are free (Ray's, vLLM's, the multi-node rendezvous);
 - the same environment names on both (HF_, VLLM_, NCCL_, GLOO_... ; never a value);
-- no Jetson AGX Thor in a Ray (NCCL) plan: NCCL for Thor is not in the Jetson patch yet.
+- no Jetson AGX Thor in a Ray (NCCL) plan: NCCL for Thor is not in the Jetson patch yet;
+- the plan's image is on both nodes, the same image (its ID), and Docker has the NVIDIA runtime.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from console.doctor.check import Check
 from console.runtime.sanitise import clean
 
 MARK = "@@jetconsole-"
-SECTIONS = ("addr", "route", "speed", "ping", "listen", "env", "soc")
+SECTIONS = ("addr", "route", "speed", "ping", "listen", "env", "soc", "image", "runtimes")
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 # The environment that reaches a node's containers and decides where they talk or what they load: the same
 # names on both nodes (values are never read: a secret stays on its node)
 ENV_PREFIXES = ("HF_", "VLLM_", "NCCL_", "GLOO_", "UCX_", "TP_", "TIKTOKEN_", "RAY_", "CUDA_")
@@ -47,12 +49,17 @@ class NodeFacts:
     listening: frozenset[int] = frozenset()
     env_names: frozenset[str] = frozenset()  # names only, of ENV_PREFIXES
     soc: str = ""  # /proc/device-tree/compatible (tegra264: Thor, tegra234: Orin; "" off Jetson)
+    image_id: str = ""  # the plan's image on this node's Docker ("" when it is not there)
+    image_said: str = ""  # what docker said about it (why it is not there)
+    runtimes: frozenset[str] | None = None  # Docker's runtimes (None: Docker did not answer)
     error: str = ""
 
 
-def facts_script(node: Node, other: Node) -> str:
-    """One POSIX sh script that prints every fact of ``node`` about its link to ``other``, by sections."""
+def facts_script(node: Node, other: Node, image: str) -> str:
+    """One POSIX sh script that prints every fact of ``node`` (its link to ``other``, its Docker and
+    ``image``), by sections."""
     iface, ip = shlex.quote(node.interface), shlex.quote(other.ip)
+    quoted_image = shlex.quote(image)
     parts = {
         "addr": "ip -j addr show",
         "route": f"ip -j route get {ip}",
@@ -61,6 +68,9 @@ def facts_script(node: Node, other: Node) -> str:
         "listen": "ss -Hltn",
         "env": "env | cut -d= -f1",  # names only: no value leaves the node
         "soc": "cat /proc/device-tree/compatible 2>/dev/null | tr '\\0' ' '",
+        # docker prints an empty line for a missing image before its error: the first line that says something
+        "image": f"docker image inspect --format '{{{{.Id}}}}' {quoted_image} 2>&1 | grep . | head -n 1",
+        "runtimes": "docker info --format '{{json .Runtimes}}'",
     }
     return "; ".join(f"echo {MARK}{name}; {command} 2>/dev/null" for name, command in parts.items()) + "; true"
 
@@ -95,7 +105,18 @@ def parse_facts(text: str) -> NodeFacts:
             clean(name) for line in sections.get("env", []) if (name := line.strip()).startswith(ENV_PREFIXES)
         ),
         soc=clean(" ".join(sections.get("soc", [])).strip())[:300],
+        image_id=image if IMAGE_ID.match(image := " ".join(sections.get("image", [])).strip()) else "",
+        image_said=clean(image)[:200],
+        runtimes=_runtimes("\n".join(sections.get("runtimes", []))),
     )
+
+
+def _runtimes(text: str) -> frozenset[str] | None:
+    try:
+        doc: Any = json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError):
+        return None
+    return frozenset(clean(str(name)) for name in doc) if isinstance(doc, dict) else None
 
 
 def _route_dev(text: str) -> str | None:
@@ -149,7 +170,39 @@ def checks(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> list[Check]
     if not head.error and not worker.error:
         out.append(_env_check(plan, head, worker))
         out.append(_thor_check(plan, head, worker))
+        out.append(_image_check(plan, head, worker))
+        out.extend(
+            _runtime_check(role, node, facts)
+            for role, node, facts in (("head", plan.head, head), ("worker", plan.worker, worker))
+        )
     return out
+
+
+def _image_check(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> Check:
+    image = plan.preset.image
+    title = f"the same image on both nodes ({image})"
+    missing = [(n, f) for n, f in ((plan.head, head), (plan.worker, worker)) if not f.image_id]
+    if missing:
+        said = tuple(f"{image} is not on {n.device}: {f.image_said or 'Docker did not answer'}" for n, f in missing)
+        fix = (
+            f"docker pull {image} on {', '.join(n.device for n, _ in missing)} (or docker save | ssh NODE docker load)"
+        )
+        return Check("image.same", title, "fail", said, fix)
+    if head.image_id != worker.image_id:
+        said = (f"{plan.head.device}: {head.image_id[:19]}…", f"{plan.worker.device}: {worker.image_id[:19]}…")
+        return Check("image.same", title, "fail", said, f"pull the same tag on both ({image}), or pin a digest")
+    return Check("image.same", title, "ok", (f"{head.image_id[:19]}… on both",))
+
+
+def _runtime_check(role: str, node: Node, facts: NodeFacts) -> Check:
+    title = f"{role} {node.device}: Docker has the NVIDIA runtime"
+    if facts.runtimes is None:
+        return Check(f"{role}.runtime", title, "fail", ("docker info did not answer",), "is Docker running there?")
+    if "nvidia" not in facts.runtimes:
+        known = f"runtimes: {', '.join(sorted(facts.runtimes))}"
+        fix = "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker (on it)"
+        return Check(f"{role}.runtime", title, "fail", (known,), fix)
+    return Check(f"{role}.runtime", title, "ok", (f"runtimes: {', '.join(sorted(facts.runtimes))}",))
 
 
 def _env_check(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> Check:

@@ -139,6 +139,8 @@ def write_sshd_config(
     # HOME too: the login shell (bash reads ~/.bashrc for an ssh command) never runs this machine's dotfiles
     # (a pyenv rehash waiting on its lock hung every session once)
     settings = [f"HOME={home}", f"XDG_STATE_HOME={home / 'state'}", f"JETCONSOLE_CONFIG={home / 'config.toml'}", *env]
+    if not any(e.startswith("DOCKER_HOST=") for e in env):  # the docker CLI there never finds this machine's daemon
+        settings.append(f"DOCKER_HOST=unix://{home}/none.sock")
     lines = ["SetEnv " + " ".join(settings)]
     if path:  # past the login shell's own start files (bash reads ~/.bashrc for ssh commands)
         lines.append(f'ForceCommand env PATH={path} /bin/sh -c "$SSH_ORIGINAL_COMMAND"')

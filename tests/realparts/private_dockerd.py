@@ -14,6 +14,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 BUSYBOX_IMAGE = "local/busybox:test"
@@ -21,7 +22,10 @@ APPLETS = ("sh", "sleep", "echo", "cat", "ls", "chroot", "seq", "yes", "head", "
 
 
 class PrivateDockerd:
-    def __init__(self) -> None:
+    def __init__(self, prefix: Sequence[str] = ()) -> None:
+        """``prefix`` runs dockerd inside something: ``nsenter --net=/run/netns/NS`` gives a network namespace its
+        own daemon (not ``ip netns exec``: its fresh /sys has no cgroups for dockerd)."""
+        self.prefix = list(prefix)
         self.dir = Path(tempfile.mkdtemp(prefix="jc-dockerd-"))
         self.socket = self.dir / "docker.sock"
         self.url = f"unix://{self.socket}"
@@ -34,6 +38,7 @@ class PrivateDockerd:
         log = (self.dir / "dockerd.log").open("ab")
         self.proc = subprocess.Popen(
             [
+                *self.prefix,
                 "dockerd",
                 "--data-root",
                 str(self.dir / "data"),

@@ -6,6 +6,7 @@ interface, a taken Ray port, the worker's link down."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from tests.conftest import need
 from tests.realparts import netns
 from tests.realparts.agents import ROOT
+from tests.realparts.private_dockerd import BUSYBOX_IMAGE, PrivateDockerd
 
 pytestmark = [pytest.mark.realparts, pytest.mark.timeout(120)]
 
@@ -27,6 +29,15 @@ class Pair:
     b: netns.Namespace
     cable: tuple[str, str]  # the joined interfaces' names, in a and in b
     config: Path
+    daemons: list[PrivateDockerd]  # a's and b's
+
+    def copy_image(self) -> None:
+        """local/busybox:test from a's daemon into b's, the same image (docker save | docker load)."""
+        import docker
+
+        source = docker.APIClient(base_url=self.daemons[0].url, version="auto")
+        target = docker.APIClient(base_url=self.daemons[1].url, version="auto")
+        target.load_image(b"".join(source.get_image(BUSYBOX_IMAGE)))
 
     def cluster(self, *args: str) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "console", "--config", str(self.config), "cluster", *args]
@@ -39,17 +50,36 @@ class Pair:
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Pair]:
+    """Two namespaces on one cable, each with its own sshd and its own private dockerd (run inside it);
+    local/busybox:test is on a's only."""
     why = netns.missing()
     need(why is None, why or "")
-    envs = [["HF_HOME=/data/hf", "NCCL_DEBUG=INFO"], ["HF_HOME=/data/hf"]]  # NCCL_DEBUG never reaches b
-    with netns.namespaces(tmp_path / "ns", 2, envs=envs) as devices:
-        a, b = devices.namespaces
-        cable = netns.join(a, b)
-        hosts = tmp_path / "hosts"
-        hosts.write_text(f"node-a - ssh={a.address}\nnode-b - ssh={b.address}\n")
-        config = tmp_path / "config.toml"
-        config.write_text(f'[fleet]\nhosts = "{hosts}"\nssh_config = "{devices.ssh_config}"\n')
-        yield Pair(a, b, cable, config)
+    need(shutil.which("dockerd") is not None, "dockerd is not installed (scripts/test.sh installs docker.io)")
+    daemons: list[PrivateDockerd] = []
+    try:
+        daemons += [PrivateDockerd(), PrivateDockerd()]
+        envs = [  # NCCL_DEBUG never reaches b
+            ["HF_HOME=/data/hf", "NCCL_DEBUG=INFO", f"DOCKER_HOST={daemons[0].url}"],
+            ["HF_HOME=/data/hf", f"DOCKER_HOST={daemons[1].url}"],
+        ]
+        with netns.namespaces(tmp_path / "ns", 2, envs=envs) as devices:
+            a, b = devices.namespaces
+            for daemon, ns in zip(daemons, (a, b), strict=True):
+                daemon.prefix = [
+                    "nsenter",
+                    f"--net=/run/netns/{ns.name}",
+                ]  # its network; this mount namespace (cgroups)
+                daemon.start()
+            daemons[0].import_busybox()
+            cable = netns.join(a, b)
+            hosts = tmp_path / "hosts"
+            hosts.write_text(f"node-a - ssh={a.address}\nnode-b - ssh={b.address}\n")
+            config = tmp_path / "config.toml"
+            config.write_text(f'[fleet]\nhosts = "{hosts}"\nssh_config = "{devices.ssh_config}"\n')
+            yield Pair(a, b, cable, config, daemons)
+    finally:
+        for daemon in daemons:
+            daemon.cleanup()
 
 
 def test_the_plan_reads_each_nodes_address_over_ssh(pair: Pair) -> None:
@@ -70,10 +100,15 @@ def checks_of(out: subprocess.CompletedProcess[str]) -> dict[str, dict]:
 
 
 def test_the_preflight_passes_on_a_good_link_and_names_an_mtu_mismatch(pair: Pair) -> None:
-    good = pair.cluster("preflight", *pair.nodes(), "--json")
+    missing = checks_of(pair.cluster("preflight", *pair.nodes(), "--image", BUSYBOX_IMAGE, "--json"))
+    assert missing["image.same"]["status"] == "fail"
+    assert missing["image.same"]["evidence"][0].startswith(f"{BUSYBOX_IMAGE} is not on node-b: Error")
+    pair.copy_image()
+    good = pair.cluster("preflight", *pair.nodes(), "--image", BUSYBOX_IMAGE, "--json")
     got = checks_of(good)
-    assert good.returncode == 1, good.stdout + good.stderr  # one warning: the environments differ
-    for check in ("head.interface", "head.route", "head.reach", "head.ports", "worker.reach", "link.mtu"):
+    assert good.returncode == 2, good.stdout + good.stderr  # no NVIDIA runtime on this machine's daemons
+    assert got["head.runtime"]["status"] == "fail" and "runc" in got["head.runtime"]["evidence"][0]
+    for check in ("head.interface", "head.route", "head.reach", "head.ports", "worker.reach", "link.mtu", "image.same"):
         assert got[check]["status"] == "ok", got[check]
     assert got["link.speed"]["status"] in ("ok", "skip")  # a veth may not say its speed
     assert got["env.same"]["status"] == "warn" and got["env.same"]["evidence"] == ["only on node-a: NCCL_DEBUG"]

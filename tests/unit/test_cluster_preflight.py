@@ -10,6 +10,7 @@ from console.cluster.plan import ClusterPlan, Node
 from console.cluster.preflight import MARK, NodeFacts, checks, facts_script, parse_facts
 from console.cluster.presets import BUILTIN
 
+IMAGE_ID = "sha256:" + "ab" * 32
 HEAD, WORKER = Node("a", "eth1", "10.0.0.1"), Node("b", "eth1", "10.0.0.2")
 PLAN = ClusterPlan(HEAD, WORKER, BUILTIN["orin-gpt-oss-20b"])
 
@@ -24,6 +25,8 @@ def facts(ip: str, mtu: int = 9000, **kw: object) -> NodeFacts:
         listening=frozenset({22}),
         env_names=frozenset({"HF_HOME"}),
         soc="nvidia,p3737-0000+p3701-0005 nvidia,tegra234",
+        image_id=IMAGE_ID,
+        runtimes=frozenset({"nvidia", "runc"}),
     )
     return NodeFacts(**{**base, **kw})  # type: ignore[arg-type]
 
@@ -92,8 +95,29 @@ def test_what_a_node_prints_parsed() -> None:
 
 
 def test_the_script_quotes_what_it_is_given() -> None:
-    script = facts_script(HEAD, WORKER)
+    script = facts_script(HEAD, WORKER, "dustynv/vllm:r36.4.0; reboot")
     assert "ping -c 2 -W 1 -I eth1 10.0.0.2" in script and script.endswith("; true")
+    assert "docker image inspect --format '{{.Id}}' 'dustynv/vllm:r36.4.0; reboot'" in script
+
+
+def test_the_image_on_both_and_the_nvidia_runtime() -> None:
+    other = "sha256:" + "cd" * 32
+    missing = facts("10.0.0.2", image_id="", image_said="Error: No such image: dustynv/vllm:r36.4.0")
+    got = by_id(checks(PLAN, facts("10.0.0.1"), missing))
+    assert got["image.same"].status == "fail"
+    assert got["image.same"].evidence == (
+        "dustynv/vllm:r36.4.0 is not on b: Error: No such image: dustynv/vllm:r36.4.0",
+    )
+    assert got["image.same"].fix.startswith("docker pull dustynv/vllm:r36.4.0 on b")
+    differ = by_id(checks(PLAN, facts("10.0.0.1"), facts("10.0.0.2", image_id=other)))["image.same"]
+    assert differ.status == "fail" and differ.fix.startswith("pull the same tag on both")
+    no_gpu = by_id(checks(PLAN, facts("10.0.0.1", runtimes=frozenset({"runc"})), facts("10.0.0.2")))
+    assert no_gpu["head.runtime"].status == "fail" and no_gpu["head.runtime"].evidence == ("runtimes: runc",)
+    gone = by_id(checks(PLAN, facts("10.0.0.1"), facts("10.0.0.2", runtimes=None)))["worker.runtime"]
+    assert gone.status == "fail" and gone.fix == "is Docker running there?"
+    text = f"{MARK}addr\n[]\n{MARK}image\n{IMAGE_ID}\n{MARK}runtimes\n" + '{"io.containerd.runc.v2":{},"runc":{}}'
+    parsed = parse_facts(text)
+    assert parsed.image_id == IMAGE_ID and parsed.runtimes == frozenset({"io.containerd.runc.v2", "runc"})
 
 
 def test_the_environment_and_a_thor() -> None:
