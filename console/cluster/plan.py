@@ -12,6 +12,7 @@ shown, saved or sent holds one.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ from console.cluster.presets import NNODES, RAY, ClusterPreset
 CONTAINER = "jetconsole-cluster"  # the container's name on both nodes (down finds it by this name)
 IFNAME_VARS = ("UCX_NET_DEVICES", "NCCL_SOCKET_IFNAME", "GLOO_SOCKET_IFNAME", "TP_SOCKET_IFNAME")
 PASSED_BY_NAME = ("HF_TOKEN",)  # from each node's own environment: never on a command line
-IFNAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
-IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+IFNAME = re.compile(r"[A-Za-z0-9_.@-]{1,15}")  # Linux's: at most 15, no '/', ':' or space (ASCII only here)
+IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,29 @@ class ClusterPlan:
         if self.head.device == self.worker.device:
             problems.append(f"the head and the worker are the same device ({self.head.device}): pick two")
         for role, node in (("head", self.head), ("worker", self.worker)):
-            if not IFNAME.match(node.interface):
+            if not IFNAME.fullmatch(node.interface) or node.interface in (".", ".."):
                 problems.append(f"{role} interface {node.interface!r} is not an interface name (eth0, enP8p1s0)")
-            m = IPV4.match(node.ip)
-            if not m or any(int(part) > 255 for part in m.groups()):
-                problems.append(f"{role} IP {node.ip!r} is not an IPv4 address")
-            elif node.ip.startswith("127."):
-                problems.append(f"{role} IP {node.ip} is loopback: the other node cannot reach it")
+            problems.extend(_ip_problems(role, node.ip))
+        if not self.data_dir.startswith("/") or any(c in self.data_dir for c in ":,\n"):
+            problems.append(f"--data {self.data_dir!r}: an absolute path on the nodes, without ':' or ','")
+        if not IMAGE.fullmatch(self.preset.image):
+            problems.append(f"image {self.preset.image!r} is not an image reference (dustynv/vllm:r36.4.0)")
         if self.head.ip == self.worker.ip:
             problems.append(f"both nodes have the IP {self.head.ip}")
         return problems
+
+
+def _ip_problems(role: str, ip: str) -> list[str]:
+    """Why ``ip`` cannot be a node's address (a leading zero reads as octal to ping and Ray: refused)."""
+    try:
+        address = ipaddress.IPv4Address(ip)
+    except ValueError:
+        return [f"{role} IP {ip!r} is not an IPv4 address (four numbers 0-255, no leading zeros)"]
+    if address.is_loopback:
+        return [f"{role} IP {ip} is loopback: the other node cannot reach it"]
+    if address.is_unspecified or address.is_multicast or address.is_reserved:
+        return [f"{role} IP {ip} is not a node's own address"]
+    return []
 
 
 def docker_run(plan: ClusterPlan, node: Node) -> list[str]:

@@ -46,7 +46,7 @@ class NodeFacts:
     speed_mbps: int | None = None
     ping_ok: bool = False
     ping_said: str = ""
-    listening: frozenset[int] = frozenset()
+    listening: frozenset[int] | None = frozenset()  # None: ss said nothing (not installed)
     env_names: frozenset[str] = frozenset()  # names only, of ENV_PREFIXES
     soc: str = ""  # /proc/device-tree/compatible (tegra264: Thor, tegra234: Orin; "" off Jetson)
     image_id: str = ""  # the plan's image on this node's Docker ("" when it is not there)
@@ -66,13 +66,18 @@ def facts_script(node: Node, other: Node, image: str) -> str:
         "speed": f"cat /sys/class/net/{iface}/speed",
         "ping": f"ping -c 2 -W 1 -I {iface} {ip} 2>&1 | tail -n 2",
         "listen": "ss -Hltn",
-        "env": "env | cut -d= -f1",  # names only: no value leaves the node
+        "env": "awk 'BEGIN { for (name in ENVIRON) print name }'",  # names only: no line of a value leaves
         "soc": "cat /proc/device-tree/compatible 2>/dev/null | tr '\\0' ' '",
         # docker prints an empty line for a missing image before its error: the first line that says something
         "image": f"docker image inspect --format '{{{{.Id}}}}' {quoted_image} 2>&1 | grep . | head -n 1",
         "runtimes": "docker info --format '{{json .Runtimes}}'",
     }
-    return "; ".join(f"echo {MARK}{name}; {command} 2>/dev/null" for name, command in parts.items()) + "; true"
+    # each marker on a line of its own: a section that ends without a newline (the device tree's NUL-ended
+    # compatible string) never swallows the next marker
+    return (
+        "; ".join(f"printf '\\n%s\\n' {MARK}{name}; {command} 2>/dev/null" for name, command in parts.items())
+        + "; true"
+    )
 
 
 def parse_facts(text: str) -> NodeFacts:
@@ -96,11 +101,7 @@ def parse_facts(text: str) -> NodeFacts:
         speed_mbps=_int(" ".join(sections.get("speed", [])).strip()),
         ping_ok=any(re.search(r"\b[1-9]\d* (packets )?received", line) for line in ping),
         ping_said=clean(" / ".join(ping))[:200],
-        listening=frozenset(
-            int(m.group(1))
-            for line in sections.get("listen", [])
-            if len(words := line.split()) >= 4 and (m := LISTEN_PORT.search(words[3]))
-        ),
+        listening=_listening(sections.get("listen", [])),
         env_names=frozenset(
             clean(name) for line in sections.get("env", []) if (name := line.strip()).startswith(ENV_PREFIXES)
         ),
@@ -109,6 +110,13 @@ def parse_facts(text: str) -> NodeFacts:
         image_said=clean(image)[:200],
         runtimes=_runtimes("\n".join(sections.get("runtimes", []))),
     )
+
+
+def _listening(lines: list[str]) -> frozenset[int] | None:
+    found = [line.split() for line in lines if line.strip()]
+    if not found:
+        return None  # not even sshd's port 22 listed: ss is not there
+    return frozenset(int(m.group(1)) for words in found if len(words) >= 4 and (m := LISTEN_PORT.search(words[3])))
 
 
 def _runtimes(text: str) -> frozenset[str] | None:
@@ -130,7 +138,7 @@ def _route_dev(text: str) -> str | None:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.lstrip("-").isdigit() and int(text) > 0 else None
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) and int(text) > 0 else None
 
 
 def ports(plan: ClusterPlan, node: Node) -> dict[int, str]:
@@ -279,19 +287,18 @@ def _reach_check(role: str, node: Node, other: Node, facts: NodeFacts) -> Check:
 def _ports_check(role: str, plan: ClusterPlan, node: Node, facts: NodeFacts) -> Check:
     wanted = ports(plan, node)
     title = f"{role} {node.device}: ports free ({', '.join(str(p) for p in sorted(wanted)) or 'none needed'})"
+    if facts.listening is None:
+        return Check(
+            f"{role}.ports", title, "skip", ("ss listed nothing: is iproute2's ss there?",), "apt install iproute2"
+        )
     taken = [
         f"port {port} ({what}) is already listened on"
         for port, what in sorted(wanted.items())
         if port in facts.listening
     ]
     if taken:
-        return Check(
-            f"{role}.ports",
-            title,
-            "fail",
-            tuple(taken),
-            "stop what listens there (ss -ltnp shows it), or run cluster down",
-        )
+        fix = "stop what listens there (ss -ltnp shows it), or run cluster down"
+        return Check(f"{role}.ports", title, "fail", tuple(taken), fix)
     return Check(f"{role}.ports", title, "ok", ())
 
 

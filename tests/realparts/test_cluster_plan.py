@@ -59,8 +59,8 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     try:
         daemons += [PrivateDockerd(), PrivateDockerd()]
         envs = [  # NCCL_DEBUG never reaches b
-            ["HF_HOME=/data/hf", "NCCL_DEBUG=INFO", f"DOCKER_HOST={daemons[0].url}"],
-            ["HF_HOME=/data/hf", f"DOCKER_HOST={daemons[1].url}"],
+            ["HF_HOME=/data/hf-a", "NCCL_DEBUG=INFO", f"DOCKER_HOST={daemons[0].url}"],
+            ["HF_HOME=/data/hf-b", f"DOCKER_HOST={daemons[1].url}"],
         ]
         with netns.namespaces(tmp_path / "ns", 2, envs=envs) as devices:
             a, b = devices.namespaces
@@ -113,7 +113,7 @@ def test_the_preflight_passes_on_a_good_link_and_names_an_mtu_mismatch(pair: Pai
     assert got["link.speed"]["status"] in ("ok", "skip")  # a veth may not say its speed
     assert got["env.same"]["status"] == "warn" and got["env.same"]["evidence"] == ["only on node-a: NCCL_DEBUG"]
     assert got["nccl.thor"]["status"] == "ok"  # not a Thor (not a Jetson at all)
-    assert "/data/hf" not in good.stdout  # names only: no value of the nodes' environment is read
+    assert "/data/hf" not in good.stdout  # names only: the two nodes' different values are never read
 
     subprocess.run(["ip", "-n", pair.b.name, "link", "set", pair.cable[1], "mtu", "9000"], check=True)
     bad = pair.cluster("preflight", *pair.nodes(), "--json")

@@ -11,7 +11,7 @@ import pytest
 
 from console.cluster.interfaces import offered, parse
 from console.cluster.plan import ClusterPlan, Node, docker_run, lines
-from console.cluster.presets import BUILTIN
+from console.cluster.presets import BUILTIN, RECIPE_FLAGS
 
 HEAD = Node("orin-a", "enP8p1s0", "10.10.0.1")
 WORKER = Node("orin-b", "enP8p1s0", "10.10.0.2")
@@ -29,9 +29,13 @@ def test_the_recipes_lines_on_each_node() -> None:
             assert f"{var}={node.interface}" in env
         assert "HF_TOKEN" in env and not any(e.startswith("HF_TOKEN=") for e in env)  # by name: no value
         assert {"--network", "host", "--privileged", "--ipc"} <= set(run) and run[run.index("--shm-size") + 1] == "8g"
-        assert "dustynv/vllm:r36.4.0" in run
+        assert "dustynv/vllm:r36.4.0" in run and run[run.index("--runtime") + 1] == "nvidia"
+        assert run[run.index("--ipc") + 1] == "host" and "/dev/shm:/dev/shm" in run and "/data:/data" in run
+        assert {"NVIDIA_DRIVER_CAPABILITIES=all", "TIKTOKEN_ENCODINGS_BASE=/data/encodings"} <= set(env)
     assert head_ray[-6:] == ["--port", "6379", "--node-ip-address", "10.10.0.1", "--num-gpus", "1"]
     assert worker_ray[5:] == ["--address", "10.10.0.1:6379", "--node-ip-address", "10.10.0.2", "--num-gpus", "1"]
+    flags = head_serve[head_serve.index("--port") + 2 :]
+    assert tuple(flags[:8]) == RECIPE_FLAGS and RECIPE_FLAGS[:2] == ("--max-model-len", "2048")
     assert head_serve[5] == "openai/gpt-oss-20b" and head_serve[-4:] == [
         "--tensor-parallel-size",
         "2",
@@ -66,6 +70,10 @@ def test_the_ray_free_mode() -> None:
         (HEAD, Node("orin-b", "eth0", "10.10.0.256"), "is not an IPv4 address"),
         (HEAD, Node("orin-b", "lo", "127.0.0.1"), "is loopback"),
         (HEAD, Node("orin-b", "eth1", "10.10.0.1"), "both nodes have the IP"),
+        (HEAD, Node("orin-b", "eth1", "010.10.0.2"), "no leading zeros"),  # octal to ping and Ray
+        (HEAD, Node("orin-b", "eth1", "0.0.0.0"), "is not a node's own address"),
+        (HEAD, Node("orin-b", "..", "10.10.0.2"), "is not an interface name"),
+        (HEAD, Node("orin-b", "eth1\n", "10.10.0.2"), "is not an interface name"),
     ],
 )
 def test_a_plan_that_cannot_work_is_refused_with_why(head: Node, worker: Node, said: str) -> None:
@@ -74,8 +82,25 @@ def test_a_plan_that_cannot_work_is_refused_with_why(head: Node, worker: Node, s
 
 
 def test_no_secret_value_is_ever_on_a_line() -> None:
-    run = docker_run(ClusterPlan(HEAD, WORKER, BUILTIN["orin-gpt-oss-120b"]), HEAD)
-    assert all("=" not in word or not word.startswith("HF_TOKEN") for word in run)
+    for preset in BUILTIN.values():
+        for node_lines in lines(ClusterPlan(HEAD, WORKER, preset)).values():
+            assert not any("HF_TOKEN=" in line for line in node_lines), preset.name
+    assert "HF_TOKEN" in docker_run(ClusterPlan(HEAD, WORKER, BUILTIN["nnodes"]), WORKER)  # by name
+
+
+def test_the_larger_models_and_a_bad_data_dir_or_image() -> None:
+    serve = lines(ClusterPlan(HEAD, WORKER, BUILTIN["orin-gpt-oss-120b"]))["orin-a"][-1]
+    assert "--kv-cache-memory-bytes 3000M --enable-expert-parallel" in serve
+    assert (
+        "QuantTrio/GLM-4.5-Air-AWQ-FP16Mix"
+        in lines(ClusterPlan(HEAD, WORKER, BUILTIN["orin-glm-4.5-air"]))["orin-a"][-1]
+    )
+    relative = ClusterPlan(HEAD, WORKER, BUILTIN["nnodes"], data_dir="models:/etc").check()
+    assert any("an absolute path on the nodes" in p for p in relative)
+    from dataclasses import replace
+
+    option = ClusterPlan(HEAD, WORKER, replace(BUILTIN["nnodes"], image="--privileged")).check()
+    assert any("is not an image reference" in p for p in option)
 
 
 def test_interfaces_from_ip_json() -> None:

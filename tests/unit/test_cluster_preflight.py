@@ -130,3 +130,35 @@ def test_the_environment_and_a_thor() -> None:
     text = f"{MARK}addr\n[]\n{MARK}env\nPATH\nHF_TOKEN\nHOME\n{MARK}soc\nnvidia,tegra234 "
     parsed = parse_facts(text)
     assert parsed.env_names == frozenset({"HF_TOKEN"}) and parsed.soc == "nvidia,tegra234"
+
+
+def test_a_nul_ended_section_never_swallows_the_next() -> None:
+    """On a Jetson the device tree's compatible string ends in NUL, not a newline: the next marker must
+    still start its own line (the script prints each marker after a newline)."""
+    script = facts_script(HEAD, WORKER, "img")
+    assert f"printf '\\n%s\\n' {MARK}image" in script
+    text = f"{MARK}addr\n[]\n{MARK}soc\nnvidia,tegra234 \n{MARK}image\n{IMAGE_ID}\n"
+    assert parse_facts(text).image_id == IMAGE_ID
+
+
+def test_odd_numbers_and_no_ss() -> None:
+    assert parse_facts(f"{MARK}addr\n[]\n{MARK}speed\n²").speed_mbps is None  # isdigit() but no int
+    assert parse_facts(f"{MARK}addr\n[]\n{MARK}listen\n").listening is None
+    listens = "LISTEN 0 5 *:8000 *:*\nLISTEN 0 5 127.0.0.1:6379 0.0.0.0:*\nLISTEN 0 5 [::ffff:127.0.0.1]:29500 *:*"
+    assert parse_facts(f"{MARK}addr\n[]\n{MARK}listen\n{listens}").listening == frozenset({8000, 6379, 29500})
+    no_ss = by_id(checks(PLAN, facts("10.0.0.1", listening=None), facts("10.0.0.2")))["head.ports"]
+    assert no_ss.status == "skip"
+    ray_free = ClusterPlan(HEAD, WORKER, BUILTIN["nnodes"])
+    taken = by_id(checks(ray_free, facts("10.0.0.1", listening=frozenset({29500})), facts("10.0.0.2")))["head.ports"]
+    assert taken.evidence == ("port 29500 (the multi-node rendezvous (--master-port)) is already listened on",)
+
+
+def test_the_script_quotes_hostile_values_and_is_valid_sh() -> None:
+    import subprocess
+
+    hostile = Node("a", "eth1", "10.0.0.1")
+    other = Node("b", "eth1", "10.0.0.2")
+    script = facts_script(hostile, other, "img'; reboot; '")
+    assert subprocess.run(["sh", "-n", "-c", script], capture_output=True).returncode == 0
+    assert "'img'\"'\"'; reboot; '\"'\"''" in script  # the image stays one word
+    assert "awk 'BEGIN { for (name in ENVIRON) print name }'" in script  # names only, never a line of a value
