@@ -13,7 +13,7 @@ from pathlib import Path
 
 from console import config as cfg
 from console.bench import report as rp
-from console.runtime.sanitise import clean_tree
+from console.runtime.sanitise import clean, clean_tree
 
 
 def results_dir(config: cfg.Config, override: str | None = None) -> Path:
@@ -134,8 +134,8 @@ def compare_devices(folder: Path) -> tuple[rp.BenchReport | None, list[str]]:
         runs, why = saved_runs(device)
         newest = next((r for r in runs if r.report is not None), None)
         if newest is None or newest.report is None:
-            missing.append(f"{device.name}: {why or 'no readable run'}")
+            missing.append(clean(f"{device.name}: {why or 'no readable run'}"))  # a folder's name: any text
             continue
-        results = tuple(replace(res, label=f"{device.name}: {res.label}") for res in newest.report.results)
+        results = tuple(replace(res, label=clean(f"{device.name}: {res.label}")) for res in newest.report.results)
         reports.append(replace(newest.report, results=results))
     return (rp.merge(reports) if reports else None), missing

@@ -21,7 +21,7 @@ from console.cluster.presets import BUILTIN
 from console.config_error import ConfigError
 from console.fleet.actions import Step
 from console.fleet.hosts import Device, load_hosts
-from console.fleet.remote import run_step
+from console.fleet.remote import no_progress, run_step
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -84,7 +84,7 @@ def make_plan(config: Config, args: argparse.Namespace) -> tuple[ClusterPlan, di
 def _address(config: Config, device: Device, interface: str) -> str:
     """The interface's IPv4 address on the device, read over SSH; PlanError naming the ones it offers."""
     got = asyncio.run(
-        run_step(Step(device.name, COMMAND), device, config.fleet_ssh_config, config.fleet_ssh_timeout, _quiet)
+        run_step(Step(device.name, COMMAND), device, config.fleet_ssh_config, config.fleet_ssh_timeout, no_progress)
     )
     if not got.ok:
         raise PlanError(f"{device.name}: cannot read its interfaces: {got.summary}")
@@ -105,17 +105,13 @@ def _offer(interfaces: list[Interface]) -> str:
     )
 
 
-def _quiet(_device: str, _text: str) -> None:
-    pass
-
-
 async def _facts(config: Config, plan: ClusterPlan, devices: dict[str, Device]) -> tuple[NodeFacts, NodeFacts]:
     """Both nodes asked at once."""
 
     async def one(node: Node, other: Node) -> NodeFacts:
         device = devices[node.device]
         step = Step(node.device, facts_script(node, other, plan.preset.image))
-        got = await run_step(step, device, config.fleet_ssh_config, config.fleet_ssh_timeout, _quiet, FACT_LINES)
+        got = await run_step(step, device, config.fleet_ssh_config, config.fleet_ssh_timeout, no_progress, FACT_LINES)
         if not got.ok:
             return NodeFacts(error=got.summary)
         return parse_facts("\n".join(got.tail))

@@ -15,7 +15,7 @@ from console.doctor.audit import audit
 from console.fleet.actions import ActionOptions, Outcome, Plan, Step, autotag, l4t_of_release, plan_action
 from console.fleet.hosts import Device
 from console.fleet.poll import get_json, new_client, token_for
-from console.fleet.remote import Progress, run_plan, run_step
+from console.fleet.remote import Progress, no_progress, run_plan, run_step
 from console.fleet.ssh import SshSettings
 from console.runtime.sanitise import clean
 
@@ -38,7 +38,7 @@ async def read_l4t(devices: Sequence[Device], ssh: SshSettings) -> dict[str, str
             if d.url and (said := await _agent_l4t(client, d, ssh.timeout)):
                 return d.name, said
             step = Step(d.name, "head -n 1 /etc/nv_tegra_release")
-            got = await run_step(step, d, ssh.config, ssh.timeout, _quiet)
+            got = await run_step(step, d, ssh.config, ssh.timeout, no_progress)
         return d.name, (l4t_of_release(got.tail[-1]) if got.ok and got.tail else None)
 
     async with new_client(len(devices)) as client:
@@ -86,7 +86,3 @@ async def execute(
         done(o)
 
     return await run_plan(plan, devices, ssh.config, timeout, parallel, progress, audited)
-
-
-def _quiet(_device: str, _text: str) -> None:
-    pass

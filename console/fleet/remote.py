@@ -33,6 +33,10 @@ FAILURE = re.compile(r"\b(fail|failed|error|refused|cannot|denied|not found|no s
 Progress = Callable[[str, str], None]  # (device, what it is doing)
 
 
+def no_progress(_device: str, _text: str) -> None:
+    """A Progress for a caller that reads only the outcome."""
+
+
 def progress_of(line: str) -> str:
     """A progress line as shown: rsync's ``1,234,567  45%  12.3MB/s  0:00:10 (xfr#3, to-chk=2/10)`` becomes
     ``45% 12.3MB/s``; another line as it is (cleaned)."""
