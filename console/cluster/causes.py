@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from console.cluster.plan import SERVE_LOG
+from console.fleet.actions import Outcome
+from console.fleet.remote import SSH_SAID
 from console.servers.failures import diagnose, strip_prefix
 
 
@@ -120,6 +122,18 @@ def name(lines: Iterable[str], node: str) -> Cause | None:
     if found is None:
         return None
     return Cause(found.key, f"{found.title} (on {node})", found.evidence[:300], found.fix)
+
+
+def unreachable(node: str, outcome: Outcome) -> Cause | None:
+    """ssh's own failure (exit 255 with ssh's words): the node was not reached at all."""
+    if outcome.code != 255 or not any(SSH_SAID.search(line) for line in outcome.tail):
+        return None
+    return Cause(
+        "unreachable",
+        f"{node} cannot be reached over SSH",
+        outcome.summary[:300],
+        "check its link and `ssh` to it by hand (BatchMode: keys, known_hosts); `jetconsole cluster preflight`",
+    )
 
 
 def never_joined(node: str, said: str) -> Cause:

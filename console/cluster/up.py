@@ -125,7 +125,8 @@ class Up:
         for node, outcome in zip(self.nodes, got, strict=True):
             if not outcome.ok:
                 raise Failed(
-                    causes.name(outcome.tail, node.device)
+                    causes.unreachable(node.device, outcome)
+                    or causes.name(outcome.tail, node.device)
                     or Cause(
                         f"{what}-failed",
                         f"{what.replace('-', ' ')} failed on {node.device}",

@@ -14,14 +14,18 @@ its own sshd and private dockerd, real Ray from PyPI in the nodes' containers, a
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import need
+from tests.realparts.agents import ROOT
 from tests.realparts.cluster_pair import CLUSTER_IMAGE, Pair, cluster_pair, import_cluster_image, ray_available
+from tests.realparts.prometheus_server import wait_for
 
 pytestmark = [pytest.mark.realparts]
 PORTS = (6379, 8000, 29500)
@@ -151,3 +155,114 @@ def test_vllm_serves_tp2_across_the_namespaces_without_ray(pair: Pair, vllm_mode
     gone = pair.cluster("down", timeout=120)
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert_clean(pair)
+
+
+def quick_up(pair: Pair, model: Path, mode: str = "ray", *more: str) -> subprocess.CompletedProcess[str]:
+    return pair.cluster(*up_args(pair, model, mode, "--json", "--join-timeout", "20", *more), timeout=200)
+
+
+@pytest.mark.timeout(240)
+def test_an_image_missing_on_the_worker_and_an_unreachable_worker_are_named(pair: Pair, vllm_model: Path) -> None:
+    out = quick_up(pair, vllm_model)  # the image is on a's daemon only
+    assert out.returncode == 1, out.stdout + out.stderr
+    cause = result_of(out)["cause"]
+    assert (cause["key"], cause["title"]) == ("image-missing", "the image is not on node-b"), cause
+    assert cause["evidence"] == "docker: Error response from daemon: No such image: local/cluster:test"
+    assert "node-a: removed container jetconsole-cluster" in out.stdout  # a's, which had started
+    assert "node-b: no container; nothing left" in out.stdout
+    assert_clean(pair)
+
+    pair.copy_image(CLUSTER_IMAGE)
+    pair.b.link_down()  # node-b's only way from here
+    try:
+        out = quick_up(pair, vllm_model, "ray", "--head-ip", HEAD_IP, "--worker-ip", WORKER_IP)  # no SSH to plan
+        assert out.returncode == 1, out.stdout + out.stderr
+        cause = result_of(out)["cause"]
+        assert (cause["key"], cause["title"]) == ("unreachable", "node-b cannot be reached over SSH"), cause
+        assert "node-b: not reached" in out.stdout  # down could not reach it either, and says so
+    finally:
+        pair.b.link_up()
+    gone = pair.cluster("down", timeout=120)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert_clean(pair)
+
+
+@pytest.mark.timeout(240)
+def test_a_worker_that_never_joins_and_a_taken_ray_port_are_named(pair: Pair, vllm_model: Path) -> None:
+    pair.copy_image(CLUSTER_IMAGE)
+    out = quick_up(pair, vllm_model, "ray", "--worker-ip", "10.232.0.9")  # not the worker's address
+    assert out.returncode == 1, out.stdout + out.stderr
+    doc = result_of(out)
+    assert doc["cause"]["key"] == "worker-never-joined", doc["cause"]
+    assert doc["cause"]["title"] == "node-b never joined the Ray cluster"
+    assert doc["phases"][-1]["name"] == "ray join" and not doc["phases"][-1]["ok"]
+    assert_clean(pair)
+
+    taken = pair.a.run(
+        [sys.executable, "-m", "http.server", "6379", "--bind", HEAD_IP],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: 6379 in listening(pair, 0), 20, "the stand-in listening on 6379")
+        out = quick_up(pair, vllm_model)
+        assert out.returncode == 1, out.stdout + out.stderr
+        doc = result_of(out)
+        assert doc["phases"][-1]["name"] == "ray head", doc
+        assert doc["cause"]["key"] == "address-in-use", doc["cause"]
+    finally:
+        taken.terminate()
+        taken.wait(10)
+    assert_clean(pair)
+
+
+def start_up(pair: Pair, model: Path, mode: str) -> subprocess.Popen[str]:
+    argv = pair.argv(*up_args(pair, model, mode, "--ready-timeout", "300"))
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=pair.env())
+
+
+def read_until(proc: subprocess.Popen[str], marker: str) -> str:
+    """Its output up to the line that starts with ``marker`` (AssertionError with all of it if it ends first)."""
+    assert proc.stdout is not None
+    seen = ""
+    for line in proc.stdout:
+        seen += line
+        if line.startswith(marker):
+            return seen
+    raise AssertionError(f"no {marker!r} in:\n{seen}")
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_killed_after_it_joined_is_named(pair: Pair, vllm_model: Path) -> None:
+    import docker
+
+    pair.copy_image(CLUSTER_IMAGE)
+    up = start_up(pair, vllm_model, "nnodes")
+    try:
+        read_until(up, "serve: ")  # both ranks started: the worker is part of the group now
+        docker.APIClient(base_url=pair.daemons[1].url, version="auto").kill("jetconsole-cluster")
+        rest, _ = up.communicate(timeout=120)
+    finally:
+        up.kill()
+    assert up.returncode == 1, rest
+    assert "failed: the worker node-b died after it had started [worker-died]" in rest
+    assert "evidence: jetconsole-cluster: exited exit 137" in rest
+    assert "node-b: removed container jetconsole-cluster" in rest
+    assert_clean(pair)
+
+
+@pytest.mark.timeout(240)
+def test_ctrl_c_during_up_takes_both_nodes_down(pair: Pair, vllm_model: Path) -> None:
+    pair.copy_image(CLUSTER_IMAGE)
+    up = start_up(pair, vllm_model, "ray")
+    try:
+        read_until(up, "ray join…")  # both containers up, Ray's head running
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=120)
+    finally:
+        up.kill()
+    assert up.returncode == 130, rest
+    assert "interrupted: taking both nodes down" in rest
+    assert "node-a: removed container jetconsole-cluster" in rest and "node-b: removed container" in rest
+    assert_clean(pair)
+    assert pair.cluster("status").returncode == 2  # the record went with them
