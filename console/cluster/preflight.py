@@ -18,17 +18,32 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from console.cluster.interfaces import Interface, parse
 from console.cluster.plan import ClusterPlan, Node
 from console.cluster.presets import NNODES, RAY
+from console.cluster.resources import NodeResources, parse_resources, resource_checks
 from console.doctor.check import Check
 from console.runtime.sanitise import clean
 
 MARK = "@@jetconsole-"
-SECTIONS = ("addr", "route", "speed", "ping", "listen", "env", "soc", "image", "runtimes")
+SECTIONS = (
+    "addr",
+    "route",
+    "speed",
+    "ping",
+    "listen",
+    "env",
+    "soc",
+    "image",
+    "runtimes",
+    "mem",
+    "gpumem",
+    "shm",
+    "nccl",
+)
 IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 # The environment that reaches a node's containers and decides where they talk or what they load: the same
 # names on both nodes (values are never read: a secret stays on its node)
@@ -52,6 +67,7 @@ class NodeFacts:
     image_id: str = ""  # the plan's image on this node's Docker ("" when it is not there)
     image_said: str = ""  # what docker said about it (why it is not there)
     runtimes: frozenset[str] | None = None  # Docker's runtimes (None: Docker did not answer)
+    resources: NodeResources = field(default_factory=NodeResources)  # memory, /dev/shm, the image's NCCL
     error: str = ""
 
 
@@ -71,6 +87,13 @@ def facts_script(node: Node, other: Node, image: str) -> str:
         # docker prints an empty line for a missing image before its error: the first line that says something
         "image": f"docker image inspect --format '{{{{.Id}}}}' {quoted_image} 2>&1 | grep . | head -n 1",
         "runtimes": "docker info --format '{{json .Runtimes}}'",
+        "mem": "grep -E '^(MemTotal|MemAvailable):' /proc/meminfo",
+        "gpumem": "nvidia-smi --query-gpu=memory.total,memory.free --format=csv,noheader,nounits | head -n 1",
+        "shm": "df -Pk /dev/shm | awk 'NR == 2 { print $2 }'",
+        # the image's own NCCL_VERSION (NVIDIA's base images set it), else its libnccl.so.X.Y.Z file's name
+        "nccl": f"docker image inspect --format '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' {quoted_image}"
+        " | grep '^NCCL_VERSION=' || docker run --rm --pull never --network none --entrypoint sh "
+        f"{quoted_image} -c \"find /usr /opt -name 'libnccl.so.*' | head -n 3\"",
     }
     # each marker on a line of its own: a section that ends without a newline (the device tree's NUL-ended
     # compatible string) never swallows the next marker
@@ -109,6 +132,7 @@ def parse_facts(text: str) -> NodeFacts:
         image_id=image if IMAGE_ID.match(image := " ".join(sections.get("image", [])).strip()) else "",
         image_said=clean(image)[:200],
         runtimes=_runtimes("\n".join(sections.get("runtimes", []))),
+        resources=parse_resources(sections),
     )
 
 
@@ -183,6 +207,7 @@ def checks(plan: ClusterPlan, head: NodeFacts, worker: NodeFacts) -> list[Check]
             _runtime_check(role, node, facts)
             for role, node, facts in (("head", plan.head, head), ("worker", plan.worker, worker))
         )
+        out.extend(resource_checks(plan, head.resources, worker.resources))
     return out
 
 

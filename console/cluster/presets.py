@@ -37,6 +37,7 @@ class ClusterPreset:
     master_port: int = 29500  # nnodes mode: torch.distributed's rendezvous
     shm_size: str = "8g"
     published: str = ""  # the recipe's own figure over 10 GbE, for the plan to show
+    weights_gib: float = 0.0  # the checkpoint's size (0: not known here): the preflight's memory check
 
 
 BUILTIN: dict[str, ClusterPreset] = {
@@ -49,6 +50,7 @@ BUILTIN: dict[str, ClusterPreset] = {
             "openai/gpt-oss-20b",
             RECIPE_FLAGS,
             published="about 12 tok/s over 10 GbE",
+            weights_gib=12.8,  # 13.8 GB of safetensors on the Hub (MXFP4 experts, BF16 attention)
         ),
         ClusterPreset(
             "orin-gpt-oss-120b",
@@ -57,6 +59,7 @@ BUILTIN: dict[str, ClusterPreset] = {
             "openai/gpt-oss-120b",
             (*RECIPE_FLAGS, "--kv-cache-memory-bytes", "3000M", "--enable-expert-parallel"),
             published="about 9 tok/s over 10 GbE",
+            weights_gib=60.8,  # 65.3 GB on the Hub
         ),
         ClusterPreset(
             "orin-glm-4.5-air",

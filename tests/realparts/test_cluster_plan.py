@@ -58,6 +58,13 @@ def test_the_preflight_passes_on_a_good_link_and_names_an_mtu_mismatch(pair: Pai
     assert got["env.same"]["status"] == "warn" and got["env.same"]["evidence"] == ["only on node-a: NCCL_DEBUG"]
     assert got["nccl.thor"]["status"] == "ok"  # not a Thor (not a Jetson at all)
     assert "/data/hf" not in good.stdout  # names only: the two nodes' different values are never read
+    total_kib = int(Path("/proc/meminfo").read_text().split()[1])  # MemTotal, the first line: both nodes share it
+    assert got["head.memory"]["evidence"][0].startswith(f"{total_kib / 1024**2:.1f} GiB in all")
+    assert "its share at TP=2: 10.4 GiB" in got["head.memory"]["evidence"][2]  # gpt-oss-20b's half, and more
+    assert got["image.nccl"]["status"] == "warn" and got["image.nccl"]["evidence"] == [
+        f"no NCCL found in {BUSYBOX_IMAGE}"
+    ]
+    assert got["worker.shm"]["evidence"][-1].startswith("/dev/shm is ")
 
     subprocess.run(["ip", "-n", pair.b.name, "link", "set", pair.cable[1], "mtu", "9000"], check=True)
     bad = pair.cluster("preflight", *pair.nodes(), "--json")

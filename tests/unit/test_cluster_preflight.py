@@ -9,10 +9,14 @@ from console.cluster.interfaces import Interface
 from console.cluster.plan import ClusterPlan, Node
 from console.cluster.preflight import MARK, NodeFacts, checks, facts_script, parse_facts
 from console.cluster.presets import BUILTIN
+from console.cluster.resources import NodeResources, parse_resources
 
 IMAGE_ID = "sha256:" + "ab" * 32
 HEAD, WORKER = Node("a", "eth1", "10.0.0.1"), Node("b", "eth1", "10.0.0.2")
 PLAN = ClusterPlan(HEAD, WORKER, BUILTIN["orin-gpt-oss-20b"])
+GIB_KIB = 1024 * 1024
+# an idle AGX Orin 64 GB (unified memory: /proc/meminfo), its /dev/shm half of it, an image with NCCL 2.21.5
+ORIN_64 = NodeResources(61 * GIB_KIB, 58 * GIB_KIB, None, None, 30 * GIB_KIB, "2.21.5", True)
 
 
 def facts(ip: str, mtu: int = 9000, **kw: object) -> NodeFacts:
@@ -27,6 +31,7 @@ def facts(ip: str, mtu: int = 9000, **kw: object) -> NodeFacts:
         soc="nvidia,p3737-0000+p3701-0005 nvidia,tegra234",
         image_id=IMAGE_ID,
         runtimes=frozenset({"nvidia", "runc"}),
+        resources=ORIN_64,
     )
     return NodeFacts(**{**base, **kw})  # type: ignore[arg-type]
 
@@ -162,3 +167,51 @@ def test_the_script_quotes_hostile_values_and_is_valid_sh() -> None:
     assert subprocess.run(["sh", "-n", "-c", script], capture_output=True).returncode == 0
     assert "'img'\"'\"'; reboot; '\"'\"''" in script  # the image stays one word
     assert "awk 'BEGIN { for (name in ENVIRON) print name }'" in script  # names only, never a line of a value
+
+
+def test_memory_shm_and_nccl() -> None:
+    got = by_id(checks(PLAN, facts("10.0.0.1"), facts("10.0.0.2")))
+    assert got["head.memory"].evidence == (
+        "61.0 GiB in all, 58.0 GiB free",
+        "--gpu-memory-utilization 0.5 lets vLLM use 30.5 GiB",
+        "its share at TP=2: 10.4 GiB (half of 12.8 GiB of weights, activations, graphs, KV cache)",
+    )
+    assert (
+        "ENABLE_DISTRIBUTED_JETSON_NCCL=on; the docs misspell it ENABLE_NCCL_DISTRIBUTED_JETSON"
+        in (got["image.nccl"].evidence[1])
+    )
+    assert got["image.nccl"].evidence[0] == "NCCL 2.21.5 in dustynv/vllm:r36.4.0"
+    # something else holds most of the worker's memory: vLLM would refuse its 0.5 budget
+    busy = NodeResources(61 * GIB_KIB, 20 * GIB_KIB, None, None, 30 * GIB_KIB, "2.21.5", True)
+    got = by_id(checks(PLAN, facts("10.0.0.1"), facts("10.0.0.2", resources=busy)))
+    assert got["worker.memory"].status == "fail" and "at most 0.33" in got["worker.memory"].fix
+    # the 120b line sizes its KV cache: 30.4 + 2 + 1 + 2.9 GiB (3000M) must fit the free memory, not the budget
+    big = ClusterPlan(HEAD, WORKER, BUILTIN["orin-gpt-oss-120b"])
+    got = by_id(checks(big, facts("10.0.0.1"), facts("10.0.0.2")))
+    assert got["head.memory"].status == "ok" and "its share at TP=2: 36.3 GiB" in got["head.memory"].evidence[2]
+    small_shm = NodeResources(61 * GIB_KIB, 58 * GIB_KIB, None, None, 4 * GIB_KIB, "2.22.3", True)
+    got = by_id(checks(PLAN, facts("10.0.0.1"), facts("10.0.0.2", resources=small_shm)))
+    assert got["worker.shm"].status == "warn" and got["worker.shm"].fix.startswith("mount -o remount,size=8g")
+    assert got["image.nccl"].status == "fail"  # two NCCL versions: two images
+
+
+def test_resources_parsed_from_what_a_node_printed() -> None:
+    sections = {
+        "mem": ["MemTotal:       64305152 kB", "MemAvailable:   60000000 kB"],
+        "gpumem": [],
+        "shm": ["32152576"],
+        "nccl": ["/usr/lib/aarch64-linux-gnu/libnccl.so.2.21.5"],
+        "soc": ["nvidia,p3737-0000+p3701-0005 nvidia,tegra234"],
+    }
+    got = parse_resources(sections)
+    assert (got.mem_total_kib, got.mem_available_kib, got.shm_kib, got.nccl, got.jetson) == (
+        64305152,
+        60000000,
+        32152576,
+        "2.21.5",
+        True,
+    )
+    assert got.memory() == (64305152 * 1024, 60000000 * 1024)
+    dgpu = parse_resources({**sections, "gpumem": ["81559, 80000"], "nccl": ["NCCL_VERSION=2.27.3-1"]})
+    assert dgpu.memory() == (81559 * 1024**2, 80000 * 1024**2) and dgpu.nccl == "2.27.3-1"
+    assert parse_resources({"nccl": ["sh: find: not found"]}).nccl == ""
