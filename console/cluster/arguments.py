@@ -9,8 +9,10 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="cluster_command", metavar="plan|preflight|up|status|down", required=True)
     _plan_arguments(sub.add_parser("plan", help="every node's docker run, ray start and vllm serve lines"))
-    _plan_arguments(
-        sub.add_parser("preflight", help="check both nodes' link over SSH: interface, route, reach, MTU, speed, ports")
+    preflight = sub.add_parser("preflight", help="check both nodes over SSH: link, ports, image, memory, env")
+    _plan_arguments(preflight)
+    preflight.add_argument(
+        "--link-test", action="store_true", help="also an all-reduce between the nodes (Gloo; NCCL with GPUs)"
     )
     up = sub.add_parser("up", help="start both nodes, phase by phase, until the server answers /health")
     _plan_arguments(up)

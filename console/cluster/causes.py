@@ -87,6 +87,13 @@ SIGNATURES: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
             "run with NCCL_DEBUG=INFO to see the transport it chose",
         ),
         (
+            "peer-unreachable",
+            r"failed to connect to .*(?:Network is unreachable|No route to host|Connection refused|timed out)",
+            "{node} cannot reach the other node's rank",
+            "the interface between the nodes must be up with the plan's IPs on both: "
+            "`jetconsole cluster preflight` checks the link, the route and the reach",
+        ),
+        (
             "no-node-types",
             r"No available node types can fulfill resource request",
             "Ray cannot place the GPU workers across the nodes",

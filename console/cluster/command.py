@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from console.cluster import record
+from console.cluster import causes, linktest, record
 from console.cluster.down import down, report
 from console.cluster.interfaces import COMMAND, Interface, offered, parse
 from console.cluster.nodes import Link
@@ -35,6 +35,7 @@ from console.cluster.status import lines as status_lines
 from console.cluster.status import status
 from console.cluster.up import Limits, Up, UpResult
 from console.config_error import ConfigError
+from console.doctor.check import Check
 from console.fleet.actions import Step
 from console.fleet.hosts import Device, load_hosts
 from console.fleet.remote import no_progress, run_step
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from console.config import Config
 
 
+LINK_TEST_S = 180  # both containers started, torch imported, and the two all-reduces
 FACT_LINES = 5000  # a node's whole answer to the preflight (its interfaces, ports, environment names)
 
 
@@ -59,7 +61,16 @@ def run(config: Config, args: argparse.Namespace, out: TextIO = sys.stdout, err:
         print(f"jetconsole cluster: {exc}", file=err)
         return 2
     if args.cluster_command == "preflight":
-        return _report(plan, asyncio.run(_facts(config, plan, devices)), args.json, out)
+        start = time.monotonic()
+        found = checks(plan, *asyncio.run(_facts(config, plan, devices)))
+        if args.link_test:
+            unreached = [c.id for c in found if c.id.endswith(".reach") and c.status != "ok"]
+            found.append(
+                Check("link.test", "link test", "skip", (f"not run: {', '.join(unreached)} failed",))
+                if unreached
+                else asyncio.run(link_check(plan, _link(config, devices)))
+            )
+        return _report(found, time.monotonic() - start, args.json, out)
     if args.cluster_command == "up":
         return _up(config, args, plan, devices, out, err)
     shown = lines(plan)
@@ -159,12 +170,12 @@ async def _facts(config: Config, plan: ClusterPlan, devices: dict[str, Device]) 
     return head, worker
 
 
-def _report(plan: ClusterPlan, facts: tuple[NodeFacts, NodeFacts], as_json: bool, out: TextIO) -> int:
+def _report(found: list[Check], seconds: float, as_json: bool, out: TextIO) -> int:
     """The checks as the doctor prints them; exit 0 good, 1 warnings, 2 failures."""
-    found = checks(plan, *facts)
     worst = 2 if any(c.status == "fail" for c in found) else 1 if any(c.status == "warn" for c in found) else 0
     if as_json:
-        print(json.dumps({"checks": [c.to_dict() for c in found], "exit": worst}, indent=2), file=out)
+        doc = {"checks": [c.to_dict() for c in found], "exit": worst, "seconds": round(seconds, 3)}
+        print(json.dumps(doc, indent=2), file=out)
         return worst
     for c in found:
         print(f"{c.status:>4}  {c.title}", file=out)
@@ -173,8 +184,32 @@ def _report(plan: ClusterPlan, facts: tuple[NodeFacts, NodeFacts], as_json: bool
         if c.fix and c.status in ("fail", "warn"):
             print(f"        → {c.fix}", file=out)
     counts = {s: sum(c.status == s for c in found) for s in ("ok", "warn", "fail")}
-    print(f"{counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failures", file=out)
+    print(f"{counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failures ({seconds:.1f} s)", file=out)
     return worst
+
+
+async def link_check(plan: ClusterPlan, link: Link) -> Check:
+    """The link test (console/cluster/linktest.py) as a check: both ranks at once, rank 0's figures."""
+    title = f"link test: all-reduce between the nodes over {plan.head.interface} / {plan.worker.interface}"
+    head, worker = await asyncio.gather(
+        *(
+            link.sh(n.device, shlex.join(linktest.line(plan, n)), LINK_TEST_S, keep=200)
+            for n in (plan.head, plan.worker)
+        )
+    )
+    results = linktest.parse(head.tail)
+    if results is None:
+        failed = [(n, o) for n, o in ((plan.head, head), (plan.worker, worker)) if not o.ok] or [(plan.head, head)]
+        cause = next((c for n, o in failed if (c := causes.name(o.tail, n.device))), None)
+        said = (cause.evidence,) if cause else tuple(f"{n.device}: {o.summary}" for n, o in failed)
+        fix = (
+            cause.fix
+            if cause
+            else "the image needs python3 with torch; run the line by hand: " + linktest.shown(plan, plan.head)
+        )
+        return Check("link.test", title, "fail", said, fix)
+    said = tuple(f"{r.backend}: {r.gbit_s:.2f} Gbit/s (64 MiB), latency {r.latency_us:.0f} µs" for r in results)
+    return Check("link.test", title, "ok", said)
 
 
 def _link(config: Config, devices: dict[str, Device]) -> Link:

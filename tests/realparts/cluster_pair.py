@@ -42,7 +42,7 @@ base={NODE_DIRS}/$VLLM_HOST_IP
 mkdir -p /host$base/ray
 exec chroot /host /usr/bin/env RAY_TMPDIR=$base/ray {RAY} "$@"
 """
-# the Ray venv's python in the container (a test's own Ray driver: which node a task ran on, and its environment)
+# the venv's python as the image's python3, with torch and Ray (the link test; a test's own Ray driver)
 RAY_PYTHON_WRAPPER = RAY_WRAPPER.replace(f" {RAY} ", f" {VLLM_PYTHON} ")
 VLLM_WRAPPER = f"""#!/bin/sh
 {PROC}
@@ -169,7 +169,8 @@ def import_cluster_image(daemon: PrivateDockerd) -> str:
             info.type = tarfile.DIRTYPE
             info.mode = mode
             tar.addfile(info)
-        for name, text in (("ray", RAY_WRAPPER), ("ray-python", RAY_PYTHON_WRAPPER), ("vllm", VLLM_WRAPPER)):
+        commands = (("ray", RAY_WRAPPER), ("python3", RAY_PYTHON_WRAPPER), ("vllm", VLLM_WRAPPER))
+        for name, text in commands:
             raw = text.encode()
             info = tarfile.TarInfo(f"usr/local/bin/{name}")
             info.size, info.mode = len(raw), 0o755

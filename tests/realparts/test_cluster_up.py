@@ -14,6 +14,7 @@ its own sshd and private dockerd, real Ray from PyPI in the nodes' containers, a
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -119,7 +120,7 @@ def test_the_ray_path_forms_both_nodes_and_names_the_cpu_builds_refusal(pair: Pa
         "os.environ.get('VLLM_HOST_IP'))); "
         "print('TASK', *ray.get(f.options(scheduling_strategy=A(node, soft=False)).remote()))"
     )
-    argv = ["docker", "-H", pair.daemons[0].url, "exec", "jetconsole-cluster", "ray-python", "-c", task]
+    argv = ["docker", "-H", pair.daemons[0].url, "exec", "jetconsole-cluster", "python3", "-c", task]
     said = subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout
     assert f"TASK {WORKER_IP} {pair.cable[1]} {WORKER_IP}" in said, said
 
@@ -266,3 +267,27 @@ def test_ctrl_c_during_up_takes_both_nodes_down(pair: Pair, vllm_model: Path) ->
     assert "node-a: removed container jetconsole-cluster" in rest and "node-b: removed container" in rest
     assert_clean(pair)
     assert pair.cluster("status").returncode == 2  # the record went with them
+
+
+@pytest.mark.timeout(240)
+def test_the_link_test_runs_an_all_reduce_over_the_cable(pair: Pair) -> None:
+    pair.copy_image(CLUSTER_IMAGE)
+    argv = ["preflight", *pair.nodes(), "--image", CLUSTER_IMAGE, "--volume", "/:/host", "--link-test", "--json"]
+    out = pair.cluster(*argv, timeout=200)
+    doc = json.loads(out.stdout)
+    got = {c["id"]: c for c in doc["checks"]}
+    link = got["link.test"]
+    assert link["status"] == "ok", link
+    assert link["title"].endswith(f"over {pair.cable[0]} / {pair.cable[1]}")
+    (gloo,) = link["evidence"]  # no GPU here: Gloo only
+    figures = re.fullmatch(r"gloo: ([\d.]+) Gbit/s \(64 MiB\), latency (\d+) µs", gloo)
+    assert figures and float(figures.group(1)) > 0 and int(figures.group(2)) > 0, gloo
+    assert doc["seconds"] > 0
+    assert_clean(pair)  # the throwaway containers are gone
+
+    subprocess.run(["ip", "-n", pair.b.name, "link", "set", pair.cable[1], "down"], check=True)
+    out = pair.cluster(*argv, timeout=200)
+    link = {c["id"]: c for c in json.loads(out.stdout)["checks"]}["link.test"]
+    assert link["status"] == "skip", link  # the ranks cannot meet: not tried (torch would wait its minute)
+    assert link["evidence"] == ["not run: head.reach, worker.reach failed"], link
+    assert_clean(pair)

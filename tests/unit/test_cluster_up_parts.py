@@ -1,0 +1,142 @@
+"""The pure parts of ``jetconsole cluster up|status|down`` (issue 17): ``ray status`` read, failures named from
+the nodes' own lines, the link test's answer, the cluster record, and what down found left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.cluster import causes, linktest, record
+from console.cluster.down import MARK, NodeDown, report
+from console.cluster.plan import ClusterPlan, Node, detached, vllm_serve
+from console.cluster.presets import BUILTIN
+from console.cluster.raystatus import parse
+from console.fleet.actions import Outcome
+
+PLAN = ClusterPlan(Node("a", "eth1", "10.0.0.1"), Node("b", "eth1", "10.0.0.2"), BUILTIN["nnodes"])
+RAY_STATUS = """======== Autoscaler status: 2026-12-05 18:23:41.142340 ========
+Node status
+---------------------------------------------------------------
+Active:
+ 1 node_0272187f1fac448dd1969dd8644ea4d5e62969508936574f40e9561c
+ 1 node_64da84ac5418e663fc506c1947395ae385682b89f3ec7fb6590ae0e6
+Pending:
+ (no pending nodes)
+Recent failures:
+ (no failures)
+
+Resources
+---------------------------------------------------------------
+Total Usage:
+ 0.0/4.0 CPU
+ 0.0/2.0 GPU
+ 0B/31.56GiB memory
+ 0B/13.53GiB object_store_memory
+"""
+
+
+def test_ray_status_read() -> None:
+    got = parse(RAY_STATUS)
+    assert len(got.active) == 2 and got.pending == () and got.failures == ()
+    assert got.total("GPU") == 2.0 and got.total("CPU") == 4.0 and got.total("memory") == 31.56
+    one = parse(RAY_STATUS.replace(" 1 node_64da84ac5418e663fc506c1947395ae385682b89f3ec7fb6590ae0e6\n", ""))
+    assert len(one.active) == 1
+    waiting = parse("No cluster status. It may take a few seconds for the Ray internal services to start up.")
+    assert waiting.active == () and waiting.said.startswith("No cluster status.")
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("docker: Error response from daemon: No such image: local/cluster:test", "image-missing"),
+        (
+            'docker: Error response from daemon: Conflict. The container name "/jetconsole-cluster" is already in use',
+            "already-up",
+        ),
+        ("docker: Error response from daemon: unknown or invalid runtime name: nvidia", "no-nvidia-runtime"),
+        ("error setting rlimits for ready process: error setting rlimit type 8: operation not permitted", "memlock"),
+        ("ValueError: current platform cpu does not support ray.", "cpu-no-ray"),
+        ("Value error, Failed to import Ray: No module named 'ray'.Please install Ray", "ray-missing"),
+        (
+            "RuntimeError: Gloo connectFullMesh failed with [../third_party/gloo/gloo/transport/tcp/pair.cc:144]",
+            "gloo-interface",
+        ),
+        ("node-b:123:456 [0] NCCL WARN socket.c:540 NET/Socket : Connect to 10.0.0.1<43567> failed", "nccl-interface"),
+        (
+            "[c10d] The client socket has failed to connect to [::1]:29500 (errno: 101 - Network is unreachable).",
+            "peer-unreachable",
+        ),
+        ("No available node types can fulfill resource request {'GPU': 1.0}", "no-node-types"),
+        ("ConnectionError: Failed to connect to GCS at address 10.0.0.1:6379 within 5 seconds.", "gcs-unreachable"),
+        ("OSError: [Errno 98] Address already in use", "address-in-use"),
+    ],
+)
+def test_each_failure_is_named_from_its_line(line: str, key: str) -> None:
+    got = causes.name(["INFO starting", line], "node-b")
+    assert got is not None and got.key == key, got
+    assert got.evidence == line[:300] and got.fix
+
+
+def test_a_server_failure_falls_back_to_the_servers_diagnosis() -> None:
+    line = (
+        "ValueError: To serve at least one request with the models's max seq len (4096), (0.50 GiB KV cache is needed"
+    )
+    got = causes.name(["ERROR 12-05 18:00:00 [core.py:1] " + line], "node-a")
+    assert got is not None and got.title.endswith("(on node-a)")
+    assert causes.name(["INFO all good", "INFO Application startup complete."], "node-a") is None
+
+
+def test_ssh_failure_is_unreachable() -> None:
+    said = ("ssh: connect to host 10.231.2.2 port 22: Connection timed out",)
+    got = causes.unreachable("node-b", Outcome("node-b", False, "ssh: timed out", 255, 10.0, said))
+    assert got is not None and got.key == "unreachable"
+    assert causes.unreachable("node-b", Outcome("node-b", False, "failed (exit 255)", 255, 1.0, ("docker: x",))) is None
+
+
+def test_the_link_tests_answer() -> None:
+    line = linktest.MARK + '{"gloo": {"latency_us": 217.5, "gbit_s": 6.71}}'
+    (got,) = linktest.parse(["noise", line]) or []
+    assert (got.backend, got.latency_us, got.gbit_s) == ("gloo", 217.5, 6.71)
+    assert linktest.parse(["Traceback ...", "ImportError: No module named torch"]) is None
+    assert linktest.parse([linktest.MARK + "{not json"]) is None
+    shown = linktest.shown(PLAN, PLAN.worker)
+    assert "GLOO_SOCKET_IFNAME=eth1" in shown and "'<all-reduce script>' 1 10.0.0.1 29500 64" in shown
+
+
+def test_the_serve_line_runs_detached_with_its_log_and_pid() -> None:
+    serve = vllm_serve(PLAN, PLAN.worker)
+    assert serve is not None
+    argv = detached(serve)
+    assert argv[:7] == ["docker", "exec", "-d", "jetconsole-cluster", "sh", "-c", argv[6]]
+    assert argv[6].startswith("echo $$ >/tmp/jetconsole-serve.pid; exec vllm serve openai/gpt-oss-20b")
+    assert argv[6].endswith("--headless >>/tmp/jetconsole-serve.log 2>&1")
+
+
+def test_the_record_round_trips_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    where = tmp_path / "cluster.json"
+    assert record.load(where) is None
+    record.save(record.Record(PLAN, "http://10.231.1.2:8000/v1", 1.5), where)
+    got = record.load(where)
+    assert got is not None and got.plan == PLAN and got.url == "http://10.231.1.2:8000/v1"
+    where.write_text('{"head": 1}')
+    with pytest.raises(ValueError, match="not a cluster record"):
+        record.load(where)
+    record.forget(where)
+    assert not where.exists()
+
+
+def test_what_down_says() -> None:
+    lines = report(
+        (
+            NodeDown("a", True, ()),
+            NodeDown("b", False, ("port 6379 listening",)),
+            NodeDown("c", False, (), "ssh: timed out"),
+        )
+    )
+    assert lines == [
+        "a: removed container jetconsole-cluster and everything in it (Ray, vllm serve); nothing left",
+        "b: no container; left: port 6379 listening",
+        "c: not reached (ssh: timed out); run `jetconsole cluster down` again",
+    ]
+    assert MARK.startswith("@@jetconsole")
