@@ -1,10 +1,10 @@
 """``jetconsole cluster down``: both nodes back to how they were, and what was removed said.
 
-On each node, over SSH, at once: everything in the cluster's container asked to end (SIGTERM: vLLM shuts its
-engine down, Ray its raylet and GCS), a few seconds for it, then the container removed with whatever still
-ran in it.  Then each node is asked what is left: a container of that name, and the cluster's ports still
-listening (Ray's, the server's, the rendezvous).  It is safe to run twice, after Ctrl-C, or after a failure
-half-way: a node with nothing on it says so.
+On each node, over SSH, at once: everything in the cluster's container asked to end (SIGTERM: vLLM shuts
+its engine down, Ray its raylet and GCS), up to ``GRACE_S`` for it, then the container removed with
+whatever still ran in it.  Then each node is asked what is left: a container of that name, and the
+cluster's ports still listening (Ray's, the server's, the rendezvous).  It is safe to run twice, after
+Ctrl-C, or after a failure half-way: a node with nothing on it says so.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from console.cluster.plan import CONTAINER, ClusterPlan, Node
 from console.cluster.preflight import LISTEN_PORT
 
 GRACE_S = 15
+# what still runs in the container besides its init, its ``sleep infinity`` and zombies (``docker top``'s lines)
+BUSY = "grep -v -e '^STAT' -e '^Z' -e 'sleep infinity' -e docker-init | wc -l"
 MARK = "@@jetconsole-left"
 SCRIPT = f"""\
 if docker inspect {CONTAINER} >/dev/null 2>&1; then
   docker exec {CONTAINER} sh -c 'kill -TERM -1' >/dev/null 2>&1
   i=0
-  while [ $i -lt {GRACE_S} ] && [ "$(docker top {CONTAINER} -eo pid 2>/dev/null | wc -l)" -gt 2 ]; do
+  while [ $i -lt {GRACE_S} ] && [ "$(docker top {CONTAINER} -eo stat,args 2>/dev/null | {BUSY})" -gt 0 ]; do
     sleep 1; i=$((i+1))
   done
   if docker rm -f {CONTAINER} >/dev/null; then echo removed; fi

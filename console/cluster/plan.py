@@ -83,11 +83,13 @@ def _ip_problems(role: str, ip: str) -> list[str]:
 def docker_run(plan: ClusterPlan, node: Node) -> list[str]:
     """The node's container: host network, the recipe's shm/ipc/privileged, the interface in every
     variable that picks one, secrets by name only, and a shell kept alive for ``ray start``/``vllm serve``
-    to be run in with ``docker exec``."""
+    to be run in with ``docker exec`` (``--init`` reaps what ends in it; ``--pull never``: an image missing
+    on one node is said at once, not pulled for minutes without a word)."""
     p = plan.preset
     env = [f"VLLM_HOST_IP={node.ip}", *(f"{var}={node.interface}" for var in IFNAME_VARS)]
     env += ["NVIDIA_DRIVER_CAPABILITIES=all", "TIKTOKEN_ENCODINGS_BASE=/data/encodings", *PASSED_BY_NAME]
-    argv = ["docker", "run", "-d", "--pull", "never", "--name", CONTAINER, "--runtime", "nvidia", "--network", "host"]
+    argv = ["docker", "run", "-d", "--init", "--pull", "never", "--name", CONTAINER, "--runtime", "nvidia"]
+    argv += ["--network", "host"]
     argv += ["--shm-size", p.shm_size, "--privileged", "--ipc", "host"]
     if plan.memlock:
         argv += ["--ulimit", "memlock=-1"]
