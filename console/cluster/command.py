@@ -15,62 +15,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shlex
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
-from urllib.parse import urlsplit
 
-from console.cluster import causes, linktest, record
+from console.cluster import record
 from console.cluster.down import down, report
-from console.cluster.interfaces import COMMAND, Interface, offered, parse
 from console.cluster.nodes import Link
-from console.cluster.plan import SERVE_LOG, ClusterPlan, Node, lines
-from console.cluster.preflight import NodeFacts, checks, facts_script, parse_facts
-from console.cluster.presets import BUILTIN, ClusterPreset
+from console.cluster.plan import SERVE_LOG, ClusterPlan, lines
+from console.cluster.planning import (
+    PlanError,
+    PlanRequest,
+    health,
+    link_of,
+    make_plan,
+    preflight,
+    server_answer,
+    server_url,
+)
 from console.cluster.status import lines as status_lines
 from console.cluster.status import status
 from console.cluster.up import Limits, Up, UpResult
 from console.config_error import ConfigError
 from console.doctor.check import Check
-from console.fleet.actions import Step
 from console.fleet.hosts import Device, load_hosts
-from console.fleet.remote import no_progress, run_step
 
 if TYPE_CHECKING:
     from console.config import Config
 
 
-LINK_TEST_S = 180  # both containers started, torch imported, and the two all-reduces
-FACT_LINES = 5000  # a node's whole answer to the preflight (its interfaces, ports, environment names)
-
-
-class PlanError(ValueError):
-    """Why the plan cannot be made, in a user's words."""
-
-
 def run(config: Config, args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     if args.cluster_command in ("status", "down"):
         return _recorded(config, args, out, err)
+    request = PlanRequest(**{f.name: getattr(args, f.name) for f in fields(PlanRequest)})
     try:
-        plan, devices = make_plan(config, args)
+        plan, devices = asyncio.run(make_plan(config, request))
     except (PlanError, ConfigError) as exc:
         print(f"jetconsole cluster: {exc}", file=err)
         return 2
     if args.cluster_command == "preflight":
-        start = time.monotonic()
-        found = checks(plan, *asyncio.run(_facts(config, plan, devices)))
-        if args.link_test:
-            unreached = [c.id for c in found if c.id.endswith(".reach") and c.status != "ok"]
-            found.append(
-                Check("link.test", "link test", "skip", (f"not run: {', '.join(unreached)} failed",))
-                if unreached
-                else asyncio.run(link_check(plan, _link(config, devices)))
-            )
-        return _report(found, time.monotonic() - start, args.json, out)
+        found, seconds = asyncio.run(preflight(config, plan, link_of(config, devices), args.link_test))
+        return _report(found, seconds, args.json, out)
     if args.cluster_command == "up":
         return _up(config, args, plan, devices, out, err)
     shown = lines(plan)
@@ -86,88 +73,6 @@ def run(config: Config, args: argparse.Namespace, out: TextIO = sys.stdout, err:
             print(f"  {line}", file=out)
     print("\nHF_TOKEN is passed by name: set it in each node's environment, never on these lines.", file=out)
     return 0
-
-
-def make_plan(config: Config, args: argparse.Namespace) -> tuple[ClusterPlan, dict[str, Device]]:
-    """The plan, and the hosts file's devices; PlanError or ConfigError saying why there is none."""
-    if args.preset not in BUILTIN:
-        raise PlanError(f"unknown cluster preset {args.preset!r} (known: {', '.join(sorted(BUILTIN))})")
-    path = args.hosts or config.fleet_hosts
-    if not path:
-        raise PlanError("no devices: give --hosts FILE, or [fleet] hosts in config.toml (README, Fleet)")
-    devices = {d.name: d for d in load_hosts(Path(path).expanduser())}
-    nodes = []
-    for name, interface, ip in ((args.head, args.head_if, args.head_ip), (args.worker, args.worker_if, args.worker_ip)):
-        device = devices.get(name)
-        if device is None:
-            raise PlanError(f"no device named {name} in {path}")
-        if not device.ssh:
-            raise PlanError(f"{name} has no ssh= in {path}: a cluster node is run over SSH")
-        nodes.append(Node(name, interface, ip or _address(config, device, interface)))
-    plan = ClusterPlan(nodes[0], nodes[1], _preset(args), args.data, tuple(args.volume), not args.no_memlock)
-    problems = plan.check()
-    if problems:
-        raise PlanError("; ".join(problems))
-    return plan, devices
-
-
-def _preset(args: argparse.Namespace) -> ClusterPreset:
-    """The named preset with what the command line changes of it."""
-    preset = BUILTIN[args.preset]
-    changes: dict[str, object] = {}
-    if args.image:
-        changes["image"] = args.image
-    if args.model:
-        changes["model"] = args.model
-    if args.serve_args is not None:
-        try:
-            changes["serve_flags"] = tuple(shlex.split(args.serve_args))
-        except ValueError as exc:
-            raise PlanError(f"--serve-args: {exc}") from None
-    if args.mode:
-        changes["mode"] = args.mode
-    if args.port:
-        changes["port"] = args.port
-    return replace(preset, **changes)  # type: ignore[arg-type]
-
-
-def _address(config: Config, device: Device, interface: str) -> str:
-    """The interface's IPv4 address on the device, read over SSH; PlanError naming the ones it offers."""
-    got = asyncio.run(
-        run_step(Step(device.name, COMMAND), device, config.fleet_ssh_config, config.fleet_ssh_timeout, no_progress)
-    )
-    if not got.ok:
-        raise PlanError(f"{device.name}: cannot read its interfaces: {got.summary}")
-    try:
-        found = parse("\n".join(got.tail))
-    except ValueError as exc:
-        raise PlanError(f"{device.name}: {exc}") from None
-    mine = next((i for i in found if i.name == interface), None)
-    if mine is None or not mine.ipv4:  # a link that is down still has its address: the preflight says it is down
-        what = "has no interface" if mine is None else "has no IPv4 address on"
-        raise PlanError(f"{device.name} {what} {interface}; it offers: {_offer(offered(found))}")
-    return mine.ipv4[0]
-
-
-def _offer(interfaces: list[Interface]) -> str:
-    return (
-        ", ".join(f"{i.name} {i.ipv4[0]} (MTU {i.mtu})" for i in interfaces) or "no interface that is up with an IPv4"
-    )
-
-
-async def _facts(config: Config, plan: ClusterPlan, devices: dict[str, Device]) -> tuple[NodeFacts, NodeFacts]:
-    """Both nodes asked at once."""
-
-    async def one(node: Node, other: Node) -> NodeFacts:
-        device = devices[node.device]
-        step = Step(node.device, facts_script(node, other, plan.preset.image))
-        got = await run_step(step, device, config.fleet_ssh_config, config.fleet_ssh_timeout, no_progress, FACT_LINES)
-        if not got.ok:
-            return NodeFacts(error=got.summary)
-        return parse_facts("\n".join(got.tail))
-
-    head, worker = await asyncio.gather(one(plan.head, plan.worker), one(plan.worker, plan.head))
-    return head, worker
 
 
 def _report(found: list[Check], seconds: float, as_json: bool, out: TextIO) -> int:
@@ -188,47 +93,11 @@ def _report(found: list[Check], seconds: float, as_json: bool, out: TextIO) -> i
     return worst
 
 
-async def link_check(plan: ClusterPlan, link: Link) -> Check:
-    """The link test (console/cluster/linktest.py) as a check: both ranks at once, rank 0's figures."""
-    title = f"link test: all-reduce between the nodes over {plan.head.interface} / {plan.worker.interface}"
-    head, worker = await asyncio.gather(
-        *(
-            link.sh(n.device, shlex.join(linktest.line(plan, n)), LINK_TEST_S, keep=200)
-            for n in (plan.head, plan.worker)
-        )
-    )
-    results = linktest.parse(head.tail)
-    if results is None:
-        failed = [(n, o) for n, o in ((plan.head, head), (plan.worker, worker)) if not o.ok] or [(plan.head, head)]
-        cause = next((c for n, o in failed if (c := causes.name(o.tail, n.device))), None)
-        said = (cause.evidence,) if cause else tuple(f"{n.device}: {o.summary}" for n, o in failed)
-        fix = (
-            cause.fix
-            if cause
-            else "the image needs python3 with torch; run the line by hand: " + linktest.shown(plan, plan.head)
-        )
-        return Check("link.test", title, "fail", said, fix)
-    said = tuple(f"{r.backend}: {r.gbit_s:.2f} Gbit/s (64 MiB), latency {r.latency_us:.0f} µs" for r in results)
-    return Check("link.test", title, "ok", said)
-
-
-def _link(config: Config, devices: dict[str, Device]) -> Link:
-    return Link(devices, config.fleet_ssh_config)
-
-
-def server_url(args: argparse.Namespace, plan: ClusterPlan, device: Device) -> str:
-    """The head's server as this console reaches it: ``--url``, else the host of its agent or its ssh target."""
-    if args.url:
-        return args.url.rstrip("/")
-    host = urlsplit(device.url).hostname if device.url else (device.ssh or "").rpartition("@")[2]
-    return f"http://{host or plan.head.ip}:{plan.preset.port}/v1"
-
-
 def _up(
     config: Config, args: argparse.Namespace, plan: ClusterPlan, devices: dict[str, Device], out: TextIO, err: TextIO
 ) -> int:
-    url = server_url(args, plan, devices[plan.head.device])
-    link = _link(config, devices)
+    url = server_url(args.url, plan, devices[plan.head.device])
+    link = link_of(config, devices)
     record.save(record.Record(plan, url, time.time()))  # before any node is touched: down finds both
 
     def say(text: str) -> None:
@@ -237,7 +106,7 @@ def _up(
     limits = Limits(join=args.join_timeout, ready=args.ready_timeout)
     result: UpResult | None = None
     try:
-        result = asyncio.run(Up(plan, link, _health(url), say, limits).run())
+        result = asyncio.run(Up(plan, link, health(url), say, limits).run())
     except KeyboardInterrupt:
         print("\ninterrupted: taking both nodes down", file=err, flush=True)
         return _take_down(plan, link, out, 130)
@@ -284,21 +153,6 @@ def _take_down(plan: ClusterPlan, link: Link, out: TextIO, code: int) -> int:
     return code or 1
 
 
-def _health(url: str) -> Callable[[], Awaitable[bool]]:
-    import httpx
-
-    base = url.removesuffix("/v1")
-
-    async def ok() -> bool:
-        try:
-            async with httpx.AsyncClient(timeout=3.0) as client:
-                return (await client.get(f"{base}/health")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    return ok
-
-
 def _recorded(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """status and down: on the cluster ``up`` recorded."""
     try:
@@ -318,7 +172,7 @@ def _recorded(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO
     if missing:
         print(f"jetconsole cluster: {', '.join(missing)} not in the hosts file ([fleet] hosts)", file=err)
         return 2
-    link = _link(config, devices)
+    link = link_of(config, devices)
     if args.cluster_command == "down":
         nodes = asyncio.run(down(rec.plan, link))
         if args.json:
@@ -330,7 +184,7 @@ def _recorded(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO
             record.forget()
             return 0
         return 1
-    got = asyncio.run(status(rec.plan, link, _server(rec.url)))
+    got = asyncio.run(status(rec.plan, link, server_answer(rec.url)))
     if args.json:
         print(json.dumps(asdict(got), indent=2), file=out)
     else:
@@ -338,27 +192,3 @@ def _recorded(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO
         for line in status_lines(got):
             print(line, file=out)
     return 0 if got.server == "ready" else 1
-
-
-def _server(url: str) -> Callable[[], Awaitable[tuple[str, str]]]:
-    import httpx
-
-    from console.servers.metrics import MetricsError, MetricsWindow, parse, summary_line
-
-    base = url.removesuffix("/v1")
-
-    async def answer() -> tuple[str, str]:
-        try:
-            async with httpx.AsyncClient(timeout=5.0) as client:
-                health = await client.get(f"{base}/health")
-                if health.status_code != 200:
-                    return f"/health answered {health.status_code}", ""
-                window = MetricsWindow()
-                window.add(parse((await client.get(f"{base}/metrics")).text), time.monotonic())
-                return "ready", summary_line(window.current())
-        except httpx.HTTPError as exc:
-            return f"not answering ({type(exc).__name__})", ""
-        except MetricsError:
-            return "ready", ""
-
-    return answer
