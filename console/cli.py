@@ -55,7 +55,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
     parser.add_argument(
         "--screen",
-        choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench", "fleet"),
+        choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench", "fleet", "cluster"),
         default="dashboard",
         help="the screen to start on (Esc goes back to the dashboard)",
     )

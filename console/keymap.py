@@ -128,6 +128,20 @@ FLEET_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("fleet.mark", "space", "mark", "Mark"),
     BindingSpec("fleet.mark_all", "M", "mark_all", "Mark all shown", show=False),
     BindingSpec("fleet.actions", "x", "actions", "Actions"),
+    BindingSpec("fleet.cluster", "C", "cluster", "Cluster"),
+)
+CLUSTER_BINDINGS: tuple[BindingSpec, ...] = (  # two devices serving one model
+    BindingSpec("cluster.back", "escape", "back", "Back"),
+    BindingSpec("cluster.refresh", "r", "refresh", "Refresh"),
+    BindingSpec("cluster.new", "n", "new_plan", "New plan"),
+    BindingSpec("cluster.preflight", "p", "preflight(False)", "Preflight"),
+    BindingSpec("cluster.link_test", "L", "preflight(True)", "Preflight + link test"),
+    BindingSpec("cluster.up", "u", "up", "Up"),
+    BindingSpec("cluster.down", "d", "down", "Down"),
+)
+CLUSTER_FORM_BINDINGS: tuple[BindingSpec, ...] = (  # the new plan's form
+    BindingSpec("cluster_form.up", "ctrl+s", "submit", "Plan and up"),
+    BindingSpec("cluster_form.cancel", "escape", "cancel", "Cancel"),
 )
 FLEET_ACTION_BINDINGS: tuple[BindingSpec, ...] = (  # an organiser action's plan, then its outcomes
     BindingSpec("fleet_action.run", "y", "run", "Run it"),
@@ -189,6 +203,8 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
         + FLEET_TILES_BINDINGS
         + DEVICE_BINDINGS
         + FLEET_ACTION_BINDINGS
+        + CLUSTER_BINDINGS
+        + CLUSTER_FORM_BINDINGS
         + LAUNCH_BINDINGS
         + LOGS_BINDINGS
         + CHAT_BINDINGS
@@ -220,6 +236,8 @@ KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
     "fleet": (APP_BINDINGS, FLEET_BINDINGS, FLEET_TILES_BINDINGS),
     "device": (APP_BINDINGS, DEVICE_BINDINGS),
     "fleet_action": (APP_BINDINGS, FLEET_ACTION_BINDINGS),
+    "cluster": (APP_BINDINGS, CLUSTER_BINDINGS),
+    "cluster plan": (APP_BINDINGS, CLUSTER_FORM_BINDINGS),
     "launch": (APP_BINDINGS, LAUNCH_BINDINGS),
     "logs": (APP_BINDINGS, LOGS_BINDINGS),
     "chat": (APP_BINDINGS, CHAT_BINDINGS),

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.bench.form import BenchForm
     from console.bench.runner import BenchPlan, PowerControl
     from console.chat.session import ChatSettings
+    from console.cluster.planning import PlanRequest
     from console.containers.presets import LaunchPlan, Preset
     from console.fit.device import DeviceMemory
     from console.fleet.actions import ActionOptions
@@ -179,6 +180,18 @@ class WatchDevice(Command, frozen=True):
     (None: stop)."""
 
     name: str | None
+
+
+class ReadCluster(Command, frozen=True):
+    """Read the recorded cluster and its status (a ClusterRead answers)."""
+
+
+class RunCluster(Command, frozen=True):
+    """Run ``what`` on the recorded cluster, or on ``request``'s new plan: up | down | preflight."""
+
+    what: str
+    link_test: bool = False
+    request: PlanRequest | None = None
 
 
 class PlanFleetAction(Command, frozen=True):

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.chat.model import Conversation, ConversationSummary, MessageStats
     from console.chat.session import ChatSettings
     from console.chat.wire import ModelInfo
+    from console.cluster.record import Record
+    from console.cluster.status import ClusterStatus
     from console.containers.launcher import LaunchEvent
     from console.containers.model import ActionResult, ContainerInfo, ContainerStats
     from console.doctor.check import Check
@@ -168,6 +170,28 @@ class FleetActionOutcome(Event, frozen=True):
 
 class FleetActionFinished(Event, frozen=True):
     run_id: int
+
+
+class ClusterRead(Event, frozen=True):
+    """The cluster ``up`` recorded (None: none, ``note`` says why) and its status now."""
+
+    record: Record | None
+    note: str
+    status: ClusterStatus | None
+    at: float
+
+
+class ClusterBegan(Event, frozen=True):
+    what: str  # up | down | preflight
+
+
+class ClusterSaid(Event, frozen=True):
+    text: str
+
+
+class ClusterEnded(Event, frozen=True):
+    result: str
+    checks: tuple[Check, ...] | None = None
 
 
 class HelpFlagRead(Event, frozen=True):

@@ -15,6 +15,7 @@ from console.runtime import events as ev
 from console.runtime.state import BENCH_NOTES_KEEP, LOG_KEEP, BenchNote, BenchOutcome, ConsoleState
 
 if TYPE_CHECKING:
+    from console.cluster.state import ClusterState
     from console.fleet.state import FleetState
 
 
@@ -58,6 +59,14 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, servers=replace(s.servers, selected=url))
         case ev.StartupProgress(container, event):
             return replace(s, startups=MappingProxyType({**s.startups, container: event}))
+        case ev.ClusterRead(record, note, status, at):
+            return replace(s, cluster=_cluster(s).read(record, note, status, at))
+        case ev.ClusterBegan(what):
+            return replace(s, cluster=_cluster(s).began(what))
+        case ev.ClusterSaid(text):
+            return replace(s, cluster=_cluster(s).line(text))
+        case ev.ClusterEnded(result, checks):
+            return replace(s, cluster=_cluster(s).ended(result, checks))
         case ev.FleetListed(devices, error):
             return replace(s, fleet=(s.fleet or _empty_fleet()).listed(devices, error))
         case ev.FleetAnswered(answers):
@@ -166,3 +175,11 @@ def _empty_fleet() -> FleetState:
     from console.fleet.state import FleetState as Fleet  # on the first fleet event: a start without one never loads it
 
     return Fleet()
+
+
+def _cluster(s: ConsoleState) -> ClusterState:
+    if s.cluster is not None:
+        return s.cluster
+    from console.cluster.state import ClusterState as Cluster  # on the first cluster event
+
+    return Cluster()

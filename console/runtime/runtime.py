@@ -316,6 +316,24 @@ class Runtime:
                         f"fleet-device-{device.name}",
                         lambda life: watch_device(self, device, c.fleet_interval, max(c.fleet_timeout, 2.0), life),
                     )
+            case cmd.ReadCluster():
+                from console.runtime.services import cluster  # on first use
+
+                config = self.config
+                if "cluster-read" not in self.runner.services():  # one read at a time (a timer asks again)
+                    self.runner.spawn("cluster-read", lambda _life: cluster.read(self, config))
+            case cmd.RunCluster(what, link_test, request):
+                from console.runtime.services import cluster
+
+                config = self.config
+                if "cluster-run" in self.runner.services():  # one operation at a time on the two nodes
+                    self.emit(ev.Notice(f"cluster: another operation is running; {what} not started", "warning"))
+                else:
+                    self.runner.spawn(
+                        "cluster-run",
+                        lambda life: cluster.run(self, config, what, link_test, request, life),
+                        cleanup=lambda: self.send(cmd.ReadCluster()),  # read again once the slot is free
+                    )
             case cmd.WatchFleet():
                 if not self._fleet_started:
                     self._fleet_started = True

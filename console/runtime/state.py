@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.bench.report import BenchReport
     from console.bench.results import SavedRun
     from console.bench.runner import BenchPlan, Progress
+    from console.cluster.state import ClusterState
     from console.containers.launcher import LaunchEvent
     from console.doctor.check import Check
     from console.fleet.state import FleetState
@@ -121,6 +122,7 @@ class ConsoleState:
     chat: ChatSession = field(default_factory=lambda: ChatSession(None, ChatSettings()))
     bench: BenchState = field(default_factory=BenchState)
     fleet: FleetState | None = None  # None until the Fleet view or `jetconsole fleet` asks (keeps it off a start)
+    cluster: ClusterState | None = None  # None until the Cluster screen asks
 
 
 def server_rows(state: ConsoleState) -> list[ServerRow]:

@@ -92,7 +92,18 @@ class JetconsoleApp(App[None]):
     BINDINGS = bindings(APP_BINDINGS)
     # screens the first frame does not show are imported, composed and styled when first opened
     SCREENS = {"telemetry": _telemetry_screen, "containers": _containers_screen}
-    START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench", "fleet")
+    START_SCREENS = (
+        "dashboard",
+        "chat",
+        "containers",
+        "telemetry",
+        "doctor",
+        "fit",
+        "hud",
+        "bench",
+        "fleet",
+        "cluster",
+    )
     ENABLE_COMMAND_PALETTE = True
     KIOSK_ACTIONS = frozenset({"toggle_help", "next_page"})
 
@@ -176,6 +187,7 @@ class JetconsoleApp(App[None]):
                 "hud": self.action_hud,
                 "bench": self.action_bench,
                 "fleet": self.action_fleet,
+                "cluster": self.action_cluster,
                 "containers": lambda: self.push_screen("containers"),
                 "telemetry": lambda: self.push_screen("telemetry"),
             }.get(self.start_screen)
@@ -318,6 +330,12 @@ class JetconsoleApp(App[None]):
 
         if not isinstance(self.screen, FleetScreen):
             self.push_screen(FleetScreen())
+
+    def action_cluster(self) -> None:
+        from console.ui.screens.cluster import ClusterScreen
+
+        if not isinstance(self.screen, ClusterScreen):
+            self.push_screen(ClusterScreen())
 
     def action_next_theme(self) -> None:
         names = sorted(self.theme_specs)

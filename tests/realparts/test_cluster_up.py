@@ -291,3 +291,46 @@ def test_the_link_test_runs_an_all_reduce_over_the_cable(pair: Pair) -> None:
     assert link["status"] == "skip", link  # the ranks cannot meet: not tried (torch would wait its minute)
     assert link["evidence"] == ["not run: head.reach, worker.reach failed"], link
     assert_clean(pair)
+
+
+@pytest.mark.timeout(300)
+async def test_the_cluster_screen_shows_the_nodes_checks_them_and_takes_them_down(
+    pair: Pair, vllm_model: Path, orin_snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Ray path left up (--keep) by the CLI, then the Cluster screen: both containers running and Ray's two
+    nodes read over SSH, p runs the preflight (its checks in the table), d asks, y takes both nodes down."""
+    import asyncio
+
+    from console.config import load
+    from console.ui.screens.cluster import ClusterScreen
+    from console.ui.screens.confirm import ConfirmScreen
+    from tests.app.helpers import live_app
+    from tests.app.helpers import wait_for as wait_in
+
+    pair.copy_image(CLUSTER_IMAGE)
+    out = await asyncio.to_thread(pair.cluster, *up_args(pair, vllm_model, "ray", "--keep", "--json"), timeout=240)
+    assert result_of(out)["cause"]["key"] == "cpu-no-ray", out.stdout
+    monkeypatch.setenv("XDG_STATE_HOME", str(pair.state))  # the record the CLI wrote
+    app = live_app([orin_snapshot], load(str(pair.config)), start_screen="cluster")
+
+    def cluster():  # type: ignore[no-untyped-def]
+        return app.runtime.state.cluster
+
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_in(pilot, lambda: isinstance(app.screen, ClusterScreen))
+        await wait_in(pilot, lambda: cluster() is not None and cluster().status is not None, timeout=30)
+        status = cluster().status
+        assert [n.container for n in status.nodes] == ["running (0)", "running (0)"]
+        assert len(status.ray.active) == 2
+        assert status.server.startswith("not answering")  # vLLM refused the Ray executor: nothing serves
+        await pilot.press("p")
+        await wait_in(pilot, lambda: cluster().result.startswith("preflight:"), timeout=60)
+        ids = {c.id: c.status for c in cluster().checks}
+        assert ids["link.mtu"] == "ok" and ids["head.ports"] == "fail"  # Ray's own port: taken by Ray itself
+        await pilot.press("d")
+        await wait_in(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_in(pilot, lambda: cluster().result == "down: both nodes clean", timeout=90)
+        assert any(line.startswith("node-b: removed container jetconsole-cluster") for line in cluster().said)
+        await wait_in(pilot, lambda: cluster().record is None, timeout=30)  # read again after it
+    assert_clean(pair)

@@ -212,6 +212,12 @@ class FleetScreen(FilterScreen):
         self.marked = self.marked - names if names <= self.marked else self.marked | names
         self.show_state(host(self).state)
 
+    def action_cluster(self) -> None:
+        """``C``: two of these devices serving one model."""
+        from console.ui.screens.cluster import ClusterScreen
+
+        self.app.push_screen(ClusterScreen())
+
     def action_actions(self) -> None:
         """``x``: an organiser action for the marked devices (or the one under the cursor), over SSH."""
         fleet = host(self).state.fleet
