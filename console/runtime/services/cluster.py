@@ -89,7 +89,6 @@ def run(hub: Hub, config: Config, what: str, link_test: bool, request: PlanReque
         hub.emit(ev.ClusterEnded(clean(f"{what} failed: {type(exc).__name__}: {exc}")))
 
 
-
 async def _operate(
     config: Config, what: str, link_test: bool, request: PlanRequest | None, say: Callable[[str], None], hub: Hub
 ) -> None:
