@@ -24,6 +24,8 @@ command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
+# the cluster's link test is measured next to iperf3 on the same veth pair (benchmarks/cluster_up.py)
+command -v iperf3 >/dev/null 2>&1 || missing="$missing iperf3"
 if [ -n "$missing" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing

@@ -24,6 +24,7 @@ class ClusterState:
     checks: tuple[Check, ...] = ()  # the last preflight's
     result: str = ""  # how the last operation ended, one line
     runs: int = 0  # one more for every operation that ended
+    added_url: str | None = None  # the server URL the record added to the servers list (taken out with it)
 
     def read(self, record: Record | None, note: str, status: ClusterStatus | None, at: float) -> ClusterState:
         return replace(self, record=record, note=note, status=status, read_at=at, reads=self.reads + 1)

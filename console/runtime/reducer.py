@@ -60,7 +60,7 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
         case ev.StartupProgress(container, event):
             return replace(s, startups=MappingProxyType({**s.startups, container: event}))
         case ev.ClusterRead(record, note, status, at):
-            return replace(s, cluster=_cluster(s).read(record, note, status, at))
+            return _cluster_servers(replace(s, cluster=_cluster(s).read(record, note, status, at)), s.cluster)
         case ev.ClusterBegan(what):
             return replace(s, cluster=_cluster(s).began(what))
         case ev.ClusterSaid(text):
@@ -183,3 +183,21 @@ def _cluster(s: ConsoleState) -> ClusterState:
     from console.cluster.state import ClusterState as Cluster  # on the first cluster event
 
     return Cluster()
+
+
+def _cluster_servers(s: ConsoleState, before: ClusterState | None) -> ConsoleState:
+    """The recorded cluster's server in the servers list (the Servers panel, the chat): added while there is a
+    record, taken out with it; a URL the config lists already is left alone."""
+    old = before.added_url if before is not None else None
+    assert s.cluster is not None
+    new = canonical(s.cluster.record.url) if s.cluster.record is not None else None
+    configured = s.servers.configured
+    if old == new or (new is not None and new in configured and old is None):
+        return s
+    kept = tuple(u for u in configured if u != old)
+    added = new if new is not None and new not in kept else None
+    return replace(
+        s,
+        cluster=replace(s.cluster, added_url=added),
+        servers=replace(s.servers, configured=(*kept, added) if added else kept),
+    )

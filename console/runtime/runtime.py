@@ -38,8 +38,10 @@ from console.telemetry.discovery import Discovery, discover
 from console.telemetry.state import TelemetryState
 
 if TYPE_CHECKING:
+    from console.config import Config
     from console.fleet.hosts import Device
     from console.fleet.ssh import SshSettings
+    from console.runtime.hub import Hub
     from console.runtime.services.bench import BenchService
     from console.runtime.services.fit import FitService
 
@@ -153,7 +155,7 @@ class Runtime:
     def _after(self, state: ConsoleState, event: ev.Event) -> None:
         """Services that follow the state: server probes follow the containers, startup followers
         follow servers that are not ready."""
-        if isinstance(event, ev.ContainersListed):
+        if isinstance(event, ev.ContainersListed | ev.ClusterRead):  # a cluster's server is a server like any other
             self.servers.sync(state)
             self._sync_startups()
         elif isinstance(event, ev.ServerPolled):
@@ -225,6 +227,8 @@ class Runtime:
             start_hud_sources(self, self.help_flag_path())
         if self.watch_docker:
             self.docker.start_watcher()
+        if self.servers.enabled:  # a cluster started from here: its server joins the servers list (no SSH at start)
+            self.runner.spawn("cluster-record", lambda _life: _recorded_cluster(self))
 
     def stop(self, timeout: float = 0.0) -> bool:
         """Stop every service (and wait up to ``timeout`` for their threads)."""
@@ -317,13 +321,11 @@ class Runtime:
                         lambda life: watch_device(self, device, c.fleet_interval, max(c.fleet_timeout, 2.0), life),
                     )
             case cmd.ReadCluster():
-                from console.runtime.services import cluster  # on first use
-
                 config = self.config
                 if "cluster-read" not in self.runner.services():  # one read at a time (a timer asks again)
-                    self.runner.spawn("cluster-read", lambda _life: cluster.read(self, config))
+                    self.runner.spawn("cluster-read", lambda _life: _read_cluster(self, config))
             case cmd.RunCluster(what, link_test, request):
-                from console.runtime.services import cluster
+                from console.runtime.services import cluster  # on first use
 
                 config = self.config
                 if "cluster-run" in self.runner.services():  # one operation at a time on the two nodes
@@ -401,3 +403,15 @@ class Runtime:
             case _:
                 raise TypeError(f"unknown command {command!r}")
         return None
+
+
+def _read_cluster(hub: Hub, config: Config) -> None:
+    from console.runtime.services import cluster  # in the reading thread: the UI's loop never imports it
+
+    cluster.read(hub, config)
+
+
+def _recorded_cluster(hub: Hub) -> None:
+    from console.runtime.services import cluster
+
+    cluster.recorded(hub)

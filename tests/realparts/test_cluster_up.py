@@ -302,6 +302,7 @@ async def test_the_cluster_screen_shows_the_nodes_checks_them_and_takes_them_dow
     import asyncio
 
     from console.config import load
+    from console.runtime.state import server_rows
     from console.ui.screens.cluster import ClusterScreen
     from console.ui.screens.confirm import ConfirmScreen
     from tests.app.helpers import live_app
@@ -323,6 +324,8 @@ async def test_the_cluster_screen_shows_the_nodes_checks_them_and_takes_them_dow
         assert [n.container for n in status.nodes] == ["running (0)", "running (0)"]
         assert len(status.ray.active) == 2
         assert status.server.startswith("not answering")  # vLLM refused the Ray executor: nothing serves
+        url = f"http://{pair.a.address}:8000/v1"
+        assert url in [r.url for r in server_rows(app.runtime.state)]  # in the Servers panel and the chat's list
         await pilot.press("p")
         await wait_in(pilot, lambda: cluster().result.startswith("preflight:"), timeout=60)
         ids = {c.id: c.status for c in cluster().checks}
@@ -333,4 +336,5 @@ async def test_the_cluster_screen_shows_the_nodes_checks_them_and_takes_them_dow
         await wait_in(pilot, lambda: cluster().result == "down: both nodes clean", timeout=90)
         assert any(line.startswith("node-b: removed container jetconsole-cluster") for line in cluster().said)
         await wait_in(pilot, lambda: cluster().record is None, timeout=30)  # read again after it
+        assert url not in [r.url for r in server_rows(app.runtime.state)]
     assert_clean(pair)

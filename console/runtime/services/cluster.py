@@ -43,6 +43,16 @@ def read(hub: Hub, config: Config) -> None:
     hub.emit(asyncio.run(_read(config)))
 
 
+def recorded(hub: Hub) -> None:
+    """At start: the recorded cluster, if there is one, without asking its nodes (its server joins the list)."""
+    try:
+        rec = record.load()
+    except ValueError:
+        return  # the Cluster screen says what is wrong with the file
+    if rec is not None:
+        hub.emit(ev.ClusterRead(rec, "", None, time.monotonic()))
+
+
 async def _read(config: Config) -> ev.ClusterRead:
     try:
         rec = record.load()
