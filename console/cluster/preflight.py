@@ -165,6 +165,10 @@ def _int(text: str) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{1,9}", text) and int(text) > 0 else None
 
 
+RAY_WORKER_PORTS = range(10002, 20000)  # ``ray start``'s default --min-worker-port..--max-worker-port
+RAY_CLIENT_PORT, RAY_DASHBOARD_PORT = 10001, 8265
+
+
 def ports(plan: ClusterPlan, node: Node) -> dict[int, str]:
     """The TCP ports the cluster will listen on at ``node``, and what for."""
     p = plan.preset
@@ -173,6 +177,8 @@ def ports(plan: ClusterPlan, node: Node) -> dict[int, str]:
     wanted = {p.port: "vLLM's API server"}
     if p.mode == RAY:
         wanted[p.ray_port] = "Ray's head (GCS)"
+        wanted[RAY_CLIENT_PORT] = "Ray's client server"
+        wanted[RAY_DASHBOARD_PORT] = "Ray's dashboard"
     if p.mode == NNODES:
         wanted[p.master_port] = "the multi-node rendezvous (--master-port)"
     return wanted
@@ -324,6 +330,13 @@ def _ports_check(role: str, plan: ClusterPlan, node: Node, facts: NodeFacts) -> 
     if taken:
         fix = "stop what listens there (ss -ltnp shows it), or run cluster down"
         return Check(f"{role}.ports", title, "fail", tuple(taken), fix)
+    if plan.preset.mode == RAY:  # Ray's workers take ports of a range: one taken there is skipped, not fatal
+        busy = sorted(p for p in facts.listening if p in RAY_WORKER_PORTS)
+        if busy:
+            said = f"{len(busy)} of Ray's worker ports (10002-19999) taken: {', '.join(map(str, busy[:8]))}"
+            fix = "Ray skips them; where a firewall opens only that range, keep it free (or set --min-worker-port)"
+            return Check(f"{role}.ports", title, "warn", (said,), fix)
+        return Check(f"{role}.ports", title, "ok", ("Ray's worker ports 10002-19999: none taken",))
     return Check(f"{role}.ports", title, "ok", ())
 
 

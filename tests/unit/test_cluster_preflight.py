@@ -215,3 +215,15 @@ def test_resources_parsed_from_what_a_node_printed() -> None:
     dgpu = parse_resources({**sections, "gpumem": ["81559, 80000"], "nccl": ["NCCL_VERSION=2.27.3-1"]})
     assert dgpu.memory() == (81559 * 1024**2, 80000 * 1024**2) and dgpu.nccl == "2.27.3-1"
     assert parse_resources({"nccl": ["sh: find: not found"]}).nccl == ""
+
+
+def test_rays_worker_port_range_and_its_other_ports() -> None:
+    got = by_id(checks(PLAN, facts("10.0.0.1", listening=frozenset({22, 12345, 15000})), facts("10.0.0.2")))
+    assert got["head.ports"].status == "warn"
+    assert got["head.ports"].evidence == ("2 of Ray's worker ports (10002-19999) taken: 12345, 15000",)
+    assert got["worker.ports"].evidence == ("Ray's worker ports 10002-19999: none taken",)
+    dash = by_id(checks(PLAN, facts("10.0.0.1", listening=frozenset({8265})), facts("10.0.0.2")))
+    assert dash["head.ports"].evidence == ("port 8265 (Ray's dashboard) is already listened on",)
+    nnodes = ClusterPlan(HEAD, WORKER, BUILTIN["nnodes"])  # no Ray: its ports are nobody's business
+    free = by_id(checks(nnodes, facts("10.0.0.1", listening=frozenset({12345, 8265})), facts("10.0.0.2")))
+    assert free["head.ports"].status == "ok" and free["head.ports"].evidence == ()
