@@ -18,11 +18,9 @@ import json
 import sys
 import time
 from dataclasses import asdict, fields
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from console.cluster import record
-from console.cluster.down import down, report
 from console.cluster.nodes import Link
 from console.cluster.plan import SERVE_LOG, ClusterPlan, lines
 from console.cluster.planning import (
@@ -35,12 +33,13 @@ from console.cluster.planning import (
     server_answer,
     server_url,
 )
+from console.cluster.session import ERRORS, NoCluster, recorded, take_down
 from console.cluster.status import lines as status_lines
 from console.cluster.status import status
 from console.cluster.up import Limits, Up, UpResult
 from console.config_error import ConfigError
 from console.doctor.check import Check
-from console.fleet.hosts import Device, load_hosts
+from console.fleet.hosts import Device
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -144,46 +143,29 @@ def _print_result(result: UpResult, as_json: bool, url: str, out: TextIO) -> Non
 
 
 def _take_down(plan: ClusterPlan, link: Link, out: TextIO, code: int) -> int:
-    nodes = asyncio.run(down(plan, link))
-    for line in report(nodes):
-        print(line, file=out, flush=True)
-    if all(n.clean for n in nodes):
-        record.forget()
-        return code
-    return code or 1
+    nodes = asyncio.run(take_down(plan, link, lambda line: print(line, file=out, flush=True)))
+    return code if all(n.clean for n in nodes) else code or 1
 
 
 def _recorded(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """status and down: on the cluster ``up`` recorded."""
     try:
-        rec = record.load()
-    except ValueError as exc:
-        print(f"jetconsole cluster: {exc}", file=err)
-        return 2
-    if rec is None:
-        print("jetconsole cluster: no cluster was started from here (`jetconsole cluster up` records one)", file=err)
+        rec, devices = recorded(config)
+    except NoCluster as exc:
+        print(f"jetconsole cluster: {exc} (`jetconsole cluster up` records one)", file=err)
         return 2 if args.cluster_command == "status" else 0
-    try:
-        devices = {d.name: d for d in load_hosts(Path(config.fleet_hosts).expanduser())} if config.fleet_hosts else {}
-    except ConfigError as exc:
+    except ERRORS as exc:
         print(f"jetconsole cluster: {exc}", file=err)
-        return 2
-    missing = [n.device for n in (rec.plan.head, rec.plan.worker) if n.device not in devices]
-    if missing:
-        print(f"jetconsole cluster: {', '.join(missing)} not in the hosts file ([fleet] hosts)", file=err)
         return 2
     link = link_of(config, devices)
     if args.cluster_command == "down":
-        nodes = asyncio.run(down(rec.plan, link))
+        said: list[str] = []
+        nodes = asyncio.run(take_down(rec.plan, link, said.append))
         if args.json:
             print(json.dumps({"nodes": [asdict(n) for n in nodes]}, indent=2), file=out)
         else:
-            for line in report(nodes):
-                print(line, file=out)
-        if all(n.clean for n in nodes):
-            record.forget()
-            return 0
-        return 1
+            print("\n".join(said), file=out)
+        return 0 if all(n.clean for n in nodes) else 1
     got = asyncio.run(status(rec.plan, link, server_answer(rec.url)))
     if args.json:
         print(json.dumps(asdict(got), indent=2), file=out)

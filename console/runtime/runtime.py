@@ -414,4 +414,4 @@ def _read_cluster(hub: Hub, config: Config) -> None:
 def _recorded_cluster(hub: Hub) -> None:
     from console.runtime.services import cluster
 
-    cluster.recorded(hub)
+    cluster.record_at_start(hub)

@@ -12,13 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from console.cluster import record
-from console.cluster.down import down, report
 from console.cluster.nodes import Link
 from console.cluster.plan import ClusterPlan
 from console.cluster.planning import (
-    PlanError,
     PlanRequest,
-    devices_of,
     health,
     link_of,
     make_plan,
@@ -26,9 +23,9 @@ from console.cluster.planning import (
     server_answer,
     server_url,
 )
+from console.cluster.session import ERRORS, NoCluster, recorded, take_down
 from console.cluster.status import status
 from console.cluster.up import Up
-from console.config_error import ConfigError
 from console.fleet.hosts import Device
 from console.runtime import events as ev
 from console.runtime.hub import Hub
@@ -43,7 +40,7 @@ def read(hub: Hub, config: Config) -> None:
     hub.emit(asyncio.run(_read(config)))
 
 
-def recorded(hub: Hub) -> None:
+def record_at_start(hub: Hub) -> None:
     """At start: the recorded cluster, if there is one, without asking its nodes (its server joins the list)."""
     try:
         rec = record.load()
@@ -55,18 +52,15 @@ def recorded(hub: Hub) -> None:
 
 async def _read(config: Config) -> ev.ClusterRead:
     try:
-        rec = record.load()
-    except ValueError as exc:
-        return ev.ClusterRead(None, clean(str(exc)), None, time.monotonic())
-    if rec is None:
-        return ev.ClusterRead(None, "no cluster was started from here", None, time.monotonic())
-    try:
-        _, devices = devices_of(config)
-    except (PlanError, ConfigError) as exc:
-        return ev.ClusterRead(rec, clean(str(exc)), None, time.monotonic())
-    missing = [n.device for n in (rec.plan.head, rec.plan.worker) if n.device not in devices]
-    if missing:
-        return ev.ClusterRead(rec, f"{', '.join(missing)} not in the hosts file", None, time.monotonic())
+        rec, devices = recorded(config)
+    except NoCluster as exc:
+        return ev.ClusterRead(None, str(exc), None, time.monotonic())
+    except ERRORS as exc:
+        try:  # the record may be good and the hosts file not: show the record with what is wrong
+            rec_only = record.load()
+        except ValueError:
+            rec_only = None
+        return ev.ClusterRead(rec_only, clean(str(exc)), None, time.monotonic())
     got = await status(rec.plan, link_of(config, devices), server_answer(rec.url))
     return ev.ClusterRead(rec, "", got, time.monotonic())
 
@@ -104,7 +98,7 @@ async def _operate(
 ) -> None:
     try:
         plan, devices, url = await _plan(config, request)
-    except (PlanError, ConfigError, ValueError) as exc:
+    except ERRORS as exc:
         hub.emit(ev.ClusterEnded(clean(f"{what}: {exc}")))
         return
     link = link_of(config, devices)
@@ -127,10 +121,7 @@ async def _plan(config: Config, request: PlanRequest | None) -> tuple[ClusterPla
     if request is not None:
         plan, devices = await make_plan(config, request)
         return plan, devices, server_url(None, plan, devices[plan.head.device])
-    rec = record.load()
-    if rec is None:
-        raise PlanError("no cluster was started from here: n plans one")
-    _, devices = devices_of(config)
+    rec, devices = recorded(config)
     return rec.plan, devices, rec.url
 
 
@@ -159,10 +150,5 @@ async def _up(
 
 
 async def _down(plan: ClusterPlan, link: Link, say: Callable[[str], None]) -> str:
-    nodes = await down(plan, link)
-    for line in report(nodes):
-        say(line)
-    if all(n.clean for n in nodes):
-        record.forget()
-        return "down: both nodes clean"
-    return "down: not finished (see above); d again"
+    nodes = await take_down(plan, link, say)
+    return "down: both nodes clean" if all(n.clean for n in nodes) else "down: not finished (see above); d again"
