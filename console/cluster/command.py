@@ -21,7 +21,6 @@ from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, TextIO
 
 from console.cluster import record
-from console.cluster.nodes import Link
 from console.cluster.plan import SERVE_LOG, ClusterPlan, lines
 from console.cluster.planning import (
     PlanError,
@@ -33,10 +32,10 @@ from console.cluster.planning import (
     server_answer,
     server_url,
 )
-from console.cluster.session import ERRORS, NoCluster, recorded, take_down
+from console.cluster.session import ERRORS, NoCluster, bring_up, recorded, refuse_if_recorded, take_down
 from console.cluster.status import lines as status_lines
 from console.cluster.status import status
-from console.cluster.up import Limits, Up, UpResult
+from console.cluster.up import Limits, UpResult
 from console.config_error import ConfigError
 from console.doctor.check import Check
 from console.fleet.hosts import Device
@@ -95,28 +94,27 @@ def _report(found: list[Check], seconds: float, as_json: bool, out: TextIO) -> i
 def _up(
     config: Config, args: argparse.Namespace, plan: ClusterPlan, devices: dict[str, Device], out: TextIO, err: TextIO
 ) -> int:
-    url = server_url(args.url, plan, devices[plan.head.device])
+    try:
+        url = server_url(args.url, plan, devices[plan.head.device])
+        refuse_if_recorded()
+    except ERRORS as exc:
+        print(f"jetconsole cluster: {exc}", file=err)
+        return 2
     link = link_of(config, devices)
     record.save(record.Record(plan, url, time.time()))  # before any node is touched: down finds both
 
     def say(text: str) -> None:
         print(text, file=out, flush=True)
 
+    def told(result: UpResult) -> None:
+        _print_result(result, args.json, url, out)
+
     limits = Limits(join=args.join_timeout, ready=args.ready_timeout)
-    result: UpResult | None = None
     try:
-        result = asyncio.run(Up(plan, link, health(url), say, limits).run())
+        result = asyncio.run(bring_up(plan, link, health(url), say, told, limits, args.keep))
     except KeyboardInterrupt:
-        print("\ninterrupted: taking both nodes down", file=err, flush=True)
-        return _take_down(plan, link, out, 130)
-    _print_result(result, args.json, url, out)
-    if result.ok:
-        return 0
-    if args.keep:
-        print("--keep: both nodes left as they are; `jetconsole cluster status`, then `down`", file=out)
-        return 1
-    say("taking both nodes down")
-    return _take_down(plan, link, out, 1)
+        return 130  # both nodes were taken down before this
+    return 0 if result.ok else 1
 
 
 def _print_result(result: UpResult, as_json: bool, url: str, out: TextIO) -> None:
@@ -140,11 +138,6 @@ def _print_result(result: UpResult, as_json: bool, url: str, out: TextIO) -> Non
         print(f"  evidence: {c.evidence}", file=out)
     print(f"  → {c.fix}", file=out)
     print(f"  ({timing})", file=out, flush=True)
-
-
-def _take_down(plan: ClusterPlan, link: Link, out: TextIO, code: int) -> int:
-    nodes = asyncio.run(take_down(plan, link, lambda line: print(line, file=out, flush=True)))
-    return code if all(n.clean for n in nodes) else code or 1
 
 
 def _recorded(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -21,9 +21,12 @@ from console.cluster.presets import NNODES, RAY, ClusterPreset
 
 CONTAINER = "jetconsole-cluster"  # the container's name on both nodes (down finds it by this name)
 SERVE_LOG = "/tmp/jetconsole-serve.log"  # in the container: where ``up`` sends the detached server's output
+# the container's own process: a sleep that ignores SIGTERM, so that down's ``kill -TERM -1`` ends vLLM and Ray
+# gracefully while the container (its init waits on this) stays up for them (an ignored signal stays so across exec)
+KEEP_ALIVE = 'trap "" TERM; exec sleep infinity'
 SERVE_PID = "/tmp/jetconsole-serve.pid"  # in the container: the detached server's pid (is it still running?)
 IFNAME_VARS = ("UCX_NET_DEVICES", "NCCL_SOCKET_IFNAME", "GLOO_SOCKET_IFNAME", "TP_SOCKET_IFNAME")
-PASSED_BY_NAME = ("HF_TOKEN",)  # from each node's own environment: never on a command line
+PASSED_BY_NAME = ("HF_TOKEN", "VLLM_API_KEY")  # from each node's own environment: never on a command line
 IFNAME = re.compile(r"[A-Za-z0-9_.@-]{1,15}")  # Linux's: at most 15, no '/', ':' or space (ASCII only here)
 IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 
@@ -98,7 +101,7 @@ def docker_run(plan: ClusterPlan, node: Node) -> list[str]:
         argv += ["-v", volume]
     for item in env:
         argv += ["-e", item]
-    return [*argv, p.image, "sleep", "infinity"]
+    return [*argv, p.image, "sh", "-c", KEEP_ALIVE]
 
 
 def ray_start(plan: ClusterPlan, node: Node) -> list[str]:

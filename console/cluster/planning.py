@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from console.config import Config
 
 LINK_TEST_S = 180  # both containers started, torch imported, and the two all-reduces
+FACTS_S = 60  # a node's facts: docker info, nvidia-smi and a throwaway container looking for NCCL
 FACT_LINES = 5000  # a node's whole answer to the preflight (its interfaces, ports, environment names)
 
 
@@ -81,7 +82,8 @@ async def make_plan(config: Config, req: PlanRequest) -> tuple[ClusterPlan, dict
         if not device.ssh:
             raise PlanError(f"{name} has no ssh= in {path}: a cluster node is run over SSH")
         nodes.append(Node(name, interface, ip or await _address(config, device, interface)))
-    plan = ClusterPlan(nodes[0], nodes[1], _preset(req), req.data, tuple(req.volume), not req.no_memlock)
+    preset = _preset(req)
+    plan = ClusterPlan(nodes[0], nodes[1], preset, req.data, tuple(req.volume), not req.no_memlock)
     problems = plan.check()
     if problems:
         raise PlanError("; ".join(problems))
@@ -93,9 +95,15 @@ def _preset(req: PlanRequest) -> ClusterPreset:
     preset = BUILTIN[req.preset]
     if req.serve_args is not None:
         try:
-            preset = replace(preset, serve_flags=tuple(shlex.split(req.serve_args)))
+            flags = tuple(shlex.split(req.serve_args))
         except ValueError as exc:
             raise PlanError(f"--serve-args: {exc}") from None
+        if any(f == "--api-key" or f.startswith("--api-key=") for f in flags):
+            raise PlanError(
+                "--serve-args: --api-key would put the key on a command line (shown, recorded, in ps): set "
+                "VLLM_API_KEY in each node's environment instead; the plan passes it by name"
+            )
+        preset = replace(preset, serve_flags=flags)
     return replace(
         preset,
         image=req.image or preset.image,
@@ -137,7 +145,7 @@ async def preflight(config: Config, plan: ClusterPlan, link: Link, link_test: bo
 
     async def one(node: Node, other: Node) -> NodeFacts:
         script = facts_script(node, other, plan.preset.image)
-        got = await link.sh(node.device, script, config.fleet_ssh_timeout, FACT_LINES)
+        got = await link.sh(node.device, script, max(FACTS_S, config.fleet_ssh_timeout), FACT_LINES)
         return parse_facts("\n".join(got.tail)) if got.ok else NodeFacts(error=got.summary)
 
     head, worker = await asyncio.gather(one(plan.head, plan.worker), one(plan.worker, plan.head))
@@ -172,8 +180,12 @@ async def link_check(plan: ClusterPlan, link: Link) -> Check:
 
 
 def server_url(url: str | None, plan: ClusterPlan, device: Device) -> str:
-    """The head's server as this console reaches it: ``url``, else the host of its agent or its ssh target."""
+    """The head's server as this console reaches it: ``url``, else the host of its agent or its ssh target;
+    PlanError for a ``url`` that is not an http(s) URL with a host."""
     if url:
+        given = urlsplit(url)
+        if given.scheme not in ("http", "https") or not given.hostname:
+            raise PlanError(f"--url {url!r}: an http:// URL of the head's server (http://orin-a:8000/v1)")
         return url.rstrip("/")
     host = urlsplit(device.url).hostname if device.url else (device.ssh or "").rpartition("@")[2]
     return f"http://{host or plan.head.ip}:{plan.preset.port}/v1"

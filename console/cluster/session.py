@@ -1,18 +1,23 @@
 """What ``jetconsole cluster`` and the Cluster screen do alike around a recorded cluster: find it with its
-nodes' devices, and take both nodes down (the record forgotten once both are clean)."""
+nodes' devices, bring it up (taking both nodes down again after a failure, an unexpected error or a
+cancel), and take both nodes down (the record forgotten once both are clean)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from console.cluster import record
+from console.cluster.causes import Cause
 from console.cluster.down import NodeDown, down, report
 from console.cluster.nodes import Link
 from console.cluster.plan import ClusterPlan
 from console.cluster.planning import PlanError, devices_of
+from console.cluster.up import Limits, Up, UpResult
 from console.config_error import ConfigError
 from console.fleet.hosts import Device
+from console.runtime.sanitise import clean
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -48,3 +53,49 @@ async def take_down(plan: ClusterPlan, link: Link, say: Callable[[str], None]) -
 
 
 ERRORS = (ValueError, ConfigError)  # NoCluster and PlanError are ValueErrors
+
+
+def refuse_if_recorded() -> None:
+    """PlanError when a cluster is recorded already: a second plan would lose the first one's nodes."""
+    rec = record.load()
+    if rec is not None:
+        p = rec.plan
+        raise PlanError(
+            f"a cluster is recorded already ({p.head.device} + {p.worker.device}, {p.preset.name}): "
+            "`jetconsole cluster status` shows it, `down` takes it down first"
+        )
+
+
+async def bring_up(
+    plan: ClusterPlan,
+    link: Link,
+    ready: Callable[[], Awaitable[bool]],
+    say: Callable[[str], None],
+    told: Callable[[UpResult], None],
+    limits: Limits | None = None,
+    keep: bool = False,
+) -> UpResult:
+    """``up``'s phases, its result handed to ``told`` as soon as it is known; after a failure both nodes are
+    then taken down (unless ``keep``, or the failure is a cluster already up there, which is left alone);
+    a cancel (Ctrl-C, the app quitting) takes them down before it goes on."""
+    try:
+        result = await Up(plan, link, ready, say, limits or Limits()).run()
+    except asyncio.CancelledError:
+        say("interrupted: taking both nodes down")
+        await asyncio.shield(take_down(plan, link, say))
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the nodes are not left half up
+        cause = Cause("unexpected", f"up stopped: {type(exc).__name__}", clean(str(exc))[:300], "both nodes go down")
+        result = UpResult(False, (), cause)
+    told(result)
+    if result.ok:
+        return result
+    assert result.cause is not None
+    if result.cause.key == "already-up":
+        say("the cluster already there is left as it is")
+    elif keep:
+        say("--keep: both nodes left as they are; `jetconsole cluster status`, then `down`")
+    else:
+        say("taking both nodes down")
+        await take_down(plan, link, say)
+    return result

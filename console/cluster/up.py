@@ -223,7 +223,8 @@ class Up:
             if node == self.plan.head:
                 self.startup = feed(self.startup, line, time.monotonic())
 
-        await self.link.follow(node.device, f"docker exec {CONTAINER} tail -n +1 -F {SERVE_LOG}", each)
+        limit = int(self.limits.ready) + 60  # ended on the node too: tail -F writes nothing once the log is quiet
+        await self.link.follow(node.device, f"timeout {limit} docker exec {CONTAINER} tail -n +1 -F {SERVE_LOG}", each)
 
     async def _until_ready(self) -> None:
         deadline = time.monotonic() + self.limits.ready
@@ -258,7 +259,8 @@ class Up:
     async def _alive(self) -> None:
         """Both containers still running, and each server still running; a node whose container ended, or
         whose server ended, is named with what Docker or the server's last log lines say."""
-        got = await asyncio.gather(*(self.link.sh(n.device, self._alive_script(n), 20, keep=KEEP) for n in self.nodes))
+        checks = (self.link.sh(n.device, self._alive_script(n), 20, keep=KEEP + 2) for n in self.nodes)
+        got = await asyncio.gather(*checks)
         for node, outcome in zip(self.nodes, got, strict=True):
             said = outcome.tail[0] if outcome.tail else outcome.summary
             if not outcome.ok or not said.startswith("running"):

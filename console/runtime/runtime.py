@@ -50,6 +50,7 @@ AskPort = Callable[[str, str, bool], bool]
 WordPort = Callable[[str], "str | None"]
 ASK_POLL_S = 0.5
 ACTION_STOP_S = 3.0  # how long quitting waits for a running organiser action to kill its processes
+CLUSTER_STOP_S = 60.0  # how long quitting waits for a cluster's up to take both nodes down
 
 
 class Runtime:
@@ -230,6 +231,11 @@ class Runtime:
         if self.servers.enabled:  # a cluster started from here: its server joins the servers list (no SSH at start)
             self.runner.spawn("cluster-record", lambda _life: _recorded_cluster(self))
 
+    def _read_cluster_again(self) -> None:
+        """Once a cluster operation's slot is free: its status again (not while the app quits)."""
+        if not self._stopping.is_set():
+            self.send(cmd.ReadCluster())
+
     def stop(self, timeout: float = 0.0) -> bool:
         """Stop every service (and wait up to ``timeout`` for their threads)."""
         self._stopping.set()
@@ -238,6 +244,8 @@ class Runtime:
         run = self._state.fleet.action if self._state.fleet else None
         if run is not None and run.started and not run.finished:  # its processes killed, its end audited
             self.runner.idle(ACTION_STOP_S, names={f"fleet-action-{run.run_id}"})
+        if "cluster-run" in self.runner.services():  # an up cancelled takes both nodes down before it ends
+            self.runner.idle(CLUSTER_STOP_S, names={"cluster-run"})
         return ended
 
     def idle(self, timeout: float = 10.0) -> bool:
@@ -334,7 +342,7 @@ class Runtime:
                     self.runner.spawn(
                         "cluster-run",
                         lambda life: cluster.run(self, config, what, link_test, request, life),
-                        cleanup=lambda: self.send(cmd.ReadCluster()),  # read again once the slot is free
+                        cleanup=self._read_cluster_again,
                     )
             case cmd.WatchFleet():
                 if not self._fleet_started:

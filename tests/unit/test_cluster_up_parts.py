@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from console.cluster import causes, linktest, record
-from console.cluster.down import MARK, NodeDown, report
-from console.cluster.plan import ClusterPlan, Node, detached, vllm_serve
+from console.cluster.down import NodeDown, report
+from console.cluster.plan import ClusterPlan, Node, detached, lines, vllm_serve
 from console.cluster.presets import BUILTIN
 from console.cluster.raystatus import parse
 from console.fleet.actions import Outcome
@@ -127,16 +127,95 @@ def test_the_record_round_trips_and_a_bad_one_is_named(tmp_path: Path) -> None:
 
 
 def test_what_down_says() -> None:
-    lines = report(
-        (
-            NodeDown("a", True, ()),
-            NodeDown("b", False, ("port 6379 listening",)),
-            NodeDown("c", False, (), "ssh: timed out"),
-        )
+    nodes = (
+        NodeDown("a", True, ()),
+        NodeDown("b", False, ("container jetconsole-cluster (0123456789ab)",)),
+        NodeDown("c", False, (), "ssh: timed out"),
+        NodeDown("d", True, (), listening=(8000,)),
     )
-    assert lines == [
+    assert report(nodes) == [
         "a: removed container jetconsole-cluster and everything in it (Ray, vllm serve); nothing left",
-        "b: no container; left: port 6379 listening",
+        "b: no container; left: container jetconsole-cluster (0123456789ab)",
         "c: not reached (ssh: timed out); run `jetconsole cluster down` again",
+        "d: removed container jetconsole-cluster and everything in it (Ray, vllm serve); nothing left; "
+        "port 8000 still listened on by something else (ss -ltnp there says what)",
     ]
-    assert MARK.startswith("@@jetconsole")
+    assert [n.clean for n in nodes] == [True, False, False, True]  # a stranger's port keeps no record
+
+
+class FakeLink:
+    """A Link whose nodes answer from a table: what each command is, what it printed (no SSH)."""
+
+    def __init__(self, docker_run: Outcome | Exception) -> None:
+        self.docker_run = docker_run
+        self.ran: list[str] = []
+
+    async def sh(self, node: str, command: str, limit: float, keep: int = 40) -> Outcome:
+        self.ran.append(command)
+        if command.startswith("docker run -d --init"):
+            if isinstance(self.docker_run, Exception):
+                raise self.docker_run
+            return self.docker_run
+        if "@@jetconsole-left" in command:  # down: it removed the container, nothing is left
+            return Outcome(node, True, "done", 0, 0.1, ("removed", "@@jetconsole-left", "@@jetconsole-left"))
+        raise AssertionError(f"unexpected command: {command[:80]}")
+
+
+def downs(link: FakeLink) -> int:
+    return sum("@@jetconsole-left" in c for c in link.ran)
+
+
+async def never_ready() -> bool:
+    return False
+
+
+CONFLICT = (
+    'docker: Error response from daemon: Conflict. The container name "/jetconsole-cluster" is already in use '
+    'by container "f00".'
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "key", "taken_down"),
+    [
+        # a cluster already up there: named, and left alone (taking it down would end a working cluster)
+        (Outcome("a", False, "failed (exit 125)", 125, 0.1, (CONFLICT,)), "already-up", 0),
+        # something this code did not expect: named, and both nodes still go down
+        (RuntimeError("the unexpected"), "unexpected", 2),
+        (
+            Outcome("a", False, "failed", 125, 0.1, ("docker: Error response from daemon: No such image: x",)),
+            "image-missing",
+            2,
+        ),
+    ],
+)
+async def test_up_after_a_failure_takes_down_only_what_it_should(
+    answer: Outcome | Exception, key: str, taken_down: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.cluster.session import bring_up
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    link = FakeLink(answer)
+    said: list[str] = []
+    told: list[object] = []
+    result = await bring_up(PLAN, link, never_ready, said.append, told.append)  # type: ignore[arg-type]
+    assert result.cause is not None and result.cause.key == key and told == [result]
+    assert downs(link) == taken_down, said
+
+
+async def test_a_secret_on_the_serve_line_is_refused_and_a_bad_url_named(tmp_path: Path) -> None:
+    from console.cluster.planning import PlanError, PlanRequest, make_plan, server_url
+    from console.config import Config
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text("orin-a - ssh=nvidia@10.0.0.1\norin-b - ssh=nvidia@10.0.0.2\n")
+    config = Config(fleet_hosts=str(hosts))
+    req = PlanRequest("orin-a", "orin-b", "eth1", "eth1", "10.0.0.1", "10.0.0.2", serve_args="--api-key sk-live-123")
+    with pytest.raises(PlanError) as refused:
+        await make_plan(config, req)
+    assert "VLLM_API_KEY" in str(refused.value) and "sk-live-123" not in str(refused.value)
+    plan, devices = await make_plan(config, PlanRequest("orin-a", "orin-b", "eth1", "eth1", "10.0.0.1", "10.0.0.2"))
+    assert "VLLM_API_KEY" in lines(plan)["orin-a"][0].split()  # by name, like HF_TOKEN
+    assert server_url(None, plan, devices["orin-a"]) == "http://10.0.0.1:8000/v1"
+    with pytest.raises(PlanError, match="an http:// URL"):
+        server_url("orin-a:8000", plan, devices["orin-a"])

@@ -23,9 +23,9 @@ from console.cluster.planning import (
     server_answer,
     server_url,
 )
-from console.cluster.session import ERRORS, NoCluster, recorded, take_down
+from console.cluster.session import ERRORS, NoCluster, bring_up, recorded, refuse_if_recorded, take_down
 from console.cluster.status import status
-from console.cluster.up import Up
+from console.cluster.up import UpResult
 from console.fleet.hosts import Device
 from console.runtime import events as ev
 from console.runtime.hub import Hub
@@ -102,7 +102,7 @@ async def _operate(
         hub.emit(ev.ClusterEnded(clean(f"{what}: {exc}")))
         return
     link = link_of(config, devices)
-    if request is not None or what == "up":  # a new plan is kept (the screen shows it; u brings it up)
+    if request is not None:  # a new plan is kept (the screen shows it; u brings it up)
         record.save(record.Record(plan, url, time.time()))
     if what == "preflight":
         found, seconds = await preflight(config, plan, link, link_test)
@@ -119,6 +119,7 @@ async def _operate(
 async def _plan(config: Config, request: PlanRequest | None) -> tuple[ClusterPlan, dict[str, Device], str]:
     """The request's new plan, else the recorded one; with the hosts file's devices and the server's URL."""
     if request is not None:
+        refuse_if_recorded()  # n on a cluster that is up would lose its nodes: d first
         plan, devices = await make_plan(config, request)
         return plan, devices, server_url(None, plan, devices[plan.head.device])
     rec, devices = recorded(config)
@@ -128,25 +129,19 @@ async def _plan(config: Config, request: PlanRequest | None) -> tuple[ClusterPla
 async def _up(
     plan: ClusterPlan, link: Link, ready: Callable[[], Awaitable[bool]], say: Callable[[str], None], hub: Hub
 ) -> None:
-    try:
-        result = await Up(plan, link, ready, say).run()
-    except asyncio.CancelledError:
-        say("stopped: taking both nodes down")
-        await asyncio.shield(_down(plan, link, say))
-        raise
+    def told(result: UpResult) -> None:
+        if result.cause is not None:
+            say(f"failed: {result.cause.title} [{result.cause.key}]")
+            if result.cause.evidence:
+                say(f"  evidence: {result.cause.evidence}")
+            say(f"  → {result.cause.fix}")
+
+    result = await bring_up(plan, link, ready, say, told)
     timing = ", ".join(f"{p.name} {p.seconds:.1f} s" for p in result.phases)
-    if result.ok:
-        hub.emit(ev.ClusterEnded(f"ready ({timing})"))
-        return
     cause = result.cause
-    assert cause is not None
-    say(f"failed: {cause.title} [{cause.key}]")
-    if cause.evidence:
-        say(f"  evidence: {cause.evidence}")
-    say(f"  → {cause.fix}")
-    say("taking both nodes down")
-    await _down(plan, link, say)
-    hub.emit(ev.ClusterEnded(f"failed: {cause.title} [{cause.key}] ({timing})"))
+    hub.emit(
+        ev.ClusterEnded(f"ready ({timing})" if cause is None else f"failed: {cause.title} [{cause.key}] ({timing})")
+    )
 
 
 async def _down(plan: ClusterPlan, link: Link, say: Callable[[str], None]) -> str:

@@ -95,7 +95,13 @@ class ClusterScreen(Screen):
                 container = seen.container if seen is not None else "…"
                 style = "green" if container.startswith("running") else "bold red" if seen is not None else ""
                 last = seen.log[-1] if seen is not None and seen.log else ""
-                cells = [role, node.device, f"{node.interface} {node.ip}", Text(container, style=style), last[-90:]]
+                cells = [  # Text, never markup: a log line's "[rank0]" or "[/data]" is text
+                    Text(role),
+                    Text(node.device),
+                    Text(f"{node.interface} {node.ip}"),
+                    Text(container, style=style),
+                    Text(last[-90:]),
+                ]
                 rows.append((role, cells))
         sync_rows(self.query_one("#cluster-nodes", DataTable), rows)
         shown = status_lines(status) if status is not None else []
@@ -104,7 +110,7 @@ class ClusterScreen(Screen):
         op = f"{c.busy}… (running)" if c.busy else c.result
         self.query_one("#cluster-op", LiveText).set(op)
         checks = [
-            (f"{i}", [Text(k.status, style=STATUS.get(k.status, "")), k.title, "; ".join(k.evidence)[:160]])
+            (f"{i}", [Text(k.status, style=STATUS.get(k.status, "")), Text(k.title), Text("; ".join(k.evidence)[:160])])
             for i, k in enumerate(c.checks)
         ]
         table = self.query_one("#cluster-checks", DataTable)
