@@ -113,23 +113,36 @@ def _preset(req: PlanRequest) -> ClusterPreset:
     )
 
 
-async def _address(config: Config, device: Device, interface: str) -> str:
-    """The interface's IPv4 address on the device, read over SSH; PlanError naming the ones it offers."""
+async def interfaces_of(config: Config, device: Device) -> list[Interface]:
+    """The device's interfaces, read over SSH (``ip -j addr``); PlanError saying why they could not be."""
     got = await link_of(config, {device.name: device}).sh(device.name, COMMAND, config.fleet_ssh_timeout, FACT_LINES)
     if not got.ok:
         raise PlanError(f"{device.name}: cannot read its interfaces: {got.summary}")
     try:
-        found = parse("\n".join(got.tail))
+        return parse("\n".join(got.tail))
     except ValueError as exc:
         raise PlanError(f"{device.name}: {exc}") from None
+
+
+async def offer(config: Config, device: Device) -> str:
+    """What a plan can use of the device, in a line: "enP8p1s0 10.10.0.1 (MTU 9000), ..." or why not."""
+    try:
+        return describe(offered(await interfaces_of(config, device)))
+    except PlanError as exc:
+        return str(exc)
+
+
+async def _address(config: Config, device: Device, interface: str) -> str:
+    """The interface's IPv4 address on the device, read over SSH; PlanError naming the ones it offers."""
+    found = await interfaces_of(config, device)
     mine = next((i for i in found if i.name == interface), None)
     if mine is None or not mine.ipv4:  # a link that is down still has its address: the preflight says it is down
         what = "has no interface" if mine is None else "has no IPv4 address on"
-        raise PlanError(f"{device.name} {what} {interface}; it offers: {_offer(offered(found))}")
+        raise PlanError(f"{device.name} {what} {interface}; it offers: {describe(offered(found))}")
     return mine.ipv4[0]
 
 
-def _offer(interfaces: list[Interface]) -> str:
+def describe(interfaces: list[Interface]) -> str:
     return (
         ", ".join(f"{i.name} {i.ipv4[0]} (MTU {i.mtu})" for i in interfaces) or "no interface that is up with an IPv4"
     )

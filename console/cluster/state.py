@@ -3,7 +3,8 @@ status when last read, and the operation running or last run (up, down, a prefli
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from console.cluster.record import Record
 from console.cluster.status import ClusterStatus
@@ -25,9 +26,16 @@ class ClusterState:
     result: str = ""  # how the last operation ended, one line
     runs: int = 0  # one more for every operation that ended
     added_url: str | None = None  # the server URL the record added to the servers list (taken out with it)
+    devices: tuple[str, ...] = ()  # the fleet's devices with ssh= (the plan form offers them)
+    offers: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))  # device -> its NICs
+    devices_note: str = ""  # why there are none (no hosts file)
 
     def read(self, record: Record | None, note: str, status: ClusterStatus | None, at: float) -> ClusterState:
         return replace(self, record=record, note=note, status=status, read_at=at, reads=self.reads + 1)
+
+    def offered(self, devices: tuple[str, ...], offers: tuple[tuple[str, str], ...], error: str) -> ClusterState:
+        merged = MappingProxyType({**self.offers, **dict(offers)})
+        return replace(self, devices=devices, offers=merged, devices_note=error)
 
     def began(self, what: str) -> ClusterState:
         return replace(self, busy=what, said=(), checks=() if what == "preflight" else self.checks, result="")

@@ -186,6 +186,12 @@ class ReadCluster(Command, frozen=True):
     """Read the recorded cluster and its status (a ClusterRead answers)."""
 
 
+class OfferCluster(Command, frozen=True):
+    """The devices a cluster can use, and the interfaces of ``devices`` (a ClusterOffered answers)."""
+
+    devices: tuple[str, ...] = ()
+
+
 class RunCluster(Command, frozen=True):
     """Run ``what`` on the recorded cluster, or on ``request``'s new plan: up | down | preflight."""
 

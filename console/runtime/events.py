@@ -181,6 +181,14 @@ class ClusterRead(Event, frozen=True):
     at: float
 
 
+class ClusterOffered(Event, frozen=True):
+    """The fleet's devices a cluster can use (those with ``ssh=``), and what some of them offer."""
+
+    devices: tuple[str, ...]
+    offers: tuple[tuple[str, str], ...]  # (device, "eth1 10.10.0.1 (MTU 9000), ..." or why not)
+    error: str = ""
+
+
 class ClusterBegan(Event, frozen=True):
     what: str  # up | down | preflight
 

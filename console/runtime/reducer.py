@@ -61,6 +61,8 @@ def _apply(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, startups=MappingProxyType({**s.startups, container: event}))
         case ev.ClusterRead(record, note, status, at):
             return _cluster_servers(replace(s, cluster=_cluster(s).read(record, note, status, at)), s.cluster)
+        case ev.ClusterOffered(devices, offers, error):
+            return replace(s, cluster=_cluster(s).offered(devices, offers, error))
         case ev.ClusterBegan(what):
             return replace(s, cluster=_cluster(s).began(what))
         case ev.ClusterSaid(text):

@@ -332,6 +332,9 @@ class Runtime:
                 config = self.config
                 if "cluster-read" not in self.runner.services():  # one read at a time (a timer asks again)
                     self.runner.spawn("cluster-read", lambda _life: _read_cluster(self, config))
+            case cmd.OfferCluster(devices):
+                config = self.config
+                self.runner.spawn("cluster-offer", lambda _life: _offer_cluster(self, config, devices))
             case cmd.RunCluster(what, link_test, request):
                 from console.runtime.services import cluster  # on first use
 
@@ -417,6 +420,12 @@ def _read_cluster(hub: Hub, config: Config) -> None:
     from console.runtime.services import cluster  # in the reading thread: the UI's loop never imports it
 
     cluster.read(hub, config)
+
+
+def _offer_cluster(hub: Hub, config: Config, devices: tuple[str, ...]) -> None:
+    from console.runtime.services import cluster
+
+    cluster.offer_nodes(hub, config, devices)
 
 
 def _recorded_cluster(hub: Hub) -> None:

@@ -96,3 +96,27 @@ async def test_a_recorded_cluster_its_nodes_and_an_operation(orin_snapshot) -> N
         assert "orin-a: removed container jetconsole-cluster" in text(app, "cluster-said")
         app.runtime.emit(ev.ClusterEnded("down: both nodes clean"))
         await wait_for(pilot, lambda: text(app, "cluster-op") == "down: both nodes clean")
+
+
+async def test_the_form_lists_the_devices_and_says_what_a_named_one_offers(orin_snapshot, tmp_path: Path) -> None:
+    """The hosts file's devices with ssh= are listed; a device named in full is asked over SSH (here a port
+    of this machine that nothing listens on: the answer says why it has no interfaces to offer)."""
+    from console.config import Config
+    from console.ui.screens.cluster_form import ClusterFormScreen
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text("orin-a - ssh=root@127.0.0.1\norin-b - ssh=root@127.0.0.1\nlab http://127.0.0.1:9\n")
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text("Host *\n  Port 1\n  UserKnownHostsFile /dev/null\n")  # nothing listens on port 1
+    config = Config(fleet_hosts=str(hosts), fleet_ssh_config=str(ssh_config))
+    app = frozen_app([orin_snapshot], REPORT, config, start_screen="cluster")
+    async with app.run_test(size=(120, 48)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClusterFormScreen))
+        await wait_for(pilot, lambda: text(app, "form-devices") == "devices: orin-a, orin-b", timeout=10)
+        for key in "orin-a":
+            await pilot.press(key)
+        await wait_for(pilot, lambda: "cannot read its interfaces" in text(app, "head-offers"), timeout=20)
+        assert text(app, "head-offers").startswith("  orin-a offers: orin-a: cannot read its interfaces: ")
+        assert text(app, "worker-offers") == ""

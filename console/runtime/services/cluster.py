@@ -16,9 +16,11 @@ from console.cluster.nodes import Link
 from console.cluster.plan import ClusterPlan
 from console.cluster.planning import (
     PlanRequest,
+    devices_of,
     health,
     link_of,
     make_plan,
+    offer,
     preflight,
     server_answer,
     server_url,
@@ -38,6 +40,23 @@ if TYPE_CHECKING:
 
 def read(hub: Hub, config: Config) -> None:
     hub.emit(asyncio.run(_read(config)))
+
+
+def offer_nodes(hub: Hub, config: Config, names: tuple[str, ...]) -> None:
+    """The devices with ssh= of the hosts file, and what ``names`` of them offer (read over SSH at once)."""
+    try:
+        _, devices = devices_of(config)
+    except ERRORS as exc:
+        hub.emit(ev.ClusterOffered((), (), clean(str(exc))))
+        return
+    usable = tuple(sorted(name for name, d in devices.items() if d.ssh))
+    asked = [devices[n] for n in dict.fromkeys(names) if n in usable]
+
+    async def all_of() -> list[str]:
+        return list(await asyncio.gather(*(offer(config, d) for d in asked)))
+
+    said = asyncio.run(all_of()) if asked else []
+    hub.emit(ev.ClusterOffered(usable, tuple((d.name, clean(s)) for d, s in zip(asked, said, strict=True))))
 
 
 def record_at_start(hub: Hub) -> None:

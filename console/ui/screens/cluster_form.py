@@ -1,5 +1,6 @@
-"""A new cluster plan: the head and the worker (devices of the fleet's hosts file with ``ssh=``), the
-interface each talks over, and a preset, with the image, the model and the mode if not the preset's.
+"""A new cluster plan: the head and the worker (devices of the fleet's hosts file with ``ssh=``, listed), the
+interface each talks over (what a named device offers is read over SSH and shown: its interfaces that are
+up, with their IPs and MTU), and a preset, with the image, the model and the mode if not the preset's.
 Ctrl+S keeps the plan and runs the preflight on both nodes (the Cluster screen shows its checks; ``u``
 then brings it up).  Each node's IP is read from its interface over SSH."""
 
@@ -13,7 +14,8 @@ from textual.widgets import Input, Label
 from console.cluster.planning import PlanRequest
 from console.cluster.presets import BUILTIN
 from console.keymap import CLUSTER_FORM_BINDINGS
-from console.runtime.commands import RunCluster
+from console.runtime.commands import OfferCluster, RunCluster
+from console.runtime.state import ConsoleState
 from console.ui.bindings import bindings
 from console.ui.host import host
 from console.ui.widgets.text import LiveText
@@ -41,14 +43,38 @@ class ClusterFormScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("New cluster plan", classes="table-title")
+            yield LiveText("reading the hosts file…", id="form-devices")
             for key, label, placeholder in FIELDS:
                 yield Label(label)
                 yield Input(value="orin-gpt-oss-20b" if key == "preset" else "", placeholder=placeholder, id=key)
+                if key in ("head", "worker"):
+                    yield LiveText("", id=f"{key}-offers")
             yield LiveText("", id="form-error")
             yield Label("Ctrl+S: keep the plan and run the preflight on both nodes    Esc: cancel")
 
     def on_mount(self) -> None:
         self.query_one("#head", Input).focus()
+        host(self).send(OfferCluster())
+        self.show_state(host(self).state)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A device named in full: what it offers, read over SSH."""
+        cluster = host(self).state.cluster
+        if event.input.id in ("head", "worker") and cluster is not None and event.value.strip() in cluster.devices:
+            if event.value.strip() not in cluster.offers:
+                host(self).send(OfferCluster((event.value.strip(),)))
+            self.show_state(host(self).state)
+
+    def show_state(self, state: ConsoleState) -> None:
+        cluster = state.cluster
+        if cluster is None:
+            return
+        devices = ", ".join(cluster.devices) or cluster.devices_note or "none with ssh= in the hosts file"
+        self.query_one("#form-devices", LiveText).set(f"devices: {devices}")
+        for key in ("head", "worker"):
+            name = self._value(key)
+            said = cluster.offers.get(name, "reading its interfaces…") if name in cluster.devices else ""
+            self.query_one(f"#{key}-offers", LiveText).set(f"  {name} offers: {said}" if said else "")
 
     def _value(self, key: str) -> str:
         return self.query_one(f"#{key}", Input).value.strip()
