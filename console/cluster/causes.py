@@ -88,7 +88,8 @@ SIGNATURES: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
         ),
         (
             "peer-unreachable",
-            r"failed to connect to .*(?:Network is unreachable|No route to host)",  # refused: a rank still starting
+            # "Connection refused" is not: a rank retries it while its peer is still starting
+            r"failed to connect to .*(?:Network is unreachable|No route to host|timed out)",
             "{node} cannot reach the other node's rank",
             "the interface between the nodes must be up with the plan's IPs on both: "
             "`jetconsole cluster preflight` checks the link, the route and the reach",

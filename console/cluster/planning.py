@@ -98,7 +98,7 @@ def _preset(req: PlanRequest) -> ClusterPreset:
             flags = tuple(shlex.split(req.serve_args))
         except ValueError as exc:
             raise PlanError(f"--serve-args: {exc}") from None
-        if any(f == "--api-key" or f.startswith("--api-key=") for f in flags):
+        if any(f.split("=")[0].replace("_", "-") == "--api-key" for f in flags):  # vLLM reads --api_key too
             raise PlanError(
                 "--serve-args: --api-key would put the key on a command line (shown, recorded, in ps): set "
                 "VLLM_API_KEY in each node's environment instead; the plan passes it by name"
@@ -124,12 +124,12 @@ async def interfaces_of(config: Config, device: Device) -> list[Interface]:
         raise PlanError(f"{device.name}: {exc}") from None
 
 
-async def offer(config: Config, device: Device) -> str:
-    """What a plan can use of the device, in a line: "enP8p1s0 10.10.0.1 (MTU 9000), ..." or why not."""
+async def offer(config: Config, device: Device) -> tuple[bool, str]:
+    """(read, what a plan can use of the device in a line: "enP8p1s0 10.10.0.1 (MTU 9000), ..." or why not)."""
     try:
-        return describe(offered(await interfaces_of(config, device)))
+        return True, describe(offered(await interfaces_of(config, device)))
     except PlanError as exc:
-        return str(exc)
+        return False, str(exc)
 
 
 async def _address(config: Config, device: Device, interface: str) -> str:

@@ -97,5 +97,5 @@ async def bring_up(
         say("--keep: both nodes left as they are; `jetconsole cluster status`, then `down`")
     else:
         say("taking both nodes down")
-        await take_down(plan, link, say)
+        await asyncio.shield(take_down(plan, link, say))  # a Ctrl-C now does not cut it short
     return result

@@ -27,14 +27,15 @@ class ClusterState:
     runs: int = 0  # one more for every operation that ended
     added_url: str | None = None  # the server URL the record added to the servers list (taken out with it)
     devices: tuple[str, ...] = ()  # the fleet's devices with ssh= (the plan form offers them)
-    offers: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))  # device -> its NICs
+    # device -> (read, its NICs or why not); one that could not be read is asked again
+    offers: MappingProxyType[str, tuple[bool, str]] = field(default_factory=lambda: MappingProxyType({}))
     devices_note: str = ""  # why there are none (no hosts file)
 
     def read(self, record: Record | None, note: str, status: ClusterStatus | None, at: float) -> ClusterState:
         return replace(self, record=record, note=note, status=status, read_at=at, reads=self.reads + 1)
 
-    def offered(self, devices: tuple[str, ...], offers: tuple[tuple[str, str], ...], error: str) -> ClusterState:
-        merged = MappingProxyType({**self.offers, **dict(offers)})
+    def offered(self, devices: tuple[str, ...], offers: tuple[tuple[str, bool, str], ...], error: str) -> ClusterState:
+        merged = MappingProxyType({**self.offers, **{name: (ok, said) for name, ok, said in offers}})
         return replace(self, devices=devices, offers=merged, devices_note=error)
 
     def began(self, what: str) -> ClusterState:

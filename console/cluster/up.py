@@ -275,7 +275,9 @@ class Up:
         if vllm_serve(self.plan, node) is None:
             return state
         running = f'kill -0 "$(cat {SERVE_PID})" 2>/dev/null'
-        check = f"{running} && echo serving || {{ echo stopped; tail -n {KEEP} {SERVE_LOG}; }}"
+        # progress bars end their pieces with \r, which the reader splits on: count lines as it will
+        last = f"tail -n {KEEP} {SERVE_LOG} | tr '\\r' '\\n' | tail -n {KEEP}"
+        check = f"{running} && echo serving || {{ echo stopped; {last}; }}"
         return f"{state} && docker exec {CONTAINER} sh -c {shlex.quote(check)}"
 
 

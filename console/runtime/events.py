@@ -185,7 +185,7 @@ class ClusterOffered(Event, frozen=True):
     """The fleet's devices a cluster can use (those with ``ssh=``), and what some of them offer."""
 
     devices: tuple[str, ...]
-    offers: tuple[tuple[str, str], ...]  # (device, "eth1 10.10.0.1 (MTU 9000), ..." or why not)
+    offers: tuple[tuple[str, bool, str], ...]  # (device, read, "eth1 10.10.0.1 (MTU 9000), ..." or why not)
     error: str = ""
 
 

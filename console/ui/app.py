@@ -20,6 +20,7 @@ from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.timer import Timer
 
 from console import config as cfg
 from console.keymap import APP_BINDINGS
@@ -148,6 +149,7 @@ class JetconsoleApp(App[None]):
         self.chat_control = ChatControl(self)
         self.launch_drafts: dict[str, dict[str, str]] = {}  # preset -> the form as the user left it
         self._unsubscribe: Callable[[], None] | None = None
+        self._cluster_wait: Timer | None = None  # quitting waits for a cancelled cluster up to take its nodes down
         self.handled_version = -1  # the last state version a StateChanged handled
 
     # ---- the state, as screens see it ---------------------------------------------------------
@@ -330,6 +332,20 @@ class JetconsoleApp(App[None]):
 
         if not isinstance(self.screen, FleetScreen):
             self.push_screen(FleetScreen())
+
+    async def action_quit(self) -> None:
+        """q: quit; while a cluster's up runs, first cancel it, which takes both nodes down, saying so."""
+        if "cluster-run" not in self.runtime.runner.services():
+            self.exit()
+            return
+        if self._cluster_wait is None:
+            self.notify("cluster: taking both nodes down before quitting (up to a minute)…", timeout=60)
+            self.runtime.runner.stop("cluster-run")  # its cancel takes both nodes down, then the thread ends
+            self._cluster_wait = self.set_interval(0.5, self._quit_once_cluster_ended)
+
+    def _quit_once_cluster_ended(self) -> None:
+        if "cluster-run" not in self.runtime.runner.services():
+            self.exit()
 
     def action_cluster(self) -> None:
         from console.ui.screens.cluster import ClusterScreen

@@ -31,7 +31,7 @@ RAY = RayStatus(active=("node_1", "node_2"), used=(("CPU", 0.0, 24.0), ("GPU", 2
 STATUS = ClusterStatus(
     (
         NodeStatus("orin-a", "head", "running (0)", ("INFO: Application startup complete.",)),
-        NodeStatus("orin-b", "worker", "exited (137)", ()),
+        NodeStatus("orin-b", "worker", "exited (137)", ("[rank1]: mounted [/data/models] [bold]x",)),
     ),
     RAY,
     "ready",
@@ -80,6 +80,7 @@ async def test_a_recorded_cluster_its_nodes_and_an_operation(orin_snapshot) -> N
             "INFO: Application startup complete.",
         ]
         assert str(table.get_row_at(1)[3]) == "exited (137)"
+        assert str(table.get_row_at(1)[4]) == "[rank1]: mounted [/data/models] [bold]x"  # text, never markup
         assert text(app, "title") == "Cluster · orin-gpt-oss-20b (ray) · http://orin-a:8000/v1"
         assert text(app, "cluster-ray") == "ray: 2 nodes alive (0/24 CPU, 2/2 GPU), 0 pending"
         assert text(app, "cluster-server") == "server: ready; run 1 wait 0 gen 11.8 tok/s"

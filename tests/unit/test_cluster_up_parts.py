@@ -3,6 +3,8 @@ the nodes' own lines, the link test's answer, the cluster record, and what down 
 
 from __future__ import annotations
 
+import asyncio
+import shlex
 from pathlib import Path
 
 import pytest
@@ -219,3 +221,72 @@ async def test_a_secret_on_the_serve_line_is_refused_and_a_bad_url_named(tmp_pat
     assert server_url(None, plan, devices["orin-a"]) == "http://10.0.0.1:8000/v1"
     with pytest.raises(PlanError, match="an http:// URL"):
         server_url("orin-a:8000", plan, devices["orin-a"])
+
+
+class HangingLink(FakeLink):
+    """docker run never answers (a node that hangs): what a Ctrl-C meets."""
+
+    async def sh(self, node: str, command: str, limit: float, keep: int = 40) -> Outcome:
+        if command.startswith("docker run -d --init"):
+            self.ran.append(command)
+            await asyncio.sleep(3600)
+        return await super().sh(node, command, limit, keep)
+
+
+async def test_a_cancel_during_up_takes_both_nodes_down_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.cluster.session import bring_up
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    link = HangingLink(RuntimeError("unused"))
+    said: list[str] = []
+    task = asyncio.create_task(bring_up(PLAN, link, never_ready, said.append, lambda _r: None))  # type: ignore[arg-type]
+    while len(link.ran) < 2:  # both docker runs hang
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert downs(link) == 2 and said[:2] == ["containers…", "interrupted: taking both nodes down"]
+
+
+def test_a_retry_is_not_a_failure_but_a_timeout_is() -> None:
+    retry = "[c10d] The client socket has failed to connect to [10.0.0.1]:29500 (errno: 111 - Connection refused)."
+    assert causes.name([retry], "node-b") is None  # the headless rank waits for the head like this
+    dropped = "[c10d] The client socket has failed to connect to [10.0.0.1]:29500 (errno: 110 - Connection timed out)."
+    got = causes.name([dropped], "node-b")
+    assert got is not None and got.key == "peer-unreachable"
+
+
+def test_down_waits_for_the_docker_run_that_up_sends() -> None:
+    import re
+
+    from console.cluster.down import PENDING
+    from console.cluster.plan import docker_run
+
+    line = shlex.join(docker_run(PLAN, PLAN.head))
+    assert re.search(PENDING, f"timeout 121 sh -c {shlex.quote(line)}")  # as ps shows it on the node
+    assert not re.search(PENDING, PENDING)  # never its own grep
+
+
+def test_the_keep_alive_is_what_down_leaves_running() -> None:
+    from console.cluster.down import BUSY
+    from console.cluster.plan import KEEP_ALIVE, docker_run
+
+    assert docker_run(PLAN, PLAN.head)[-3:] == ["sh", "-c", KEEP_ALIVE]
+    assert "'sleep infinity'" in BUSY and KEEP_ALIVE.endswith("exec sleep infinity")  # what docker top shows
+
+
+async def test_a_second_plan_is_refused_while_one_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.cluster.planning import PlanError, PlanRequest, make_plan
+    from console.cluster.session import refuse_if_recorded
+    from console.config import Config
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    refuse_if_recorded()  # nothing recorded: no refusal
+    record.save(record.Record(PLAN, "http://10.0.0.1:8000/v1", 0.0))
+    with pytest.raises(PlanError, match=r"a cluster is recorded already \(a \+ b, nnodes\)"):
+        refuse_if_recorded()
+    hosts = tmp_path / "hosts"
+    hosts.write_text("a - ssh=root@10.0.0.1\nb - ssh=root@10.0.0.2\n")
+    underscore = PlanRequest("a", "b", "eth1", "eth1", "10.0.0.1", "10.0.0.2", serve_args="--api_key=sk-live-9")
+    with pytest.raises(PlanError, match="VLLM_API_KEY"):  # vLLM reads --api_key as --api-key
+        await make_plan(Config(fleet_hosts=str(hosts)), underscore)

@@ -52,11 +52,12 @@ def offer_nodes(hub: Hub, config: Config, names: tuple[str, ...]) -> None:
     usable = tuple(sorted(name for name, d in devices.items() if d.ssh))
     asked = [devices[n] for n in dict.fromkeys(names) if n in usable]
 
-    async def all_of() -> list[str]:
+    async def all_of() -> list[tuple[bool, str]]:
         return list(await asyncio.gather(*(offer(config, d) for d in asked)))
 
     said = asyncio.run(all_of()) if asked else []
-    hub.emit(ev.ClusterOffered(usable, tuple((d.name, clean(s)) for d, s in zip(asked, said, strict=True))))
+    offers = tuple((d.name, ok, clean(text)) for d, (ok, text) in zip(asked, said, strict=True))
+    hub.emit(ev.ClusterOffered(usable, offers))
 
 
 def record_at_start(hub: Hub) -> None:

@@ -163,4 +163,7 @@ class ClusterScreen(Screen):
     def action_new_plan(self) -> None:
         from console.ui.screens.cluster_form import ClusterFormScreen
 
+        if self._cluster().record is not None:  # refused before the form is filled, not after
+            self.notify("a cluster is recorded: d takes it down first, then n plans another", severity="warning")
+            return
         self.app.push_screen(ClusterFormScreen())

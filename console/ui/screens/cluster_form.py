@@ -61,7 +61,8 @@ class ClusterFormScreen(ModalScreen[None]):
         """A device named in full: what it offers, read over SSH."""
         cluster = host(self).state.cluster
         if event.input.id in ("head", "worker") and cluster is not None and event.value.strip() in cluster.devices:
-            if event.value.strip() not in cluster.offers:
+            read, _ = cluster.offers.get(event.value.strip(), (False, ""))
+            if not read:  # not asked yet, or it could not be read then: ask (again)
                 host(self).send(OfferCluster((event.value.strip(),)))
             self.show_state(host(self).state)
 
@@ -73,7 +74,7 @@ class ClusterFormScreen(ModalScreen[None]):
         self.query_one("#form-devices", LiveText).set(f"devices: {devices}")
         for key in ("head", "worker"):
             name = self._value(key)
-            said = cluster.offers.get(name, "reading its interfaces…") if name in cluster.devices else ""
+            said = cluster.offers.get(name, (False, "reading its interfaces…"))[1] if name in cluster.devices else ""
             self.query_one(f"#{key}-offers", LiveText).set(f"  {name} offers: {said}" if said else "")
 
     def _value(self, key: str) -> str:
