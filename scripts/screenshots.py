@@ -66,6 +66,56 @@ async def main() -> None:
     await fleet_shots(series)
     await fleet_device_shot(series, orin)
     await fleet_action_shot(series)
+    await cluster_shot(series)
+
+
+async def cluster_shot(series) -> None:
+    """The Cluster screen: two Orins up with Ray, their containers, Ray's nodes, the server, a preflight."""
+    import os
+    import tempfile
+    import time
+
+    from console.cluster.plan import ClusterPlan, Node
+    from console.cluster.presets import BUILTIN
+    from console.cluster.raystatus import RayStatus
+    from console.cluster.record import Record
+    from console.cluster.status import ClusterStatus, NodeStatus
+    from console.doctor.check import Check
+
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp()  # the screen's own read finds no cluster: this one shows
+    plan = ClusterPlan(
+        Node("orin-a", "enP8p1s0", "10.10.0.1"), Node("orin-b", "enP8p1s0", "10.10.0.2"), BUILTIN["orin-gpt-oss-20b"]
+    )
+    status = ClusterStatus(
+        (
+            NodeStatus("orin-a", "head", "running (0)", ("INFO:     Application startup complete.",)),
+            NodeStatus("orin-b", "worker", "running (0)", ()),
+        ),
+        RayStatus(active=("node_4f3e", "node_9a8b"), used=(("CPU", 0.0, 24.0), ("GPU", 2.0, 2.0))),
+        "ready",
+        "run 1 wait 0 KV 3% gen 11.9 tok/s TTFT p50 412 ms",
+    )
+    checks = (
+        Check("head.interface", "head orin-a: enP8p1s0 is up with 10.10.0.1", "ok", ("enP8p1s0 carries 10.10.0.1",)),
+        Check("link.mtu", "MTU agrees on both ends", "ok", ("MTU 9000 on both",)),
+        Check("link.speed", "link speed agrees", "ok", ("10000 Mb/s on both",)),
+        Check("image.same", "the same image on both nodes (dustynv/vllm:r36.4.0)", "ok", ("sha256:6f0c1e… on both",)),
+        Check("head.memory", "head orin-a: memory for its half of the model", "ok", ("61.4 GiB in all, 57.2 free",)),
+        Check("env.same", "the same environment on both nodes (names only)", "warn", ("only on orin-a: NCCL_DEBUG",)),
+        Check("link.test", "link test: all-reduce between the nodes", "ok", ("gloo: 9.21 Gbit/s, latency 88 µs",)),
+    )
+    app = frozen_app(series, REPORT, start_screen="cluster")
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.runtime.state.cluster is None or not app.runtime.state.cluster.reads:
+            await pilot.pause(0.05)
+        emit = app.runtime.emit
+        emit(ev.ClusterRead(Record(plan, "http://orin-a:8000/v1", 0.0), "", status, time.monotonic()))
+        emit(ev.ClusterBegan("preflight"))
+        emit(ev.ClusterEnded("preflight: 0 failures, 1 warnings (2.3 s)", checks))
+        await pilot.pause(0.3)
+        name = "cluster-120x40"
+        (OUT / f"{name}.svg").write_text(app.export_screenshot(title=f"jetconsole — {name}"))
+    print(f"wrote screenshots/{name}.svg")
 
 
 async def fleet_device_shot(series, orin) -> None:

@@ -429,6 +429,6 @@ def _offer_cluster(hub: Hub, config: Config, devices: tuple[str, ...]) -> None:
 
 
 def _recorded_cluster(hub: Hub) -> None:
-    from console.runtime.services import cluster
+    from console.runtime.services import cluster_record  # the record alone: not the cluster's SSH and planning
 
-    cluster.record_at_start(hub)
+    cluster_record.record_at_start(hub)

@@ -42,6 +42,21 @@ def read(hub: Hub, config: Config) -> None:
     hub.emit(asyncio.run(_read(config)))
 
 
+async def _read(config: Config) -> ev.ClusterRead:
+    try:
+        rec, devices = recorded(config)
+    except NoCluster as exc:
+        return ev.ClusterRead(None, str(exc), None, time.monotonic())
+    except ERRORS as exc:
+        try:  # the record may be good and the hosts file not: show the record with what is wrong
+            rec_only = record.load()
+        except ValueError:
+            rec_only = None
+        return ev.ClusterRead(rec_only, clean(str(exc)), None, time.monotonic())
+    got = await status(rec.plan, link_of(config, devices), server_answer(rec.url))
+    return ev.ClusterRead(rec, "", got, time.monotonic())
+
+
 def offer_nodes(hub: Hub, config: Config, names: tuple[str, ...]) -> None:
     """The devices with ssh= of the hosts file, and what ``names`` of them offer (read over SSH at once)."""
     try:
@@ -58,31 +73,6 @@ def offer_nodes(hub: Hub, config: Config, names: tuple[str, ...]) -> None:
     said = asyncio.run(all_of()) if asked else []
     offers = tuple((d.name, ok, clean(text)) for d, (ok, text) in zip(asked, said, strict=True))
     hub.emit(ev.ClusterOffered(usable, offers))
-
-
-def record_at_start(hub: Hub) -> None:
-    """At start: the recorded cluster, if there is one, without asking its nodes (its server joins the list)."""
-    try:
-        rec = record.load()
-    except ValueError:
-        return  # the Cluster screen says what is wrong with the file
-    if rec is not None:
-        hub.emit(ev.ClusterRead(rec, "", None, time.monotonic()))
-
-
-async def _read(config: Config) -> ev.ClusterRead:
-    try:
-        rec, devices = recorded(config)
-    except NoCluster as exc:
-        return ev.ClusterRead(None, str(exc), None, time.monotonic())
-    except ERRORS as exc:
-        try:  # the record may be good and the hosts file not: show the record with what is wrong
-            rec_only = record.load()
-        except ValueError:
-            rec_only = None
-        return ev.ClusterRead(rec_only, clean(str(exc)), None, time.monotonic())
-    got = await status(rec.plan, link_of(config, devices), server_answer(rec.url))
-    return ev.ClusterRead(rec, "", got, time.monotonic())
 
 
 def run(hub: Hub, config: Config, what: str, link_test: bool, request: PlanRequest | None, life: Lifecycle) -> None:
