@@ -143,7 +143,9 @@ _FLAG = re.compile(r"(?<![\w-])(?P<flag>--?[A-Za-z][\w-]*)(?P<sep>=|[ \t]+)(?P<v
 _ENV_ANY = re.compile(r"(?<![\w\-?&./%])(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
 # A preset's environment set on a command line: ``--set env.HF_TOKEN=X`` (the dot keeps _ENV_ANY off it)
 _ENV_SETTING = re.compile(
-    r"(?P<lead>--set[= ]\s*)env\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?!=)(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)"
+    r"(?P<lead>--set[= ]\s*)(?P<q>['\"])?env\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?!=)"
+    # quoted whole (shlex.join quotes a setting with a shell character or a space): the value runs to the quote
+    r"(?P<value>(?(q)(?:(?!(?P=q)).)*|(?:\"[^\"]*\"|'[^']*'|[^\s'\"]+)))"
 )
 _ENV_UPPER = re.compile(r"(?<![\w\-?&./%])(?P<name>[A-Z_][A-Z0-9_]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)")
 # ``api_key='x'``: a keyword argument given a quoted value (SGLang's start-up ``ServerArgs(..., api_key='x')``), a
@@ -275,7 +277,9 @@ def _mask_common(text: str, prose: bool) -> str:
     text = _mask_env_assignments(text, _ENV_UPPER if prose else _ENV_ANY)
     text = _sub(
         _ENV_SETTING,
-        lambda m: f"{m['lead']}env.{m['name']}={_masked(m['value'])}" if is_secret_variable(m["name"]) else m[0],
+        lambda m: (
+            f"{m['lead']}{m['q'] or ''}env.{m['name']}={_masked(m['value'])}" if is_secret_variable(m["name"]) else m[0]
+        ),
         text,
     )
     if prose:

@@ -225,5 +225,7 @@ def test_a_presets_env_setting_is_masked_and_code_is_left_alone() -> None:
         mask_command(line)
         == "jetconsole launch vllm-orin --set env.HF_TOKEN=•••• --set=env.NGC_API_KEY=•••• --set env.FOO=1"
     )
+    quoted = "jetconsole launch vllm-orin --set 'env.HF_TOKEN=hf_abc$defghijklmnopqrs' --set \"env.X_TOKEN=a b\""
+    assert mask_command(quoted) == "jetconsole launch vllm-orin --set 'env.HF_TOKEN=••••' --set \"env.X_TOKEN=••••\""
     code = "if (process.env.TOKEN==undefined) { env.password=input() }"
     assert mask_prose(code) == code and mask_command(code) == code
