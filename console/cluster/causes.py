@@ -26,6 +26,13 @@ class Cause:
     evidence: str  # the line that shows it ("" when the cause is an absence: nothing joined in time)
     fix: str
 
+    def lines(self) -> list[str]:
+        """As ``up`` says it: the cause with its name, the evidence, the fix."""
+        said = [f"failed: {self.title} [{self.key}]"]
+        if self.evidence:
+            said.append(f"  evidence: {self.evidence}")
+        return [*said, f"  → {self.fix}"]
+
 
 FIREWALL = "a firewall must let the head's Ray ports through (6379, and the ports `ray start` opens)"
 
@@ -130,6 +137,14 @@ def name(lines: Iterable[str], node: str) -> Cause | None:
     if found is None:
         return None
     return Cause(found.key, f"{found.title} (on {node})", found.evidence[:300], found.fix)
+
+
+def of_step(node: str, outcome: Outcome, key: str, title: str) -> Cause:
+    """Why a command on ``node`` failed: ssh's own failure, a known line of its output, else ``title``
+    with the command's summary and its last lines."""
+    tail = outcome.tail
+    see = "its last lines: " + " | ".join(tail[-3:]) if tail else "no output: run the line by hand on that node"
+    return unreachable(node, outcome) or name(tail, node) or Cause(key, title, outcome.summary, see)
 
 
 def unreachable(node: str, outcome: Outcome) -> Cause | None:

@@ -127,17 +127,10 @@ def _print_result(result: UpResult, as_json: bool, url: str, out: TextIO) -> Non
         }
         print(json.dumps(doc, indent=2), file=out, flush=True)
         return
-    timing = ", ".join(f"{p.name} {p.seconds:.1f} s" for p in result.phases)
-    if result.ok:
-        print(f"ready: {url} ({timing}; {sum(p.seconds for p in result.phases):.1f} s in all)", file=out)
+    if result.cause is None:
+        print(f"ready: {url} ({result.timing}; {sum(p.seconds for p in result.phases):.1f} s in all)", file=out)
         return
-    c = result.cause
-    assert c is not None
-    print(f"failed: {c.title} [{c.key}]", file=out)
-    if c.evidence:
-        print(f"  evidence: {c.evidence}", file=out)
-    print(f"  → {c.fix}", file=out)
-    print(f"  ({timing})", file=out, flush=True)
+    print("\n".join([*result.cause.lines(), f"  ({result.timing})"]), file=out, flush=True)
 
 
 def _recorded(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass
 
 from console.cluster.plan import ClusterPlan, Node
+from console.runtime.sanitise import clean
 
 MARK = "@@jetconsole-link "
 BIG_MIB = 64
@@ -80,7 +81,7 @@ def parse(lines: tuple[str, ...] | list[str]) -> list[LinkResult] | None:
         if text.startswith(MARK):
             try:
                 doc = json.loads(text[len(MARK) :])
-                return [LinkResult(b, float(v["latency_us"]), float(v["gbit_s"])) for b, v in doc.items()]
+                return [LinkResult(clean(b)[:20], float(v["latency_us"]), float(v["gbit_s"])) for b, v in doc.items()]
             except (ValueError, KeyError, TypeError, AttributeError):
                 return None
     return None

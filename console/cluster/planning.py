@@ -26,6 +26,7 @@ from console.cluster.preflight import NodeFacts, checks, facts_script, parse_fac
 from console.cluster.presets import BUILTIN, ClusterPreset
 from console.doctor.check import Check
 from console.fleet.hosts import Device, load_hosts
+from console.runtime.secrets import is_secret_flag
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -98,10 +99,11 @@ def _preset(req: PlanRequest) -> ClusterPreset:
             flags = tuple(shlex.split(req.serve_args))
         except ValueError as exc:
             raise PlanError(f"--serve-args: {exc}") from None
-        if any(f.split("=")[0].replace("_", "-") == "--api-key" for f in flags):  # vLLM reads --api_key too
+        secret = next((f.split("=")[0] for f in flags if is_secret_flag(f.split("=")[0])), None)
+        if secret:  # --api-key, --api_key, --hf-token...: the redactor's own judgement of a flag
             raise PlanError(
-                "--serve-args: --api-key would put the key on a command line (shown, recorded, in ps): set "
-                "VLLM_API_KEY in each node's environment instead; the plan passes it by name"
+                f"--serve-args: {secret} would put a credential on a command line (shown, recorded, in ps): set "
+                "it in each node's environment instead (VLLM_API_KEY, HF_TOKEN: the plan passes them by name)"
             )
         preset = replace(preset, serve_flags=flags)
     return replace(
@@ -221,26 +223,22 @@ def health(url: str) -> Callable[[], Awaitable[bool]]:
 
 
 def server_answer(url: str) -> Callable[[], Awaitable[tuple[str, str]]]:
-    """The server's (health, figures) now, for ``status``."""
-    import httpx
-
-    from console.servers.metrics import MetricsError, MetricsWindow, summary_line
-    from console.servers.metrics import parse as parse_metrics
-
-    base = url.removesuffix("/v1")
+    """The server's (health, figures) now, for ``status``: one poll of the Servers panel's own probe."""
 
     async def answer() -> tuple[str, str]:
+        from console.chat.endpoints import Endpoint, canonical
+        from console.servers.metrics import summary_line
+        from console.servers.probe import ServerProbe
+
+        probe = ServerProbe(Endpoint(canonical(url)), timeout=5.0)
         try:
-            async with httpx.AsyncClient(timeout=5.0) as client:
-                got = await client.get(f"{base}/health")
-                if got.status_code != 200:
-                    return f"/health answered {got.status_code}", ""
-                window = MetricsWindow()
-                window.add(parse_metrics((await client.get(f"{base}/metrics")).text), time.monotonic())
-                return "ready", summary_line(window.current())
-        except httpx.HTTPError as exc:
-            return f"not answering ({type(exc).__name__})", ""
-        except MetricsError:
-            return "ready", ""
+            got = await asyncio.to_thread(probe.poll)  # blocking httpx: beside the nodes' SSH, not before it
+        finally:
+            probe.close()
+        if not got.reachable:
+            return f"not answering ({got.error})", ""
+        if not got.ready:
+            return f"/health answered {got.health}", ""
+        return "ready", summary_line(got.metrics) if got.metrics else ""
 
     return answer

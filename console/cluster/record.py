@@ -13,6 +13,7 @@ from typing import Any
 
 from console.cluster.plan import ClusterPlan, Node
 from console.cluster.presets import ClusterPreset
+from console.runtime.sanitise import clean
 
 
 @dataclass(frozen=True)
@@ -54,20 +55,27 @@ def load(where: Path | None = None) -> Record | None:
         doc = json.loads(where.read_text())
         given = doc["preset"]
         preset: dict[str, Any] = {f.name: given[f.name] for f in fields(ClusterPreset) if f.name in given}
-        preset["serve_flags"] = tuple(preset["serve_flags"])
+        preset["serve_flags"] = tuple(clean(str(f)) for f in preset["serve_flags"])
+        for text in ("name", "description", "image", "model", "mode", "shm_size", "published"):
+            if text in preset:  # a file anyone can edit: its text reaches the screen
+                preset[text] = clean(str(preset[text]))
         plan = ClusterPlan(
-            Node(**doc["head"]),
-            Node(**doc["worker"]),
+            _node(doc["head"]),
+            _node(doc["worker"]),
             ClusterPreset(**preset),
             doc["data_dir"],
             tuple(doc.get("volumes", ())),
             bool(doc.get("memlock", True)),
         )
-        return Record(plan, str(doc["url"]), float(doc["started"]))
+        return Record(plan, clean(str(doc["url"])), float(doc["started"]))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{where}: not a cluster record ({exc}); remove it once both nodes are down") from None
+
+
+def _node(doc: dict[str, Any]) -> Node:
+    return Node(clean(str(doc["device"])), clean(str(doc["interface"])), clean(str(doc["ip"])))
 
 
 def forget(where: Path | None = None) -> None:

@@ -86,7 +86,7 @@ async def bring_up(
         raise
     except Exception as exc:  # noqa: BLE001 - whatever broke, the nodes are not left half up
         cause = Cause("unexpected", f"up stopped: {type(exc).__name__}", clean(str(exc))[:300], "both nodes go down")
-        result = UpResult(False, (), cause)
+        result = UpResult((), cause)
     told(result)
     if result.ok:
         return result

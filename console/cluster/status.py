@@ -55,8 +55,11 @@ async def _node(link: Link, node: Node, role: str) -> NodeStatus:
 
 
 async def _ray(plan: ClusterPlan, link: Link) -> RayStatus | None:
-    if plan.preset.mode != RAY:
-        return None
+    return await ray_status(plan, link) if plan.preset.mode == RAY else None
+
+
+async def ray_status(plan: ClusterPlan, link: Link) -> RayStatus:
+    """``ray status`` as the head's container says it (no nodes when Ray does not answer)."""
     line = ["docker", "exec", CONTAINER, "ray", "status", "--address", f"{plan.head.ip}:{plan.preset.ray_port}"]
     got = await link.sh(plan.head.device, shlex.join(line), 30, keep=200)
     return parse("\n".join(got.tail))

@@ -41,7 +41,8 @@ from console.cluster.plan import (
     vllm_serve,
 )
 from console.cluster.presets import RAY
-from console.cluster.raystatus import RayStatus, parse
+from console.cluster.raystatus import RayStatus
+from console.cluster.status import ray_status
 from console.fleet.remote import reason
 from console.servers.startup import StartupState, feed, health_ok
 
@@ -71,10 +72,16 @@ class PhaseTime:
 
 @dataclass(frozen=True)
 class UpResult:
-    ok: bool
     phases: tuple[PhaseTime, ...]
-    cause: Cause | None = None
-    startup: StartupState | None = None  # the head server's tracker at the end
+    cause: Cause | None = None  # None: the server is ready
+
+    @property
+    def ok(self) -> bool:
+        return self.cause is None
+
+    @property
+    def timing(self) -> str:
+        return ", ".join(f"{p.name} {p.seconds:.1f} s" for p in self.phases)
 
 
 class Failed(Exception):
@@ -91,7 +98,8 @@ class Up:
     say: Say
     limits: Limits = Limits()
     phases: list[PhaseTime] = field(default_factory=list)
-    logs: dict[str, list[str]] = field(default_factory=dict)
+    logs: dict[str, list[str]] = field(default_factory=dict)  # each serving node's last KEEP lines
+    lines_seen: dict[str, int] = field(default_factory=dict)  # each serving node's lines, all told
     startup: StartupState = field(default_factory=StartupState)
 
     async def run(self) -> UpResult:
@@ -109,34 +117,27 @@ class Up:
                 await step()
             except Failed as failed:
                 self.phases.append(PhaseTime(name, time.monotonic() - start, False))
-                return UpResult(False, tuple(self.phases), failed.cause, self.startup)
+                return UpResult(tuple(self.phases), failed.cause)
             seconds = time.monotonic() - start
             self.phases.append(PhaseTime(name, seconds, True))
             self.say(f"{name}: {seconds:.1f} s")
-        return UpResult(True, tuple(self.phases), None, self.startup)
+        return UpResult(tuple(self.phases))
 
     @property
     def nodes(self) -> tuple[Node, Node]:
         return self.plan.head, self.plan.worker
 
-    async def _on_both(self, line: Callable[[Node], list[str]], limit: float, what: str) -> None:
-        """``line`` of each node run on it at once; Failed naming the first node (head first) that failed."""
-        got = await asyncio.gather(*(self.link.sh(n.device, shlex.join(line(n)), limit) for n in self.nodes))
+    async def _containers(self) -> None:
+        """Both ``docker run``s at once; Failed naming the first node (head first) that failed."""
+        lines = (shlex.join(docker_run(self.plan, n)) for n in self.nodes)
+        got = await asyncio.gather(
+            *(self.link.sh(n.device, line, self.limits.containers) for n, line in zip(self.nodes, lines, strict=True))
+        )
         for node, outcome in zip(self.nodes, got, strict=True):
             if not outcome.ok:
                 raise Failed(
-                    causes.unreachable(node.device, outcome)
-                    or causes.name(outcome.tail, node.device)
-                    or Cause(
-                        f"{what}-failed",
-                        f"{what.replace('-', ' ')} failed on {node.device}",
-                        outcome.summary,
-                        _see(outcome.tail),
-                    )
+                    causes.of_step(node.device, outcome, "docker-run-failed", f"docker run failed on {node.device}")
                 )
-
-    async def _containers(self) -> None:
-        await self._on_both(lambda n: docker_run(self.plan, n), self.limits.containers, "docker-run")
 
     async def _env(self) -> None:
         script = "; ".join(f'printf "%s=%s\\n" {v} "${v}"' for v in ENV_NAMES)  # these names only
@@ -144,7 +145,7 @@ class Up:
             got = await self.link.sh(node.device, shlex.join(["docker", "exec", CONTAINER, "sh", "-c", script]), 30)
             if not got.ok:
                 raise Failed(
-                    Cause("docker-exec-failed", f"docker exec failed on {node.device}", got.summary, _see(got.tail))
+                    causes.of_step(node.device, got, "docker-exec-failed", f"docker exec failed on {node.device}")
                 )
             seen = dict(line.partition("=")[::2] for line in got.tail if "=" in line)
             wanted = {"VLLM_HOST_IP": node.ip, **{v: node.interface for v in IFNAME_VARS}}
@@ -165,8 +166,7 @@ class Up:
         got = await self.link.sh(head.device, shlex.join(ray_start(self.plan, head)), self.limits.ray_head)
         if not got.ok:
             raise Failed(
-                causes.name(got.tail, head.device)
-                or Cause("ray-head-failed", f"ray start --head failed on {head.device}", got.summary, _see(got.tail))
+                causes.of_step(head.device, got, "ray-head-failed", f"ray start --head failed on {head.device}")
             )
 
     async def _ray_join(self) -> None:
@@ -177,20 +177,13 @@ class Up:
             raise Failed(causes.name(got.tail, worker.device) or causes.never_joined(worker.device, reason(got.tail)))
         status = RayStatus()
         while time.monotonic() < deadline:
-            status = await self.ray_status()
+            status = await ray_status(self.plan, self.link)
             if len(status.active) >= 2 and status.total("GPU") >= 2:
                 self.say(f"ray: {len(status.active)} nodes, {status.total('GPU'):g} GPUs")
                 return
             await asyncio.sleep(self.limits.poll)
         said = status.said or f"ray status shows {len(status.active)} active node(s), {status.total('GPU'):g} GPUs"
         raise Failed(causes.never_joined(worker.device, "; ".join([said, *status.failures])))
-
-    async def ray_status(self) -> RayStatus:
-        """``ray status`` as the head's container says it (no nodes when Ray does not answer)."""
-        p = self.plan
-        line = ["docker", "exec", CONTAINER, "ray", "status", "--address", f"{p.head.ip}:{p.preset.ray_port}"]
-        got = await self.link.sh(p.head.device, shlex.join(line), 30, keep=200)
-        return parse("\n".join(got.tail))
 
     async def _serve(self) -> None:
         order = (self.plan.worker, self.plan.head)  # the headless rank waits for the head: start it first
@@ -201,7 +194,7 @@ class Up:
             got = await self.link.sh(node.device, shlex.join(detached(serve)), 30)
             if not got.ok:
                 raise Failed(
-                    Cause("serve-failed", f"vllm serve did not start on {node.device}", got.summary, _see(got.tail))
+                    causes.of_step(node.device, got, "serve-failed", f"vllm serve did not start on {node.device}")
                 )
 
     async def _ready(self) -> None:
@@ -220,6 +213,7 @@ class Up:
         def each(line: str) -> None:
             kept.append(line)
             del kept[:-KEEP]
+            self.lines_seen[node.device] = self.lines_seen.get(node.device, 0) + 1
             if node == self.plan.head:
                 self.startup = feed(self.startup, line, time.monotonic())
 
@@ -230,8 +224,12 @@ class Up:
         deadline = time.monotonic() + self.limits.ready
         shown = ""
         rounds = 0
+        named_at: dict[str, int] = {}  # a log is named again only when it has grown since
         while time.monotonic() < deadline:
             for node in self.nodes:
+                if self.lines_seen.get(node.device, 0) == named_at.get(node.device, 0):
+                    continue
+                named_at[node.device] = self.lines_seen[node.device]
                 found = causes.name(self.logs.get(node.device, ()), node.device)
                 if found is not None:
                     await self._alive()  # a node that died is the cause of what the other's log says
@@ -279,7 +277,3 @@ class Up:
         last = f"tail -n {KEEP} {SERVE_LOG} | tr '\\r' '\\n' | tail -n {KEEP}"
         check = f"{running} && echo serving || {{ echo stopped; {last}; }}"
         return f"{state} && docker exec {CONTAINER} sh -c {shlex.quote(check)}"
-
-
-def _see(tail: tuple[str, ...]) -> str:
-    return "its last lines: " + " | ".join(tail[-3:]) if tail else "no output: run the line by hand on that node"

@@ -140,18 +140,13 @@ async def _up(
     plan: ClusterPlan, link: Link, ready: Callable[[], Awaitable[bool]], say: Callable[[str], None], hub: Hub
 ) -> None:
     def told(result: UpResult) -> None:
-        if result.cause is not None:
-            say(f"failed: {result.cause.title} [{result.cause.key}]")
-            if result.cause.evidence:
-                say(f"  evidence: {result.cause.evidence}")
-            say(f"  → {result.cause.fix}")
+        for line in result.cause.lines() if result.cause else ():
+            say(line)
 
     result = await bring_up(plan, link, ready, say, told)
-    timing = ", ".join(f"{p.name} {p.seconds:.1f} s" for p in result.phases)
     cause = result.cause
-    hub.emit(
-        ev.ClusterEnded(f"ready ({timing})" if cause is None else f"failed: {cause.title} [{cause.key}] ({timing})")
-    )
+    ended = f"failed: {cause.title} [{cause.key}]" if cause else "ready"
+    hub.emit(ev.ClusterEnded(f"{ended} ({result.timing})"))
 
 
 async def _down(plan: ClusterPlan, link: Link, say: Callable[[str], None]) -> str:
