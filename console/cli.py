@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from console import __version__
 from console import config as cfg
+from console.keymap import START_SCREENS
 from console.telemetry.discovery import CHOICES
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--source", choices=CHOICES, help="telemetry source (overrides config)")
     parser.add_argument(
         "--screen",
-        choices=("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench", "fleet", "cluster"),
+        choices=START_SCREENS,
         default="dashboard",
         help="the screen to start on (Esc goes back to the dashboard)",
     )

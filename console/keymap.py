@@ -24,6 +24,9 @@ class BindingSpec:
         return "action_" + self.action.split("(")[0]
 
 
+# The screens a start can open (``--screen``): the command line and the app both take them from here.
+START_SCREENS = ("dashboard", "chat", "containers", "telemetry", "doctor", "fit", "hud", "bench", "fleet", "cluster")
+
 APP_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("app.quit", "q", "quit", "Quit"),
     BindingSpec("app.help", "question_mark,f1", "help", "Help"),

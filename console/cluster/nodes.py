@@ -6,16 +6,14 @@ Everything a node prints is untrusted: cleaned before anyone sees it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from console.fleet import processes
 from console.fleet.actions import Outcome, Step
 from console.fleet.hosts import Device
-from console.fleet.remote import CONNECT_S, no_progress, run_step
+from console.fleet.remote import CONNECT_S, no_progress, read_lines, run_step
 from console.fleet.ssh import ssh_argv
-from console.runtime.sanitise import clean
 
 
 @dataclass(frozen=True)
@@ -36,14 +34,7 @@ class Link:
         argv = ssh_argv(self.devices[node], self.ssh_config, CONNECT_S, command)
         proc = await processes.start(argv, merge_stderr=True)
         try:
-            pending = b""
-            while proc.stdout is not None and (chunk := await proc.stdout.read(65536)):
-                pending += chunk
-                *lines, pending = re.split(rb"\r?\n", pending)
-                pending = pending[-65536:]  # a line without an end is not kept whole
-                for raw in lines:
-                    if raw.strip():
-                        each(clean(raw.decode(errors="replace")))
+            await read_lines(proc.stdout, [], each, keep=1)  # the fleet's reader: cleaned, \r and \n both end a line
             return await proc.wait()
         finally:
             await processes.end(proc)

@@ -65,7 +65,7 @@ async def run_step(
     tail: list[str] = []
     try:
         async with asyncio.timeout(timeout if timeout > 0 else None):
-            await _read_lines(proc.stdout, tail, lambda line: progress(step.device, progress_of(line)), keep)
+            await read_lines(proc.stdout, tail, lambda line: progress(step.device, progress_of(line)), keep)
             code = await proc.wait()
     except TimeoutError:
         return Outcome(step.device, False, f"no end within {timeout:g} s: stopped", None, _since(start), tuple(tail))
@@ -98,7 +98,7 @@ def _outcome(step: Step, code: int, tail: list[str], seconds: float) -> Outcome:
     return Outcome(step.device, False, f"failed (exit {code}): {last}", code, seconds, tuple(tail))
 
 
-async def _read_lines(
+async def read_lines(
     stream: asyncio.StreamReader | None, tail: list[str], each: Callable[[str], None], keep: int = TAIL_LINES
 ) -> None:
     """Lines as they come (rsync ends its progress lines with a carriage return), the last ``keep`` kept."""

@@ -200,6 +200,10 @@ class RunCluster(Command, frozen=True):
     request: PlanRequest | None = None
 
 
+class StopCluster(Command, frozen=True):
+    """Stop the cluster operation that runs (an up cancelled takes both nodes down first)."""
+
+
 class PlanFleetAction(Command, frozen=True):
     """Plan an organiser action for the named devices of the fleet (a FleetActionPlanned answers)."""
 

@@ -38,7 +38,6 @@ from console.telemetry.discovery import Discovery, discover
 from console.telemetry.state import TelemetryState
 
 if TYPE_CHECKING:
-    from console.config import Config
     from console.fleet.hosts import Device
     from console.fleet.ssh import SshSettings
     from console.runtime.hub import Hub
@@ -329,24 +328,25 @@ class Runtime:
                         lambda life: watch_device(self, device, c.fleet_interval, max(c.fleet_timeout, 2.0), life),
                     )
             case cmd.ReadCluster():
-                config = self.config
                 if "cluster-read" not in self.runner.services():  # one read at a time (a timer asks again)
-                    self.runner.spawn("cluster-read", lambda _life: _read_cluster(self, config))
+                    config = self.config
+                    self.runner.spawn("cluster-read", lambda _life: _cluster("read", self, config))
             case cmd.OfferCluster(devices):
-                config = self.config
-                self.runner.spawn("cluster-offer", lambda _life: _offer_cluster(self, config, devices))
+                if "cluster-offer" not in self.runner.services():  # one at a time: a device is asked again later
+                    config = self.config
+                    self.runner.spawn("cluster-offer", lambda _life: _cluster("offer_nodes", self, config, devices))
             case cmd.RunCluster(what, link_test, request):
-                from console.runtime.services import cluster  # on first use
-
-                config = self.config
                 if "cluster-run" in self.runner.services():  # one operation at a time on the two nodes
                     self.emit(ev.Notice(f"cluster: another operation is running; {what} not started", "warning"))
                 else:
+                    config = self.config
                     self.runner.spawn(
                         "cluster-run",
-                        lambda life: cluster.run(self, config, what, link_test, request, life),
+                        lambda life: _cluster("run", self, config, what, link_test, request, life),
                         cleanup=self._read_cluster_again,
                     )
+            case cmd.StopCluster():
+                self.runner.stop("cluster-run")  # a cancelled up takes both nodes down before its thread ends
             case cmd.WatchFleet():
                 if not self._fleet_started:
                     self._fleet_started = True
@@ -416,16 +416,12 @@ class Runtime:
         return None
 
 
-def _read_cluster(hub: Hub, config: Config) -> None:
-    from console.runtime.services import cluster  # in the reading thread: the UI's loop never imports it
-
-    cluster.read(hub, config)
-
-
-def _offer_cluster(hub: Hub, config: Config, devices: tuple[str, ...]) -> None:
+def _cluster(name: str, *args: Any) -> None:
+    """The Cluster service's ``name`` called in the thread that runs it: the UI's loop never imports its SSH
+    and planning."""
     from console.runtime.services import cluster
 
-    cluster.offer_nodes(hub, config, devices)
+    getattr(cluster, name)(*args)
 
 
 def _recorded_cluster(hub: Hub) -> None:

@@ -23,7 +23,7 @@ from textual.theme import Theme
 from textual.timer import Timer
 
 from console import config as cfg
-from console.keymap import APP_BINDINGS
+from console.keymap import APP_BINDINGS, START_SCREENS
 from console.keys_check import textual_keys
 from console.runtime import commands as cmd
 from console.runtime import events as ev
@@ -93,18 +93,7 @@ class JetconsoleApp(App[None]):
     BINDINGS = bindings(APP_BINDINGS)
     # screens the first frame does not show are imported, composed and styled when first opened
     SCREENS = {"telemetry": _telemetry_screen, "containers": _containers_screen}
-    START_SCREENS = (
-        "dashboard",
-        "chat",
-        "containers",
-        "telemetry",
-        "doctor",
-        "fit",
-        "hud",
-        "bench",
-        "fleet",
-        "cluster",
-    )
+    START_SCREENS = START_SCREENS
     ENABLE_COMMAND_PALETTE = True
     KIOSK_ACTIONS = frozenset({"toggle_help", "next_page"})
 
@@ -335,16 +324,20 @@ class JetconsoleApp(App[None]):
 
     async def action_quit(self) -> None:
         """q: quit; while a cluster's up runs, first cancel it, which takes both nodes down, saying so."""
-        if "cluster-run" not in self.runtime.runner.services():
+        if not self._cluster_busy():
             self.exit()
             return
         if self._cluster_wait is None:
             self.notify("cluster: taking both nodes down before quitting (up to a minute)…", timeout=60)
-            self.runtime.runner.stop("cluster-run")  # its cancel takes both nodes down, then the thread ends
+            self.runtime.send(cmd.StopCluster())
             self._cluster_wait = self.set_interval(0.5, self._quit_once_cluster_ended)
 
+    def _cluster_busy(self) -> bool:
+        cluster = self.runtime.state.cluster
+        return cluster is not None and bool(cluster.busy)
+
     def _quit_once_cluster_ended(self) -> None:
-        if "cluster-run" not in self.runtime.runner.services():
+        if not self._cluster_busy():  # its end is said once both nodes are down
             self.exit()
 
     def action_cluster(self) -> None:
