@@ -115,6 +115,20 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ask.add_argument("--system", help="system prompt")
     ask.add_argument("--max-tokens", type=int, help="max_tokens (default: [chat] max_tokens)")
     ask.add_argument("--json", action="store_true", help="end with one JSON object: answer, ttft, tok/s, tokens")
+    ask.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="attach an image (repeatable): downscaled to the server's pixel budget, sent as a data URL",
+    )
+    shaped = ask.add_mutually_exclusive_group()
+    shaped.add_argument("--schema", metavar="FILE", help="the answer must be JSON valid against this JSON schema")
+    shaped.add_argument("--choice", metavar="A,B,C", help="the answer must be one of these (comma-separated)")
+    shaped.add_argument("--regex", metavar="R", help="the answer must match this regular expression")
+    ask.add_argument(
+        "--completion", action="store_true", help="send PROMPT as is to /v1/completions (no chat template)"
+    )
     doctor = sub.add_parser(
         "doctor", help="check Docker, daemon.json, disk, tiktoken, the stack; exit 0 good, 1 warnings, 2 failures"
     )
@@ -247,9 +261,22 @@ def main(argv: list[str] | None = None) -> int:
         shared = Path(config.hud_help_flag_file).expanduser() if config.hud_help_flag_file else None
         return helpflag.command(args.state, shared)
     if args.command == "chat":
-        from console.chat.command import chat
+        from console.chat.command import Ask, chat
 
-        return chat(config, args.prompt, args.endpoint, args.model, args.system, args.json, args.max_tokens)
+        ask_args = Ask(
+            args.prompt,
+            args.endpoint,
+            args.model,
+            args.system,
+            args.json,
+            args.max_tokens,
+            tuple(args.image),
+            args.schema,
+            args.choice,
+            args.regex,
+            args.completion,
+        )
+        return chat(config, ask_args)
     if args.command == "bench":
         from console.bench.command import run as bench
 

@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 
 from console.chat.endpoints import Endpoint
+from console.chat.model import ToolCall
 from console.chat.stream import SSEDecoder, StreamEvent, error_text, parse_data
 from console.chat.timing import AnswerClock
-from console.chat.wire import ChatRequest, ModelInfo, request_body
+from console.chat.wire import ChatRequest, ImageLoader, ModelInfo, request_body
 from console.runtime.sanitise import clean, clean_text
 
 CONNECT_TIMEOUT = 5.0
@@ -73,9 +74,12 @@ def unreachable(url: str, exc: Exception) -> str:
 class ChatStream:
     """Iterate for events (each with ``at``); ``status`` and ``clock.stats()`` once it ends."""
 
-    def __init__(self, req: ChatRequest, client: httpx.Client | None = None) -> None:
+    def __init__(self, req: ChatRequest, client: httpx.Client | None = None, load: ImageLoader | None = None) -> None:
+        """``load``: an image's data URL, for a request with images (read when the request is sent)."""
         self.req = req
         self._client = client
+        self._load = load
+        self._calls: dict[int, list[str]] = {}  # tool calls as they come: index -> [id, name, arguments]
         self._response: httpx.Response | None = None
         self._cancelled = threading.Event()
         self.status = "pending"  # pending | streaming | done | stopped | error
@@ -105,9 +109,20 @@ class ChatStream:
             text = clean_text(text)
         if prompt is not None or completion is not None:  # counts come in the usage frame alone
             prompt, completion = _count(prompt), _count(completion)
-        event = StreamEvent(event.kind, text, prompt, completion, time.monotonic())
+        if event.kind == "tool":
+            call = self._calls.setdefault(event.index, ["", "", ""])
+            call[0] = call[0] or clean(event.call_id)
+            call[1] = call[1] or clean(event.name)
+            call[2] += text
+        event = StreamEvent(
+            event.kind, text, prompt, completion, time.monotonic(), event.index, clean(event.name), event.call_id
+        )
         self.clock.feed(event)
         return event
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The calls the answer asked for, whole, in their order."""
+        return tuple(ToolCall(name or "?", args, cid) for _, (cid, name, args) in sorted(self._calls.items()))
 
     def __iter__(self) -> Iterator[StreamEvent]:
         for batch in self.batches():
@@ -116,12 +131,18 @@ class ChatStream:
     def batches(self) -> Iterator[list[StreamEvent]]:
         """The events of each chunk of the body as it arrives, together (one chunk may hold several events,
         or end halfway through one: the decoder keeps the rest for the next)."""
-        url = f"{self.req.endpoint.url}/chat/completions"
+        url = f"{self.req.endpoint.url}{self.req.path}"
         client = self._client or shared_client(url)
         saw_done = False
         try:
             self.clock.sent = time.monotonic()
-            with client.stream("POST", url, json=request_body(self.req), headers=self.req.endpoint.headers()) as resp:
+            try:
+                body = request_body(self.req, self._load)  # reads and encodes the images: part of the TTFT
+            except (OSError, ValueError) as exc:
+                self.status = "error"
+                yield [self._emit(StreamEvent("error", f"the question was not sent: {exc}"))]
+                return
+            with client.stream("POST", url, json=body, headers=self.req.endpoint.headers()) as resp:
                 self._response = resp
                 if self.cancelled:
                     resp.close()

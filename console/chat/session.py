@@ -11,9 +11,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.chat import context
+from console.chat.capability import Capabilities
 from console.chat.endpoints import Endpoint
-from console.chat.model import ChatMessage, Conversation, MessageStats
-from console.chat.wire import ChatRequest, ModelInfo
+from console.chat.model import ChatMessage, Conversation, ImageRef, MessageStats, ShapeCheck, ToolCall
+from console.chat.shape import Shape
+from console.chat.wire import ChatRequest, ModelInfo, user_content
 
 MAX_TITLE = 60
 
@@ -25,20 +27,40 @@ class ChatSettings:
     top_p: float | None = 1.0
     max_tokens: int | None = 512
     extra_body: dict[str, Any] = field(default_factory=dict)
+    shape: Shape | None = None  # the answer's shape (structured output); None: free text
+    mode: str = "chat"  # chat | completion (/v1/completions: what is typed is the whole prompt)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "system_prompt": self.system_prompt,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_tokens,
             "extra_body": self.extra_body,
         }
+        if self.shape is not None:
+            sh = self.shape
+            out["shape"] = {"kind": sh.kind, "schema": sh.schema, "choices": list(sh.choices), "pattern": sh.pattern}
+            out["shape"]["spec"] = sh.spec
+        if self.mode != "chat":
+            out["mode"] = self.mode
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], default: ChatSettings) -> ChatSettings:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return replace(default, **known)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in ("shape", "mode")}
+        shape = _shape_from(data.get("shape"))
+        mode = "completion" if data.get("mode") == "completion" else "chat"
+        return replace(default, **known, shape=shape, mode=mode)
+
+
+def _shape_from(data: Any) -> Shape | None:
+    """A saved shape; None for none or a damaged one."""
+    if not isinstance(data, dict) or data.get("kind") not in ("schema", "choice", "regex"):
+        return None
+    schema: dict[str, Any] = data["schema"] if isinstance(data.get("schema"), dict) else {}
+    choices = tuple(str(c) for c in data.get("choices") or () if isinstance(c, str))
+    return Shape(str(data["kind"]), dict(schema), choices, str(data.get("pattern") or ""), str(data.get("spec") or ""))
 
 
 class SettingsError(ValueError):
@@ -132,6 +154,8 @@ class ChatSession:
     answer_reasoning: tuple[str, ...] = ()
     trimmed: int = 0  # the oldest messages no longer sent (kept, shown, saved): trimmed to fit the context
     context_tokens: int | None = None  # what the conversation holds, by the last answer's usage (None: unknown)
+    draft_images: tuple[ImageRef, ...] = ()  # attached to the question being typed
+    caps: Capabilities | None = None  # what the bound server can take (images, tools), once told
 
     @property
     def max_model_len(self) -> int | None:
@@ -156,41 +180,43 @@ class ChatSession:
         for i, m in enumerate(self.messages):
             answer = self.messages[i + 1] if i + 1 < len(self.messages) else None
             refused = answer is not None and answer.role == "assistant" and answer.status == "error"
-            if m.role == "user":
+            if m.mode == "completion":  # a completion is not a turn of the conversation
+                out.append(False)
+            elif m.role == "user":
                 out.append(i >= self.trimmed and not (refused and answer is not None and not answer.content))
             else:
                 out.append(i >= self.trimmed and bool(m.content) and m.status in ("done", "stopped"))
         return out
 
-    def request(self, extra_user: str | None = None) -> ChatRequest:
-        """What to send: system prompt, the done turns (failed answers left out), the new question."""
+    def request(self, extra_user: str | None = None, images: tuple[ImageRef, ...] = ()) -> ChatRequest:
+        """What to send: system prompt, the done turns (failed answers left out), the new question and its
+        images; in completion mode, the question alone as the prompt."""
         assert self.endpoint is not None and self.model
-        turns: list[dict[str, str]] = []
-        if self.settings.system_prompt:
-            turns.append({"role": "system", "content": self.settings.system_prompt})
+        s = self.settings
+        common = (s.temperature, s.top_p, s.max_tokens, dict(s.extra_body), s.shape)
+        if s.mode == "completion" and extra_user is not None:
+            return ChatRequest(self.endpoint, self.model, (), *common, prompt=extra_user)
+        turns: list[dict[str, Any]] = []
+        if s.system_prompt:
+            turns.append({"role": "system", "content": s.system_prompt})
         for m, sent in zip(self.messages, self._sent(), strict=True):
             if sent:
-                turns.append({"role": m.role, "content": m.content})
+                turns.append({"role": m.role, "content": user_content(m.content, m.images)})
         if extra_user is not None:
-            turns.append({"role": "user", "content": extra_user})
-        return ChatRequest(
-            self.endpoint,
-            self.model,
-            tuple(turns),
-            self.settings.temperature,
-            self.settings.top_p,
-            self.settings.max_tokens,
-            dict(self.settings.extra_body),
-        )
+            turns.append({"role": "user", "content": user_content(extra_user, images)})
+        return ChatRequest(self.endpoint, self.model, tuple(turns), *common)
 
-    def begin(self, question: str, answer_id: int) -> ChatSession:
+    def begin(
+        self, question: str, answer_id: int, images: tuple[ImageRef, ...] = (), mode: str = "chat"
+    ) -> ChatSession:
         return replace(
             self,
-            messages=(*self.messages, ChatMessage("user", question)),
+            messages=(*self.messages, ChatMessage("user", question, images=images, mode=mode)),
             title=self.title or title_from(question),
             answering=answer_id,
             answer_content=(),
             answer_reasoning=(),
+            draft_images=(),
         )
 
     def add_text(self, content: str, reasoning: str) -> ChatSession:
@@ -200,9 +226,22 @@ class ChatSession:
             answer_reasoning=(*self.answer_reasoning, reasoning) if reasoning else self.answer_reasoning,
         )
 
-    def end(self, status: str, stats: MessageStats) -> ChatSession:
+    def end(
+        self, status: str, stats: MessageStats, tool_calls: tuple[ToolCall, ...] = (), check: ShapeCheck | None = None
+    ) -> ChatSession:
         """The answer ended: it becomes the last message (``messages[-1]``)."""
-        msg = ChatMessage("assistant", "".join(self.answer_content), "".join(self.answer_reasoning), status, stats)
+        asked = self.messages[-1] if self.messages else None
+        mode = asked.mode if asked is not None and asked.role == "user" else "chat"
+        msg = ChatMessage(
+            "assistant",
+            "".join(self.answer_content),
+            "".join(self.answer_reasoning),
+            status,
+            stats,
+            tool_calls=tool_calls,
+            check=check,
+            mode=mode,
+        )
         return replace(
             self,
             messages=(*self.messages, msg),

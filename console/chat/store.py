@@ -27,10 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from console.chat.model import ChatMessage, Conversation, ConversationSummary, MessageStats
+from console.chat.model import ChatMessage, Conversation, ConversationSummary, MessageStats, extra_fields
 from console.runtime.secrets import mask_data, mask_prose, mask_url
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: messages.extra (images, tool calls, the shape's check, the mode)
 STATUSES = frozenset({"done", "streaming", "stopped", "error", "interrupted"})
 KINDS = frozenset({"content", "reasoning"})
 SNIPPET_LEN = 60
@@ -55,7 +55,8 @@ CREATE TABLE messages (
     reasoning       TEXT NOT NULL DEFAULT '',
     status          TEXT NOT NULL DEFAULT 'done',
     stats           TEXT,
-    created         REAL NOT NULL
+    created         REAL NOT NULL,
+    extra           TEXT
 );
 CREATE INDEX messages_conversation ON messages(conversation_id, id);
 -- Streamed pieces not yet folded into their message. Transient (emptied by finish_message), so it has neither
@@ -113,6 +114,18 @@ def _snippet(text: str, needle: str = "") -> str:
 
 def _settings_blob(settings: dict[str, Any]) -> str:
     return json.dumps(mask_data(settings, mask_prose), ensure_ascii=False)
+
+
+def _extra_blob(extra: dict[str, Any] | None) -> str | None:
+    """A message's ``extra`` (image references, tool calls, the check): masked as everything written is."""
+    return json.dumps(mask_data(extra, mask_prose), ensure_ascii=False) if extra else None
+
+
+def _json_or_none(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def _stats_blob(stats: MessageStats | None) -> str | None:
@@ -194,6 +207,15 @@ class ChatStore:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            elif version == 1:  # a store of before images: one column more, nothing rewritten
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("ALTER TABLE messages ADD COLUMN extra TEXT")
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     conn.execute("COMMIT")
                 except BaseException:
@@ -403,7 +425,7 @@ class ChatStore:
             if row is None:
                 raise KeyError(f"no conversation {conv_id}")
             rows = conn.execute(
-                "SELECT id, role, content, reasoning, status, stats, created FROM messages "
+                "SELECT id, role, content, reasoning, status, stats, created, extra FROM messages "
                 "WHERE conversation_id = ? ORDER BY id",
                 (conv_id,),
             ).fetchall()
@@ -416,7 +438,7 @@ class ChatStore:
                 pending.setdefault(mid, {"content": [], "reasoning": []}).setdefault(kind, []).append(text)
             live = set(self._live)
         messages = []
-        for mid, role, content, reasoning, status, stats, created in rows:
+        for mid, role, content, reasoning, status, stats, created, extra in rows:
             parts = pending.get(mid)
             if parts:
                 content += "".join(parts.get("content", ()))
@@ -432,6 +454,7 @@ class ChatStore:
                     stats=MessageStats.from_dict(json.loads(stats)) if stats else None,
                     id=mid,
                     created=created,
+                    **extra_fields(_json_or_none(extra)),
                 )
             )
         cid, title, created, updated, endpoint, model, settings = row
@@ -456,6 +479,7 @@ class ChatStore:
         reasoning: str = "",
         status: str = "done",
         stats: MessageStats | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> int:
         """Store a complete message (user, system, or a whole assistant answer) and return its id.
 
@@ -469,9 +493,9 @@ class ChatStore:
             self._need_conversation(conn, conv_id)
             now = self._now()
             cur = conn.execute(
-                "INSERT INTO messages (conversation_id, role, content, reasoning, status, stats, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conv_id, role, mask_prose(content), mask_prose(reasoning), status, blob, now),
+                "INSERT INTO messages (conversation_id, role, content, reasoning, status, stats, created, extra) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (conv_id, role, mask_prose(content), mask_prose(reasoning), status, blob, now, _extra_blob(extra)),
             )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conv_id))
             return int(cur.lastrowid or 0)
@@ -561,6 +585,15 @@ class ChatStore:
             conn.execute("DELETE FROM chunks WHERE message_id = ?", (message_id,))
             self._touch(conn, row[0])
             self._live.discard(message_id)
+
+    def set_extra(self, message_id: int, extra: dict[str, Any]) -> None:
+        """What a message carries beside its text (``ChatMessage.extra``), replacing what it had."""
+        with self._tx() as conn:
+            if (
+                conn.execute("UPDATE messages SET extra = ? WHERE id = ?", (_extra_blob(extra), message_id)).rowcount
+                == 0
+            ):
+                raise KeyError(f"no message {message_id}")
 
     # -- lifetime ----------------------------------------------------------------------------------------------
 

@@ -15,13 +15,19 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """kind: content | reasoning | finish | usage | error | done."""
+    """kind: content | reasoning | tool | finish | usage | error | done.
+
+    A ``tool`` event is a piece of a tool call (``delta.tool_calls``): ``index`` says which call, ``name`` and
+    ``call_id`` come with its first piece, ``text`` is a piece of its arguments."""
 
     kind: str
     text: str = ""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     at: float = 0.0  # time.monotonic() of arrival, set by the client
+    index: int = 0
+    name: str = ""
+    call_id: str = ""
 
 
 class SSEDecoder:
@@ -106,6 +112,11 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
             events.append(StreamEvent("reasoning", reasoning))
         if delta.get("content"):
             events.append(StreamEvent("content", delta["content"]))
+        if isinstance(choice.get("text"), str) and choice["text"]:  # /v1/completions
+            events.append(StreamEvent("content", choice["text"]))
+        for call in delta.get("tool_calls") or ():
+            if isinstance(call, dict):
+                events.append(_tool_event(call))
         if choice.get("finish_reason"):
             events.append(StreamEvent("finish", choice["finish_reason"]))
     usage = chunk.get("usage")
@@ -116,6 +127,18 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
             )
         )
     return events
+
+
+def _tool_event(call: dict[str, Any]) -> StreamEvent:
+    function: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else {}
+    index = call.get("index")
+    return StreamEvent(
+        "tool",
+        str(function.get("arguments") or ""),
+        index=index if isinstance(index, int) and not isinstance(index, bool) else 0,
+        name=str(function.get("name") or ""),
+        call_id=str(call.get("id") or ""),
+    )
 
 
 def parse_data(data: str) -> list[StreamEvent]:

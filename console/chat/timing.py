@@ -23,7 +23,7 @@ class AnswerClock:
     ended: float | None = None
 
     def feed(self, event: StreamEvent) -> None:
-        if event.kind in ("content", "reasoning"):
+        if event.kind in ("content", "reasoning", "tool"):
             if self.first is None:
                 self.first = event.at
             self.last = event.at

@@ -6,11 +6,16 @@ and the session hold these; only ``console.chat.client`` (which imports httpx) s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from console.chat.endpoints import Endpoint
+from console.chat.model import ImageRef
+from console.chat.shape import Shape, modern_extra
 from console.runtime.sanitise import clean
+
+IMAGE_PART = "image_ref"  # a content part naming a stored image, made an image_url data URL when sent
 
 
 def _length(value: Any) -> int | None:
@@ -38,23 +43,76 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class ChatRequest:
+    """``messages``' contents are strings, or lists of parts where an image is ``{"type": IMAGE_PART, "ref":
+    ImageRef}`` (its bytes are read when the body is made). ``prompt`` set: a ``/v1/completions`` request."""
+
     endpoint: Endpoint
     model: str
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # merged into the body (chat_template_kwargs…)
+    shape: Shape | None = None
+    prompt: str | None = None
+
+    @property
+    def path(self) -> str:
+        return "/completions" if self.prompt is not None else "/chat/completions"
+
+    @property
+    def images(self) -> tuple[ImageRef, ...]:
+        return tuple(
+            part["ref"]
+            for m in self.messages
+            if isinstance(m.get("content"), list)
+            for part in m["content"]
+            if part.get("type") == IMAGE_PART
+        )
 
 
-def request_body(req: ChatRequest) -> dict[str, Any]:
-    """The JSON body: streaming with usage; ``extra`` may add or override fields, not streaming."""
-    body: dict[str, Any] = {"model": req.model, "messages": list(req.messages)}
+ImageLoader = Callable[[ImageRef], str]  # an image's data URL
+
+
+def user_content(text: str, images: tuple[ImageRef, ...]) -> str | list[dict[str, Any]]:
+    """A question's content: the text alone, or its text and images as content parts."""
+    if not images:
+        return text
+    return [{"type": "text", "text": text}, *({"type": IMAGE_PART, "ref": ref} for ref in images)]
+
+
+def _sent_content(content: Any, load: ImageLoader | None) -> Any:
+    if not isinstance(content, list):
+        return content
+    out = []
+    for part in content:
+        if part.get("type") == IMAGE_PART:
+            if load is None:
+                raise ValueError("an image part needs a loader")
+            out.append({"type": "image_url", "image_url": {"url": load(part["ref"])}})
+        else:
+            out.append(part)
+    return out
+
+
+def request_body(req: ChatRequest, load: ImageLoader | None = None) -> dict[str, Any]:
+    """The JSON body: streaming with usage; ``extra`` may add or override fields, not streaming. Images are
+    inlined as data URLs (``load``); the shape's fields are set; a ``guided_*`` field of ``extra`` is moved
+    to ``structured_outputs`` (vLLM ≥ 0.12 ignores the old fields silently)."""
+    body: dict[str, Any] = {"model": req.model}
+    if req.prompt is not None:
+        body["prompt"] = req.prompt
+    else:
+        body["messages"] = [{**m, "content": _sent_content(m.get("content"), load)} for m in req.messages]
     for key in ("temperature", "top_p", "max_tokens"):
         value = getattr(req, key)
         if value is not None:
             body[key] = value
-    body.update(req.extra)
+    body.update(modern_extra(req.extra)[0])
+    if req.shape is not None:
+        body.pop("response_format", None)
+        body.pop("structured_outputs", None)
+        body.update(req.shape.body())
     body["stream"] = True
     options = dict(body.get("stream_options") or {})
     options["include_usage"] = True

@@ -82,9 +82,36 @@ class SelectServer(Command, frozen=True):
 
 # ---- chat -----------------------------------------------------------------------------------------
 class SendChat(Command, frozen=True):
-    """Ask the selected server; ``send`` returns False (and a notice says why) when it cannot."""
+    """Ask the selected server (with the images attached); ``send`` returns False (and a notice says why) when
+    it cannot. ``force``: send images to a server that looks text-only without holding them for a warning."""
 
     text: str
+    force: bool = False
+
+
+class AttachImage(Command, frozen=True):
+    """Read, check, downscale and store an image for the question being typed."""
+
+    path: str
+
+
+class DetachImage(Command, frozen=True):
+    """Take the ``index``-th image (-1: the last) off the question being typed."""
+
+    index: int = -1
+
+
+class ChooseShape(Command, frozen=True):
+    """The answers' shape as typed (a JSON schema, ``choice: a, b``, ``regex: R``, ``@file.json``; "" for
+    free text): read and checked in a thread, then the chat's settings carry it."""
+
+    spec: str
+
+
+class ChooseMode(Command, frozen=True):
+    """chat | completion (``/v1/completions``)."""
+
+    mode: str
 
 
 class StopChat(Command, frozen=True):

@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # types only: a start does not load the features that define 
     from console.bench.report import BenchReport
     from console.bench.results import SavedRun
     from console.bench.runner import BenchPlan, Progress
+    from console.chat.capability import Capabilities
     from console.chat.endpoints import Endpoint
-    from console.chat.model import Conversation, ConversationSummary, MessageStats
+    from console.chat.model import Conversation, ConversationSummary, ImageRef, MessageStats, ShapeCheck, ToolCall
     from console.chat.session import ChatSettings
     from console.chat.wire import ModelInfo
     from console.cluster.record import Record
@@ -258,11 +259,33 @@ class ChatSettingsChosen(Event, frozen=True):
     settings: ChatSettings
 
 
+class ChatCapabilities(Event, frozen=True):
+    """What the chat's server can take (images, tool_choice auto), as told for ``url`` serving ``model``."""
+
+    url: str
+    model: str
+    caps: Capabilities
+
+
+class ChatImageAttached(Event, frozen=True):
+    """An image was read, downscaled and stored for the question being typed."""
+
+    ref: ImageRef
+
+
+class ChatImageDetached(Event, frozen=True):
+    """The question's ``index``-th image (-1: the last) was taken off."""
+
+    index: int
+
+
 class ChatAsked(Event, frozen=True):
     """A question was sent; answer ``answer`` starts streaming."""
 
     answer: int
     question: str
+    images: tuple[ImageRef, ...] = ()
+    mode: str = "chat"
 
 
 class ChatText(Event, frozen=True):
@@ -279,6 +302,8 @@ class ChatEnded(Event, frozen=True):
     answer: int
     status: str
     stats: MessageStats
+    tool_calls: tuple[ToolCall, ...] = ()
+    check: ShapeCheck | None = None
 
 
 class ChatCreated(Event, frozen=True):
@@ -361,7 +386,18 @@ class BenchListed(Event, frozen=True):
 
 
 BENCH_EVENTS = (BenchStarted, BenchProgressed, BenchNoted, BenchCancelling, BenchFinished, BenchListed)
-CHAT_EVENTS = (ChatAsked, ChatText, ChatEnded, ChatLoaded, ChatCleared, ChatDeleted, ChatTrimmed)
+CHAT_EVENTS = (
+    ChatAsked,
+    ChatText,
+    ChatEnded,
+    ChatLoaded,
+    ChatCleared,
+    ChatDeleted,
+    ChatTrimmed,
+    ChatImageAttached,
+    ChatImageDetached,
+    ChatCapabilities,
+)
 
 
 # ---- one-shot: handed to subscribers, no state ----------------------------------------------------

@@ -143,7 +143,7 @@ def _apply_chat(s: ConsoleState, e: ev.Event) -> ConsoleState:
     chat = s.chat
     match e:
         case ev.ChatBound(endpoint):
-            return replace(s, chat=replace(chat, endpoint=endpoint, models=(), model=None))
+            return replace(s, chat=replace(chat, endpoint=endpoint, models=(), model=None, caps=None))
         case ev.ChatModelsListed(url, models):
             if chat.endpoint is None or url != chat.endpoint.url or models == chat.models:
                 return s
@@ -152,12 +152,22 @@ def _apply_chat(s: ConsoleState, e: ev.Event) -> ConsoleState:
             return replace(s, chat=replace(chat, model=model))
         case ev.ChatSettingsChosen(settings):
             return replace(s, chat=replace(chat, settings=settings))
-        case ev.ChatAsked(answer, question):
-            return replace(s, chat=chat.begin(question, answer))
+        case ev.ChatCapabilities(url, model, caps):
+            current = chat.endpoint is not None and chat.endpoint.url == url and chat.model == model
+            return replace(s, chat=replace(chat, caps=caps)) if current else s
+        case ev.ChatImageAttached(ref):
+            return replace(s, chat=replace(chat, draft_images=(*chat.draft_images, ref)))
+        case ev.ChatImageDetached(index):
+            kept = list(chat.draft_images)
+            if -len(kept) <= index < len(kept):
+                del kept[index]
+            return replace(s, chat=replace(chat, draft_images=tuple(kept)))
+        case ev.ChatAsked(answer, question, images, mode):
+            return replace(s, chat=chat.begin(question, answer, images, mode))
         case ev.ChatText(answer, content, reasoning):
             return replace(s, chat=chat.add_text(content, reasoning)) if answer == chat.answering else s
-        case ev.ChatEnded(answer, status, stats):
-            return replace(s, chat=chat.end(status, stats)) if answer == chat.answering else s
+        case ev.ChatEnded(answer, status, stats, tool_calls, check):
+            return replace(s, chat=chat.end(status, stats, tool_calls, check)) if answer == chat.answering else s
         case ev.ChatCreated(conversation_id):
             return replace(s, chat=replace(chat, conversation_id=conversation_id))
         case ev.ChatLoaded(conversation, default):

@@ -166,6 +166,8 @@ class Runtime:
                 self.emit(ev.ChatModelsListed(chat.endpoint.url, event.status.models))  # the probe's list
         elif isinstance(event, ev.ServerSelected):
             self.chat.bind(self.endpoint_for(event.url) if event.url else None)
+        elif isinstance(event, ev.ChatModelsListed | ev.ChatModelChosen) and state.chat.model:
+            self.chat.read_capabilities()  # images and tools: the model's config.json is read in a thread
 
     def _sync_startups(self) -> None:
         if self.watch_docker:
@@ -375,8 +377,16 @@ class Runtime:
                 return self.doctor.fix(check_id) if self.doctor is not None else False
             case cmd.SelectServer(url):
                 self.emit(ev.ServerSelected(url))
-            case cmd.SendChat(text):
-                return self.chat.send(text)
+            case cmd.SendChat(text, force):
+                return self.chat.send(text, force)
+            case cmd.AttachImage(path):
+                self.chat.attach(path)
+            case cmd.DetachImage(index):
+                self.chat.detach(index)
+            case cmd.ChooseShape(spec):
+                self.chat.choose_shape(spec)
+            case cmd.ChooseMode(mode):
+                self.chat.choose_mode(mode)
             case cmd.StopChat():
                 self.chat.stop()
             case cmd.FetchModels():

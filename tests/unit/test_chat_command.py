@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from console.chat.command import EXIT_INTERRUPTED, EXIT_SERVER_ERROR, EXIT_UNREACHABLE, chat
+from console.chat.command import EXIT_INTERRUPTED, EXIT_SERVER_ERROR, EXIT_UNREACHABLE, Ask, chat
 from console.config import Config
 from tests.replay import MODEL, UNKNOWN_MODEL, ReplayServer, Script, chunk, token_frames, transcript
 
@@ -26,18 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def ask(config: Config, prompt: str = "hi", **kw) -> tuple[int, str, str]:
     out, err = StringIO(), StringIO()
-    code = chat(
-        config,
-        prompt,
-        kw.pop("endpoint_url", None),
-        kw.pop("model", None),
-        kw.pop("system", None),
-        kw.pop("as_json", False),
-        kw.pop("max_tokens", None),
-        out=out,
-        err=err,
-    )
-    assert not kw
+    code = chat(config, Ask(prompt, **kw), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -305,7 +294,7 @@ def test_ctrl_c_in_the_middle_cancels_the_request(srv: ReplayServer, tmp_path: P
     before = srv.disconnects
     out, err = CtrlCOnFirstText(), StringIO()
     store = tmp_path / "chats.sqlite3"
-    code = chat(Config(servers=(srv.url,), chat_store=str(store)), "hi", out=out, err=err)
+    code = chat(Config(servers=(srv.url,), chat_store=str(store)), Ask("hi"), out=out, err=err)
     assert code == EXIT_INTERRUPTED == 130
     assert out.getvalue().startswith(" t0") and "\n" not in out.getvalue()  # no line end, no JSON
     assert err.getvalue() == "\njetconsole: stopped; the request was cancelled\n"

@@ -29,7 +29,7 @@ def test_creates_parents_wal_and_schema_version(tmp_path: Path) -> None:
     ChatStore(path).close()
     assert path.is_file()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     ChatStore(path).close()  # reopening an existing store is fine
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.chat.endpoints import Endpoint
-from console.chat.model import MessageStats
+from console.chat.model import ImageRef, MessageStats
 from console.chat.session import ChatSettings
 from console.chat.store import ChatStore, StoreError, default_path
 from console.runtime import events as ev
@@ -29,6 +29,11 @@ NOTHING_TO_TRIM = (
     "Shorten it, start a new conversation (Ctrl+N), or serve the model with a larger --max-model-len."
 )
 TOO_MANY_MAX_TOKENS = "max_tokens is larger than the model's context ({limit} tokens): lower it in the settings (F3)."
+TEXT_ONLY = (
+    "{model} looks text-only ({why}): the server will likely refuse the image. Enter again sends it anyway; "
+    "pick a vision model (F2) or another server (F5)."
+)
+IMAGES_NEED_CHAT = "Images go only with chat questions: completion mode (F8) sends text alone."
 
 
 def settings_from_config(config: Any) -> ChatSettings:
@@ -40,6 +45,13 @@ def settings_from_config(config: Any) -> ChatSettings:
         config.chat_max_tokens,
         dict(config.chat_extra_body),
     )
+
+
+def launch_line(state: Any, url: str) -> str:
+    """The command of the container serving ``url`` (its launch line), or "" when none is known."""
+    from console.runtime.state import server_rows
+
+    return next((r.container.command for r in server_rows(state) if r.url == url and r.container is not None), "")
 
 
 class ChatService:
@@ -54,6 +66,10 @@ class ChatService:
         self._streams: dict[int, ChatStream] = {}
         self._answers = 0
         self._lock = threading.Lock()
+        self.persist = persist
+        self.image_folder = self.store_path.parent / "images"
+        self._image_bytes: dict[str, bytes] = {}  # attached this run, by sha256: sent without a disk read
+        self._warned: tuple[str, ...] | None = None  # the images a text-only warning was given for
 
     # ---- the store, opened on first use in a service thread ------------------------------------
     def _open_store(self) -> ChatStore | None:
@@ -117,15 +133,100 @@ class ChatService:
         self.hub.emit(ev.ChatSettingsChosen(settings))
         self._save_settings()
 
+    def choose_shape(self, spec: str) -> None:
+        """The answers' shape as typed: parsed (a schema file read) in a thread; a notice says what is wrong."""
+
+        def work(_life: Lifecycle) -> None:
+            from dataclasses import replace
+
+            from console.chat.shape import ShapeError, parse_shape
+
+            try:
+                shape = parse_shape(spec)
+            except ShapeError as exc:
+                self._fail(f"answer shape not set: {exc}")
+                return
+            self.choose_settings(replace(self.hub.state.chat.settings, shape=shape))
+            said = f"answers must be: {shape.label()}" if shape is not None else "answers are free text again"
+            self.hub.emit(ev.Notice(said, timeout=6))
+
+        self.hub.runner.spawn("chat-shape", work)
+
+    def choose_mode(self, mode: str) -> None:
+        from dataclasses import replace
+
+        if mode not in ("chat", "completion"):
+            self._fail(f"no chat mode {mode!r}: chat or completion")
+            return
+        self.choose_settings(replace(self.hub.state.chat.settings, mode=mode))
+
     def _save_settings(self) -> None:
         chat = self.hub.state.chat
         conv, settings, model = chat.conversation_id, chat.saved_settings(), chat.model or ""
         if conv is not None:
             self._store_work("save settings", lambda st: st.update_settings(conv, model=model, settings=settings))
 
+    # ---- what the server can take, images -------------------------------------------------------
+    def capabilities(self) -> Any:
+        """What the bound server can take (images, tool_choice auto, its image budget), from its model, the
+        model's config.json where the weights are local (a disk read: call in a service thread) and its launch
+        line; emitted for the chat to show."""
+        from console.chat.capability import architectures, capabilities
+
+        state = self.hub.state
+        chat = state.chat
+        model = next((m for m in chat.models if m.id == chat.model), None)
+        command = launch_line(state, chat.endpoint.url) if chat.endpoint is not None else ""
+        arches = architectures(model.root) if model is not None else ()
+        caps = capabilities(chat.model or "", model.root if model else "", arches, command)
+        if caps != chat.caps:
+            self.hub.emit(ev.ChatCapabilities(chat.endpoint.url if chat.endpoint else "", chat.model or "", caps))
+        return caps
+
+    def read_capabilities(self) -> None:
+        self.hub.runner.spawn("chat-capabilities", lambda _life: self.capabilities())
+
+    def attach(self, path: str) -> None:
+        """Read, check, downscale and store an image for the question being typed; a notice says what is wrong."""
+
+        def work(_life: Lifecycle) -> None:
+            from console.chat import images
+
+            caps = self.capabilities()
+            try:
+                prepared = images.prepare(path, caps.budget)
+                if self.persist:
+                    images.save(prepared, self.image_folder)
+            except images.ImageError as exc:
+                self._fail(str(exc))
+                return
+            except OSError as exc:
+                self._fail(f"the image could not be stored in {self.image_folder}: {exc}")
+                return
+            self._image_bytes[prepared.ref.sha256] = prepared.data
+            self.hub.emit(ev.ChatImageAttached(prepared.ref))
+
+        self.hub.runner.spawn("chat-attach", work)
+
+    def detach(self, index: int) -> None:
+        """Take an image off the question being typed (-1: the last one)."""
+        if self.hub.state.chat.draft_images:
+            self.hub.emit(ev.ChatImageDetached(index))
+
+    def image_url(self, ref: ImageRef) -> str:
+        """An image's data URL (in the answer's thread: a disk read when it was attached in another run)."""
+        from console.chat import images
+
+        data = self._image_bytes.get(ref.sha256)
+        if data is None:
+            data = images.load(ref, self.image_folder)
+        return images.data_url(ref, data)
+
     # ---- asking and answering ------------------------------------------------------------------
-    def send(self, text: str) -> bool:
-        """Start an answer to ``text``; False (and a notice saying why) when it cannot."""
+    def send(self, text: str, force: bool = False) -> bool:
+        """Start an answer to ``text`` (with the images attached); False (and a notice saying why) when it
+        cannot. A question with images for a server that looks text-only is held once with a warning;
+        sending it again (or ``force``) sends it anyway, and the server's own refusal is shown."""
         from console.chat.client import ChatStream
         from console.chat.runner import run_answer
 
@@ -133,6 +234,17 @@ class ChatService:
             chat = self.hub.state.chat
             if chat.answering is not None:
                 self.hub.emit(ev.Notice("An answer is still streaming: Esc stops it.", "warning"))
+                return False
+            images = chat.draft_images
+            if images and chat.settings.mode == "completion":
+                self.hub.emit(ev.Notice(IMAGES_NEED_CHAT, "warning", 8))
+                return False
+            caps = chat.caps
+            held = tuple(i.sha256 for i in images)
+            if images and caps is not None and caps.vision is False and not force and self._warned != held:
+                self._warned = held
+                said = TEXT_ONLY.format(model=chat.model or "the model", why=caps.vision_why)
+                self.hub.emit(ev.Notice(said, "warning", 12))
                 return False
             if chat.endpoint is None:
                 self.hub.emit(ev.Notice("No server to ask: pick one with F5 or in the servers panel.", "error"))
@@ -145,13 +257,17 @@ class ChatService:
                 )
                 return False
             self._answers += 1
+            self._warned = None
             answer = self._answers
-            stream = ChatStream(chat.request(text))
+            request = chat.request(text, images)
+            stream = ChatStream(request, load=self.image_url)
             self._streams[answer] = stream
             conv, title = chat.conversation_id, chat.title
-            self.hub.emit(ev.ChatAsked(answer, text))
+            mode = chat.settings.mode
+            self.hub.emit(ev.ChatAsked(answer, text, images, mode))
             title = title or self.hub.state.chat.title
             meta = (chat.endpoint.url, chat.model, chat.settings.to_dict())
+            asked = self.hub.state.chat.messages[-1]
 
         def work(life: Lifecycle) -> None:
             store = self._open_store()
@@ -161,7 +277,7 @@ class ChatService:
                     conv_id = conv if conv is not None else store.new_conversation(title, *meta)
                     if conv is None:
                         self.hub.emit(ev.ChatCreated(conv_id))
-                    store.add_message(conv_id, "user", text)
+                    store.add_message(conv_id, "user", text, extra=asked.extra())
                     message_id = store.start_message(conv_id)
                 except (StoreError, KeyError, ValueError) as exc:
                     self._fail(f"this answer is not saved: {exc}")
@@ -169,10 +285,26 @@ class ChatService:
 
             def ended(status: str, stats: MessageStats) -> None:
                 self._streams.pop(answer, None)
-                self.hub.emit(ev.ChatEnded(answer, status, stats))
+                calls = stream.tool_calls()
+                check = None
+                if request.shape is not None and status == "done" and not calls:
+                    check = request.shape.check("".join(stream_text), stats.finish_reason)
+                self.hub.emit(ev.ChatEnded(answer, status, stats, calls, check))
+                if store is not None and message_id is not None and (calls or check or mode != "chat"):
+                    try:
+                        store.set_extra(message_id, self.hub.state.chat.messages[-1].extra())
+                    except (StoreError, KeyError) as exc:
+                        self._fail(f"this answer's check and calls are not saved: {exc}")
+
+            stream_text: list[str] = []
+
+            def text_came(content: str, reasoning: str) -> None:
+                if content:
+                    stream_text.append(content)
+                self.hub.emit(ev.ChatText(answer, content, reasoning))
 
             with life.waiting():  # the server's pace, not ours
-                run_answer(stream, lambda c, r: self.hub.emit(ev.ChatText(answer, c, r)), ended, store, message_id)
+                run_answer(stream, text_came, ended, store, message_id)
 
         self.hub.runner.spawn(f"chat-answer:{answer}", work)
         return True
