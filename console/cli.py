@@ -334,6 +334,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("COLUMNS", None)
         os.environ.pop("LINES", None)
     from console.ui.app import JetconsoleApp  # Textual loads while the sources connect
+    from console.ui.widgets.chat_image import image_mode, prepare_graphics
+
+    if image_mode(os.environ, args.ascii or ascii_only(dict(os.environ), locale.getpreferredencoding(False))) == (
+        "graphics"
+    ):
+        prepare_graphics()  # textual-image asks the terminal for Kitty graphics or Sixel: only before the app runs
     from console.ui.host import ConsoleHost
 
     doctor_setup = (

@@ -88,6 +88,20 @@ CHAT_BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("chat.zoom", "f6", "zoom_chat", "Full/back"),
     BindingSpec("chat.trim", "ctrl+r", "trim", "Trim oldest turns, retry"),
     BindingSpec("chat.newline", "shift+enter,ctrl+j", "newline", "New line", show=False),  # Enter sends
+    BindingSpec("chat.attach", "f9,ctrl+g", "attach", "Attach image"),
+    BindingSpec("chat.detach", "shift+f9", "detach", "Remove last image", show=False),
+    BindingSpec("chat.shape", "f7", "shape", "Answer shape"),
+    BindingSpec("chat.mode", "f8", "mode", "Chat/completion"),
+    BindingSpec("chat.copy", "alt+c", "copy_answer", "Copy answer", show=False),
+)
+IMAGE_PICK_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("image_pick.cancel", "escape", "cancel", "Cancel"),
+    BindingSpec("image_pick.complete", "tab", "complete", "Complete path"),
+)
+SHAPE_BINDINGS: tuple[BindingSpec, ...] = (
+    BindingSpec("shape.cancel", "escape", "cancel", "Cancel"),
+    BindingSpec("shape.save", "ctrl+s", "save", "Save"),
+    BindingSpec("shape.clear", "ctrl+l", "clear", "Free text again"),
 )
 PICK_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("pick.cancel", "escape", "cancel", "Cancel"),)
 ASK_BINDINGS: tuple[BindingSpec, ...] = (BindingSpec("ask.cancel", "escape", "cancel", "Cancel"),)
@@ -212,6 +226,8 @@ ALL_BINDINGS: tuple[BindingSpec, ...] = tuple(
         + LOGS_BINDINGS
         + CHAT_BINDINGS
         + PICK_BINDINGS
+        + IMAGE_PICK_BINDINGS
+        + SHAPE_BINDINGS
         + ASK_BINDINGS
         + SETTINGS_BINDINGS
         + HISTORY_BINDINGS

@@ -21,6 +21,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,3 +230,15 @@ def ref_line(ref: ImageRef, number: int) -> str:
         size = f"{ref.source_width}x{ref.source_height} → {size}"
     tokens = f" · ~{ref.tokens:,} tokens" if ref.tokens is not None else ""
     return f"[Image #{number}] {ref.name or ref.sha256[:12]} {size}{tokens}"
+
+
+_NAMED = re.compile(r"(?<!\S)@(\S+?\.(?:png|jpe?g|webp|gif|bmp|tiff?))(?=\s|$|[,.;:!?)])", re.IGNORECASE)
+
+
+def named_paths(text: str) -> list[str]:
+    """Image paths a message names as ``@path`` (``look at @~/cat.jpg``), in order, each once."""
+    out: list[str] = []
+    for match in _NAMED.finditer(text):
+        if match.group(1) not in out:
+            out.append(match.group(1))
+    return out

@@ -10,6 +10,7 @@ of the moment it was pressed and renders that.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from functools import partial
@@ -36,6 +37,7 @@ from console.ui.bindings import bindings
 from console.ui.chat_control import ChatControl
 from console.ui.messages import RuntimeEvent, StateChanged
 from console.ui.screens.dashboard import DashboardScreen
+from console.ui.widgets.chat_image import resolved_mode
 
 if TYPE_CHECKING:
     from console.doctor.session import DoctorSetup
@@ -134,6 +136,7 @@ class JetconsoleApp(App[None]):
         self._theme_ready = False
         self.start_screen = start_screen
         self.ascii_only = ascii_only
+        self.image_mode = resolved_mode(os.environ, ascii_only)  # how the chat shows images here
         self.kiosk = kiosk
         self.chat_control = ChatControl(self)
         self.launch_drafts: dict[str, dict[str, str]] = {}  # preset -> the form as the user left it

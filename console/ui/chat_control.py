@@ -7,6 +7,7 @@ The session itself is ``ConsoleState.chat``; the chat panes subscribe to its del
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 from console.chat.session import ChatSession, ChatSettings
@@ -33,6 +34,7 @@ class ChatHost(Protocol):
         markup: bool = ...,
     ) -> None: ...
     def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
+    def copy_to_clipboard(self, text: str) -> None: ...
 
 
 class ChatControl:
@@ -41,6 +43,8 @@ class ChatControl:
         self.show_reasoning = False
         self._pick_when_listed = False  # F2 asked for the models: show the picker when they come
         self._opened = False  # a conversation was opened from the list: its pane keeps the focus
+        self._last_folder = ""  # where the image picker starts: the folder of the last image attached
+        self._named: set[str] = set()  # @paths of the question being typed that were attached already
 
     @property
     def chat(self) -> ChatSession:
@@ -110,10 +114,69 @@ class ChatControl:
         from console.ui.screens.chat_dialogs import SettingsScreen
 
         def done(settings: ChatSettings | None) -> None:
-            if settings is not None:
-                self.app.send(cmd.ChooseSettings(settings))
+            if settings is not None:  # the form has no shape or mode: those stay as they are
+                current = self.chat.settings
+                self.app.send(cmd.ChooseSettings(replace(settings, shape=current.shape, mode=current.mode)))
 
         self.app.push_screen(SettingsScreen(self.chat.settings, self.chat.max_model_len), done)
+
+    def edit_shape(self) -> None:
+        """Type the shape answers must take (structured output); empty: free text."""
+        from console.ui.screens.chat_dialogs import ShapeScreen
+
+        def done(spec: str | None) -> None:
+            if spec is not None:
+                self.app.send(cmd.ChooseShape(spec))
+
+        shape = self.chat.settings.shape
+        self.app.push_screen(ShapeScreen(shape.spec if shape is not None else ""), done)
+
+    def toggle_mode(self) -> None:
+        """Chat (``/v1/chat/completions``) or completion (``/v1/completions``: the text is the whole prompt)."""
+        mode = "chat" if self.chat.settings.mode == "completion" else "completion"
+        self.app.send(cmd.ChooseMode(mode))
+        said = "completion mode: what you type is the whole prompt (/v1/completions)" if mode == "completion" else ""
+        self.app.notify(said or "chat mode (/v1/chat/completions)", timeout=4)
+
+    def pick_image(self) -> None:
+        """A file picker with path completion; the image is read, checked and downscaled by the chat service."""
+        from console.ui.screens.chat_dialogs import ImagePickScreen
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._last_folder = path[: path.rfind("/") + 1]
+                self.app.send(cmd.AttachImage(path))
+
+        self.app.push_screen(ImagePickScreen(self._last_folder), chosen)
+
+    def attach_named(self, text: str) -> bool:
+        """Attach the images ``text`` names as ``@path`` and not attached yet; True when some were (the
+        question then waits for the next Enter, with its images shown and costed)."""
+        from console.chat.images import named_paths
+
+        fresh = [p for p in named_paths(text) if p not in self._named]
+        for path in fresh:
+            self._named.add(path)
+            self.app.send(cmd.AttachImage(path))
+        if fresh:
+            self.app.notify(f"attaching {len(fresh)} image(s) the question names: Enter sends it", timeout=5)
+        return bool(fresh)
+
+    def detach_image(self) -> None:
+        if not self.chat.draft_images:
+            self.app.notify("No image is attached.", timeout=3)
+            return
+        self.app.send(cmd.DetachImage(-1))
+
+    def copy_answer(self) -> None:
+        """The last answer to the clipboard (OSC 52): a valid JSON answer pretty-printed, else as written."""
+        last = next((m for m in reversed(self.chat.messages) if m.role == "assistant"), None)
+        if last is None:
+            self.app.notify("No answer to copy yet.", timeout=3)
+            return
+        text = last.check.pretty if last.check is not None and last.check.pretty else last.content
+        self.app.copy_to_clipboard(text)
+        self.app.notify(f"copied the answer ({len(text)} characters)", timeout=3)
 
     def trim_chat(self) -> None:
         """Stop sending the oldest turns; after a "too long" error, ask its question again."""
@@ -129,7 +192,10 @@ class ChatControl:
     # ---- asking and answering ------------------------------------------------------------------
     def send_chat(self, text: str) -> bool:
         """Start an answer to ``text``; False (and a notice saying why) when it cannot."""
-        return bool(self.app.send(cmd.SendChat(text)))
+        sent = bool(self.app.send(cmd.SendChat(text)))
+        if sent:
+            self._named.clear()
+        return sent
 
     def stop_chat(self) -> None:
         self.app.send(cmd.StopChat())

@@ -11,6 +11,7 @@ Model text goes through ``visible_controls`` first: escapes show as ␛[…, nev
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -20,14 +21,25 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from console.chat.context import Overflow
-from console.chat.model import ChatMessage
+from console.chat.images import cost_line, ref_line
+from console.chat.model import ChatMessage, ImageRef
 from console.chat.session import ChatSession, stats_line
 from console.keymap import CHAT_BINDINGS
-from console.runtime.events import CHAT_EVENTS, ChatAsked, ChatEnded, ChatText, Event
+from console.runtime.events import (
+    CHAT_EVENTS,
+    ChatAsked,
+    ChatCapabilities,
+    ChatEnded,
+    ChatImageAttached,
+    ChatImageDetached,
+    ChatText,
+    Event,
+)
 from console.runtime.sanitise import visible_controls
 from console.runtime.state import ConsoleState
 from console.ui.bindings import bindings, bound_key
 from console.ui.host import host
+from console.ui.widgets.chat_image import ChatImage
 from console.ui.widgets.chat_input import ChatInput
 from console.ui.widgets.markdown_stream import MarkdownStreamView
 from console.ui.widgets.panel import Panel
@@ -48,17 +60,35 @@ def shown_count(texts: list[str], at_least: int = 1) -> int:
     return count
 
 
-class UserView(Static):
-    DEFAULT_CLASSES = "chat-user"
+class UserView(Vertical):
+    """A question: its text, and its images as the terminal can show them."""
 
-    def __init__(self, text: str) -> None:
+    DEFAULT_CSS = "UserView { height: auto; }"
+
+    def __init__(self, text: str, images: tuple[ImageRef, ...] = (), mode: str = "chat") -> None:
+        super().__init__()
         self.source = visible_controls(text)
-        super().__init__(self.source, markup=False)
+        self.images = images
+        self.mode = mode
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.source, markup=False, classes="chat-user" + (" -completion" if self.mode != "chat" else ""))
+        if self.images:
+            folder, mode = image_place(self)
+            for number, ref in enumerate(self.images, 1):
+                yield ChatImage(ref, number, folder, mode)
 
     @property
     def drawn(self) -> str:
         """What counts against SHOWN_CHARS."""
         return self.source
+
+
+def image_place(widget: Widget) -> tuple[Path, str]:
+    """Where the chat's images are stored and how this terminal shows them (the app's choice)."""
+    runtime = getattr(widget.app, "runtime", None)
+    folder = runtime.chat.image_folder if runtime is not None else Path(".")
+    return folder, getattr(widget.app, "image_mode", "placeholder")
 
 
 class AnswerView(Vertical):
@@ -72,6 +102,7 @@ class AnswerView(Vertical):
         self._content = visible_controls(message.content) if message else ""
         self._stats = stats_line(message.stats, message.status) if message else "…"
         self._show_reasoning = show_reasoning
+        self._message = message
         self.body = MarkdownStreamView(self._content, done=message is not None, classes="chat-content")
         self.streaming = message is None
 
@@ -95,6 +126,7 @@ class AnswerView(Vertical):
         reasoning.display = bool(self._reasoning)
         yield reasoning
         yield self.body
+        yield Static("", markup=False, classes="chat-calls")
         yield LiveText(self._stats, classes="chat-stats")
 
     async def add_text(self, content: str, reasoning: str) -> None:
@@ -106,9 +138,25 @@ class AnswerView(Vertical):
         if content:
             await self.body.add(visible_controls(content))
 
+    def on_mount(self) -> None:
+        self._calls_and_check(self._message)
+
+    def _calls_and_check(self, message: ChatMessage | None) -> None:
+        """The tool calls asked for, and the shape's check: under the answer's text, above its figures."""
+        box = self.query_one(".chat-calls", Static)
+        lines = [f"⚙ tool call: {visible_controls(c.line())}" for c in message.tool_calls] if message else []
+        check = message.check if message else None
+        if check is not None:
+            lines.append(visible_controls(check.line()))
+        box.update("\n".join(lines))
+        box.display = bool(lines)
+        box.set_class(check is not None and not check.valid, "chat-error")
+        box.set_class(check is not None and check.valid, "chat-valid")
+
     async def end(self, message: ChatMessage) -> None:
         await self.body.finish()
         self.streaming = False
+        self._calls_and_check(message)
         self.query_one(".chat-stats", LiveText).set(stats_line(message.stats, message.status))
         if message.status == "error" and message.stats and message.stats.error:
             self.query_one(".chat-stats", LiveText).add_class("chat-error")
@@ -143,6 +191,8 @@ class ChatPane(Panel, can_focus=False):
         super().__init__("Chat", id=id)
         self.head = LiveText("", classes="chat-head")
         self.chat_log = VerticalScroll(classes="chat-log")
+        self.attached = LiveText("", classes="chat-attached")
+        self.attached.display = False
         self.input = ChatInput(
             placeholder="Ask… Enter sends · Esc stops · F2 model · F3 settings · ^O conversations",
             classes="chat-input",
@@ -160,6 +210,7 @@ class ChatPane(Panel, can_focus=False):
         yield self.summary
         yield self.head
         yield self.chat_log
+        yield self.attached
         yield self.input
 
     def on_mount(self) -> None:
@@ -200,12 +251,15 @@ class ChatPane(Panel, can_focus=False):
         self._drawn = message.version
         event = message.event
         if isinstance(event, ChatAsked):
-            await self.question(event.question)
+            await self.question(event.question, event.images, event.mode)
+            self.show_draft(message.session)
         elif isinstance(event, ChatText):
             await self.add_text(event.content, event.reasoning)
         elif isinstance(event, ChatEnded):
             if message.session.messages:
                 await self.ended(message.session.messages[-1], message.session.overflow)
+        elif isinstance(event, ChatImageAttached | ChatImageDetached | ChatCapabilities):
+            self.show_draft(message.session)
         else:  # a conversation loaded, cleared or deleted
             await self.reload(message.session)
 
@@ -233,6 +287,12 @@ class ChatPane(Panel, can_focus=False):
         head = f"{session.endpoint.label if session.endpoint else 'no server'} · {model}{ctx} · {sampling}"
         if s.max_tokens:
             head += f" max {s.max_tokens}"
+        if s.mode == "completion":
+            head += " · completion (/v1/completions)"
+        if s.shape is not None:
+            head += f" · answers: {s.shape.label()}"
+        if session.caps is not None:
+            head += f"\n{session.caps.vision_line()} · {session.caps.tools_line()}"
         if server_line:
             head += f"\n{server_line}"
         self.head.set(head)
@@ -246,6 +306,24 @@ class ChatPane(Panel, can_focus=False):
         busy = " · answering" if session.answering is not None else ""
         self.set_summary(f"Chat: {model} · {turns} questions{busy}{f' · {gauge}' if gauge else ''} (a: ask)")
 
+    def show_draft(self, session: ChatSession) -> None:
+        """The images attached to the question being typed, what they will cost, and a warning for a
+        server that looks text-only (shown before anything is sent)."""
+        refs = session.draft_images
+        lines = [f"📎 {ref_line(ref, n)}" for n, ref in enumerate(refs, 1)]
+        if refs:
+            lines.append(
+                f"   {cost_line(refs)} before the text · {self._key('chat.attach')} another · "
+                f"{self._key('chat.detach')} takes the last off"
+            )
+            caps = session.caps
+            if caps is not None and caps.vision is False:
+                lines.append(
+                    f"⚠ {session.model or 'this model'} looks {caps.vision_line()}: it will likely refuse images"
+                )
+        self.attached.set("\n".join(lines))
+        self.attached.display = bool(lines)
+
     async def reload(self, session: ChatSession) -> None:
         """Redraw every shown turn from ``session`` (a conversation opened, or this pane shown again),
         with the answer streamed so far; later batches come through ``add_text``."""
@@ -258,29 +336,30 @@ class ChatPane(Panel, can_focus=False):
         keep = shown_count(texts, at_least=2) - (session.answering is not None)
         shown = session.messages[len(session.messages) - keep :] if keep > 0 else []
         self._earlier = len(session.messages) - len(shown)
-        views: list[Static | AnswerView] = [Static(self._earlier_note(), classes="chat-note", markup=False)]
+        views: list[Static | UserView | AnswerView] = [Static(self._earlier_note(), classes="chat-note", markup=False)]
         views[0].display = self._earlier > 0
         reasoning = self._reasoning_shown()
         start = len(session.messages) - len(shown)
         for i, m in enumerate(shown, start):
             if session.trimmed and i == max(session.trimmed, start):
                 views.append(Static(self._trim_note(session.trimmed), classes="chat-note chat-trimmed", markup=False))
-            views.append(UserView(m.content) if m.role == "user" else AnswerView(m, reasoning))
+            views.append(UserView(m.content, m.images, m.mode) if m.role == "user" else AnswerView(m, reasoning))
         over = session.overflow
         if over is not None and session.answering is None:
             views.append(Static(self._advice(over), classes="chat-advice", markup=False))
         if session.answering is not None:
             self._answer = AnswerView(None, reasoning)
             views.append(self._answer)
+        self.show_draft(session)
         if views:
             await self.chat_log.mount_all(views)
         if self._answer is not None:
             await self._answer.add_text(*partial)
         self.chat_log.scroll_end(animate=False)
 
-    async def question(self, text: str) -> None:
+    async def question(self, text: str, images: tuple[ImageRef, ...] = (), mode: str = "chat") -> None:
         self._answer = AnswerView(None, self._reasoning_shown())
-        await self.chat_log.mount_all([UserView(text), self._answer])
+        await self.chat_log.mount_all([UserView(text, images, mode), self._answer])
         self.chat_log.anchor()
 
     async def add_text(self, content: str, reasoning: str) -> None:
@@ -350,11 +429,30 @@ class ChatPane(Panel, can_focus=False):
         text = event.value.strip()
         if not text:
             return
-        if host(self).chat_control.send_chat(text):
-            self.input.value = ""
+        control = host(self).chat_control
+        if control.attach_named(text):
+            return  # the images the text names are attached first: Enter again sends, the draft kept as typed
+        if control.send_chat(text):
+            self.input.value = ""  # kept when nothing was sent: the draft is never lost
 
     def action_newline(self) -> None:
         self.input.action_newline()
+
+    def action_attach(self) -> None:
+        self._give_focus_back = False
+        host(self).chat_control.pick_image()
+
+    def action_detach(self) -> None:
+        host(self).chat_control.detach_image()
+
+    def action_shape(self) -> None:
+        host(self).chat_control.edit_shape()
+
+    def action_mode(self) -> None:
+        host(self).chat_control.toggle_mode()
+
+    def action_copy_answer(self) -> None:
+        host(self).chat_control.copy_answer()
 
     def action_trim(self) -> None:
         host(self).chat_control.trim_chat()
