@@ -261,6 +261,8 @@ KEY_GROUPS: dict[str, tuple[tuple[BindingSpec, ...], ...]] = {
     "logs": (APP_BINDINGS, LOGS_BINDINGS),
     "chat": (APP_BINDINGS, CHAT_BINDINGS),
     "chat model/server list": (APP_BINDINGS, PICK_BINDINGS),
+    "chat image picker": (APP_BINDINGS, IMAGE_PICK_BINDINGS),
+    "chat answer shape": (APP_BINDINGS, SHAPE_BINDINGS),
     "chat question": (APP_BINDINGS, ASK_BINDINGS),
     "chat settings": (APP_BINDINGS, SETTINGS_BINDINGS),
     "conversations": (APP_BINDINGS, HISTORY_BINDINGS),

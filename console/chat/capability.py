@@ -75,7 +75,7 @@ class Capabilities:
 
     def vision_line(self) -> str:
         if self.vision is None:
-            return "images: unknown (no launch line or known vision model)"
+            return "unknown (neither its launch line nor its model says)"
         if not self.vision:
             return f"text only ({self.vision_why})"
         most = f", ≤ {self.max_images} an answer" if self.max_images else ""

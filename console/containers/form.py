@@ -26,21 +26,26 @@ FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("dtype", "dtype"),
     ("quantization", "Quantization"),
     ("speculative_config", "Speculative config (JSON)"),
+    ("enable_auto_tool_choice", "Auto tool choice (true/false: tool_choice auto)"),
+    ("tool_call_parser", "Tool-call parser (hermes, llama3_json, mistral…)"),
     ("extra_args", "Extra arguments"),
     ("env", "Environment (NAME=value …; HF_TOKEN comes from your shell)"),
     ("tiktoken_dir", "gpt-oss tiktoken directory"),
     ("runtime", "Docker runtime (empty: none, for no GPU)"),
     ("container_name", "Container name"),
 )
+TOOL_FIELDS = ("enable_auto_tool_choice", "tool_call_parser")
 _LABELS = dict(FORM_FIELDS)
 _OWN_LABELS = {  # where a kind reads a field its own way
     ("openwebui", "port"): "Port of the LLM server it talks to (the UI itself is on 8080)",
 }
 _NOT_FOR: dict[str, frozenset[str]] = {  # the fields each kind would drop, so the form leaves them out
     "vllm": frozenset({"command"}),
-    "sglang": frozenset({"command", "speculative_config"}),
-    "openwebui": frozenset({"command", "model", "tiktoken_dir", "extra_args", *ENGINE_FLAGS, "speculative_config"}),
-    "custom": frozenset({*ENGINE_FLAGS, "speculative_config"}),
+    "sglang": frozenset({"command", "speculative_config", "enable_auto_tool_choice"}),
+    "openwebui": frozenset(
+        {"command", "model", "tiktoken_dir", "extra_args", *ENGINE_FLAGS, "speculative_config", *TOOL_FIELDS}
+    ),
+    "custom": frozenset({*ENGINE_FLAGS, "speculative_config", *TOOL_FIELDS}),
 }
 
 
@@ -73,6 +78,8 @@ def form_values(p: Preset) -> dict[str, str]:
             return " ".join(f"{k}={v}" for k, v in value.items())
         if key == "speculative_config" and not isinstance(value, str):
             return json.dumps(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
         return str(value)
 
     return {key: text(key) for key, _ in FORM_FIELDS}

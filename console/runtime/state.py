@@ -128,3 +128,8 @@ class ConsoleState:
 def server_rows(state: ConsoleState) -> list[ServerRow]:
     """One row per inference server: containers joined with configured URLs (a pure view)."""
     return registry_rows(state.docker.containers, state.servers.configured)
+
+
+def launch_line(state: ConsoleState, url: str) -> str:
+    """The command of the container serving ``url`` (its launch line), or "" when none is known."""
+    return next((r.container.command for r in server_rows(state) if r.url == url and r.container is not None), "")

@@ -54,7 +54,24 @@ def metrics_lines(m: ServerMetrics) -> list[str]:
     return lines
 
 
-def detail_lines(endpoint: Endpoint | None, status: ServerStatus | None) -> list[str]:
+def takes_line(status: ServerStatus | None, command: str) -> list[str]:
+    """What the server can take: images, ``tool_choice: auto`` (from its model and launch line)."""
+    from console.chat.capability import capabilities
+
+    model = status.models[0] if status is not None and status.models else None
+    caps = capabilities(model.id if model else "", model.root if model else "", (), command)
+    return [f"images     {caps.vision_line()}", f"tools      {caps.tools_line()}"]
+
+
+def badges(model_id: str, root: str, command: str) -> str:
+    """`` [img] [tools]`` after a model's name: it sees images; it takes ``tool_choice: auto``."""
+    from console.chat.capability import capabilities
+
+    caps = capabilities(model_id, root, (), command)
+    return (" [img]" if caps.vision else "") + (" [tools]" if caps.tools else "")
+
+
+def detail_lines(endpoint: Endpoint | None, status: ServerStatus | None, command: str = "") -> list[str]:
     if endpoint is None:
         return ["No server selected.", "Pick one in the dashboard's servers panel or with F5."]
     lines = [endpoint.root, f"health     {health_text(status)}"]
@@ -67,6 +84,7 @@ def detail_lines(endpoint: Endpoint | None, status: ServerStatus | None) -> list
     for model in status.models:
         ctx = f" · max_model_len {model.max_model_len}" if model.max_model_len else ""
         lines.append(f"model      {model.id}{ctx}")
+    lines.extend(takes_line(status, command))
     lines.append("")
     if status.metrics is not None:
         lines.extend(metrics_lines(status.metrics))

@@ -269,15 +269,19 @@ def test_ready_with_metrics() -> None:
     assert health_text(st) == "Ready"
     assert row_figures(st) == "qwen run 2 wait 1 KV 42% gen 35.6 tok/s TTFT p50 41 ms ITL p50 21 ms hit 50% preempt 1"
     lines = detail_lines(EPT, st)
-    assert lines[:6] == [
+    assert lines[:8] == [
         "http://h:8000",
         "health     Ready",
         "version    0.32.0",
         "model      qwen · max_model_len 32768",
         "model      draft",
+        "images     unknown (neither its launch line nor its model says)",
+        "tools      no tool_choice auto (launch line unknown)",
         "",
     ]
-    assert lines[6:] == metrics_lines(FULL)
+    assert lines[8:] == metrics_lines(FULL)
+    launched = detail_lines(EPT, st, "vllm serve qwen --enable-auto-tool-choice --tool-call-parser hermes")
+    assert "tools      tool_choice auto ✓ (hermes parser)" in launched
     assert "requests   running 2  waiting 1" in lines
     assert "KV cache   42%" in lines
     assert "prompt     812.4 tok/s" in lines and "generate   35.6 tok/s" in lines

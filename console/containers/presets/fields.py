@@ -190,6 +190,8 @@ class PresetTable(TypedDict, total=False):
     dtype: Annotated[NonEmpty | None, _CLEAR]
     quantization: Annotated[NonEmpty | None, _CLEAR]
     speculative_config: Annotated[str | None, BeforeValidator(_speculative)]
+    enable_auto_tool_choice: Annotated[bool, Field(description="true or false")]
+    tool_call_parser: Annotated[NonEmpty | None, _CLEAR]
     extra_args: Arguments
     command: Arguments
     env: Annotated[dict[str, Any], AfterValidator(_env), Field(description='a table of NAME = "value"')]
@@ -248,6 +250,13 @@ _TEXT_NUMBERS: dict[str, tuple[type, str]] = {
 
 
 def from_text(key: str, text: str) -> Any:
+    if key == "enable_auto_tool_choice":
+        word = text.strip().lower()
+        if word in ("true", "yes", "on", "1"):
+            return True
+        if word in ("false", "no", "off", "0", ""):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
     if key in _TEXT_NUMBERS and text.strip():
         kind, what = _TEXT_NUMBERS[key]
         try:

@@ -63,6 +63,8 @@ class Preset:
     dtype: str | None = None
     quantization: str | None = None
     speculative_config: str | None = None  # JSON text, passed to vLLM's --speculative-config
+    enable_auto_tool_choice: bool = False  # vLLM's --enable-auto-tool-choice: tool_choice "auto" is accepted
+    tool_call_parser: str | None = None  # --tool-call-parser (hermes, llama3_json, mistral, qwen3_coder, …)
     extra_args: tuple[str, ...] = ()
     command: tuple[str, ...] = ()  # kind "custom" only
     env: dict[str, str] = field(default_factory=dict)

@@ -109,6 +109,10 @@ def _serve_command(p: Preset) -> list[str]:
             cmd += ["--quantization", p.quantization]
         if p.speculative_config:
             cmd += ["--speculative-config", p.speculative_config]
+        if p.enable_auto_tool_choice:
+            cmd += ["--enable-auto-tool-choice"]
+        if p.tool_call_parser:
+            cmd += ["--tool-call-parser", p.tool_call_parser]
         return cmd + list(p.extra_args)
     if p.kind == "sglang":
         cmd = [
@@ -132,6 +136,8 @@ def _serve_command(p: Preset) -> list[str]:
             cmd += ["--dtype", p.dtype]
         if p.quantization:
             cmd += ["--quantization", p.quantization]
+        if p.tool_call_parser:  # SGLang takes tool_choice auto with its parser alone
+            cmd += ["--tool-call-parser", p.tool_call_parser]
         return [*cmd, "--enable-metrics", *p.extra_args]
     if p.kind == "custom":
         fill = {"{model}": p.model, "{port}": str(p.port)}

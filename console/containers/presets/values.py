@@ -82,9 +82,23 @@ def check(preset: Preset) -> list[tuple[str, str]]:
         )
     if preset.kind in ("custom", "openwebui"):
         where = "put the flag in command" if preset.kind == "custom" else "set it on the LLM server's preset"
-        for key in (*ENGINE_FLAGS, "speculative_config"):
+        for key in (*ENGINE_FLAGS, "speculative_config", "tool_call_parser"):
             if getattr(preset, key) is not None:
                 problems.append((key, f"kind {preset.kind!r} does not use {key} ({where}, or clear it)"))
+        if preset.enable_auto_tool_choice:
+            problems.append(("enable_auto_tool_choice", f"kind {preset.kind!r} does not use it ({where})"))
+    if preset.kind == "vllm" and preset.enable_auto_tool_choice and not preset.tool_call_parser:
+        problems.append(
+            (
+                "tool_call_parser",
+                "enable_auto_tool_choice needs a tool_call_parser for the model family "
+                "(hermes for Qwen, llama3_json, mistral…): vLLM refuses to start without one",
+            )
+        )
+    if preset.kind == "sglang" and preset.enable_auto_tool_choice:
+        problems.append(
+            ("enable_auto_tool_choice", "SGLang takes tool_choice auto with tool_call_parser alone: clear this")
+        )
     if preset.kind == "openwebui" and preset.model:
         problems.append(("model", "Open WebUI serves no model of its own (the LLM server it talks to does); clear it"))
     if preset.kind == "openwebui" and preset.extra_args:

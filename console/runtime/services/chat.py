@@ -19,6 +19,7 @@ from console.chat.store import ChatStore, StoreError, default_path
 from console.runtime import events as ev
 from console.runtime.hub import Hub
 from console.runtime.runner import Lifecycle
+from console.runtime.state import launch_line
 
 if TYPE_CHECKING:  # the client (httpx) loads with the first request, off the first frame
     from console.chat.client import ChatStream
@@ -45,13 +46,6 @@ def settings_from_config(config: Any) -> ChatSettings:
         config.chat_max_tokens,
         dict(config.chat_extra_body),
     )
-
-
-def launch_line(state: Any, url: str) -> str:
-    """The command of the container serving ``url`` (its launch line), or "" when none is known."""
-    from console.runtime.state import server_rows
-
-    return next((r.container.command for r in server_rows(state) if r.url == url and r.container is not None), "")
 
 
 class ChatService:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
 
-from console.runtime.state import ConsoleState
+from console.runtime.state import ConsoleState, launch_line
 from console.ui.host import host
 from console.ui.widgets.chat_pane import ChatPane
 from console.ui.widgets.key_hints import KeyHints
@@ -32,7 +32,8 @@ class ChatScreen(Screen):
 
     def show_state(self, state: ConsoleState) -> None:
         chat = host(self).chat_control.chat
-        self.query_one(ServerDetail).show(chat.endpoint, state.servers.selected_status)
+        command = launch_line(state, chat.endpoint.url) if chat.endpoint is not None else ""
+        self.query_one(ServerDetail).show(chat.endpoint, state.servers.selected_status, command)
         self.query_one(ChatPane).show_head(chat, "")
 
     def action_leave_chat(self) -> None:

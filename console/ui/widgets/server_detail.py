@@ -20,5 +20,6 @@ class ServerDetail(Panel):
         yield self.summary
         yield self.body
 
-    def show(self, endpoint: Endpoint | None, status: ServerStatus | None) -> None:
-        self.body.set("\n".join(detail_lines(endpoint, status)))
+    def show(self, endpoint: Endpoint | None, status: ServerStatus | None, command: str = "") -> None:
+        """``command``: the server's launch line, where a container serves it (what it can take is told from it)."""
+        self.body.set("\n".join(detail_lines(endpoint, status, command)))

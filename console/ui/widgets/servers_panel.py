@@ -19,7 +19,7 @@ from console.containers.view import gpu_memory
 from console.keymap import SERVERS_BINDINGS
 from console.servers.metrics import summary_line
 from console.servers.registry import ServerRow
-from console.servers.view import health_text
+from console.servers.view import badges, health_text
 from console.telemetry.model import GpuProcess
 from console.telemetry.view import pct, size
 from console.ui.bindings import bindings
@@ -58,11 +58,16 @@ COLUMNS = (
 Cells = tuple[str, str, str, str, str, str]
 
 
-def live_cells(status: ServerStatus | None) -> tuple[str, str]:
-    """The model a server serves and its /metrics figures, "" for what is not known."""
+def live_cells(status: ServerStatus | None, command: str = "") -> tuple[str, str]:
+    """The model a server serves, with what it takes ([img] images, [tools] tool_choice auto: from the model and
+    its launch line ``command``), and its /metrics figures; "" for what is not known."""
     if status is None or not status.reachable:
         return "", ""
-    return status.model or "", summary_line(status.metrics) if status.metrics is not None else ""
+    model = status.model or ""
+    if model:
+        root = next((m.root for m in status.models if m.id == model), "")
+        model += badges(model, root, command)
+    return model, summary_line(status.metrics) if status.metrics is not None else ""
 
 
 def server_cells(
@@ -83,7 +88,7 @@ def server_cells(
     gpu = gpu_memory(c, processes)
     if gpu is not None:
         figures += f" GPU {size(gpu)}"
-    model, live = live_cells(status) if c.running else ("", "")
+    model, live = live_cells(status, c.command) if c.running else ("", "")
     state = state_text(c, startups.get(c.id))
     if c.running and status is not None and status.ready and c.id not in startups:
         state = "Ready"
