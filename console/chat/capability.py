@@ -27,6 +27,7 @@ VISION_ARCHITECTURES = frozenset(
         "Qwen3VLForConditionalGeneration",
         "Qwen3VLMoeForConditionalGeneration",
         "Qwen2_5OmniThinkerForConditionalGeneration",
+        "PaddleOCRVLForConditionalGeneration",
         "LlavaForConditionalGeneration",
         "LlavaNextForConditionalGeneration",
         "LlavaOnevisionForConditionalGeneration",
@@ -52,7 +53,10 @@ VISION_ARCHITECTURES = frozenset(
         "AyaVisionForConditionalGeneration",
     }
 )
-QWEN_ARCHITECTURES = frozenset(a for a in VISION_ARCHITECTURES if a.startswith("Qwen"))
+#: the models whose processor resizes the Qwen2-VL way (sides in multiples of 28, a token a 28x28 patch)
+QWEN_ARCHITECTURES = frozenset(
+    a for a in VISION_ARCHITECTURES if a.startswith(("Qwen", "PaddleOCRVL", "Glm4v", "KimiVL"))
+)
 _VISION_NAME = re.compile(
     r"(?i)(?:[-_/.]vl\b|\bvl[-_]|vision|llava|pixtral|gemma-?3|idefics|internvl|minicpm-?v|paligemma|smolvlm|"
     r"molmo|llama-?4|kimi-vl|glm-4(?:\.\d)?v|qwen\d?(?:\.\d)?-?vl|phi-?4-multimodal|aya-vision|ovis)"
@@ -124,20 +128,51 @@ def _count(value: object) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class ModelFiles:
+    """What a local model folder says: ``config.json``'s architectures, ``preprocessor_config.json``'s pixels."""
+
+    architectures: tuple[str, ...] = ()
+    max_pixels: int | None = None
+    min_pixels: int | None = None
+
+
+def _read_json(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def model_files(root: str) -> ModelFiles:
+    """The model folder ``root``'s configs, where it is a local path (blocking: a thread); empty else."""
+    if not root or not root.startswith(("/", "~", ".")):
+        return ModelFiles()
+    folder = Path(root).expanduser()
+    names = _read_json(folder / "config.json").get("architectures")
+    arches = tuple(str(a) for a in names if isinstance(a, str)) if isinstance(names, list) else ()
+    pre = _read_json(folder / "preprocessor_config.json")
+    size = pre["size"] if isinstance(pre.get("size"), dict) else {}
+    assert isinstance(size, dict)
+    most = _count(pre.get("max_pixels") or size.get("longest_edge"))  # Qwen2.5-VL's newer files: size.longest_edge
+    least = _count(pre.get("min_pixels") or size.get("shortest_edge"))
+    return ModelFiles(arches, most, least)
+
+
 def architectures(root: str) -> tuple[str, ...]:
     """``config.json``'s architectures where ``root`` is a local model folder (blocking: a thread); () else."""
-    if not root or not root.startswith(("/", "~", ".")):
-        return ()
-    try:
-        data = json.loads((Path(root).expanduser() / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ()
-    names = data.get("architectures") if isinstance(data, dict) else None
-    return tuple(str(a) for a in names if isinstance(a, str)) if isinstance(names, list) else ()
+    return model_files(root).architectures
 
 
-def capabilities(model: str = "", root: str = "", arches: tuple[str, ...] = (), command: str = "") -> Capabilities:
-    """What a server serving ``model`` (from ``root``, of ``arches``, started with ``command``) can take."""
+def capabilities(
+    model: str = "", root: str = "", arches: tuple[str, ...] = (), command: str = "", files: ModelFiles | None = None
+) -> Capabilities:
+    """What a server serving ``model`` (from ``root``, of ``arches``, started with ``command``) can take.
+    ``files``: its local model folder's configs (their architectures count as ``arches``; the processor's
+    max_pixels caps the client's default budget)."""
+    if files is not None and not arches:
+        arches = files.architectures
     opts = flags(command) if command else {}
     vision: bool | None = None
     why = ""
@@ -158,6 +193,8 @@ def capabilities(model: str = "", root: str = "", arches: tuple[str, ...] = (), 
             vision = True
             why = why if why and vision else "--limit-mm-per-prompt"
     budget = Budget(DEFAULT_MAX_PIXELS, QWEN_MIN_PIXELS, qwen)
+    if files is not None and files.max_pixels and files.max_pixels < DEFAULT_MAX_PIXELS:
+        budget = Budget(files.max_pixels, min(files.min_pixels or QWEN_MIN_PIXELS, files.max_pixels), qwen, "model")
     if "--mm-processor-kwargs" in opts:
         kwargs = _json_object(opts["--mm-processor-kwargs"])
         most, least = _count(kwargs.get("max_pixels")), _count(kwargs.get("min_pixels"))

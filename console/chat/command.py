@@ -28,7 +28,7 @@ from console import config as cfg
 from console.chat.context import Overflow, overflow
 from console.chat.endpoints import Endpoint, endpoints, v1_url
 from console.chat.images import ref_line
-from console.chat.model import ChatMessage, MessageStats
+from console.chat.model import ChatMessage, ImageRef, MessageStats
 from console.chat.session import ChatSettings
 from console.chat.shape import Shape, ShapeError, choice_shape, read_schema_file, regex_shape
 from console.chat.wire import ModelInfo
@@ -82,9 +82,23 @@ class Ask:
         return None
 
 
-def result_json(text: str, reasoning: str, model: str, status: str, stats: MessageStats, message: Any = None) -> str:
-    """The ``--json`` line; ``message`` (the answer's ChatMessage) adds its tool calls, check and parsed JSON."""
+def result_json(
+    text: str,
+    reasoning: str,
+    model: str,
+    status: str,
+    stats: MessageStats,
+    message: Any = None,
+    images: tuple[ImageRef, ...] = (),
+) -> str:
+    """The ``--json`` line; ``message`` (the answer's ChatMessage) adds its tool calls, check and parsed JSON;
+    ``images`` the images sent, each with its size as sent and the tokens it was estimated to cost."""
     shaped: dict[str, Any] = {}
+    if images:
+        shaped["images"] = [
+            {"name": i.name, "sha256": i.sha256, "width": i.width, "height": i.height, "tokens": i.tokens}
+            for i in images
+        ]
     if message is not None:
         shaped["mode"] = message.mode
         shaped["tool_calls"] = [{"name": c.name, "arguments": c.arguments, "id": c.id} for c in message.tool_calls]
@@ -196,6 +210,7 @@ def _ask(runtime: Runtime, events: EventQueue, ask: Ask, settings: ChatSettings,
             print(f"jetconsole: {attached}", file=err)
             return EXIT_BAD_INPUT
     chat = runtime.state.chat
+    sent_images = chat.draft_images
     for number, ref in enumerate(chat.draft_images, 1):
         print(f"jetconsole: {ref_line(ref, number)}", file=err)
     if chat.draft_images and chat.caps is not None and chat.caps.vision is False:
@@ -224,7 +239,7 @@ def _ask(runtime: Runtime, events: EventQueue, ask: Ask, settings: ChatSettings,
     if message.check is not None:
         print(f"jetconsole: {visible_controls(message.check.line())}", file=err)
     if ask.as_json:
-        out.write(result_json(message.content, message.reasoning, model, status, stats, message) + "\n")
+        out.write(result_json(message.content, message.reasoning, model, status, stats, message, sent_images) + "\n")
     out.flush()
     return 0 if status == "done" else EXIT_SERVER_ERROR
 

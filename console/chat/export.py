@@ -4,7 +4,8 @@ Both mask every credential first (:func:`masked`): a store written before they w
 in, or a conversation that never went through the store, exports none.  Both go through the sanitiser
 too: a control character an answer held (ESC, NUL, C1, DEL) is written as the picture the chat pane
 shows (``␛``), so ``cat export.md`` prints text and never drives the terminal.  A finish reason reads
-as the pane words it (``abort``: "stopped (Esc)").
+as the pane words it (``abort``: "stopped (Esc)").  Images are never inlined: the Markdown links each stored
+file (``../images/<sha256>.jpg``), the JSON names it with its sha256.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from console.chat.model import ChatMessage, Conversation, MessageStats
+from console.chat.model import ChatMessage, Conversation, MessageStats, extra_fields
 from console.runtime.sanitise import clean, clean_text, clean_tree, json_text
 from console.runtime.secrets import mask_data, mask_prose, mask_url
 
 JSON_FORMAT = "jetconsole-chat"
 JSON_VERSION = 1
 FILENAME_STEM_MAX = 60
+IMAGES = "../images/"  # the stored images, as seen from exports/ (both beside the store)
 
 
 # What the chat pane shows for a finish reason other than its own word (console/chat/session.py's stats line).
@@ -112,6 +114,14 @@ def _message_markdown(msg: ChatMessage) -> str:
         blocks.append(f"<details><summary>Reasoning</summary>\n\n{body}\n\n</details>")
     if msg.content:
         blocks.append(msg.content.strip("\n"))
+    for number, ref in enumerate(msg.images, 1):  # the stored file, linked from exports/ beside the store
+        size = f"{ref.width}x{ref.height}" + (f", ~{ref.tokens} tokens" if ref.tokens is not None else "")
+        name = _one_line(clean_text(ref.name)) or ref.sha256[:12]
+        blocks.append(f"![Image #{number}: {name} ({size})]({IMAGES}{ref.file_name})")
+    for call in msg.tool_calls:
+        blocks.append(f"Tool call: {_code(_one_line(clean_text(call.line())))}")
+    if msg.check is not None:
+        blocks.append(f"*{_one_line(clean_text(msg.check.line()))}*")
     if msg.role == "assistant" and msg.stats is not None:
         line = stats_line(msg.stats)
         if line:
@@ -167,6 +177,7 @@ def to_json(conv: Conversation) -> str:
                 "status": msg.status,
                 "created": msg.created,
                 "stats": msg.stats.to_dict() if msg.stats is not None else None,
+                **clean_tree(msg.extra()),  # images by reference (file and sha256), tool calls, the check, the mode
             }
             for msg in conv.messages
         ],
@@ -194,6 +205,7 @@ def from_json(text: str) -> Conversation:
                 stats=MessageStats.from_dict(msg["stats"]) if msg.get("stats") is not None else None,
                 id=msg.get("id"),
                 created=float(msg.get("created", 0.0)),
+                **extra_fields(msg),
             )
             for msg in data.get("messages", [])
         )

@@ -52,10 +52,12 @@ class Budget:
     max_pixels: int = DEFAULT_MAX_PIXELS
     min_pixels: int = QWEN_MIN_PIXELS
     qwen: bool = True
-    source: str = "default"  # default | server (--mm-processor-kwargs)
+    source: str = "default"  # default | model (its preprocessor_config.json) | server (--mm-processor-kwargs)
 
     def line(self) -> str:
-        where = "the server's --mm-processor-kwargs" if self.source == "server" else "jetconsole's default"
+        where = {"server": "the server's --mm-processor-kwargs", "model": "the model's processor config"}.get(
+            self.source, "jetconsole's default"
+        )
         return f"≤ {self.max_pixels:,} pixels ({where})"
 
 

@@ -16,7 +16,12 @@ import pytest
 
 from tests.conftest import need
 from tests.realparts import jetson_emulator as emu
-from tests.realparts.vllm_server import vllm_endpoint, vllm_model, vllm_slow_endpoint  # noqa: F401 - session fixtures
+from tests.realparts.vllm_server import (  # noqa: F401 - session fixtures
+    vllm_endpoint,
+    vllm_model,
+    vllm_slow_endpoint,
+    vllm_vision_endpoint,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

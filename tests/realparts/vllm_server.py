@@ -486,6 +486,36 @@ def vllm_slow_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vll
     server.stop()
 
 
+#: the vision server's flags: two images a prompt; tool_choice auto with the hermes parser (the template's
+#: <tool_call> tokens); xgrammar with no free whitespace in JSON (tiny_vlm.py: greedy random weights otherwise
+#: fill a JSON answer with whitespace until max_tokens)
+VISION_EXTRA = (
+    "--limit-mm-per-prompt",
+    '{"image": 2}',
+    "--enable-auto-tool-choice",
+    "--tool-call-parser",
+    "hermes",
+    "--structured-outputs-config",
+    '{"backend": "xgrammar", "disable_any_whitespace": true}',
+)
+VISION_MAX_MODEL_LEN = 4096
+
+
+@pytest.fixture(scope="session")
+def vllm_vision_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmProcess]:
+    """A third server: the tiny random vision-language model (tiny_vlm.py, PaddleOCR-VL with Qwen2-VL's image
+    arithmetic), serving images, structured outputs and tool calls (VISION_EXTRA)."""
+    from tests.realparts.tiny_vlm import make_tiny_vlm
+
+    ok, reason = vllm_available()
+    need(ok, reason)
+    model = make_tiny_vlm(tmp_path_factory.mktemp("vllm-vision") / "tiny-vlm")
+    server = VllmProcess(model, extra=VISION_EXTRA, max_model_len=VISION_MAX_MODEL_LEN)
+    server.start()
+    yield server
+    server.stop()
+
+
 if __name__ == "__main__":
     import sys
     import tempfile

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from console.chat import images
-from console.chat.capability import capabilities, flags
+from console.chat.capability import capabilities, flags, model_files
 from console.chat.endpoints import Endpoint
 from console.chat.model import ChatMessage, ImageRef, MessageStats, ShapeCheck, ToolCall
 from console.chat.session import ChatSession, ChatSettings
@@ -316,3 +316,39 @@ def test_the_store_keeps_references_never_bytes_and_migrates_a_version_1_store(t
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         raw = " ".join(str(r) for r in conn.execute("SELECT * FROM messages"))
     assert "base64" not in raw and "e" * 64 in raw
+
+
+def test_a_local_model_folder_tells_its_architecture_and_caps_the_budget(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["Qwen2_5_VLForConditionalGeneration"]}))
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"size": {"longest_edge": 200_704}}))
+    files = model_files(str(tmp_path))
+    caps = capabilities("tiny", str(tmp_path), files=files)
+    assert caps.vision and caps.budget.max_pixels == 200_704 and caps.budget.source == "model"
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"max_pixels": 12_845_056}))  # the 16k trap
+    assert capabilities("tiny", str(tmp_path), files=model_files(str(tmp_path))).budget.max_pixels == 602_112
+    assert model_files("Qwen/Qwen2.5-VL-3B-Instruct").architectures == ()  # a repo id: nothing is read
+
+
+def test_exports_link_or_name_images_and_keep_calls_and_checks() -> None:
+    from console.chat import export
+    from console.chat.model import Conversation
+
+    ref = ImageRef("f" * 64, "image/jpeg", 896, 672, "cat\x1b[31m.jpg", 4000, 3000, 770, 1234)
+    conv = Conversation(
+        1,
+        "cats",
+        1.0,
+        2.0,
+        messages=(
+            ChatMessage("user", "what is it?", images=(ref,)),
+            ChatMessage(
+                "assistant", '{"a": 1}', tool_calls=(ToolCall("f", "{}", "c"),), check=ShapeCheck("schema", True)
+            ),
+        ),
+    )
+    md = export.to_markdown(conv)
+    assert f"![Image #1: cat␛[31m.jpg (896x672, ~770 tokens)](../images/{'f' * 64}.jpg)" in md
+    assert "Tool call: `f({})`" in md and "*✓ valid (JSON schema)*" in md and "base64" not in md
+    back = export.from_json(export.to_json(conv))
+    assert back.messages[0].images[0].sha256 == "f" * 64 and back.messages[1].tool_calls == (ToolCall("f", "{}", "c"),)
+    assert back.messages[1].check == ShapeCheck("schema", True) and "\x1b" not in export.to_json(conv)

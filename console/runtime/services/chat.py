@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from console.chat.endpoints import Endpoint
 from console.chat.model import ImageRef, MessageStats
 from console.chat.session import ChatSettings
+from console.chat.shape import modern_extra, shape_of_body
 from console.chat.store import ChatStore, StoreError, default_path
 from console.runtime import events as ev
 from console.runtime.hub import Hub
@@ -165,14 +166,14 @@ class ChatService:
         """What the bound server can take (images, tool_choice auto, its image budget), from its model, the
         model's config.json where the weights are local (a disk read: call in a service thread) and its launch
         line; emitted for the chat to show."""
-        from console.chat.capability import architectures, capabilities
+        from console.chat.capability import capabilities, model_files
 
         state = self.hub.state
         chat = state.chat
         model = next((m for m in chat.models if m.id == chat.model), None)
         command = launch_line(state, chat.endpoint.url) if chat.endpoint is not None else ""
-        arches = architectures(model.root) if model is not None else ()
-        caps = capabilities(chat.model or "", model.root if model else "", arches, command)
+        files = model_files(model.root) if model is not None else None
+        caps = capabilities(chat.model or "", model.root if model else "", (), command, files)
         if caps != chat.caps:
             self.hub.emit(ev.ChatCapabilities(chat.endpoint.url if chat.endpoint else "", chat.model or "", caps))
         return caps
@@ -254,6 +255,11 @@ class ChatService:
             self._warned = None
             answer = self._answers
             request = chat.request(text, images)
+            shape = request.shape or shape_of_body(modern_extra(request.extra)[0])  # a shape the extra body asks for
+            moved = modern_extra(request.extra)[1]
+            if moved:
+                said = f"{', '.join(moved)} sent as structured_outputs: vLLM ≥ 0.12 ignores the old fields silently"
+                self.hub.emit(ev.Notice(said, "warning", 8))
             stream = ChatStream(request, load=self.image_url)
             self._streams[answer] = stream
             conv, title = chat.conversation_id, chat.title
@@ -281,8 +287,8 @@ class ChatService:
                 self._streams.pop(answer, None)
                 calls = stream.tool_calls()
                 check = None
-                if request.shape is not None and status == "done" and not calls:
-                    check = request.shape.check("".join(stream_text), stats.finish_reason)
+                if shape is not None and status == "done" and not calls:
+                    check = shape.check("".join(stream_text), stats.finish_reason)
                 self.hub.emit(ev.ChatEnded(answer, status, stats, calls, check))
                 if store is not None and message_id is not None and (calls or check or mode != "chat"):
                     try:
