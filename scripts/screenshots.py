@@ -376,6 +376,44 @@ async def chat_shots(series) -> None:
         await shoot_after("chat-120x40", app("chat"), (120, 40), question, ("f4",))
         await shoot_after("dashboard-chat-120x40", app(), (120, 40), ("a", *question), ())
         await shoot_after("conversations-120x40", app("chat"), (120, 40), (), ("ctrl+o",))
+        srv.script = Script(frames=token_frames(['{"object": ', '"lighthouse", ', '"colours": 2}']), rate=200)
+        await vision_shot(app("chat"), Path(tmp))
+
+
+async def vision_shot(app, folder: Path) -> None:
+    """An image attached and drawn in half cells, a JSON-schema shape, the answer checked under it."""
+    from PIL import Image, ImageDraw
+
+    from console.runtime import commands as cmd
+
+    picture = folder / "lighthouse.png"
+    img = Image.new("RGB", (1200, 900), (40, 90, 170))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((0, 600, 1200, 900), fill=(30, 60, 40))
+    draw.rectangle((540, 200, 660, 640), fill=(235, 235, 225))
+    draw.rectangle((540, 320, 660, 380), fill=(200, 40, 40))
+    img.save(picture)
+    schema = '{"type": "object", "properties": {"object": {"type": "string"}, "colours": {"type": "integer"}}}'
+    app.image_mode = "halfcell"
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            if app.chat_control.chat.model:
+                break
+            await pilot.pause(0.1)
+        app.runtime.send(cmd.ChooseShape(schema))
+        app.runtime.send(cmd.AttachImage(str(picture)))
+        for _ in range(100):
+            if app.chat_control.chat.draft_images and app.chat_control.chat.settings.shape:
+                break
+            await pilot.pause(0.1)
+        await pilot.press(*[{" ": "space", "?": "question_mark"}.get(c, c) for c in "What is this?"], "enter")
+        for _ in range(200):
+            await pilot.pause(0.1)
+            if app.chat_control.chat.answering is None and len(app.chat_control.chat.messages) >= 2:
+                break
+        await pilot.pause(1.0)  # the picture is read in a worker thread
+        (OUT / "chat-vision-120x40.svg").write_text(app.export_screenshot(title="jetconsole — chat-vision-120x40"))
+    print("wrote screenshots/chat-vision-120x40.svg")
 
 
 async def shoot_after(name: str, app, size: tuple[int, int], ask: tuple[str, ...], then: tuple[str, ...]) -> None:

@@ -79,7 +79,7 @@ class Capabilities:
 
     def vision_line(self) -> str:
         if self.vision is None:
-            return "unknown (neither its launch line nor its model says)"
+            return "images unknown (neither its launch line nor its model says)"
         if not self.vision:
             return f"text only ({self.vision_why})"
         most = f", ≤ {self.max_images} an answer" if self.max_images else ""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.chat.model import ImageRef
+from console.runtime.sanitise import clean
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_SOURCE_PIXELS = 64_000_000  # 8,000x8,000: above it Pillow's decode alone needs gigabytes
@@ -37,6 +38,7 @@ QWEN_MIN_PIXELS = 4 * PATCH * PATCH
 DEFAULT_MAX_PIXELS = 768 * PATCH * PATCH
 MARKER_TOKENS = 2  # <|vision_start|> and <|vision_end|> around each image's pads
 JPEG_QUALITY = 90
+ORIENTATION = 0x0112  # the EXIF tag of how a camera held the picture
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 
@@ -129,7 +131,7 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
     transparency); ImageError says what is wrong. Nothing is written."""
     import time
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     started = time.perf_counter()
     file = Path(path).expanduser()
@@ -139,7 +141,8 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             opened = Image.open(file)
         with opened as img:
-            src_w, src_h = img.size
+            turned = img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)  # a phone's portrait photo, stored sideways
+            src_w, src_h = img.size[::-1] if turned else img.size
             if src_w * src_h > MAX_SOURCE_PIXELS:
                 raise ImageError(
                     f"{file}: {src_w}x{src_h} is {src_w * src_h / 1e6:.0f} Mpx, over the "
@@ -147,10 +150,10 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
                     "(the model sees at most a few hundred thousand pixels of it anyway)"
                 )
             out_h, out_w = fit_size(src_h, src_w, budget)
-            if img.format == "JPEG":
-                img.draft("RGB", (out_w, out_h))  # decode at 1/2, 1/4 or 1/8 scale, still at least the size sent
+            if img.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale, still at least the size sent
+                img.draft("RGB", (out_h, out_w) if turned else (out_w, out_h))
             alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-            pixels = img.convert("RGBA" if alpha else "RGB")
+            pixels = ImageOps.exif_transpose(img).convert("RGBA" if alpha else "RGB")  # upright, as it is seen
             if pixels.size != (out_w, out_h):
                 pixels = pixels.resize((out_w, out_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
             buf = io.BytesIO()
@@ -173,7 +176,7 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
         mime=mime,
         width=out_w,
         height=out_h,
-        name=file.name,
+        name=clean(file.name),  # a file name may hold control characters: it is shown
         source_width=src_w,
         source_height=src_h,
         tokens=estimate_tokens(out_h, out_w, budget),

@@ -60,7 +60,7 @@ def takes_line(status: ServerStatus | None, command: str) -> list[str]:
 
     model = status.models[0] if status is not None and status.models else None
     caps = capabilities(model.id if model else "", model.root if model else "", (), command)
-    return [f"images     {caps.vision_line()}", f"tools      {caps.tools_line()}"]
+    return [f"vision     {caps.vision_line()}", f"tools      {caps.tools_line()}"]
 
 
 def badges(model_id: str, root: str, command: str) -> str:

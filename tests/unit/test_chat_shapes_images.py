@@ -352,3 +352,17 @@ def test_exports_link_or_name_images_and_keep_calls_and_checks() -> None:
     back = export.from_json(export.to_json(conv))
     assert back.messages[0].images[0].sha256 == "f" * 64 and back.messages[1].tool_calls == (ToolCall("f", "{}", "c"),)
     assert back.messages[1].check == ShapeCheck("schema", True) and "\x1b" not in export.to_json(conv)
+
+
+def test_a_sideways_phone_photo_is_sent_upright(tmp_path: Path) -> None:
+    img = Image.new("RGB", (400, 300), (10, 10, 10))
+    img.paste((250, 250, 250), (0, 0, 400, 100))  # the top band of the stored pixels
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to show
+    img.save(tmp_path / "phone.jpg", exif=exif)
+    prepared = images.prepare(tmp_path / "phone.jpg", images.Budget())
+    assert (prepared.ref.source_width, prepared.ref.source_height) == (300, 400)  # as it is seen
+    with Image.open(io.BytesIO(prepared.data)) as sent:
+        assert sent.height > sent.width
+        right = sent.getpixel((sent.width - 5, sent.height // 2))
+        assert isinstance(right, tuple) and right[0] > 200  # the stored top band is now on the right

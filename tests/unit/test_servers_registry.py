@@ -275,7 +275,7 @@ def test_ready_with_metrics() -> None:
         "version    0.32.0",
         "model      qwen · max_model_len 32768",
         "model      draft",
-        "images     unknown (neither its launch line nor its model says)",
+        "vision     images unknown (neither its launch line nor its model says)",
         "tools      no tool_choice auto (launch line unknown)",
         "",
     ]

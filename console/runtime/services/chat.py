@@ -63,7 +63,7 @@ class ChatService:
         self._lock = threading.Lock()
         self.persist = persist
         self.image_folder = self.store_path.parent / "images"
-        self._image_bytes: dict[str, bytes] = {}  # attached this run, by sha256: sent without a disk read
+        self._image_bytes: dict[str, bytes] = {}  # attached when nothing is stored (persist off), by sha256
         self._warned: tuple[str, ...] | None = None  # the images a text-only warning was given for
 
     # ---- the store, opened on first use in a service thread ------------------------------------
@@ -198,7 +198,8 @@ class ChatService:
             except OSError as exc:
                 self._fail(f"the image could not be stored in {self.image_folder}: {exc}")
                 return
-            self._image_bytes[prepared.ref.sha256] = prepared.data
+            if not self.persist:  # nothing stored (the CLI): the bytes stay here until sent
+                self._image_bytes[prepared.ref.sha256] = prepared.data
             self.hub.emit(ev.ChatImageAttached(prepared.ref))
 
         self.hub.runner.spawn("chat-attach", work)
