@@ -141,7 +141,7 @@ def main() -> int:
         original(url, path)  # a first request of each kind warms the server's processor
         jetconsole(url, path)
         for run in range(args.runs):
-            for way in (("ours", "theirs") if run % 2 == 0 else ("theirs", "ours")):
+            for way in ("ours", "theirs") if run % 2 == 0 else ("theirs", "ours"):
                 if way == "ours":
                     ttft, prompt, prepare_s, prepared = jetconsole(url, path)
                     ours.append((ttft, prepare_s))
@@ -156,7 +156,8 @@ def main() -> int:
     med = statistics.median
     ours_ttft, prepare = med(t for t, _ in ours), med(p for _, p in ours)
     theirs_ttft = med(theirs)
-    image_tokens = {k: (v - text_prompt if v is not None and text_prompt is not None else None) for k, v in tokens.items()}
+    known = text_prompt is not None
+    image_tokens = {k: (v - text_prompt if v is not None and known else None) for k, v in tokens.items()}
     print(f"\n{'':34} {'jetconsole':>12} {'original':>12} {'ratio':>7}")
     print(f"{'TTFT median, s':34} {ours_ttft:12.3f} {theirs_ttft:12.3f} {ours_ttft / theirs_ttft:7.2f}x")
     print(f"{'  of which downscale + encode, s':34} {prepare:12.3f} {'-':>12}")

@@ -18,7 +18,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.chat.images import DEFAULT_MAX_PIXELS, QWEN_MIN_PIXELS, Budget
+from console.chat.images import DEFAULT_MAX_PIXELS, PATCH, QWEN_MIN_PIXELS, Budget
+from console.runtime.sanitise import clean
 
 VISION_ARCHITECTURES = frozenset(
     {
@@ -120,12 +121,14 @@ def _json_object(text: str) -> dict[str, object]:
 
 
 def _count(value: object) -> int | None:
+    """A count or a pixel number a flag or a config gives; None for anything else, or below 0."""
     if isinstance(value, dict):  # vLLM 0.11+: {"image": {"count": 2, "width": …}}
         value = value.get("count")
     try:
-        return int(str(value))
+        number = int(str(value))
     except ValueError:
         return None
+    return number if number >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -151,18 +154,13 @@ def model_files(root: str) -> ModelFiles:
         return ModelFiles()
     folder = Path(root).expanduser()
     names = _read_json(folder / "config.json").get("architectures")
-    arches = tuple(str(a) for a in names if isinstance(a, str)) if isinstance(names, list) else ()
+    arches = tuple(clean(a) for a in names if isinstance(a, str)) if isinstance(names, list) else ()  # shown
     pre = _read_json(folder / "preprocessor_config.json")
     size = pre["size"] if isinstance(pre.get("size"), dict) else {}
     assert isinstance(size, dict)
     most = _count(pre.get("max_pixels") or size.get("longest_edge"))  # Qwen2.5-VL's newer files: size.longest_edge
     least = _count(pre.get("min_pixels") or size.get("shortest_edge"))
     return ModelFiles(arches, most, least)
-
-
-def architectures(root: str) -> tuple[str, ...]:
-    """``config.json``'s architectures where ``root`` is a local model folder (blocking: a thread); () else."""
-    return model_files(root).architectures
 
 
 def capabilities(
@@ -190,18 +188,18 @@ def capabilities(
         if max_images == 0:
             vision, why = False, "--limit-mm-per-prompt allows no image"
         elif max_images is not None:
+            why = why if vision else "--limit-mm-per-prompt"  # the architecture's word, where it says vision
             vision = True
-            why = why if why and vision else "--limit-mm-per-prompt"
     budget = Budget(DEFAULT_MAX_PIXELS, QWEN_MIN_PIXELS, qwen)
     if files is not None and files.max_pixels and files.max_pixels < DEFAULT_MAX_PIXELS:
         budget = Budget(files.max_pixels, min(files.min_pixels or QWEN_MIN_PIXELS, files.max_pixels), qwen, "model")
     if "--mm-processor-kwargs" in opts:
         kwargs = _json_object(opts["--mm-processor-kwargs"])
         most, least = _count(kwargs.get("max_pixels")), _count(kwargs.get("min_pixels"))
-        if most:
+        if most and most >= PATCH * PATCH:
             budget = Budget(most, least or min(QWEN_MIN_PIXELS, most), qwen, "server")
     parser = opts.get("--tool-call-parser", "")
-    auto = "--enable-auto-tool-choice" in opts
+    auto = "--enable-auto-tool-choice" in opts or "sglang" in command  # SGLang takes auto with its parser alone
     if auto and parser:
         tools, tools_why = True, ""
     elif not command:

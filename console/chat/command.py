@@ -271,6 +271,8 @@ def _attached(events: EventQueue) -> str:
         _state, event = events.get()
         if isinstance(event, ev.ChatImageAttached):
             return ""
+        if isinstance(event, ev.ChatImageFailed):
+            return event.why
         if isinstance(event, ev.Notice) and event.severity == "error":
             return event.text
         if isinstance(event, ev.ServiceFailed):

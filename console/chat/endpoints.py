@@ -18,6 +18,14 @@ def canonical(url: str) -> str:
     return v1_url(url).replace("://localhost:", "://127.0.0.1:").replace("://localhost/", "://127.0.0.1/")
 
 
+def is_local(url: str) -> bool:
+    """A server on this host (loopback): a path it names is a path on this disk."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def root_url(url: str) -> str:
     """The server root (``/health``, ``/metrics`` live there): ``…/v1`` → ``…``."""
     url = url.rstrip("/")

@@ -69,7 +69,6 @@ class Prepared:
 
     ref: ImageRef
     data: bytes
-    encode_s: float = 0.0  # read, downscale and encode, seconds
 
 
 def smart_resize(height: int, width: int, budget: Budget) -> tuple[int, int]:
@@ -129,11 +128,8 @@ def check_file(path: Path) -> int:
 def prepare(path: str | Path, budget: Budget) -> Prepared:
     """Read ``path``, check it, downscale it to ``budget`` and encode it (JPEG, or PNG where it has
     transparency); ImageError says what is wrong. Nothing is written."""
-    import time
-
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    started = time.perf_counter()
     file = Path(path).expanduser()
     check_file(file)
     try:
@@ -167,8 +163,8 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
         raise ImageError(f"{file}: not an image this program can read (PNG, JPEG, WebP, GIF, BMP, TIFF)") from exc
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{file}: refused as a decompression bomb ({exc})") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{file}: the image is damaged or cut short ({exc})") from exc
+    except Exception as exc:
+        raise ImageError(f"{file}: the image is damaged or cut short ({type(exc).__name__}: {exc})") from exc
     data = buf.getvalue()
     mime = "image/png" if alpha else "image/jpeg"
     ref = ImageRef(
@@ -182,21 +178,25 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
         tokens=estimate_tokens(out_h, out_w, budget),
         size=len(data),
     )
-    return Prepared(ref, data, time.perf_counter() - started)
-
-
-def image_dir(data_dir: Path) -> Path:
-    return data_dir / "images"
+    return Prepared(ref, data)
 
 
 def save(prepared: Prepared, folder: Path) -> Path:
-    """Write the bytes once under their sha256 (an image already there is not written again)."""
+    """Write the bytes once under their sha256 (an image already there is not written again; two writers of the
+    same image each write a file of their own and the last rename wins, with the same bytes)."""
+    import tempfile
+
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / prepared.ref.file_name
     if not target.exists():
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(prepared.data)
-        os.replace(tmp, target)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(prepared.data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return target
 
 

@@ -14,8 +14,9 @@ from console.chat import context
 from console.chat.capability import Capabilities
 from console.chat.endpoints import Endpoint
 from console.chat.model import ChatMessage, Conversation, ImageRef, MessageStats, ShapeCheck, ToolCall
-from console.chat.shape import Shape
-from console.chat.wire import ChatRequest, ModelInfo, user_content
+from console.chat.shape import KINDS as SHAPE_KINDS
+from console.chat.shape import Shape, schema_problem
+from console.chat.wire import ChatRequest, ModelInfo, user_content, within_images
 
 MAX_TITLE = 60
 
@@ -38,10 +39,10 @@ class ChatSettings:
             "max_tokens": self.max_tokens,
             "extra_body": self.extra_body,
         }
-        if self.shape is not None:
+        if self.shape is not None:  # the schema as JSON text: the store masks values by key name (a "token" field)
             sh = self.shape
-            out["shape"] = {"kind": sh.kind, "schema": sh.schema, "choices": list(sh.choices), "pattern": sh.pattern}
-            out["shape"]["spec"] = sh.spec
+            out["shape"] = {"kind": sh.kind, "schema_json": json.dumps(sh.schema), "pattern": sh.pattern}
+            out["shape"] |= {"choices": list(sh.choices), "spec": sh.spec}
         if self.mode != "chat":
             out["mode"] = self.mode
         return out
@@ -55,10 +56,15 @@ class ChatSettings:
 
 
 def _shape_from(data: Any) -> Shape | None:
-    """A saved shape; None for none or a damaged one."""
-    if not isinstance(data, dict) or data.get("kind") not in ("schema", "choice", "regex"):
+    """A saved shape; None for none or a damaged one (a schema the library cannot check against included)."""
+    if not isinstance(data, dict) or data.get("kind") not in SHAPE_KINDS:
         return None
-    schema: dict[str, Any] = data["schema"] if isinstance(data.get("schema"), dict) else {}
+    try:
+        schema = json.loads(data["schema_json"]) if isinstance(data.get("schema_json"), str) else {}
+    except ValueError:
+        return None
+    if data["kind"] == "schema" and schema_problem(schema) is not None:
+        return None
     choices = tuple(str(c) for c in data.get("choices") or () if isinstance(c, str))
     return Shape(str(data["kind"]), dict(schema), choices, str(data.get("pattern") or ""), str(data.get("spec") or ""))
 
@@ -155,6 +161,7 @@ class ChatSession:
     trimmed: int = 0  # the oldest messages no longer sent (kept, shown, saved): trimmed to fit the context
     context_tokens: int | None = None  # what the conversation holds, by the last answer's usage (None: unknown)
     draft_images: tuple[ImageRef, ...] = ()  # attached to the question being typed
+    attaching: int = 0  # images still being read for it (a question waits for them)
     caps: Capabilities | None = None  # what the bound server can take (images, tools), once told
 
     @property
@@ -179,7 +186,13 @@ class ChatSession:
         out = []
         for i, m in enumerate(self.messages):
             answer = self.messages[i + 1] if i + 1 < len(self.messages) else None
-            refused = answer is not None and answer.role == "assistant" and answer.status == "error"
+            # refused, or answered with tool calls alone (no tool results follow: the pair is left out, or a strict
+            # template would see two questions in a row)
+            refused = (
+                answer is not None
+                and answer.role == "assistant"
+                and (answer.status == "error" or (bool(answer.tool_calls) and not answer.content))
+            )
             if m.mode == "completion":  # a completion is not a turn of the conversation
                 out.append(False)
             elif m.role == "user":
@@ -188,9 +201,12 @@ class ChatSession:
                 out.append(i >= self.trimmed and bool(m.content) and m.status in ("done", "stopped"))
         return out
 
-    def request(self, extra_user: str | None = None, images: tuple[ImageRef, ...] = ()) -> ChatRequest:
+    def request(
+        self, extra_user: str | None = None, images: tuple[ImageRef, ...] = (), max_images: int | None = None
+    ) -> ChatRequest:
         """What to send: system prompt, the done turns (failed answers left out), the new question and its
-        images; in completion mode, the question alone as the prompt."""
+        images; in completion mode, the question alone as the prompt. ``max_images`` (the server's
+        ``--limit-mm-per-prompt``): earlier turns' images past it go as a note, the newest kept."""
         assert self.endpoint is not None and self.model
         s = self.settings
         common = (s.temperature, s.top_p, s.max_tokens, dict(s.extra_body), s.shape)
@@ -204,11 +220,19 @@ class ChatSession:
                 turns.append({"role": m.role, "content": user_content(m.content, m.images)})
         if extra_user is not None:
             turns.append({"role": "user", "content": user_content(extra_user, images)})
+        if max_images is not None:
+            turns = within_images(turns, max_images)
         return ChatRequest(self.endpoint, self.model, tuple(turns), *common)
 
     def begin(
-        self, question: str, answer_id: int, images: tuple[ImageRef, ...] = (), mode: str = "chat"
+        self,
+        question: str,
+        answer_id: int,
+        images: tuple[ImageRef, ...] = (),
+        mode: str = "chat",
+        from_draft: bool = True,
     ) -> ChatSession:
+        """``from_draft``: the images were the draft's, which they leave (a question asked again keeps its own)."""
         return replace(
             self,
             messages=(*self.messages, ChatMessage("user", question, images=images, mode=mode)),
@@ -216,7 +240,7 @@ class ChatSession:
             answering=answer_id,
             answer_content=(),
             answer_reasoning=(),
-            draft_images=(),
+            draft_images=() if from_draft else self.draft_images,
         )
 
     def add_text(self, content: str, reasoning: str) -> ChatSession:

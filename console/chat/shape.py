@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from console.chat.model import ShapeCheck
+from console.runtime.sanitise import clean_text
 
 KINDS = ("schema", "choice", "regex")
 OLD_FIELDS = {"guided_json": "json", "guided_choice": "choice", "guided_regex": "regex"}
@@ -67,7 +68,14 @@ class Shape:
         return {"structured_outputs": {"regex": self.pattern}}
 
     def check(self, text: str, finish_reason: str | None = None) -> ShapeCheck:
-        """The answer ``text`` against this shape; ``finish_reason`` "length" names a cut answer as such."""
+        """The answer ``text`` against this shape; ``finish_reason`` "length" names a cut answer as such. Never
+        raises: a schema the library cannot use (an unresolvable ``$ref``) says the answer could not be checked."""
+        try:
+            return self._check(text, finish_reason)
+        except Exception as exc:  # noqa: BLE001 - jsonschema's RefResolutionError, UnknownType, …: said, not raised
+            return ShapeCheck(self.kind, False, f"the answer could not be checked: {type(exc).__name__}: {exc}")
+
+    def _check(self, text: str, finish_reason: str | None) -> ShapeCheck:
         cut = " (the answer was cut at max_tokens: raise it)" if finish_reason == "length" else ""
         if self.kind == "choice":
             if text in self.choices:
@@ -99,7 +107,7 @@ def check_schema(schema: dict[str, Any], text: str, cut: str = "") -> ShapeCheck
         return ShapeCheck("schema", False, f"{NOT_FIRED}: the answer is not JSON ({exc}){cut}")
     validator = jsonschema.validators.validator_for(schema)(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-    pretty = json.dumps(value, indent=2, ensure_ascii=False)
+    pretty = clean_text(json.dumps(value, indent=2, ensure_ascii=False))  # an escaped control comes back raw
     if error is None:
         return ShapeCheck("schema", True, pretty=pretty)
     where = "/".join(str(p) for p in error.absolute_path)
@@ -195,7 +203,8 @@ def modern_extra(extra: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if not moved:
         return extra, []
     out = {k: v for k, v in extra.items() if k not in OLD_FIELDS}
-    outputs = dict(out.get("structured_outputs") or {})
+    given = out.get("structured_outputs")
+    outputs = dict(given) if isinstance(given, dict) else {}
     for name in moved:
         outputs.setdefault(OLD_FIELDS[name], extra[name])
     out["structured_outputs"] = outputs
@@ -207,12 +216,13 @@ def shape_of_body(body: dict[str, Any]) -> Shape | None:
     against; None when it asks for none."""
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        schema = (fmt.get("json_schema") or {}).get("schema")
-        if isinstance(schema, dict):
+        inner = fmt.get("json_schema")
+        schema = inner.get("schema") if isinstance(inner, dict) else None
+        if isinstance(schema, dict) and schema_problem(schema) is None:
             return Shape("schema", schema=schema)
     outputs = body.get("structured_outputs")
     if isinstance(outputs, dict):
-        if isinstance(outputs.get("json"), dict):
+        if isinstance(outputs.get("json"), dict) and schema_problem(outputs["json"]) is None:
             return Shape("schema", schema=outputs["json"])
         if isinstance(outputs.get("choice"), list):
             return Shape("choice", choices=tuple(str(c) for c in outputs["choice"]))

@@ -214,8 +214,10 @@ class ChatStore:
                     raise
             elif version == 1:  # a store of before images: one column more, nothing rewritten
                 conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.execute("ALTER TABLE messages ADD COLUMN extra TEXT")
+                try:  # another process may have migrated it since the version was read: looked at again, locked
+                    columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+                    if "extra" not in columns:
+                        conn.execute("ALTER TABLE messages ADD COLUMN extra TEXT")
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     conn.execute("COMMIT")
                 except BaseException:

@@ -71,7 +71,7 @@ class ChatRequest:
         )
 
 
-ImageLoader = Callable[[ImageRef], str]  # an image's data URL
+ImageLoader = Callable[[ImageRef], str | None]  # an image's data URL; None: its bytes are gone
 
 
 def user_content(text: str, images: tuple[ImageRef, ...]) -> str | list[dict[str, Any]]:
@@ -79,6 +79,34 @@ def user_content(text: str, images: tuple[ImageRef, ...]) -> str | list[dict[str
     if not images:
         return text
     return [{"type": "text", "text": text}, *({"type": IMAGE_PART, "ref": ref} for ref in images)]
+
+
+def _note(ref: ImageRef, why: str) -> dict[str, str]:
+    return {"type": "text", "text": f"[image {ref.name or ref.sha256[:12]}: {why}]"}
+
+
+def within_images(turns: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
+    """``turns`` with the oldest image parts made notes until at most ``most`` images are left (the newest)."""
+    places = [
+        (t, p)
+        for t, turn in enumerate(turns)
+        if isinstance(turn.get("content"), list)
+        for p, part in enumerate(turn["content"])
+        if part.get("type") == IMAGE_PART
+    ]
+    drop = set(places[: max(0, len(places) - most)])
+    if not drop:
+        return turns
+    out = []
+    for t, turn in enumerate(turns):
+        if any(t == dt for dt, _ in drop):
+            parts = [
+                _note(part["ref"], "sent in an earlier turn") if (t, p) in drop else part
+                for p, part in enumerate(turn["content"])
+            ]
+            turn = {**turn, "content": parts}
+        out.append(turn)
+    return out
 
 
 def _sent_content(content: Any, load: ImageLoader | None) -> Any:
@@ -89,7 +117,10 @@ def _sent_content(content: Any, load: ImageLoader | None) -> Any:
         if part.get("type") == IMAGE_PART:
             if load is None:
                 raise ValueError("an image part needs a loader")
-            out.append({"type": "image_url", "image_url": {"url": load(part["ref"])}})
+            url = load(part["ref"])
+            out.append(
+                {"type": "image_url", "image_url": {"url": url}} if url else _note(part["ref"], "no longer stored")
+            )
         else:
             out.append(part)
     return out

@@ -267,10 +267,23 @@ class ChatCapabilities(Event, frozen=True):
     caps: Capabilities
 
 
+class ChatImageAttaching(Event, frozen=True):
+    """An image is being read for the question being typed (a question waits until it is attached or failed)."""
+
+    path: str
+
+
 class ChatImageAttached(Event, frozen=True):
     """An image was read, downscaled and stored for the question being typed."""
 
     ref: ImageRef
+
+
+class ChatImageFailed(Event, frozen=True):
+    """An image could not be attached: ``why`` says what and what to do (a notice says it too)."""
+
+    path: str
+    why: str
 
 
 class ChatImageDetached(Event, frozen=True):
@@ -286,6 +299,7 @@ class ChatAsked(Event, frozen=True):
     question: str
     images: tuple[ImageRef, ...] = ()
     mode: str = "chat"
+    from_draft: bool = True  # the images were the draft's (they leave it); False: a question asked again
 
 
 class ChatText(Event, frozen=True):
@@ -394,7 +408,9 @@ CHAT_EVENTS = (
     ChatCleared,
     ChatDeleted,
     ChatTrimmed,
+    ChatImageAttaching,
     ChatImageAttached,
+    ChatImageFailed,
     ChatImageDetached,
     ChatCapabilities,
 )

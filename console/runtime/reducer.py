@@ -155,15 +155,21 @@ def _apply_chat(s: ConsoleState, e: ev.Event) -> ConsoleState:
         case ev.ChatCapabilities(url, model, caps):
             current = chat.endpoint is not None and chat.endpoint.url == url and chat.model == model
             return replace(s, chat=replace(chat, caps=caps)) if current else s
+        case ev.ChatImageAttaching():
+            return replace(s, chat=replace(chat, attaching=chat.attaching + 1))
         case ev.ChatImageAttached(ref):
-            return replace(s, chat=replace(chat, draft_images=(*chat.draft_images, ref)))
+            known = any(r.sha256 == ref.sha256 for r in chat.draft_images)  # attached twice (F9 and @path): once
+            drafted = chat.draft_images if known else (*chat.draft_images, ref)
+            return replace(s, chat=replace(chat, draft_images=drafted, attaching=max(0, chat.attaching - 1)))
+        case ev.ChatImageFailed():
+            return replace(s, chat=replace(chat, attaching=max(0, chat.attaching - 1)))
         case ev.ChatImageDetached(index):
             kept = list(chat.draft_images)
             if -len(kept) <= index < len(kept):
                 del kept[index]
             return replace(s, chat=replace(chat, draft_images=tuple(kept)))
-        case ev.ChatAsked(answer, question, images, mode):
-            return replace(s, chat=chat.begin(question, answer, images, mode))
+        case ev.ChatAsked(answer, question, images, mode, from_draft):
+            return replace(s, chat=chat.begin(question, answer, images, mode, from_draft))
         case ev.ChatText(answer, content, reasoning):
             return replace(s, chat=chat.add_text(content, reasoning)) if answer == chat.answering else s
         case ev.ChatEnded(answer, status, stats, tool_calls, check):

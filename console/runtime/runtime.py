@@ -158,6 +158,7 @@ class Runtime:
         if isinstance(event, ev.ContainersListed | ev.ClusterRead):  # a cluster's server is a server like any other
             self.servers.sync(state)
             self._sync_startups()
+            self.chat.launch_line_changed()
         elif isinstance(event, ev.ServerPolled):
             if not event.status.ready:
                 self._sync_startups()

@@ -154,6 +154,8 @@ class ChatControl:
         question then waits for the next Enter, with its images shown and costed)."""
         from console.chat.images import named_paths
 
+        if self.chat.settings.mode == "completion":
+            return False  # a completion's prompt is text alone: an @path in it is text
         fresh = [p for p in named_paths(text) if p not in self._named]
         for path in fresh:
             self._named.add(path)

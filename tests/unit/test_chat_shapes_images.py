@@ -366,3 +366,21 @@ def test_a_sideways_phone_photo_is_sent_upright(tmp_path: Path) -> None:
         assert sent.height > sent.width
         right = sent.getpixel((sent.width - 5, sent.height // 2))
         assert isinstance(right, tuple) and right[0] > 200  # the stored top band is now on the right
+
+
+def test_earlier_images_past_the_servers_limit_and_lost_files_go_as_notes() -> None:
+    old = ImageRef("1" * 64, "image/jpeg", 56, 56, "old.jpg")
+    new = ImageRef("2" * 64, "image/jpeg", 56, 56, "new.jpg")
+    s = (
+        ChatSession(EP, ChatSettings(), model="m")
+        .begin("first", 1, (old,))
+        .add_text("a", "")
+        .end("done", MessageStats())
+    )
+    req = s.request("second", (new,), max_images=1)
+    assert req.images == (new,)
+    assert req.messages[0]["content"][1] == {"type": "text", "text": "[image old.jpg: sent in an earlier turn]"}
+    body = request_body(s.request("second", (new,)), lambda r: None if r is old else "data:image/jpeg;base64,AA")
+    parts = [p for m in body["messages"] for p in m["content"]]
+    assert {"type": "text", "text": "[image old.jpg: no longer stored]"} in parts
+    assert {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,AA"}} in parts

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.chat.endpoints import Endpoint
-from console.chat.model import ImageRef, MessageStats
+from console.chat.endpoints import Endpoint, is_local
+from console.chat.model import ChatMessage, ImageRef, MessageStats
 from console.chat.session import ChatSettings
 from console.chat.shape import modern_extra, shape_of_body
 from console.chat.store import ChatStore, StoreError, default_path
@@ -36,6 +36,11 @@ TEXT_ONLY = (
     "pick a vision model (F2) or another server (F5)."
 )
 IMAGES_NEED_CHAT = "Images go only with chat questions: completion mode (F8) sends text alone."
+STILL_ATTACHING = "An image is still being read: send again in a moment (the question is kept)."
+TOO_MANY_IMAGES = (
+    "This server takes at most {most} image(s) a question (--limit-mm-per-prompt) and {count} are attached: "
+    "{key} takes the last off."
+)
 
 
 def settings_from_config(config: Any) -> ChatSettings:
@@ -65,6 +70,7 @@ class ChatService:
         self.image_folder = self.store_path.parent / "images"
         self._image_bytes: dict[str, bytes] = {}  # attached when nothing is stored (persist off), by sha256
         self._warned: tuple[str, ...] | None = None  # the images a text-only warning was given for
+        self.caps_command = ""  # the launch line the capabilities were last told from
 
     # ---- the store, opened on first use in a service thread ------------------------------------
     def _open_store(self) -> ChatStore | None:
@@ -172,7 +178,10 @@ class ChatService:
         chat = state.chat
         model = next((m for m in chat.models if m.id == chat.model), None)
         command = launch_line(state, chat.endpoint.url) if chat.endpoint is not None else ""
-        files = model_files(model.root) if model is not None else None
+        self.caps_command = command
+        # a model folder is read on this disk only for a server on this host: a remote root names its disk
+        here = chat.endpoint is not None and is_local(chat.endpoint.url)
+        files = model_files(model.root) if model is not None and here else None
         caps = capabilities(chat.model or "", model.root if model else "", (), command, files)
         if caps != chat.caps:
             self.hub.emit(ev.ChatCapabilities(chat.endpoint.url if chat.endpoint else "", chat.model or "", caps))
@@ -181,22 +190,38 @@ class ChatService:
     def read_capabilities(self) -> None:
         self.hub.runner.spawn("chat-capabilities", lambda _life: self.capabilities())
 
+    def launch_line_changed(self) -> None:
+        """The containers were listed again: what the server can take is told anew if its launch line changed
+        (the containers are often listed after the models)."""
+        chat = self.hub.state.chat
+        if (
+            chat.endpoint is not None
+            and chat.model
+            and launch_line(self.hub.state, chat.endpoint.url) != self.caps_command
+        ):
+            self.read_capabilities()
+
     def attach(self, path: str) -> None:
-        """Read, check, downscale and store an image for the question being typed; a notice says what is wrong."""
+        """Read, check, downscale and store an image for the question being typed; a notice says what is wrong.
+        Until it is attached or refused, a question waits (``attaching``)."""
+        self.hub.emit(ev.ChatImageAttaching(path))
 
         def work(_life: Lifecycle) -> None:
             from console.chat import images
 
-            caps = self.capabilities()
             try:
+                caps = self.capabilities()
                 prepared = images.prepare(path, caps.budget)
                 if self.persist:
                     images.save(prepared, self.image_folder)
             except images.ImageError as exc:
-                self._fail(str(exc))
+                self._refused(path, str(exc))
                 return
             except OSError as exc:
-                self._fail(f"the image could not be stored in {self.image_folder}: {exc}")
+                self._refused(path, f"the image could not be stored in {self.image_folder}: {exc}")
+                return
+            except Exception as exc:  # noqa: BLE001 - never leave the question waiting on an image
+                self._refused(path, f"{path}: could not be attached: {type(exc).__name__}: {exc}")
                 return
             if not self.persist:  # nothing stored (the CLI): the bytes stay here until sent
                 self._image_bytes[prepared.ref.sha256] = prepared.data
@@ -204,25 +229,35 @@ class ChatService:
 
         self.hub.runner.spawn("chat-attach", work)
 
+    def _refused(self, path: str, why: str) -> None:
+        self.hub.emit(ev.ChatImageFailed(path, why))
+        self._fail(why)
+
     def detach(self, index: int) -> None:
         """Take an image off the question being typed (-1: the last one)."""
         if self.hub.state.chat.draft_images:
             self.hub.emit(ev.ChatImageDetached(index))
 
-    def image_url(self, ref: ImageRef) -> str:
-        """An image's data URL (in the answer's thread: a disk read when it was attached in another run)."""
+    def image_url(self, ref: ImageRef) -> str | None:
+        """An image's data URL (in the answer's thread: a disk read); None, and a notice, when its bytes are
+        gone (the image goes as a note: one lost file does not stop the conversation)."""
         from console.chat import images
 
         data = self._image_bytes.get(ref.sha256)
         if data is None:
-            data = images.load(ref, self.image_folder)
+            try:
+                data = images.load(ref, self.image_folder)
+            except images.ImageError as exc:
+                self.hub.emit(ev.Notice(f"{exc}: it goes as a note", "warning", 8))
+                return None
         return images.data_url(ref, data)
 
     # ---- asking and answering ------------------------------------------------------------------
-    def send(self, text: str, force: bool = False) -> bool:
+    def send(self, text: str, force: bool = False, again: tuple[ImageRef, ...] | None = None) -> bool:
         """Start an answer to ``text`` (with the images attached); False (and a notice saying why) when it
         cannot. A question with images for a server that looks text-only is held once with a warning;
-        sending it again (or ``force``) sends it anyway, and the server's own refusal is shown."""
+        sending it again (or ``force``) sends it anyway, and the server's own refusal is shown. ``again``: a
+        question asked again with its own images (the draft's stay for the next question)."""
         from console.chat.client import ChatStream
         from console.chat.runner import run_answer
 
@@ -231,11 +266,18 @@ class ChatService:
             if chat.answering is not None:
                 self.hub.emit(ev.Notice("An answer is still streaming: Esc stops it.", "warning"))
                 return False
-            images = chat.draft_images
+            if chat.attaching and again is None:
+                self.hub.emit(ev.Notice(STILL_ATTACHING, "warning", 6))
+                return False
+            images = chat.draft_images if again is None else again
             if images and chat.settings.mode == "completion":
                 self.hub.emit(ev.Notice(IMAGES_NEED_CHAT, "warning", 8))
                 return False
             caps = chat.caps
+            if caps is not None and caps.max_images is not None and len(images) > caps.max_images:
+                said = TOO_MANY_IMAGES.format(count=len(images), most=caps.max_images, key="Shift+F9")
+                self.hub.emit(ev.Notice(said, "warning", 10))
+                return False
             held = tuple(i.sha256 for i in images)
             if images and caps is not None and caps.vision is False and not force and self._warned != held:
                 self._warned = held
@@ -255,9 +297,9 @@ class ChatService:
             self._answers += 1
             self._warned = None
             answer = self._answers
-            request = chat.request(text, images)
-            shape = request.shape or shape_of_body(modern_extra(request.extra)[0])  # a shape the extra body asks for
-            moved = modern_extra(request.extra)[1]
+            request = chat.request(text, images, caps.max_images if caps is not None else None)
+            modern, moved = modern_extra(request.extra)
+            shape = request.shape or shape_of_body(modern)  # a shape the extra body asks for is checked too
             if moved:
                 said = f"{', '.join(moved)} sent as structured_outputs: vLLM ≥ 0.12 ignores the old fields silently"
                 self.hub.emit(ev.Notice(said, "warning", 8))
@@ -265,10 +307,10 @@ class ChatService:
             self._streams[answer] = stream
             conv, title = chat.conversation_id, chat.title
             mode = chat.settings.mode
-            self.hub.emit(ev.ChatAsked(answer, text, images, mode))
+            self.hub.emit(ev.ChatAsked(answer, text, images, mode, again is None))
             title = title or self.hub.state.chat.title
             meta = (chat.endpoint.url, chat.model, chat.settings.to_dict())
-            asked = self.hub.state.chat.messages[-1]
+            asked = ChatMessage("user", text, images=images, mode=mode)  # built here: the state moves on
 
         def work(life: Lifecycle) -> None:
             store = self._open_store()
@@ -289,11 +331,12 @@ class ChatService:
                 calls = stream.tool_calls()
                 check = None
                 if shape is not None and status == "done" and not calls:
-                    check = shape.check("".join(stream_text), stats.finish_reason)
+                    check = shape.check("".join(stream_text), stats.finish_reason)  # never raises
                 self.hub.emit(ev.ChatEnded(answer, status, stats, calls, check))
-                if store is not None and message_id is not None and (calls or check or mode != "chat"):
+                kept = ChatMessage("assistant", "", tool_calls=calls, check=check, mode=mode).extra()
+                if store is not None and message_id is not None and kept:
                     try:
-                        store.set_extra(message_id, self.hub.state.chat.messages[-1].extra())
+                        store.set_extra(message_id, kept)
                     except (StoreError, KeyError) as exc:
                         self._fail(f"this answer's check and calls are not saved: {exc}")
 
@@ -328,10 +371,10 @@ class ChatService:
                 return False
             self.hub.emit(ev.ChatTrimmed(count))
             asked = chat.messages[-2] if over is not None and len(chat.messages) >= 2 else None
-            retry = asked.content if asked is not None and asked.role == "user" else None
+            retry = asked if asked is not None and asked.role == "user" else None
         self._save_settings()
         self.hub.emit(ev.Notice(f"{count} oldest messages are no longer sent (still in the conversation)", timeout=6))
-        return self.send(retry) if retry else True
+        return self.send(retry.content, again=retry.images) if retry else True
 
     def stop(self) -> None:
         """Stop the answer streaming now (the server aborts it)."""

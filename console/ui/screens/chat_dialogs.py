@@ -19,6 +19,7 @@ from console.chat.images import SUFFIXES
 from console.chat.session import ChatSettings, SettingsError, parse_settings
 from console.chat.shape import ShapeError, parse_shape
 from console.keymap import ASK_BINDINGS, IMAGE_PICK_BINDINGS, PICK_BINDINGS, SETTINGS_BINDINGS, SHAPE_BINDINGS
+from console.runtime.sanitise import visible_controls
 from console.ui.bindings import bindings
 
 
@@ -220,6 +221,7 @@ class ImagePickScreen(ModalScreen[str | None]):
         shown = names[:LISTED]
         more = f"\n… {len(names) - LISTED} more" if len(names) > LISTED else ""
         listing = "\n".join(shown) + more if shown else f"(no images or folders in {folder} start so)"
+        listing = visible_controls(listing)  # file names may hold control characters
         self.query_one("#image-listing", Static).update(listing)
 
     def action_complete(self) -> None:

@@ -103,9 +103,12 @@ class ChatImage(Vertical):
         except ImageError as exc:
             self.app.call_from_thread(self.line.update, Text(f"{ref_line(self.ref, self.number)} · {exc}"))
             return
-        picture = self._picture(data)
-        if picture is not None:
-            self.app.call_from_thread(self._show, picture)
+        try:
+            picture = self._picture(data)
+        except Exception as exc:  # noqa: BLE001 - a renderer's failure is this image's line, never the app's end
+            self.app.call_from_thread(self.line.update, Text(f"{ref_line(self.ref, self.number)} · not drawn: {exc}"))
+            return
+        self.app.call_from_thread(self._show, picture)
 
     def _picture(self, data: bytes) -> Any:
         """The renderable for ``data``: textual-image's (graphics), else rich-pixels' half cells."""
