@@ -101,11 +101,16 @@ def build(out: Path, size: str = "tiny") -> Path:
 def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300, size: str = "tiny") -> Path:
     """Build the tiny model (or another of ``SIZES``) into ``dir`` with the vLLM venv's python (a subprocess);
     returns ``dir``."""
+    return run_builder(Path(__file__), Path(dir), [size], python, timeout, "tiny model")
+
+
+def run_builder(script: Path, dir: Path, args: list[str], python: str | None, timeout: float, what: str) -> Path:
+    """Run a model-building ``script`` (this file, tiny_vlm.py) as ``script DIR ARGS`` with the vLLM venv's
+    python, offline, its caches beside ``dir``; returns ``dir`` once its safetensors are there."""
     if python is None:
         from tests.realparts.vllm_server import VLLM_PYTHON
 
         python = VLLM_PYTHON
-    dir = Path(dir)
     tmp = dir.parent / "tmp"  # torch makes torchinductor_<user> in TMPDIR: keep it out of /tmp
     tmp.mkdir(parents=True, exist_ok=True)
     env = {
@@ -116,16 +121,10 @@ def make_tiny_model(dir: Path, python: str | None = None, timeout: float = 300, 
         "TMPDIR": str(tmp),
     }
     proc = subprocess.run(
-        [python, str(Path(__file__).resolve()), str(dir), size],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
+        [python, str(script.resolve()), str(dir), *args], capture_output=True, text=True, timeout=timeout, env=env
     )
     if proc.returncode != 0 or not (dir / "model.safetensors").exists():
-        raise RuntimeError(
-            f"tiny model build failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-        )
+        raise RuntimeError(f"{what} build failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     return dir
 
 

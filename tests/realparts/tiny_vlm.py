@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
@@ -238,32 +237,9 @@ def build(out: Path) -> Path:
 def make_tiny_vlm(dir: Path, python: str | None = None, timeout: float = 300) -> Path:
     """Build the tiny vision-language model into ``dir`` with the vLLM venv's python (a subprocess); returns
     ``dir``."""
-    if python is None:
-        from tests.realparts.vllm_server import VLLM_PYTHON
+    from tests.realparts.tiny_model import run_builder
 
-        python = VLLM_PYTHON
-    dir = Path(dir)
-    tmp = dir.parent / "tmp"  # torch makes torchinductor_<user> in TMPDIR: keep it out of /tmp
-    tmp.mkdir(parents=True, exist_ok=True)
-    env = {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(dir.parent / "home"),
-        "TMPDIR": str(tmp),
-    }
-    proc = subprocess.run(
-        [python, str(Path(__file__).resolve()), str(dir)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    if proc.returncode != 0 or not (dir / "model.safetensors").exists():
-        raise RuntimeError(
-            f"tiny VLM build failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-        )
-    return dir
+    return run_builder(Path(__file__), Path(dir), [], python, timeout, "tiny VLM")
 
 
 if __name__ == "__main__":
