@@ -109,14 +109,14 @@ class ChatStream:
             text = clean_text(text)
         if prompt is not None or completion is not None:  # counts come in the usage frame alone
             prompt, completion = _count(prompt), _count(completion)
-        if event.kind == "tool":
-            call = self._calls.setdefault(event.index, ["", "", ""])
+        if event.kind == "tool":  # a piece of a tool call: kept whole here, its name and id cleaned
+            call = self._calls.setdefault(event.call, ["", "", ""])
             call[0] = call[0] or clean(event.call_id)
             call[1] = call[1] or clean(event.name)
             call[2] += text
-        event = StreamEvent(
-            event.kind, text, prompt, completion, time.monotonic(), event.index, clean(event.name), event.call_id
-        )
+            event = StreamEvent("tool", text, None, None, time.monotonic(), event.call, call[1], call[0])
+        else:  # the common token: as few calls as a token can cost
+            event = StreamEvent(event.kind, text, prompt, completion, time.monotonic())
         self.clock.feed(event)
         return event
 

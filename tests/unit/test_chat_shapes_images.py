@@ -253,7 +253,7 @@ def test_streamed_tool_calls_and_completion_text_are_events() -> None:
     piece = {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"city"'}}]}}]}
     (a,) = parse_data(json.dumps(first))
     (b,) = parse_data(json.dumps(piece))
-    assert (a.kind, a.name, a.call_id, a.text, a.index) == ("tool", "weather", "call_1", "", 0)
+    assert (a.kind, a.name, a.call_id, a.text, a.call) == ("tool", "weather", "call_1", "", 0)
     assert (b.kind, b.name, b.text) == ("tool", "", '{"city"')
     (c,) = parse_data(json.dumps({"choices": [{"index": 0, "text": "upon a time"}]}))
     assert (c.kind, c.text) == ("content", "upon a time")
