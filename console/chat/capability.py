@@ -110,6 +110,12 @@ def flags(command: str) -> dict[str, str]:
     return out
 
 
+def is_sglang(command: str) -> bool:
+    """The launch line starts SGLang's server (``python3 -m sglang.launch_server``, ``sglang serve``)."""
+    words = command.split()
+    return "sglang.launch_server" in words or (bool(words) and words[0].rsplit("/", 1)[-1] == "sglang")
+
+
 def _json_object(text: str) -> dict[str, object]:
     try:
         value = json.loads(text)
@@ -199,13 +205,13 @@ def capabilities(
         if most and most >= PATCH * PATCH:
             budget = Budget(most, least or min(QWEN_MIN_PIXELS, most), qwen, "server")
     parser = opts.get("--tool-call-parser", "")
-    auto = "--enable-auto-tool-choice" in opts or "sglang" in command  # SGLang takes auto with its parser alone
+    auto = "--enable-auto-tool-choice" in opts or is_sglang(command)  # SGLang takes auto with its parser alone
     if auto and parser:
         tools, tools_why = True, ""
     elif not command:
         tools, tools_why = False, "launch line unknown"
     elif auto:
-        tools, tools_why = False, "--enable-auto-tool-choice without --tool-call-parser"
+        tools, tools_why = False, "no --tool-call-parser" if is_sglang(command) else "--enable-auto-tool-choice alone"
     else:
         tools, tools_why = False, "needs --enable-auto-tool-choice and --tool-call-parser"
     return Capabilities(vision, why, tools, tools_why, parser, budget, max_images)

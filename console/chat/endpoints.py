@@ -20,10 +20,18 @@ def canonical(url: str) -> str:
 
 def is_local(url: str) -> bool:
     """A server on this host (loopback): a path it names is a path on this disk."""
+    import ipaddress
     from urllib.parse import urlsplit
 
     host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
+    if host in ("localhost", "0.0.0.0"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def root_url(url: str) -> str:

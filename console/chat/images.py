@@ -137,7 +137,11 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             opened = Image.open(file)
         with opened as img:
-            turned = img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)  # a phone's portrait photo, stored sideways
+            try:
+                orientation = img.getexif().get(ORIENTATION, 1)
+            except Exception:  # noqa: BLE001 - a damaged EXIF block: the pixels as stored
+                orientation = 1
+            turned = orientation in (5, 6, 7, 8)  # a phone's portrait photo, stored sideways
             src_w, src_h = img.size[::-1] if turned else img.size
             if src_w * src_h > MAX_SOURCE_PIXELS:
                 raise ImageError(
@@ -149,7 +153,8 @@ def prepare(path: str | Path, budget: Budget) -> Prepared:
             if img.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale, still at least the size sent
                 img.draft("RGB", (out_h, out_w) if turned else (out_w, out_h))
             alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-            pixels = ImageOps.exif_transpose(img).convert("RGBA" if alpha else "RGB")  # upright, as it is seen
+            upright = ImageOps.exif_transpose(img) if orientation in range(2, 9) else img  # a copy only if turned
+            pixels = upright.convert("RGBA" if alpha else "RGB")
             if pixels.size != (out_w, out_h):
                 pixels = pixels.resize((out_w, out_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
             buf = io.BytesIO()

@@ -59,11 +59,13 @@ def _shape_from(data: Any) -> Shape | None:
     """A saved shape; None for none or a damaged one (a schema the library cannot check against included)."""
     if not isinstance(data, dict) or data.get("kind") not in SHAPE_KINDS:
         return None
+    if data["kind"] == "schema" and not isinstance(data.get("schema_json"), str):
+        return None  # a schema shape without its schema would pass any answer
     try:
         schema = json.loads(data["schema_json"]) if isinstance(data.get("schema_json"), str) else {}
     except ValueError:
         return None
-    if data["kind"] == "schema" and schema_problem(schema) is not None:
+    if not isinstance(schema, dict) or (data["kind"] == "schema" and schema_problem(schema) is not None):
         return None
     choices = tuple(str(c) for c in data.get("choices") or () if isinstance(c, str))
     return Shape(str(data["kind"]), dict(schema), choices, str(data.get("pattern") or ""), str(data.get("spec") or ""))

@@ -108,7 +108,7 @@ def chunk_events(chunk: dict[str, Any]) -> list[StreamEvent]:
         if choice.get("index", 0) != 0:
             continue
         delta = choice.get("delta")
-        if delta is None:  # /v1/completions: the text itself, no delta
+        if not isinstance(delta, dict):  # /v1/completions: the text itself, no delta
             text = choice.get("text")
             if text and isinstance(text, str):
                 events.append(StreamEvent("content", text))

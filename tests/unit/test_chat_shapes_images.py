@@ -384,3 +384,32 @@ def test_earlier_images_past_the_servers_limit_and_lost_files_go_as_notes() -> N
     parts = [p for m in body["messages"] for p in m["content"]]
     assert {"type": "text", "text": "[image old.jpg: no longer stored]"} in parts
     assert {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,AA"}} in parts
+
+
+def test_small_judgements_of_the_review() -> None:
+    from console.chat.capability import is_sglang
+    from console.chat.endpoints import is_local
+    from console.chat.session import _shape_from
+    from console.ui.widgets.chat_image import Guarded
+
+    assert is_local("http://127.0.0.1:8000/v1") and is_local("http://[::1]:8000") and is_local("http://localhost:1")
+    assert is_local("http://0.0.0.0:8000") and not is_local("http://10.0.0.5:8000") and not is_local("http://thor:8000")
+    assert is_sglang("python3 -m sglang.launch_server --model-path m --tool-call-parser qwen25")
+    assert not is_sglang("vllm serve /models/sglang-tuned --port 8000")
+    sg = capabilities("m", command="python3 -m sglang.launch_server --model-path m --tool-call-parser qwen25")
+    assert sg.tools and not capabilities("m", command="vllm serve /models/sglang-x --tool-call-parser h").tools
+    assert _shape_from({"kind": "schema"}) is None and _shape_from({"kind": "choice", "schema_json": "[1]"}) is None
+    assert _shape_from({"kind": "schema", "schema_json": '{"type": "object"}'}) is not None
+    (c,) = parse_data(json.dumps({"choices": [{"index": 0, "delta": "odd", "text": "t"}]}))
+    assert (c.kind, c.text) == ("content", "t")
+
+    class Broken:
+        def __rich_console__(self, console, options):
+            raise OSError("no terminal")
+            yield  # pragma: no cover
+
+    from rich.console import Console
+
+    console = Console(width=40, record=True, file=io.StringIO())
+    console.print(Guarded(Broken()))
+    assert "not drawn: no terminal" in console.export_text()

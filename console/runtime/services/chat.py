@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.chat.endpoints import Endpoint, is_local
+from console.chat.images import ImageError
 from console.chat.model import ChatMessage, ImageRef, MessageStats
 from console.chat.session import ChatSettings
 from console.chat.shape import modern_extra, shape_of_body
@@ -38,8 +39,8 @@ TEXT_ONLY = (
 IMAGES_NEED_CHAT = "Images go only with chat questions: completion mode (F8) sends text alone."
 STILL_ATTACHING = "An image is still being read: send again in a moment (the question is kept)."
 TOO_MANY_IMAGES = (
-    "This server takes at most {most} image(s) a question (--limit-mm-per-prompt) and {count} are attached: "
-    "{key} takes the last off."
+    "This server takes at most {most} image(s) a question (--limit-mm-per-prompt) and this question has {count}: "
+    "take some off (the chat's Remove-last-image key) and send again."
 )
 
 
@@ -71,6 +72,8 @@ class ChatService:
         self._image_bytes: dict[str, bytes] = {}  # attached when nothing is stored (persist off), by sha256
         self._warned: tuple[str, ...] | None = None  # the images a text-only warning was given for
         self.caps_command = ""  # the launch line the capabilities were last told from
+        self._caps_lock = threading.Lock()
+        self._gone_warned: set[str] = set()  # images whose lost file was said once
 
     # ---- the store, opened on first use in a service thread ------------------------------------
     def _open_store(self) -> ChatStore | None:
@@ -176,15 +179,19 @@ class ChatService:
 
         state = self.hub.state
         chat = state.chat
+        url = chat.endpoint.url if chat.endpoint is not None else ""
         model = next((m for m in chat.models if m.id == chat.model), None)
-        command = launch_line(state, chat.endpoint.url) if chat.endpoint is not None else ""
-        self.caps_command = command
+        command = launch_line(state, url) if url else ""
         # a model folder is read on this disk only for a server on this host: a remote root names its disk
-        here = chat.endpoint is not None and is_local(chat.endpoint.url)
-        files = model_files(model.root) if model is not None and here else None
+        files = model_files(model.root) if model is not None and url and is_local(url) else None
         caps = capabilities(chat.model or "", model.root if model else "", (), command, files)
-        if caps != chat.caps:
-            self.hub.emit(ev.ChatCapabilities(chat.endpoint.url if chat.endpoint else "", chat.model or "", caps))
+        with self._caps_lock:  # told from what is still so: a slower reader of an older state says nothing
+            now = self.hub.state
+            current = now.chat.endpoint is not None and now.chat.endpoint.url == url and now.chat.model == chat.model
+            if current and launch_line(now, url) == command:
+                self.caps_command = command
+                if caps != now.chat.caps:
+                    self.hub.emit(ev.ChatCapabilities(url, chat.model or "", caps))
         return caps
 
     def read_capabilities(self) -> None:
@@ -207,14 +214,14 @@ class ChatService:
         self.hub.emit(ev.ChatImageAttaching(path))
 
         def work(_life: Lifecycle) -> None:
-            from console.chat import images
-
             try:
+                from console.chat import images
+
                 caps = self.capabilities()
                 prepared = images.prepare(path, caps.budget)
                 if self.persist:
                     images.save(prepared, self.image_folder)
-            except images.ImageError as exc:
+            except ImageError as exc:
                 self._refused(path, str(exc))
                 return
             except OSError as exc:
@@ -248,7 +255,9 @@ class ChatService:
             try:
                 data = images.load(ref, self.image_folder)
             except images.ImageError as exc:
-                self.hub.emit(ev.Notice(f"{exc}: it goes as a note", "warning", 8))
+                if ref.sha256 not in self._gone_warned:  # said once, not at every later question
+                    self._gone_warned.add(ref.sha256)
+                    self.hub.emit(ev.Notice(f"{exc}: it goes as a note", "warning", 8))
                 return None
         return images.data_url(ref, data)
 
@@ -275,7 +284,7 @@ class ChatService:
                 return False
             caps = chat.caps
             if caps is not None and caps.max_images is not None and len(images) > caps.max_images:
-                said = TOO_MANY_IMAGES.format(count=len(images), most=caps.max_images, key="Shift+F9")
+                said = TOO_MANY_IMAGES.format(count=len(images), most=caps.max_images)
                 self.hub.emit(ev.Notice(said, "warning", 10))
                 return False
             held = tuple(i.sha256 for i in images)

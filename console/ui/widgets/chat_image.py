@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -129,4 +131,26 @@ class ChatImage(Vertical):
             return Pixels.from_image(img, resize=(CELLS_WIDE, rows + rows % 2), renderer=HalfcellRenderer())
 
     def _show(self, picture: Any) -> None:
-        self.picture.update(picture)
+        self.picture.update(Guarded(picture))
+
+
+class Guarded:
+    """A picture whose drawing cannot end the app: textual-image measures and encodes while it is drawn (on the
+    app's thread), so a failure there draws the image's line and why, instead of raising."""
+
+    def __init__(self, picture: Any) -> None:
+        self.picture = picture
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        try:
+            segments = list(console.render(self.picture, options))
+        except Exception as exc:  # noqa: BLE001
+            yield Text(f"not drawn: {exc}")
+            return
+        yield from segments
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        try:
+            return Measurement.get(console, options, self.picture)
+        except Exception:  # noqa: BLE001
+            return Measurement(1, options.max_width)
