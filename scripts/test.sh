@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run the whole test suite: installs jetconsole (scripts/install.sh, with the test
 # extras), tmux, docker.io, busybox-static, gcc, chromium, prometheus, openssh, iproute2 and
-# rsync, and runs pytest. The real jtop service on
+# rsync, iputils-ping, and runs pytest. The real jtop service on
 # an emulated Jetson and a private dockerd are started and stopped by the tests themselves. Under CI=true a
 # skipped real-component test fails the run. The GPU tier (tests/gpu) runs only where
 # an NVIDIA driver is present. Extra arguments go to pytest.
@@ -23,6 +23,7 @@ command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"  # the cluster preflight pings each node
 command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
 # the cluster's link test is measured next to iperf3 on the same veth pair (benchmarks/cluster_up.py)
 command -v iperf3 >/dev/null 2>&1 || missing="$missing iperf3"

@@ -306,6 +306,14 @@ def _reach_check(role: str, node: Node, other: Node, facts: NodeFacts) -> Check:
     title = f"{role} {node.device} reaches {other.ip} out of {node.interface}"
     if facts.ping_ok:
         return Check(f"{role}.reach", title, "ok", (facts.ping_said,))
+    if "ping: not found" in facts.ping_said or "ping: command not found" in facts.ping_said:
+        return Check(  # not the link: the node lacks the tool to test it
+            f"{role}.reach",
+            title,
+            "warn",
+            (f"ping is not installed on {node.device}: the link was not tested",),
+            f"install it on {node.device} (apt-get install iputils-ping), then preflight again",
+        )
     return Check(
         f"{role}.reach",
         title,

@@ -501,10 +501,11 @@ VISION_EXTRA = (
 VISION_MAX_MODEL_LEN = 4096
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def vllm_vision_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmProcess]:
     """A third server: the tiny random vision-language model (tiny_vlm.py, PaddleOCR-VL with Qwen2-VL's image
-    arithmetic), serving images, structured outputs and tool calls (VISION_EXTRA)."""
+    arithmetic), serving images, structured outputs and tool calls (VISION_EXTRA). Module-scoped: its ~3.4 GB
+    go once test_chat_vision.py is done, before the cluster tests start two vLLM ranks of their own."""
     from tests.realparts.tiny_vlm import make_tiny_vlm
 
     ok, reason = vllm_available()

@@ -227,3 +227,10 @@ def test_rays_worker_port_range_and_its_other_ports() -> None:
     nnodes = ClusterPlan(HEAD, WORKER, BUILTIN["nnodes"])  # no Ray: its ports are nobody's business
     free = by_id(checks(nnodes, facts("10.0.0.1", listening=frozenset({12345, 8265})), facts("10.0.0.2")))
     assert free["head.ports"].status == "ok" and free["head.ports"].evidence == ()
+
+
+def test_a_node_without_ping_is_told_to_install_it_not_to_check_its_cable() -> None:
+    worker = facts("10.0.0.2", ping_ok=False, ping_said="sh: 1: ping: not found")
+    reach = by_id(checks(PLAN, facts("10.0.0.1"), worker))["worker.reach"]
+    assert reach.status == "warn" and reach.evidence == ("ping is not installed on b: the link was not tested",)
+    assert "apt-get install iputils-ping" in reach.fix
