@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +99,11 @@ def flags(command: str) -> dict[str, str]:
         words = shlex.split(command)
     except ValueError:
         words = command.split()
+    return flag_map(words)
+
+
+def flag_map(words: Sequence[str]) -> dict[str, str]:
+    """``flags`` of a command already split into words (a preset's serve flags)."""
     out: dict[str, str] = {}
     for i, word in enumerate(words):
         if not word.startswith("--"):

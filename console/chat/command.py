@@ -207,7 +207,7 @@ def _ask(runtime: Runtime, events: EventQueue, ask: Ask, settings: ChatSettings,
         runtime.send(cmd.AttachImage(path))
         attached = _attached(events)
         if attached:
-            print(f"jetconsole: {attached}", file=err)
+            print(f"jetconsole: {visible_controls(attached)}", file=err)  # a path may hold control characters
             return EXIT_BAD_INPUT
     chat = runtime.state.chat
     sent_images = chat.draft_images

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from console.chat.capability import flag_map
 from console.cluster.plan import ClusterPlan, Node
 from console.cluster.presets import RAY
 from console.doctor.check import Check
@@ -83,23 +84,14 @@ def size_bytes(text: str) -> int | None:
     return int(float(m.group(1)) * {"": 1, "K": KIB, "M": MIB, "G": GIB, "T": 1024 * GIB}[m.group(2).upper()])
 
 
-def _flag(flags: Sequence[str], name: str) -> str | None:
-    for i, word in enumerate(flags):
-        if word == name and i + 1 < len(flags):
-            return flags[i + 1]
-        if word.startswith(f"{name}="):
-            return word.split("=", 1)[1]
-    return None
-
-
 def share(plan: ClusterPlan) -> int | None:
     """Bytes one node needs at TP=2: half the weights, the activations and graph pool, and its KV cache (None:
     the model's size is not known here)."""
     p = plan.preset
     if not p.weights_gib:
         return None
-    flags = p.serve_flags
-    kv = size_bytes(_flag(flags, "--kv-cache-memory-bytes") or "") or KV_DEFAULT
+    flags = flag_map(p.serve_flags)
+    kv = size_bytes(flags.get("--kv-cache-memory-bytes") or "") or KV_DEFAULT
     graphs = 0 if "--enforce-eager" in flags else DEFAULT_CUDA_GRAPHS
     return int(p.weights_gib * GIB / 2) + DEFAULT_ACTIVATIONS + graphs + kv
 
@@ -128,9 +120,9 @@ def _memory_check(role: str, node: Node, res: NodeResources, plan: ClusterPlan) 
     if memory is None:
         return Check(check_id, title, "skip", ("neither /proc/meminfo nor nvidia-smi answered",))
     total, free = memory
-    flags = plan.preset.serve_flags
-    sized = _flag(flags, "--kv-cache-memory-bytes") is not None
-    util = float(_flag(flags, "--gpu-memory-utilization") or 0.9)
+    flags = flag_map(plan.preset.serve_flags)
+    sized = bool(flags.get("--kv-cache-memory-bytes"))
+    util = float(flags.get("--gpu-memory-utilization") or 0.9)
     budget = free if sized else total * util
     said = [f"{_gib(total)} in all, {_gib(free)} free"]
     if sized:

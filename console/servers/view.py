@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from console.chat.endpoints import Endpoint
 from console.servers.metrics import ServerMetrics, summary_line
 from console.servers.status import ServerStatus
@@ -54,20 +57,24 @@ def metrics_lines(m: ServerMetrics) -> list[str]:
     return lines
 
 
-def takes_line(status: ServerStatus | None, command: str) -> list[str]:
-    """What the server can take: images, ``tool_choice: auto`` (from its model and launch line)."""
+@functools.lru_cache(maxsize=64)
+def _takes(model_id: str, root: str, command: str) -> Any:
+    """What a server can take, told once per model and launch line (the panels ask at every refresh)."""
     from console.chat.capability import capabilities
 
+    return capabilities(model_id, root, (), command)
+
+
+def takes_line(status: ServerStatus | None, command: str) -> list[str]:
+    """What the server can take: images, ``tool_choice: auto`` (from its model and launch line)."""
     model = status.models[0] if status is not None and status.models else None
-    caps = capabilities(model.id if model else "", model.root if model else "", (), command)
+    caps = _takes(model.id if model else "", model.root if model else "", command)
     return [f"vision     {caps.vision_line()}", f"tools      {caps.tools_line()}"]
 
 
 def badges(model_id: str, root: str, command: str) -> str:
     """`` [img] [tools]`` after a model's name: it sees images; it takes ``tool_choice: auto``."""
-    from console.chat.capability import capabilities
-
-    caps = capabilities(model_id, root, (), command)
+    caps = _takes(model_id, root, command)
     return (" [img]" if caps.vision else "") + (" [tools]" if caps.tools else "")
 
 
